@@ -1,0 +1,287 @@
+//! The error catalog: every rejection grantd makes, with its RFC error, HTTP
+//! status, short message, explanation and fix. One table renders the JSON error
+//! body, the `/docs/errors/{code}` pages, `grantd explain` and docs/errors.md.
+
+use std::fmt;
+
+/// The RFC error codes grantd uses (RFC 6749 §4.1.2.1, §5.2; RFC 6750 §3.1;
+/// RFC 7009 §2.2.1; OIDC Core §3.1.2.6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RfcError {
+    InvalidRequest,
+    InvalidClient,
+    InvalidGrant,
+    UnauthorizedClient,
+    UnsupportedGrantType,
+    UnsupportedResponseType,
+    InvalidScope,
+    AccessDenied,
+    InvalidToken,
+    InsufficientScope,
+    LoginRequired,
+    ConsentRequired,
+    ServerError,
+    TemporarilyUnavailable,
+    NotFound,
+}
+
+impl RfcError {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RfcError::InvalidRequest => "invalid_request",
+            RfcError::InvalidClient => "invalid_client",
+            RfcError::InvalidGrant => "invalid_grant",
+            RfcError::UnauthorizedClient => "unauthorized_client",
+            RfcError::UnsupportedGrantType => "unsupported_grant_type",
+            RfcError::UnsupportedResponseType => "unsupported_response_type",
+            RfcError::InvalidScope => "invalid_scope",
+            RfcError::AccessDenied => "access_denied",
+            RfcError::InvalidToken => "invalid_token",
+            RfcError::InsufficientScope => "insufficient_scope",
+            RfcError::LoginRequired => "login_required",
+            RfcError::ConsentRequired => "consent_required",
+            RfcError::ServerError => "server_error",
+            RfcError::TemporarilyUnavailable => "temporarily_unavailable",
+            RfcError::NotFound => "not_found",
+        }
+    }
+}
+
+impl fmt::Display for RfcError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One row of the catalog.
+#[derive(Debug)]
+pub struct Entry {
+    pub code: &'static str,
+    pub error: RfcError,
+    pub status: u16,
+    pub message: &'static str,
+    pub explanation: &'static str,
+    pub fix: &'static str,
+}
+
+macro_rules! catalog {
+    ($( $(#[$doc:meta])* $variant:ident = $code:literal, $error:ident, $status:literal,
+        $message:literal, $explanation:literal, $fix:literal; )*) => {
+        /// A catalog code. Its [`Entry`] holds everything said about it.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Code { $( $(#[$doc])* $variant ),* }
+
+        impl Code {
+            pub const ALL: &'static [Code] = &[$( Code::$variant ),*];
+
+            pub fn entry(self) -> &'static Entry {
+                match self {
+                    $( Code::$variant => &Entry {
+                        code: $code,
+                        error: RfcError::$error,
+                        status: $status,
+                        message: $message,
+                        explanation: $explanation,
+                        fix: $fix,
+                    }, )*
+                }
+            }
+        }
+    };
+}
+
+impl Code {
+    /// Looks a code up by its name (`OAU-251`), case-insensitively.
+    pub fn find(name: &str) -> Option<Code> {
+        Code::ALL
+            .iter()
+            .copied()
+            .find(|c| c.entry().code.eq_ignore_ascii_case(name.trim()))
+    }
+
+    pub fn as_str(self) -> &'static str {
+        self.entry().code
+    }
+}
+
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.entry().code)
+    }
+}
+
+catalog! {
+    // --- How the request was sent (the seed's second cause) -------------------
+    MethodNotAllowed = "GRD-101", InvalidRequest, 405,
+        "Method not allowed",
+        "The endpoint was called with an HTTP method it does not serve. OAuth endpoints that take credentials or grant parameters accept POST only (RFC 6749 §3.2), so that secrets travel in the body and not in a URL that proxies and logs keep.",
+        "Send the request with the method named in the Allow header (POST for the token, revocation and introspection endpoints), with the parameters form-encoded in the body.";
+    CredentialsInQuery = "GRD-102", InvalidRequest, 400,
+        "Credentials or grant parameters in the URL",
+        "Grant parameters and credentials were found in the URL query string. URLs are written to server logs, proxy logs and browser history, so grantd refuses them there and does not log such a URL with its query. The request was not processed; the values in the URL should be treated as exposed.",
+        "Move every parameter into the request body, form-encoded (Content-Type: application/x-www-form-urlencoded), and send the client credentials in an Authorization: Basic header. Rotate any secret or password that was sent in a URL.";
+    JsonBody = "GRD-103", InvalidRequest, 400,
+        "JSON body where a form was expected",
+        "The body is JSON. OAuth token, revocation and introspection requests are form-encoded (RFC 6749 §4.1.3, Appendix B), so the parameters in a JSON body are not seen at all.",
+        "Send the parameters as application/x-www-form-urlencoded, e.g. grant_type=client_credentials&scope=ReadAccounts, with the header Content-Type: application/x-www-form-urlencoded. With curl use -d or --data-urlencode, not --json.";
+    WrongContentType = "GRD-104", InvalidRequest, 400,
+        "Body is not form-encoded",
+        "The request body was sent without Content-Type: application/x-www-form-urlencoded (or with a body that is not valid form encoding), so its parameters cannot be read.",
+        "Set Content-Type: application/x-www-form-urlencoded and encode the body as name=value pairs joined by &, percent-encoding reserved characters.";
+    MissingParameter = "GRD-105", InvalidRequest, 400,
+        "Required parameter missing",
+        "A parameter that this request requires is absent (an empty value counts as absent).",
+        "Add the parameter named in the error to the form body.";
+    InvalidParameter = "GRD-106", InvalidRequest, 400,
+        "Invalid parameter value",
+        "A parameter has a value that cannot be used, for the reason given in the description.",
+        "Correct the value of the parameter named in the error.";
+    DuplicateParameter = "OAU-111", InvalidRequest, 400,
+        "Request parameter duplicated",
+        "A parameter appears more than once in the request. RFC 6749 §3.1 and §3.2 forbid repeated parameters, because a server and a proxy could read different values.",
+        "Send each parameter once. Check that the client library does not add a parameter that your code also adds (grant_type and client_id are the usual ones).";
+    BodyTooLarge = "GRD-107", InvalidRequest, 413,
+        "Request body too large",
+        "The request body is larger than grantd accepts on this endpoint. OAuth requests are small; a large body usually means the wrong data was sent.",
+        "Send only the OAuth parameters in the body. The limit is given in the description.";
+    HeadersTooLarge = "GRD-108", InvalidRequest, 431,
+        "Request headers too large",
+        "The request headers are larger than grantd accepts.",
+        "Remove oversized headers (large cookies are the usual cause) and retry.";
+    UnknownEndpoint = "GRD-109", NotFound, 404,
+        "No such endpoint",
+        "Nothing is served at this path.",
+        "Use one of the paths listed in the server metadata at /.well-known/oauth-authorization-server; the description names the closest one.";
+
+    // --- Who the client is -------------------------------------------------------
+    ClientAuthMissing = "OAU-123", InvalidClient, 401,
+        "Client authentication required",
+        "The request did not authenticate the app. A confidential app (server-web, server-only) proves itself with its client secret on every token, revocation and introspection request; a public app names itself with client_id.",
+        "Send the header Authorization: Basic base64(client_id:client_secret), i.e. the client id, a colon and the client secret, base64-encoded (curl -u CLIENT_ID:CLIENT_SECRET does this). Public apps may instead send client_id in the body.";
+    AuthHeaderMalformed = "OAU-134", InvalidClient, 401,
+        "Invalid Authorization header",
+        "The Authorization header could not be read as HTTP Basic client credentials (RFC 6749 §2.3.1, RFC 7617), for the reason given in the description.",
+        "Build the header as: Authorization: Basic <base64 of client_id:client_secret>. The scheme is Basic, followed by one space and standard base64 (with padding) of the id, a colon and the secret.";
+    ClientUnknown = "OAU-153", InvalidClient, 401,
+        "Invalid client",
+        "No app with this client id is registered on this server. The usual causes are a client id from another environment (sandbox versus production), a deleted app, or a typing error.",
+        "Copy the client id from the app's page in the developer console (or grantd app list) of the server you are calling.";
+    ClientSecretWrong = "OAU-146", InvalidClient, 401,
+        "Invalid client credentials",
+        "The client secret does not match the app's current secret. Secrets are shown once, when the app is created or the secret rotated; an old secret stops working at rotation.",
+        "Use the app's current client secret, or rotate it (grantd app rotate-secret CLIENT_ID) and update your configuration.";
+    ClientIdMismatch = "GRD-201", InvalidClient, 401,
+        "Client ids disagree",
+        "The client id in the Authorization header and the client_id in the body name different apps. grantd cannot tell which app is asking.",
+        "Send the same client id in both places, or drop client_id from the body.";
+    MultipleClientAuth = "GRD-202", InvalidRequest, 400,
+        "More than one client authentication method",
+        "The request authenticates the client in more than one way (an Authorization header and client_secret in the body). RFC 6749 §2.3 allows exactly one.",
+        "Keep the Authorization: Basic header and remove client_secret from the body (or the reverse).";
+    SecretRequired = "GRD-203", InvalidClient, 401,
+        "Confidential app sent no secret",
+        "The app is confidential (its platform type holds a client secret), but the request carried only its client id.",
+        "Authenticate with Authorization: Basic base64(client_id:client_secret).";
+
+    // --- The grant (the seed's first cause) ---------------------------------------
+    UnsupportedGrantType = "OAU-250", UnsupportedGrantType, 400,
+        "Unsupported grant type",
+        "The grant_type value is not one this server implements. The usual causes are a typing error, a grant name from another product, or the short name of a grant where the full URN is required (JWT bearer).",
+        "Use one of the grant_type values listed in the description (and in grant_types_supported of /.well-known/oauth-authorization-server).";
+    GrantNotEnabled = "OAU-251", UnauthorizedClient, 400,
+        "Unauthorized for this grant type",
+        "The grant is one grantd supports, but this app is not enabled for it. Which grants an app may use depends on its platform type: server-web apps use the authorization code flow, server-only apps JWT bearer or client credentials, desktop and mobile apps authorization code with PKCE (and the legacy password grant), browser apps authorization code with PKCE.",
+        "Use a grant the app is enabled for (the description lists them), or enable this grant in the app's settings (grantd app update CLIENT_ID --grants ...). If its platform type cannot have the grant, register a new app with a platform type that can.";
+    ScopeNotPermitted = "GRD-301", InvalidScope, 400,
+        "Scope not permitted for this app",
+        "The request asked for a scope that the app has not been granted.",
+        "Ask only for scopes in the app's permissions (listed in the description), or add the scope to the app's permissions.";
+    ScopeMalformed = "GRD-302", InvalidScope, 400,
+        "Malformed scope",
+        "The scope parameter is not a space-separated list of scope names (RFC 6749 §3.3: printable ASCII without spaces, quotes or backslashes).",
+        "Send scope names separated by single spaces (form-encoded as + or %20), e.g. scope=ReadAccounts+SMS.";
+
+    // --- The admin API -----------------------------------------------------------
+    AdminAuthMissing = "GRD-401", InvalidToken, 401,
+        "Admin token required",
+        "The admin API needs the admin token as a bearer token.",
+        "Send Authorization: Bearer <admin token>. The token is GRANTD_ADMIN_TOKEN, or the one printed at grantd's first start.";
+    AdminAuthWrong = "GRD-402", InvalidToken, 401,
+        "Admin token not accepted",
+        "The bearer token sent to the admin API is not this server's admin token.",
+        "Use the admin token of this server (GRANTD_ADMIN_TOKEN, or the one printed at first start); restart with GRANTD_ADMIN_TOKEN set to choose a new one.";
+    AdminBodyInvalid = "GRD-403", InvalidRequest, 400,
+        "Request body is not valid JSON for this call",
+        "The admin API takes a JSON body; this one could not be read, for the reason given in the description.",
+        "Send Content-Type: application/json and a body with the fields documented in /admin/v1/openapi.json.";
+    InvalidAppField = "GRD-410", InvalidRequest, 400,
+        "Invalid app setting",
+        "A field of the app is missing or has a value grantd does not accept.",
+        "Correct the field named in the description; the accepted values are listed there.";
+    GrantNotAllowedForPlatform = "GRD-411", InvalidRequest, 400,
+        "Grant not allowed for this platform type",
+        "An app's platform type decides which grants it may enable: server-web: authorization_code, refresh_token; browser: authorization_code, refresh_token, implicit (legacy); desktop and mobile: authorization_code, refresh_token, password (legacy); server-only: jwt_bearer, client_credentials, refresh_token, password (legacy).",
+        "Enable only grants the platform type allows, or choose a platform type that allows the grant you need.";
+    RedirectUriInvalid = "GRD-412", InvalidRequest, 400,
+        "Invalid redirect URI",
+        "Redirect URIs must be absolute URIs without a fragment and without wildcards, using https (http is allowed only for loopback addresses: 127.0.0.1, [::1], localhost), or a private-use scheme for native apps. They are compared exactly.",
+        "Register the exact URI your app redirects to, e.g. https://app.example.com/oauth/callback or http://127.0.0.1:8000/callback.";
+    TooManyRedirectUris = "GRD-413", InvalidRequest, 400,
+        "Too many redirect URIs",
+        "An app may register at most 10 redirect URIs.",
+        "Remove redirect URIs the app no longer uses.";
+    AppNotFound = "GRD-414", NotFound, 404,
+        "App not found",
+        "No app with this client id exists.",
+        "List the apps with GET /admin/v1/apps or grantd app list.";
+    AccountNotFound = "GRD-415", NotFound, 404,
+        "Account not found",
+        "No account with this id exists.",
+        "Create the account first (POST /admin/v1/accounts), or omit account_id to use the default account.";
+
+    // --- The server --------------------------------------------------------------
+    ServerError = "GRD-500", ServerError, 500,
+        "Internal error",
+        "grantd failed while handling the request. The details are in the server log under the request id of this response.",
+        "Retry the request. If it keeps failing, give the operator the X-Request-Id header of the response.";
+    StoreUnavailable = "GRD-503", TemporarilyUnavailable, 503,
+        "Storage unavailable",
+        "grantd could not reach its database.",
+        "Retry after a short wait. Operators: check /readyz and the database.";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn codes_are_unique_and_complete() {
+        let mut seen = HashSet::new();
+        for c in Code::ALL {
+            let e = c.entry();
+            assert!(seen.insert(e.code), "duplicate code {}", e.code);
+            assert!(!e.message.is_empty() && !e.explanation.is_empty() && !e.fix.is_empty());
+            assert!((400..600).contains(&e.status));
+        }
+    }
+
+    #[test]
+    fn find_is_case_insensitive() {
+        assert_eq!(Code::find("oau-251"), Some(Code::GrantNotEnabled));
+        assert_eq!(Code::find("NOPE-1"), None);
+    }
+
+    #[test]
+    fn rfc_codes_are_right() {
+        assert_eq!(
+            Code::UnsupportedGrantType.entry().error.as_str(),
+            "unsupported_grant_type"
+        );
+        assert_eq!(
+            Code::GrantNotEnabled.entry().error.as_str(),
+            "unauthorized_client"
+        );
+        assert_eq!(Code::ClientAuthMissing.entry().status, 401);
+    }
+}

@@ -1,0 +1,210 @@
+//! How the client authenticated (RFC 6749 §2.3): read from the Authorization
+//! header and the body, with each malformation named.
+
+use crate::error::OAuthError;
+use crate::form::Params;
+use crate::secret::Secret;
+use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
+use base64::Engine;
+
+/// The client's claim of identity, not yet checked against the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientAuth {
+    /// `Authorization: Basic` (`client_secret_basic`); the secret may be empty
+    /// for public apps (the RingCentral Python SDK sends `id:`).
+    Basic { client_id: String, secret: Secret },
+    /// `client_id` and `client_secret` in the body (`client_secret_post`).
+    Post { client_id: String, secret: Secret },
+    /// `client_id` alone in the body (public apps, `none`).
+    None { client_id: String },
+    /// Nothing identifies the client.
+    Absent,
+}
+
+impl ClientAuth {
+    pub fn client_id(&self) -> Option<&str> {
+        match self {
+            ClientAuth::Basic { client_id, .. }
+            | ClientAuth::Post { client_id, .. }
+            | ClientAuth::None { client_id } => Some(client_id),
+            ClientAuth::Absent => None,
+        }
+    }
+
+    /// The `token_endpoint_auth_method` name (RFC 8414).
+    pub fn method(&self) -> &'static str {
+        match self {
+            ClientAuth::Basic { .. } => "client_secret_basic",
+            ClientAuth::Post { .. } => "client_secret_post",
+            ClientAuth::None { .. } | ClientAuth::Absent => "none",
+        }
+    }
+
+    pub fn used_basic(&self) -> bool {
+        matches!(self, ClientAuth::Basic { .. })
+    }
+
+    /// Reads the client's credentials from the header value and the body.
+    pub fn read(authorization: Option<&[u8]>, body: &Params) -> Result<Self, OAuthError> {
+        let body_id = body.get("client_id");
+        let body_secret = body.secret("client_secret");
+        match authorization {
+            Some(header) => {
+                let (client_id, secret) = parse_basic(header)?;
+                if body_secret.is_some() {
+                    return Err(OAuthError::multiple_client_auth());
+                }
+                if let Some(b) = body_id {
+                    if b != client_id {
+                        return Err(OAuthError::client_id_mismatch(&client_id, b));
+                    }
+                }
+                Ok(ClientAuth::Basic { client_id, secret })
+            }
+            None => match (body_id, body_secret) {
+                (Some(id), Some(secret)) => Ok(ClientAuth::Post {
+                    client_id: id.to_string(),
+                    secret,
+                }),
+                (Some(id), None) => Ok(ClientAuth::None {
+                    client_id: id.to_string(),
+                }),
+                (None, Some(_)) => Err(OAuthError::missing_parameter(
+                    "client_id",
+                    "when client_secret is sent in the body",
+                )),
+                (None, None) => Ok(ClientAuth::Absent),
+            },
+        }
+    }
+}
+
+/// Parses `Basic base64(client_id:client_secret)`.
+fn parse_basic(header: &[u8]) -> Result<(String, Secret), OAuthError> {
+    let header = std::str::from_utf8(header)
+        .map_err(|_| OAuthError::auth_header_malformed("it is not ASCII"))?
+        .trim();
+    let (scheme, rest) = header.split_once(' ').unwrap_or((header, ""));
+    if !scheme.eq_ignore_ascii_case("basic") {
+        let why = if scheme.eq_ignore_ascii_case("bearer") {
+            "it uses the Bearer scheme, which carries an access token for APIs; the token endpoint needs the app's own credentials with the Basic scheme".to_string()
+        } else {
+            format!(
+                "the scheme is '{}', not Basic",
+                crate::error::sanitize(scheme, 20)
+            )
+        };
+        return Err(OAuthError::auth_header_malformed(&why));
+    }
+    let encoded = rest.trim();
+    if encoded.is_empty() {
+        return Err(OAuthError::auth_header_malformed(
+            "nothing follows 'Basic '",
+        ));
+    }
+    let decoded = STANDARD
+        .decode(encoded)
+        .or_else(|_| STANDARD_NO_PAD.decode(encoded))
+        .map_err(|_| {
+            OAuthError::auth_header_malformed(
+                "the value after 'Basic ' is not valid base64 (did you send client_id:client_secret without encoding it?)",
+            )
+        })?;
+    let decoded = String::from_utf8(decoded)
+        .map_err(|_| OAuthError::auth_header_malformed("the decoded value is not UTF-8"))?;
+    let Some((id, secret)) = decoded.split_once(':') else {
+        return Err(OAuthError::auth_header_malformed(
+            "the decoded value has no colon; it must be client_id:client_secret",
+        ));
+    };
+    // RFC 6749 §2.3.1: both parts are form-encoded before base64.
+    let id = percent_decode(id);
+    if id.is_empty() {
+        return Err(OAuthError::auth_header_malformed(
+            "the client id before the colon is empty",
+        ));
+    }
+    Ok((id, Secret::new(percent_decode(secret))))
+}
+
+fn percent_decode(s: &str) -> String {
+    if s.contains('%') {
+        form_urlencoded::parse(format!("v={s}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default()
+    } else {
+        s.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::Code;
+
+    fn basic(s: &str) -> Vec<u8> {
+        format!("Basic {}", STANDARD.encode(s)).into_bytes()
+    }
+
+    #[test]
+    fn basic_with_empty_secret_is_read() {
+        let a = ClientAuth::read(Some(&basic("abc:")), &Params::default()).unwrap();
+        assert_eq!(
+            a,
+            ClientAuth::Basic {
+                client_id: "abc".into(),
+                secret: Secret::new("")
+            }
+        );
+    }
+
+    #[test]
+    fn malformations_have_their_own_code() {
+        for h in [
+            b"Bearer xyz".to_vec(),
+            b"Basic !!!".to_vec(),
+            basic("nocolon"),
+            b"Basic".to_vec(),
+            basic(":secret"),
+        ] {
+            let e = ClientAuth::read(Some(&h), &Params::default()).unwrap_err();
+            assert_eq!(e.code, Code::AuthHeaderMalformed, "{}", e.description);
+        }
+    }
+
+    #[test]
+    fn mismatch_and_double_auth() {
+        let p = Params::parse(b"client_id=other").unwrap();
+        assert_eq!(
+            ClientAuth::read(Some(&basic("abc:s")), &p)
+                .unwrap_err()
+                .code,
+            Code::ClientIdMismatch
+        );
+        let p = Params::parse(b"client_secret=s").unwrap();
+        assert_eq!(
+            ClientAuth::read(Some(&basic("abc:s")), &p)
+                .unwrap_err()
+                .code,
+            Code::MultipleClientAuth
+        );
+        let p = Params::parse(b"client_id=abc").unwrap();
+        assert!(ClientAuth::read(Some(&basic("abc:s")), &p).is_ok());
+    }
+
+    #[test]
+    fn body_forms() {
+        let p = Params::parse(b"client_id=abc&client_secret=s").unwrap();
+        assert_eq!(
+            ClientAuth::read(None, &p).unwrap().method(),
+            "client_secret_post"
+        );
+        let p = Params::parse(b"client_id=abc").unwrap();
+        assert_eq!(ClientAuth::read(None, &p).unwrap().method(), "none");
+        assert_eq!(
+            ClientAuth::read(None, &Params::default()).unwrap(),
+            ClientAuth::Absent
+        );
+    }
+}

@@ -1,0 +1,491 @@
+//! `OAuthError`: a catalog code plus the concrete cause. Every rejection is
+//! built by one of the named constructors below, so each message is written once.
+
+use crate::catalog::{Code, Entry};
+use crate::grant::{join, Grant, PlatformType};
+use std::fmt;
+
+/// How the client should authenticate when the error is a 401
+/// (`WWW-Authenticate`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Challenge {
+    Basic,
+    Bearer,
+}
+
+/// A rejection: what went wrong (the catalog code), in this request's words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuthError {
+    pub code: Code,
+    /// The concrete cause with the values involved and the fix. Never holds a
+    /// secret, password, code, token or assertion.
+    pub description: String,
+    /// The request parameter at fault, if one is.
+    pub parameter: Option<&'static str>,
+    pub challenge: Option<Challenge>,
+    /// For 405: the methods the endpoint serves.
+    pub allow: Option<&'static str>,
+}
+
+impl OAuthError {
+    pub fn new(code: Code, description: impl Into<String>) -> Self {
+        Self {
+            code,
+            description: description.into(),
+            parameter: None,
+            challenge: None,
+            allow: None,
+        }
+    }
+
+    pub fn entry(&self) -> &'static Entry {
+        self.code.entry()
+    }
+
+    pub fn status(&self) -> u16 {
+        self.entry().status
+    }
+
+    pub fn with_parameter(mut self, name: &'static str) -> Self {
+        self.parameter = Some(name);
+        self
+    }
+
+    pub fn with_challenge(mut self, challenge: Challenge) -> Self {
+        self.challenge = Some(challenge);
+        self
+    }
+
+    // --- request transmission ----------------------------------------------------
+
+    pub fn method_not_allowed(method: &str, path: &str, allow: &'static str) -> Self {
+        let mut e = Self::new(
+            Code::MethodNotAllowed,
+            format!(
+                "{path} accepts {allow} only; this request used {method}. Send a {allow} request with the parameters form-encoded in the body (Content-Type: application/x-www-form-urlencoded), not in the URL."
+            ),
+        );
+        e.allow = Some(allow);
+        e
+    }
+
+    pub fn credentials_in_query(names: &[&str]) -> Self {
+        Self::new(
+            Code::CredentialsInQuery,
+            format!(
+                "The URL query carries {} ({}). Parameters in a URL end up in logs, so grantd did not process the request. Send them in the POST body, form-encoded, and the client credentials in an Authorization: Basic header; treat any secret or password that was in the URL as exposed and change it.",
+                if names.len() == 1 { "a parameter that belongs in the body" } else { "parameters that belong in the body" },
+                names.join(", ")
+            ),
+        )
+        .with_parameter_opt(names.first().copied())
+    }
+
+    fn with_parameter_opt(mut self, name: Option<&str>) -> Self {
+        // Parameter names come from a fixed list; keep the static one.
+        self.parameter = name.and_then(crate::form::static_param_name);
+        self
+    }
+
+    pub fn json_body() -> Self {
+        Self::new(
+            Code::JsonBody,
+            "The body is JSON, but this endpoint reads application/x-www-form-urlencoded parameters, so none of them were seen. Send e.g. grant_type=client_credentials&scope=ReadAccounts with Content-Type: application/x-www-form-urlencoded (curl: -d 'grant_type=client_credentials').",
+        )
+    }
+
+    pub fn wrong_content_type(content_type: Option<&str>) -> Self {
+        let sent = match content_type {
+            Some(ct) => format!("Content-Type '{}'", sanitize(ct, 80)),
+            None => "no Content-Type header".to_string(),
+        };
+        Self::new(
+            Code::WrongContentType,
+            format!(
+                "The body was sent with {sent}. This endpoint reads the body as application/x-www-form-urlencoded: set Content-Type: application/x-www-form-urlencoded and encode the parameters as name=value pairs joined by &."
+            ),
+        )
+    }
+
+    pub fn body_not_form(reason: &str) -> Self {
+        Self::new(
+            Code::WrongContentType,
+            format!("The body is not valid application/x-www-form-urlencoded: {reason}. Encode it as name=value pairs joined by &, percent-encoding reserved characters, in UTF-8."),
+        )
+    }
+
+    pub fn missing_parameter(name: &'static str, context: &str) -> Self {
+        Self::new(
+            Code::MissingParameter,
+            format!("The parameter '{name}' is required {context} and was absent or empty. Add {name}=… to the form body."),
+        )
+        .with_parameter(name)
+    }
+
+    pub fn invalid_parameter(name: &'static str, reason: impl fmt::Display) -> Self {
+        Self::new(
+            Code::InvalidParameter,
+            format!("The parameter '{name}' is invalid: {reason}."),
+        )
+        .with_parameter(name)
+    }
+
+    pub fn duplicate_parameter(name: &str) -> Self {
+        Self::new(
+            Code::DuplicateParameter,
+            format!(
+                "The parameter '{}' appears more than once (RFC 6749 §3.2 forbids repeats). Send it once; check that your client library does not already add it.",
+                sanitize(name, 64)
+            ),
+        )
+        .with_parameter_opt(Some(name))
+    }
+
+    pub fn body_too_large(limit: usize) -> Self {
+        Self::new(
+            Code::BodyTooLarge,
+            format!("The request body is larger than {limit} bytes, the most this endpoint accepts. Send only the OAuth parameters."),
+        )
+    }
+
+    pub fn headers_too_large(limit: usize) -> Self {
+        Self::new(
+            Code::HeadersTooLarge,
+            format!("The request headers add up to more than {limit} bytes, the most grantd accepts. Remove oversized headers or cookies."),
+        )
+    }
+
+    pub fn unknown_endpoint(method: &str, path: &str, closest: Option<&str>) -> Self {
+        let hint = match closest {
+            Some(c) => format!(" Did you mean {c}?"),
+            None => String::new(),
+        };
+        Self::new(
+            Code::UnknownEndpoint,
+            format!(
+                "Nothing is served at {method} {}.{hint} The endpoints are listed in /.well-known/oauth-authorization-server.",
+                sanitize(path, 200)
+            ),
+        )
+    }
+
+    // --- client authentication ---------------------------------------------------
+
+    pub fn client_auth_missing() -> Self {
+        Self::new(
+            Code::ClientAuthMissing,
+            "No client authentication was sent. Send Authorization: Basic base64(client_id:client_secret) — the client id, a colon and the client secret, base64-encoded (curl -u CLIENT_ID:CLIENT_SECRET). A public app (browser, desktop, mobile) may send client_id in the body instead.",
+        )
+        .with_challenge(Challenge::Basic)
+    }
+
+    pub fn auth_header_malformed(reason: &str) -> Self {
+        Self::new(
+            Code::AuthHeaderMalformed,
+            format!("The Authorization header is malformed: {reason}. Expected: Authorization: Basic base64(client_id:client_secret)."),
+        )
+        .with_challenge(Challenge::Basic)
+    }
+
+    pub fn client_unknown(client_id: &str, challenge: Option<Challenge>) -> Self {
+        let mut e = Self::new(
+            Code::ClientUnknown,
+            format!(
+                "No app with client id '{}' is registered on this server. Check that the client id belongs to this environment and that the app was not deleted.",
+                sanitize(client_id, 64)
+            ),
+        )
+        .with_parameter("client_id");
+        e.challenge = challenge;
+        e
+    }
+
+    pub fn client_secret_wrong(
+        client_id: &str,
+        app_name: &str,
+        challenge: Option<Challenge>,
+    ) -> Self {
+        let mut e = Self::new(
+            Code::ClientSecretWrong,
+            format!(
+                "The client secret sent for app '{app_name}' ({client_id}) is not its current secret. Use the secret shown when the app was created or last rotated, or rotate it with grantd app rotate-secret {client_id}."
+            ),
+        );
+        e.challenge = challenge;
+        e
+    }
+
+    pub fn client_id_mismatch(header_id: &str, body_id: &str) -> Self {
+        Self::new(
+            Code::ClientIdMismatch,
+            format!(
+                "The Authorization header names client '{}' but the body's client_id is '{}'. Send the same client id in both, or drop client_id from the body.",
+                sanitize(header_id, 64),
+                sanitize(body_id, 64)
+            ),
+        )
+        .with_parameter("client_id")
+        .with_challenge(Challenge::Basic)
+    }
+
+    pub fn multiple_client_auth() -> Self {
+        Self::new(
+            Code::MultipleClientAuth,
+            "The client authenticated twice: with an Authorization header and with client_secret in the body. Use one method: keep the Basic header and remove client_secret from the body.",
+        )
+        .with_parameter("client_secret")
+    }
+
+    pub fn secret_required(client_id: &str, app_name: &str, platform: PlatformType) -> Self {
+        Self::new(
+            Code::SecretRequired,
+            format!(
+                "App '{app_name}' ({client_id}) is a {platform} app, which is confidential: it must authenticate with its client secret. Send Authorization: Basic base64({client_id}:client_secret)."
+            ),
+        )
+        .with_challenge(Challenge::Basic)
+    }
+
+    // --- grants ------------------------------------------------------------------
+
+    pub fn unsupported_grant_type(value: &str, supported: &[&str]) -> Self {
+        let value = sanitize(value, 80);
+        let hint = if value == "jwt" || value == "jwt_bearer" || value == "jwt-bearer" {
+            format!(
+                " For the JWT flow the grant_type is the full URN {}.",
+                crate::grant::JWT_BEARER_URN
+            )
+        } else if value == "code" {
+            " For the authorization code flow the grant_type is authorization_code.".to_string()
+        } else if value == "implicit" || value == "token" {
+            " The implicit flow has no token request: tokens come from the authorization endpoint with response_type=token.".to_string()
+        } else {
+            String::new()
+        };
+        Self::new(
+            Code::UnsupportedGrantType,
+            format!(
+                "grant_type '{value}' is not supported by this server.{hint} Supported grant types: {}.",
+                supported.join(", ")
+            ),
+        )
+        .with_parameter("grant_type")
+    }
+
+    pub fn grant_not_enabled(
+        app_name: &str,
+        client_id: &str,
+        platform: PlatformType,
+        grant: Grant,
+        enabled: &[Grant],
+    ) -> Self {
+        let fix = if platform.allows(grant) {
+            format!(
+                "Use one of them, or enable '{grant}' for the app (grantd app update {client_id} --grants {},{grant})",
+                enabled.iter().map(|g| g.as_str()).collect::<Vec<_>>().join(",")
+            )
+        } else {
+            format!(
+                "Use one of them. A {platform} app cannot enable '{grant}'; register an app with a platform type that allows it ({})",
+                join(PlatformType::allowing(grant))
+            )
+        };
+        Self::new(
+            Code::GrantNotEnabled,
+            format!(
+                "App '{app_name}' ({platform}) is not enabled for grant_type '{}'. Its enabled grants: {}. {fix}.",
+                grant.grant_type_param().unwrap_or(grant.as_str()),
+                join(enabled.iter())
+            ),
+        )
+        .with_parameter("grant_type")
+    }
+
+    pub fn scope_not_permitted(app_name: &str, missing: &[&str], permitted: &[String]) -> Self {
+        Self::new(
+            Code::ScopeNotPermitted,
+            format!(
+                "App '{app_name}' asked for {} {} that it does not have. Its permissions: {}. Ask only for those, or add the scope to the app's permissions.",
+                if missing.len() == 1 { "scope" } else { "scopes" },
+                missing.iter().map(|s| format!("'{s}'")).collect::<Vec<_>>().join(", "),
+                join(permitted.iter())
+            ),
+        )
+        .with_parameter("scope")
+    }
+
+    pub fn scope_malformed(reason: &str) -> Self {
+        Self::new(
+            Code::ScopeMalformed,
+            format!("The scope parameter is malformed: {reason}. Send scope names separated by single spaces."),
+        )
+        .with_parameter("scope")
+    }
+
+    // --- admin API -----------------------------------------------------------------
+
+    pub fn admin_auth_missing() -> Self {
+        Self::new(
+            Code::AdminAuthMissing,
+            "The admin API needs Authorization: Bearer <admin token> (GRANTD_ADMIN_TOKEN, or the token printed at grantd's first start).",
+        )
+        .with_challenge(Challenge::Bearer)
+    }
+
+    pub fn admin_auth_wrong() -> Self {
+        Self::new(
+            Code::AdminAuthWrong,
+            "The bearer token is not this server's admin token. Use GRANTD_ADMIN_TOKEN or the token printed at first start.",
+        )
+        .with_challenge(Challenge::Bearer)
+    }
+
+    pub fn admin_body_invalid(reason: &str) -> Self {
+        Self::new(
+            Code::AdminBodyInvalid,
+            format!(
+                "The JSON body could not be read: {}. See /admin/v1/openapi.json for the fields.",
+                sanitize(reason, 300)
+            ),
+        )
+    }
+
+    pub fn invalid_app_field(field: &'static str, reason: impl fmt::Display) -> Self {
+        Self::new(
+            Code::InvalidAppField,
+            format!("The app field '{field}' is invalid: {reason}."),
+        )
+        .with_parameter(field)
+    }
+
+    pub fn grant_not_allowed_for_platform(platform: PlatformType, refused: &[Grant]) -> Self {
+        Self::new(
+            Code::GrantNotAllowedForPlatform,
+            format!(
+                "A {platform} app cannot enable {} (allowed for {platform}: {}). Platform types and their grants — server-web: authorization_code, refresh_token; browser: authorization_code, refresh_token, implicit; desktop, mobile: authorization_code, refresh_token, password; server-only: jwt_bearer, client_credentials, refresh_token, password. {}",
+                refused.iter().map(|g| format!("'{g}'")).collect::<Vec<_>>().join(", "),
+                join(platform.allowed_grants().iter()),
+                refused
+                    .iter()
+                    .map(|g| format!("'{g}' is allowed for: {}.", join(PlatformType::allowing(*g))))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            ),
+        )
+        .with_parameter("grants")
+    }
+
+    pub fn redirect_uri_invalid(uri: &str, reason: &str) -> Self {
+        Self::new(
+            Code::RedirectUriInvalid,
+            format!(
+                "Redirect URI '{}' is not accepted: {reason}.",
+                sanitize(uri, 200)
+            ),
+        )
+        .with_parameter("redirect_uris")
+    }
+
+    pub fn too_many_redirect_uris(count: usize, max: usize) -> Self {
+        Self::new(
+            Code::TooManyRedirectUris,
+            format!("{count} redirect URIs were given; an app may have at most {max}."),
+        )
+        .with_parameter("redirect_uris")
+    }
+
+    pub fn app_not_found(client_id: &str) -> Self {
+        Self::new(
+            Code::AppNotFound,
+            format!(
+                "No app with client id '{}' exists.",
+                sanitize(client_id, 64)
+            ),
+        )
+    }
+
+    pub fn account_not_found(account_id: &str) -> Self {
+        Self::new(
+            Code::AccountNotFound,
+            format!("No account with id '{}' exists.", sanitize(account_id, 64)),
+        )
+    }
+
+    // --- server --------------------------------------------------------------------
+
+    pub fn server_error() -> Self {
+        Self::new(
+            Code::ServerError,
+            "grantd failed while handling this request. Retry; if it persists, give the operator the X-Request-Id of this response.",
+        )
+    }
+
+    pub fn store_unavailable() -> Self {
+        Self::new(
+            Code::StoreUnavailable,
+            "grantd could not reach its database. Retry after a short wait.",
+        )
+    }
+}
+
+impl fmt::Display for OAuthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} {}: {}",
+            self.code,
+            self.entry().error,
+            self.description
+        )
+    }
+}
+
+impl std::error::Error for OAuthError {}
+
+/// Makes a client-supplied value safe to quote in a message: printable ASCII
+/// only, cut to `max` characters.
+pub fn sanitize(value: &str, max: usize) -> String {
+    let mut out: String = value
+        .chars()
+        .take(max)
+        .map(|c| {
+            if c.is_ascii_graphic() || c == ' ' {
+                c
+            } else {
+                '?'
+            }
+        })
+        .collect();
+    if value.chars().count() > max {
+        out.push('…');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grant_not_enabled_names_everything() {
+        let e = OAuthError::grant_not_enabled(
+            "Acme Sync",
+            "abc",
+            PlatformType::ServerWeb,
+            Grant::Password,
+            &[Grant::AuthorizationCode, Grant::RefreshToken],
+        );
+        assert_eq!(e.code, Code::GrantNotEnabled);
+        assert!(e
+            .description
+            .contains("App 'Acme Sync' (server-web) is not enabled for grant_type 'password'"));
+        assert!(e.description.contains("authorization_code, refresh_token"));
+        assert!(e.description.contains("desktop, mobile, server-only"));
+    }
+
+    #[test]
+    fn sanitize_cuts_and_masks() {
+        assert_eq!(sanitize("ab\ncd", 10), "ab?cd");
+        assert_eq!(sanitize("abcdef", 3), "abc…");
+    }
+}

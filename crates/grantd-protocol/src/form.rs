@@ -1,0 +1,190 @@
+//! Form bodies and query strings, read once at the edge: repeated parameters
+//! are refused, empty ones count as absent, and credentials in a URL are found.
+
+use crate::error::OAuthError;
+use crate::secret::Secret;
+
+/// Parameters that carry credentials or grant data and so must never be in a URL.
+pub const TOKEN_QUERY_FORBIDDEN: &[&str] = &[
+    "grant_type",
+    "username",
+    "password",
+    "client_secret",
+    "assertion",
+    "code",
+    "code_verifier",
+    "refresh_token",
+];
+
+/// The same, for endpoints that take a token (revocation, introspection).
+pub const TOKEN_PARAM_QUERY_FORBIDDEN: &[&str] = &["token", "client_secret", "refresh_token"];
+
+/// Every parameter name grantd reads, so errors can point at one with a
+/// `&'static str`.
+const KNOWN: &[&str] = &[
+    "grant_type",
+    "username",
+    "password",
+    "extension",
+    "client_id",
+    "client_secret",
+    "assertion",
+    "code",
+    "code_verifier",
+    "redirect_uri",
+    "refresh_token",
+    "scope",
+    "token",
+    "token_type_hint",
+    "access_token_ttl",
+    "refresh_token_ttl",
+    "endpoint_id",
+    "response_type",
+    "state",
+    "nonce",
+    "prompt",
+    "code_challenge",
+    "code_challenge_method",
+];
+
+/// The static name of a known parameter.
+pub fn static_param_name(name: &str) -> Option<&'static str> {
+    KNOWN.iter().copied().find(|k| *k == name)
+}
+
+/// Parsed form parameters: unique names, non-empty values.
+#[derive(Debug, Default, Clone)]
+pub struct Params {
+    pairs: Vec<(String, String)>,
+}
+
+impl Params {
+    /// Parses `application/x-www-form-urlencoded` bytes.
+    pub fn parse(body: &[u8]) -> Result<Self, OAuthError> {
+        if std::str::from_utf8(body).is_err() {
+            return Err(OAuthError::body_not_form("it is not UTF-8"));
+        }
+        let mut pairs: Vec<(String, String)> = Vec::new();
+        for (name, value) in form_urlencoded::parse(body) {
+            if name.contains('\u{FFFD}') || value.contains('\u{FFFD}') {
+                return Err(OAuthError::body_not_form(
+                    "a percent-encoded value is not UTF-8",
+                ));
+            }
+            if value.is_empty() || name.is_empty() {
+                continue; // empty parameters count as absent (SDKs send them)
+            }
+            if pairs.iter().any(|(n, _)| *n == name) {
+                return Err(OAuthError::duplicate_parameter(&name));
+            }
+            pairs.push((name.into_owned(), value.into_owned()));
+        }
+        Ok(Self { pairs })
+    }
+
+    /// Parses a URL query string (`None` = no query).
+    pub fn parse_query(query: Option<&str>) -> Result<Self, OAuthError> {
+        match query {
+            Some(q) => Self::parse(q.as_bytes()),
+            None => Ok(Self::default()),
+        }
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.pairs
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn secret(&self, name: &str) -> Option<Secret> {
+        self.get(name).map(Secret::new)
+    }
+
+    pub fn contains(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+
+    /// A required parameter; `context` completes "is required …".
+    pub fn require(&self, name: &'static str, context: &str) -> Result<&str, OAuthError> {
+        self.get(name)
+            .ok_or_else(|| OAuthError::missing_parameter(name, context))
+    }
+
+    /// A numeric parameter; non-numeric values count as absent (the RingCentral
+    /// JS SDK echoes whatever it stored).
+    pub fn number(&self, name: &str) -> Option<u64> {
+        self.get(name).and_then(|v| v.trim().parse().ok())
+    }
+
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.pairs.iter().map(|(n, _)| n.as_str())
+    }
+}
+
+/// Names (never values) of forbidden parameters present in a raw query string.
+/// Reads names only, so it works even when the query is not valid form encoding.
+pub fn forbidden_in_query<'a>(query: Option<&str>, forbidden: &[&'a str]) -> Vec<&'a str> {
+    let Some(q) = query else { return Vec::new() };
+    let mut found: Vec<&'a str> = Vec::new();
+    for (name, _) in form_urlencoded::parse(q.as_bytes()) {
+        if let Some(f) = forbidden.iter().find(|f| **f == name) {
+            if !found.contains(f) {
+                found.push(f);
+            }
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::Code;
+
+    #[test]
+    fn empty_values_are_absent() {
+        let p = Params::parse(b"grant_type=password&state=&brand_id=&scope=a+b").unwrap();
+        assert_eq!(p.get("grant_type"), Some("password"));
+        assert_eq!(p.get("state"), None);
+        assert_eq!(p.get("scope"), Some("a b"));
+    }
+
+    #[test]
+    fn duplicates_are_refused() {
+        let e = Params::parse(b"grant_type=a&grant_type=b").unwrap_err();
+        assert_eq!(e.code, Code::DuplicateParameter);
+        assert_eq!(e.parameter, Some("grant_type"));
+        // An empty repeat is absent, not a duplicate.
+        assert!(Params::parse(b"scope=&scope=x").is_ok());
+    }
+
+    #[test]
+    fn invalid_utf8_is_refused() {
+        assert_eq!(
+            Params::parse(b"a=%FF").unwrap_err().code,
+            Code::WrongContentType
+        );
+        assert_eq!(
+            Params::parse(&[b'a', b'=', 0xff]).unwrap_err().code,
+            Code::WrongContentType
+        );
+    }
+
+    #[test]
+    fn finds_credentials_in_query_by_name() {
+        let q = Some("username=1&password=x&extension=101&grant_type=password&password=y");
+        assert_eq!(
+            forbidden_in_query(q, TOKEN_QUERY_FORBIDDEN),
+            vec!["username", "password", "grant_type"]
+        );
+        assert!(forbidden_in_query(Some("foo=bar"), TOKEN_QUERY_FORBIDDEN).is_empty());
+    }
+
+    #[test]
+    fn numbers_ignore_garbage() {
+        let p = Params::parse(b"access_token_ttl=abc&refresh_token_ttl=60").unwrap();
+        assert_eq!(p.number("access_token_ttl"), None);
+        assert_eq!(p.number("refresh_token_ttl"), Some(60));
+    }
+}

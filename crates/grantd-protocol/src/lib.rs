@@ -1,0 +1,22 @@
+//! What OAuth says: requests parsed once into types, the grant and client-auth
+//! enums, and the error catalog. No I/O, no async, no clock.
+
+pub mod catalog;
+pub mod client_auth;
+pub mod error;
+pub mod form;
+pub mod grant;
+pub mod redirect_uri;
+pub mod scope;
+pub mod secret;
+pub mod token;
+
+pub use catalog::{Code, Entry, RfcError};
+pub use client_auth::ClientAuth;
+pub use error::{Challenge, OAuthError};
+pub use form::Params;
+pub use grant::{Grant, PlatformType};
+pub use redirect_uri::RedirectUri;
+pub use scope::Scopes;
+pub use secret::Secret;
+pub use token::{TokenRequest, TokenResponse};

@@ -1,0 +1,103 @@
+//! The token endpoint's request and response (RFC 6749 §4–5), with the
+//! RingCentral fields (`owner_id`, `endpoint_id`, `session_id`, …).
+
+use crate::error::OAuthError;
+use crate::form::Params;
+use crate::grant::{supported_grant_types, Grant};
+use crate::scope::Scopes;
+use serde::Serialize;
+
+/// The parts of a token request every grant shares; grant-specific
+/// parameters are read by each grant.
+#[derive(Debug, Clone)]
+pub struct TokenRequest {
+    pub grant: Grant,
+    /// `None`: the client did not ask, so it gets all of the app's permissions.
+    pub scope: Option<Scopes>,
+    pub access_token_ttl: Option<u64>,
+    pub refresh_token_ttl: Option<u64>,
+    pub endpoint_id: Option<String>,
+}
+
+impl TokenRequest {
+    pub fn read(params: &Params) -> Result<Self, OAuthError> {
+        let value = params.require("grant_type", "at the token endpoint")?;
+        let grant = Grant::from_grant_type_param(value)
+            .ok_or_else(|| OAuthError::unsupported_grant_type(value, &supported_grant_types()))?;
+        let scope = params.get("scope").map(Scopes::parse).transpose()?;
+        let endpoint_id = params
+            .get("endpoint_id")
+            .map(|v| {
+                if v.len() <= 64
+                    && v.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "-_".contains(c))
+                {
+                    Ok(v.to_string())
+                } else {
+                    Err(OAuthError::invalid_parameter(
+                        "endpoint_id",
+                        "use at most 64 letters, digits, '-' or '_'",
+                    ))
+                }
+            })
+            .transpose()?;
+        Ok(Self {
+            grant,
+            scope,
+            access_token_ttl: params.number("access_token_ttl"),
+            refresh_token_ttl: params.number("refresh_token_ttl"),
+            endpoint_id,
+        })
+    }
+}
+
+/// A successful token response (RFC 6749 §5.1 and RingCentral's fields).
+#[derive(Debug, Clone, Serialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token_expires_in: Option<u64>,
+    pub scope: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub endpoint_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::Code;
+
+    #[test]
+    fn unknown_grant_lists_supported() {
+        let p = Params::parse(b"grant_type=jwt").unwrap();
+        let e = TokenRequest::read(&p).unwrap_err();
+        assert_eq!(e.code, Code::UnsupportedGrantType);
+        assert!(e
+            .description
+            .contains("urn:ietf:params:oauth:grant-type:jwt-bearer"));
+        assert!(e.description.contains("client_credentials"));
+    }
+
+    #[test]
+    fn missing_grant_type() {
+        let e = TokenRequest::read(&Params::default()).unwrap_err();
+        assert_eq!(e.code, Code::MissingParameter);
+        assert_eq!(e.parameter, Some("grant_type"));
+    }
+
+    #[test]
+    fn ttl_garbage_is_ignored() {
+        let p = Params::parse(b"grant_type=client_credentials&access_token_ttl=NaN").unwrap();
+        assert_eq!(TokenRequest::read(&p).unwrap().access_token_ttl, None);
+    }
+}
