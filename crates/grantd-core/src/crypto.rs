@@ -1,0 +1,177 @@
+//! Randomness, hashing and the key-encryption key: the one place grantd makes
+//! random values and compares secrets.
+
+use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
+use aws_lc_rs::digest::{digest, SHA256};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use subtle::ConstantTimeEq;
+
+/// `n` random bytes from the system's CSPRNG.
+pub fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut buf = [0u8; N];
+    // The system RNG does not fail on supported platforms; if it ever does,
+    // continuing with predictable bytes would be worse than stopping.
+    aws_lc_rs::rand::fill(&mut buf).expect("system random number generator failed");
+    buf
+}
+
+/// A 256-bit random token, base64url without padding (43 characters).
+pub fn random_token() -> String {
+    URL_SAFE_NO_PAD.encode(random_bytes::<32>())
+}
+
+/// A random identifier of `len` characters from [A-Za-z0-9].
+pub fn random_id(len: usize) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut out = String::with_capacity(len);
+    while out.len() < len {
+        for b in random_bytes::<32>() {
+            // 248 = 4 * 62: rejection sampling keeps the distribution uniform.
+            if b < 248 && out.len() < len {
+                out.push(ALPHABET[(b % 62) as usize] as char);
+            }
+        }
+    }
+    out
+}
+
+/// A random numeric id (RingCentral account and extension ids are numbers).
+pub fn random_numeric_id() -> String {
+    let n = u64::from_le_bytes(random_bytes::<8>()) % 9_000_000_000_000 + 1_000_000_000_000;
+    n.to_string()
+}
+
+/// SHA-256, for high-entropy values (client secrets, tokens). Passwords use argon2.
+pub fn sha256(value: &[u8]) -> [u8; 32] {
+    let d = digest(&SHA256, value);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(d.as_ref());
+    out
+}
+
+/// Compares two byte strings in time that does not depend on where they differ.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && bool::from(a.ct_eq(b))
+}
+
+pub fn b64url(bytes: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// The key-encryption key that seals signing keys at rest (AES-256-GCM).
+pub struct Kek(LessSafeKey);
+
+#[derive(Debug, thiserror::Error)]
+pub enum KekError {
+    #[error("the master key must be 32 bytes, base64 or hex encoded (got {0} bytes)")]
+    WrongLength(usize),
+    #[error("the master key is neither base64 nor hex")]
+    Encoding,
+    #[error(
+        "a signing key could not be decrypted: the master key is not the one it was sealed with"
+    )]
+    Decrypt,
+}
+
+impl Kek {
+    /// From the configured form: 32 bytes as base64 (standard or url-safe) or hex.
+    pub fn parse(encoded: &str) -> Result<Self, KekError> {
+        use base64::engine::general_purpose::{STANDARD, URL_SAFE};
+        let s = encoded.trim();
+        let bytes = if s.len() == 64 && s.chars().all(|c| c.is_ascii_hexdigit()) {
+            (0..64)
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&s[i..i + 2], 16))
+                .collect::<Result<Vec<u8>, _>>()
+                .map_err(|_| KekError::Encoding)?
+        } else {
+            STANDARD
+                .decode(s)
+                .or_else(|_| URL_SAFE.decode(s))
+                .or_else(|_| URL_SAFE_NO_PAD.decode(s))
+                .map_err(|_| KekError::Encoding)?
+        };
+        Self::from_bytes(&bytes)
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, KekError> {
+        let key =
+            UnboundKey::new(&AES_256_GCM, bytes).map_err(|_| KekError::WrongLength(bytes.len()))?;
+        Ok(Self(LessSafeKey::new(key)))
+    }
+
+    /// A new random key, base64-encoded, for first start.
+    pub fn generate_encoded() -> String {
+        base64::engine::general_purpose::STANDARD.encode(random_bytes::<32>())
+    }
+
+    /// nonce ‖ ciphertext ‖ tag; `aad` binds the sealed value to its owner (the key id).
+    pub fn seal(&self, plaintext: &[u8], aad: &[u8]) -> Vec<u8> {
+        let nonce_bytes = random_bytes::<NONCE_LEN>();
+        let mut buf = plaintext.to_vec();
+        self.0
+            .seal_in_place_append_tag(
+                Nonce::assume_unique_for_key(nonce_bytes),
+                Aad::from(aad),
+                &mut buf,
+            )
+            .expect("AES-GCM sealing a small buffer cannot fail");
+        let mut out = nonce_bytes.to_vec();
+        out.extend_from_slice(&buf);
+        out
+    }
+
+    pub fn open(&self, sealed: &[u8], aad: &[u8]) -> Result<Vec<u8>, KekError> {
+        if sealed.len() < NONCE_LEN {
+            return Err(KekError::Decrypt);
+        }
+        let (nonce, ct) = sealed.split_at(NONCE_LEN);
+        let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| KekError::Decrypt)?;
+        let mut buf = ct.to_vec();
+        let plain = self
+            .0
+            .open_in_place(nonce, Aad::from(aad), &mut buf)
+            .map_err(|_| KekError::Decrypt)?;
+        Ok(plain.to_vec())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_long_and_distinct() {
+        let a = random_token();
+        assert_eq!(a.len(), 43);
+        assert_ne!(a, random_token());
+        assert_eq!(random_id(22).len(), 22);
+    }
+
+    #[test]
+    fn kek_round_trip_and_binding() {
+        let kek = Kek::parse(&Kek::generate_encoded()).unwrap();
+        let sealed = kek.seal(b"private key", b"kid-1");
+        assert_eq!(kek.open(&sealed, b"kid-1").unwrap(), b"private key");
+        assert!(kek.open(&sealed, b"kid-2").is_err());
+        let other = Kek::parse(&Kek::generate_encoded()).unwrap();
+        assert!(other.open(&sealed, b"kid-1").is_err());
+    }
+
+    #[test]
+    fn kek_formats() {
+        assert!(Kek::parse(&"ab".repeat(32)).is_ok());
+        assert!(matches!(
+            Kek::parse("c2hvcnQ="),
+            Err(KekError::WrongLength(5))
+        ));
+    }
+
+    #[test]
+    fn ct_eq() {
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"ab"));
+    }
+}

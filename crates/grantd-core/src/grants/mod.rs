@@ -1,0 +1,30 @@
+//! One module per grant. Each does only what is unique to it and returns a
+//! [`Grantee`]; [`crate::tokens`] owns the shared steps (client authentication,
+//! the enabled-grant check, scopes, issuing), so no grant can skip one.
+
+pub mod client_credentials;
+
+use crate::model::App;
+use grantd_protocol::{Grant, Params, Scopes, TokenRequest};
+
+/// The grants this server implements at its token endpoint.
+pub const IMPLEMENTED: &[Grant] = &[Grant::ClientCredentials];
+
+/// What a grant hands to the pipeline.
+pub struct GrantContext<'a> {
+    pub app: &'a App,
+    pub request: &'a TokenRequest,
+    pub params: &'a Params,
+    /// The scopes granted: those asked (checked against the app), or all of the app's.
+    pub scopes: Scopes,
+}
+
+/// Whom the tokens are for, as a grant decided it.
+pub struct Grantee {
+    /// `sub`: a user id, or the client id for client_credentials.
+    pub subject: String,
+    pub account_id: Option<String>,
+    pub scopes: Scopes,
+    /// Whether the grant may come with a refresh token.
+    pub refreshable: bool,
+}
