@@ -1,1 +1,8 @@
+//! grantd's storage backends: [`SqliteStore`] implements
+//! [`grantd_core::store::Store`]; [`conformance`] is the suite every backend must pass.
 
+mod codec;
+pub mod conformance;
+pub mod sqlite;
+
+pub use sqlite::SqliteStore;

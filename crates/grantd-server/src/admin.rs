@@ -1,0 +1,161 @@
+//! The admin API (`/admin/v1`), authenticated with the admin bearer token.
+
+use crate::endpoints::Endpoint;
+use crate::extract::{AdminJson, BearerToken};
+use crate::reject::Rejection;
+use crate::state::AppState;
+use axum::extract::{Path, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Json;
+use grantd_core::apps::AppSpec;
+use grantd_core::model::App;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+pub const ADMIN_ENDPOINTS: &[Endpoint] = &[
+    Endpoint {
+        path: "/admin/v1/accounts",
+        ringcentral: None,
+        allow: "GET, POST",
+        metadata: None,
+        router: || get(list_accounts).post(create_account),
+        summary: "List or create accounts",
+    },
+    Endpoint {
+        path: "/admin/v1/apps",
+        ringcentral: None,
+        allow: "GET, POST",
+        metadata: None,
+        router: || get(list_apps).post(create_app),
+        summary: "List or register apps",
+    },
+    Endpoint {
+        path: "/admin/v1/apps/{client_id}",
+        ringcentral: None,
+        allow: "GET, PATCH, DELETE",
+        metadata: None,
+        router: || get(show_app).patch(update_app).delete(delete_app),
+        summary: "Show, change or delete an app",
+    },
+    Endpoint {
+        path: "/admin/v1/apps/{client_id}/secret",
+        ringcentral: None,
+        allow: "POST",
+        metadata: None,
+        router: || post(rotate_secret),
+        summary: "Rotate an app's client secret",
+    },
+];
+
+/// Middleware: every admin route needs the admin token.
+pub async fn require_admin(
+    State(s): State<AppState>,
+    BearerToken(token): BearerToken,
+    req: Request,
+    next: Next,
+) -> Response {
+    match s.grantd.check_admin_token(token.as_deref()) {
+        Ok(()) => next.run(req).await,
+        Err(e) => Rejection(e).into_response(),
+    }
+}
+
+/// The JSON form of an app, plus its secret when one was just made.
+pub fn app_json(app: &App, secret: Option<&grantd_protocol::Secret>) -> Value {
+    let mut v = serde_json::to_value(app).unwrap_or_else(|_| json!({}));
+    v["client_type"] = json!(if app.is_confidential() {
+        "confidential"
+    } else {
+        "public"
+    });
+    if let Some(s) = secret {
+        v["client_secret"] = json!(s.expose());
+    }
+    v
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewAccount {
+    pub name: String,
+}
+
+async fn create_account(
+    State(s): State<AppState>,
+    AdminJson(body): AdminJson<NewAccount>,
+) -> Result<Response, Rejection> {
+    let account = s.grantd.create_account(&body.name).await?;
+    Ok((StatusCode::CREATED, Json(account)).into_response())
+}
+
+async fn list_accounts(State(s): State<AppState>) -> Result<Response, Rejection> {
+    let accounts = s
+        .grantd
+        .store
+        .list_accounts()
+        .await
+        .map_err(grantd_protocol::OAuthError::from)?;
+    Ok(Json(json!({"accounts": accounts})).into_response())
+}
+
+async fn create_app(
+    State(s): State<AppState>,
+    AdminJson(spec): AdminJson<AppSpec>,
+) -> Result<Response, Rejection> {
+    let created = s.grantd.create_app(spec).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(app_json(&created.app, created.client_secret.as_ref())),
+    )
+        .into_response())
+}
+
+async fn list_apps(State(s): State<AppState>) -> Result<Response, Rejection> {
+    let apps: Vec<Value> = s
+        .grantd
+        .list_apps()
+        .await?
+        .iter()
+        .map(|a| app_json(a, None))
+        .collect();
+    Ok(Json(json!({"apps": apps})).into_response())
+}
+
+async fn show_app(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, Rejection> {
+    Ok(Json(app_json(&s.grantd.get_app(&id).await?, None)).into_response())
+}
+
+async fn update_app(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    AdminJson(spec): AdminJson<AppSpec>,
+) -> Result<Response, Rejection> {
+    Ok(Json(app_json(&s.grantd.update_app(&id, spec).await?, None)).into_response())
+}
+
+async fn delete_app(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, Rejection> {
+    s.grantd.delete_app(&id).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn rotate_secret(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, Rejection> {
+    let (app, secret) = s.grantd.rotate_secret(&id).await?;
+    Ok(Json(app_json(&app, Some(&secret))).into_response())
+}
+
+/// `GET /admin/v1/openapi.json`.
+pub async fn openapi(State(s): State<AppState>) -> Json<Value> {
+    Json(crate::openapi::document(s.issuer()))
+}

@@ -1,0 +1,181 @@
+//! The endpoint table: every route grantd serves, its RingCentral alias, its
+//! methods and its metadata key. The router and the discovery documents are
+//! both built from it, so they cannot drift apart.
+
+use crate::reject::Rejection;
+use crate::routes;
+use crate::state::AppState;
+use axum::extract::Request;
+use axum::routing::{get, post, MethodRouter};
+use axum::Router;
+use grantd_protocol::OAuthError;
+
+pub struct Endpoint {
+    pub path: &'static str,
+    /// The same endpoint at RingCentral's path.
+    pub ringcentral: Option<&'static str>,
+    /// The methods served (the `Allow` header of a 405).
+    pub allow: &'static str,
+    /// The key under which RFC 8414 / OIDC discovery publishes this endpoint.
+    pub metadata: Option<&'static str>,
+    pub router: fn() -> MethodRouter<AppState>,
+    pub summary: &'static str,
+}
+
+pub const ENDPOINTS: &[Endpoint] = &[
+    Endpoint {
+        path: "/oauth/token",
+        ringcentral: Some("/restapi/oauth/token"),
+        allow: "POST",
+        metadata: Some("token_endpoint"),
+        router: || post(routes::token::token),
+        summary: "Token endpoint (RFC 6749 §3.2)",
+    },
+    Endpoint {
+        path: "/oauth/introspect",
+        ringcentral: Some("/restapi/oauth/introspect"),
+        allow: "POST",
+        metadata: Some("introspection_endpoint"),
+        router: || post(routes::token::introspect),
+        summary: "Token introspection (RFC 7662)",
+    },
+    Endpoint {
+        path: "/oauth/revoke",
+        ringcentral: Some("/restapi/oauth/revoke"),
+        allow: "POST",
+        metadata: Some("revocation_endpoint"),
+        router: || post(routes::token::revoke),
+        summary: "Token revocation (RFC 7009)",
+    },
+    Endpoint {
+        path: "/oauth/jwks",
+        ringcentral: Some("/restapi/oauth/jwks"),
+        allow: "GET, HEAD",
+        metadata: Some("jwks_uri"),
+        router: || get(routes::meta::jwks),
+        summary: "Signing keys (RFC 7517)",
+    },
+    Endpoint {
+        path: "/.well-known/oauth-authorization-server",
+        ringcentral: None,
+        allow: "GET, HEAD",
+        metadata: None,
+        router: || get(routes::meta::metadata),
+        summary: "Authorization server metadata (RFC 8414)",
+    },
+    Endpoint {
+        path: "/.well-known/openid-configuration",
+        ringcentral: None,
+        allow: "GET, HEAD",
+        metadata: None,
+        router: || get(routes::meta::metadata),
+        summary: "OpenID Connect discovery",
+    },
+    Endpoint {
+        path: "/docs/errors",
+        ringcentral: None,
+        allow: "GET, HEAD",
+        metadata: Some("service_documentation"),
+        router: || get(routes::docs::index),
+        summary: "The error catalog",
+    },
+    Endpoint {
+        path: "/docs/errors/{code}",
+        ringcentral: None,
+        allow: "GET, HEAD",
+        metadata: None,
+        router: || get(routes::docs::page),
+        summary: "One error code explained",
+    },
+    Endpoint {
+        path: "/assets/grantd.css",
+        ringcentral: None,
+        allow: "GET, HEAD",
+        metadata: None,
+        router: || get(routes::docs::css),
+        summary: "Style sheet of grantd's pages",
+    },
+    Endpoint {
+        path: "/healthz",
+        ringcentral: None,
+        allow: "GET, HEAD",
+        metadata: None,
+        router: || get(routes::meta::healthz),
+        summary: "The process is up",
+    },
+    Endpoint {
+        path: "/readyz",
+        ringcentral: None,
+        allow: "GET, HEAD",
+        metadata: None,
+        router: || get(routes::meta::readyz),
+        summary: "The store is reachable",
+    },
+];
+
+/// Adds every endpoint of `table` (and its RingCentral alias) to `router`;
+/// a wrong method gets the catalog's 405 with `Allow`.
+pub fn mount(mut router: Router<AppState>, table: &'static [Endpoint]) -> Router<AppState> {
+    for e in table {
+        for path in std::iter::once(e.path).chain(e.ringcentral) {
+            let allow = e.allow;
+            let method_router = (e.router)().fallback(move |req: Request| async move {
+                Rejection(OAuthError::method_not_allowed(
+                    req.method().as_str(),
+                    req.uri().path(),
+                    allow,
+                ))
+            });
+            router = router.route(path, method_router);
+        }
+    }
+    router
+}
+
+/// Every concrete path served (templates excluded), for "did you mean".
+pub fn known_paths() -> impl Iterator<Item = &'static str> {
+    ENDPOINTS
+        .iter()
+        .chain(crate::admin::ADMIN_ENDPOINTS)
+        .flat_map(|e| std::iter::once(e.path).chain(e.ringcentral))
+        .filter(|p| !p.contains('{'))
+}
+
+/// The served path closest to `path`, if one is close enough to be a typo.
+pub fn closest(path: &str) -> Option<&'static str> {
+    known_paths()
+        .map(|p| (distance(p, path), p))
+        .filter(|(d, p)| *d <= (p.len() / 3).max(2))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, p)| p)
+}
+
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().take(200).collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typos_find_their_endpoint() {
+        assert_eq!(closest("/oauth/tokens"), Some("/oauth/token"));
+        assert_eq!(
+            closest("/restapi/oauth/tokne"),
+            Some("/restapi/oauth/token")
+        );
+        assert_eq!(closest("/something/else/entirely"), None);
+    }
+}

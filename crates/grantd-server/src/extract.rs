@@ -1,0 +1,173 @@
+//! Extractors that read OAuth requests once, at the edge, into typed values,
+//! diagnosing how a request was sent before anything else looks at it.
+
+use crate::reject::Rejection;
+use axum::body::{to_bytes, Body};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap};
+use grantd_protocol::form::forbidden_in_query;
+use grantd_protocol::{ClientAuth, OAuthError, Params};
+use serde::de::DeserializeOwned;
+
+/// Most an OAuth form body may be.
+pub const FORM_LIMIT: usize = 16 * 1024;
+/// Most an admin JSON body may be.
+pub const JSON_LIMIT: usize = 64 * 1024;
+
+/// Which parameters may not appear in the URL of an endpoint.
+pub trait QueryRule {
+    const FORBIDDEN: &'static [&'static str];
+}
+
+pub struct TokenRule;
+impl QueryRule for TokenRule {
+    const FORBIDDEN: &'static [&'static str] = grantd_protocol::form::TOKEN_QUERY_FORBIDDEN;
+}
+
+pub struct TokenParamRule;
+impl QueryRule for TokenParamRule {
+    const FORBIDDEN: &'static [&'static str] = grantd_protocol::form::TOKEN_PARAM_QUERY_FORBIDDEN;
+}
+
+/// A form-encoded OAuth request with the client's claimed identity.
+pub struct OAuthForm<R> {
+    pub params: Params,
+    pub client: ClientAuth,
+    _rule: std::marker::PhantomData<R>,
+}
+
+impl<S: Send + Sync, R: QueryRule> FromRequest<S> for OAuthForm<R> {
+    type Rejection = Rejection;
+
+    async fn from_request(req: Request, _: &S) -> Result<Self, Rejection> {
+        let (parts, body) = req.into_parts();
+        let found = forbidden_in_query(parts.uri.query(), R::FORBIDDEN);
+        if !found.is_empty() {
+            return Err(OAuthError::credentials_in_query(&found).into());
+        }
+        let params = read_form(&parts.headers, body).await?;
+        let client = ClientAuth::read(
+            parts
+                .headers
+                .get(header::AUTHORIZATION)
+                .map(|v| v.as_bytes()),
+            &params,
+        )?;
+        Ok(Self {
+            params,
+            client,
+            _rule: std::marker::PhantomData,
+        })
+    }
+}
+
+/// Reads and parses a form body, explaining JSON and wrong content types.
+pub async fn read_form(headers: &HeaderMap, body: Body) -> Result<Params, Rejection> {
+    let bytes = to_bytes(body, FORM_LIMIT)
+        .await
+        .map_err(|_| OAuthError::body_too_large(FORM_LIMIT))?;
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).to_string());
+    let essence = content_type.as_deref().map(|ct| {
+        ct.split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase()
+    });
+    let trimmed = bytes.trim_ascii_start();
+    if essence.as_deref() == Some("application/json")
+        || trimmed.starts_with(b"{")
+        || trimmed.starts_with(b"[")
+    {
+        return Err(OAuthError::json_body().into());
+    }
+    if bytes.is_empty() {
+        return Ok(Params::default());
+    }
+    if essence.as_deref() != Some("application/x-www-form-urlencoded") {
+        return Err(OAuthError::wrong_content_type(content_type.as_deref()).into());
+    }
+    Ok(Params::parse(&bytes)?)
+}
+
+/// A JSON body for the admin API; errors say what is wrong with it.
+pub struct AdminJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for AdminJson<T> {
+    type Rejection = Rejection;
+
+    async fn from_request(req: Request, _: &S) -> Result<Self, Rejection> {
+        let bytes = to_bytes(req.into_body(), JSON_LIMIT)
+            .await
+            .map_err(|_| OAuthError::body_too_large(JSON_LIMIT))?;
+        let bytes = if bytes.is_empty() {
+            &b"{}"[..]
+        } else {
+            &bytes[..]
+        };
+        serde_json::from_slice(bytes)
+            .map(AdminJson)
+            .map_err(|e| OAuthError::admin_body_invalid(&describe_json_error(&e)).into())
+    }
+}
+
+/// serde's message without any quoted input value (it could be a password).
+fn describe_json_error(e: &serde_json::Error) -> String {
+    let msg = e.to_string();
+    let mut out = String::with_capacity(msg.len());
+    let mut in_quote = false;
+    for c in msg.chars() {
+        match c {
+            '"' if !in_quote => {
+                in_quote = true;
+                out.push_str("\"…");
+            }
+            '"' => {
+                in_quote = false;
+                out.push('"');
+            }
+            _ if in_quote => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The bearer token of a request, if any (scheme case-insensitive).
+pub struct BearerToken(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for BearerToken {
+    type Rejection = Rejection;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Rejection> {
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| {
+                let (scheme, rest) = v.trim().split_once(' ')?;
+                scheme
+                    .eq_ignore_ascii_case("bearer")
+                    .then(|| rest.trim().to_string())
+            })
+            .filter(|t| !t.is_empty());
+        Ok(Self(token))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_errors_hide_values() {
+        let e =
+            serde_json::from_str::<std::collections::HashMap<String, u32>>(r#"{"a":"hunter2"}"#)
+                .unwrap_err();
+        let d = describe_json_error(&e);
+        assert!(!d.contains("hunter2"), "{d}");
+    }
+}

@@ -1,0 +1,111 @@
+//! The admin API's OpenAPI 3.1 document, built from the admin endpoint table.
+
+use crate::admin::ADMIN_ENDPOINTS;
+use serde_json::{json, Map, Value};
+
+fn operation(method: &str, path: &str, summary: &str) -> Value {
+    let mut op = json!({
+        "summary": summary,
+        "security": [{"adminToken": []}],
+        "responses": {
+            "default": {"description": "An error from the catalog", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+        }
+    });
+    let (ok_status, ok) = match (method, path) {
+        ("post", "/admin/v1/apps") => {
+            ("201", json!({"$ref": "#/components/schemas/AppWithSecret"}))
+        }
+        ("post", p) if p.ends_with("/secret") => {
+            ("200", json!({"$ref": "#/components/schemas/AppWithSecret"}))
+        }
+        ("get", "/admin/v1/apps") => (
+            "200",
+            json!({"type": "object", "properties": {"apps": {"type": "array", "items": {"$ref": "#/components/schemas/App"}}}}),
+        ),
+        ("post", "/admin/v1/accounts") => ("201", json!({"$ref": "#/components/schemas/Account"})),
+        ("get", "/admin/v1/accounts") => (
+            "200",
+            json!({"type": "object", "properties": {"accounts": {"type": "array", "items": {"$ref": "#/components/schemas/Account"}}}}),
+        ),
+        ("delete", _) => ("204", Value::Null),
+        _ => ("200", json!({"$ref": "#/components/schemas/App"})),
+    };
+    op["responses"][ok_status] = if ok.is_null() {
+        json!({"description": "Done"})
+    } else {
+        json!({"description": "Success", "content": {"application/json": {"schema": ok}}})
+    };
+    let body = match (method, path) {
+        ("post", "/admin/v1/apps") | ("patch", _) => Some("#/components/schemas/AppSpec"),
+        ("post", "/admin/v1/accounts") => Some("#/components/schemas/NewAccount"),
+        _ => None,
+    };
+    if let Some(schema) = body {
+        op["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": {"$ref": schema}}}});
+    }
+    if path.contains("{client_id}") {
+        op["parameters"] = json!([{"name": "client_id", "in": "path", "required": true, "schema": {"type": "string"}}]);
+    }
+    op
+}
+
+pub fn document(issuer: &str) -> Value {
+    let mut paths = Map::new();
+    for e in ADMIN_ENDPOINTS {
+        let mut item = Map::new();
+        for m in e.allow.split(", ") {
+            let m = m.to_ascii_lowercase();
+            item.insert(m.clone(), operation(&m, e.path, e.summary));
+        }
+        paths.insert(e.path.to_string(), Value::Object(item));
+    }
+    let grants = json!([
+        "authorization_code",
+        "refresh_token",
+        "jwt_bearer",
+        "client_credentials",
+        "password",
+        "implicit"
+    ]);
+    let spec_props = json!({
+        "name": {"type": "string"},
+        "account_id": {"type": "string"},
+        "platform_type": {"type": "string", "enum": ["server-web", "browser", "desktop", "mobile", "server-only"]},
+        "grants": {"type": "array", "items": {"type": "string", "enum": grants}},
+        "redirect_uris": {"type": "array", "maxItems": 10, "items": {"type": "string", "format": "uri"}},
+        "scopes": {"type": "array", "items": {"type": "string"}},
+        "distribution": {"type": "string", "enum": ["private", "public"]},
+        "issue_refresh_tokens": {"type": "boolean"},
+        "access_token_ttl": {"type": "integer", "minimum": 60, "maximum": 86400},
+        "refresh_token_ttl": {"type": "integer", "minimum": 3600, "maximum": 7776000},
+        "access_token_format": {"type": "string", "enum": ["jwt", "opaque"]}
+    });
+    let mut app_props = spec_props.clone();
+    app_props["client_id"] = json!({"type": "string"});
+    app_props["client_type"] = json!({"type": "string", "enum": ["confidential", "public"]});
+    app_props["created_at"] = json!({"type": "integer"});
+    app_props["updated_at"] = json!({"type": "integer"});
+    let mut with_secret = app_props.clone();
+    with_secret["client_secret"] =
+        json!({"type": "string", "description": "Shown once; absent for public apps."});
+    json!({
+        "openapi": "3.1.0",
+        "info": {"title": "grantd admin API", "version": env!("CARGO_PKG_VERSION")},
+        "servers": [{"url": issuer}],
+        "paths": paths,
+        "components": {
+            "securitySchemes": {"adminToken": {"type": "http", "scheme": "bearer"}},
+            "schemas": {
+                "AppSpec": {"type": "object", "additionalProperties": false, "properties": spec_props},
+                "App": {"type": "object", "properties": app_props},
+                "AppWithSecret": {"type": "object", "properties": with_secret},
+                "NewAccount": {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}},
+                "Account": {"type": "object", "properties": {"id": {"type": "string"}, "name": {"type": "string"}, "created_at": {"type": "integer"}}},
+                "Error": {"type": "object", "properties": {
+                    "error": {"type": "string"}, "error_description": {"type": "string"}, "error_uri": {"type": "string"},
+                    "errors": {"type": "array", "items": {"type": "object", "properties": {"errorCode": {"type": "string"}, "message": {"type": "string"}, "parameterName": {"type": "string"}}}}
+                }}
+            }
+        }
+    })
+}

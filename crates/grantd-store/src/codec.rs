@@ -1,0 +1,172 @@
+//! Column encodings shared by every SQL backend: enums as their names, lists
+//! as JSON arrays of strings, digests as 32 raw bytes, and sqlx errors as [`StoreError`].
+
+use grantd_core::model::{AccessTokenFormat, Distribution, SigningAlg, TokenKind};
+use grantd_core::store::{StoreError, StoreResult};
+use grantd_protocol::{Grant, PlatformType, RedirectUri, Scopes};
+
+/// Maps a sqlx error: unique violations become [`StoreError::Conflict`] with
+/// `what` (e.g. `"app 123"`), decode failures [`StoreError::Corrupt`], the rest
+/// [`StoreError::Unavailable`].
+pub(crate) fn db_error(e: sqlx::Error, what: &str) -> StoreError {
+    match &e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => {
+            StoreError::Conflict(what.to_string())
+        }
+        sqlx::Error::ColumnDecode { .. }
+        | sqlx::Error::Decode(_)
+        | sqlx::Error::ColumnNotFound(_) => StoreError::Corrupt(format!("{what}: {e}")),
+        _ => StoreError::Unavailable(e.to_string()),
+    }
+}
+
+/// A decoding failure for column `column` of `what`.
+pub(crate) fn corrupt(what: &str, column: &str, detail: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(format!("{what}, column {column}: {detail}"))
+}
+
+fn to_json(names: Vec<&str>) -> String {
+    // A list of strings always serializes.
+    serde_json::to_string(&names).unwrap_or_else(|_| "[]".to_string())
+}
+
+fn from_json(what: &str, column: &str, json: &str) -> StoreResult<Vec<String>> {
+    serde_json::from_str(json).map_err(|e| corrupt(what, column, e))
+}
+
+pub(crate) fn grants_to_json(grants: &[Grant]) -> String {
+    to_json(grants.iter().map(|g| g.as_str()).collect())
+}
+
+pub(crate) fn grants_from_json(what: &str, json: &str) -> StoreResult<Vec<Grant>> {
+    from_json(what, "grants", json)?
+        .iter()
+        .map(|s| {
+            s.parse::<Grant>()
+                .map_err(|()| corrupt(what, "grants", format!("unknown grant {s:?}")))
+        })
+        .collect()
+}
+
+pub(crate) fn redirect_uris_to_json(uris: &[RedirectUri]) -> String {
+    to_json(uris.iter().map(RedirectUri::as_str).collect())
+}
+
+pub(crate) fn redirect_uris_from_json(what: &str, json: &str) -> StoreResult<Vec<RedirectUri>> {
+    from_json(what, "redirect_uris", json)?
+        .into_iter()
+        .map(|s| RedirectUri::try_from(s).map_err(|e| corrupt(what, "redirect_uris", e)))
+        .collect()
+}
+
+pub(crate) fn scopes_to_json(scopes: &Scopes) -> String {
+    to_json(scopes.iter().collect())
+}
+
+pub(crate) fn scopes_from_json(what: &str, json: &str) -> StoreResult<Scopes> {
+    Scopes::try_from(from_json(what, "scopes", json)?).map_err(|e| corrupt(what, "scopes", e))
+}
+
+pub(crate) fn platform_type(what: &str, s: &str) -> StoreResult<PlatformType> {
+    s.parse::<PlatformType>().map_err(|()| {
+        corrupt(
+            what,
+            "platform_type",
+            format!("unknown platform type {s:?}"),
+        )
+    })
+}
+
+pub(crate) fn distribution(what: &str, s: &str) -> StoreResult<Distribution> {
+    Distribution::parse(s)
+        .ok_or_else(|| corrupt(what, "distribution", format!("unknown distribution {s:?}")))
+}
+
+pub(crate) fn access_token_format(what: &str, s: &str) -> StoreResult<AccessTokenFormat> {
+    AccessTokenFormat::parse(s).ok_or_else(|| {
+        corrupt(
+            what,
+            "access_token_format",
+            format!("unknown access token format {s:?}"),
+        )
+    })
+}
+
+pub(crate) fn signing_alg(what: &str, s: &str) -> StoreResult<SigningAlg> {
+    SigningAlg::parse(s).ok_or_else(|| corrupt(what, "alg", format!("unknown algorithm {s:?}")))
+}
+
+pub(crate) fn token_kind(what: &str, s: &str) -> StoreResult<TokenKind> {
+    TokenKind::parse(s).ok_or_else(|| corrupt(what, "kind", format!("unknown token kind {s:?}")))
+}
+
+/// A TTL for an `INTEGER`/`BIGINT` column; one that does not fit is refused.
+pub(crate) fn ttl_to_db(column: &str, ttl: u64) -> StoreResult<i64> {
+    i64::try_from(ttl)
+        .map_err(|_| StoreError::Unavailable(format!("{column} {ttl} is too large to store")))
+}
+
+pub(crate) fn ttl_from_db(what: &str, column: &str, ttl: i64) -> StoreResult<u64> {
+    u64::try_from(ttl).map_err(|_| corrupt(what, column, format!("negative TTL {ttl}")))
+}
+
+/// A SHA-256 digest read back from a blob column.
+pub(crate) fn digest(what: &str, column: &str, bytes: &[u8]) -> StoreResult<[u8; 32]> {
+    <[u8; 32]>::try_from(bytes)
+        .map_err(|_| corrupt(what, column, format!("{} bytes, expected 32", bytes.len())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grants_round_trip() {
+        let json = grants_to_json(&Grant::ALL);
+        assert_eq!(grants_from_json("t", &json).unwrap(), Grant::ALL.to_vec());
+        assert!(matches!(
+            grants_from_json("t", r#"["nope"]"#),
+            Err(StoreError::Corrupt(_))
+        ));
+        assert!(matches!(
+            grants_from_json("t", "{"),
+            Err(StoreError::Corrupt(_))
+        ));
+    }
+
+    #[test]
+    fn scopes_and_uris_round_trip() {
+        let scopes = Scopes::parse("a b:c d").unwrap();
+        assert_eq!(
+            scopes_from_json("t", &scopes_to_json(&scopes)).unwrap(),
+            scopes
+        );
+        let uris = vec![
+            RedirectUri::parse("https://a.example/cb?x=\"1\"").unwrap(),
+            RedirectUri::parse("com.example.app:/cb").unwrap(),
+        ];
+        assert_eq!(
+            redirect_uris_from_json("t", &redirect_uris_to_json(&uris)).unwrap(),
+            uris
+        );
+        assert!(matches!(
+            redirect_uris_from_json("t", r#"["http://evil.example/"]"#),
+            Err(StoreError::Corrupt(_))
+        ));
+    }
+
+    #[test]
+    fn numbers_and_digests() {
+        assert!(ttl_to_db("ttl", u64::MAX).is_err());
+        assert_eq!(ttl_to_db("ttl", 3600).unwrap(), 3600);
+        assert!(matches!(
+            ttl_from_db("t", "ttl", -1),
+            Err(StoreError::Corrupt(_))
+        ));
+        assert!(matches!(
+            digest("t", "hash", &[0; 31]),
+            Err(StoreError::Corrupt(_))
+        ));
+        assert_eq!(digest("t", "hash", &[7; 32]).unwrap(), [7; 32]);
+    }
+}

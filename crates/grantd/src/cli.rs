@@ -1,0 +1,381 @@
+//! The command line: `serve`, and commands that mirror the admin API on the
+//! local store (`app`, `account`, `keys`), plus `explain`.
+
+use crate::config::{ServeArgs, Settings, StoreArgs};
+use crate::serve;
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use grantd_core::apps::AppSpec;
+use grantd_core::model::{App, SigningAlg};
+use grantd_core::Grantd;
+use grantd_protocol::{Code, OAuthError};
+use grantd_server::admin::app_json;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+#[derive(Parser)]
+#[command(
+    name = "grantd",
+    version,
+    about = "An OAuth 2.0 / OpenID Connect authorization server that explains every rejection."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    store: StoreArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (SQLite in ./grantd-data, 127.0.0.1:8080 by default).
+    Serve(ServeArgs),
+    /// Register and manage apps.
+    #[command(subcommand)]
+    App(AppCommand),
+    /// Manage accounts.
+    #[command(subcommand)]
+    Account(AccountCommand),
+    /// Manage signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Explain an error code (e.g. grantd explain OAU-251); --markdown prints the whole catalog.
+    Explain {
+        #[arg(required_unless_present = "markdown")]
+        code: Option<String>,
+        #[arg(long)]
+        json: bool,
+        /// Print every code as Markdown (the source of docs/errors.md).
+        #[arg(long)]
+        markdown: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum AppCommand {
+    /// Register an app; prints its client secret once.
+    Create {
+        #[command(flatten)]
+        spec: SpecArgs,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List apps.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one app.
+    Show {
+        client_id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Change an app's settings (only the flags given).
+    Update {
+        client_id: String,
+        #[command(flatten)]
+        spec: SpecArgs,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete an app and its tokens.
+    Delete { client_id: String },
+    /// Give a confidential app a new client secret (the old one stops working).
+    RotateSecret {
+        client_id: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Args)]
+struct SpecArgs {
+    #[arg(long)]
+    name: Option<String>,
+    /// server-web, browser, desktop, mobile or server-only.
+    #[arg(long)]
+    platform_type: Option<String>,
+    /// Comma-separated: authorization_code, refresh_token, jwt_bearer, client_credentials, password, implicit.
+    #[arg(long, value_delimiter = ',')]
+    grants: Option<Vec<String>>,
+    /// A redirect URI; repeat for several (replaces the list on update).
+    #[arg(long = "redirect-uri")]
+    redirect_uris: Option<Vec<String>>,
+    /// Comma- or space-separated permissions.
+    #[arg(long)]
+    scopes: Option<String>,
+    /// private or public.
+    #[arg(long)]
+    distribution: Option<String>,
+    #[arg(long)]
+    issue_refresh_tokens: Option<bool>,
+    #[arg(long)]
+    access_token_ttl: Option<u64>,
+    #[arg(long)]
+    refresh_token_ttl: Option<u64>,
+    /// jwt or opaque.
+    #[arg(long)]
+    access_token_format: Option<String>,
+    #[arg(long)]
+    account_id: Option<String>,
+}
+
+impl From<SpecArgs> for AppSpec {
+    fn from(a: SpecArgs) -> Self {
+        AppSpec {
+            name: a.name,
+            account_id: a.account_id,
+            platform_type: a.platform_type,
+            grants: a.grants,
+            redirect_uris: a.redirect_uris,
+            scopes: a.scopes.map(|s| {
+                s.split([',', ' '])
+                    .filter(|x| !x.is_empty())
+                    .map(String::from)
+                    .collect()
+            }),
+            distribution: a.distribution,
+            issue_refresh_tokens: a.issue_refresh_tokens,
+            access_token_ttl: a.access_token_ttl,
+            refresh_token_ttl: a.refresh_token_ttl,
+            access_token_format: a.access_token_format,
+        }
+    }
+}
+
+#[derive(Subcommand)]
+enum AccountCommand {
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Make a new signing key current; older keys stay in JWKS until the tokens they signed expire.
+    Rotate {
+        /// ES256, EdDSA or RS256 (default: the current key's algorithm).
+        #[arg(long)]
+        alg: Option<String>,
+    },
+    /// List the published keys.
+    List,
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Serve(args) => {
+            serve::serve(Settings::resolve(&cli.store, &args)?).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Explain { markdown: true, .. } => {
+            print!("{}", catalog_markdown());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Explain { code, json, .. } => Ok(explain(code.as_deref().unwrap_or(""), json)),
+        Command::App(cmd) => {
+            let grantd = open(&cli.store).await?;
+            app(&grantd, cmd).await
+        }
+        Command::Account(cmd) => {
+            let grantd = open(&cli.store).await?;
+            account(&grantd, cmd).await
+        }
+        Command::Keys(cmd) => {
+            let grantd = open(&cli.store).await?;
+            keys(&grantd, cmd).await
+        }
+    }
+}
+
+async fn open(store: &StoreArgs) -> anyhow::Result<Arc<Grantd>> {
+    let settings = Settings::resolve(store, &ServeArgs::default())?;
+    let issuer = settings
+        .issuer
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", settings.listen));
+    let (grantd, first) = serve::open(&settings, issuer).await?;
+    serve::print_first_start(&first);
+    Ok(grantd)
+}
+
+/// Prints a rejection the way the API would describe it; exit code 2.
+fn fail(e: OAuthError) -> ExitCode {
+    eprintln!("{}: {}", e.code, e.description);
+    eprintln!("  see: grantd explain {}", e.code);
+    ExitCode::from(2)
+}
+
+fn print_app(app: &App, secret: Option<&grantd_protocol::Secret>, json: bool) {
+    if json {
+        println!("{}", app_json(app, secret));
+        return;
+    }
+    println!("{} ({})", app.name, app.client_id);
+    println!("  platform type:    {}", app.platform_type);
+    println!(
+        "  grants:           {}",
+        grantd_protocol::grant::join(&app.grants)
+    );
+    println!(
+        "  redirect URIs:    {}",
+        grantd_protocol::grant::join(&app.redirect_uris)
+    );
+    println!(
+        "  scopes:           {}",
+        grantd_protocol::grant::join(app.scopes.iter())
+    );
+    println!("  distribution:     {}", app.distribution.as_str());
+    println!(
+        "  access tokens:    {} for {} s",
+        app.access_token_format.as_str(),
+        app.access_token_ttl
+    );
+    if app.issue_refresh_tokens {
+        println!("  refresh tokens:   {} s", app.refresh_token_ttl);
+    } else {
+        println!("  refresh tokens:   not issued");
+    }
+    if let Some(s) = secret {
+        println!("  client secret:    {}", s.expose());
+        println!("  (shown once: store it now; grantd keeps only a hash)");
+    }
+}
+
+async fn app(grantd: &Grantd, cmd: AppCommand) -> anyhow::Result<ExitCode> {
+    let result = match cmd {
+        AppCommand::Create { spec, json } => grantd.create_app(spec.into()).await.map(|c| {
+            print_app(&c.app, c.client_secret.as_ref(), json);
+        }),
+        AppCommand::List { json } => grantd.list_apps().await.map(|apps| {
+            if json {
+                let v: Vec<_> = apps.iter().map(|a| app_json(a, None)).collect();
+                println!("{}", serde_json::json!({ "apps": v }));
+            } else {
+                for a in &apps {
+                    println!(
+                        "{}  {:<12} {}  [{}]",
+                        a.client_id,
+                        a.platform_type.as_str(),
+                        a.name,
+                        grantd_protocol::grant::join(&a.grants)
+                    );
+                }
+            }
+        }),
+        AppCommand::Show { client_id, json } => grantd
+            .get_app(&client_id)
+            .await
+            .map(|a| print_app(&a, None, json)),
+        AppCommand::Update {
+            client_id,
+            spec,
+            json,
+        } => grantd
+            .update_app(&client_id, spec.into())
+            .await
+            .map(|a| print_app(&a, None, json)),
+        AppCommand::Delete { client_id } => grantd
+            .delete_app(&client_id)
+            .await
+            .map(|_| println!("deleted {client_id}")),
+        AppCommand::RotateSecret { client_id, json } => grantd
+            .rotate_secret(&client_id)
+            .await
+            .map(|(a, s)| print_app(&a, Some(&s), json)),
+    };
+    Ok(result.map(|_| ExitCode::SUCCESS).unwrap_or_else(fail))
+}
+
+async fn account(grantd: &Grantd, cmd: AccountCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        AccountCommand::Create { name, json } => match grantd.create_account(&name).await {
+            Ok(a) if json => println!("{}", serde_json::to_string(&a)?),
+            Ok(a) => println!("{} {}", a.id, a.name),
+            Err(e) => return Ok(fail(e)),
+        },
+        AccountCommand::List { json } => {
+            let accounts = grantd.store.list_accounts().await.map_err(OAuthError::from);
+            match accounts {
+                Ok(a) if json => println!("{}", serde_json::json!({ "accounts": a })),
+                Ok(a) => a.iter().for_each(|a| println!("{} {}", a.id, a.name)),
+                Err(e) => return Ok(fail(e)),
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn keys(grantd: &Grantd, cmd: KeysCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        KeysCommand::Rotate { alg } => {
+            let alg = match alg {
+                Some(a) => SigningAlg::parse(&a)
+                    .with_context(|| format!("'{a}' is not ES256, EdDSA or RS256"))?,
+                None => grantd.keys.active_alg(),
+            };
+            let kid = grantd
+                .keys
+                .rotate(&*grantd.store, alg, grantd.now())
+                .await?;
+            println!(
+                "new signing key {kid} ({}); running servers pick it up within a minute",
+                alg.as_str()
+            );
+        }
+        KeysCommand::List => println!("{}", serde_json::to_string_pretty(&*grantd.keys.jwks())?),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn explain(code: &str, json: bool) -> ExitCode {
+    let Some(c) = Code::find(code) else {
+        eprintln!("'{code}' is not a grantd error code. The codes are listed at /docs/errors, or:");
+        for c in Code::ALL {
+            eprintln!("  {}  {}", c.entry().code, c.entry().message);
+        }
+        return ExitCode::from(2);
+    };
+    let e = c.entry();
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({"code": e.code, "error": e.error.as_str(), "status": e.status, "message": e.message, "explanation": e.explanation, "fix": e.fix})
+        );
+    } else {
+        println!("{} — {}", e.code, e.message);
+        println!("HTTP {}, error \"{}\"", e.status, e.error);
+        println!();
+        println!("What it means:\n  {}", e.explanation);
+        println!();
+        println!("How to fix it:\n  {}", e.fix);
+    }
+    ExitCode::SUCCESS
+}
+
+/// The whole catalog as Markdown (docs/errors.md is this output).
+pub fn catalog_markdown() -> String {
+    let mut out = String::from(
+        "# Error codes\n\nGenerated by `grantd explain --markdown`; do not edit by hand. Each code is also served at `/docs/errors/{code}` and printed by `grantd explain CODE`.\n\n| code | HTTP | error | message |\n|---|---|---|---|\n",
+    );
+    for c in Code::ALL {
+        let e = c.entry();
+        out.push_str(&format!("| [{}](#{}) | {} | `{}` | {} |\n", e.code, e.code.to_ascii_lowercase(), e.status, e.error, e.message));
+    }
+    for c in Code::ALL {
+        let e = c.entry();
+        out.push_str(&format!(
+            "\n## {}\n\n**{}** — HTTP {}, `error: {}`\n\n{}\n\n**Fix:** {}\n",
+            e.code, e.message, e.status, e.error, e.explanation, e.fix
+        ));
+    }
+    out
+}

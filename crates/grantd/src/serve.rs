@@ -1,0 +1,199 @@
+//! Opening the store and keys, and `grantd serve`.
+
+use crate::config::{redact_url, Settings};
+use anyhow::{bail, Context};
+use grantd_core::clock::SystemClock;
+use grantd_core::crypto::Kek;
+use grantd_core::model::SigningAlg;
+use grantd_core::{CoreConfig, FirstStart, Grantd};
+use grantd_store::SqliteStore;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Opens grantd's state: data directory, master key, store, keys.
+pub async fn open(
+    settings: &Settings,
+    issuer: String,
+) -> anyhow::Result<(Arc<Grantd>, FirstStart)> {
+    create_private_dir(&settings.data_dir)?;
+    let kek = match &settings.master_key {
+        Some(k) => Kek::parse(k).context("GRANTD_MASTER_KEY is not usable")?,
+        None => master_key_file(&settings.data_dir.join("master.key"))?,
+    };
+    let store = SqliteStore::open(&settings.database_url)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot open the database {}",
+                redact_url(&settings.database_url)
+            )
+        })?;
+    let signing_alg = SigningAlg::parse(&settings.signing_alg).with_context(|| {
+        format!(
+            "signing algorithm '{}' is not ES256, EdDSA or RS256",
+            settings.signing_alg
+        )
+    })?;
+    let config = CoreConfig {
+        audience: settings.audience.clone().unwrap_or_else(|| issuer.clone()),
+        issuer,
+        signing_alg,
+        admin_token: settings.admin_token.clone(),
+        jwt_leeway: 30,
+    };
+    let (grantd, first) = Grantd::open(Arc::new(store), Arc::new(SystemClock), kek, config)
+        .await
+        .context("cannot start")?;
+    Ok((Arc::new(grantd), first))
+}
+
+fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
+    if dir.exists() {
+        return Ok(());
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
+}
+
+/// Reads the key-encryption key file, creating it (mode 0600) on first start.
+fn master_key_file(path: &Path) -> anyhow::Result<Kek> {
+    if path.exists() {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(path)?.permissions().mode() & 0o777;
+            if mode & 0o077 != 0 {
+                bail!(
+                    "{} is readable by other users (mode {mode:o}); run chmod 600 on it",
+                    path.display()
+                );
+            }
+        }
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        return Kek::parse(&text)
+            .with_context(|| format!("{} is not a master key", path.display()));
+    }
+    let encoded = Kek::generate_encoded();
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    use std::io::Write;
+    let mut f = options
+        .open(path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    f.write_all(encoded.as_bytes())?;
+    f.sync_all()?;
+    Ok(Kek::parse(&encoded)?)
+}
+
+pub fn init_logging(format: &str) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("GRANTD_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+pub fn print_first_start(first: &FirstStart) {
+    if let Some(token) = &first.admin_token {
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "Admin token (shown once; store it now): {token}\n  Use it as: Authorization: Bearer <token> on /admin/v1, or set GRANTD_ADMIN_TOKEN to choose your own."
+        );
+    }
+}
+
+pub async fn serve(settings: Settings) -> anyhow::Result<()> {
+    init_logging(&settings.log_format);
+    let listener = tokio::net::TcpListener::bind(&settings.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", settings.listen))?;
+    let addr = listener.local_addr()?;
+    let issuer = settings
+        .issuer
+        .clone()
+        .unwrap_or_else(|| format!("http://{addr}"));
+    let (grantd, first) = open(&settings, issuer.clone()).await?;
+    print_first_start(&first);
+    spawn_housekeeping(grantd.clone());
+    let app = grantd_server::router(grantd_server::AppState::new(grantd));
+    // A closed stdout must not stop the server, so write errors are ignored.
+    let banner = format!(
+        "grantd listening on http://{addr}\n  issuer:    {issuer}\n  discovery: {issuer}/.well-known/oauth-authorization-server\n  errors:    {issuer}/docs/errors\n  data:      {}\n",
+        redact_url(&settings.database_url)
+    );
+    {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(banner.as_bytes());
+        let _ = out.flush();
+    }
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("server failed")?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Periodic work: purge expired tokens, pick up keys rotated elsewhere.
+fn spawn_housekeeping(grantd: Arc<Grantd>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        let mut n: u64 = 0;
+        loop {
+            tick.tick().await;
+            n += 1;
+            let now = grantd.now();
+            if let Err(e) = grantd.keys.reload(&*grantd.store, now).await {
+                tracing::warn!(error = %e, "key reload failed");
+            }
+            if n.is_multiple_of(10) {
+                match grantd.store.purge_expired(now - 3600).await {
+                    Ok(count) if count > 0 => tracing::info!(count, "purged expired tokens"),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "purge failed"),
+                }
+            }
+        }
+    });
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

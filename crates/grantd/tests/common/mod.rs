@@ -1,0 +1,247 @@
+//! Test harness: starts the real grantd binary on a free port with its own
+//! data directory, and speaks HTTP to it.
+#![allow(dead_code)]
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789abcdef";
+
+pub struct Server {
+    child: Child,
+    pub base: String,
+    pub dir: PathBuf,
+    _tmp: Option<tempfile::TempDir>,
+    pub http: reqwest::Client,
+}
+
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_grantd")
+}
+
+impl Server {
+    /// Starts grantd on a new, empty data directory.
+    pub fn start() -> Self {
+        Self::start_with(&[], &[])
+    }
+
+    pub fn start_with(args: &[&str], env: &[(&str, &str)]) -> Self {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let dir = tmp.path().join("data");
+        let mut s = Self::start_in(&dir, args, env);
+        s._tmp = Some(tmp);
+        s
+    }
+
+    /// Starts grantd on `dir` (which may hold a previous run's data).
+    pub fn start_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Self {
+        std::fs::create_dir_all(dir.parent().unwrap_or(dir)).ok();
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.with_extension("log"))
+            .expect("log file");
+        let mut cmd = Command::new(bin());
+        cmd.arg("--data-dir")
+            .arg(dir)
+            .arg("serve")
+            .arg("--listen")
+            .arg("127.0.0.1:0")
+            .args(args)
+            .env("GRANTD_ADMIN_TOKEN", ADMIN_TOKEN)
+            .env("GRANTD_LOG", "info")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(log));
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("start grantd");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let mut base = None;
+        for line in lines.by_ref() {
+            let line = line.expect("read stdout");
+            if let Some(url) = line.strip_prefix("grantd listening on ") {
+                base = Some(url.trim().to_string());
+                break;
+            }
+        }
+        let base = base.unwrap_or_else(|| {
+            let log = std::fs::read_to_string(dir.with_extension("log")).unwrap_or_default();
+            panic!("grantd did not start; its log:\n{log}")
+        });
+        // Keep draining stdout so the child never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Self {
+            child,
+            base,
+            dir: dir.to_path_buf(),
+            _tmp: None,
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("client"),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Stops with SIGTERM (graceful) and waits.
+    pub fn stop(mut self) -> Option<tempfile::TempDir> {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        for _ in 0..100 {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self._tmp.take()
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.with_extension("log")).unwrap_or_default()
+    }
+
+    pub async fn admin(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut req = self
+            .http
+            .request(method, self.url(path))
+            .bearer_auth(ADMIN_TOKEN);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.expect("admin request");
+        let status = res.status().as_u16();
+        let text = res.text().await.unwrap_or_default();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    /// Registers an app through the admin API; returns its JSON (with the secret).
+    pub async fn create_app(&self, spec: Value) -> Value {
+        let (status, body) = self
+            .admin(reqwest::Method::POST, "/admin/v1/apps", Some(spec))
+            .await;
+        assert_eq!(status, 201, "create app: {body}");
+        body
+    }
+
+    pub async fn server_only_app(&self, extra: Value) -> App {
+        let mut spec = json!({"name": "Acme Sync", "platform_type": "server-only",
+                              "grants": ["client_credentials"], "scopes": ["ReadAccounts", "SMS"]});
+        if let (Some(s), Some(e)) = (spec.as_object_mut(), extra.as_object()) {
+            for (k, v) in e {
+                s.insert(k.clone(), v.clone());
+            }
+        }
+        App::from(self.create_app(spec).await)
+    }
+
+    /// POSTs a form with optional Basic credentials; returns status, headers, JSON.
+    pub async fn post_form(&self, path: &str, basic: Option<(&str, &str)>, body: &str) -> Reply {
+        let mut req = self
+            .http
+            .post(self.url(path))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body.to_string());
+        if let Some((id, secret)) = basic {
+            req = req.header("authorization", basic_header(id, secret));
+        }
+        Reply::from(req.send().await.expect("request")).await
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn basic_header(id: &str, secret: &str) -> String {
+    format!("Basic {}", STANDARD.encode(format!("{id}:{secret}")))
+}
+
+#[derive(Debug, Clone)]
+pub struct App {
+    pub client_id: String,
+    pub secret: String,
+    pub json: Value,
+}
+
+impl From<Value> for App {
+    fn from(v: Value) -> Self {
+        Self {
+            client_id: v["client_id"].as_str().unwrap_or_default().to_string(),
+            secret: v["client_secret"].as_str().unwrap_or_default().to_string(),
+            json: v,
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub text: String,
+    pub json: Value,
+}
+
+impl Reply {
+    pub async fn from(res: reqwest::Response) -> Self {
+        let status = res.status().as_u16();
+        let headers = res.headers().clone();
+        let text = res.text().await.unwrap_or_default();
+        let json = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Self {
+            status,
+            headers,
+            text,
+            json,
+        }
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    pub fn code(&self) -> &str {
+        self.json["errors"][0]["errorCode"].as_str().unwrap_or("")
+    }
+
+    /// Asserts the catalog shape: status, RFC error, code, and that the
+    /// description contains each of `says`.
+    #[track_caller]
+    pub fn assert_error(&self, status: u16, error: &str, code: &str, says: &[&str]) {
+        assert_eq!(self.status, status, "status of {}", self.text);
+        assert_eq!(self.json["error"], error, "error of {}", self.text);
+        assert_eq!(self.code(), code, "code of {}", self.text);
+        let d = self.json["error_description"].as_str().unwrap_or("");
+        for s in says {
+            assert!(d.contains(s), "description lacks {s:?}: {d}");
+        }
+        let uri = self.json["error_uri"].as_str().unwrap_or("");
+        assert!(
+            uri.ends_with(&format!("/docs/errors/{code}")),
+            "error_uri {uri}"
+        );
+        assert_eq!(self.header("content-type"), Some("application/json"));
+        assert_eq!(self.header("cache-control"), Some("no-store"));
+    }
+}

@@ -1,0 +1,497 @@
+//! Every diagnosis of the token endpoint, asserted on the exact error JSON.
+
+mod common;
+
+use common::{basic_header, Server};
+use reqwest::Method;
+use serde_json::json;
+
+#[tokio::test]
+async fn the_seed_causes_and_the_rest() {
+    let server = Server::start();
+    let app = server.server_only_app(json!({})).await;
+    let auth = Some((app.client_id.as_str(), app.secret.as_str()));
+
+    // Unknown grant type: the supported ones are listed.
+    let r = server
+        .post_form("/oauth/token", auth, "grant_type=passwd")
+        .await;
+    r.assert_error(
+        400,
+        "unsupported_grant_type",
+        "OAU-250",
+        &["'passwd' is not supported", "client_credentials"],
+    );
+    assert_eq!(r.json["errors"][0]["parameterName"], "grant_type");
+    assert_eq!(r.json["errors"][0]["message"], "Unsupported grant type");
+    let r = server
+        .post_form("/oauth/token", auth, "grant_type=jwt")
+        .await;
+    r.assert_error(
+        400,
+        "unsupported_grant_type",
+        "OAU-250",
+        &["urn:ietf:params:oauth:grant-type:jwt-bearer"],
+    );
+
+    // A grant the app is not enabled for: names app, platform, enabled grants, fix.
+    let jwt_only = server
+        .server_only_app(json!({"name": "Acme JWT", "grants": ["jwt_bearer"]}))
+        .await;
+    let r = server
+        .post_form(
+            "/oauth/token",
+            Some((&jwt_only.client_id, &jwt_only.secret)),
+            "grant_type=client_credentials",
+        )
+        .await;
+    r.assert_error(
+        400,
+        "unauthorized_client",
+        "OAU-251",
+        &[
+            "App 'Acme JWT' (server-only) is not enabled for grant_type 'client_credentials'",
+            "Its enabled grants: jwt_bearer",
+            "grantd app update",
+        ],
+    );
+    assert_eq!(
+        r.json["errors"][0]["message"],
+        "Unauthorized for this grant type"
+    );
+
+    // Method other than POST.
+    let res = server
+        .http
+        .get(server.url("/oauth/token?grant_type=client_credentials"))
+        .send()
+        .await
+        .unwrap();
+    let r = common::Reply::from(res).await;
+    r.assert_error(
+        405,
+        "invalid_request",
+        "GRD-101",
+        &["accepts POST only", "used GET"],
+    );
+    assert_eq!(r.header("allow"), Some("POST"));
+    let res = server
+        .http
+        .put(server.url("/restapi/oauth/token"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 405);
+
+    // Credentials in the query: named, never echoed, never logged.
+    let res = server
+        .http
+        .post(server.url("/restapi/oauth/token?username=16505550100&password=Sup3rS3cretPw&extension=101&grant_type=password"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("authorization", basic_header(&app.client_id, &app.secret))
+        .send()
+        .await
+        .unwrap();
+    let r = common::Reply::from(res).await;
+    r.assert_error(
+        400,
+        "invalid_request",
+        "GRD-102",
+        &["username, password, grant_type", "POST body"],
+    );
+    assert!(!r.text.contains("Sup3rS3cretPw") && !r.text.contains("16505550100"));
+
+    // A JSON body (the seed's third example), with and without the JSON content type.
+    let body = r#"{"grant_type": "authorization_code", "code": "xyz", "client_id": "", "redirect_uri": ""}"#;
+    for ct in ["application/json", "application/x-www-form-urlencoded"] {
+        let res = server
+            .http
+            .post(server.url("/oauth/token"))
+            .header("content-type", ct)
+            .header("authorization", basic_header(&app.client_id, &app.secret))
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        common::Reply::from(res).await.assert_error(
+            400,
+            "invalid_request",
+            "GRD-103",
+            &["application/x-www-form-urlencoded"],
+        );
+    }
+    // A form without its content type.
+    for ct in [
+        None,
+        Some("text/plain"),
+        Some("multipart/form-data; boundary=x"),
+    ] {
+        let mut req = server
+            .http
+            .post(server.url("/oauth/token"))
+            .body("grant_type=client_credentials");
+        if let Some(ct) = ct {
+            req = req.header("content-type", ct);
+        }
+        let r = common::Reply::from(req.send().await.unwrap()).await;
+        r.assert_error(
+            400,
+            "invalid_request",
+            "GRD-104",
+            &["Content-Type: application/x-www-form-urlencoded"],
+        );
+    }
+
+    // No client authentication.
+    let r = server
+        .post_form("/oauth/token", None, "grant_type=client_credentials")
+        .await;
+    r.assert_error(
+        401,
+        "invalid_client",
+        "OAU-123",
+        &["Basic base64(client_id:client_secret)"],
+    );
+    assert!(r.header("www-authenticate").unwrap().starts_with("Basic"));
+
+    // Malformed Authorization headers each say what is wrong.
+    for (header, says) in [
+        ("Basic not-base64!!", "not valid base64"),
+        ("Bearer abc.def.ghi", "Bearer scheme"),
+        ("Digest x", "not Basic"),
+        (
+            &*format!("Basic {}", base64_of("no-colon-here")),
+            "no colon",
+        ),
+    ] {
+        let res = server
+            .http
+            .post(server.url("/oauth/token"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("authorization", header)
+            .body("grant_type=client_credentials")
+            .send()
+            .await
+            .unwrap();
+        let r = common::Reply::from(res).await;
+        r.assert_error(401, "invalid_client", "OAU-134", &[says]);
+        assert!(r.header("www-authenticate").is_some());
+    }
+
+    // Unknown client, wrong secret (never echoed).
+    let r = server
+        .post_form(
+            "/oauth/token",
+            Some(("nosuchclient", "x")),
+            "grant_type=client_credentials",
+        )
+        .await;
+    r.assert_error(401, "invalid_client", "OAU-153", &["'nosuchclient'"]);
+    let r = server
+        .post_form(
+            "/oauth/token",
+            Some((&app.client_id, "WrongSecretValue123")),
+            "grant_type=client_credentials",
+        )
+        .await;
+    r.assert_error(
+        401,
+        "invalid_client",
+        "OAU-146",
+        &["Acme Sync", "rotate-secret"],
+    );
+    assert!(!r.text.contains("WrongSecretValue123"));
+    assert!(!r.text.contains(&app.secret));
+
+    // Basic and body client_id disagree; or two authentication methods.
+    let r = server
+        .post_form(
+            "/oauth/token",
+            auth,
+            "grant_type=client_credentials&client_id=someone-else",
+        )
+        .await;
+    r.assert_error(401, "invalid_client", "GRD-201", &["'someone-else'"]);
+    let r = server
+        .post_form(
+            "/oauth/token",
+            auth,
+            &format!("grant_type=client_credentials&client_secret={}", app.secret),
+        )
+        .await;
+    r.assert_error(400, "invalid_request", "GRD-202", &["authenticated twice"]);
+    assert!(!r.text.contains(&app.secret));
+    // A confidential app with only its client id.
+    let r = server
+        .post_form(
+            "/oauth/token",
+            None,
+            &format!("grant_type=client_credentials&client_id={}", app.client_id),
+        )
+        .await;
+    r.assert_error(401, "invalid_client", "GRD-203", &["confidential"]);
+
+    // The same parameter twice; empty parameters count as absent.
+    let r = server
+        .post_form(
+            "/oauth/token",
+            auth,
+            "grant_type=client_credentials&scope=SMS&scope=SMS",
+        )
+        .await;
+    r.assert_error(
+        400,
+        "invalid_request",
+        "OAU-111",
+        &["'scope' appears more than once"],
+    );
+    let r = server
+        .post_form(
+            "/oauth/token",
+            auth,
+            "grant_type=client_credentials&scope=&state=&brand_id=",
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = server
+        .post_form("/oauth/token", auth, "grant_type=&scope=SMS")
+        .await;
+    r.assert_error(
+        400,
+        "invalid_request",
+        "GRD-105",
+        &["'grant_type' is required"],
+    );
+
+    // A scope the app does not have.
+    let r = server
+        .post_form(
+            "/oauth/token",
+            auth,
+            "grant_type=client_credentials&scope=SMS+EditAccounts",
+        )
+        .await;
+    r.assert_error(
+        400,
+        "invalid_scope",
+        "GRD-301",
+        &["'EditAccounts'", "ReadAccounts, SMS"],
+    );
+
+    // Oversized body and headers.
+    let big = format!("grant_type=client_credentials&pad={}", "a".repeat(20_000));
+    let r = server.post_form("/oauth/token", auth, &big).await;
+    r.assert_error(413, "invalid_request", "GRD-107", &["16384 bytes"]);
+    let res = server
+        .http
+        .post(server.url("/oauth/token"))
+        .header("x-padding", "b".repeat(20_000))
+        .send()
+        .await
+        .unwrap();
+    common::Reply::from(res).await.assert_error(
+        431,
+        "invalid_request",
+        "GRD-108",
+        &["16384 bytes"],
+    );
+
+    // Unknown paths suggest the closest endpoint.
+    let r = server
+        .post_form("/oauth/tokens", auth, "grant_type=client_credentials")
+        .await;
+    r.assert_error(404, "not_found", "GRD-109", &["Did you mean /oauth/token?"]);
+
+    // The log never holds a secret or the query string.
+    let log = server.log();
+    for secret in ["Sup3rS3cretPw", "WrongSecretValue123", app.secret.as_str()] {
+        assert!(!log.contains(secret), "log leaks {secret}");
+    }
+    assert!(
+        log.contains("GRD-102"),
+        "rejections are logged with their code"
+    );
+}
+
+fn base64_of(s: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(s)
+}
+
+#[tokio::test]
+async fn error_pages_explain_each_code() {
+    let server = Server::start();
+    let res = server
+        .http
+        .get(server.url("/docs/errors/OAU-251"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    assert!(res.headers().contains_key("content-security-policy"));
+    let html = res.text().await.unwrap();
+    assert!(html.contains("Unauthorized for this grant type") && html.contains("How to fix it"));
+    let index = server
+        .http
+        .get(server.url("/docs/errors"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for code in ["OAU-250", "OAU-123", "GRD-102"] {
+        assert!(index.contains(code));
+    }
+    let res = server
+        .http
+        .get(server.url("/docs/errors/XYZ-1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+}
+
+#[tokio::test]
+async fn admin_api_rejections() {
+    let server = Server::start();
+    let res = server
+        .http
+        .get(server.url("/admin/v1/apps"))
+        .send()
+        .await
+        .unwrap();
+    let r = common::Reply::from(res).await;
+    r.assert_error(401, "invalid_token", "GRD-401", &["Bearer"]);
+    let res = server
+        .http
+        .get(server.url("/admin/v1/apps"))
+        .bearer_auth("wrong")
+        .send()
+        .await
+        .unwrap();
+    common::Reply::from(res)
+        .await
+        .assert_error(401, "invalid_token", "GRD-402", &[]);
+
+    let (status, body) = server
+        .admin(Method::POST, "/admin/v1/apps", Some(json!({"name": "Web", "platform_type": "server-web", "grants": ["authorization_code", "password"]})))
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(body["errors"][0]["errorCode"], "GRD-411");
+    let d = body["error_description"].as_str().unwrap();
+    assert!(
+        d.contains("A server-web app cannot enable 'password'")
+            && d.contains("'password' is allowed for: desktop, mobile, server-only"),
+        "{d}"
+    );
+
+    for (uris, says) in [
+        (json!(["https://*.example.com/cb"]), "wildcard"),
+        (json!(["http://app.example.com/cb"]), "loopback"),
+        (json!(["https://app.example.com/cb#x"]), "fragment"),
+        (json!(["/cb"]), "absolute"),
+    ] {
+        let (status, body) = server
+            .admin(
+                Method::POST,
+                "/admin/v1/apps",
+                Some(json!({"name": "Web", "platform_type": "server-web", "redirect_uris": uris})),
+            )
+            .await;
+        assert_eq!(status, 400);
+        assert_eq!(body["errors"][0]["errorCode"], "GRD-412");
+        assert!(
+            body["error_description"].as_str().unwrap().contains(says),
+            "{body}"
+        );
+    }
+    let many: Vec<String> = (0..11).map(|i| format!("https://a.example/{i}")).collect();
+    let (_, body) = server
+        .admin(
+            Method::POST,
+            "/admin/v1/apps",
+            Some(json!({"name": "Web", "platform_type": "server-web", "redirect_uris": many})),
+        )
+        .await;
+    assert_eq!(body["errors"][0]["errorCode"], "GRD-413");
+    let (status, body) = server
+        .admin(
+            Method::POST,
+            "/admin/v1/apps",
+            Some(json!({"name": "X", "platform_type": "web-server"})),
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert!(body["error_description"]
+        .as_str()
+        .unwrap()
+        .contains("server-web, browser, desktop, mobile, server-only"));
+    let res = server
+        .http
+        .post(server.url("/admin/v1/apps"))
+        .bearer_auth(common::ADMIN_TOKEN)
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    common::Reply::from(res)
+        .await
+        .assert_error(400, "invalid_request", "GRD-403", &[]);
+}
+
+/// Hostile and odd inputs never produce a 5xx.
+#[tokio::test]
+async fn no_input_produces_a_server_error() {
+    let server = Server::start();
+    let app = server.server_only_app(json!({})).await;
+    let bodies: Vec<Vec<u8>> = vec![
+        b"".to_vec(),
+        b"=".to_vec(),
+        b"&&&&".to_vec(),
+        b"grant_type=%".to_vec(),
+        b"grant_type=%ZZ".to_vec(),
+        b"grant_type=%FF%FE".to_vec(),
+        vec![0xff, 0xfe, 0x00, 0x01],
+        b"grant_type=client_credentials&scope=%00".to_vec(),
+        b"grant_type=client_credentials&scope=a%22b".to_vec(),
+        b"grant_type=client_credentials&access_token_ttl=99999999999999999999999".to_vec(),
+        b"grant_type=client_credentials&endpoint_id=%3Cscript%3E".to_vec(),
+        "grant_type=\u{1F600}".as_bytes().to_vec(),
+        b"[1,2,3]".to_vec(),
+        b"token=".to_vec(),
+    ];
+    for path in ["/oauth/token", "/oauth/introspect", "/oauth/revoke"] {
+        for body in &bodies {
+            for auth in [
+                None,
+                Some(basic_header(&app.client_id, &app.secret)),
+                Some("Basic".to_string()),
+                Some("Basic Og==".into()),
+            ] {
+                let mut req = server
+                    .http
+                    .post(server.url(path))
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(body.clone());
+                if let Some(a) = &auth {
+                    req = req.header("authorization", a);
+                }
+                let res = req.send().await.unwrap();
+                let status = res.status().as_u16();
+                let text = res.text().await.unwrap();
+                assert!(status < 500, "{path} {body:?} {auth:?} → {status} {text}");
+                if status >= 400 {
+                    let v: serde_json::Value =
+                        serde_json::from_str(&text).expect("JSON error body");
+                    assert!(v["errors"][0]["errorCode"].is_string(), "{text}");
+                }
+            }
+        }
+    }
+}

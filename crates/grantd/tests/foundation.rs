@@ -1,0 +1,570 @@
+//! The foundation end to end: apps through the admin API and the CLI,
+//! client_credentials with the `oauth2` crate, JWKS verification,
+//! introspection, revocation, persistence across restarts, `grantd explain`.
+
+mod common;
+
+use common::{basic_header, Server, ADMIN_TOKEN};
+use jsonwebtoken::{jwk::JwkSet, DecodingKey, Validation};
+use oauth2::basic::BasicClient;
+use oauth2::{AuthType, ClientId, ClientSecret, Scope, TokenResponse, TokenUrl};
+use reqwest::Method;
+use serde_json::{json, Value};
+use std::process::Command;
+
+async fn oauth2_token(
+    server: &Server,
+    client_id: &str,
+    secret: &str,
+    scopes: &[&str],
+    post: bool,
+) -> String {
+    let mut client = BasicClient::new(ClientId::new(client_id.into()))
+        .set_client_secret(ClientSecret::new(secret.into()))
+        .set_token_uri(TokenUrl::new(server.url("/oauth/token")).unwrap());
+    if post {
+        client = client.set_auth_type(AuthType::RequestBody);
+    }
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let mut req = client.exchange_client_credentials();
+    for s in scopes {
+        req = req.add_scope(Scope::new(s.to_string()));
+    }
+    let token = req
+        .request_async(&http)
+        .await
+        .expect("client_credentials token");
+    assert_eq!(token.expires_in().map(|d| d.as_secs()), Some(3600));
+    token.access_token().secret().clone()
+}
+
+#[tokio::test]
+async fn client_credentials_jwt_verifies_against_jwks() {
+    let server = Server::start();
+    let app = server.server_only_app(json!({})).await;
+    assert_eq!(app.secret.len(), 43, "256-bit secret");
+    assert_eq!(app.json["client_type"], "confidential");
+
+    let token = oauth2_token(
+        &server,
+        &app.client_id,
+        &app.secret,
+        &["ReadAccounts"],
+        false,
+    )
+    .await;
+
+    let jwks: JwkSet = server
+        .http
+        .get(server.url("/oauth/jwks"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let header = jsonwebtoken::decode_header(&token).unwrap();
+    assert_eq!(header.typ.as_deref(), Some("at+jwt"));
+    assert_eq!(header.alg, jsonwebtoken::Algorithm::ES256);
+    let jwk = jwks
+        .find(header.kid.as_deref().unwrap())
+        .expect("kid in JWKS");
+    let mut v = Validation::new(jsonwebtoken::Algorithm::ES256);
+    v.set_issuer(&[server.base.as_str()]);
+    v.set_audience(&[server.base.as_str()]);
+    let claims: Value = jsonwebtoken::decode(&token, &DecodingKey::from_jwk(jwk).unwrap(), &v)
+        .unwrap()
+        .claims;
+    assert_eq!(claims["sub"], app.client_id.as_str());
+    assert_eq!(claims["client_id"], app.client_id.as_str());
+    assert_eq!(claims["scope"], "ReadAccounts");
+    for c in ["exp", "iat", "jti"] {
+        assert!(
+            claims[c].is_number() || claims[c].is_string(),
+            "{c} in {claims}"
+        );
+    }
+
+    // client_secret_post works too, and no scope means all of the app's.
+    let token2 = oauth2_token(&server, &app.client_id, &app.secret, &[], true).await;
+    let claims2: Value = jsonwebtoken::decode(&token2, &DecodingKey::from_jwk(jwk).unwrap(), &v)
+        .unwrap()
+        .claims;
+    assert_eq!(claims2["scope"], "ReadAccounts SMS");
+
+    // Introspection sees it; after revocation it is inactive.
+    let auth = Some((app.client_id.as_str(), app.secret.as_str()));
+    let r = server
+        .post_form("/oauth/introspect", auth, &format!("token={token}"))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json["active"], true);
+    assert_eq!(r.json["client_id"], app.client_id.as_str());
+    assert_eq!(r.json["scope"], "ReadAccounts");
+    let r = server
+        .post_form("/restapi/oauth/revoke", auth, &format!("token={token}"))
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.text, "");
+    let r = server
+        .post_form("/oauth/introspect", auth, &format!("token={token}"))
+        .await;
+    assert_eq!(r.json, json!({"active": false}));
+    // The other token is untouched.
+    let r = server
+        .post_form("/oauth/introspect", auth, &format!("token={token2}"))
+        .await;
+    assert_eq!(r.json["active"], true);
+}
+
+#[tokio::test]
+async fn token_response_headers_and_ringcentral_path() {
+    let server = Server::start();
+    let app = server.server_only_app(json!({})).await;
+    let r = server
+        .post_form(
+            "/restapi/oauth/token",
+            Some((&app.client_id, &app.secret)),
+            "grant_type=client_credentials&scope=SMS",
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.header("content-type"), Some("application/json"));
+    assert_eq!(r.header("cache-control"), Some("no-store"));
+    assert_eq!(r.header("pragma"), Some("no-cache"));
+    assert!(r.header("x-request-id").is_some());
+    assert_eq!(r.json["token_type"], "bearer");
+    assert_eq!(r.json["expires_in"], 3600);
+    assert_eq!(r.json["scope"], "SMS");
+    assert!(r.json.get("refresh_token").is_none());
+}
+
+#[tokio::test]
+async fn opaque_tokens_introspect_revoke_and_survive_restart() {
+    let server = Server::start();
+    let app = server
+        .server_only_app(json!({"access_token_format": "opaque", "access_token_ttl": 900}))
+        .await;
+    let auth = Some((app.client_id.as_str(), app.secret.as_str()));
+    let r = server
+        .post_form("/oauth/token", auth, "grant_type=client_credentials")
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json["expires_in"], 900);
+    let opaque = r.json["access_token"].as_str().unwrap().to_string();
+    assert_eq!(opaque.len(), 43);
+    assert!(!opaque.contains('.'));
+    let r = server
+        .post_form("/oauth/token", auth, "grant_type=client_credentials")
+        .await;
+    let second = r.json["access_token"].as_str().unwrap().to_string();
+    let kid_before = server
+        .http
+        .get(server.url("/oauth/jwks"))
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+
+    // Restart on the same data directory.
+    let dir = server.dir.clone();
+    let tmp = server.stop();
+    let server = Server::start_in(&dir, &[], &[]);
+    let _keep = tmp;
+    let auth = Some((app.client_id.as_str(), app.secret.as_str()));
+    let r = server
+        .post_form("/oauth/introspect", auth, &format!("token={opaque}"))
+        .await;
+    assert_eq!(r.json["active"], true, "{}", r.text);
+    assert_eq!(r.json["token_type"], "Bearer");
+    assert_eq!(r.json["client_id"], app.client_id.as_str());
+    let kid_after = server
+        .http
+        .get(server.url("/oauth/jwks"))
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    assert_eq!(kid_before, kid_after, "signing keys persist");
+    let (status, shown) = server
+        .admin(
+            Method::GET,
+            &format!("/admin/v1/apps/{}", app.client_id),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(shown["name"], "Acme Sync");
+
+    // Revoke: inactive, and it stays revoked.
+    let r = server
+        .post_form("/oauth/revoke", auth, &format!("token={opaque}"))
+        .await;
+    assert_eq!(r.status, 200);
+    let r = server
+        .post_form("/oauth/introspect", auth, &format!("token={opaque}"))
+        .await;
+    assert_eq!(r.json, json!({"active": false}));
+    let r = server
+        .post_form("/oauth/introspect", auth, &format!("token={second}"))
+        .await;
+    assert_eq!(r.json["active"], true);
+
+    // Another app cannot see or revoke this app's token.
+    let other = server.server_only_app(json!({"name": "Other"})).await;
+    let oauth = Some((other.client_id.as_str(), other.secret.as_str()));
+    let r = server
+        .post_form("/oauth/introspect", oauth, &format!("token={second}"))
+        .await;
+    assert_eq!(r.json, json!({"active": false}));
+    server
+        .post_form("/oauth/revoke", oauth, &format!("token={second}"))
+        .await;
+    let r = server
+        .post_form("/oauth/introspect", auth, &format!("token={second}"))
+        .await;
+    assert_eq!(r.json["active"], true);
+}
+
+#[tokio::test]
+async fn cli_registers_apps_the_server_uses() {
+    let server = Server::start();
+    let out = Command::new(common::bin())
+        .arg("--data-dir")
+        .arg(&server.dir)
+        .args([
+            "app",
+            "create",
+            "--name",
+            "CLI App",
+            "--platform-type",
+            "server-only",
+        ])
+        .args([
+            "--grants",
+            "client_credentials",
+            "--scopes",
+            "ReadAccounts",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let created: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let id = created["client_id"].as_str().unwrap();
+    let secret = created["client_secret"].as_str().unwrap();
+    oauth2_token(&server, id, secret, &["ReadAccounts"], false).await;
+
+    // The admin API sees it; list, show, update, rotate, delete through the CLI.
+    let (_, list) = server.admin(Method::GET, "/admin/v1/apps", None).await;
+    assert!(list["apps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a["client_id"] == id));
+    let cli = |args: &[&str]| {
+        Command::new(common::bin())
+            .arg("--data-dir")
+            .arg(&server.dir)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = cli(&[
+        "app",
+        "update",
+        id,
+        "--scopes",
+        "ReadAccounts,SMS",
+        "--json",
+    ]);
+    assert!(out.status.success());
+    let updated: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(updated["scopes"], json!(["ReadAccounts", "SMS"]));
+    let out = cli(&["app", "rotate-secret", id, "--json"]);
+    let rotated: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let new_secret = rotated["client_secret"].as_str().unwrap();
+    assert_ne!(new_secret, secret);
+    // The server's cache forgets within seconds; the old secret then fails.
+    tokio::time::sleep(std::time::Duration::from_secs(6)).await;
+    let r = server
+        .post_form(
+            "/oauth/token",
+            Some((id, secret)),
+            "grant_type=client_credentials",
+        )
+        .await;
+    assert_eq!(r.code(), "OAU-146");
+    let r = server
+        .post_form(
+            "/oauth/token",
+            Some((id, new_secret)),
+            "grant_type=client_credentials",
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    let out = cli(&[
+        "app",
+        "create",
+        "--name",
+        "Bad",
+        "--platform-type",
+        "server-web",
+        "--grants",
+        "password",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("GRD-411") && err.contains("desktop, mobile, server-only"),
+        "{err}"
+    );
+    let out = cli(&["app", "delete", id]);
+    assert!(out.status.success());
+    let (status, body) = server
+        .admin(Method::GET, &format!("/admin/v1/apps/{id}"), None)
+        .await;
+    assert_eq!(status, 404);
+    assert_eq!(body["errors"][0]["errorCode"], "GRD-414");
+}
+
+#[tokio::test]
+async fn admin_api_round_trip() {
+    let server = Server::start();
+    let (status, account) = server
+        .admin(
+            Method::POST,
+            "/admin/v1/accounts",
+            Some(json!({"name": "Acme"})),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let account_id = account["id"].as_str().unwrap();
+    let app = server
+        .create_app(json!({"name": "Web", "platform_type": "server-web", "account_id": account_id,
+                           "redirect_uris": ["https://app.example.com/cb", "http://127.0.0.1:8000/cb"]}))
+        .await;
+    assert_eq!(
+        app["grants"],
+        json!(["authorization_code", "refresh_token"])
+    );
+    assert_eq!(app["issue_refresh_tokens"], true);
+    assert_eq!(app["account_id"], account_id);
+    let id = app["client_id"].as_str().unwrap();
+    let (status, patched) = server
+        .admin(
+            Method::PATCH,
+            &format!("/admin/v1/apps/{id}"),
+            Some(json!({"grants": ["authorization_code"]})),
+        )
+        .await;
+    assert_eq!(status, 200, "{patched}");
+    assert_eq!(patched["issue_refresh_tokens"], false);
+    assert!(patched.get("client_secret").is_none());
+    let (status, rotated) = server
+        .admin(Method::POST, &format!("/admin/v1/apps/{id}/secret"), None)
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(rotated["client_secret"].as_str().unwrap().len(), 43);
+    let public = server
+        .create_app(json!({"name": "SPA", "platform_type": "browser"}))
+        .await;
+    assert!(public.get("client_secret").is_none());
+    assert_eq!(public["client_type"], "public");
+    let (status, _) = server
+        .admin(Method::DELETE, &format!("/admin/v1/apps/{id}"), None)
+        .await;
+    assert_eq!(status, 204);
+    let (status, doc) = server
+        .admin(Method::GET, "/admin/v1/openapi.json", None)
+        .await;
+    assert_eq!(status, 200);
+    assert!(doc["paths"]["/admin/v1/apps/{client_id}"]["patch"].is_object());
+}
+
+#[tokio::test]
+async fn discovery_lists_what_is_served() {
+    let server = Server::start();
+    for path in [
+        "/.well-known/oauth-authorization-server",
+        "/.well-known/openid-configuration",
+    ] {
+        let doc: Value = server
+            .http
+            .get(server.url(path))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(doc["issuer"], server.base.as_str());
+        assert_eq!(doc["token_endpoint"], server.url("/oauth/token"));
+        assert_eq!(doc["jwks_uri"], server.url("/oauth/jwks"));
+        assert_eq!(doc["grant_types_supported"], json!(["client_credentials"]));
+        // Every advertised endpoint answers (a GET on a POST endpoint gets its 405).
+        for key in [
+            "token_endpoint",
+            "introspection_endpoint",
+            "revocation_endpoint",
+            "jwks_uri",
+        ] {
+            let res = server
+                .http
+                .get(doc[key].as_str().unwrap())
+                .send()
+                .await
+                .unwrap();
+            assert!(res.status() == 200 || res.status() == 405, "{key}");
+        }
+    }
+    let h = server
+        .http
+        .get(server.url("/healthz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(h.status(), 200);
+    let r = server.http.get(server.url("/readyz")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+}
+
+#[tokio::test]
+async fn generated_admin_token_is_printed_once_and_works() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    let mut child = Command::new(common::bin())
+        .arg("--data-dir")
+        .arg(&dir)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env_remove("GRANTD_ADMIN_TOKEN")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::{BufRead, BufReader};
+    let mut stderr = BufReader::new(child.stderr.take().unwrap()).lines();
+    let token = stderr.by_ref().map_while(Result::ok).find_map(|l| {
+        l.strip_prefix("Admin token (shown once; store it now): ")
+            .map(|t| t.trim().to_string())
+    });
+    std::thread::spawn(move || for _ in stderr {});
+    let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+    let base = stdout
+        .by_ref()
+        .map_while(Result::ok)
+        .find_map(|l| l.strip_prefix("grantd listening on ").map(str::to_string))
+        .unwrap();
+    std::thread::spawn(move || for _ in stdout {});
+    let token = token.expect("admin token printed");
+    let http = reqwest::Client::new();
+    let res = http
+        .get(format!("{base}/admin/v1/apps"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let res = http
+        .get(format!("{base}/admin/v1/apps"))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    child.kill().ok();
+    child.wait().ok();
+    // Not stored in clear anywhere in the data directory.
+    let db = std::fs::read(dir.join("grantd.db")).unwrap();
+    assert!(!db.windows(token.len()).any(|w| w == token.as_bytes()));
+    // A second start does not print a new one.
+    let out = Command::new(common::bin())
+        .arg("--data-dir")
+        .arg(&dir)
+        .args(["app", "list"])
+        .env_remove("GRANTD_ADMIN_TOKEN")
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("Admin token"));
+}
+
+#[test]
+fn explain_prints_explanation_and_fix() {
+    let out = Command::new(common::bin())
+        .args(["explain", "OAU-251"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("OAU-251 — Unauthorized for this grant type"),
+        "{text}"
+    );
+    assert!(
+        text.contains("What it means:") && text.contains("platform type"),
+        "{text}"
+    );
+    assert!(
+        text.contains("How to fix it:") && text.contains("grantd app update"),
+        "{text}"
+    );
+    let out = Command::new(common::bin())
+        .args(["explain", "NOPE-1"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[tokio::test]
+async fn signing_algorithms_are_selectable() {
+    for alg in ["EdDSA", "RS256"] {
+        let server = Server::start_with(&["--signing-alg", alg], &[]);
+        let app = server.server_only_app(json!({})).await;
+        let r = server
+            .post_form(
+                "/oauth/token",
+                Some((&app.client_id, &app.secret)),
+                "grant_type=client_credentials",
+            )
+            .await;
+        let token = r.json["access_token"].as_str().unwrap();
+        let header = jsonwebtoken::decode_header(token).unwrap();
+        let jwks: JwkSet = server
+            .http
+            .get(server.url("/oauth/jwks"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let jwk = jwks.find(header.kid.as_deref().unwrap()).unwrap();
+        let mut v = Validation::new(header.alg);
+        v.set_audience(&[server.base.as_str()]);
+        jsonwebtoken::decode::<Value>(token, &DecodingKey::from_jwk(jwk).unwrap(), &v).expect(alg);
+        let _ = basic_header("a", "b");
+    }
+}
+
+#[test]
+fn docs_errors_md_is_current() {
+    let out = Command::new(common::bin()).args(["explain", "--markdown"]).output().unwrap();
+    let generated = String::from_utf8(out.stdout).unwrap();
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/errors.md");
+    let committed = std::fs::read_to_string(path).unwrap_or_default();
+    assert!(
+        generated == committed,
+        "docs/errors.md is out of date: run `cargo run -- explain --markdown > docs/errors.md`"
+    );
+}
