@@ -180,4 +180,132 @@ pub struct TokenRecord {
     pub issued_at: UnixTime,
     pub expires_at: UnixTime,
     pub revoked_at: Option<UnixTime>,
+    /// Refresh tokens: when this token was exchanged for a new pair.
+    pub rotated_at: Option<UnixTime>,
+    /// Refresh tokens: the response of that exchange, sealed with a key derived
+    /// from this token's value (so only its holder can replay it in the grace window).
+    pub replay: Option<Vec<u8>>,
+    /// Refresh tokens: `jti` and expiry of the access token issued with it.
+    pub pair_access_id: Option<String>,
+    pub pair_access_expires_at: Option<UnixTime>,
+}
+
+/// What a user may do in the console.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Admin,
+    Developer,
+    User,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Developer => "developer",
+            Role::User => "user",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "admin" => Some(Role::Admin),
+            "developer" => Some(Role::Developer),
+            "user" => Some(Role::User),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UserStatus {
+    Enabled,
+    Disabled,
+}
+
+impl UserStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UserStatus::Enabled => "enabled",
+            UserStatus::Disabled => "disabled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "enabled" => Some(UserStatus::Enabled),
+            "disabled" => Some(UserStatus::Disabled),
+            _ => None,
+        }
+    }
+}
+
+/// A user of an account (RingCentral's extension).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    pub id: String,
+    pub account_id: String,
+    /// Lower-case; unique across the server.
+    pub email: Option<String>,
+    /// E.164 (`+16505550100`); several users may share one, told apart by extension.
+    pub phone: Option<String>,
+    /// Unique within the account.
+    pub extension_number: Option<String>,
+    pub name: String,
+    pub role: Role,
+    pub status: UserStatus,
+    /// argon2id PHC string; `None` = cannot sign in with a password.
+    #[serde(skip)]
+    pub password_hash: Option<String>,
+    pub created_at: UnixTime,
+}
+
+/// Failed-password bookkeeping for one user.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LoginState {
+    pub failures: u32,
+    pub window_started_at: UnixTime,
+    pub locked_until: Option<UnixTime>,
+}
+
+/// A JWT credential: a user's long-lived proof, exchanged for tokens with
+/// the jwt-bearer grant. The JWT itself is never stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JwtCredential {
+    /// Also the JWT's `jti`.
+    pub id: String,
+    pub user_id: String,
+    pub account_id: String,
+    pub label: String,
+    /// Client ids that may use it; `None` = every app of the user's account.
+    pub allowed_apps: Option<Vec<String>>,
+    pub expires_at: Option<UnixTime>,
+    pub created_at: UnixTime,
+    pub revoked_at: Option<UnixTime>,
+}
+
+/// A user's sign-in to one app; refreshes continue it, revocation ends it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Session {
+    pub id: String,
+    pub user_id: String,
+    pub client_id: String,
+    pub account_id: String,
+    pub scope: String,
+    pub created_at: UnixTime,
+    pub ended_at: Option<UnixTime>,
+    pub end_reason: Option<String>,
+    /// When the newest token pair was first used (starts the refresh grace window).
+    pub pair_first_used_at: Option<UnixTime>,
+}
+
+/// What [`crate::store::Store::rotate_refresh`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RotateOutcome {
+    /// This call rotated the token; the new one is stored.
+    Rotated,
+    /// Another call rotated it first; here is the record as stored now.
+    AlreadyRotated(TokenRecord),
 }

@@ -1,7 +1,10 @@
 //! The storage trait grantd-core talks to; grantd-store implements it.
 
 use crate::clock::UnixTime;
-use crate::model::{Account, App, StoredKey, TokenRecord};
+use crate::model::{
+    Account, App, JwtCredential, LoginState, RotateOutcome, Session, StoredKey, TokenRecord, User,
+    UserStatus,
+};
 use async_trait::async_trait;
 
 #[derive(Debug, thiserror::Error)]
@@ -58,4 +61,66 @@ pub trait Store: Send + Sync + 'static {
 
     /// Deletes tokens and revocation records that expired before `before`.
     async fn purge_expired(&self, before: UnixTime) -> StoreResult<u64>;
+
+    /// `Conflict` if the email, or the extension number within the account, is taken.
+    async fn insert_user(&self, user: &User) -> StoreResult<()>;
+    async fn get_user(&self, id: &str) -> StoreResult<Option<User>>;
+    /// Case-insensitive on the email.
+    async fn find_users_by_email(&self, email: &str) -> StoreResult<Vec<User>>;
+    async fn find_users_by_phone(&self, phone: &str) -> StoreResult<Vec<User>>;
+    /// Every user, or those of one account.
+    async fn list_users(&self, account_id: Option<&str>) -> StoreResult<Vec<User>>;
+    /// False if the user does not exist.
+    async fn set_user_status(&self, id: &str, status: UserStatus) -> StoreResult<bool>;
+
+    /// Counts a failed password, atomically: a failure after `window` seconds
+    /// since the window started starts a new window; reaching `threshold`
+    /// failures sets `locked_until = now + lock_for`. Returns the new state.
+    async fn record_login_failure(
+        &self,
+        user_id: &str,
+        now: UnixTime,
+        window: i64,
+        threshold: u32,
+        lock_for: i64,
+    ) -> StoreResult<LoginState>;
+    async fn get_login_state(&self, user_id: &str) -> StoreResult<LoginState>;
+    async fn clear_login_failures(&self, user_id: &str) -> StoreResult<()>;
+
+    async fn insert_jwt_credential(&self, credential: &JwtCredential) -> StoreResult<()>;
+    async fn get_jwt_credential(&self, id: &str) -> StoreResult<Option<JwtCredential>>;
+    async fn list_jwt_credentials(&self, user_id: &str) -> StoreResult<Vec<JwtCredential>>;
+    /// False if unknown or already revoked.
+    async fn revoke_jwt_credential(&self, id: &str, at: UnixTime) -> StoreResult<bool>;
+
+    /// Inserts `session`, then ends (reason `session_limit`) the oldest active
+    /// sessions of the same user and app so at most `max_active` remain, all in
+    /// one transaction. Returns the ids it ended.
+    async fn open_session(
+        &self,
+        session: &Session,
+        max_active: u32,
+        now: UnixTime,
+    ) -> StoreResult<Vec<String>>;
+    async fn get_session(&self, id: &str) -> StoreResult<Option<Session>>;
+    /// Ends the session and revokes every stored token of it (refresh and
+    /// opaque access tokens) in one transaction. False if unknown or already ended.
+    async fn end_session(&self, id: &str, reason: &str, now: UnixTime) -> StoreResult<bool>;
+    /// Sets `pair_first_used_at = now` if it is not set.
+    async fn mark_session_used(&self, id: &str, now: UnixTime) -> StoreResult<()>;
+
+    /// In one transaction: if the refresh token `old_hash` is not rotated,
+    /// set its `rotated_at = now` and `replay`, insert `new` (the next refresh
+    /// token of the session), insert `new_access` when the access token is
+    /// opaque, and clear the session's `pair_first_used_at`; answer `Rotated`.
+    /// If it was already rotated, change nothing and answer `AlreadyRotated`
+    /// with the stored record (so concurrent refreshes never fork a session).
+    async fn rotate_refresh(
+        &self,
+        old_hash: &[u8; 32],
+        new: &TokenRecord,
+        new_access: Option<&TokenRecord>,
+        replay: &[u8],
+        now: UnixTime,
+    ) -> StoreResult<RotateOutcome>;
 }

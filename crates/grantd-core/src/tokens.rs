@@ -182,6 +182,10 @@ impl Grantd {
                         issued_at: now,
                         expires_at: now + ttl as i64,
                         revoked_at: None,
+                        rotated_at: None,
+                        replay: None,
+                        pair_access_id: None,
+                        pair_access_expires_at: None,
                     })
                     .await?;
                 token
