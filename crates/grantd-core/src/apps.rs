@@ -210,16 +210,7 @@ fn apply(mut app: App, spec: AppSpec, creating: bool) -> Result<App, OAuthError>
 impl Grantd {
     pub async fn create_app(&self, spec: AppSpec) -> Result<CreatedApp, OAuthError> {
         let now = self.now();
-        let account_id = match spec.account_id.clone() {
-            Some(id) => {
-                self.store
-                    .get_account(&id)
-                    .await?
-                    .ok_or_else(|| OAuthError::account_not_found(&id))?
-                    .id
-            }
-            None => self.default_account_id.clone(),
-        };
+        let account_id = self.account_or_default(spec.account_id.clone()).await?;
         let blank = App {
             client_id: random_id(22),
             account_id,

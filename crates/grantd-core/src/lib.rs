@@ -4,12 +4,16 @@
 pub mod apps;
 pub mod cache;
 pub mod clock;
+pub mod credentials;
 pub mod crypto;
 pub mod grants;
 pub mod keys;
 pub mod model;
+pub mod resource;
+pub mod sessions;
 pub mod store;
 pub mod tokens;
+pub mod users;
 
 use crate::cache::AppCache;
 use crate::clock::{Clock, UnixTime};
@@ -33,6 +37,45 @@ pub struct CoreConfig {
     pub admin_token: Option<String>,
     /// Seconds of clock skew tolerated on JWTs presented to grantd.
     pub jwt_leeway: i64,
+    pub policy: Policy,
+}
+
+/// The operator's policies: legacy grants, refresh grace, sessions, lockout.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    /// The password grant works before this time (with Deprecation and
+    /// Sunset headers) and is refused from it on.
+    pub password_sunset: UnixTime,
+    /// The same for the implicit flow.
+    pub implicit_sunset: UnixTime,
+    /// Seconds an exchanged refresh token still replays its answer after the
+    /// new pair is first used.
+    pub refresh_grace: i64,
+    /// Most seconds the replay lasts when the new pair is never used.
+    pub refresh_grace_max: i64,
+    /// Active sessions per user and app; the oldest ends beyond this.
+    pub max_sessions: u32,
+    pub lockout_threshold: u32,
+    pub lockout_window: i64,
+    pub lockout_duration: i64,
+}
+
+/// 2024-03-31T00:00:00Z, when RingCentral retired the password grant.
+pub const DEFAULT_LEGACY_SUNSET: UnixTime = 1_711_843_200;
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self {
+            password_sunset: DEFAULT_LEGACY_SUNSET,
+            implicit_sunset: DEFAULT_LEGACY_SUNSET,
+            refresh_grace: 10,
+            refresh_grace_max: 3600,
+            max_sessions: 5,
+            lockout_threshold: 5,
+            lockout_window: 900,
+            lockout_duration: 900,
+        }
+    }
 }
 
 /// Why grantd could not start.
@@ -141,6 +184,19 @@ impl Grantd {
             Ok(())
         } else {
             Err(OAuthError::admin_auth_wrong())
+        }
+    }
+
+    /// The named account (which must exist), or the default one.
+    pub async fn account_or_default(&self, id: Option<String>) -> Result<String, OAuthError> {
+        match id {
+            Some(id) => Ok(self
+                .store
+                .get_account(&id)
+                .await?
+                .ok_or_else(|| OAuthError::account_not_found(&id))?
+                .id),
+            None => Ok(self.default_account_id.clone()),
         }
     }
 

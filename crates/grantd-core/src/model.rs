@@ -307,5 +307,5 @@ pub enum RotateOutcome {
     /// This call rotated the token; the new one is stored.
     Rotated,
     /// Another call rotated it first; here is the record as stored now.
-    AlreadyRotated(TokenRecord),
+    AlreadyRotated(Box<TokenRecord>),
 }

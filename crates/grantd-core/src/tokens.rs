@@ -1,10 +1,10 @@
 //! The token pipeline and token lifecycle: a short list of named checks every
 //! grant passes through, then issuing; introspection and revocation.
 
-use crate::crypto::{constant_time_eq, random_id, random_token, sha256};
+use crate::clock::UnixTime;
+use crate::crypto::{constant_time_eq, random_id, random_token, rfc3339, sha256};
 use crate::grants::{self, GrantContext, Grantee, IMPLEMENTED};
-use crate::keys::VerifyError;
-use crate::model::{AccessTokenFormat, App, TokenKind, TokenRecord};
+use crate::model::{AccessTokenFormat, App, Session, TokenKind, TokenRecord};
 use crate::Grantd;
 use grantd_protocol::{
     Challenge, ClientAuth, Grant, OAuthError, Params, Scopes, TokenRequest, TokenResponse,
@@ -59,23 +59,58 @@ pub struct Introspection {
     pub session_id: Option<String>,
 }
 
-/// The `grant_type` values the token endpoint accepts.
-pub fn supported_grant_types() -> Vec<&'static str> {
-    IMPLEMENTED
-        .iter()
-        .filter_map(|g| g.grant_type_param())
-        .collect()
+impl Grantd {
+    /// The `grant_type` values the token endpoint accepts now: the
+    /// implemented grants, less legacy grants past their sunset.
+    pub fn supported_grant_types(&self) -> Vec<&'static str> {
+        IMPLEMENTED
+            .iter()
+            .filter(|g| self.check_legacy_policy(**g).is_ok())
+            .filter_map(|g| g.grant_type_param())
+            .collect()
+    }
+
+    /// Step 1: the grant_type is one this server implements.
+    fn read_request(&self, params: &Params) -> Result<TokenRequest, OAuthError> {
+        let unsupported = || {
+            let value = params.get("grant_type").unwrap_or_default();
+            OAuthError::unsupported_grant_type(value, &self.supported_grant_types())
+        };
+        let request = TokenRequest::read(params).map_err(|e| {
+            if e.code == grantd_protocol::Code::UnsupportedGrantType {
+                unsupported()
+            } else {
+                e
+            }
+        })?;
+        if !IMPLEMENTED.contains(&request.grant) {
+            return Err(unsupported());
+        }
+        Ok(request)
+    }
+}
+
+/// A legacy grant used before its sunset: the answer carries RFC 9745
+/// `Deprecation` and RFC 8594 `Sunset` headers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Deprecation {
+    pub grant: Grant,
+    pub sunset: UnixTime,
+}
+
+/// A token response and what the HTTP layer must add to it.
+#[derive(Debug)]
+pub struct Issued {
+    pub response: TokenResponse,
+    pub deprecation: Option<Deprecation>,
 }
 
 impl Grantd {
-    /// `POST /oauth/token`.
-    pub async fn token(
-        &self,
-        auth: &ClientAuth,
-        params: &Params,
-    ) -> Result<TokenResponse, OAuthError> {
-        let request = read_request(params)?;
+    /// `POST /oauth/token`: the shared checks, in order, then the grant.
+    pub async fn token(&self, auth: &ClientAuth, params: &Params) -> Result<Issued, OAuthError> {
+        let request = self.read_request(params)?;
         let app = self.authenticate_client(auth).await?;
+        let deprecation = self.check_legacy_policy(request.grant)?;
         check_grant_enabled(&app, request.grant)?;
         let scopes = check_scopes(&app, request.scope.as_ref())?;
         let ctx = GrantContext {
@@ -86,15 +121,51 @@ impl Grantd {
         };
         let grantee = match request.grant {
             Grant::ClientCredentials => grants::client_credentials::exchange(ctx)?,
+            Grant::JwtBearer => grants::jwt_bearer::exchange(self, ctx).await?,
+            Grant::Password => grants::password::exchange(self, ctx).await?,
+            Grant::RefreshToken => {
+                let response = self.refresh(&app, &request, params).await?;
+                return Ok(Issued {
+                    response,
+                    deprecation,
+                });
+            }
             // read_request admits only IMPLEMENTED grants.
             other => {
                 return Err(OAuthError::unsupported_grant_type(
                     other.grant_type_param().unwrap_or(other.as_str()),
-                    &supported_grant_types(),
+                    &self.supported_grant_types(),
                 ))
             }
         };
-        self.issue(&app, &request, grantee, None).await
+        let response = self.issue(&app, &request, grantee).await?;
+        Ok(Issued {
+            response,
+            deprecation,
+        })
+    }
+
+    /// Legacy grants: refused from their sunset on, flagged before it.
+    pub fn check_legacy_policy(&self, grant: Grant) -> Result<Option<Deprecation>, OAuthError> {
+        let (sunset, replacement) = match grant {
+            Grant::Password => (
+                self.config.policy.password_sunset,
+                "the JWT flow (grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer) for server-side apps, or the authorization code flow with PKCE for apps where the user signs in",
+            ),
+            Grant::Implicit => (
+                self.config.policy.implicit_sunset,
+                "the authorization code flow with PKCE (response_type=code, code_challenge_method=S256)",
+            ),
+            _ => return Ok(None),
+        };
+        if self.now() >= sunset {
+            return Err(OAuthError::legacy_grant_retired(
+                grant,
+                &rfc3339(sunset)[..10],
+                replacement,
+            ));
+        }
+        Ok(Some(Deprecation { grant, sunset }))
     }
 
     /// Checks who the client is: known client id, right secret for
@@ -139,71 +210,69 @@ impl Grantd {
         }
     }
 
-    /// Issues the access token (and, later, refresh and ID tokens) for a grantee.
-    async fn issue(
+    /// Issues tokens for a grantee: an access token, and for a user a new
+    /// session with (if the app issues them) a refresh token.
+    pub(crate) async fn issue(
         &self,
         app: &App,
         request: &TokenRequest,
         grantee: Grantee,
-        session_id: Option<String>,
     ) -> Result<TokenResponse, OAuthError> {
         let now = self.now();
-        let ttl = access_ttl(app, request.access_token_ttl);
         let scope = grantee.scopes.to_string();
-        let jti = random_id(22);
-        let access_token = match app.access_token_format {
-            AccessTokenFormat::Jwt => self.keys.sign(
-                ACCESS_TOKEN_TYP,
-                &AccessClaims {
-                    iss: self.config.issuer.clone(),
-                    sub: grantee.subject.clone(),
-                    aud: self.config.audience.clone(),
-                    client_id: app.client_id.clone(),
-                    scope: scope.clone(),
-                    exp: now + ttl as i64,
-                    iat: now,
-                    jti,
-                    account_id: grantee.account_id.clone(),
-                    session_id: session_id.clone(),
-                },
-            ),
-            AccessTokenFormat::Opaque => {
-                let token = random_token();
-                self.store
-                    .insert_token(&TokenRecord {
-                        hash: sha256(token.as_bytes()),
-                        kind: TokenKind::Access,
-                        id: jti,
-                        client_id: app.client_id.clone(),
-                        subject: grantee.subject.clone(),
-                        account_id: grantee.account_id.clone(),
-                        session_id: session_id.clone(),
-                        scope: scope.clone(),
-                        issued_at: now,
-                        expires_at: now + ttl as i64,
-                        revoked_at: None,
-                        rotated_at: None,
-                        replay: None,
-                        pair_access_id: None,
-                        pair_access_expires_at: None,
-                    })
-                    .await?;
-                token
+        let Some(user) = grantee.user else {
+            let access = self.new_access_token(
+                app,
+                &grantee.subject,
+                grantee.account_id.as_deref(),
+                &scope,
+                None,
+                access_ttl(app, request.access_token_ttl),
+                now,
+            );
+            if let Some(record) = &access.record {
+                self.store.insert_token(record).await?;
             }
+            return Ok(TokenResponse {
+                access_token: access.value,
+                token_type: "bearer".into(),
+                expires_in: access.ttl,
+                refresh_token: None,
+                refresh_token_expires_in: None,
+                scope,
+                owner_id: None,
+                endpoint_id: request.endpoint_id.clone(),
+                session_id: None,
+                id_token: None,
+            });
         };
-        let user_grant = grantee.refreshable;
-        Ok(TokenResponse {
-            access_token,
-            token_type: "bearer",
-            expires_in: ttl,
-            refresh_token: None,
-            refresh_token_expires_in: None,
-            scope,
-            owner_id: user_grant.then(|| grantee.subject.clone()),
-            endpoint_id: request.endpoint_id.clone(),
-            session_id,
-            id_token: None,
-        })
+        let session = Session {
+            id: random_id(22),
+            user_id: user.id.clone(),
+            client_id: app.client_id.clone(),
+            account_id: user.account_id.clone(),
+            scope: scope.clone(),
+            created_at: now,
+            ended_at: None,
+            end_reason: None,
+            pair_first_used_at: None,
+        };
+        let ended = self
+            .store
+            .open_session(&session, self.config.policy.max_sessions, now)
+            .await?;
+        for id in ended {
+            tracing::info!(session_id = %id, user_id = %user.id, client_id = %app.client_id, "session ended: too many sessions for this user and app");
+        }
+        tracing::info!(session_id = %session.id, user_id = %user.id, client_id = %app.client_id, "session opened");
+        let pair = self.new_pair(app, &session, &scope, request, now);
+        if let Some(record) = &pair.access.record {
+            self.store.insert_token(record).await?;
+        }
+        if let Some((_, record)) = &pair.refresh {
+            self.store.insert_token(record).await?;
+        }
+        Ok(pair.response(request, &session, &user))
     }
 
     /// RFC 7662. A client may introspect only tokens issued to it; anything
@@ -217,6 +286,7 @@ impl Grantd {
             };
             if claims.client_id != caller.client_id
                 || self.store.is_jti_revoked(&claims.jti).await?
+                || !self.session_active(claims.session_id.as_deref()).await?
             {
                 return Ok(Introspection::default());
             }
@@ -240,7 +310,10 @@ impl Grantd {
         };
         if record.client_id != caller.client_id
             || record.revoked_at.is_some()
+            || record.rotated_at.is_some()
             || record.expires_at <= now
+            || self.store.is_jti_revoked(&record.id).await?
+            || !self.session_active(record.session_id.as_deref()).await?
         {
             return Ok(Introspection::default());
         }
@@ -263,53 +336,141 @@ impl Grantd {
         })
     }
 
-    /// RFC 7009. Unknown tokens and other apps' tokens are ignored (the answer
-    /// is the same, so revocation cannot be used to probe for tokens).
+    /// RFC 7009. Revoking any token of a session ends the whole session.
+    /// Unknown tokens and other apps' tokens are ignored (the answer is the
+    /// same, so revocation cannot be used to probe for tokens).
     pub async fn revoke(&self, caller: &App, token: &str) -> Result<(), OAuthError> {
         let now = self.now();
         if looks_like_jwt(token) {
-            match self
+            if let Ok(claims) = self
                 .keys
                 .verify::<AccessClaims>(token, ACCESS_TOKEN_TYP, now, 0)
             {
-                Ok(claims) if claims.client_id == caller.client_id => {
+                if claims.client_id == caller.client_id {
                     self.store.revoke_jti(&claims.jti, claims.exp, now).await?;
                     tracing::info!(client_id = %caller.client_id, jti = %claims.jti, "access token revoked");
+                    if let Some(sid) = &claims.session_id {
+                        self.end_session(sid, "revoked").await?;
+                    }
                 }
-                Ok(_) | Err(VerifyError::Expired) => {}
-                Err(_) => {}
             }
             return Ok(());
         }
         let hash = sha256(token.as_bytes());
         if let Some(record) = self.store.get_token(&hash).await? {
-            if record.client_id == caller.client_id && self.store.revoke_token(&hash, now).await? {
-                tracing::info!(client_id = %caller.client_id, jti = %record.id, kind = record.kind.as_str(), "token revoked");
+            if record.client_id == caller.client_id {
+                if self.store.revoke_token(&hash, now).await? {
+                    tracing::info!(client_id = %caller.client_id, jti = %record.id, kind = record.kind.as_str(), "token revoked");
+                }
+                if let Some(sid) = &record.session_id {
+                    self.end_session(sid, "revoked").await?;
+                }
             }
         }
         Ok(())
     }
-}
 
-fn looks_like_jwt(token: &str) -> bool {
-    token.starts_with("eyJ") && token.bytes().filter(|b| *b == b'.').count() == 2
-}
-
-/// Step 1: the grant_type is one this server implements.
-fn read_request(params: &Params) -> Result<TokenRequest, OAuthError> {
-    let request = TokenRequest::read(params)?;
-    if !IMPLEMENTED.contains(&request.grant) {
-        let value = params.get("grant_type").unwrap_or_default();
-        return Err(OAuthError::unsupported_grant_type(
-            value,
-            &supported_grant_types(),
-        ));
+    /// Whether a token's session (if it has one) is still going.
+    pub(crate) async fn session_active(
+        &self,
+        session_id: Option<&str>,
+    ) -> Result<bool, OAuthError> {
+        match session_id {
+            None => Ok(true),
+            Some(id) => Ok(self
+                .store
+                .get_session(id)
+                .await?
+                .is_some_and(|s| s.ended_at.is_none())),
+        }
     }
-    Ok(request)
+
+    /// Makes an access token (signed, or opaque with the record to store).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new_access_token(
+        &self,
+        app: &App,
+        subject: &str,
+        account_id: Option<&str>,
+        scope: &str,
+        session_id: Option<&str>,
+        ttl: u64,
+        now: UnixTime,
+    ) -> AccessToken {
+        let jti = random_id(22);
+        let exp = now + ttl as i64;
+        match app.access_token_format {
+            AccessTokenFormat::Jwt => AccessToken {
+                value: self.keys.sign(
+                    ACCESS_TOKEN_TYP,
+                    &AccessClaims {
+                        iss: self.config.issuer.clone(),
+                        sub: subject.to_string(),
+                        aud: self.config.audience.clone(),
+                        client_id: app.client_id.clone(),
+                        scope: scope.to_string(),
+                        exp,
+                        iat: now,
+                        jti: jti.clone(),
+                        account_id: account_id.map(str::to_string),
+                        session_id: session_id.map(str::to_string),
+                    },
+                ),
+                jti,
+                ttl,
+                exp,
+                record: None,
+            },
+            AccessTokenFormat::Opaque => {
+                let value = random_token();
+                let record = TokenRecord {
+                    hash: sha256(value.as_bytes()),
+                    kind: TokenKind::Access,
+                    id: jti.clone(),
+                    client_id: app.client_id.clone(),
+                    subject: subject.to_string(),
+                    account_id: account_id.map(str::to_string),
+                    session_id: session_id.map(str::to_string),
+                    scope: scope.to_string(),
+                    issued_at: now,
+                    expires_at: exp,
+                    revoked_at: None,
+                    rotated_at: None,
+                    replay: None,
+                    pair_access_id: None,
+                    pair_access_expires_at: None,
+                };
+                AccessToken {
+                    value,
+                    jti,
+                    ttl,
+                    exp,
+                    record: Some(record),
+                }
+            }
+        }
+    }
+}
+
+/// A freshly made access token.
+pub(crate) struct AccessToken {
+    pub value: String,
+    pub jti: String,
+    pub ttl: u64,
+    pub exp: UnixTime,
+    /// For opaque tokens: what to store.
+    pub record: Option<TokenRecord>,
+}
+
+pub(crate) fn looks_like_jwt(token: &str) -> bool {
+    token.starts_with("eyJ") && token.bytes().filter(|b| *b == b'.').count() == 2
 }
 
 /// Step 3: the app is enabled for the grant (the seed's first cause).
 fn check_grant_enabled(app: &App, grant: Grant) -> Result<(), OAuthError> {
+    if grant == Grant::RefreshToken && !(app.has_grant(grant) && app.issue_refresh_tokens) {
+        return Err(OAuthError::refresh_not_issued(&app.name, &app.client_id));
+    }
     if app.has_grant(grant) {
         Ok(())
     } else {
@@ -344,7 +505,7 @@ fn check_scopes(app: &App, asked: Option<&Scopes>) -> Result<Scopes, OAuthError>
 
 /// The access token lifetime: the app's, or less if the client asks, never
 /// under 600 s unless the app's own is (RingCentral clamps to 600–3600).
-fn access_ttl(app: &App, asked: Option<u64>) -> u64 {
+pub(crate) fn access_ttl(app: &App, asked: Option<u64>) -> u64 {
     match asked {
         Some(t) => t.clamp(app.access_token_ttl.min(600), app.access_token_ttl),
         None => app.access_token_ttl,

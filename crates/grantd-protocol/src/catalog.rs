@@ -201,6 +201,128 @@ catalog! {
         "The scope parameter is not a space-separated list of scope names (RFC 6749 §3.3: printable ASCII without spaces, quotes or backslashes).",
         "Send scope names separated by single spaces (form-encoded as + or %20), e.g. scope=ReadAccounts+SMS.";
 
+    LegacyGrantRetired = "GRD-304", UnsupportedGrantType, 400,
+        "Legacy grant retired",
+        "The grant is a legacy one (the password grant, RFC 6749 §4.3, or the implicit flow, §4.2) that RFC 9700 deprecates, and this server's policy retired it on the date in the description. It is no longer accepted from any app.",
+        "Move to the replacement named in the description: the JWT flow (grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer with a JWT credential) for server-side apps without a user present, or the authorization code flow with PKCE for apps where a user signs in.";
+
+    // --- The password grant and users ---------------------------------------------
+    InvalidUserCredentials = "OAU-140", InvalidGrant, 400,
+        "Invalid resource owner credentials",
+        "The username and password do not match a user who may sign in. The username is the user's email, or their E.164 phone number with the extension as +16505550100*101 or in a separate extension parameter. For safety, grantd does not say which part was wrong.",
+        "Check the username (email, or phone with extension), the extension and the password. After repeated failures the user is locked for a while (OAU-147).";
+    UserLocked = "OAU-147", InvalidGrant, 400,
+        "Account locked after failed logins",
+        "Too many wrong passwords were tried for this user within a short window, so password sign-in is paused until the time in the description.",
+        "Wait until the lock ends, then sign in with the right password. Operators can change the threshold and duration (lockout settings).";
+    UserDisabled = "GRD-320", InvalidGrant, 400,
+        "User disabled",
+        "The user exists but is disabled, so no token can be issued for them.",
+        "Ask an administrator of the account to enable the user.";
+
+    UserOtherAccount = "GRD-321", InvalidGrant, 400,
+        "User not allowed for this private app",
+        "The app is private: only users of the account that owns it may sign in to it. This user belongs to another account.",
+        "Sign in with a user of the app's own account, or make the app public (distribution: public) if users of other accounts should use it.";
+
+    // --- The JWT bearer grant (RFC 7523) -------------------------------------------
+    AssertionNotJwt = "GRD-310", InvalidGrant, 400,
+        "Assertion is not a JWT",
+        "The assertion parameter must be a JWT credential: three base64url parts separated by dots, as issued by grantd (POST /admin/v1/users/{id}/jwt-credentials or grantd jwt create).",
+        "Send the JWT credential itself in assertion, unmodified (no quotes, no 'Bearer ' prefix, no line breaks).";
+    AssertionWrongKind = "GRD-311", InvalidGrant, 400,
+        "Assertion is a token, not a JWT credential",
+        "The assertion is a JWT of another kind (an access token or an ID token), not a JWT credential.",
+        "Send the JWT credential created for the user, not a token issued by the token endpoint.";
+    AssertionForeignIssuer = "GRD-312", InvalidGrant, 400,
+        "JWT credential from another issuer",
+        "The JWT credential was issued by another authorization server (its iss is not this server's issuer): usually a credential from another environment, such as sandbox versus production.",
+        "Create a JWT credential on this server and use it, or call the token endpoint of the server that issued the credential.";
+    AssertionUnknownKey = "GRD-313", InvalidGrant, 400,
+        "JWT credential signed by an unknown key",
+        "The credential names this server as issuer but is signed with a key that is not among this server's signing keys (it was removed long after rotation, or the data directory was replaced).",
+        "Create a new JWT credential for the user.";
+    AssertionBadSignature = "GRD-314", InvalidGrant, 400,
+        "JWT credential signature invalid",
+        "The credential's signature does not verify: it was modified after it was issued.",
+        "Use the credential exactly as it was issued, or create a new one.";
+    AssertionWrongAudience = "GRD-315", InvalidGrant, 400,
+        "JWT credential for another token endpoint",
+        "The credential's aud is not this server's token endpoint.",
+        "Use a credential created on this server (its aud is this server's token endpoint URL).";
+    AssertionExpired = "GRD-316", InvalidGrant, 400,
+        "JWT credential expired",
+        "The JWT credential's expiry (exp) has passed.",
+        "Create a new JWT credential for the user (optionally without an expiry) and update the app's configuration.";
+    AssertionNotYetValid = "GRD-317", InvalidGrant, 400,
+        "JWT credential not yet valid",
+        "The credential's nbf or iat lies in the future beyond the allowed clock skew: the clocks of the issuing and receiving servers disagree, or the credential was built by hand.",
+        "Check the system clock; use a credential issued by this server.";
+    AssertionRevoked = "GRD-318", InvalidGrant, 400,
+        "JWT credential revoked",
+        "The JWT credential was revoked (or deleted) and can no longer be exchanged for tokens.",
+        "Create a new JWT credential for the user and update the app's configuration.";
+    AssertionAppNotAllowed = "GRD-319", InvalidGrant, 400,
+        "JWT credential not allowed for this app",
+        "The JWT credential is restricted to certain apps (or to the apps of the user's account), and the app making this request is not one of them.",
+        "Use the credential with an app it allows, or create a credential that allows this app.";
+
+    // --- Refresh tokens and sessions --------------------------------------------------
+    RefreshNotIssued = "GRD-330", UnauthorizedClient, 400,
+        "App does not use refresh tokens",
+        "The app is not set up to issue refresh tokens, so it has none to refresh with. In the RingCentral console this is the 'Issue refresh tokens' setting, off by default.",
+        "Enable refresh tokens for the app (grantd app update CLIENT_ID --grants …,refresh_token --issue-refresh-tokens true), then sign in again to get a refresh token. Or get a new access token with the app's grant when the old one expires.";
+    RefreshUnknown = "OAU-213", InvalidGrant, 400,
+        "Token not found",
+        "No refresh token with this value exists: it was never issued by this server, it was purged after it expired, or it was mistyped. A frequent cause is a second process or instance that refreshed and stored a newer token, so the one in hand is stale.",
+        "Use the most recent refresh token. When several processes share a session, share the token store too, and refresh in one place.";
+    RefreshExpired = "OAU-210", InvalidGrant, 400,
+        "Refresh token expired",
+        "The refresh token's lifetime has passed (by default 7 days after it was issued).",
+        "Sign the user in again (JWT flow or authorization code flow) to start a new session. Refresh before the expiry given in refresh_token_expires_in.";
+    SessionEnded = "OAU-211", InvalidGrant, 400,
+        "Token revoked",
+        "The token belongs to a session that has ended: one of its tokens was revoked (logout), the user signed in too many times to this app (the oldest session ends), the session was ended for refresh-token reuse, or the user was disabled.",
+        "Sign the user in again to start a new session.";
+    RefreshReused = "GRD-331", InvalidGrant, 400,
+        "Refresh token reused: session ended",
+        "A refresh token that had already been exchanged was presented again after its grace window. That is how a stolen refresh token shows itself (RFC 9700 §4.14.2), so grantd ended the whole session and every token of it.",
+        "Sign the user in again. Keep only the newest refresh token after each refresh, and make sure two processes do not refresh the same session (or retry within the grace window, which returns the same new pair).";
+    RefreshOtherClient = "GRD-332", InvalidGrant, 400,
+        "Refresh token issued to another app",
+        "The refresh token was issued to a different app than the one authenticating this request.",
+        "Refresh with the credentials of the app the token was issued to.";
+
+    // --- Bearer tokens at the API -------------------------------------------------------
+    BearerMissing = "GRD-340", InvalidToken, 401,
+        "Access token required",
+        "This API needs an access token in the Authorization header.",
+        "Send Authorization: Bearer <access_token>, with an access token from the token endpoint.";
+    AccessTokenExpired = "OAU-128", InvalidToken, 401,
+        "Access token expired",
+        "The access token's lifetime has passed.",
+        "Refresh it with the refresh token (grant_type=refresh_token), or get a new one.";
+    AccessTokenCorrupted = "OAU-129", InvalidToken, 401,
+        "Access token corrupted",
+        "The access token's signature does not verify, or it was not issued by this server.",
+        "Send the access token exactly as the token endpoint returned it.";
+    AccessTokenUnparsable = "OAU-149", InvalidToken, 401,
+        "Unparsable access token",
+        "The bearer value is not an access token this server issued.",
+        "Send the access_token field of a token response, without quotes or extra characters.";
+    AccessTokenRevoked = "GRD-341", InvalidToken, 401,
+        "Access token revoked",
+        "The access token was revoked, replaced by a refresh, or its session ended.",
+        "Use the newest access token of the session, or sign in again.";
+    NoUserInToken = "GRD-343", InsufficientScope, 403,
+        "Token has no user",
+        "This API answers for the user the token was issued to, but the token was issued to the app itself (client_credentials) and has no user.",
+        "Get a token for a user (JWT flow, authorization code flow) to call this API.";
+    CredentialAsBearer = "GRD-342", InvalidToken, 401,
+        "JWT credential sent as an access token",
+        "The bearer value is a JWT credential. A JWT credential is not an access token: it is exchanged for one at the token endpoint (the seed's 'wrong endpoint' mistake, the other way round).",
+        "POST grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer&assertion=<the JWT credential> to the token endpoint with the app's Basic credentials, and send the access_token of the answer as the bearer token.";
+
     // --- The admin API -----------------------------------------------------------
     AdminAuthMissing = "GRD-401", InvalidToken, 401,
         "Admin token required",
@@ -238,6 +360,19 @@ catalog! {
         "Account not found",
         "No account with this id exists.",
         "Create the account first (POST /admin/v1/accounts), or omit account_id to use the default account.";
+
+    InvalidUserField = "GRD-416", InvalidRequest, 400,
+        "Invalid user setting",
+        "A field of the user is missing, malformed or already taken.",
+        "Correct the field named in the description.";
+    UserNotFound = "GRD-417", NotFound, 404,
+        "User not found",
+        "No user with this id exists.",
+        "List the users with grantd user list.";
+    JwtCredentialNotFound = "GRD-418", NotFound, 404,
+        "JWT credential not found",
+        "No JWT credential with this id exists.",
+        "List a user's credentials with GET /admin/v1/users/{id}/jwt-credentials.";
 
     // --- The server --------------------------------------------------------------
     ServerError = "GRD-500", ServerError, 500,

@@ -322,6 +322,302 @@ impl OAuthError {
         .with_parameter("scope")
     }
 
+    pub fn legacy_grant_retired(grant: Grant, sunset: &str, replacement: &str) -> Self {
+        Self::new(
+            Code::LegacyGrantRetired,
+            format!(
+                "The {} grant was retired on {sunset} by this server's policy (legacy.{}), following RFC 9700. Use {replacement} instead.",
+                grant.as_str(),
+                grant.as_str()
+            ),
+        )
+        .with_parameter(if grant == Grant::Implicit { "response_type" } else { "grant_type" })
+    }
+
+    // --- users and the password grant ---------------------------------------------
+
+    pub fn invalid_user_credentials(extra: &str) -> Self {
+        Self::new(
+            Code::InvalidUserCredentials,
+            format!(
+                "The username or password is wrong.{extra} The username is an email, or an E.164 phone number such as +16505550100 with the extension as +16505550100*101 or in the extension parameter."
+            ),
+        )
+    }
+
+    pub fn user_locked(until: &str) -> Self {
+        Self::new(
+            Code::UserLocked,
+            format!("Password sign-in for this user is locked after repeated failures, until {until}. Try again after that time."),
+        )
+    }
+
+    pub fn user_disabled() -> Self {
+        Self::new(
+            Code::UserDisabled,
+            "The user is disabled; no tokens are issued for them. An administrator of the account can enable the user again.",
+        )
+    }
+
+    pub fn user_other_account(app_name: &str) -> Self {
+        Self::new(
+            Code::UserOtherAccount,
+            format!("App '{app_name}' is private to its own account and this user belongs to another account. Sign in with a user of the app's account, or make the app public."),
+        )
+    }
+
+    pub fn no_user_in_token() -> Self {
+        Self::new(
+            Code::NoUserInToken,
+            "The access token was issued to the app itself (client_credentials) and names no user, so there is no extension to show. Use a token obtained with the JWT flow or the authorization code flow.",
+        )
+        .with_challenge(Challenge::Bearer)
+    }
+
+    // --- JWT bearer ----------------------------------------------------------------------
+
+    pub fn assertion_not_jwt(why: &str) -> Self {
+        Self::new(
+            Code::AssertionNotJwt,
+            format!("The assertion is not a JWT credential: {why}. Send the credential exactly as grantd issued it."),
+        )
+        .with_parameter("assertion")
+    }
+
+    pub fn assertion_wrong_kind(typ: &str) -> Self {
+        Self::new(
+            Code::AssertionWrongKind,
+            format!(
+                "The assertion is a JWT of type '{}' (a token this server issued), not a JWT credential. Send the user's JWT credential as assertion.",
+                sanitize(typ, 20)
+            ),
+        )
+        .with_parameter("assertion")
+    }
+
+    pub fn assertion_foreign_issuer(theirs: &str, ours: &str) -> Self {
+        Self::new(
+            Code::AssertionForeignIssuer,
+            format!(
+                "The JWT credential was issued by '{}', but this server is '{ours}'. Create a credential on this server, or send it to the token endpoint of the server that issued it.",
+                sanitize(theirs, 120)
+            ),
+        )
+        .with_parameter("assertion")
+    }
+
+    pub fn assertion_unknown_key(kid: &str) -> Self {
+        Self::new(
+            Code::AssertionUnknownKey,
+            format!(
+                "The JWT credential is signed with key '{}', which this server does not have (any more). Create a new JWT credential for the user.",
+                sanitize(kid, 40)
+            ),
+        )
+        .with_parameter("assertion")
+    }
+
+    pub fn assertion_bad_signature() -> Self {
+        Self::new(
+            Code::AssertionBadSignature,
+            "The JWT credential's signature does not verify: it was changed after it was issued. Use it exactly as issued.",
+        )
+        .with_parameter("assertion")
+    }
+
+    pub fn assertion_wrong_audience(aud: &str, expected: &str) -> Self {
+        Self::new(
+            Code::AssertionWrongAudience,
+            format!(
+                "The JWT credential is for '{}', not for this token endpoint ({expected}).",
+                sanitize(aud, 120)
+            ),
+        )
+        .with_parameter("assertion")
+    }
+
+    pub fn assertion_expired(credential_id: &str, at: &str) -> Self {
+        Self::new(
+            Code::AssertionExpired,
+            format!(
+                "JWT credential '{}' expired at {at}. Create a new credential for the user.",
+                sanitize(credential_id, 40)
+            ),
+        )
+        .with_parameter("assertion")
+    }
+
+    pub fn assertion_not_yet_valid(at: &str) -> Self {
+        Self::new(
+            Code::AssertionNotYetValid,
+            format!("The JWT credential is not valid before {at}. Check the clocks, or use a credential issued by this server."),
+        )
+        .with_parameter("assertion")
+    }
+
+    pub fn assertion_revoked(credential_id: &str, at: Option<&str>) -> Self {
+        let when = at
+            .map(|t| format!(" at {t}"))
+            .unwrap_or_else(|| " (or deleted)".into());
+        Self::new(
+            Code::AssertionRevoked,
+            format!(
+                "JWT credential '{}' was revoked{when}. Create a new credential for the user.",
+                sanitize(credential_id, 40)
+            ),
+        )
+        .with_parameter("assertion")
+    }
+
+    pub fn assertion_app_not_allowed(
+        credential_id: &str,
+        app_name: &str,
+        client_id: &str,
+        allowed: &str,
+    ) -> Self {
+        Self::new(
+            Code::AssertionAppNotAllowed,
+            format!(
+                "JWT credential '{}' may not be used by app '{app_name}' ({client_id}). It allows: {allowed}. Use one of those apps, or create a credential for this one.",
+                sanitize(credential_id, 40)
+            ),
+        )
+        .with_parameter("assertion")
+    }
+
+    // --- refresh and sessions -------------------------------------------------------------
+
+    pub fn refresh_not_issued(app_name: &str, client_id: &str) -> Self {
+        Self::new(
+            Code::RefreshNotIssued,
+            format!(
+                "App '{app_name}' ({client_id}) does not issue refresh tokens, so there is nothing to refresh. Enable them with grantd app update {client_id} --issue-refresh-tokens true (the app needs the refresh_token grant), then sign in again."
+            ),
+        )
+        .with_parameter("grant_type")
+    }
+
+    pub fn refresh_unknown() -> Self {
+        Self::new(
+            Code::RefreshUnknown,
+            "No such refresh token: it was never issued here, was purged after expiring, or is not the newest one (another process may have refreshed the session and kept the new token). Use the most recent refresh token.",
+        )
+        .with_parameter("refresh_token")
+    }
+
+    pub fn refresh_expired(at: &str) -> Self {
+        Self::new(
+            Code::RefreshExpired,
+            format!(
+                "The refresh token expired at {at}. Sign the user in again to start a new session."
+            ),
+        )
+        .with_parameter("refresh_token")
+    }
+
+    pub fn session_ended(session_id: &str, reason: &str) -> Self {
+        Self::new(
+            Code::SessionEnded,
+            format!(
+                "Session '{}' has ended ({reason}); its tokens no longer work. Sign the user in again.",
+                sanitize(session_id, 40)
+            ),
+        )
+    }
+
+    pub fn refresh_reused(session_id: &str, rotated_at: &str) -> Self {
+        Self::new(
+            Code::RefreshReused,
+            format!(
+                "This refresh token was already exchanged at {rotated_at} and its grace window has passed. Reuse of a refresh token is how theft shows itself, so session '{}' and all its tokens were ended. Sign the user in again, and keep only the newest refresh token after each refresh.",
+                sanitize(session_id, 40)
+            ),
+        )
+        .with_parameter("refresh_token")
+    }
+
+    pub fn refresh_other_client(client_id: &str) -> Self {
+        Self::new(
+            Code::RefreshOtherClient,
+            format!("The refresh token was not issued to app {client_id}. Refresh with the credentials of the app it was issued to."),
+        )
+        .with_parameter("refresh_token")
+    }
+
+    // --- bearer tokens ------------------------------------------------------------------
+
+    pub fn bearer_missing() -> Self {
+        Self::new(
+            Code::BearerMissing,
+            "No access token was sent. Send Authorization: Bearer <access_token>.",
+        )
+        .with_challenge(Challenge::Bearer)
+    }
+
+    pub fn access_token_expired(at: &str) -> Self {
+        Self::new(
+            Code::AccessTokenExpired,
+            format!("The access token expired at {at}. Refresh it (grant_type=refresh_token) or get a new one."),
+        )
+        .with_challenge(Challenge::Bearer)
+    }
+
+    pub fn access_token_corrupted() -> Self {
+        Self::new(
+            Code::AccessTokenCorrupted,
+            "The access token's signature does not verify or it was issued by another server. Send it exactly as the token endpoint returned it.",
+        )
+        .with_challenge(Challenge::Bearer)
+    }
+
+    pub fn access_token_unparsable() -> Self {
+        Self::new(
+            Code::AccessTokenUnparsable,
+            "The bearer value is not an access token issued by this server. Send the access_token of a token response.",
+        )
+        .with_challenge(Challenge::Bearer)
+    }
+
+    pub fn access_token_revoked(why: &str) -> Self {
+        Self::new(
+            Code::AccessTokenRevoked,
+            format!("The access token no longer works: {why}. Use the newest access token of the session, or sign in again."),
+        )
+        .with_challenge(Challenge::Bearer)
+    }
+
+    pub fn credential_as_bearer(token_endpoint: &str) -> Self {
+        Self::new(
+            Code::CredentialAsBearer,
+            format!(
+                "The bearer token is a JWT credential, not an access token. Exchange it first: POST {token_endpoint} with grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer&assertion=<the credential> and the app's Basic credentials, then send the access_token of the answer."
+            ),
+        )
+        .with_challenge(Challenge::Bearer)
+    }
+
+    pub fn invalid_user_field(field: &'static str, reason: impl fmt::Display) -> Self {
+        Self::new(
+            Code::InvalidUserField,
+            format!("The user field '{field}' is invalid: {reason}."),
+        )
+        .with_parameter(field)
+    }
+
+    pub fn user_not_found(id: &str) -> Self {
+        Self::new(
+            Code::UserNotFound,
+            format!("No user with id '{}' exists.", sanitize(id, 64)),
+        )
+    }
+
+    pub fn jwt_credential_not_found(id: &str) -> Self {
+        Self::new(
+            Code::JwtCredentialNotFound,
+            format!("No JWT credential with id '{}' exists.", sanitize(id, 64)),
+        )
+    }
+
     // --- admin API -----------------------------------------------------------------
 
     pub fn admin_auth_missing() -> Self {

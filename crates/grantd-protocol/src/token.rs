@@ -5,7 +5,7 @@ use crate::error::OAuthError;
 use crate::form::Params;
 use crate::grant::{supported_grant_types, Grant};
 use crate::scope::Scopes;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The parts of a token request every grant shares; grant-specific
 /// parameters are read by each grant.
@@ -52,10 +52,10 @@ impl TokenRequest {
 }
 
 /// A successful token response (RFC 6749 §5.1 and RingCentral's fields).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TokenResponse {
     pub access_token: String,
-    pub token_type: &'static str,
+    pub token_type: String,
     pub expires_in: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<String>,

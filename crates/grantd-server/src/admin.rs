@@ -11,7 +11,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Json;
 use grantd_core::apps::AppSpec;
-use grantd_core::model::App;
+use grantd_core::credentials::CredentialSpec;
+use grantd_core::model::{App, UserStatus};
+use grantd_core::users::UserSpec;
+use grantd_protocol::OAuthError;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -39,6 +42,38 @@ pub const ADMIN_ENDPOINTS: &[Endpoint] = &[
         metadata: None,
         router: || get(show_app).patch(update_app).delete(delete_app),
         summary: "Show, change or delete an app",
+    },
+    Endpoint {
+        path: "/admin/v1/users",
+        ringcentral: None,
+        allow: "GET, POST",
+        metadata: None,
+        router: || get(list_users).post(create_user),
+        summary: "List or create users",
+    },
+    Endpoint {
+        path: "/admin/v1/users/{id}",
+        ringcentral: None,
+        allow: "GET, PATCH",
+        metadata: None,
+        router: || get(show_user).patch(update_user),
+        summary: "Show a user, or enable/disable them",
+    },
+    Endpoint {
+        path: "/admin/v1/users/{id}/jwt-credentials",
+        ringcentral: None,
+        allow: "GET, POST",
+        metadata: None,
+        router: || get(list_credentials).post(create_credential),
+        summary: "List a user's JWT credentials, or create one (the JWT is shown once)",
+    },
+    Endpoint {
+        path: "/admin/v1/jwt-credentials/{id}",
+        ringcentral: None,
+        allow: "DELETE",
+        metadata: None,
+        router: || axum::routing::delete(revoke_credential),
+        summary: "Revoke a JWT credential",
     },
     Endpoint {
         path: "/admin/v1/apps/{client_id}/secret",
@@ -153,6 +188,86 @@ async fn rotate_secret(
 ) -> Result<Response, Rejection> {
     let (app, secret) = s.grantd.rotate_secret(&id).await?;
     Ok(Json(app_json(&app, Some(&secret))).into_response())
+}
+
+async fn create_user(
+    State(s): State<AppState>,
+    AdminJson(spec): AdminJson<UserSpec>,
+) -> Result<Response, Rejection> {
+    let user = s.grantd.create_user(spec).await?;
+    Ok((StatusCode::CREATED, Json(user)).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct UserFilter {
+    pub account_id: Option<String>,
+}
+
+async fn list_users(
+    State(s): State<AppState>,
+    axum::extract::Query(f): axum::extract::Query<UserFilter>,
+) -> Result<Response, Rejection> {
+    let users = s
+        .grantd
+        .store
+        .list_users(f.account_id.as_deref())
+        .await
+        .map_err(OAuthError::from)?;
+    Ok(Json(json!({"users": users})).into_response())
+}
+
+async fn show_user(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, Rejection> {
+    Ok(Json(s.grantd.get_user(&id).await?).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserPatch {
+    pub status: String,
+}
+
+async fn update_user(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    AdminJson(patch): AdminJson<UserPatch>,
+) -> Result<Response, Rejection> {
+    let status = UserStatus::parse(&patch.status)
+        .ok_or_else(|| OAuthError::invalid_user_field("status", "use enabled or disabled"))?;
+    Ok(Json(s.grantd.set_user_status(&id, status).await?).into_response())
+}
+
+async fn create_credential(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    AdminJson(spec): AdminJson<CredentialSpec>,
+) -> Result<Response, Rejection> {
+    let issued = s.grantd.create_credential(&id, spec).await?;
+    Ok((StatusCode::CREATED, Json(issued)).into_response())
+}
+
+async fn list_credentials(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, Rejection> {
+    s.grantd.get_user(&id).await?;
+    let list = s
+        .grantd
+        .store
+        .list_jwt_credentials(&id)
+        .await
+        .map_err(OAuthError::from)?;
+    Ok(Json(json!({"jwt_credentials": list})).into_response())
+}
+
+async fn revoke_credential(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, Rejection> {
+    s.grantd.revoke_credential(&id).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// `GET /admin/v1/openapi.json`.

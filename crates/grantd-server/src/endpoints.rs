@@ -56,6 +56,14 @@ pub const ENDPOINTS: &[Endpoint] = &[
         summary: "Signing keys (RFC 7517)",
     },
     Endpoint {
+        path: "/restapi/v1.0/account/~/extension/~",
+        ringcentral: None,
+        allow: "GET, HEAD",
+        metadata: None,
+        router: || get(routes::restapi::current_extension),
+        summary: "The token's user (RingCentral's smoke-test API)",
+    },
+    Endpoint {
         path: "/.well-known/oauth-authorization-server",
         ringcentral: None,
         allow: "GET, HEAD",

@@ -12,6 +12,22 @@ fn operation(method: &str, path: &str, summary: &str) -> Value {
         }
     });
     let (ok_status, ok) = match (method, path) {
+        ("post", "/admin/v1/users") => ("201", json!({"$ref": "#/components/schemas/User"})),
+        ("get", "/admin/v1/users") => (
+            "200",
+            json!({"type": "object", "properties": {"users": {"type": "array", "items": {"$ref": "#/components/schemas/User"}}}}),
+        ),
+        ("get" | "patch", "/admin/v1/users/{id}") => {
+            ("200", json!({"$ref": "#/components/schemas/User"}))
+        }
+        ("post", p) if p.ends_with("/jwt-credentials") => (
+            "201",
+            json!({"$ref": "#/components/schemas/IssuedCredential"}),
+        ),
+        ("get", p) if p.ends_with("/jwt-credentials") => (
+            "200",
+            json!({"type": "object", "properties": {"jwt_credentials": {"type": "array", "items": {"$ref": "#/components/schemas/Credential"}}}}),
+        ),
         ("post", "/admin/v1/apps") => {
             ("201", json!({"$ref": "#/components/schemas/AppWithSecret"}))
         }
@@ -36,6 +52,11 @@ fn operation(method: &str, path: &str, summary: &str) -> Value {
         json!({"description": "Success", "content": {"application/json": {"schema": ok}}})
     };
     let body = match (method, path) {
+        ("post", "/admin/v1/users") => Some("#/components/schemas/UserSpec"),
+        ("patch", "/admin/v1/users/{id}") => Some("#/components/schemas/UserPatch"),
+        ("post", p) if p.ends_with("/jwt-credentials") => {
+            Some("#/components/schemas/CredentialSpec")
+        }
         ("post", "/admin/v1/apps") | ("patch", _) => Some("#/components/schemas/AppSpec"),
         ("post", "/admin/v1/accounts") => Some("#/components/schemas/NewAccount"),
         _ => None,
@@ -43,8 +64,10 @@ fn operation(method: &str, path: &str, summary: &str) -> Value {
     if let Some(schema) = body {
         op["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": {"$ref": schema}}}});
     }
-    if path.contains("{client_id}") {
-        op["parameters"] = json!([{"name": "client_id", "in": "path", "required": true, "schema": {"type": "string"}}]);
+    for name in ["client_id", "id"] {
+        if path.contains(&format!("{{{name}}}")) {
+            op["parameters"] = json!([{"name": name, "in": "path", "required": true, "schema": {"type": "string"}}]);
+        }
     }
     op
 }
@@ -99,6 +122,24 @@ pub fn document(issuer: &str) -> Value {
                 "AppSpec": {"type": "object", "additionalProperties": false, "properties": spec_props},
                 "App": {"type": "object", "properties": app_props},
                 "AppWithSecret": {"type": "object", "properties": with_secret},
+                "UserSpec": {"type": "object", "additionalProperties": false, "required": ["name"], "properties": {
+                    "account_id": {"type": "string"}, "email": {"type": "string", "format": "email"},
+                    "phone": {"type": "string", "description": "E.164"}, "extension_number": {"type": "string"},
+                    "name": {"type": "string"}, "role": {"type": "string", "enum": ["admin", "developer", "user"]},
+                    "password": {"type": "string", "writeOnly": true, "minLength": 8}}},
+                "UserPatch": {"type": "object", "required": ["status"], "properties": {"status": {"type": "string", "enum": ["enabled", "disabled"]}}},
+                "User": {"type": "object", "properties": {
+                    "id": {"type": "string"}, "account_id": {"type": "string"}, "email": {"type": ["string", "null"]},
+                    "phone": {"type": ["string", "null"]}, "extension_number": {"type": ["string", "null"]}, "name": {"type": "string"},
+                    "role": {"type": "string"}, "status": {"type": "string"}, "created_at": {"type": "integer"}}},
+                "CredentialSpec": {"type": "object", "additionalProperties": false, "properties": {
+                    "label": {"type": "string"}, "apps": {"type": "array", "items": {"type": "string"}, "description": "Client ids; absent = every app of the user's account"},
+                    "expires_in": {"type": "integer", "minimum": 1}}},
+                "Credential": {"type": "object", "properties": {
+                    "id": {"type": "string"}, "user_id": {"type": "string"}, "account_id": {"type": "string"}, "label": {"type": "string"},
+                    "allowed_apps": {"type": ["array", "null"], "items": {"type": "string"}}, "expires_at": {"type": ["integer", "null"]},
+                    "created_at": {"type": "integer"}, "revoked_at": {"type": ["integer", "null"]}}},
+                "IssuedCredential": {"allOf": [{"$ref": "#/components/schemas/Credential"}, {"type": "object", "properties": {"jwt": {"type": "string", "description": "Shown once"}}}]},
                 "NewAccount": {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}},
                 "Account": {"type": "object", "properties": {"id": {"type": "string"}, "name": {"type": "string"}, "created_at": {"type": "integer"}}},
                 "Error": {"type": "object", "properties": {

@@ -1,7 +1,9 @@
 //! Column encodings shared by every SQL backend: enums as their names, lists
 //! as JSON arrays of strings, digests as 32 raw bytes, and sqlx errors as [`StoreError`].
 
-use grantd_core::model::{AccessTokenFormat, Distribution, SigningAlg, TokenKind};
+use grantd_core::model::{
+    AccessTokenFormat, Distribution, Role, SigningAlg, TokenKind, UserStatus,
+};
 use grantd_core::store::{StoreError, StoreResult};
 use grantd_protocol::{Grant, PlatformType, RedirectUri, Scopes};
 
@@ -32,6 +34,15 @@ fn to_json(names: Vec<&str>) -> String {
 
 fn from_json(what: &str, column: &str, json: &str) -> StoreResult<Vec<String>> {
     serde_json::from_str(json).map_err(|e| corrupt(what, column, e))
+}
+
+/// A list of plain strings (e.g. client ids) as a JSON array.
+pub(crate) fn strings_to_json(strings: &[String]) -> String {
+    to_json(strings.iter().map(String::as_str).collect())
+}
+
+pub(crate) fn strings_from_json(what: &str, column: &str, json: &str) -> StoreResult<Vec<String>> {
+    from_json(what, column, json)
 }
 
 pub(crate) fn grants_to_json(grants: &[Grant]) -> String {
@@ -98,6 +109,19 @@ pub(crate) fn signing_alg(what: &str, s: &str) -> StoreResult<SigningAlg> {
 
 pub(crate) fn token_kind(what: &str, s: &str) -> StoreResult<TokenKind> {
     TokenKind::parse(s).ok_or_else(|| corrupt(what, "kind", format!("unknown token kind {s:?}")))
+}
+
+pub(crate) fn role(what: &str, s: &str) -> StoreResult<Role> {
+    Role::parse(s).ok_or_else(|| corrupt(what, "role", format!("unknown role {s:?}")))
+}
+
+pub(crate) fn user_status(what: &str, s: &str) -> StoreResult<UserStatus> {
+    UserStatus::parse(s).ok_or_else(|| corrupt(what, "status", format!("unknown status {s:?}")))
+}
+
+/// A count read back from an `INTEGER` column that must fit a `u32`.
+pub(crate) fn count_from_db(what: &str, column: &str, n: i64) -> StoreResult<u32> {
+    u32::try_from(n).map_err(|_| corrupt(what, column, format!("count {n} out of range")))
 }
 
 /// A TTL for an `INTEGER`/`BIGINT` column; one that does not fit is refused.
@@ -168,5 +192,39 @@ mod tests {
             Err(StoreError::Corrupt(_))
         ));
         assert_eq!(digest("t", "hash", &[7; 32]).unwrap(), [7; 32]);
+        assert_eq!(count_from_db("t", "failures", 7).unwrap(), 7);
+        assert!(matches!(
+            count_from_db("t", "failures", -1),
+            Err(StoreError::Corrupt(_))
+        ));
+        assert!(matches!(
+            count_from_db("t", "failures", i64::from(u32::MAX) + 1),
+            Err(StoreError::Corrupt(_))
+        ));
+    }
+
+    #[test]
+    fn strings_and_enums() {
+        let apps = vec!["a \"quoted\" id".to_string(), "ü".to_string()];
+        assert_eq!(
+            strings_from_json("t", "allowed_apps", &strings_to_json(&apps)).unwrap(),
+            apps
+        );
+        assert_eq!(strings_to_json(&[]), "[]");
+        assert!(matches!(
+            strings_from_json("t", "allowed_apps", "[1]"),
+            Err(StoreError::Corrupt(_))
+        ));
+        for r in [Role::Admin, Role::Developer, Role::User] {
+            assert_eq!(role("t", r.as_str()).unwrap(), r);
+        }
+        assert!(matches!(role("t", "root"), Err(StoreError::Corrupt(_))));
+        for st in [UserStatus::Enabled, UserStatus::Disabled] {
+            assert_eq!(user_status("t", st.as_str()).unwrap(), st);
+        }
+        assert!(matches!(
+            user_status("t", "asleep"),
+            Err(StoreError::Corrupt(_))
+        ));
     }
 }

@@ -9,7 +9,8 @@
 use grantd_core::clock::UnixTime;
 use grantd_core::crypto::{random_id, sha256};
 use grantd_core::model::{
-    AccessTokenFormat, Account, App, Distribution, SigningAlg, StoredKey, TokenKind, TokenRecord,
+    AccessTokenFormat, Account, App, Distribution, JwtCredential, LoginState, Role, RotateOutcome,
+    Session, SigningAlg, StoredKey, TokenKind, TokenRecord, User, UserStatus,
 };
 use grantd_core::store::{Store, StoreError};
 use grantd_protocol::{Grant, PlatformType, RedirectUri, Scopes};
@@ -23,6 +24,8 @@ const T: UnixTime = 1_700_000_000;
 const PURGE_BEFORE: UnixTime = 1_000_000_000;
 /// How many tasks race in the concurrency checks.
 const RACERS: usize = 50;
+/// How many refreshes race to rotate one refresh token.
+const ROTATION_RACERS: usize = 20;
 
 /// Runs every check against `store`.
 pub async fn run_all(store: &dyn Store) {
@@ -37,6 +40,19 @@ pub async fn run_all(store: &dyn Store) {
     revoked_jtis(store).await;
     concurrent_writes_and_reads(store).await;
     purge(store).await;
+    users(store).await;
+    user_conflicts(store).await;
+    login_failures(store).await;
+    login_lock_outlives_its_window(store).await;
+    concurrent_login_failures(store).await;
+    jwt_credentials(store).await;
+    sessions(store).await;
+    session_limit(store).await;
+    end_session_revokes_tokens(store).await;
+    rotate_refresh(store).await;
+    rotate_refresh_refusals(store).await;
+    rotate_refresh_after_revocation(store).await;
+    concurrent_rotate_refresh(store).await;
 }
 
 fn prefix() -> String {
@@ -146,6 +162,10 @@ fn token(id: &str, client_id: &str, expires_at: UnixTime) -> TokenRecord {
         issued_at: T - 60,
         expires_at,
         revoked_at: None,
+        rotated_at: None,
+        replay: None,
+        pair_access_id: None,
+        pair_access_expires_at: None,
     }
 }
 
@@ -564,6 +584,26 @@ pub async fn tokens(store: &dyn Store) {
         issued_at: T,
         expires_at: T + 3600,
         revoked_at: None,
+        rotated_at: None,
+        replay: None,
+        pair_access_id: None,
+        pair_access_expires_at: None,
+    };
+    let rotated = TokenRecord {
+        rotated_at: Some(T + 5),
+        replay: Some((0..=255u8).chain([0, 0, 255]).collect()),
+        pair_access_id: Some(format!("{p}-pair-access")),
+        pair_access_expires_at: Some(T + 900),
+        ..token(&format!("{p}-rotated"), &format!("{p}-client"), T + 3600)
+    };
+    let empty_replay = TokenRecord {
+        rotated_at: Some(T + 6),
+        replay: Some(vec![]),
+        ..token(
+            &format!("{p}-empty-replay"),
+            &format!("{p}-client"),
+            T + 3600,
+        )
     };
     let born_revoked = TokenRecord {
         revoked_at: Some(T - 1),
@@ -574,7 +614,7 @@ pub async fn tokens(store: &dyn Store) {
         )
     };
     assert_eq!(store.get_token(&full.hash).await.expect("get_token"), None);
-    for t in [&full, &bare, &born_revoked] {
+    for t in [&full, &bare, &rotated, &empty_replay, &born_revoked] {
         store.insert_token(t).await.expect("insert_token");
         assert_eq!(
             store.get_token(&t.hash).await.expect("get_token"),
@@ -794,5 +834,1276 @@ pub async fn purge(store: &dyn Store) {
             .expect("purge_expired"),
         0,
         "a second purge finds nothing"
+    );
+}
+
+/// A user with every optional field set.
+fn full_user(id: &str, account_id: &str) -> User {
+    User {
+        id: id.to_string(),
+        account_id: account_id.to_string(),
+        email: Some(format!("{id}@example.com").to_lowercase()),
+        phone: Some("+16505550100".to_string()),
+        extension_number: Some("101".to_string()),
+        name: "Zoë \"Ops\" O'Brien".to_string(),
+        role: Role::Admin,
+        status: UserStatus::Enabled,
+        password_hash: Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".to_string()),
+        created_at: T,
+    }
+}
+
+/// A user with every optional field empty.
+fn bare_user(id: &str, account_id: &str) -> User {
+    User {
+        id: id.to_string(),
+        account_id: account_id.to_string(),
+        email: None,
+        phone: None,
+        extension_number: None,
+        name: String::new(),
+        role: Role::User,
+        status: UserStatus::Disabled,
+        password_hash: None,
+        created_at: T + 1,
+    }
+}
+
+fn session(id: &str, user_id: &str, client_id: &str, created_at: UnixTime) -> Session {
+    Session {
+        id: id.to_string(),
+        user_id: user_id.to_string(),
+        client_id: client_id.to_string(),
+        account_id: "4000000001".to_string(),
+        scope: "ReadAccounts SMS".to_string(),
+        created_at,
+        ended_at: None,
+        end_reason: None,
+        pair_first_used_at: None,
+    }
+}
+
+/// A token of `kind` in session `session_id`.
+fn session_token(id: &str, kind: TokenKind, session: &Session) -> TokenRecord {
+    TokenRecord {
+        kind,
+        subject: session.user_id.clone(),
+        client_id: session.client_id.clone(),
+        session_id: Some(session.id.clone()),
+        ..token(id, &session.client_id, T + 3600)
+    }
+}
+
+async fn get_token(store: &dyn Store, hash: &[u8; 32]) -> Option<TokenRecord> {
+    store.get_token(hash).await.expect("get_token")
+}
+
+async fn get_session(store: &dyn Store, id: &str) -> Option<Session> {
+    store.get_session(id).await.expect("get_session")
+}
+
+pub async fn users(store: &dyn Store) {
+    let p = prefix();
+    let acct = format!("{p}-acct");
+    let other_acct = format!("{p}-other-acct");
+    setup_account(store, &acct).await;
+    setup_account(store, &other_acct).await;
+
+    let full = full_user(&format!("{p}-full"), &acct);
+    let bare = bare_user(&format!("{p}-bare"), &acct);
+    assert_eq!(store.get_user(&full.id).await.expect("get_user"), None);
+    store.insert_user(&full).await.expect("insert_user");
+    store.insert_user(&bare).await.expect("insert_user");
+    assert_eq!(
+        store.get_user(&full.id).await.expect("get_user"),
+        Some(full.clone()),
+        "every field of a user round-trips"
+    );
+    assert_eq!(
+        store.get_user(&bare.id).await.expect("get_user"),
+        Some(bare.clone()),
+        "missing optional fields round-trip"
+    );
+    for role in [Role::Admin, Role::Developer, Role::User] {
+        let u = User {
+            role,
+            ..bare_user(&format!("{p}-role-{}", role.as_str()), &other_acct)
+        };
+        store.insert_user(&u).await.expect("insert_user");
+        assert_eq!(store.get_user(&u.id).await.expect("get_user"), Some(u));
+    }
+
+    // Emails are stored lower-cased and found whatever their case.
+    let mixed = User {
+        email: Some(format!("{p}-Mixed.Case@Example.COM")),
+        extension_number: Some("102".to_string()),
+        ..full_user(&format!("{p}-mixed"), &acct)
+    };
+    store.insert_user(&mixed).await.expect("insert_user");
+    let stored_mixed = User {
+        email: Some(format!("{p}-mixed.case@example.com").to_lowercase()),
+        ..mixed.clone()
+    };
+    assert_eq!(
+        store.get_user(&mixed.id).await.expect("get_user"),
+        Some(stored_mixed.clone()),
+        "the email is stored lower-cased"
+    );
+    for query in [
+        format!("{p}-mixed.case@example.com").to_lowercase(),
+        format!("{p}-MIXED.CASE@EXAMPLE.COM").to_uppercase(),
+        format!("{p}-Mixed.Case@Example.COM"),
+    ] {
+        assert_eq!(
+            store
+                .find_users_by_email(&query)
+                .await
+                .expect("find_users_by_email"),
+            vec![stored_mixed.clone()],
+            "email lookup ignores case ({query})"
+        );
+    }
+    assert_eq!(
+        store
+            .find_users_by_email(&format!("{}@EXAMPLE.com", full.id.to_uppercase()))
+            .await
+            .expect("find_users_by_email"),
+        vec![full.clone()]
+    );
+    assert!(
+        store
+            .find_users_by_email(&format!("{p}-nobody@example.com"))
+            .await
+            .expect("find_users_by_email")
+            .is_empty(),
+        "an unknown email finds nobody"
+    );
+
+    // Several users share a phone number, told apart by extension (and account).
+    let phone = format!("+1650{}", &random_digits());
+    let sharing: Vec<User> = [("201", &acct), ("202", &acct), ("201", &other_acct)]
+        .into_iter()
+        .enumerate()
+        .map(|(i, (ext, account_id))| User {
+            email: None,
+            phone: Some(phone.clone()),
+            extension_number: Some(ext.to_string()),
+            created_at: T + 10 + i as UnixTime,
+            ..full_user(&format!("{p}-phone-{i}"), account_id)
+        })
+        .collect();
+    for u in &sharing {
+        store.insert_user(u).await.expect("insert_user");
+    }
+    let mut found = store
+        .find_users_by_phone(&phone)
+        .await
+        .expect("find_users_by_phone");
+    found.sort_by(|a, b| a.id.cmp(&b.id));
+    assert_eq!(found, sharing, "every user with the phone number is found");
+    assert!(store
+        .find_users_by_phone(&format!("{phone}9"))
+        .await
+        .expect("find_users_by_phone")
+        .is_empty());
+
+    let ours = |users: Vec<User>| {
+        let mut v: Vec<String> = users
+            .into_iter()
+            .filter(|u| u.id.starts_with(&p))
+            .map(|u| u.id)
+            .collect();
+        v.sort();
+        v
+    };
+    let mut in_acct = vec![
+        full.id.clone(),
+        bare.id.clone(),
+        mixed.id.clone(),
+        sharing[0].id.clone(),
+        sharing[1].id.clone(),
+    ];
+    in_acct.sort();
+    let listed = store.list_users(Some(&acct)).await.expect("list_users");
+    assert!(
+        listed.iter().all(|u| u.account_id == acct),
+        "listing one account lists only its users"
+    );
+    assert_eq!(ours(listed), in_acct);
+    assert_eq!(
+        ours(store.list_users(None).await.expect("list_users")).len(),
+        in_acct.len() + 3 + 1,
+        "listing without an account lists every user"
+    );
+    assert!(store
+        .list_users(Some(&format!("{p}-no-such-account")))
+        .await
+        .expect("list_users")
+        .is_empty());
+
+    assert!(store
+        .set_user_status(&full.id, UserStatus::Disabled)
+        .await
+        .expect("set_user_status"));
+    assert_eq!(
+        store.get_user(&full.id).await.expect("get_user"),
+        Some(User {
+            status: UserStatus::Disabled,
+            ..full.clone()
+        })
+    );
+    assert!(store
+        .set_user_status(&full.id, UserStatus::Enabled)
+        .await
+        .expect("set_user_status"));
+    assert_eq!(
+        store.get_user(&full.id).await.expect("get_user"),
+        Some(full)
+    );
+    assert!(
+        !store
+            .set_user_status(&format!("{p}-ghost"), UserStatus::Disabled)
+            .await
+            .expect("set_user_status"),
+        "setting the status of an unknown user returns false"
+    );
+    assert_eq!(
+        store.get_user(&bare.id).await.expect("get_user"),
+        Some(bare),
+        "a status change touches only its user"
+    );
+}
+
+/// Eight random decimal digits (phone numbers unique to one run of the suite).
+fn random_digits() -> String {
+    sha256(random_id(8).as_bytes())
+        .iter()
+        .take(8)
+        .map(|b| char::from(b'0' + b % 10))
+        .collect()
+}
+
+pub async fn user_conflicts(store: &dyn Store) {
+    let p = prefix();
+    let acct = format!("{p}-acct");
+    let other_acct = format!("{p}-other-acct");
+    setup_account(store, &acct).await;
+    setup_account(store, &other_acct).await;
+    let first = full_user(&format!("{p}-first"), &acct);
+    store.insert_user(&first).await.expect("insert_user");
+
+    let conflict = |result: Result<(), StoreError>, field: &str, why: &str| match result {
+        Err(StoreError::Conflict(message)) => assert!(
+            message.contains(field),
+            "{why}: the conflict names {field}: {message:?}"
+        ),
+        other => panic!("{why}: expected a conflict, got {other:?}"),
+    };
+
+    let same_email = User {
+        email: first.email.as_ref().map(|e| e.to_uppercase()),
+        extension_number: Some("999".to_string()),
+        ..full_user(&format!("{p}-same-email"), &other_acct)
+    };
+    conflict(
+        store.insert_user(&same_email).await,
+        "email",
+        "an email taken in another case",
+    );
+    let same_ext = User {
+        email: Some(format!("{p}-other@example.com")),
+        ..full_user(&format!("{p}-same-ext"), &acct)
+    };
+    conflict(
+        store.insert_user(&same_ext).await,
+        "extension",
+        "an extension number taken in the account",
+    );
+    let same_id = User {
+        email: Some(format!("{p}-third@example.com")),
+        extension_number: Some("998".to_string()),
+        ..full_user(&first.id, &acct)
+    };
+    assert!(
+        matches!(
+            store.insert_user(&same_id).await,
+            Err(StoreError::Conflict(_))
+        ),
+        "a duplicate user id is a conflict"
+    );
+    for refused in [&same_email, &same_ext] {
+        assert_eq!(
+            store.get_user(&refused.id).await.expect("get_user"),
+            None,
+            "a refused insert stores nothing"
+        );
+    }
+    assert_eq!(
+        store.get_user(&first.id).await.expect("get_user"),
+        Some(first.clone()),
+        "a refused insert changes nothing"
+    );
+
+    // The same extension in another account, and users without email or
+    // extension, are fine.
+    let elsewhere = User {
+        email: Some(format!("{p}-elsewhere@example.com")),
+        ..full_user(&format!("{p}-elsewhere"), &other_acct)
+    };
+    store
+        .insert_user(&elsewhere)
+        .await
+        .expect("an extension number is unique only within its account");
+    for i in 0..3 {
+        store
+            .insert_user(&bare_user(&format!("{p}-bare-{i}"), &acct))
+            .await
+            .expect("many users may lack an email and an extension");
+    }
+}
+
+pub async fn login_failures(store: &dyn Store) {
+    let p = prefix();
+    let user = format!("{p}-user");
+    let (window, threshold, lock_for) = (60, 3, 300);
+    let fail = |now: UnixTime| store.record_login_failure(&user, now, window, threshold, lock_for);
+    let state =
+        |failures: u32, window_started_at: UnixTime, locked_until: Option<UnixTime>| LoginState {
+            failures,
+            window_started_at,
+            locked_until,
+        };
+
+    assert_eq!(
+        store.get_login_state(&user).await.expect("get_login_state"),
+        LoginState::default(),
+        "a user who never failed has the default state"
+    );
+    assert_eq!(fail(T).await.expect("failure"), state(1, T, None));
+    assert_eq!(fail(T + 10).await.expect("failure"), state(2, T, None));
+    assert_eq!(
+        store.get_login_state(&user).await.expect("get_login_state"),
+        state(2, T, None),
+        "the state is stored"
+    );
+    // `window` seconds after it started, the window is over: a new one starts.
+    assert_eq!(
+        fail(T + 60).await.expect("failure"),
+        state(1, T + 60, None),
+        "a failure once the window has passed starts a new window"
+    );
+    assert_eq!(fail(T + 61).await.expect("failure"), state(2, T + 60, None));
+    assert_eq!(
+        fail(T + 119).await.expect("failure"),
+        state(3, T + 60, Some(T + 119 + 300)),
+        "reaching the threshold locks"
+    );
+    assert_eq!(
+        store.get_login_state(&user).await.expect("get_login_state"),
+        state(3, T + 60, Some(T + 419))
+    );
+    // After the lock, the next window starts afresh, without a lock.
+    assert_eq!(
+        fail(T + 500).await.expect("failure"),
+        state(1, T + 500, None),
+        "a lock that has run out is not carried into a new window"
+    );
+
+    store
+        .clear_login_failures(&user)
+        .await
+        .expect("clear_login_failures");
+    assert_eq!(
+        store.get_login_state(&user).await.expect("get_login_state"),
+        LoginState::default(),
+        "clearing forgets the failures"
+    );
+    assert_eq!(
+        fail(T + 501).await.expect("failure"),
+        state(1, T + 501, None),
+        "counting starts over after clearing"
+    );
+    store
+        .clear_login_failures(&format!("{p}-never-failed"))
+        .await
+        .expect("clearing a user without failures is not an error");
+
+    // Threshold 1 locks on the first failure; users are counted apart.
+    let other = format!("{p}-other");
+    assert_eq!(
+        store
+            .record_login_failure(&other, T, 60, 1, 30)
+            .await
+            .expect("failure"),
+        state(1, T, Some(T + 30))
+    );
+    assert_eq!(
+        store.get_login_state(&user).await.expect("get_login_state"),
+        state(1, T + 501, None),
+        "failures are per user"
+    );
+}
+
+/// Failures in a window once it is locked keep it locked (a lock that runs out
+/// mid-window does not buy a fresh set of guesses), a running lock is never
+/// shortened, and a new window does not lift it.
+pub async fn login_lock_outlives_its_window(store: &dyn Store) {
+    let p = prefix();
+    let user = format!("{p}-user");
+    // A long window, a short lock.
+    let fail = |now: UnixTime| store.record_login_failure(&user, now, 1000, 2, 100);
+    let state =
+        |failures: u32, window_started_at: UnixTime, locked_until: Option<UnixTime>| LoginState {
+            failures,
+            window_started_at,
+            locked_until,
+        };
+    fail(T).await.expect("failure");
+    assert_eq!(
+        fail(T + 1).await.expect("failure"),
+        state(2, T, Some(T + 101))
+    );
+    assert_eq!(
+        fail(T + 50).await.expect("failure"),
+        state(3, T, Some(T + 150)),
+        "a failure while locked extends the lock"
+    );
+    assert_eq!(
+        fail(T + 200).await.expect("failure"),
+        state(4, T, Some(T + 300)),
+        "past the threshold, a failure after the lock ran out locks again"
+    );
+
+    // A short window, a long lock: the lock survives the window.
+    let user = format!("{p}-user-2");
+    let fail = |now: UnixTime| store.record_login_failure(&user, now, 10, 2, 1000);
+    fail(T).await.expect("failure");
+    assert_eq!(
+        fail(T + 1).await.expect("failure"),
+        state(2, T, Some(T + 1001))
+    );
+    assert_eq!(
+        fail(T + 20).await.expect("failure"),
+        state(1, T + 20, Some(T + 1001)),
+        "a new window keeps a running lock"
+    );
+    assert_eq!(
+        fail(T + 21).await.expect("failure"),
+        state(2, T + 20, Some(T + 1021)),
+        "a lock is replaced only by a longer one"
+    );
+    let short = store
+        .record_login_failure(&user, T + 22, 10, 2, 1)
+        .await
+        .expect("failure");
+    assert_eq!(
+        short,
+        state(3, T + 20, Some(T + 1021)),
+        "a shorter lock never shortens the running one"
+    );
+}
+
+pub async fn concurrent_login_failures(store: &dyn Store) {
+    let user = format!("{}-user", prefix());
+    let results = join_all(
+        (0..RACERS)
+            .map(|_| store.record_login_failure(&user, T, 60, u32::MAX, 300))
+            .collect(),
+    )
+    .await;
+    let mut counts: Vec<u32> = results
+        .into_iter()
+        .map(|r| r.expect("concurrent record_login_failure").failures)
+        .collect();
+    counts.sort_unstable();
+    let expected: Vec<u32> = (1..=RACERS as u32).collect();
+    assert_eq!(counts, expected, "every failure is counted exactly once");
+    assert_eq!(
+        store
+            .get_login_state(&user)
+            .await
+            .expect("get_login_state")
+            .failures,
+        RACERS as u32
+    );
+}
+
+pub async fn jwt_credentials(store: &dyn Store) {
+    let p = prefix();
+    let user = format!("{p}-user");
+    let full = JwtCredential {
+        id: format!("{p}-full"),
+        user_id: user.clone(),
+        account_id: format!("{p}-acct"),
+        label: "CI \"deploy\" bot — ünïcode".to_string(),
+        allowed_apps: Some(vec![format!("{p}-app-1"), "a \"quoted\" id".to_string()]),
+        expires_at: Some(T + 86_400),
+        created_at: T,
+        revoked_at: None,
+    };
+    let bare = JwtCredential {
+        id: format!("{p}-bare"),
+        label: String::new(),
+        allowed_apps: None,
+        expires_at: None,
+        created_at: T + 1,
+        ..full.clone()
+    };
+    let no_apps = JwtCredential {
+        id: format!("{p}-no-apps"),
+        allowed_apps: Some(vec![]),
+        created_at: T + 2,
+        ..full.clone()
+    };
+    let born_revoked = JwtCredential {
+        id: format!("{p}-born-revoked"),
+        revoked_at: Some(T - 1),
+        created_at: T + 3,
+        ..full.clone()
+    };
+    let someone_elses = JwtCredential {
+        id: format!("{p}-someone-elses"),
+        user_id: format!("{p}-other-user"),
+        ..full.clone()
+    };
+    assert_eq!(
+        store
+            .get_jwt_credential(&full.id)
+            .await
+            .expect("get_jwt_credential"),
+        None
+    );
+    for c in [&full, &bare, &no_apps, &born_revoked, &someone_elses] {
+        store
+            .insert_jwt_credential(c)
+            .await
+            .expect("insert_jwt_credential");
+        assert_eq!(
+            store
+                .get_jwt_credential(&c.id)
+                .await
+                .expect("get_jwt_credential"),
+            Some(c.clone()),
+            "every field of a JWT credential round-trips (no list and an empty list differ)"
+        );
+    }
+    let dup = JwtCredential {
+        label: "impostor".to_string(),
+        ..bare.clone()
+    };
+    assert!(
+        matches!(
+            store.insert_jwt_credential(&dup).await,
+            Err(StoreError::Conflict(_))
+        ),
+        "a duplicate id is a conflict"
+    );
+
+    let mut listed = store
+        .list_jwt_credentials(&user)
+        .await
+        .expect("list_jwt_credentials");
+    listed.sort_by_key(|c| c.created_at);
+    assert_eq!(
+        listed,
+        vec![
+            full.clone(),
+            bare.clone(),
+            no_apps.clone(),
+            born_revoked.clone()
+        ],
+        "a user's credentials, and only theirs"
+    );
+    assert!(store
+        .list_jwt_credentials(&format!("{p}-nobody"))
+        .await
+        .expect("list_jwt_credentials")
+        .is_empty());
+
+    assert!(
+        store
+            .revoke_jwt_credential(&full.id, T + 10)
+            .await
+            .expect("revoke_jwt_credential"),
+        "revoking a live credential returns true"
+    );
+    let revoked = JwtCredential {
+        revoked_at: Some(T + 10),
+        ..full.clone()
+    };
+    assert_eq!(
+        store
+            .get_jwt_credential(&full.id)
+            .await
+            .expect("get_jwt_credential"),
+        Some(revoked.clone())
+    );
+    assert!(
+        !store
+            .revoke_jwt_credential(&full.id, T + 20)
+            .await
+            .expect("revoke_jwt_credential"),
+        "revoking twice returns false"
+    );
+    assert_eq!(
+        store
+            .get_jwt_credential(&full.id)
+            .await
+            .expect("get_jwt_credential"),
+        Some(revoked),
+        "revoking twice keeps the first time"
+    );
+    assert!(
+        !store
+            .revoke_jwt_credential(&born_revoked.id, T + 20)
+            .await
+            .expect("revoke_jwt_credential"),
+        "a credential stored revoked is already revoked"
+    );
+    assert!(
+        !store
+            .revoke_jwt_credential(&format!("{p}-unknown"), T)
+            .await
+            .expect("revoke_jwt_credential"),
+        "revoking an unknown credential returns false"
+    );
+    assert_eq!(
+        store
+            .get_jwt_credential(&bare.id)
+            .await
+            .expect("get_jwt_credential"),
+        Some(bare),
+        "revoking touches only its credential"
+    );
+}
+
+pub async fn sessions(store: &dyn Store) {
+    let p = prefix();
+    let s = session(
+        &format!("{p}-s"),
+        &format!("{p}-user"),
+        &format!("{p}-app"),
+        T,
+    );
+    assert_eq!(get_session(store, &s.id).await, None);
+    assert_eq!(
+        store.open_session(&s, 5, T).await.expect("open_session"),
+        Vec::<String>::new(),
+        "a first session ends nothing"
+    );
+    assert_eq!(
+        get_session(store, &s.id).await,
+        Some(s.clone()),
+        "every field of a session round-trips"
+    );
+    let full = Session {
+        id: format!("{p}-full"),
+        scope: String::new(),
+        ended_at: Some(T + 3),
+        end_reason: Some("logout — ünïcode".to_string()),
+        pair_first_used_at: Some(T + 2),
+        ..s.clone()
+    };
+    store.open_session(&full, 5, T).await.expect("open_session");
+    assert_eq!(get_session(store, &full.id).await, Some(full.clone()));
+
+    let dup = Session {
+        scope: "other".to_string(),
+        ..s.clone()
+    };
+    assert!(
+        matches!(
+            store.open_session(&dup, 5, T).await,
+            Err(StoreError::Conflict(_))
+        ),
+        "a duplicate session id is a conflict"
+    );
+    assert_eq!(get_session(store, &s.id).await, Some(s.clone()));
+
+    // pair_first_used_at is set once.
+    store
+        .mark_session_used(&s.id, T + 5)
+        .await
+        .expect("mark_session_used");
+    let used = Session {
+        pair_first_used_at: Some(T + 5),
+        ..s.clone()
+    };
+    assert_eq!(get_session(store, &s.id).await, Some(used.clone()));
+    store
+        .mark_session_used(&s.id, T + 9)
+        .await
+        .expect("mark_session_used");
+    assert_eq!(
+        get_session(store, &s.id).await,
+        Some(used.clone()),
+        "marking again keeps the first use"
+    );
+    store
+        .mark_session_used(&format!("{p}-unknown"), T)
+        .await
+        .expect("marking an unknown session is not an error");
+    assert_eq!(get_session(store, &format!("{p}-unknown")).await, None);
+
+    assert!(store
+        .end_session(&s.id, "logout", T + 20)
+        .await
+        .expect("end_session"));
+    let ended = Session {
+        ended_at: Some(T + 20),
+        end_reason: Some("logout".to_string()),
+        ..used
+    };
+    assert_eq!(get_session(store, &s.id).await, Some(ended.clone()));
+    assert!(
+        !store
+            .end_session(&s.id, "admin", T + 30)
+            .await
+            .expect("end_session"),
+        "ending twice returns false"
+    );
+    assert_eq!(
+        get_session(store, &s.id).await,
+        Some(ended),
+        "ending twice keeps the first end"
+    );
+    assert!(
+        !store
+            .end_session(&format!("{p}-unknown"), "logout", T)
+            .await
+            .expect("end_session"),
+        "ending an unknown session returns false"
+    );
+    assert_eq!(
+        get_session(store, &full.id).await,
+        Some(full),
+        "ending touches only its session"
+    );
+}
+
+pub async fn session_limit(store: &dyn Store) {
+    let p = prefix();
+    let user = format!("{p}-user");
+    let app = format!("{p}-app");
+    let opened: Vec<Session> = (0..5)
+        .map(|i| session(&format!("{p}-s{i}"), &user, &app, T + i))
+        .collect();
+    // Sessions of another app, of another user, and an ended one do not count.
+    let other_app = session(
+        &format!("{p}-other-app"),
+        &user,
+        &format!("{p}-app-2"),
+        T - 10,
+    );
+    let other_user = session(
+        &format!("{p}-other-user"),
+        &format!("{p}-user-2"),
+        &app,
+        T - 10,
+    );
+    let already_ended = Session {
+        ended_at: Some(T - 5),
+        end_reason: Some("logout".to_string()),
+        ..session(&format!("{p}-already-ended"), &user, &app, T - 20)
+    };
+    for s in [&other_app, &other_user, &already_ended] {
+        assert!(store
+            .open_session(s, 1, T)
+            .await
+            .expect("open_session")
+            .is_empty());
+    }
+    let tokens_of = |s: &Session| {
+        [
+            session_token(&format!("{}-refresh", s.id), TokenKind::Refresh, s),
+            session_token(&format!("{}-access", s.id), TokenKind::Access, s),
+        ]
+    };
+    for s in [&other_app, &other_user] {
+        for t in tokens_of(s) {
+            store.insert_token(&t).await.expect("insert_token");
+        }
+    }
+    let open_with_tokens = |s: &Session, max_active: u32, now: UnixTime| {
+        let s = s.clone();
+        async move {
+            let ended = store
+                .open_session(&s, max_active, now)
+                .await
+                .expect("open_session");
+            for t in tokens_of(&s) {
+                store.insert_token(&t).await.expect("insert_token");
+            }
+            let mut ended = ended;
+            ended.sort();
+            ended
+        }
+    };
+    let assert_ended = |s: &Session, at: UnixTime| {
+        let s = s.clone();
+        async move {
+            assert_eq!(
+                get_session(store, &s.id).await,
+                Some(Session {
+                    ended_at: Some(at),
+                    end_reason: Some("session_limit".to_string()),
+                    ..s.clone()
+                }),
+                "a session over the limit is ended with reason session_limit"
+            );
+            for t in tokens_of(&s) {
+                assert_eq!(
+                    get_token(store, &t.hash).await,
+                    Some(TokenRecord {
+                        revoked_at: Some(at),
+                        ..t
+                    }),
+                    "the tokens of a session over the limit are revoked"
+                );
+            }
+        }
+    };
+    let assert_active = |s: &Session| {
+        let s = s.clone();
+        async move {
+            assert_eq!(get_session(store, &s.id).await, Some(s.clone()));
+            for t in tokens_of(&s) {
+                assert_eq!(get_token(store, &t.hash).await, Some(t));
+            }
+        }
+    };
+
+    assert!(open_with_tokens(&opened[0], 2, T + 10).await.is_empty());
+    assert!(
+        open_with_tokens(&opened[1], 2, T + 11).await.is_empty(),
+        "up to the limit, nothing ends"
+    );
+    assert_eq!(
+        open_with_tokens(&opened[2], 2, T + 12).await,
+        vec![opened[0].id.clone()],
+        "one over the limit ends the oldest"
+    );
+    assert_ended(&opened[0], T + 12).await;
+    assert_active(&opened[1]).await;
+    assert_active(&opened[2]).await;
+
+    let mut expected = vec![opened[1].id.clone(), opened[2].id.clone()];
+    expected.sort();
+    assert_eq!(
+        open_with_tokens(&opened[3], 1, T + 13).await,
+        expected,
+        "a lower limit ends every session beyond it"
+    );
+    assert_ended(&opened[1], T + 13).await;
+    assert_ended(&opened[2], T + 13).await;
+    assert_active(&opened[3]).await;
+
+    assert_eq!(
+        open_with_tokens(&opened[4], 0, T + 14).await,
+        vec![opened[3].id.clone()],
+        "the session just opened is never ended, even with a limit of 0"
+    );
+    assert_ended(&opened[3], T + 14).await;
+    assert_active(&opened[4]).await;
+
+    assert_ended(&opened[0], T + 12).await;
+    for s in [&other_app, &other_user] {
+        assert_active(s).await;
+    }
+    assert_eq!(
+        get_session(store, &already_ended.id).await,
+        Some(already_ended),
+        "an ended session stays as it was"
+    );
+}
+
+pub async fn end_session_revokes_tokens(store: &dyn Store) {
+    let p = prefix();
+    let s = session(
+        &format!("{p}-s"),
+        &format!("{p}-user"),
+        &format!("{p}-app"),
+        T,
+    );
+    let other = session(&format!("{p}-other"), &s.user_id, &s.client_id, T + 1);
+    for x in [&s, &other] {
+        store.open_session(x, 10, T).await.expect("open_session");
+    }
+    let refresh = session_token(&format!("{p}-refresh"), TokenKind::Refresh, &s);
+    let rotated = TokenRecord {
+        rotated_at: Some(T + 1),
+        replay: Some(vec![1, 2, 3]),
+        ..session_token(&format!("{p}-rotated"), TokenKind::Refresh, &s)
+    };
+    let access = session_token(&format!("{p}-access"), TokenKind::Access, &s);
+    let revoked_before = TokenRecord {
+        revoked_at: Some(T + 2),
+        ..session_token(&format!("{p}-revoked-before"), TokenKind::Access, &s)
+    };
+    let others = session_token(&format!("{p}-others"), TokenKind::Refresh, &other);
+    let no_session = TokenRecord {
+        session_id: None,
+        ..token(&format!("{p}-no-session"), &s.client_id, T + 3600)
+    };
+    for t in [
+        &refresh,
+        &rotated,
+        &access,
+        &revoked_before,
+        &others,
+        &no_session,
+    ] {
+        store.insert_token(t).await.expect("insert_token");
+    }
+
+    assert!(
+        store
+            .end_session(&s.id, "logout", T + 50)
+            .await
+            .expect("end_session"),
+        "ending a live session returns true"
+    );
+    for t in [&refresh, &rotated, &access] {
+        assert_eq!(
+            get_token(store, &t.hash).await,
+            Some(TokenRecord {
+                revoked_at: Some(T + 50),
+                ..t.clone()
+            }),
+            "ending a session revokes every token of it"
+        );
+    }
+    assert_eq!(
+        get_token(store, &revoked_before.hash).await,
+        Some(revoked_before.clone()),
+        "a token revoked before keeps its revocation time"
+    );
+    for t in [&others, &no_session] {
+        assert_eq!(
+            get_token(store, &t.hash).await,
+            Some(t.clone()),
+            "other sessions' tokens stay"
+        );
+    }
+    assert_eq!(
+        get_session(store, &other.id).await,
+        Some(other.clone()),
+        "other sessions stay"
+    );
+
+    assert!(
+        !store
+            .end_session(&s.id, "logout", T + 60)
+            .await
+            .expect("end_session"),
+        "ending twice returns false"
+    );
+    assert_eq!(
+        get_token(store, &refresh.hash)
+            .await
+            .and_then(|t| t.revoked_at),
+        Some(T + 50),
+        "ending twice keeps the first revocation time"
+    );
+}
+
+/// A session with a refresh token (paired with a JWT access token) to rotate.
+async fn rotation_setup(store: &dyn Store, p: &str) -> (Session, TokenRecord) {
+    let s = session(
+        &format!("{p}-s"),
+        &format!("{p}-user"),
+        &format!("{p}-app"),
+        T,
+    );
+    store.open_session(&s, 10, T).await.expect("open_session");
+    let old = TokenRecord {
+        pair_access_id: Some(format!("{p}-jwt-0")),
+        pair_access_expires_at: Some(T + 900),
+        ..session_token(&format!("{p}-old"), TokenKind::Refresh, &s)
+    };
+    store.insert_token(&old).await.expect("insert_token");
+    (s, old)
+}
+
+/// The next pair: a refresh token and, for an opaque-token app, an access token.
+fn next_pair(p: &str, name: &str, s: &Session) -> (TokenRecord, TokenRecord) {
+    let access = TokenRecord {
+        issued_at: T + 100,
+        expires_at: T + 1000,
+        ..session_token(&format!("{p}-{name}-access"), TokenKind::Access, s)
+    };
+    let refresh = TokenRecord {
+        issued_at: T + 100,
+        expires_at: T + 100 + 86_400,
+        pair_access_id: Some(access.id.clone()),
+        pair_access_expires_at: Some(access.expires_at),
+        ..session_token(&format!("{p}-{name}-refresh"), TokenKind::Refresh, s)
+    };
+    (refresh, access)
+}
+
+pub async fn rotate_refresh(store: &dyn Store) {
+    let p = prefix();
+    let (s, old) = rotation_setup(store, &p).await;
+    store
+        .mark_session_used(&s.id, T + 50)
+        .await
+        .expect("mark_session_used");
+    let (new, new_access) = next_pair(&p, "first", &s);
+    let sealed: Vec<u8> = (0..=255u8).chain([0, 0]).collect();
+
+    assert_eq!(
+        store
+            .rotate_refresh(&old.hash, &new, Some(&new_access), &sealed, T + 100)
+            .await
+            .expect("rotate_refresh"),
+        RotateOutcome::Rotated,
+        "the first rotation rotates"
+    );
+    let old_after = TokenRecord {
+        rotated_at: Some(T + 100),
+        replay: Some(sealed.clone()),
+        ..old.clone()
+    };
+    assert_eq!(
+        get_token(store, &old.hash).await,
+        Some(old_after.clone()),
+        "the old token records when and what it was rotated into (and is not revoked)"
+    );
+    assert_eq!(
+        get_token(store, &new.hash).await,
+        Some(new.clone()),
+        "the new refresh token is stored"
+    );
+    assert_eq!(
+        get_token(store, &new_access.hash).await,
+        Some(new_access.clone()),
+        "the opaque access token is stored"
+    );
+    assert_eq!(
+        get_session(store, &s.id).await,
+        Some(s.clone()),
+        "rotation clears pair_first_used_at"
+    );
+
+    // A second rotation of the same token changes nothing.
+    let (second, second_access) = next_pair(&p, "second", &s);
+    assert_eq!(
+        store
+            .rotate_refresh(&old.hash, &second, Some(&second_access), b"other", T + 101)
+            .await
+            .expect("rotate_refresh"),
+        RotateOutcome::AlreadyRotated(Box::new(old_after.clone())),
+        "a second rotation answers with the first one's record"
+    );
+    assert_eq!(get_token(store, &old.hash).await, Some(old_after));
+    assert_eq!(get_token(store, &second.hash).await, None);
+    assert_eq!(get_token(store, &second_access.hash).await, None);
+
+    // The new token rotates in turn; without an opaque access token only the
+    // refresh token is stored.
+    store
+        .mark_session_used(&s.id, T + 150)
+        .await
+        .expect("mark_session_used");
+    let (third, third_access) = next_pair(&p, "third", &s);
+    assert_eq!(
+        store
+            .rotate_refresh(&new.hash, &third, None, &[], T + 200)
+            .await
+            .expect("rotate_refresh"),
+        RotateOutcome::Rotated
+    );
+    assert_eq!(get_token(store, &third.hash).await, Some(third));
+    assert_eq!(
+        get_token(store, &third_access.hash).await,
+        None,
+        "no access token is stored when none is given"
+    );
+    assert_eq!(
+        get_token(store, &new.hash).await,
+        Some(TokenRecord {
+            rotated_at: Some(T + 200),
+            replay: Some(vec![]),
+            ..new
+        }),
+        "an empty replay blob is stored as such"
+    );
+    assert_eq!(get_session(store, &s.id).await, Some(s));
+}
+
+pub async fn rotate_refresh_refusals(store: &dyn Store) {
+    let p = prefix();
+    let (s, old) = rotation_setup(store, &p).await;
+
+    // A new token clashing with a stored one rolls the whole rotation back.
+    let taken = session_token(&format!("{p}-taken"), TokenKind::Refresh, &s);
+    store.insert_token(&taken).await.expect("insert_token");
+    let (new, new_access) = next_pair(&p, "clash", &s);
+    let clashing_access = TokenRecord {
+        hash: taken.hash,
+        ..new_access.clone()
+    };
+    assert!(
+        matches!(
+            store
+                .rotate_refresh(&old.hash, &new, Some(&clashing_access), b"x", T + 100)
+                .await,
+            Err(StoreError::Conflict(_))
+        ),
+        "an access token with a taken hash is a conflict"
+    );
+    assert_eq!(
+        get_token(store, &old.hash).await,
+        Some(old.clone()),
+        "a failed rotation leaves the old token unrotated"
+    );
+    assert_eq!(
+        get_token(store, &new.hash).await,
+        None,
+        "a failed rotation stores nothing"
+    );
+    let clashing_refresh = TokenRecord {
+        id: taken.id.clone(),
+        ..new.clone()
+    };
+    assert!(matches!(
+        store
+            .rotate_refresh(&old.hash, &clashing_refresh, None, b"x", T + 100)
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(get_token(store, &old.hash).await, Some(old.clone()));
+
+    // After the failures the rotation still works.
+    assert_eq!(
+        store
+            .rotate_refresh(&old.hash, &new, Some(&new_access), b"x", T + 100)
+            .await
+            .expect("rotate_refresh"),
+        RotateOutcome::Rotated
+    );
+
+    // An unknown token is an error, and stores nothing.
+    let (ghost, _) = next_pair(&p, "ghost", &s);
+    assert!(
+        store
+            .rotate_refresh(&hash(&format!("{p}-unknown")), &ghost, None, b"x", T)
+            .await
+            .is_err(),
+        "rotating an unknown token is an error"
+    );
+    assert_eq!(get_token(store, &ghost.hash).await, None);
+}
+
+/// A rotation that lost the race with a revocation stores its tokens revoked,
+/// so an ended session never comes back to life.
+pub async fn rotate_refresh_after_revocation(store: &dyn Store) {
+    let p = prefix();
+    let (s, old) = rotation_setup(store, &p).await;
+    assert!(store
+        .end_session(&s.id, "logout", T + 90)
+        .await
+        .expect("end_session"));
+    let (new, new_access) = next_pair(&p, "late", &s);
+    assert_eq!(
+        store
+            .rotate_refresh(&old.hash, &new, Some(&new_access), b"late", T + 100)
+            .await
+            .expect("rotate_refresh"),
+        RotateOutcome::Rotated
+    );
+    for t in [&new, &new_access] {
+        assert_eq!(
+            get_token(store, &t.hash).await,
+            Some(TokenRecord {
+                revoked_at: Some(T + 100),
+                ..t.clone()
+            }),
+            "tokens rotated into an ended session are stored revoked"
+        );
+    }
+
+    let p = prefix();
+    let (s, old) = rotation_setup(store, &p).await;
+    assert!(store
+        .revoke_token(&old.hash, T + 90)
+        .await
+        .expect("revoke_token"));
+    let (new, _) = next_pair(&p, "late", &s);
+    assert_eq!(
+        store
+            .rotate_refresh(&old.hash, &new, None, b"late", T + 100)
+            .await
+            .expect("rotate_refresh"),
+        RotateOutcome::Rotated
+    );
+    assert_eq!(
+        get_token(store, &new.hash).await.and_then(|t| t.revoked_at),
+        Some(T + 100),
+        "a token rotated from a revoked one is stored revoked"
+    );
+}
+
+pub async fn concurrent_rotate_refresh(store: &dyn Store) {
+    let p = prefix();
+    let (s, old) = rotation_setup(store, &p).await;
+    let pairs: Vec<(TokenRecord, TokenRecord)> = (0..ROTATION_RACERS)
+        .map(|i| next_pair(&p, &format!("racer-{i}"), &s))
+        .collect();
+    let replays: Vec<Vec<u8>> = (0..ROTATION_RACERS)
+        .map(|i| format!("sealed response {i}").into_bytes())
+        .collect();
+    let outcomes = join_all(
+        pairs
+            .iter()
+            .zip(&replays)
+            .map(|((new, access), replay)| {
+                store.rotate_refresh(&old.hash, new, Some(access), replay, T + 100)
+            })
+            .collect(),
+    )
+    .await;
+    let outcomes: Vec<RotateOutcome> = outcomes
+        .into_iter()
+        .map(|o| o.expect("concurrent rotate_refresh"))
+        .collect();
+    let winners: Vec<usize> = outcomes
+        .iter()
+        .enumerate()
+        .filter(|(_, o)| **o == RotateOutcome::Rotated)
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(winners.len(), 1, "exactly one racer rotates: {outcomes:?}");
+    let winner = winners[0];
+    let stored_old = TokenRecord {
+        rotated_at: Some(T + 100),
+        replay: Some(replays[winner].clone()),
+        ..old.clone()
+    };
+    for (i, outcome) in outcomes.iter().enumerate() {
+        if i != winner {
+            assert_eq!(
+                *outcome,
+                RotateOutcome::AlreadyRotated(Box::new(stored_old.clone())),
+                "every other racer gets the winner's replay"
+            );
+        }
+    }
+    assert_eq!(get_token(store, &old.hash).await, Some(stored_old));
+    let mut stored_refresh = 0;
+    let mut stored_access = 0;
+    for (new, access) in &pairs {
+        stored_refresh += usize::from(get_token(store, &new.hash).await.is_some());
+        stored_access += usize::from(get_token(store, &access.hash).await.is_some());
+    }
+    assert_eq!(
+        (stored_refresh, stored_access),
+        (1, 1),
+        "the session did not fork: one new refresh token, one new access token"
+    );
+    assert_eq!(
+        get_token(store, &pairs[winner].0.hash).await,
+        Some(pairs[winner].0.clone())
     );
 }

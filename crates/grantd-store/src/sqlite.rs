@@ -3,13 +3,16 @@
 use crate::codec::{self, corrupt, db_error};
 use async_trait::async_trait;
 use grantd_core::clock::UnixTime;
-use grantd_core::model::{Account, App, StoredKey, TokenRecord};
+use grantd_core::model::{
+    Account, App, JwtCredential, LoginState, RotateOutcome, Session, StoredKey, TokenRecord, User,
+    UserStatus,
+};
 use grantd_core::store::{Store, StoreError, StoreResult};
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
-    SqliteSynchronous,
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteRow, SqliteSynchronous,
 };
-use sqlx::{Decode, Row, Sqlite, Type};
+use sqlx::{Decode, Row, Sqlite, Transaction, Type};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
@@ -114,6 +117,13 @@ impl SqliteStore {
         })
     }
 
+    /// A write transaction that takes the database's write lock at once
+    /// (`BEGIN IMMEDIATE`), so one that reads before it writes never fails on
+    /// upgrading its lock, even with another process writing the file.
+    async fn write_tx(&self) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
+        self.writer.begin_with("BEGIN IMMEDIATE").await
+    }
+
     /// Closes both pools, waiting for their connections to finish.
     pub async fn close(&self) {
         self.writer.close().await;
@@ -213,7 +223,7 @@ fn key_from_row(row: &SqliteRow) -> StoreResult<StoredKey> {
 }
 
 const TOKEN_COLUMNS: &str = "hash, kind, id, client_id, subject, account_id, session_id, scope, \
-     issued_at, expires_at, revoked_at";
+     issued_at, expires_at, revoked_at, rotated_at, replay, pair_access_id, pair_access_expires_at";
 
 fn token_from_row(row: &SqliteRow) -> StoreResult<TokenRecord> {
     let id: String = col(row, "token", "id")?;
@@ -231,8 +241,222 @@ fn token_from_row(row: &SqliteRow) -> StoreResult<TokenRecord> {
         issued_at: col(row, w, "issued_at")?,
         expires_at: col(row, w, "expires_at")?,
         revoked_at: col(row, w, "revoked_at")?,
+        rotated_at: col(row, w, "rotated_at")?,
+        replay: col(row, w, "replay")?,
+        pair_access_id: col(row, w, "pair_access_id")?,
+        pair_access_expires_at: col(row, w, "pair_access_expires_at")?,
         id,
     })
+}
+
+/// Inserts `token` on `conn`, with `revoked_at` in place of the record's own.
+async fn insert_token_on(
+    conn: &mut SqliteConnection,
+    token: &TokenRecord,
+    revoked_at: Option<UnixTime>,
+) -> StoreResult<()> {
+    sqlx::query(&format!(
+        "INSERT INTO tokens ({TOKEN_COLUMNS}) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    ))
+    .bind(token.hash.as_slice())
+    .bind(token.kind.as_str())
+    .bind(&token.id)
+    .bind(&token.client_id)
+    .bind(&token.subject)
+    .bind(&token.account_id)
+    .bind(&token.session_id)
+    .bind(&token.scope)
+    .bind(token.issued_at)
+    .bind(token.expires_at)
+    .bind(revoked_at)
+    .bind(token.rotated_at)
+    .bind(token.replay.as_deref())
+    .bind(&token.pair_access_id)
+    .bind(token.pair_access_expires_at)
+    .execute(conn)
+    .await
+    .map_err(|e| db_error(e, &format!("token {}", token.id)))?;
+    Ok(())
+}
+
+async fn get_token_on(
+    conn: &mut SqliteConnection,
+    hash: &[u8; 32],
+) -> StoreResult<Option<TokenRecord>> {
+    sqlx::query(&format!(
+        "SELECT {TOKEN_COLUMNS} FROM tokens WHERE hash = ?"
+    ))
+    .bind(hash.as_slice())
+    .fetch_optional(conn)
+    .await
+    .map_err(|e| db_error(e, "token"))?
+    .map(|row| token_from_row(&row))
+    .transpose()
+}
+
+const USER_COLUMNS: &str = "id, account_id, email, phone, extension_number, name, role, status, \
+     password_hash, created_at";
+
+fn user_from_row(row: &SqliteRow) -> StoreResult<User> {
+    let id: String = col(row, "user", "id")?;
+    let what = format!("user {id}");
+    let w = what.as_str();
+    Ok(User {
+        account_id: col(row, w, "account_id")?,
+        email: col(row, w, "email")?,
+        phone: col(row, w, "phone")?,
+        extension_number: col(row, w, "extension_number")?,
+        name: col(row, w, "name")?,
+        role: codec::role(w, col(row, w, "role")?)?,
+        status: codec::user_status(w, col(row, w, "status")?)?,
+        password_hash: col(row, w, "password_hash")?,
+        created_at: col(row, w, "created_at")?,
+        id,
+    })
+}
+
+/// The key every email is stored and looked up under.
+fn email_key(email: &str) -> String {
+    email.to_lowercase()
+}
+
+/// Maps an error inserting `user`: a unique violation names the field that clashed.
+fn user_insert_error(e: sqlx::Error, user: &User, email: Option<&str>) -> StoreError {
+    if let sqlx::Error::Database(d) = &e {
+        if d.is_unique_violation() {
+            let message = d.message();
+            let what = if message.contains("users.email") {
+                format!("email {}", email.unwrap_or_default())
+            } else if message.contains("users.extension_number") {
+                format!(
+                    "extension_number {} in account {}",
+                    user.extension_number.as_deref().unwrap_or_default(),
+                    user.account_id
+                )
+            } else {
+                format!("user {}", user.id)
+            };
+            return StoreError::Conflict(what);
+        }
+    }
+    db_error(e, &format!("user {}", user.id))
+}
+
+fn login_state_from_row(row: &SqliteRow, user_id: &str) -> StoreResult<LoginState> {
+    let what = format!("login failures of user {user_id}");
+    let w = what.as_str();
+    Ok(LoginState {
+        failures: codec::count_from_db(w, "failures", col(row, w, "failures")?)?,
+        window_started_at: col(row, w, "window_started_at")?,
+        locked_until: col(row, w, "locked_until")?,
+    })
+}
+
+/// The state after one more failure at `now` (see [`Store::record_login_failure`]).
+///
+/// A window lasts `window` seconds: a failure `window` or more seconds after it
+/// started opens a new one. Once a window holds `threshold` failures (a
+/// threshold of 0 acts as 1), each further failure in it locks again, so a
+/// lock that ran out does not buy a fresh set of guesses. A lock still running
+/// is never shortened, not even by a new window.
+fn next_login_state(
+    current: Option<LoginState>,
+    now: UnixTime,
+    window: i64,
+    threshold: u32,
+    lock_for: i64,
+) -> LoginState {
+    let running_lock = current
+        .and_then(|s| s.locked_until)
+        .filter(|&until| until > now);
+    let (failures, window_started_at) = match current {
+        Some(s) if now.saturating_sub(s.window_started_at) < window => {
+            (s.failures.saturating_add(1), s.window_started_at)
+        }
+        _ => (1, now),
+    };
+    let locked_until = if failures >= threshold {
+        let until = now.saturating_add(lock_for);
+        Some(running_lock.map_or(until, |running| running.max(until)))
+    } else {
+        running_lock
+    };
+    LoginState {
+        failures,
+        window_started_at,
+        locked_until,
+    }
+}
+
+const JWT_CREDENTIAL_COLUMNS: &str =
+    "id, user_id, account_id, label, allowed_apps, expires_at, created_at, revoked_at";
+
+fn jwt_credential_from_row(row: &SqliteRow) -> StoreResult<JwtCredential> {
+    let id: String = col(row, "JWT credential", "id")?;
+    let what = format!("JWT credential {id}");
+    let w = what.as_str();
+    let allowed_apps: Option<String> = col(row, w, "allowed_apps")?;
+    Ok(JwtCredential {
+        user_id: col(row, w, "user_id")?,
+        account_id: col(row, w, "account_id")?,
+        label: col(row, w, "label")?,
+        allowed_apps: allowed_apps
+            .map(|json| codec::strings_from_json(w, "allowed_apps", &json))
+            .transpose()?,
+        expires_at: col(row, w, "expires_at")?,
+        created_at: col(row, w, "created_at")?,
+        revoked_at: col(row, w, "revoked_at")?,
+        id,
+    })
+}
+
+const SESSION_COLUMNS: &str = "id, user_id, client_id, account_id, scope, created_at, ended_at, \
+     end_reason, pair_first_used_at";
+
+fn session_from_row(row: &SqliteRow) -> StoreResult<Session> {
+    let id: String = col(row, "session", "id")?;
+    let what = format!("session {id}");
+    let w = what.as_str();
+    Ok(Session {
+        user_id: col(row, w, "user_id")?,
+        client_id: col(row, w, "client_id")?,
+        account_id: col(row, w, "account_id")?,
+        scope: col(row, w, "scope")?,
+        created_at: col(row, w, "created_at")?,
+        ended_at: col(row, w, "ended_at")?,
+        end_reason: col(row, w, "end_reason")?,
+        pair_first_used_at: col(row, w, "pair_first_used_at")?,
+        id,
+    })
+}
+
+/// Ends session `id` (if it is not ended) and revokes its tokens that are not
+/// revoked (whether or not it was ended before). True if this call ended it.
+async fn end_session_on(
+    conn: &mut SqliteConnection,
+    id: &str,
+    reason: &str,
+    now: UnixTime,
+) -> StoreResult<bool> {
+    let what = format!("session {id}");
+    let ended = sqlx::query(
+        "UPDATE sessions SET ended_at = ?, end_reason = ? WHERE id = ? AND ended_at IS NULL",
+    )
+    .bind(now)
+    .bind(reason)
+    .bind(id)
+    .execute(&mut *conn)
+    .await
+    .map_err(|e| db_error(e, &what))?
+    .rows_affected();
+    sqlx::query("UPDATE tokens SET revoked_at = ? WHERE session_id = ? AND revoked_at IS NULL")
+        .bind(now)
+        .bind(id)
+        .execute(&mut *conn)
+        .await
+        .map_err(|e| db_error(e, &what))?;
+    Ok(ended > 0)
 }
 
 #[async_trait]
@@ -477,36 +701,21 @@ impl Store for SqliteStore {
     }
 
     async fn insert_token(&self, token: &TokenRecord) -> StoreResult<()> {
-        sqlx::query(&format!(
-            "INSERT INTO tokens ({TOKEN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-        ))
-        .bind(token.hash.as_slice())
-        .bind(token.kind.as_str())
-        .bind(&token.id)
-        .bind(&token.client_id)
-        .bind(&token.subject)
-        .bind(&token.account_id)
-        .bind(&token.session_id)
-        .bind(&token.scope)
-        .bind(token.issued_at)
-        .bind(token.expires_at)
-        .bind(token.revoked_at)
-        .execute(&self.writer)
-        .await
-        .map_err(|e| db_error(e, &format!("token {}", token.id)))?;
-        Ok(())
+        let mut conn = self
+            .writer
+            .acquire()
+            .await
+            .map_err(|e| db_error(e, &format!("token {}", token.id)))?;
+        insert_token_on(&mut conn, token, token.revoked_at).await
     }
 
     async fn get_token(&self, hash: &[u8; 32]) -> StoreResult<Option<TokenRecord>> {
-        sqlx::query(&format!(
-            "SELECT {TOKEN_COLUMNS} FROM tokens WHERE hash = ?"
-        ))
-        .bind(hash.as_slice())
-        .fetch_optional(&self.reader)
-        .await
-        .map_err(|e| db_error(e, "token"))?
-        .map(|row| token_from_row(&row))
-        .transpose()
+        let mut conn = self
+            .reader
+            .acquire()
+            .await
+            .map_err(|e| db_error(e, "token"))?;
+        get_token_on(&mut conn, hash).await
     }
 
     async fn revoke_token(&self, hash: &[u8; 32], at: UnixTime) -> StoreResult<bool> {
@@ -561,5 +770,381 @@ impl Store for SqliteStore {
             .rows_affected();
         tx.commit().await.map_err(err)?;
         Ok(tokens + jtis)
+    }
+
+    async fn insert_user(&self, user: &User) -> StoreResult<()> {
+        let email = user.email.as_deref().map(email_key);
+        sqlx::query(&format!(
+            "INSERT INTO users ({USER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        ))
+        .bind(&user.id)
+        .bind(&user.account_id)
+        .bind(&email)
+        .bind(&user.phone)
+        .bind(&user.extension_number)
+        .bind(&user.name)
+        .bind(user.role.as_str())
+        .bind(user.status.as_str())
+        .bind(&user.password_hash)
+        .bind(user.created_at)
+        .execute(&self.writer)
+        .await
+        .map_err(|e| user_insert_error(e, user, email.as_deref()))?;
+        Ok(())
+    }
+
+    async fn get_user(&self, id: &str) -> StoreResult<Option<User>> {
+        sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?"))
+            .bind(id)
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(|e| db_error(e, &format!("user {id}")))?
+            .map(|row| user_from_row(&row))
+            .transpose()
+    }
+
+    async fn find_users_by_email(&self, email: &str) -> StoreResult<Vec<User>> {
+        sqlx::query(&format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE email = ? ORDER BY created_at, id"
+        ))
+        .bind(email_key(email))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(|e| db_error(e, "users by email"))?
+        .iter()
+        .map(user_from_row)
+        .collect()
+    }
+
+    async fn find_users_by_phone(&self, phone: &str) -> StoreResult<Vec<User>> {
+        sqlx::query(&format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE phone = ? ORDER BY created_at, id"
+        ))
+        .bind(phone)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(|e| db_error(e, "users by phone"))?
+        .iter()
+        .map(user_from_row)
+        .collect()
+    }
+
+    async fn list_users(&self, account_id: Option<&str>) -> StoreResult<Vec<User>> {
+        let rows = match account_id {
+            Some(account_id) => {
+                sqlx::query(&format!(
+                    "SELECT {USER_COLUMNS} FROM users WHERE account_id = ? ORDER BY created_at, id"
+                ))
+                .bind(account_id)
+                .fetch_all(&self.reader)
+                .await
+            }
+            None => {
+                sqlx::query(&format!(
+                    "SELECT {USER_COLUMNS} FROM users ORDER BY created_at, id"
+                ))
+                .fetch_all(&self.reader)
+                .await
+            }
+        };
+        rows.map_err(|e| db_error(e, "users"))?
+            .iter()
+            .map(user_from_row)
+            .collect()
+    }
+
+    async fn set_user_status(&self, id: &str, status: UserStatus) -> StoreResult<bool> {
+        let done = sqlx::query("UPDATE users SET status = ? WHERE id = ?")
+            .bind(status.as_str())
+            .bind(id)
+            .execute(&self.writer)
+            .await
+            .map_err(|e| db_error(e, &format!("user {id}")))?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn record_login_failure(
+        &self,
+        user_id: &str,
+        now: UnixTime,
+        window: i64,
+        threshold: u32,
+        lock_for: i64,
+    ) -> StoreResult<LoginState> {
+        let what = format!("login failures of user {user_id}");
+        let err = |e| db_error(e, &what);
+        let mut tx = self.write_tx().await.map_err(err)?;
+        let current = sqlx::query(
+            "SELECT failures, window_started_at, locked_until FROM login_failures \
+             WHERE user_id = ?",
+        )
+        .bind(user_id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(err)?
+        .map(|row| login_state_from_row(&row, user_id))
+        .transpose()?;
+        let next = next_login_state(current, now, window, threshold, lock_for);
+        sqlx::query(
+            "INSERT INTO login_failures (user_id, failures, window_started_at, locked_until) \
+             VALUES (?, ?, ?, ?) \
+             ON CONFLICT (user_id) DO UPDATE SET failures = excluded.failures, \
+             window_started_at = excluded.window_started_at, \
+             locked_until = excluded.locked_until",
+        )
+        .bind(user_id)
+        .bind(i64::from(next.failures))
+        .bind(next.window_started_at)
+        .bind(next.locked_until)
+        .execute(&mut *tx)
+        .await
+        .map_err(err)?;
+        tx.commit().await.map_err(err)?;
+        Ok(next)
+    }
+
+    async fn get_login_state(&self, user_id: &str) -> StoreResult<LoginState> {
+        let row = sqlx::query(
+            "SELECT failures, window_started_at, locked_until FROM login_failures \
+             WHERE user_id = ?",
+        )
+        .bind(user_id)
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(|e| db_error(e, &format!("login failures of user {user_id}")))?;
+        match row {
+            Some(row) => login_state_from_row(&row, user_id),
+            None => Ok(LoginState::default()),
+        }
+    }
+
+    async fn clear_login_failures(&self, user_id: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM login_failures WHERE user_id = ?")
+            .bind(user_id)
+            .execute(&self.writer)
+            .await
+            .map_err(|e| db_error(e, &format!("login failures of user {user_id}")))?;
+        Ok(())
+    }
+
+    async fn insert_jwt_credential(&self, credential: &JwtCredential) -> StoreResult<()> {
+        sqlx::query(&format!(
+            "INSERT INTO jwt_credentials ({JWT_CREDENTIAL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+        ))
+        .bind(&credential.id)
+        .bind(&credential.user_id)
+        .bind(&credential.account_id)
+        .bind(&credential.label)
+        .bind(
+            credential
+                .allowed_apps
+                .as_deref()
+                .map(codec::strings_to_json),
+        )
+        .bind(credential.expires_at)
+        .bind(credential.created_at)
+        .bind(credential.revoked_at)
+        .execute(&self.writer)
+        .await
+        .map_err(|e| db_error(e, &format!("JWT credential {}", credential.id)))?;
+        Ok(())
+    }
+
+    async fn get_jwt_credential(&self, id: &str) -> StoreResult<Option<JwtCredential>> {
+        sqlx::query(&format!(
+            "SELECT {JWT_CREDENTIAL_COLUMNS} FROM jwt_credentials WHERE id = ?"
+        ))
+        .bind(id)
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(|e| db_error(e, &format!("JWT credential {id}")))?
+        .map(|row| jwt_credential_from_row(&row))
+        .transpose()
+    }
+
+    async fn list_jwt_credentials(&self, user_id: &str) -> StoreResult<Vec<JwtCredential>> {
+        sqlx::query(&format!(
+            "SELECT {JWT_CREDENTIAL_COLUMNS} FROM jwt_credentials WHERE user_id = ? \
+             ORDER BY created_at, id"
+        ))
+        .bind(user_id)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(|e| db_error(e, &format!("JWT credentials of user {user_id}")))?
+        .iter()
+        .map(jwt_credential_from_row)
+        .collect()
+    }
+
+    async fn revoke_jwt_credential(&self, id: &str, at: UnixTime) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE jwt_credentials SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+        )
+        .bind(at)
+        .bind(id)
+        .execute(&self.writer)
+        .await
+        .map_err(|e| db_error(e, &format!("JWT credential {id}")))?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn open_session(
+        &self,
+        session: &Session,
+        max_active: u32,
+        now: UnixTime,
+    ) -> StoreResult<Vec<String>> {
+        let what = format!("session {}", session.id);
+        let err = |e| db_error(e, &what);
+        let mut tx = self.write_tx().await.map_err(err)?;
+        sqlx::query(&format!(
+            "INSERT INTO sessions ({SESSION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        ))
+        .bind(&session.id)
+        .bind(&session.user_id)
+        .bind(&session.client_id)
+        .bind(&session.account_id)
+        .bind(&session.scope)
+        .bind(session.created_at)
+        .bind(session.ended_at)
+        .bind(&session.end_reason)
+        .bind(session.pair_first_used_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(err)?;
+        // The new session always stays: it takes one of the `max_active` places
+        // (if it is active), the others go to the newest of the rest.
+        let keep = if session.ended_at.is_none() {
+            max_active.saturating_sub(1)
+        } else {
+            max_active
+        };
+        let mut doomed: Vec<String> = sqlx::query_scalar(
+            "SELECT id FROM sessions \
+             WHERE user_id = ? AND client_id = ? AND ended_at IS NULL AND id <> ? \
+             ORDER BY created_at DESC, rowid DESC LIMIT -1 OFFSET ?",
+        )
+        .bind(&session.user_id)
+        .bind(&session.client_id)
+        .bind(&session.id)
+        .bind(i64::from(keep))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(err)?;
+        doomed.reverse();
+        for id in &doomed {
+            end_session_on(&mut tx, id, "session_limit", now).await?;
+        }
+        tx.commit().await.map_err(err)?;
+        Ok(doomed)
+    }
+
+    async fn get_session(&self, id: &str) -> StoreResult<Option<Session>> {
+        sqlx::query(&format!(
+            "SELECT {SESSION_COLUMNS} FROM sessions WHERE id = ?"
+        ))
+        .bind(id)
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(|e| db_error(e, &format!("session {id}")))?
+        .map(|row| session_from_row(&row))
+        .transpose()
+    }
+
+    async fn end_session(&self, id: &str, reason: &str, now: UnixTime) -> StoreResult<bool> {
+        let what = format!("session {id}");
+        let err = |e| db_error(e, &what);
+        let mut tx = self.write_tx().await.map_err(err)?;
+        let ended = end_session_on(&mut tx, id, reason, now).await?;
+        tx.commit().await.map_err(err)?;
+        Ok(ended)
+    }
+
+    async fn mark_session_used(&self, id: &str, now: UnixTime) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE sessions SET pair_first_used_at = ? \
+             WHERE id = ? AND pair_first_used_at IS NULL",
+        )
+        .bind(now)
+        .bind(id)
+        .execute(&self.writer)
+        .await
+        .map_err(|e| db_error(e, &format!("session {id}")))?;
+        Ok(())
+    }
+
+    async fn rotate_refresh(
+        &self,
+        old_hash: &[u8; 32],
+        new: &TokenRecord,
+        new_access: Option<&TokenRecord>,
+        replay: &[u8],
+        now: UnixTime,
+    ) -> StoreResult<RotateOutcome> {
+        let what = format!("rotation to refresh token {}", new.id);
+        let err = |e| db_error(e, &what);
+        let mut tx = self.write_tx().await.map_err(err)?;
+        // The compare-and-set: of racing rotations, exactly one changes the row.
+        let swapped = sqlx::query(
+            "UPDATE tokens SET rotated_at = ?, replay = ? WHERE hash = ? AND rotated_at IS NULL",
+        )
+        .bind(now)
+        .bind(replay)
+        .bind(old_hash.as_slice())
+        .execute(&mut *tx)
+        .await
+        .map_err(err)?
+        .rows_affected();
+        if swapped == 0 {
+            let stored = get_token_on(&mut tx, old_hash).await?;
+            tx.rollback().await.map_err(err)?;
+            return match stored {
+                Some(stored) => Ok(RotateOutcome::AlreadyRotated(Box::new(stored))),
+                None => Err(StoreError::Unavailable(format!(
+                    "{what}: the refresh token to rotate is not stored"
+                ))),
+            };
+        }
+        // A rotation that lost a race with a revocation (of the old token or of
+        // its session) may not bring the session back: its tokens are stored
+        // already revoked.
+        let old_revoked: Option<UnixTime> =
+            sqlx::query_scalar("SELECT revoked_at FROM tokens WHERE hash = ?")
+                .bind(old_hash.as_slice())
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(err)?;
+        let session_ended = match &new.session_id {
+            Some(session_id) => {
+                let ended_at: Option<Option<UnixTime>> =
+                    sqlx::query_scalar("SELECT ended_at FROM sessions WHERE id = ?")
+                        .bind(session_id)
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(err)?;
+                matches!(ended_at, Some(Some(_)))
+            }
+            None => false,
+        };
+        let revoked_at = |t: &TokenRecord| {
+            if old_revoked.is_some() || session_ended {
+                t.revoked_at.or(Some(now))
+            } else {
+                t.revoked_at
+            }
+        };
+        insert_token_on(&mut tx, new, revoked_at(new)).await?;
+        if let Some(access) = new_access {
+            insert_token_on(&mut tx, access, revoked_at(access)).await?;
+        }
+        if let Some(session_id) = &new.session_id {
+            sqlx::query("UPDATE sessions SET pair_first_used_at = NULL WHERE id = ?")
+                .bind(session_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(err)?;
+        }
+        tx.commit().await.map_err(err)?;
+        Ok(RotateOutcome::Rotated)
     }
 }

@@ -1,6 +1,7 @@
 //! The SQLite backend against the conformance suite, plus what only SQLite has:
 //! file and URL opening, persistence, corrupt rows, many tasks at once.
 
+use grantd_core::model::{Account, TokenKind, TokenRecord};
 use grantd_core::store::{Store, StoreError};
 use grantd_store::{conformance, SqliteStore};
 use std::path::PathBuf;
@@ -221,4 +222,202 @@ async fn many_spawned_writers_never_see_busy() {
     while let Some(done) = tasks.join_next().await {
         assert!(done.unwrap().unwrap());
     }
+}
+
+/// A database made by the first release (only 0001) opens, gains the new
+/// tables and columns, and keeps its tokens, whose new fields read as empty.
+#[tokio::test]
+async fn a_0001_database_is_upgraded() {
+    let path = TempPath::new("upgrade");
+    let only_first = std::env::temp_dir().join(format!(
+        "grantd-store-test-migrations-{}-{}",
+        std::process::id(),
+        grantd_core::crypto::random_id(8)
+    ));
+    std::fs::create_dir_all(&only_first).unwrap();
+    std::fs::copy(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/0001_init.sql"),
+        only_first.join("0001_init.sql"),
+    )
+    .unwrap();
+    {
+        let options = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(&path.0)
+            .create_if_missing(true);
+        let raw = sqlx::SqlitePool::connect_with(options).await.unwrap();
+        sqlx::migrate::Migrator::new(only_first.as_path())
+            .await
+            .unwrap()
+            .run(&raw)
+            .await
+            .unwrap();
+        sqlx::query(
+            "INSERT INTO tokens (hash, kind, id, client_id, subject, account_id, session_id, \
+             scope, issued_at, expires_at) \
+             VALUES (zeroblob(32), 'refresh', 'old', 'c', 'u', 'a', 's', 'x', 1, 2)",
+        )
+        .execute(&raw)
+        .await
+        .unwrap();
+        raw.close().await;
+    }
+    std::fs::remove_dir_all(&only_first).unwrap();
+
+    let store = SqliteStore::open(path.as_str()).await.unwrap();
+    assert_eq!(
+        store.get_token(&[0; 32]).await.unwrap(),
+        Some(TokenRecord {
+            hash: [0; 32],
+            kind: TokenKind::Refresh,
+            id: "old".into(),
+            client_id: "c".into(),
+            subject: "u".into(),
+            account_id: Some("a".into()),
+            session_id: Some("s".into()),
+            scope: "x".into(),
+            issued_at: 1,
+            expires_at: 2,
+            revoked_at: None,
+            rotated_at: None,
+            replay: None,
+            pair_access_id: None,
+            pair_access_expires_at: None,
+        })
+    );
+    // Ending a session revokes tokens that predate the sessions table too.
+    assert!(!store.end_session("s", "logout", 5).await.unwrap());
+    assert_eq!(
+        store.get_token(&[0; 32]).await.unwrap().unwrap().revoked_at,
+        Some(5)
+    );
+    assert!(store.list_users(None).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn corrupt_user_rows_are_reported_as_corrupt() {
+    let path = TempPath::new("corrupt-users");
+    let store = SqliteStore::open(path.as_str()).await.unwrap();
+    store
+        .insert_account(&Account {
+            id: "acct".into(),
+            name: "A".into(),
+            created_at: 1,
+        })
+        .await
+        .unwrap();
+    let raw = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.as_str()))
+        .await
+        .unwrap();
+    for sql in [
+        "INSERT INTO users (id, account_id, name, role, status, created_at) \
+         VALUES ('bad-role', 'acct', 'n', 'root', 'enabled', 1), \
+                ('bad-status', 'acct', 'n', 'user', 'asleep', 1)",
+        "INSERT INTO login_failures (user_id, failures, window_started_at) \
+         VALUES ('too-many', 4294967296, 1)",
+        "INSERT INTO jwt_credentials (id, user_id, account_id, label, allowed_apps, created_at) \
+         VALUES ('bad-apps', 'u', 'acct', 'l', 'not json', 1)",
+    ] {
+        sqlx::query(sql).execute(&raw).await.unwrap();
+    }
+    raw.close().await;
+
+    for id in ["bad-role", "bad-status"] {
+        match store.get_user(id).await {
+            Err(StoreError::Corrupt(msg)) => assert!(msg.contains(id), "{msg}"),
+            other => panic!("{id}: expected Corrupt, got {other:?}"),
+        }
+    }
+    assert!(matches!(
+        store.list_users(Some("acct")).await,
+        Err(StoreError::Corrupt(_))
+    ));
+    assert!(matches!(
+        store.get_login_state("too-many").await,
+        Err(StoreError::Corrupt(_))
+    ));
+    assert!(matches!(
+        store.record_login_failure("too-many", 2, 60, 5, 60).await,
+        Err(StoreError::Corrupt(_))
+    ));
+    assert!(matches!(
+        store.get_jwt_credential("bad-apps").await,
+        Err(StoreError::Corrupt(_))
+    ));
+}
+
+#[tokio::test]
+async fn a_user_needs_an_existing_account() {
+    let store = SqliteStore::open_in_memory().await.unwrap();
+    let user = grantd_core::model::User {
+        id: "u".into(),
+        account_id: "nobody".into(),
+        email: None,
+        phone: None,
+        extension_number: None,
+        name: "n".into(),
+        role: grantd_core::model::Role::User,
+        status: grantd_core::model::UserStatus::Enabled,
+        password_hash: None,
+        created_at: 1,
+    };
+    assert!(matches!(
+        store.insert_user(&user).await,
+        Err(StoreError::Unavailable(_))
+    ));
+}
+
+/// Refreshes racing on many threads: one rotation wins, the others see it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn spawned_rotations_never_fork_a_session() {
+    use grantd_core::model::RotateOutcome;
+    let path = TempPath::new("rotate");
+    let store = Arc::new(SqliteStore::open(path.as_str()).await.unwrap());
+    let token = |id: &str| TokenRecord {
+        hash: grantd_core::crypto::sha256(id.as_bytes()),
+        kind: TokenKind::Refresh,
+        id: id.into(),
+        client_id: "c".into(),
+        subject: "u".into(),
+        account_id: None,
+        session_id: Some("s".into()),
+        scope: String::new(),
+        issued_at: 1,
+        expires_at: 10_000,
+        revoked_at: None,
+        rotated_at: None,
+        replay: None,
+        pair_access_id: None,
+        pair_access_expires_at: None,
+    };
+    let old = token("old");
+    store.insert_token(&old).await.unwrap();
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..40 {
+        let store = store.clone();
+        let new = token(&format!("new-{i}"));
+        tasks.spawn(async move {
+            let outcome = store
+                .rotate_refresh(&old.hash, &new, None, format!("{i}").as_bytes(), 5)
+                .await
+                .unwrap();
+            (i, outcome)
+        });
+    }
+    let mut winners = vec![];
+    let mut replays = vec![];
+    while let Some(done) = tasks.join_next().await {
+        match done.unwrap() {
+            (i, RotateOutcome::Rotated) => winners.push(i),
+            (_, RotateOutcome::AlreadyRotated(record)) => replays.push(record.replay),
+        }
+    }
+    assert_eq!(winners.len(), 1);
+    let winner_replay = Some(winners[0].to_string().into_bytes());
+    assert!(replays.iter().all(|r| *r == winner_replay));
+    let mut stored = 0;
+    for i in 0..40 {
+        let hash = grantd_core::crypto::sha256(format!("new-{i}").as_bytes());
+        stored += usize::from(store.get_token(&hash).await.unwrap().is_some());
+    }
+    assert_eq!(stored, 1);
 }

@@ -6,7 +6,9 @@ use crate::serve;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use grantd_core::apps::AppSpec;
-use grantd_core::model::{App, SigningAlg};
+use grantd_core::credentials::CredentialSpec;
+use grantd_core::model::{App, SigningAlg, UserStatus};
+use grantd_core::users::UserSpec;
 use grantd_core::Grantd;
 use grantd_protocol::{Code, OAuthError};
 use grantd_server::admin::app_json;
@@ -36,6 +38,12 @@ enum Command {
     /// Manage accounts.
     #[command(subcommand)]
     Account(AccountCommand),
+    /// Manage users (RingCentral's extensions).
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage JWT credentials (for the JWT bearer grant).
+    #[command(subcommand)]
+    Jwt(JwtCommand),
     /// Manage signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -159,6 +167,90 @@ enum AccountCommand {
 }
 
 #[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user; the password is read from standard input with --password-stdin.
+    Create {
+        #[arg(long)]
+        email: Option<String>,
+        /// E.164, e.g. +16505550100.
+        #[arg(long)]
+        phone: Option<String>,
+        #[arg(long)]
+        extension: Option<String>,
+        #[arg(long)]
+        name: String,
+        /// admin, developer or user.
+        #[arg(long)]
+        role: Option<String>,
+        #[arg(long)]
+        account_id: Option<String>,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    List {
+        #[arg(long)]
+        account_id: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Disable a user: no new tokens, their sessions stop refreshing.
+    Disable {
+        id: String,
+    },
+    Enable {
+        id: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum JwtCommand {
+    /// Create a JWT credential for a user; prints the JWT once.
+    Create {
+        #[arg(long)]
+        user: String,
+        /// A client id allowed to use it; repeat for several (default: every app of the user's account).
+        #[arg(long = "app")]
+        apps: Vec<String>,
+        /// Lifetime such as 3600, 90m, 12h, 30d (default: no expiry).
+        #[arg(long)]
+        expires: Option<String>,
+        #[arg(long)]
+        label: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List a user's credentials (never the JWTs).
+    List {
+        #[arg(long)]
+        user: String,
+        #[arg(long)]
+        json: bool,
+    },
+    Revoke {
+        id: String,
+    },
+}
+
+/// `3600`, `90m`, `12h`, `30d` → seconds.
+fn parse_duration(s: &str) -> anyhow::Result<u64> {
+    let s = s.trim();
+    let (num, mult) = match s.chars().last() {
+        Some('s') => (&s[..s.len() - 1], 1),
+        Some('m') => (&s[..s.len() - 1], 60),
+        Some('h') => (&s[..s.len() - 1], 3600),
+        Some('d') => (&s[..s.len() - 1], 86_400),
+        _ => (s, 1),
+    };
+    let n: u64 = num
+        .parse()
+        .with_context(|| format!("'{s}' is not a duration (e.g. 3600, 90m, 12h, 30d)"))?;
+    Ok(n * mult)
+}
+
+#[derive(Subcommand)]
 enum KeysCommand {
     /// Make a new signing key current; older keys stay in JWKS until the tokens they signed expire.
     Rotate {
@@ -192,6 +284,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Keys(cmd) => {
             let grantd = open(&cli.store).await?;
             keys(&grantd, cmd).await
+        }
+        Command::User(cmd) => {
+            let grantd = open(&cli.store).await?;
+            user(&grantd, cmd).await
+        }
+        Command::Jwt(cmd) => {
+            let grantd = open(&cli.store).await?;
+            jwt(&grantd, cmd).await
         }
     }
 }
@@ -314,6 +414,144 @@ async fn account(grantd: &Grantd, cmd: AccountCommand) -> anyhow::Result<ExitCod
     Ok(ExitCode::SUCCESS)
 }
 
+async fn user(grantd: &Grantd, cmd: UserCommand) -> anyhow::Result<ExitCode> {
+    let result = match cmd {
+        UserCommand::Create {
+            email,
+            phone,
+            extension,
+            name,
+            role,
+            account_id,
+            password_stdin,
+            json,
+        } => {
+            let password = if password_stdin {
+                let mut line = String::new();
+                std::io::stdin()
+                    .read_line(&mut line)
+                    .context("cannot read the password from standard input")?;
+                Some(grantd_protocol::Secret::new(
+                    line.trim_end_matches(['\r', '\n']),
+                ))
+            } else {
+                None
+            };
+            let spec = UserSpec {
+                account_id,
+                email,
+                phone,
+                extension_number: extension,
+                name: Some(name),
+                role,
+                password,
+            };
+            grantd.create_user(spec).await.map(|u| {
+                if json {
+                    println!("{}", serde_json::to_string(&u).unwrap_or_default());
+                } else {
+                    println!(
+                        "{} {} ({})",
+                        u.id,
+                        u.name,
+                        u.email.as_deref().or(u.phone.as_deref()).unwrap_or("")
+                    );
+                }
+            })
+        }
+        UserCommand::List { account_id, json } => grantd
+            .store
+            .list_users(account_id.as_deref())
+            .await
+            .map_err(OAuthError::from)
+            .map(|users| {
+                if json {
+                    println!("{}", serde_json::json!({ "users": users }));
+                } else {
+                    for u in users {
+                        println!(
+                            "{}  {:<9} {:<8} {}  {}",
+                            u.id,
+                            u.status.as_str(),
+                            u.role.as_str(),
+                            u.name,
+                            u.email.as_deref().or(u.phone.as_deref()).unwrap_or("")
+                        );
+                    }
+                }
+            }),
+        UserCommand::Disable { id } => grantd
+            .set_user_status(&id, UserStatus::Disabled)
+            .await
+            .map(|u| println!("disabled {}", u.id)),
+        UserCommand::Enable { id } => grantd
+            .set_user_status(&id, UserStatus::Enabled)
+            .await
+            .map(|u| println!("enabled {}", u.id)),
+    };
+    Ok(result.map(|_| ExitCode::SUCCESS).unwrap_or_else(fail))
+}
+
+async fn jwt(grantd: &Grantd, cmd: JwtCommand) -> anyhow::Result<ExitCode> {
+    let result = match cmd {
+        JwtCommand::Create {
+            user,
+            apps,
+            expires,
+            label,
+            json,
+        } => {
+            let spec = CredentialSpec {
+                label,
+                apps: (!apps.is_empty()).then_some(apps),
+                expires_in: expires.as_deref().map(parse_duration).transpose()?,
+            };
+            grantd.create_credential(&user, spec).await.map(|c| {
+                if json {
+                    println!("{}", serde_json::to_string(&c).unwrap_or_default());
+                } else {
+                    println!("{}", c.jwt);
+                    eprintln!(
+                        "JWT credential {} for user {} (shown once; grantd keeps no copy)",
+                        c.credential.id, c.credential.user_id
+                    );
+                }
+            })
+        }
+        JwtCommand::List { user, json } => match grantd.store.list_jwt_credentials(&user).await {
+            Ok(list) if json => {
+                println!("{}", serde_json::json!({ "jwt_credentials": list }));
+                Ok(())
+            }
+            Ok(list) => {
+                for c in list {
+                    let state = if c.revoked_at.is_some() {
+                        "revoked"
+                    } else {
+                        "active"
+                    };
+                    println!(
+                        "{}  {:<7} {}  apps: {}",
+                        c.id,
+                        state,
+                        c.label,
+                        c.allowed_apps
+                            .map(|a| a.join(","))
+                            .unwrap_or_else(|| "all of the account".into())
+                    );
+                }
+                Ok(())
+            }
+            Err(e) => Err(OAuthError::from(e)),
+        },
+        JwtCommand::Revoke { id } => grantd
+            .revoke_credential(&id)
+            .await
+            .map(|_| println!("revoked {id}")),
+    };
+    Ok(result.map(|_| ExitCode::SUCCESS).unwrap_or_else(fail))
+}
+
 async fn keys(grantd: &Grantd, cmd: KeysCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         KeysCommand::Rotate { alg } => {
@@ -368,7 +606,14 @@ pub fn catalog_markdown() -> String {
     );
     for c in Code::ALL {
         let e = c.entry();
-        out.push_str(&format!("| [{}](#{}) | {} | `{}` | {} |\n", e.code, e.code.to_ascii_lowercase(), e.status, e.error, e.message));
+        out.push_str(&format!(
+            "| [{}](#{}) | {} | `{}` | {} |\n",
+            e.code,
+            e.code.to_ascii_lowercase(),
+            e.status,
+            e.error,
+            e.message
+        ));
     }
     for c in Code::ALL {
         let e = c.entry();

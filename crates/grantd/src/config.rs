@@ -3,6 +3,7 @@
 
 use anyhow::{bail, Context};
 use clap::Args;
+use grantd_core::Policy;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
@@ -37,6 +38,93 @@ pub struct ServeArgs {
     /// Log format: text or json.
     #[arg(long, env = "GRANTD_LOG_FORMAT")]
     pub log_format: Option<String>,
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+}
+
+/// The operator's policies (also the `[policy]` and `[legacy]` TOML tables).
+#[derive(Debug, Clone, Args, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyArgs {
+    /// Date (YYYY-MM-DD or RFC 3339) from which the legacy password grant is refused; before it, it works with Deprecation and Sunset headers. Default 2024-03-31 (retired).
+    #[arg(long, env = "GRANTD_PASSWORD_GRANT_SUNSET")]
+    pub password_grant_sunset: Option<String>,
+    /// The same for the legacy implicit flow.
+    #[arg(long, env = "GRANTD_IMPLICIT_SUNSET")]
+    pub implicit_sunset: Option<String>,
+    /// Seconds an exchanged refresh token replays its answer after the new pair is first used (default 10, at most 3600).
+    #[arg(long, env = "GRANTD_REFRESH_GRACE")]
+    pub refresh_grace: Option<i64>,
+    /// Active sessions per user and app before the oldest ends (default 5).
+    #[arg(long, env = "GRANTD_MAX_SESSIONS")]
+    pub max_sessions: Option<u32>,
+    /// Failed passwords within the window that lock a user (default 5).
+    #[arg(long, env = "GRANTD_LOCKOUT_THRESHOLD")]
+    pub lockout_threshold: Option<u32>,
+    /// Seconds in which failures are counted (default 900).
+    #[arg(long, env = "GRANTD_LOCKOUT_WINDOW")]
+    pub lockout_window: Option<i64>,
+    /// Seconds a locked user stays locked (default 900).
+    #[arg(long, env = "GRANTD_LOCKOUT_DURATION")]
+    pub lockout_duration: Option<i64>,
+}
+
+impl PolicyArgs {
+    fn or(self, file: PolicyArgs) -> PolicyArgs {
+        PolicyArgs {
+            password_grant_sunset: self.password_grant_sunset.or(file.password_grant_sunset),
+            implicit_sunset: self.implicit_sunset.or(file.implicit_sunset),
+            refresh_grace: self.refresh_grace.or(file.refresh_grace),
+            max_sessions: self.max_sessions.or(file.max_sessions),
+            lockout_threshold: self.lockout_threshold.or(file.lockout_threshold),
+            lockout_window: self.lockout_window.or(file.lockout_window),
+            lockout_duration: self.lockout_duration.or(file.lockout_duration),
+        }
+    }
+
+    pub fn resolve(&self) -> anyhow::Result<Policy> {
+        let d = Policy::default();
+        let date = |v: &Option<String>, name: &str, default: i64| -> anyhow::Result<i64> {
+            match v {
+                None => Ok(default),
+                Some(s) => parse_date(s).with_context(|| {
+                    format!("{name} '{s}' is not a date (YYYY-MM-DD or RFC 3339)")
+                }),
+            }
+        };
+        let grace = self.refresh_grace.unwrap_or(d.refresh_grace);
+        if !(0..=3600).contains(&grace) {
+            bail!("refresh grace {grace} s is outside 0–3600");
+        }
+        let max_sessions = self.max_sessions.unwrap_or(d.max_sessions);
+        if max_sessions == 0 {
+            bail!("max sessions must be at least 1");
+        }
+        Ok(Policy {
+            password_sunset: date(
+                &self.password_grant_sunset,
+                "password grant sunset",
+                d.password_sunset,
+            )?,
+            implicit_sunset: date(&self.implicit_sunset, "implicit sunset", d.implicit_sunset)?,
+            refresh_grace: grace,
+            refresh_grace_max: d.refresh_grace_max,
+            max_sessions,
+            lockout_threshold: self.lockout_threshold.unwrap_or(d.lockout_threshold).max(1),
+            lockout_window: self.lockout_window.unwrap_or(d.lockout_window).max(1),
+            lockout_duration: self.lockout_duration.unwrap_or(d.lockout_duration).max(0),
+        })
+    }
+}
+
+/// `YYYY-MM-DD` (midnight UTC) or RFC 3339.
+pub fn parse_date(s: &str) -> Option<i64> {
+    use time::format_description::well_known::Rfc3339;
+    if let Ok(t) = time::OffsetDateTime::parse(s, &Rfc3339) {
+        return Some(t.unix_timestamp());
+    }
+    let d = time::Date::parse(s, time::macros::format_description!("[year]-[month]-[day]")).ok()?;
+    Some(d.midnight().assume_utc().unix_timestamp())
 }
 
 /// The TOML file's shape.
@@ -50,6 +138,18 @@ pub struct FileConfig {
     pub database_url: Option<String>,
     pub signing_alg: Option<String>,
     pub log_format: Option<String>,
+    #[serde(default)]
+    pub policy: PolicyArgs,
+    #[serde(default)]
+    pub legacy: LegacyFile,
+}
+
+/// `[legacy]`: `password_sunset`, `implicit_sunset`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LegacyFile {
+    pub password_sunset: Option<String>,
+    pub implicit_sunset: Option<String>,
 }
 
 impl FileConfig {
@@ -76,6 +176,7 @@ pub struct Settings {
     pub log_format: String,
     pub admin_token: Option<String>,
     pub master_key: Option<String>,
+    pub policy: Policy,
 }
 
 impl Settings {
@@ -102,7 +203,14 @@ impl Settings {
         if log_format != "text" && log_format != "json" {
             bail!("log format '{log_format}' is not text or json");
         }
+        let mut file_policy = file.policy;
+        file_policy.password_grant_sunset = file_policy
+            .password_grant_sunset
+            .or(file.legacy.password_sunset);
+        file_policy.implicit_sunset = file_policy.implicit_sunset.or(file.legacy.implicit_sunset);
+        let policy = serve.policy.clone().or(file_policy).resolve()?;
         Ok(Self {
+            policy,
             listen: serve
                 .listen
                 .clone()
@@ -150,5 +258,18 @@ mod tests {
     fn redacts_passwords() {
         assert_eq!(redact_url("postgres://u:pw@h/db"), "postgres://…@h/db");
         assert_eq!(redact_url("sqlite://x.db"), "sqlite://x.db");
+    }
+
+    #[test]
+    fn dates() {
+        assert_eq!(
+            parse_date("2024-03-31"),
+            Some(grantd_core::DEFAULT_LEGACY_SUNSET)
+        );
+        assert_eq!(
+            parse_date("2024-03-31T00:00:00Z"),
+            Some(grantd_core::DEFAULT_LEGACY_SUNSET)
+        );
+        assert_eq!(parse_date("March"), None);
     }
 }

@@ -40,7 +40,8 @@ pub async fn open(
         issuer,
         signing_alg,
         admin_token: settings.admin_token.clone(),
-        jwt_leeway: 30,
+        jwt_leeway: 5,
+        policy: settings.policy.clone(),
     };
     let (grantd, first) = Grantd::open(Arc::new(store), Arc::new(SystemClock), kek, config)
         .await

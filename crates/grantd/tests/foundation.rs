@@ -412,7 +412,15 @@ async fn discovery_lists_what_is_served() {
         assert_eq!(doc["issuer"], server.base.as_str());
         assert_eq!(doc["token_endpoint"], server.url("/oauth/token"));
         assert_eq!(doc["jwks_uri"], server.url("/oauth/jwks"));
-        assert_eq!(doc["grant_types_supported"], json!(["client_credentials"]));
+        // The password grant is retired by default, so it is not advertised.
+        assert_eq!(
+            doc["grant_types_supported"],
+            json!([
+                "urn:ietf:params:oauth:grant-type:jwt-bearer",
+                "client_credentials",
+                "refresh_token"
+            ])
+        );
         // Every advertised endpoint answers (a GET on a POST endpoint gets its 405).
         for key in [
             "token_endpoint",
@@ -559,7 +567,10 @@ async fn signing_algorithms_are_selectable() {
 
 #[test]
 fn docs_errors_md_is_current() {
-    let out = Command::new(common::bin()).args(["explain", "--markdown"]).output().unwrap();
+    let out = Command::new(common::bin())
+        .args(["explain", "--markdown"])
+        .output()
+        .unwrap();
     let generated = String::from_utf8(out.stdout).unwrap();
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/errors.md");
     let committed = std::fs::read_to_string(path).unwrap_or_default();

@@ -8,7 +8,7 @@ pub fn exchange(ctx: GrantContext<'_>) -> Result<Grantee, OAuthError> {
         subject: ctx.app.client_id.clone(),
         account_id: Some(ctx.app.account_id.clone()),
         scopes: ctx.scopes,
-        // RFC 6749 §4.4.3: no refresh token; the app can ask again at any time.
-        refreshable: false,
+        // RFC 6749 §4.4.3: no user, so no session and no refresh token.
+        user: None,
     })
 }

@@ -3,12 +3,19 @@
 //! the enabled-grant check, scopes, issuing), so no grant can skip one.
 
 pub mod client_credentials;
+pub mod jwt_bearer;
+pub mod password;
 
-use crate::model::App;
+use crate::model::{App, User};
 use grantd_protocol::{Grant, Params, Scopes, TokenRequest};
 
 /// The grants this server implements at its token endpoint.
-pub const IMPLEMENTED: &[Grant] = &[Grant::ClientCredentials];
+pub const IMPLEMENTED: &[Grant] = &[
+    Grant::JwtBearer,
+    Grant::ClientCredentials,
+    Grant::RefreshToken,
+    Grant::Password,
+];
 
 /// What a grant hands to the pipeline.
 pub struct GrantContext<'a> {
@@ -25,6 +32,6 @@ pub struct Grantee {
     pub subject: String,
     pub account_id: Option<String>,
     pub scopes: Scopes,
-    /// Whether the grant may come with a refresh token.
-    pub refreshable: bool,
+    /// The user a user grant signed in; a session (and refresh token) follows.
+    pub user: Option<User>,
 }

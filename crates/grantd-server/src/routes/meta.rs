@@ -7,7 +7,6 @@ use axum::extract::State;
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use grantd_core::tokens::supported_grant_types;
 use grantd_protocol::OAuthError;
 use serde_json::{json, Map, Value};
 
@@ -25,7 +24,7 @@ pub fn metadata_document(s: &AppState) -> Value {
     let auth_methods = json!(["client_secret_basic", "client_secret_post", "none"]);
     doc.insert(
         "grant_types_supported".into(),
-        json!(supported_grant_types()),
+        json!(s.grantd.supported_grant_types()),
     );
     doc.insert(
         "token_endpoint_auth_methods_supported".into(),

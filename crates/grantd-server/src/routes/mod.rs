@@ -2,6 +2,7 @@
 
 pub mod docs;
 pub mod meta;
+pub mod restapi;
 pub mod token;
 
 use axum::http::{header, HeaderValue};

@@ -5,8 +5,10 @@ use crate::extract::{OAuthForm, TokenParamRule, TokenRule};
 use crate::reject::Rejection;
 use crate::state::AppState;
 use axum::extract::State;
+use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
-use grantd_protocol::OAuthError;
+use grantd_core::tokens::Deprecation;
+use grantd_protocol::{Code, OAuthError};
 
 /// `POST /oauth/token`: every grant.
 pub async fn token(
@@ -14,7 +16,35 @@ pub async fn token(
     form: OAuthForm<TokenRule>,
 ) -> Result<Response, Rejection> {
     let issued = s.grantd.token(&form.client, &form.params).await?;
-    Ok(no_store_json(&issued))
+    let mut res = no_store_json(&issued.response);
+    if let Some(d) = issued.deprecation {
+        deprecation_headers(&mut res, s.issuer(), d);
+    }
+    Ok(res)
+}
+
+/// RFC 9745 `Deprecation`, RFC 8594 `Sunset`, and a link to the explanation.
+pub fn deprecation_headers(res: &mut Response, issuer: &str, d: Deprecation) {
+    let h = res.headers_mut();
+    // Legacy grants are deprecated by RFC 9700 (January 2025).
+    h.insert("deprecation", HeaderValue::from_static("@1736812800"));
+    let sunset = time::OffsetDateTime::from_unix_timestamp(d.sunset)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc2822)
+                .ok()
+        })
+        .map(|s| s.replace("+0000", "GMT"));
+    if let Some(v) = sunset.and_then(|s| HeaderValue::from_str(&s).ok()) {
+        h.insert("sunset", v);
+    }
+    let link = format!(
+        "<{issuer}/docs/errors/{}>; rel=\"deprecation\"; type=\"text/html\"",
+        Code::LegacyGrantRetired
+    );
+    if let Ok(v) = HeaderValue::from_str(&link) {
+        h.insert(header::LINK, v);
+    }
 }
 
 /// `POST /oauth/introspect` (RFC 7662), client-authenticated.

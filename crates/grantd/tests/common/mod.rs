@@ -153,6 +153,43 @@ impl Server {
         App::from(self.create_app(spec).await)
     }
 
+    /// Creates a user through the admin API.
+    pub async fn create_user(&self, spec: Value) -> Value {
+        let (status, body) = self
+            .admin(reqwest::Method::POST, "/admin/v1/users", Some(spec))
+            .await;
+        assert_eq!(status, 201, "create user: {body}");
+        body
+    }
+
+    /// Creates a JWT credential for a user; returns (credential id, JWT).
+    pub async fn create_credential(&self, user_id: &str, spec: Value) -> (String, String) {
+        let (status, body) = self
+            .admin(
+                reqwest::Method::POST,
+                &format!("/admin/v1/users/{user_id}/jwt-credentials"),
+                Some(spec),
+            )
+            .await;
+        assert_eq!(status, 201, "create credential: {body}");
+        (
+            body["id"].as_str().unwrap().to_string(),
+            body["jwt"].as_str().unwrap().to_string(),
+        )
+    }
+
+    /// GET with a bearer token (lower-case scheme, as the RingCentral SDKs send it).
+    pub async fn get_bearer(&self, path: &str, token: &str) -> Reply {
+        let res = self
+            .http
+            .get(self.url(path))
+            .header("authorization", format!("bearer {token}"))
+            .send()
+            .await
+            .expect("request");
+        Reply::from(res).await
+    }
+
     /// POSTs a form with optional Basic credentials; returns status, headers, JSON.
     pub async fn post_form(&self, path: &str, basic: Option<(&str, &str)>, body: &str) -> Reply {
         let mut req = self

@@ -1,0 +1,20 @@
+//! urn:ietf:params:oauth:grant-type:jwt-bearer (RFC 7523 §2.1): an app
+//! exchanges a user's JWT credential for tokens.
+
+use super::{GrantContext, Grantee};
+use crate::Grantd;
+use grantd_protocol::OAuthError;
+
+pub async fn exchange(grantd: &Grantd, ctx: GrantContext<'_>) -> Result<Grantee, OAuthError> {
+    let assertion = ctx.params.require(
+        "assertion",
+        "for the JWT bearer grant (the user's JWT credential)",
+    )?;
+    let user = grantd.verify_assertion(ctx.app, assertion).await?;
+    Ok(Grantee {
+        subject: user.id.clone(),
+        account_id: Some(user.account_id.clone()),
+        scopes: ctx.scopes,
+        user: Some(user),
+    })
+}

@@ -1,0 +1,362 @@
+//! Users (RingCentral's extensions): creation rules, password hashing with
+//! argon2id, and password sign-in with lockout.
+
+use crate::crypto::{random_numeric_id, rfc3339};
+use crate::model::{Role, User, UserStatus};
+use crate::store::StoreError;
+use crate::Grantd;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use grantd_protocol::{OAuthError, Secret};
+use serde::Deserialize;
+use std::sync::OnceLock;
+
+/// User fields as the admin API and CLI send them.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserSpec {
+    pub account_id: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub extension_number: Option<String>,
+    pub name: Option<String>,
+    pub role: Option<String>,
+    pub password: Option<Secret>,
+}
+
+/// How a user names themselves at sign-in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Login {
+    Email(String),
+    Phone {
+        phone: String,
+        extension: Option<String>,
+    },
+}
+
+impl Login {
+    /// Reads `username` (email, E.164 phone, or `+16505550100*101`) and the
+    /// separate `extension` field.
+    pub fn parse(username: &str, extension: Option<&str>) -> Result<Self, OAuthError> {
+        let username = username.trim();
+        if username.contains('@') {
+            return Ok(Login::Email(username.to_ascii_lowercase()));
+        }
+        let (phone, embedded) = match username.split_once('*') {
+            Some((p, e)) => (p, Some(e)),
+            None => (username, None),
+        };
+        let phone = normalize_phone(phone).ok_or_else(|| {
+            OAuthError::invalid_parameter(
+                "username",
+                "it is neither an email nor a phone number (use E.164 such as +16505550100, optionally +16505550100*101 for an extension)",
+            )
+        })?;
+        let extension = match (embedded.filter(|e| !e.is_empty()), extension) {
+            (Some(a), Some(b)) if a != b => {
+                return Err(OAuthError::invalid_parameter(
+                    "extension",
+                    format!("the username names extension {a} but the extension parameter says {b}; send one"),
+                ))
+            }
+            (Some(a), _) => Some(a.to_string()),
+            (None, b) => b.map(str::to_string),
+        };
+        Ok(Login::Phone { phone, extension })
+    }
+}
+
+/// `+` and 8–15 digits, with spaces, dashes, dots and parentheses dropped.
+pub fn normalize_phone(raw: &str) -> Option<String> {
+    let digits: String = raw.chars().filter(|c| c.is_ascii_digit()).collect();
+    let allowed = raw
+        .chars()
+        .all(|c| c.is_ascii_digit() || " +-().".contains(c));
+    (allowed && (8..=15).contains(&digits.len())).then(|| format!("+{digits}"))
+}
+
+fn salt() -> SaltString {
+    // 16 random bytes always encode to a valid salt.
+    SaltString::encode_b64(&crate::crypto::random_bytes::<16>()).expect("16-byte salt")
+}
+
+fn hasher() -> Argon2<'static> {
+    Argon2::default() // argon2id, m=19 MiB, t=2, p=1 (OWASP's baseline)
+}
+
+/// Hashes a password off the async runtime.
+pub async fn hash_password(password: Secret) -> Result<String, OAuthError> {
+    tokio::task::spawn_blocking(move || {
+        let salt = salt();
+        hasher()
+            .hash_password(password.expose().as_bytes(), &salt)
+            .map(|h| h.to_string())
+    })
+    .await
+    .map_err(|_| OAuthError::server_error())?
+    .map_err(|_| OAuthError::server_error())
+}
+
+/// Verifies a password against a PHC hash off the async runtime. With no
+/// hash, a dummy one is checked so the time taken does not reveal whether
+/// the user exists.
+pub async fn verify_password(password: Secret, hash: Option<String>) -> bool {
+    static DUMMY: OnceLock<String> = OnceLock::new();
+    tokio::task::spawn_blocking(move || {
+        let real = hash.is_some();
+        let hash = hash.unwrap_or_else(|| {
+            DUMMY
+                .get_or_init(|| {
+                    let salt = salt();
+                    hasher()
+                        .hash_password(b"grantd dummy password", &salt)
+                        .map(|h| h.to_string())
+                        .unwrap_or_default()
+                })
+                .clone()
+        });
+        let ok = PasswordHash::new(&hash)
+            .map(|h| {
+                hasher()
+                    .verify_password(password.expose().as_bytes(), &h)
+                    .is_ok()
+            })
+            .unwrap_or(false);
+        ok && real
+    })
+    .await
+    .unwrap_or(false)
+}
+
+fn check_email(raw: &str) -> Result<String, OAuthError> {
+    let e = raw.trim().to_ascii_lowercase();
+    let valid = e.len() <= 254
+        && e.split('@').count() == 2
+        && e.split('@').all(|p| !p.is_empty())
+        && e.rsplit('@').next().is_some_and(|d| d.contains('.'))
+        && !e.chars().any(|c| c.is_whitespace() || c.is_control());
+    if valid {
+        Ok(e)
+    } else {
+        Err(OAuthError::invalid_user_field(
+            "email",
+            "it is not an email address",
+        ))
+    }
+}
+
+impl Grantd {
+    pub async fn create_user(&self, spec: UserSpec) -> Result<User, OAuthError> {
+        let account_id = self.account_or_default(spec.account_id).await?;
+        let email = spec.email.as_deref().map(check_email).transpose()?;
+        let phone = spec
+            .phone
+            .as_deref()
+            .map(|p| {
+                normalize_phone(p).ok_or_else(|| {
+                    OAuthError::invalid_user_field("phone", "use E.164, e.g. +16505550100")
+                })
+            })
+            .transpose()?;
+        if email.is_none() && phone.is_none() {
+            return Err(OAuthError::invalid_user_field(
+                "email",
+                "a user needs an email or a phone number to sign in with",
+            ));
+        }
+        if let Some(ext) = &spec.extension_number {
+            if ext.is_empty() || ext.len() > 10 || !ext.chars().all(|c| c.is_ascii_digit()) {
+                return Err(OAuthError::invalid_user_field(
+                    "extension_number",
+                    "use 1 to 10 digits",
+                ));
+            }
+        }
+        let name = spec.name.unwrap_or_default().trim().to_string();
+        if name.is_empty() || name.chars().count() > 100 {
+            return Err(OAuthError::invalid_user_field(
+                "name",
+                "give 1 to 100 characters",
+            ));
+        }
+        let role = match spec.role.as_deref() {
+            None => Role::User,
+            Some(r) => Role::parse(r).ok_or_else(|| {
+                OAuthError::invalid_user_field("role", "use admin, developer or user")
+            })?,
+        };
+        let password_hash = match spec.password {
+            Some(p) if p.expose().chars().count() < 8 || p.expose().len() > 1024 => {
+                return Err(OAuthError::invalid_user_field(
+                    "password",
+                    "use 8 to 1024 characters",
+                ))
+            }
+            Some(p) => Some(hash_password(p).await?),
+            None => None,
+        };
+        let user = User {
+            id: random_numeric_id(),
+            account_id,
+            email,
+            phone,
+            extension_number: spec.extension_number,
+            name,
+            role,
+            status: UserStatus::Enabled,
+            password_hash,
+            created_at: self.now(),
+        };
+        match self.store.insert_user(&user).await {
+            Ok(()) => Ok(user),
+            Err(StoreError::Conflict(what)) => Err(OAuthError::invalid_user_field(
+                if what.contains("extension") {
+                    "extension_number"
+                } else {
+                    "email"
+                },
+                format!("already taken ({what})"),
+            )),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn get_user(&self, id: &str) -> Result<User, OAuthError> {
+        self.store
+            .get_user(id)
+            .await?
+            .ok_or_else(|| OAuthError::user_not_found(id))
+    }
+
+    pub async fn set_user_status(&self, id: &str, status: UserStatus) -> Result<User, OAuthError> {
+        if !self.store.set_user_status(id, status).await? {
+            return Err(OAuthError::user_not_found(id));
+        }
+        tracing::info!(
+            user_id = id,
+            status = status.as_str(),
+            "user status changed"
+        );
+        self.get_user(id).await
+    }
+
+    /// Finds the one user a login names.
+    async fn find_login(&self, login: &Login) -> Result<Vec<User>, OAuthError> {
+        Ok(match login {
+            Login::Email(e) => self.store.find_users_by_email(e).await?,
+            Login::Phone { phone, extension } => {
+                let users = self.store.find_users_by_phone(phone).await?;
+                match extension {
+                    Some(ext) => users
+                        .into_iter()
+                        .filter(|u| u.extension_number.as_deref() == Some(ext.as_str()))
+                        .collect(),
+                    None => users,
+                }
+            }
+        })
+    }
+
+    /// Checks a password sign-in, with lockout after repeated failures.
+    pub async fn authenticate_user(
+        &self,
+        login: &Login,
+        password: Secret,
+    ) -> Result<User, OAuthError> {
+        let candidates = self.find_login(login).await?;
+        let now = self.now();
+        let policy = &self.config.policy;
+        if candidates.len() != 1 {
+            verify_password(password, None).await;
+            let hint = if candidates.len() > 1 {
+                " Several users share this phone number: add the extension."
+            } else {
+                ""
+            };
+            return Err(OAuthError::invalid_user_credentials(hint));
+        }
+        let user = candidates
+            .into_iter()
+            .next()
+            .ok_or_else(OAuthError::server_error)?;
+        let state = self.store.get_login_state(&user.id).await?;
+        if let Some(until) = state.locked_until.filter(|u| *u > now) {
+            return Err(OAuthError::user_locked(&rfc3339(until)));
+        }
+        if !verify_password(password, user.password_hash.clone()).await {
+            let state = self
+                .store
+                .record_login_failure(
+                    &user.id,
+                    now,
+                    policy.lockout_window,
+                    policy.lockout_threshold,
+                    policy.lockout_duration,
+                )
+                .await?;
+            tracing::info!(user_id = %user.id, failures = state.failures, "password sign-in failed");
+            return Err(match state.locked_until.filter(|u| *u > now) {
+                Some(until) => {
+                    tracing::warn!(user_id = %user.id, "user locked after repeated failed passwords");
+                    OAuthError::user_locked(&rfc3339(until))
+                }
+                None => OAuthError::invalid_user_credentials(""),
+            });
+        }
+        if state.failures > 0 {
+            self.store.clear_login_failures(&user.id).await?;
+        }
+        if user.status != UserStatus::Enabled {
+            return Err(OAuthError::user_disabled());
+        }
+        Ok(user)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn logins() {
+        assert_eq!(
+            Login::parse("A@B.com", None).unwrap(),
+            Login::Email("a@b.com".into())
+        );
+        assert_eq!(
+            Login::parse("+16505550100*101", None).unwrap(),
+            Login::Phone {
+                phone: "+16505550100".into(),
+                extension: Some("101".into())
+            }
+        );
+        assert_eq!(
+            Login::parse("16505550100", Some("102")).unwrap(),
+            Login::Phone {
+                phone: "+16505550100".into(),
+                extension: Some("102".into())
+            }
+        );
+        assert!(Login::parse("+16505550100*101", Some("102")).is_err());
+        assert!(Login::parse("bob", None).is_err());
+    }
+
+    #[test]
+    fn phones() {
+        assert_eq!(
+            normalize_phone("+1 (650) 555-0100").as_deref(),
+            Some("+16505550100")
+        );
+        assert_eq!(normalize_phone("12"), None);
+        assert_eq!(normalize_phone("+1650abc"), None);
+    }
+
+    #[tokio::test]
+    async fn password_round_trip() {
+        let h = hash_password(Secret::new("correct horse")).await.unwrap();
+        assert!(h.starts_with("$argon2id$"));
+        assert!(verify_password(Secret::new("correct horse"), Some(h.clone())).await);
+        assert!(!verify_password(Secret::new("wrong"), Some(h)).await);
+        assert!(!verify_password(Secret::new("x"), None).await);
+    }
+}

@@ -1,0 +1,35 @@
+//! The RingCentral API resource the SDKs call right after login:
+//! `GET /restapi/v1.0/account/~/extension/~`, the token's user.
+
+use crate::extract::BearerToken;
+use crate::reject::Rejection;
+use crate::state::AppState;
+use axum::extract::State;
+use axum::Json;
+use serde_json::{json, Value};
+
+pub async fn current_extension(
+    State(s): State<AppState>,
+    BearerToken(token): BearerToken,
+) -> Result<Json<Value>, Rejection> {
+    let bearer = s.grantd.authenticate_bearer(token.as_deref()).await?;
+    let u = &bearer.user;
+    let base = format!("{}/restapi/v1.0/account/{}", s.issuer(), u.account_id);
+    let (first, last) = u.name.split_once(' ').unwrap_or((u.name.as_str(), ""));
+    Ok(Json(json!({
+        "uri": format!("{base}/extension/{}", u.id),
+        "id": u.id.parse::<u64>().map(Value::from).unwrap_or_else(|_| Value::from(u.id.clone())),
+        "extensionNumber": u.extension_number,
+        "name": u.name,
+        "type": "User",
+        "status": "Enabled",
+        "permissions": {"admin": {"enabled": u.role.as_str() == "admin"}},
+        "contact": {
+            "firstName": first,
+            "lastName": last,
+            "email": u.email,
+            "businessPhone": u.phone,
+        },
+        "account": {"uri": base, "id": u.account_id},
+    })))
+}
