@@ -32,6 +32,7 @@ pub struct AppSpec {
     pub access_token_ttl: Option<u64>,
     pub refresh_token_ttl: Option<u64>,
     pub access_token_format: Option<String>,
+    pub allow_plain_pkce: Option<bool>,
 }
 
 /// A new app and, for confidential apps, its secret (shown this once).
@@ -185,6 +186,9 @@ fn apply(mut app: App, spec: AppSpec, creating: bool) -> Result<App, OAuthError>
             OAuthError::invalid_app_field("access_token_format", "use 'jwt' or 'opaque'")
         })?;
     }
+    if let Some(p) = spec.allow_plain_pkce {
+        app.allow_plain_pkce = p;
+    }
     if let Some(t) = spec.access_token_ttl {
         app.access_token_ttl = check_ttl("access_token_ttl", t, ACCESS_TTL_RANGE)?;
     }
@@ -224,6 +228,7 @@ impl Grantd {
             access_token_ttl: DEFAULT_ACCESS_TTL,
             refresh_token_ttl: DEFAULT_REFRESH_TTL,
             access_token_format: AccessTokenFormat::Jwt,
+            allow_plain_pkce: false,
             secret_hash: None,
             created_at: now,
             updated_at: now,
@@ -331,6 +336,7 @@ mod tests {
             access_token_ttl: DEFAULT_ACCESS_TTL,
             refresh_token_ttl: DEFAULT_REFRESH_TTL,
             access_token_format: AccessTokenFormat::Jwt,
+            allow_plain_pkce: false,
             secret_hash: None,
             created_at: 0,
             updated_at: 0,

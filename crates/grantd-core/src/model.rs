@@ -81,6 +81,9 @@ pub struct App {
     pub access_token_ttl: u64,
     pub refresh_token_ttl: u64,
     pub access_token_format: AccessTokenFormat,
+    /// Accept PKCE `plain` (RFC 7636 §4.2) from this app; S256 otherwise.
+    #[serde(default)]
+    pub allow_plain_pkce: bool,
     /// SHA-256 of the client secret; `None` for public apps.
     #[serde(skip)]
     pub secret_hash: Option<[u8; 32]>,
@@ -308,4 +311,59 @@ pub enum RotateOutcome {
     Rotated,
     /// Another call rotated it first; here is the record as stored now.
     AlreadyRotated(Box<TokenRecord>),
+}
+
+/// An authorization code (RFC 6749 §4.1.2), stored by the hash of its value
+/// and bound to everything the token request must match.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthCode {
+    pub hash: [u8; 32],
+    pub client_id: String,
+    pub user_id: String,
+    pub account_id: String,
+    /// The redirect URI the code was sent to.
+    pub redirect_uri: String,
+    /// Whether the client named it at authorize (if so, the token request must repeat it).
+    pub redirect_uri_sent: bool,
+    pub scope: String,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    /// `S256` or `plain`.
+    pub code_challenge_method: Option<String>,
+    pub auth_time: UnixTime,
+    pub created_at: UnixTime,
+    pub expires_at: UnixTime,
+    pub used_at: Option<UnixTime>,
+    /// The session the first exchange opened; a replay ends it.
+    pub session_id: Option<String>,
+}
+
+/// What [`crate::store::Store::consume_code`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CodeUse {
+    /// First use: the code is now marked used.
+    Fresh(Box<AuthCode>),
+    /// Used before (at `used_at`).
+    Replayed(Box<AuthCode>),
+    Unknown,
+}
+
+/// A user's standing consent to an app's scopes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Consent {
+    pub user_id: String,
+    pub client_id: String,
+    /// Space-separated scopes granted.
+    pub scope: String,
+    pub granted_at: UnixTime,
+}
+
+/// A signed-in browser (the sign-in cookie), stored by the hash of its value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrowserSession {
+    pub hash: [u8; 32],
+    pub user_id: String,
+    pub auth_time: UnixTime,
+    pub created_at: UnixTime,
+    pub expires_at: UnixTime,
 }

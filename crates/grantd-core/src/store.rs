@@ -2,7 +2,7 @@
 
 use crate::clock::UnixTime;
 use crate::model::{
-    Account, App, JwtCredential, LoginState, RotateOutcome, Session, StoredKey, TokenRecord, User,
+    AuthCode, BrowserSession, CodeUse, Consent, Account, App, JwtCredential, LoginState, RotateOutcome, Session, StoredKey, TokenRecord, User,
     UserStatus,
 };
 use async_trait::async_trait;
@@ -123,4 +123,22 @@ pub trait Store: Send + Sync + 'static {
         replay: &[u8],
         now: UnixTime,
     ) -> StoreResult<RotateOutcome>;
+
+    async fn insert_code(&self, code: &AuthCode) -> StoreResult<()>;
+    /// Atomically marks the code used (`used_at = now`) if it was not, and
+    /// answers `Fresh` with it; `Replayed` if it had been used; `Unknown`.
+    async fn consume_code(&self, hash: &[u8; 32], now: UnixTime) -> StoreResult<CodeUse>;
+    /// Records the session the code's exchange opened.
+    async fn set_code_session(&self, hash: &[u8; 32], session_id: &str) -> StoreResult<()>;
+
+    async fn get_consent(&self, user_id: &str, client_id: &str) -> StoreResult<Option<Consent>>;
+    /// Inserts or replaces the consent of (user, app).
+    async fn put_consent(&self, consent: &Consent) -> StoreResult<()>;
+    /// False if there was none.
+    async fn delete_consent(&self, user_id: &str, client_id: &str) -> StoreResult<bool>;
+    async fn list_consents(&self, user_id: &str) -> StoreResult<Vec<Consent>>;
+
+    async fn insert_browser_session(&self, session: &BrowserSession) -> StoreResult<()>;
+    async fn get_browser_session(&self, hash: &[u8; 32]) -> StoreResult<Option<BrowserSession>>;
+    async fn delete_browser_session(&self, hash: &[u8; 32]) -> StoreResult<()>;
 }

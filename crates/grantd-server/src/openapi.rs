@@ -101,7 +101,8 @@ pub fn document(issuer: &str) -> Value {
         "issue_refresh_tokens": {"type": "boolean"},
         "access_token_ttl": {"type": "integer", "minimum": 60, "maximum": 86400},
         "refresh_token_ttl": {"type": "integer", "minimum": 3600, "maximum": 7776000},
-        "access_token_format": {"type": "string", "enum": ["jwt", "opaque"]}
+        "access_token_format": {"type": "string", "enum": ["jwt", "opaque"]},
+        "allow_plain_pkce": {"type": "boolean"}
     });
     let mut app_props = spec_props.clone();
     app_props["client_id"] = json!({"type": "string"});

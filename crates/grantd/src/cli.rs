@@ -125,6 +125,9 @@ struct SpecArgs {
     /// jwt or opaque.
     #[arg(long)]
     access_token_format: Option<String>,
+    /// Accept PKCE code_challenge_method=plain from this app (S256 is always accepted).
+    #[arg(long)]
+    allow_plain_pkce: Option<bool>,
     #[arg(long)]
     account_id: Option<String>,
 }
@@ -148,6 +151,7 @@ impl From<SpecArgs> for AppSpec {
             access_token_ttl: a.access_token_ttl,
             refresh_token_ttl: a.refresh_token_ttl,
             access_token_format: a.access_token_format,
+            allow_plain_pkce: a.allow_plain_pkce,
         }
     }
 }
