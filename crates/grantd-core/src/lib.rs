@@ -2,6 +2,7 @@
 //! Storage is reached through [`store::Store`], time through [`clock::Clock`].
 
 pub mod apps;
+pub mod authorize;
 pub mod cache;
 pub mod clock;
 pub mod credentials;
@@ -9,6 +10,7 @@ pub mod crypto;
 pub mod grants;
 pub mod keys;
 pub mod model;
+pub mod oidc;
 pub mod resource;
 pub mod sessions;
 pub mod store;

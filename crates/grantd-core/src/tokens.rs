@@ -112,7 +112,7 @@ impl Grantd {
         let app = self.authenticate_client(auth).await?;
         let deprecation = self.check_legacy_policy(request.grant)?;
         check_grant_enabled(&app, request.grant)?;
-        let scopes = check_scopes(&app, request.scope.as_ref())?;
+        let scopes = check_scopes(&app, request.scope.as_ref(), request.grant != Grant::ClientCredentials)?;
         let ctx = GrantContext {
             app: &app,
             request: &request,
@@ -123,6 +123,17 @@ impl Grantd {
             Grant::ClientCredentials => grants::client_credentials::exchange(ctx)?,
             Grant::JwtBearer => grants::jwt_bearer::exchange(self, ctx).await?,
             Grant::Password => grants::password::exchange(self, ctx).await?,
+            Grant::AuthorizationCode => {
+                let (grantee, code_hash) = grants::authorization_code::exchange(self, ctx).await?;
+                let response = self.issue(&app, &request, grantee).await?;
+                if let Some(sid) = &response.session_id {
+                    self.store.set_code_session(&code_hash, sid).await?;
+                }
+                return Ok(Issued {
+                    response,
+                    deprecation,
+                });
+            }
             Grant::RefreshToken => {
                 let response = self.refresh(&app, &request, params).await?;
                 return Ok(Issued {
@@ -272,7 +283,11 @@ impl Grantd {
         if let Some((_, record)) = &pair.refresh {
             self.store.insert_token(record).await?;
         }
-        Ok(pair.response(request, &session, &user))
+        let mut response = pair.response(request, &session, &user);
+        if let Some(oidc) = grantee.oidc.filter(|_| grantee.scopes.contains("openid")) {
+            response.id_token = Some(self.id_token(app, &user, &grantee.scopes, &oidc, &response.access_token, now));
+        }
+        Ok(response)
     }
 
     /// RFC 7662. A client may introspect only tokens issued to it; anything
@@ -485,11 +500,18 @@ fn check_grant_enabled(app: &App, grant: Grant) -> Result<(), OAuthError> {
 }
 
 /// Step 4: the scopes asked are the app's; none asked means all of them.
-fn check_scopes(app: &App, asked: Option<&Scopes>) -> Result<Scopes, OAuthError> {
+/// OpenID Connect scopes, which every app with users may ask for.
+pub const OIDC_SCOPES: &[&str] = &["openid", "profile", "email"];
+
+pub(crate) fn check_scopes(app: &App, asked: Option<&Scopes>, with_user: bool) -> Result<Scopes, OAuthError> {
     match asked {
         None => Ok(app.scopes.clone()),
         Some(asked) => {
-            let missing = asked.missing_from(&app.scopes);
+            let missing: Vec<&str> = asked
+                .missing_from(&app.scopes)
+                .into_iter()
+                .filter(|s| !(with_user && OIDC_SCOPES.contains(s)))
+                .collect();
             if missing.is_empty() {
                 Ok(asked.clone())
             } else {

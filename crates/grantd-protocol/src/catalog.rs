@@ -323,6 +323,96 @@ catalog! {
         "The bearer value is a JWT credential. A JWT credential is not an access token: it is exchanged for one at the token endpoint (the seed's 'wrong endpoint' mistake, the other way round).",
         "POST grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer&assertion=<the JWT credential> to the token endpoint with the app's Basic credentials, and send the access_token of the answer as the bearer token.";
 
+    // --- The authorization endpoint and codes (RFC 6749 §4.1, RFC 7636) -------------
+    CodeAtAuthorizeEndpoint = "GRD-350", InvalidRequest, 400,
+        "Code exchange sent to the authorization endpoint",
+        "A token request (grant_type, or a code without response_type) was sent to the authorization endpoint. The authorization endpoint is where the user's browser goes to sign in; the code it returns is exchanged for tokens at the token endpoint (RFC 6749 §4.1.3).",
+        "POST grant_type=authorization_code&code=…&redirect_uri=…&code_verifier=… to the token endpoint named in the description, form-encoded, with the app's Basic credentials (or client_id for public apps).";
+    NoRedirectUriRegistered = "OAU-113", InvalidRequest, 400,
+        "No redirect URI registered",
+        "The app has no redirect URI, so the authorization endpoint has nowhere to send the user back to.",
+        "Register the app's redirect URI (grantd app update CLIENT_ID --redirect-uri https://…/callback), exactly as the app will send it.";
+    RedirectUriNotRegistered = "GRD-351", InvalidRequest, 400,
+        "Redirect URI not registered",
+        "The redirect_uri does not exactly match any of the app's registered redirect URIs. grantd compares them character for character (RFC 9700 §4.1.1); only loopback URIs may differ in port (RFC 8252 §7.3). The user is not sent back to an unregistered URI, so this is shown as a page.",
+        "Send one of the registered redirect URIs exactly (scheme, host, port, path, trailing slash), or register the one you send.";
+    RedirectUriRequired = "GRD-352", InvalidRequest, 400,
+        "redirect_uri required",
+        "The app has several registered redirect URIs, so the request must say which one to use.",
+        "Add redirect_uri with one of the registered URIs to the authorization request (and send the same value at the token endpoint).";
+    UnsupportedResponseType = "GRD-353", UnsupportedResponseType, 400,
+        "Unsupported response type",
+        "The response_type is missing or not one this server supports: code (the authorization code flow), or token (the legacy implicit flow, where allowed).",
+        "Use response_type=code, with PKCE (code_challenge and code_challenge_method=S256).";
+    ResponseTypeNotAllowed = "OAU-112", UnauthorizedClient, 400,
+        "Client unauthorized for this response type",
+        "The app may not use this response type: the authorization code flow needs the authorization_code grant; the implicit flow (response_type=token) needs a browser app with the implicit grant enabled, while the operator's policy still allows it.",
+        "Use response_type=code with PKCE, which every app with a user interface can use; enable the authorization_code grant for the app if it is missing.";
+    PkceRequired = "GRD-354", InvalidRequest, 400,
+        "PKCE required",
+        "The app is public (browser, desktop or mobile) and cannot keep a secret, so it must prove with PKCE that the code exchange comes from the same client that started the flow (RFC 7636, RFC 9700 §2.1.1).",
+        "Create a random code_verifier (43–128 characters), send code_challenge=BASE64URL(SHA256(code_verifier)) and code_challenge_method=S256 to the authorization endpoint, and the code_verifier to the token endpoint.";
+    PkceMethodRefused = "GRD-355", InvalidRequest, 400,
+        "PKCE method not allowed",
+        "The code_challenge_method is plain (or was left out, which means plain), and this app accepts only S256. plain gives no protection if the challenge leaks.",
+        "Send code_challenge_method=S256 with code_challenge=BASE64URL(SHA256(code_verifier)). An operator can allow plain for an app that cannot do SHA-256 (allow_plain_pkce).";
+    PkceChallengeInvalid = "GRD-356", InvalidRequest, 400,
+        "Invalid code_challenge",
+        "The code_challenge does not have the form RFC 7636 requires: for S256, 43 base64url characters (a SHA-256 digest); for plain, 43–128 characters of A–Z, a–z, 0–9 and -._~.",
+        "Compute code_challenge = BASE64URL-NOPAD(SHA256(ASCII(code_verifier))).";
+    AccessDeniedByUser = "GRD-357", AccessDenied, 400,
+        "The user denied access",
+        "The user declined the app's request on the consent page.",
+        "Nothing is wrong with the request. The app can explain why it needs access and ask again.";
+    AccountNotAllowed = "GRD-358", AccessDenied, 400,
+        "User's account may not use this private app",
+        "The app is private: only users of the account that owns it may sign in. The user who signed in belongs to another account.",
+        "Sign in with a user of the app's account, or make the app public if other accounts should use it.";
+    LoginRequired = "GRD-359", LoginRequired, 400,
+        "Sign-in required",
+        "The request had prompt=none, but no user is signed in to grantd in this browser, so the user would have to see a page.",
+        "Send the user to the authorization endpoint without prompt=none, so they can sign in.";
+    ConsentRequired = "GRD-360", ConsentRequired, 400,
+        "Consent required",
+        "The request had prompt=none, but the user has not yet granted this app the scopes asked, so they would have to see the consent page.",
+        "Send the user to the authorization endpoint without prompt=none, so they can consent.";
+    CodeInvalid = "OAU-106", InvalidGrant, 400,
+        "Invalid authorization code",
+        "The code is not one this server issued (it was mistyped, truncated, or URL-decoded twice).",
+        "Send the code parameter of the redirect exactly as received, once.";
+    CodeExpired = "OAU-108", InvalidGrant, 400,
+        "Authorization code expired",
+        "Authorization codes live 60 seconds; this one is older.",
+        "Exchange the code as soon as the redirect arrives; start the flow again to get a new one.";
+    CodeOtherClient = "OAU-110", InvalidGrant, 400,
+        "Authorization code was not issued for this app",
+        "The code was issued to another app than the one authenticating the token request.",
+        "Exchange the code with the credentials of the app that started the flow (the client_id sent to the authorization endpoint).";
+    CodeReplayed = "GRD-361", InvalidGrant, 400,
+        "Authorization code already used",
+        "The code was exchanged before. Codes are single-use (RFC 6749 §4.1.2); a second use can mean the code was intercepted, so grantd revoked every token issued from the first exchange (RFC 9700 §4.2.4).",
+        "Exchange each code once. If your client retries token requests, do not retry a code exchange that reached the server; start the flow again.";
+    RedirectUriMismatch = "OAU-109", InvalidGrant, 400,
+        "Redirect URIs do not match",
+        "The redirect_uri of the token request must be exactly the one sent to the authorization endpoint (RFC 6749 §4.1.3).",
+        "Send the same redirect_uri, character for character, in both requests.";
+    PkceVerifierMissing = "GRD-362", InvalidGrant, 400,
+        "code_verifier missing",
+        "The authorization request sent a code_challenge, so the token request must send the code_verifier it was made from.",
+        "Add code_verifier to the token request: the random value whose S256 hash was the code_challenge. Keep it across the redirect (e.g. in the session or sessionStorage).";
+    PkceVerifierMismatch = "GRD-363", InvalidGrant, 400,
+        "code_verifier does not match",
+        "BASE64URL(SHA256(code_verifier)) is not the code_challenge of the authorization request (or, for plain, the verifier differs).",
+        "Send the code_verifier the challenge was computed from; check that the challenge was base64url without padding, and that the verifier of this flow was used (not one of another tab or attempt).";
+    PkceDowngrade = "GRD-364", InvalidGrant, 400,
+        "code_verifier without a code_challenge",
+        "The token request sent a code_verifier, but the authorization request had no code_challenge. Accepting it would let an attacker strip PKCE from the first request (a downgrade, RFC 9700 §4.8.2).",
+        "Send code_challenge and code_challenge_method=S256 in the authorization request, or no code_verifier at the token endpoint.";
+    OpenIdScopeMissing = "GRD-365", InsufficientScope, 403,
+        "Token lacks the openid scope",
+        "The userinfo endpoint answers only for tokens issued with the openid scope (OpenID Connect Core §5.3).",
+        "Ask for scope=openid (and profile, email as needed) in the authorization request.";
+
     // --- The admin API -----------------------------------------------------------
     AdminAuthMissing = "GRD-401", InvalidToken, 401,
         "Admin token required",

@@ -618,6 +618,182 @@ impl OAuthError {
         )
     }
 
+    // --- the authorization endpoint and codes ----------------------------------------
+
+    pub fn code_at_authorize_endpoint(token_endpoint: &str) -> Self {
+        Self::new(
+            Code::CodeAtAuthorizeEndpoint,
+            format!(
+                "This is a token request (it has grant_type, or a code without response_type), sent to the authorization endpoint. Codes are exchanged at the token endpoint: POST {token_endpoint} with grant_type=authorization_code&code=…&redirect_uri=…&code_verifier=…, form-encoded, with the app's Basic credentials."
+            ),
+        )
+    }
+
+    pub fn no_redirect_uri_registered(app_name: &str, client_id: &str) -> Self {
+        Self::new(
+            Code::NoRedirectUriRegistered,
+            format!("App '{app_name}' has no redirect URI registered. Register the one the app uses: grantd app update {client_id} --redirect-uri https://…/callback."),
+        )
+        .with_parameter("redirect_uri")
+    }
+
+    pub fn redirect_uri_not_registered(sent: &str, registered: &[String]) -> Self {
+        Self::new(
+            Code::RedirectUriNotRegistered,
+            format!(
+                "redirect_uri '{}' is not registered for this app. Registered: {}. They are compared exactly (only loopback URIs may differ in port).",
+                sanitize(sent, 200),
+                registered.join(", ")
+            ),
+        )
+        .with_parameter("redirect_uri")
+    }
+
+    pub fn redirect_uri_required(registered: &[String]) -> Self {
+        Self::new(
+            Code::RedirectUriRequired,
+            format!("The app has {} registered redirect URIs ({}); add redirect_uri to say which one.", registered.len(), registered.join(", ")),
+        )
+        .with_parameter("redirect_uri")
+    }
+
+    pub fn unsupported_response_type(value: Option<&str>, supported: &[&str]) -> Self {
+        let what = match value {
+            Some(v) => format!("response_type '{}' is not supported", sanitize(v, 40)),
+            None => "response_type is missing".to_string(),
+        };
+        Self::new(
+            Code::UnsupportedResponseType,
+            format!("{what}. Supported: {}. Use response_type=code with PKCE.", supported.join(", ")),
+        )
+        .with_parameter("response_type")
+    }
+
+    pub fn response_type_not_allowed(app_name: &str, platform: PlatformType, response_type: &str, why: &str) -> Self {
+        Self::new(
+            Code::ResponseTypeNotAllowed,
+            format!("App '{app_name}' ({platform}) may not use response_type={response_type}: {why}"),
+        )
+        .with_parameter("response_type")
+    }
+
+    pub fn pkce_required(app_name: &str, platform: PlatformType) -> Self {
+        Self::new(
+            Code::PkceRequired,
+            format!("App '{app_name}' is a {platform} app, which is public, so PKCE is required: send code_challenge=BASE64URL(SHA256(code_verifier)) and code_challenge_method=S256."),
+        )
+        .with_parameter("code_challenge")
+    }
+
+    pub fn pkce_method_refused(sent: Option<&str>) -> Self {
+        let what = match sent {
+            Some(m) => format!("code_challenge_method '{}' is not accepted for this app", sanitize(m, 20)),
+            None => "code_challenge_method is missing, which means plain, and plain is not accepted for this app".to_string(),
+        };
+        Self::new(Code::PkceMethodRefused, format!("{what}. Send code_challenge_method=S256."))
+            .with_parameter("code_challenge_method")
+    }
+
+    pub fn pkce_challenge_invalid(reason: &str) -> Self {
+        Self::new(Code::PkceChallengeInvalid, format!("The code_challenge is invalid: {reason}."))
+            .with_parameter("code_challenge")
+    }
+
+    pub fn access_denied_by_user(app_name: &str) -> Self {
+        Self::new(Code::AccessDeniedByUser, format!("The user declined to give '{app_name}' access."))
+    }
+
+    pub fn account_not_allowed(app_name: &str) -> Self {
+        Self::new(
+            Code::AccountNotAllowed,
+            format!("App '{app_name}' is private to its own account, and the user who signed in belongs to another account."),
+        )
+    }
+
+    pub fn login_required() -> Self {
+        Self::new(Code::LoginRequired, "prompt=none was sent but no user is signed in to grantd in this browser.")
+    }
+
+    pub fn consent_required(scopes: &str) -> Self {
+        Self::new(
+            Code::ConsentRequired,
+            format!("prompt=none was sent but the user has not granted this app: {scopes}."),
+        )
+    }
+
+    pub fn code_invalid() -> Self {
+        Self::new(Code::CodeInvalid, "The authorization code is not one this server issued. Send the code of the redirect exactly as received.")
+            .with_parameter("code")
+    }
+
+    pub fn code_expired(at: &str) -> Self {
+        Self::new(
+            Code::CodeExpired,
+            format!("The authorization code expired at {at} (codes live 60 seconds). Start the flow again."),
+        )
+        .with_parameter("code")
+    }
+
+    pub fn code_other_client(client_id: &str) -> Self {
+        Self::new(
+            Code::CodeOtherClient,
+            format!("The authorization code was not issued to app {client_id}. Exchange it with the app that started the flow."),
+        )
+        .with_parameter("code")
+    }
+
+    pub fn code_replayed(used_at: &str) -> Self {
+        Self::new(
+            Code::CodeReplayed,
+            format!("The authorization code was already exchanged at {used_at}. Codes are single-use; the tokens issued from it have been revoked. Start the flow again."),
+        )
+        .with_parameter("code")
+    }
+
+    pub fn redirect_uri_mismatch(sent: Option<&str>, used: &str) -> Self {
+        let sent = match sent {
+            Some(s) => format!("'{}'", sanitize(s, 200)),
+            None => "none".to_string(),
+        };
+        Self::new(
+            Code::RedirectUriMismatch,
+            format!("The token request's redirect_uri is {sent}, but the authorization request used '{used}'. Send exactly '{used}'."),
+        )
+        .with_parameter("redirect_uri")
+    }
+
+    pub fn pkce_verifier_missing() -> Self {
+        Self::new(
+            Code::PkceVerifierMissing,
+            "The authorization request sent a code_challenge, so this token request needs the code_verifier it was computed from.",
+        )
+        .with_parameter("code_verifier")
+    }
+
+    pub fn pkce_verifier_mismatch(method: &str) -> Self {
+        Self::new(
+            Code::PkceVerifierMismatch,
+            format!("The code_verifier does not match the code_challenge (method {method}). Send the verifier of this flow; the challenge must be BASE64URL-NOPAD(SHA256(verifier))."),
+        )
+        .with_parameter("code_verifier")
+    }
+
+    pub fn pkce_downgrade() -> Self {
+        Self::new(
+            Code::PkceDowngrade,
+            "A code_verifier was sent, but the authorization request had no code_challenge. Send code_challenge with code_challenge_method=S256 at the authorization endpoint.",
+        )
+        .with_parameter("code_verifier")
+    }
+
+    pub fn openid_scope_missing() -> Self {
+        Self::new(
+            Code::OpenIdScopeMissing,
+            "The access token was not issued with the openid scope, so userinfo has nothing to say. Ask for scope=openid (plus profile, email) when the user signs in.",
+        )
+        .with_challenge(Challenge::Bearer)
+    }
+
     // --- admin API -----------------------------------------------------------------
 
     pub fn admin_auth_missing() -> Self {

@@ -1,6 +1,7 @@
 //! What OAuth says: requests parsed once into types, the grant and client-auth
 //! enums, and the error catalog. No I/O, no async, no clock.
 
+pub mod authorize;
 pub mod catalog;
 pub mod client_auth;
 pub mod error;

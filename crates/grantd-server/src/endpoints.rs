@@ -24,6 +24,38 @@ pub struct Endpoint {
 
 pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
+        path: "/oauth/authorize",
+        ringcentral: Some("/restapi/oauth/authorize"),
+        allow: "GET, HEAD, POST",
+        metadata: Some("authorization_endpoint"),
+        router: || get(routes::authorize::authorize).post(routes::authorize::authorize),
+        summary: "Authorization endpoint (RFC 6749 §3.1): sign-in and consent",
+    },
+    Endpoint {
+        path: "/oauth/authorize/login",
+        ringcentral: None,
+        allow: "POST",
+        metadata: None,
+        router: || post(routes::authorize::login),
+        summary: "The sign-in form",
+    },
+    Endpoint {
+        path: "/oauth/authorize/consent",
+        ringcentral: None,
+        allow: "POST",
+        metadata: None,
+        router: || post(routes::authorize::consent),
+        summary: "The consent form",
+    },
+    Endpoint {
+        path: "/oauth/userinfo",
+        ringcentral: Some("/restapi/oauth/userinfo"),
+        allow: "GET, HEAD, POST",
+        metadata: Some("userinfo_endpoint"),
+        router: || get(routes::authorize::userinfo).post(routes::authorize::userinfo),
+        summary: "OpenID Connect userinfo",
+    },
+    Endpoint {
         path: "/oauth/token",
         ringcentral: Some("/restapi/oauth/token"),
         allow: "POST",

@@ -9,8 +9,9 @@
 use grantd_core::clock::UnixTime;
 use grantd_core::crypto::{random_id, sha256};
 use grantd_core::model::{
-    AccessTokenFormat, Account, App, Distribution, JwtCredential, LoginState, Role, RotateOutcome,
-    Session, SigningAlg, StoredKey, TokenKind, TokenRecord, User, UserStatus,
+    AccessTokenFormat, Account, App, AuthCode, BrowserSession, CodeUse, Consent, Distribution,
+    JwtCredential, LoginState, Role, RotateOutcome, Session, SigningAlg, StoredKey, TokenKind,
+    TokenRecord, User, UserStatus,
 };
 use grantd_core::store::{Store, StoreError};
 use grantd_protocol::{Grant, PlatformType, RedirectUri, Scopes};
@@ -26,6 +27,8 @@ const PURGE_BEFORE: UnixTime = 1_000_000_000;
 const RACERS: usize = 50;
 /// How many refreshes race to rotate one refresh token.
 const ROTATION_RACERS: usize = 20;
+/// How many token requests race to exchange one authorization code.
+const CODE_RACERS: usize = 20;
 
 /// Runs every check against `store`.
 pub async fn run_all(store: &dyn Store) {
@@ -34,6 +37,7 @@ pub async fn run_all(store: &dyn Store) {
     concurrent_settings(store).await;
     accounts(store).await;
     apps(store).await;
+    apps_allow_plain_pkce(store).await;
     delete_app_deletes_tokens(store).await;
     keys(store).await;
     tokens(store).await;
@@ -53,6 +57,10 @@ pub async fn run_all(store: &dyn Store) {
     rotate_refresh_refusals(store).await;
     rotate_refresh_after_revocation(store).await;
     concurrent_rotate_refresh(store).await;
+    auth_codes(store).await;
+    concurrent_consume_code(store).await;
+    consents(store).await;
+    browser_sessions(store).await;
 }
 
 fn prefix() -> String {
@@ -122,6 +130,7 @@ fn full_app(client_id: &str, account_id: &str) -> App {
         access_token_ttl: 3600,
         refresh_token_ttl: 604_800,
         access_token_format: AccessTokenFormat::Jwt,
+        allow_plain_pkce: true,
         secret_hash: Some(hash(client_id)),
         created_at: T,
         updated_at: T + 1,
@@ -143,6 +152,7 @@ fn bare_app(client_id: &str, account_id: &str) -> App {
         access_token_ttl: 0,
         refresh_token_ttl: 0,
         access_token_format: AccessTokenFormat::Opaque,
+        allow_plain_pkce: false,
         secret_hash: None,
         created_at: T + 2,
         updated_at: T + 2,
@@ -442,6 +452,68 @@ pub async fn apps(store: &dyn Store) {
         store.get_app(&full.client_id).await.expect("get_app"),
         Some(back),
         "a delete touches only its app"
+    );
+}
+
+/// `allow_plain_pkce` round-trips through insert, list and update, on its own.
+pub async fn apps_allow_plain_pkce(store: &dyn Store) {
+    let p = prefix();
+    let owner = format!("{p}-owner");
+    setup_account(store, &owner).await;
+    let plain = App {
+        allow_plain_pkce: true,
+        ..bare_app(&format!("{p}-plain"), &owner)
+    };
+    let s256_only = App {
+        allow_plain_pkce: false,
+        ..full_app(&format!("{p}-s256"), &owner)
+    };
+    for app in [&plain, &s256_only] {
+        store.insert_app(app).await.expect("insert_app");
+        assert_eq!(
+            store.get_app(&app.client_id).await.expect("get_app"),
+            Some(app.clone()),
+            "allow_plain_pkce = {} round-trips",
+            app.allow_plain_pkce
+        );
+    }
+    let ours = |apps: Vec<App>| {
+        let mut v: Vec<(String, bool)> = apps
+            .into_iter()
+            .filter(|a| a.client_id.starts_with(&p))
+            .map(|a| (a.client_id, a.allow_plain_pkce))
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(
+        ours(store.list_apps().await.expect("list_apps")),
+        vec![
+            (plain.client_id.clone(), true),
+            (s256_only.client_id.clone(), false)
+        ],
+        "list_apps reads allow_plain_pkce"
+    );
+
+    // An update that changes only the flag changes it, both ways.
+    for (app, flag) in [(&plain, false), (&s256_only, true)] {
+        let flipped = App {
+            allow_plain_pkce: flag,
+            ..app.clone()
+        };
+        assert!(store.update_app(&flipped).await.expect("update_app"));
+        assert_eq!(
+            store.get_app(&app.client_id).await.expect("get_app"),
+            Some(flipped),
+            "update_app sets allow_plain_pkce to {flag}"
+        );
+    }
+    assert_eq!(
+        ours(store.list_apps().await.expect("list_apps")),
+        vec![
+            (plain.client_id.clone(), false),
+            (s256_only.client_id.clone(), true)
+        ]
     );
 }
 
@@ -790,15 +862,82 @@ pub async fn purge(store: &dyn Store) {
         .revoke_jti(&live_jti, PURGE_BEFORE + 5, PURGE_BEFORE - 50)
         .await
         .expect("revoke_jti");
+    let code_expired = AuthCode {
+        created_at: PURGE_BEFORE - 600,
+        ..auth_code(&format!("{p}-code-expired"), &client, PURGE_BEFORE - 1)
+    };
+    let code_expired_used = AuthCode {
+        used_at: Some(PURGE_BEFORE - 550),
+        session_id: Some(format!("{p}-session")),
+        ..auth_code(
+            &format!("{p}-code-expired-used"),
+            &client,
+            PURGE_BEFORE - 500,
+        )
+    };
+    let code_at_cutoff = auth_code(&format!("{p}-code-at-cutoff"), &client, PURGE_BEFORE);
+    let code_live = auth_code(&format!("{p}-code-live"), &client, PURGE_BEFORE + 60);
+    for c in [
+        &code_expired,
+        &code_expired_used,
+        &code_at_cutoff,
+        &code_live,
+    ] {
+        store.insert_code(c).await.expect("insert_code");
+    }
+    let browser_expired = browser_session(&format!("{p}-browser-expired"), &p, PURGE_BEFORE - 1);
+    let browser_at_cutoff = browser_session(&format!("{p}-browser-at-cutoff"), &p, PURGE_BEFORE);
+    let browser_live = browser_session(&format!("{p}-browser-live"), &p, PURGE_BEFORE + 60);
+    for b in [&browser_expired, &browser_at_cutoff, &browser_live] {
+        store
+            .insert_browser_session(b)
+            .await
+            .expect("insert_browser_session");
+    }
 
     assert_eq!(
         store
             .purge_expired(PURGE_BEFORE)
             .await
             .expect("purge_expired"),
-        3,
-        "two tokens and one jti expired strictly before the cut-off"
+        6,
+        "two tokens, one jti, two codes and one browser session expired strictly before the cut-off"
     );
+    for c in [&code_expired, &code_expired_used] {
+        assert_eq!(
+            store
+                .consume_code(&c.hash, PURGE_BEFORE)
+                .await
+                .expect("consume_code"),
+            CodeUse::Unknown,
+            "an expired code is purged, used or not"
+        );
+    }
+    for c in [&code_at_cutoff, &code_live] {
+        assert_eq!(
+            store
+                .consume_code(&c.hash, PURGE_BEFORE)
+                .await
+                .expect("consume_code"),
+            CodeUse::Fresh(Box::new(AuthCode {
+                used_at: Some(PURGE_BEFORE),
+                ..c.clone()
+            })),
+            "a code expiring at or after the cut-off stays"
+        );
+    }
+    assert_eq!(
+        get_browser_session(store, &browser_expired.hash).await,
+        None,
+        "an expired browser session is purged"
+    );
+    for b in [&browser_at_cutoff, &browser_live] {
+        assert_eq!(
+            get_browser_session(store, &b.hash).await,
+            Some(b.clone()),
+            "a browser session expiring at or after the cut-off stays"
+        );
+    }
     assert_eq!(
         store.get_token(&expired.hash).await.expect("get_token"),
         None
@@ -2106,4 +2245,377 @@ pub async fn concurrent_rotate_refresh(store: &dyn Store) {
         get_token(store, &pairs[winner].0.hash).await,
         Some(pairs[winner].0.clone())
     );
+}
+
+/// A code bound to everything: a redirect URI the client named, a nonce, S256.
+fn auth_code(name: &str, client_id: &str, expires_at: UnixTime) -> AuthCode {
+    AuthCode {
+        hash: hash(name),
+        client_id: client_id.to_string(),
+        user_id: format!("{name}-user"),
+        account_id: "4000000001".to_string(),
+        redirect_uri: "https://app.example.com/cb?x=1&y='2'".to_string(),
+        redirect_uri_sent: true,
+        scope: "ReadAccounts SMS openid".to_string(),
+        nonce: Some("n-0S6_WzA2Mj \"ünïcode\"".to_string()),
+        code_challenge: Some("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".to_string()),
+        code_challenge_method: Some("S256".to_string()),
+        auth_time: expires_at - 300,
+        created_at: expires_at - 60,
+        expires_at,
+        used_at: None,
+        session_id: None,
+    }
+}
+
+fn browser_session(name: &str, user_id: &str, expires_at: UnixTime) -> BrowserSession {
+    BrowserSession {
+        hash: hash(name),
+        user_id: user_id.to_string(),
+        auth_time: expires_at - 7200,
+        created_at: expires_at - 3600,
+        expires_at,
+    }
+}
+
+async fn get_browser_session(store: &dyn Store, hash: &[u8; 32]) -> Option<BrowserSession> {
+    store
+        .get_browser_session(hash)
+        .await
+        .expect("get_browser_session")
+}
+
+async fn consume(store: &dyn Store, hash: &[u8; 32], now: UnixTime) -> CodeUse {
+    store.consume_code(hash, now).await.expect("consume_code")
+}
+
+fn used(code: &AuthCode, at: UnixTime) -> AuthCode {
+    AuthCode {
+        used_at: Some(at),
+        ..code.clone()
+    }
+}
+
+pub async fn auth_codes(store: &dyn Store) {
+    let p = prefix();
+    let client = format!("{p}-app");
+    let unknown = hash(&format!("{p}-unknown"));
+    assert_eq!(
+        consume(store, &unknown, T).await,
+        CodeUse::Unknown,
+        "an unknown code is Unknown"
+    );
+    store
+        .set_code_session(&unknown, &format!("{p}-session"))
+        .await
+        .expect("setting the session of an unknown code is not an error");
+    assert_eq!(
+        consume(store, &unknown, T).await,
+        CodeUse::Unknown,
+        "neither consume_code nor set_code_session creates a code"
+    );
+
+    let full = auth_code(&format!("{p}-full"), &client, T + 600);
+    let bare = AuthCode {
+        redirect_uri_sent: false,
+        scope: String::new(),
+        nonce: None,
+        code_challenge: None,
+        code_challenge_method: None,
+        ..auth_code(&format!("{p}-bare"), &client, T + 600)
+    };
+    let plain = AuthCode {
+        code_challenge: Some("a plain verifier, ~._-".to_string()),
+        code_challenge_method: Some("plain".to_string()),
+        ..auth_code(&format!("{p}-plain"), &client, T + 600)
+    };
+    let born_used = AuthCode {
+        used_at: Some(T + 5),
+        session_id: Some(format!("{p}-born-session")),
+        ..auth_code(&format!("{p}-born-used"), &client, T + 600)
+    };
+    let expired = auth_code(&format!("{p}-expired"), &client, T - 1);
+    for c in [&full, &bare, &plain, &born_used, &expired] {
+        store.insert_code(c).await.expect("insert_code");
+    }
+    let impostor = AuthCode {
+        client_id: format!("{p}-impostor"),
+        ..bare.clone()
+    };
+    assert!(
+        matches!(
+            store.insert_code(&impostor).await,
+            Err(StoreError::Conflict(_))
+        ),
+        "a duplicate code hash is a conflict"
+    );
+
+    // The first use wins and sees every field as stored (so the refused
+    // insert changed nothing); later uses see the first one's time.
+    assert_eq!(
+        consume(store, &full.hash, T + 100).await,
+        CodeUse::Fresh(Box::new(used(&full, T + 100))),
+        "the first use is Fresh, with used_at = now and every field round-tripped"
+    );
+    assert_eq!(
+        consume(store, &full.hash, T + 200).await,
+        CodeUse::Replayed(Box::new(used(&full, T + 100))),
+        "a second use is Replayed and keeps the first use's time"
+    );
+    let session_id = format!("{p}-session");
+    store
+        .set_code_session(&full.hash, &session_id)
+        .await
+        .expect("set_code_session");
+    let with_session = AuthCode {
+        session_id: Some(session_id.clone()),
+        ..used(&full, T + 100)
+    };
+    assert_eq!(
+        consume(store, &full.hash, T + 300).await,
+        CodeUse::Replayed(Box::new(with_session)),
+        "a replay sees the session the first exchange opened"
+    );
+
+    assert_eq!(
+        consume(store, &bare.hash, T + 101).await,
+        CodeUse::Fresh(Box::new(used(&bare, T + 101))),
+        "absent optional fields round-trip; using one code leaves the others unused"
+    );
+    assert_eq!(
+        consume(store, &plain.hash, T + 102).await,
+        CodeUse::Fresh(Box::new(used(&plain, T + 102)))
+    );
+    assert_eq!(
+        consume(store, &born_used.hash, T + 103).await,
+        CodeUse::Replayed(Box::new(born_used.clone())),
+        "a code stored used is Replayed"
+    );
+    assert_eq!(
+        consume(store, &expired.hash, T + 104).await,
+        CodeUse::Fresh(Box::new(used(&expired, T + 104))),
+        "the store does not judge expiry (the caller does); purge_expired removes expired codes"
+    );
+    store
+        .set_code_session(&bare.hash, &format!("{p}-other-session"))
+        .await
+        .expect("set_code_session");
+    assert_eq!(
+        consume(store, &plain.hash, T + 400).await,
+        CodeUse::Replayed(Box::new(used(&plain, T + 102))),
+        "set_code_session touches only its code"
+    );
+}
+
+pub async fn concurrent_consume_code(store: &dyn Store) {
+    let p = prefix();
+    let code = auth_code(&format!("{p}-raced"), &format!("{p}-app"), T + 600);
+    store.insert_code(&code).await.expect("insert_code");
+    // Each racer uses its own time, so the winner is recognisable.
+    let outcomes = join_all(
+        (0..CODE_RACERS)
+            .map(|i| store.consume_code(&code.hash, T + 100 + i as UnixTime))
+            .collect(),
+    )
+    .await;
+    let outcomes: Vec<CodeUse> = outcomes
+        .into_iter()
+        .map(|o| o.expect("concurrent consume_code"))
+        .collect();
+    let winners: Vec<usize> = outcomes
+        .iter()
+        .enumerate()
+        .filter(|(_, o)| matches!(o, CodeUse::Fresh(_)))
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(
+        winners.len(),
+        1,
+        "exactly one racer gets the code Fresh: {outcomes:?}"
+    );
+    let winner = winners[0];
+    let won = used(&code, T + 100 + winner as UnixTime);
+    assert_eq!(outcomes[winner], CodeUse::Fresh(Box::new(won.clone())));
+    for (i, outcome) in outcomes.iter().enumerate() {
+        if i != winner {
+            assert_eq!(
+                *outcome,
+                CodeUse::Replayed(Box::new(won.clone())),
+                "every other racer sees it Replayed, used at the winner's time"
+            );
+        }
+    }
+    assert_eq!(
+        consume(store, &code.hash, T + 1000).await,
+        CodeUse::Replayed(Box::new(won))
+    );
+}
+
+pub async fn consents(store: &dyn Store) {
+    let p = prefix();
+    let user = format!("{p}-user");
+    let other_user = format!("{p}-other-user");
+    let app = format!("{p}-app");
+    let app_2 = format!("{p}-app-2");
+    let get = |user_id: &str, client_id: &str| {
+        let (user_id, client_id) = (user_id.to_string(), client_id.to_string());
+        async move {
+            store
+                .get_consent(&user_id, &client_id)
+                .await
+                .expect("get_consent")
+        }
+    };
+    let list = |user_id: &str| {
+        let user_id = user_id.to_string();
+        async move {
+            let mut v = store.list_consents(&user_id).await.expect("list_consents");
+            v.sort_by(|a, b| a.client_id.cmp(&b.client_id));
+            v
+        }
+    };
+    let consent = |user_id: &str, client_id: &str, scope: &str, granted_at: UnixTime| Consent {
+        user_id: user_id.to_string(),
+        client_id: client_id.to_string(),
+        scope: scope.to_string(),
+        granted_at,
+    };
+
+    assert_eq!(get(&user, &app).await, None);
+    assert!(
+        list(&user).await.is_empty(),
+        "a user who never consented has no consents"
+    );
+
+    let first = consent(&user, &app, "ReadAccounts SMS", T);
+    let empty = consent(&user, &app_2, "", T + 1);
+    let others = consent(&other_user, &app, "openid — ünïcode", T + 2);
+    for c in [&first, &empty, &others] {
+        store.put_consent(c).await.expect("put_consent");
+        assert_eq!(
+            get(&c.user_id, &c.client_id).await,
+            Some(c.clone()),
+            "every field of a consent round-trips"
+        );
+    }
+    assert_eq!(
+        list(&user).await,
+        vec![first.clone(), empty.clone()],
+        "a user's consents, and only theirs"
+    );
+
+    // Putting again replaces (an upsert, never a conflict).
+    let narrower = consent(&user, &app, "ReadAccounts", T + 10);
+    store.put_consent(&narrower).await.expect("put_consent");
+    assert_eq!(
+        get(&user, &app).await,
+        Some(narrower.clone()),
+        "put_consent replaces the scope and the time"
+    );
+    assert_eq!(
+        list(&user).await,
+        vec![narrower.clone(), empty.clone()],
+        "replacing does not add a consent"
+    );
+    assert_eq!(
+        get(&other_user, &app).await,
+        Some(others.clone()),
+        "consents are per (user, app)"
+    );
+
+    assert!(
+        store
+            .delete_consent(&user, &app)
+            .await
+            .expect("delete_consent"),
+        "deleting a consent returns true"
+    );
+    assert_eq!(get(&user, &app).await, None);
+    assert!(
+        !store
+            .delete_consent(&user, &app)
+            .await
+            .expect("delete_consent"),
+        "deleting twice returns false"
+    );
+    assert!(
+        !store
+            .delete_consent(&format!("{p}-nobody"), &app)
+            .await
+            .expect("delete_consent"),
+        "deleting an unknown consent returns false"
+    );
+    assert_eq!(list(&user).await, vec![empty.clone()]);
+    assert_eq!(
+        get(&other_user, &app).await,
+        Some(others),
+        "a delete touches only its consent"
+    );
+    store
+        .put_consent(&first)
+        .await
+        .expect("consenting again after a delete");
+    assert_eq!(list(&user).await, vec![first, empty]);
+}
+
+pub async fn browser_sessions(store: &dyn Store) {
+    let p = prefix();
+    let user = format!("{p}-user");
+    let first = browser_session(&format!("{p}-first"), &user, T + 86_400);
+    let second = browser_session(&format!("{p}-second"), &user, T + 3600);
+    let others = browser_session(&format!("{p}-others"), &format!("{p}-other-user"), T + 60);
+    assert_eq!(get_browser_session(store, &first.hash).await, None);
+    for b in [&first, &second, &others] {
+        store
+            .insert_browser_session(b)
+            .await
+            .expect("insert_browser_session");
+        assert_eq!(
+            get_browser_session(store, &b.hash).await,
+            Some(b.clone()),
+            "every field of a browser session round-trips"
+        );
+    }
+    let impostor = BrowserSession {
+        user_id: format!("{p}-impostor"),
+        ..first.clone()
+    };
+    assert!(
+        matches!(
+            store.insert_browser_session(&impostor).await,
+            Err(StoreError::Conflict(_))
+        ),
+        "a duplicate browser session hash is a conflict"
+    );
+    assert_eq!(
+        get_browser_session(store, &first.hash).await,
+        Some(first.clone()),
+        "a refused insert changes nothing"
+    );
+
+    store
+        .delete_browser_session(&first.hash)
+        .await
+        .expect("delete_browser_session");
+    assert_eq!(get_browser_session(store, &first.hash).await, None);
+    for b in [&second, &others] {
+        assert_eq!(
+            get_browser_session(store, &b.hash).await,
+            Some(b.clone()),
+            "a delete touches only its browser session"
+        );
+    }
+    store
+        .delete_browser_session(&first.hash)
+        .await
+        .expect("deleting twice is not an error");
+    store
+        .delete_browser_session(&hash(&format!("{p}-unknown")))
+        .await
+        .expect("deleting an unknown browser session is not an error");
+    store
+        .insert_browser_session(&first)
+        .await
+        .expect("a deleted browser session's hash is free again");
+    assert_eq!(get_browser_session(store, &first.hash).await, Some(first));
 }

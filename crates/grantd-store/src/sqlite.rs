@@ -4,8 +4,8 @@ use crate::codec::{self, corrupt, db_error};
 use async_trait::async_trait;
 use grantd_core::clock::UnixTime;
 use grantd_core::model::{
-    Account, App, JwtCredential, LoginState, RotateOutcome, Session, StoredKey, TokenRecord, User,
-    UserStatus,
+    Account, App, AuthCode, BrowserSession, CodeUse, Consent, JwtCredential, LoginState,
+    RotateOutcome, Session, StoredKey, TokenRecord, User, UserStatus,
 };
 use grantd_core::store::{Store, StoreError, StoreResult};
 use sqlx::sqlite::{
@@ -172,7 +172,7 @@ fn account_from_row(row: &SqliteRow) -> StoreResult<Account> {
 
 const APP_COLUMNS: &str = "client_id, account_id, name, platform_type, grants, redirect_uris, \
      scopes, distribution, issue_refresh_tokens, access_token_ttl, refresh_token_ttl, \
-     access_token_format, secret_hash, created_at, updated_at";
+     access_token_format, allow_plain_pkce, secret_hash, created_at, updated_at";
 
 fn app_from_row(row: &SqliteRow) -> StoreResult<App> {
     let client_id: String = col(row, "app", "client_id")?;
@@ -199,6 +199,7 @@ fn app_from_row(row: &SqliteRow) -> StoreResult<App> {
             col(row, w, "refresh_token_ttl")?,
         )?,
         access_token_format: codec::access_token_format(w, col(row, w, "access_token_format")?)?,
+        allow_plain_pkce: col(row, w, "allow_plain_pkce")?,
         secret_hash: secret_hash
             .map(|h| codec::digest(w, "secret_hash", &h))
             .transpose()?,
@@ -459,6 +460,67 @@ async fn end_session_on(
     Ok(ended > 0)
 }
 
+const AUTH_CODE_COLUMNS: &str = "hash, client_id, user_id, account_id, redirect_uri, \
+     redirect_uri_sent, scope, nonce, code_challenge, code_challenge_method, auth_time, \
+     created_at, expires_at, used_at, session_id";
+
+/// Names a code in errors by its app, never by its value or hash.
+fn auth_code_from_row(row: &SqliteRow) -> StoreResult<AuthCode> {
+    let client_id: String = col(row, "authorization code", "client_id")?;
+    let what = format!("authorization code of app {client_id}");
+    let w = what.as_str();
+    let hash: Vec<u8> = col(row, w, "hash")?;
+    Ok(AuthCode {
+        hash: codec::digest(w, "hash", &hash)?,
+        user_id: col(row, w, "user_id")?,
+        account_id: col(row, w, "account_id")?,
+        redirect_uri: col(row, w, "redirect_uri")?,
+        redirect_uri_sent: col(row, w, "redirect_uri_sent")?,
+        scope: col(row, w, "scope")?,
+        nonce: col(row, w, "nonce")?,
+        code_challenge: col(row, w, "code_challenge")?,
+        code_challenge_method: col(row, w, "code_challenge_method")?,
+        auth_time: col(row, w, "auth_time")?,
+        created_at: col(row, w, "created_at")?,
+        expires_at: col(row, w, "expires_at")?,
+        used_at: col(row, w, "used_at")?,
+        session_id: col(row, w, "session_id")?,
+        client_id,
+    })
+}
+
+const CONSENT_COLUMNS: &str = "user_id, client_id, scope, granted_at";
+
+fn consent_from_row(row: &SqliteRow) -> StoreResult<Consent> {
+    let user_id: String = col(row, "consent", "user_id")?;
+    let client_id: String = col(row, "consent", "client_id")?;
+    let what = format!("consent of user {user_id} to app {client_id}");
+    let w = what.as_str();
+    Ok(Consent {
+        scope: col(row, w, "scope")?,
+        granted_at: col(row, w, "granted_at")?,
+        user_id,
+        client_id,
+    })
+}
+
+const BROWSER_SESSION_COLUMNS: &str = "hash, user_id, auth_time, created_at, expires_at";
+
+/// Names a browser session in errors by its user, never by its hash.
+fn browser_session_from_row(row: &SqliteRow) -> StoreResult<BrowserSession> {
+    let user_id: String = col(row, "browser session", "user_id")?;
+    let what = format!("browser session of user {user_id}");
+    let w = what.as_str();
+    let hash: Vec<u8> = col(row, w, "hash")?;
+    Ok(BrowserSession {
+        hash: codec::digest(w, "hash", &hash)?,
+        auth_time: col(row, w, "auth_time")?,
+        created_at: col(row, w, "created_at")?,
+        expires_at: col(row, w, "expires_at")?,
+        user_id,
+    })
+}
+
 #[async_trait]
 impl Store for SqliteStore {
     async fn ping(&self) -> StoreResult<()> {
@@ -545,7 +607,7 @@ impl Store for SqliteStore {
         let what = format!("app {}", app.client_id);
         sqlx::query(&format!(
             "INSERT INTO apps ({APP_COLUMNS}) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         ))
         .bind(&app.client_id)
         .bind(&app.account_id)
@@ -562,6 +624,7 @@ impl Store for SqliteStore {
             app.refresh_token_ttl,
         )?)
         .bind(app.access_token_format.as_str())
+        .bind(app.allow_plain_pkce)
         .bind(app.secret_hash.as_ref().map(|h| h.as_slice()))
         .bind(app.created_at)
         .bind(app.updated_at)
@@ -601,7 +664,7 @@ impl Store for SqliteStore {
             "UPDATE apps SET account_id = ?, name = ?, platform_type = ?, grants = ?, \
              redirect_uris = ?, scopes = ?, distribution = ?, issue_refresh_tokens = ?, \
              access_token_ttl = ?, refresh_token_ttl = ?, access_token_format = ?, \
-             secret_hash = ?, created_at = ?, updated_at = ? \
+             allow_plain_pkce = ?, secret_hash = ?, created_at = ?, updated_at = ? \
              WHERE client_id = ?",
         )
         .bind(&app.account_id)
@@ -618,6 +681,7 @@ impl Store for SqliteStore {
             app.refresh_token_ttl,
         )?)
         .bind(app.access_token_format.as_str())
+        .bind(app.allow_plain_pkce)
         .bind(app.secret_hash.as_ref().map(|h| h.as_slice()))
         .bind(app.created_at)
         .bind(app.updated_at)
@@ -768,8 +832,20 @@ impl Store for SqliteStore {
             .await
             .map_err(err)?
             .rows_affected();
+        let codes = sqlx::query("DELETE FROM auth_codes WHERE expires_at < ?")
+            .bind(before)
+            .execute(&mut *tx)
+            .await
+            .map_err(err)?
+            .rows_affected();
+        let browser_sessions = sqlx::query("DELETE FROM browser_sessions WHERE expires_at < ?")
+            .bind(before)
+            .execute(&mut *tx)
+            .await
+            .map_err(err)?
+            .rows_affected();
         tx.commit().await.map_err(err)?;
-        Ok(tokens + jtis)
+        Ok(tokens + jtis + codes + browser_sessions)
     }
 
     async fn insert_user(&self, user: &User) -> StoreResult<()> {
@@ -1146,5 +1222,167 @@ impl Store for SqliteStore {
         }
         tx.commit().await.map_err(err)?;
         Ok(RotateOutcome::Rotated)
+    }
+
+    async fn insert_code(&self, code: &AuthCode) -> StoreResult<()> {
+        sqlx::query(&format!(
+            "INSERT INTO auth_codes ({AUTH_CODE_COLUMNS}) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        ))
+        .bind(code.hash.as_slice())
+        .bind(&code.client_id)
+        .bind(&code.user_id)
+        .bind(&code.account_id)
+        .bind(&code.redirect_uri)
+        .bind(code.redirect_uri_sent)
+        .bind(&code.scope)
+        .bind(&code.nonce)
+        .bind(&code.code_challenge)
+        .bind(&code.code_challenge_method)
+        .bind(code.auth_time)
+        .bind(code.created_at)
+        .bind(code.expires_at)
+        .bind(code.used_at)
+        .bind(&code.session_id)
+        .execute(&self.writer)
+        .await
+        .map_err(|e| db_error(e, &format!("authorization code of app {}", code.client_id)))?;
+        Ok(())
+    }
+
+    async fn consume_code(&self, hash: &[u8; 32], now: UnixTime) -> StoreResult<CodeUse> {
+        let err = |e| db_error(e, "authorization code");
+        let mut tx = self.write_tx().await.map_err(err)?;
+        // The compare-and-set: of racing exchanges, exactly one changes the row.
+        let swapped =
+            sqlx::query("UPDATE auth_codes SET used_at = ? WHERE hash = ? AND used_at IS NULL")
+                .bind(now)
+                .bind(hash.as_slice())
+                .execute(&mut *tx)
+                .await
+                .map_err(err)?
+                .rows_affected();
+        let stored = sqlx::query(&format!(
+            "SELECT {AUTH_CODE_COLUMNS} FROM auth_codes WHERE hash = ?"
+        ))
+        .bind(hash.as_slice())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(err)?
+        .map(|row| auth_code_from_row(&row))
+        .transpose()?;
+        tx.commit().await.map_err(err)?;
+        Ok(match stored {
+            Some(code) if swapped > 0 => CodeUse::Fresh(Box::new(code)),
+            Some(code) => CodeUse::Replayed(Box::new(code)),
+            None => CodeUse::Unknown,
+        })
+    }
+
+    async fn set_code_session(&self, hash: &[u8; 32], session_id: &str) -> StoreResult<()> {
+        sqlx::query("UPDATE auth_codes SET session_id = ? WHERE hash = ?")
+            .bind(session_id)
+            .bind(hash.as_slice())
+            .execute(&self.writer)
+            .await
+            .map_err(|e| db_error(e, "authorization code"))?;
+        Ok(())
+    }
+
+    async fn get_consent(&self, user_id: &str, client_id: &str) -> StoreResult<Option<Consent>> {
+        sqlx::query(&format!(
+            "SELECT {CONSENT_COLUMNS} FROM consents WHERE user_id = ? AND client_id = ?"
+        ))
+        .bind(user_id)
+        .bind(client_id)
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(|e| db_error(e, &format!("consent of user {user_id} to app {client_id}")))?
+        .map(|row| consent_from_row(&row))
+        .transpose()
+    }
+
+    async fn put_consent(&self, consent: &Consent) -> StoreResult<()> {
+        sqlx::query(&format!(
+            "INSERT INTO consents ({CONSENT_COLUMNS}) VALUES (?, ?, ?, ?) \
+             ON CONFLICT (user_id, client_id) DO UPDATE SET scope = excluded.scope, \
+             granted_at = excluded.granted_at"
+        ))
+        .bind(&consent.user_id)
+        .bind(&consent.client_id)
+        .bind(&consent.scope)
+        .bind(consent.granted_at)
+        .execute(&self.writer)
+        .await
+        .map_err(|e| {
+            db_error(
+                e,
+                &format!(
+                    "consent of user {} to app {}",
+                    consent.user_id, consent.client_id
+                ),
+            )
+        })?;
+        Ok(())
+    }
+
+    async fn delete_consent(&self, user_id: &str, client_id: &str) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM consents WHERE user_id = ? AND client_id = ?")
+            .bind(user_id)
+            .bind(client_id)
+            .execute(&self.writer)
+            .await
+            .map_err(|e| db_error(e, &format!("consent of user {user_id} to app {client_id}")))?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn list_consents(&self, user_id: &str) -> StoreResult<Vec<Consent>> {
+        sqlx::query(&format!(
+            "SELECT {CONSENT_COLUMNS} FROM consents WHERE user_id = ? \
+             ORDER BY granted_at, client_id"
+        ))
+        .bind(user_id)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(|e| db_error(e, &format!("consents of user {user_id}")))?
+        .iter()
+        .map(consent_from_row)
+        .collect()
+    }
+
+    async fn insert_browser_session(&self, session: &BrowserSession) -> StoreResult<()> {
+        sqlx::query(&format!(
+            "INSERT INTO browser_sessions ({BROWSER_SESSION_COLUMNS}) VALUES (?, ?, ?, ?, ?)"
+        ))
+        .bind(session.hash.as_slice())
+        .bind(&session.user_id)
+        .bind(session.auth_time)
+        .bind(session.created_at)
+        .bind(session.expires_at)
+        .execute(&self.writer)
+        .await
+        .map_err(|e| db_error(e, &format!("browser session of user {}", session.user_id)))?;
+        Ok(())
+    }
+
+    async fn get_browser_session(&self, hash: &[u8; 32]) -> StoreResult<Option<BrowserSession>> {
+        sqlx::query(&format!(
+            "SELECT {BROWSER_SESSION_COLUMNS} FROM browser_sessions WHERE hash = ?"
+        ))
+        .bind(hash.as_slice())
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(|e| db_error(e, "browser session"))?
+        .map(|row| browser_session_from_row(&row))
+        .transpose()
+    }
+
+    async fn delete_browser_session(&self, hash: &[u8; 32]) -> StoreResult<()> {
+        sqlx::query("DELETE FROM browser_sessions WHERE hash = ?")
+            .bind(hash.as_slice())
+            .execute(&self.writer)
+            .await
+            .map_err(|e| db_error(e, "browser session"))?;
+        Ok(())
     }
 }

@@ -177,6 +177,7 @@ async fn an_app_needs_an_existing_account() {
         access_token_ttl: 1,
         refresh_token_ttl: 1,
         access_token_format: grantd_core::model::AccessTokenFormat::Jwt,
+        allow_plain_pkce: false,
         secret_hash: None,
         created_at: 1,
         updated_at: 1,
@@ -420,4 +421,204 @@ async fn spawned_rotations_never_fork_a_session() {
         stored += usize::from(store.get_token(&hash).await.unwrap().is_some());
     }
     assert_eq!(stored, 1);
+}
+
+/// A database at migration 0002 (the release before the authorization-code
+/// flow) opens, gains 0003, and reads its apps back with `allow_plain_pkce` false.
+#[tokio::test]
+async fn a_0002_database_is_upgraded() {
+    use grantd_core::model::{AccessTokenFormat, AuthCode, CodeUse, Distribution};
+    use grantd_protocol::{Grant, PlatformType, RedirectUri, Scopes};
+
+    let path = TempPath::new("upgrade-0002");
+    let up_to_0002 = std::env::temp_dir().join(format!(
+        "grantd-store-test-migrations-0002-{}-{}",
+        std::process::id(),
+        grantd_core::crypto::random_id(8)
+    ));
+    std::fs::create_dir_all(&up_to_0002).unwrap();
+    for name in ["0001_init.sql", "0002_users_sessions.sql"] {
+        std::fs::copy(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("migrations")
+                .join(name),
+            up_to_0002.join(name),
+        )
+        .unwrap();
+    }
+    {
+        let options = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(&path.0)
+            .create_if_missing(true);
+        let raw = sqlx::SqlitePool::connect_with(options).await.unwrap();
+        sqlx::migrate::Migrator::new(up_to_0002.as_path())
+            .await
+            .unwrap()
+            .run(&raw)
+            .await
+            .unwrap();
+        for sql in [
+            "INSERT INTO accounts (id, name, created_at) VALUES ('acct', 'A', 1)",
+            "INSERT INTO apps (client_id, account_id, name, platform_type, grants, \
+             redirect_uris, scopes, distribution, issue_refresh_tokens, access_token_ttl, \
+             refresh_token_ttl, access_token_format, secret_hash, created_at, updated_at) VALUES \
+             ('old-app', 'acct', 'Old', 'browser', '[\"authorization_code\"]', \
+              '[\"https://old.example/cb\"]', '[\"ReadAccounts\"]', 'public', 1, 3600, 86400, \
+              'jwt', NULL, 1, 2)",
+        ] {
+            sqlx::query(sql).execute(&raw).await.unwrap();
+        }
+        raw.close().await;
+    }
+    std::fs::remove_dir_all(&up_to_0002).unwrap();
+
+    let store = SqliteStore::open(path.as_str()).await.unwrap();
+    let expected = grantd_core::model::App {
+        client_id: "old-app".into(),
+        account_id: "acct".into(),
+        name: "Old".into(),
+        platform_type: PlatformType::Browser,
+        grants: vec![Grant::AuthorizationCode],
+        redirect_uris: vec![RedirectUri::parse("https://old.example/cb").unwrap()],
+        scopes: Scopes::parse("ReadAccounts").unwrap(),
+        distribution: Distribution::Public,
+        issue_refresh_tokens: true,
+        access_token_ttl: 3600,
+        refresh_token_ttl: 86400,
+        access_token_format: AccessTokenFormat::Jwt,
+        allow_plain_pkce: false,
+        secret_hash: None,
+        created_at: 1,
+        updated_at: 2,
+    };
+    assert_eq!(
+        store.get_app("old-app").await.unwrap(),
+        Some(expected.clone())
+    );
+    assert_eq!(store.list_apps().await.unwrap(), vec![expected.clone()]);
+
+    // The new column and tables work on the upgraded file.
+    let opted_in = grantd_core::model::App {
+        allow_plain_pkce: true,
+        updated_at: 3,
+        ..expected
+    };
+    assert!(store.update_app(&opted_in).await.unwrap());
+    assert_eq!(store.get_app("old-app").await.unwrap(), Some(opted_in));
+    let code = AuthCode {
+        hash: [1; 32],
+        client_id: "old-app".into(),
+        user_id: "u".into(),
+        account_id: "acct".into(),
+        redirect_uri: "https://old.example/cb".into(),
+        redirect_uri_sent: false,
+        scope: "ReadAccounts".into(),
+        nonce: None,
+        code_challenge: None,
+        code_challenge_method: None,
+        auth_time: 1,
+        created_at: 1,
+        expires_at: 100,
+        used_at: None,
+        session_id: None,
+    };
+    store.insert_code(&code).await.unwrap();
+    assert!(matches!(
+        store.consume_code(&code.hash, 5).await.unwrap(),
+        CodeUse::Fresh(_)
+    ));
+    assert!(store.list_consents("u").await.unwrap().is_empty());
+    assert_eq!(store.get_browser_session(&[1; 32]).await.unwrap(), None);
+    store.close().await;
+
+    // Reopening does not run 0003 again.
+    let store = SqliteStore::open(path.as_str()).await.unwrap();
+    assert!(
+        store
+            .get_app("old-app")
+            .await
+            .unwrap()
+            .unwrap()
+            .allow_plain_pkce
+    );
+}
+
+/// The schema refuses what the model cannot hold: a hash that is not 32
+/// bytes, a flag that is not 0 or 1.
+#[tokio::test]
+async fn authorize_tables_check_their_columns() {
+    let path = TempPath::new("authorize-checks");
+    let store = SqliteStore::open(path.as_str()).await.unwrap();
+    store.close().await;
+    let raw = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.as_str()))
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO accounts (id, name, created_at) VALUES ('acct', 'A', 1)")
+        .execute(&raw)
+        .await
+        .unwrap();
+    for sql in [
+        "INSERT INTO auth_codes (hash, client_id, user_id, account_id, redirect_uri, \
+         redirect_uri_sent, scope, auth_time, created_at, expires_at) \
+         VALUES (zeroblob(31), 'c', 'u', 'a', 'r', 0, '', 1, 1, 2)",
+        "INSERT INTO auth_codes (hash, client_id, user_id, account_id, redirect_uri, \
+         redirect_uri_sent, scope, auth_time, created_at, expires_at) \
+         VALUES (zeroblob(32), 'c', 'u', 'a', 'r', 2, '', 1, 1, 2)",
+        "INSERT INTO browser_sessions (hash, user_id, auth_time, created_at, expires_at) \
+         VALUES (x'00', 'u', 1, 1, 2)",
+        "INSERT INTO consents (user_id, client_id, scope, granted_at) VALUES ('u', 'c', '', 'soon')",
+        "INSERT INTO apps (client_id, account_id, name, platform_type, grants, redirect_uris, \
+         scopes, distribution, issue_refresh_tokens, access_token_ttl, refresh_token_ttl, \
+         access_token_format, allow_plain_pkce, created_at, updated_at) VALUES \
+         ('c', 'acct', 'n', 'browser', '[]', '[]', '[]', 'public', 0, 1, 1, 'jwt', 2, 1, 1)",
+    ] {
+        assert!(
+            sqlx::query(sql).execute(&raw).await.is_err(),
+            "refused: {sql}"
+        );
+    }
+}
+
+/// Token requests racing on many threads for one code: one exchange wins.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn spawned_code_exchanges_use_a_code_once() {
+    use grantd_core::model::{AuthCode, CodeUse};
+    let path = TempPath::new("codes");
+    let store = Arc::new(SqliteStore::open(path.as_str()).await.unwrap());
+    let code = AuthCode {
+        hash: grantd_core::crypto::sha256(b"the code"),
+        client_id: "c".into(),
+        user_id: "u".into(),
+        account_id: "a".into(),
+        redirect_uri: "https://app.example/cb".into(),
+        redirect_uri_sent: true,
+        scope: String::new(),
+        nonce: None,
+        code_challenge: Some("challenge".into()),
+        code_challenge_method: Some("S256".into()),
+        auth_time: 1,
+        created_at: 1,
+        expires_at: 10_000,
+        used_at: None,
+        session_id: None,
+    };
+    store.insert_code(&code).await.unwrap();
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..40 {
+        let store = store.clone();
+        let hash = code.hash;
+        tasks.spawn(async move { store.consume_code(&hash, 100 + i).await.unwrap() });
+    }
+    let mut fresh = vec![];
+    let mut replayed = vec![];
+    while let Some(done) = tasks.join_next().await {
+        match done.unwrap() {
+            CodeUse::Fresh(c) => fresh.push(c.used_at),
+            CodeUse::Replayed(c) => replayed.push(c.used_at),
+            CodeUse::Unknown => panic!("the code is stored"),
+        }
+    }
+    assert_eq!(fresh.len(), 1);
+    assert_eq!(replayed.len(), 39);
+    assert!(replayed.iter().all(|at| *at == fresh[0]));
 }

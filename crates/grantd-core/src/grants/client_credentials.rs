@@ -10,5 +10,6 @@ pub fn exchange(ctx: GrantContext<'_>) -> Result<Grantee, OAuthError> {
         scopes: ctx.scopes,
         // RFC 6749 §4.4.3: no user, so no session and no refresh token.
         user: None,
+        oidc: None,
     })
 }

@@ -16,5 +16,9 @@ pub async fn exchange(grantd: &Grantd, ctx: GrantContext<'_>) -> Result<Grantee,
         account_id: Some(user.account_id.clone()),
         scopes: ctx.scopes,
         user: Some(user),
+        oidc: Some(super::Oidc {
+            nonce: None,
+            auth_time: grantd.now(),
+        }),
     })
 }

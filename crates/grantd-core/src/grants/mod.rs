@@ -2,6 +2,7 @@
 //! [`Grantee`]; [`crate::tokens`] owns the shared steps (client authentication,
 //! the enabled-grant check, scopes, issuing), so no grant can skip one.
 
+pub mod authorization_code;
 pub mod client_credentials;
 pub mod jwt_bearer;
 pub mod password;
@@ -11,6 +12,7 @@ use grantd_protocol::{Grant, Params, Scopes, TokenRequest};
 
 /// The grants this server implements at its token endpoint.
 pub const IMPLEMENTED: &[Grant] = &[
+    Grant::AuthorizationCode,
     Grant::JwtBearer,
     Grant::ClientCredentials,
     Grant::RefreshToken,
@@ -34,4 +36,11 @@ pub struct Grantee {
     pub scopes: Scopes,
     /// The user a user grant signed in; a session (and refresh token) follows.
     pub user: Option<User>,
+    /// For an ID token when `openid` is granted: the nonce and when the user authenticated.
+    pub oidc: Option<Oidc>,
+}
+
+pub struct Oidc {
+    pub nonce: Option<String>,
+    pub auth_time: crate::clock::UnixTime,
 }

@@ -23,10 +23,6 @@ pub fn metadata_document(s: &AppState) -> Value {
     }
     let auth_methods = json!(["client_secret_basic", "client_secret_post", "none"]);
     doc.insert(
-        "grant_types_supported".into(),
-        json!(s.grantd.supported_grant_types()),
-    );
-    doc.insert(
         "token_endpoint_auth_methods_supported".into(),
         auth_methods.clone(),
     );
@@ -38,7 +34,26 @@ pub fn metadata_document(s: &AppState) -> Value {
         "revocation_endpoint_auth_methods_supported".into(),
         auth_methods,
     );
-    doc.insert("response_types_supported".into(), json!([]));
+    let response_types = s.grantd.response_types_supported();
+    let mut grants = s.grantd.supported_grant_types();
+    let mut modes = vec!["query"];
+    if response_types.contains(&"token") {
+        grants.push("implicit");
+        modes.push("fragment");
+    }
+    doc.insert("grant_types_supported".into(), json!(grants));
+    doc.insert("response_types_supported".into(), json!(response_types));
+    doc.insert("response_modes_supported".into(), json!(modes));
+    doc.insert("code_challenge_methods_supported".into(), json!(["S256", "plain"]));
+    doc.insert("scopes_supported".into(), json!(grantd_core::tokens::OIDC_SCOPES));
+    doc.insert("subject_types_supported".into(), json!(["public"]));
+    doc.insert("id_token_signing_alg_values_supported".into(), json!(s.grantd.keys.algs()));
+    doc.insert("prompt_values_supported".into(), json!(["none", "login", "consent"]));
+    doc.insert(
+        "claims_supported".into(),
+        json!(["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "azp", "name", "given_name", "family_name", "email", "email_verified"]),
+    );
+    doc.insert("authorization_response_iss_parameter_supported".into(), json!(true));
     Value::Object(doc)
 }
 

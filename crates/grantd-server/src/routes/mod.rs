@@ -1,5 +1,6 @@
 //! Handlers, one module per group of endpoints.
 
+pub mod authorize;
 pub mod docs;
 pub mod meta;
 pub mod restapi;

@@ -1,0 +1,398 @@
+//! The authorization endpoint's rules (RFC 6749 §4.1–4.2, RFC 7636, RFC 9700,
+//! OIDC Core §3.1.2): which errors may be redirected, redirect-URI matching,
+//! PKCE, prompt, consent, codes; and the browser sign-in sessions behind it.
+
+use crate::clock::UnixTime;
+use crate::crypto::{random_token, sha256};
+use crate::grants::{Grantee, Oidc};
+use crate::model::{App, AuthCode, BrowserSession, Consent, Distribution, User, UserStatus};
+use crate::tokens::check_scopes;
+use crate::Grantd;
+use grantd_protocol::authorize::{check_challenge, AuthorizeRequest, PkceMethod, ResponseType};
+use grantd_protocol::{Grant, OAuthError, Params, RedirectUri, Scopes, TokenRequest};
+use std::sync::Arc;
+
+/// Authorization codes live this long.
+pub const CODE_TTL: i64 = 60;
+/// A browser stays signed in this long.
+pub const BROWSER_SESSION_TTL: i64 = 12 * 3600;
+
+/// A validated authorization request: the app and redirect URI are known.
+#[derive(Debug, Clone)]
+pub struct AuthorizeContext {
+    pub app: Arc<App>,
+    pub request: AuthorizeRequest,
+    pub response_type: ResponseType,
+    pub redirect_uri: String,
+    pub scopes: Scopes,
+    pub pkce: Option<(String, PkceMethod)>,
+}
+
+/// A rejection at the authorization endpoint.
+#[derive(Debug)]
+pub enum AuthorizeError {
+    /// Before the app and redirect URI are trusted: shown, never redirected
+    /// (no open redirects).
+    Page(OAuthError),
+    /// Sent back to the app: the URL to redirect to, and the error for logs.
+    Redirect(String, OAuthError),
+}
+
+impl From<OAuthError> for AuthorizeError {
+    fn from(e: OAuthError) -> Self {
+        AuthorizeError::Page(e)
+    }
+}
+
+/// What the browser sees next.
+#[derive(Debug)]
+pub enum Next {
+    SignIn(Box<AuthorizeContext>),
+    Consent(Box<AuthorizeContext>, User),
+    Redirect(String),
+}
+
+/// Exact match, except that a loopback redirect URI may use any port (RFC 8252 §7.3).
+fn redirect_matches(registered: &RedirectUri, sent: &str) -> bool {
+    if registered.as_str() == sent {
+        return true;
+    }
+    if !registered.is_loopback() {
+        return false;
+    }
+    let strip = |u: &str| -> Option<(String, String)> {
+        let rest = u.strip_prefix("http://")?;
+        let (authority, path) = rest.find(['/', '?']).map_or((rest, ""), |i| (&rest[..i], &rest[i..]));
+        let host = if authority.starts_with('[') {
+            authority.split(']').next().map(|h| format!("{h}]"))?
+        } else {
+            authority.split(':').next()?.to_string()
+        };
+        Some((host, path.to_string()))
+    };
+    matches!((strip(registered.as_str()), strip(sent)), (Some(a), Some(b)) if a == b)
+}
+
+/// Appends parameters to a redirect URI's query, or puts them in the fragment.
+pub fn redirect_with(uri: &str, params: &[(&str, &str)], fragment: bool) -> String {
+    let mut ser = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in params {
+        ser.append_pair(k, v);
+    }
+    let encoded = ser.finish();
+    if fragment {
+        format!("{uri}#{encoded}")
+    } else if uri.contains('?') {
+        format!("{uri}&{encoded}")
+    } else {
+        format!("{uri}?{encoded}")
+    }
+}
+
+impl Grantd {
+    /// The response types this server answers now.
+    pub fn response_types_supported(&self) -> Vec<&'static str> {
+        let mut v = vec!["code"];
+        if self.check_legacy_policy(Grant::Implicit).is_ok() {
+            v.push("token");
+        }
+        v
+    }
+
+    fn error_redirect(&self, ctx_uri: &str, state: Option<&str>, fragment: bool, e: OAuthError) -> AuthorizeError {
+        let entry = e.entry();
+        let error_uri = format!("{}/docs/errors/{}", self.config.issuer, entry.code);
+        let mut params: Vec<(&str, &str)> = vec![
+            ("error", entry.error.as_str()),
+            ("error_description", &e.description),
+            ("error_uri", &error_uri),
+        ];
+        if let Some(s) = state {
+            params.push(("state", s));
+        }
+        params.push(("iss", &self.config.issuer));
+        AuthorizeError::Redirect(redirect_with(ctx_uri, &params, fragment), e)
+    }
+
+    /// Validates an authorization request: client and redirect URI first
+    /// (errors shown as a page), then the rest (errors redirected).
+    pub async fn authorize_context(&self, params: &Params) -> Result<AuthorizeContext, AuthorizeError> {
+        let request = AuthorizeRequest::read(params, &self.token_endpoint())?;
+        let client_id = request
+            .client_id
+            .clone()
+            .ok_or_else(|| OAuthError::missing_parameter("client_id", "at the authorization endpoint"))?;
+        let app = self
+            .find_app(&client_id)
+            .await?
+            .ok_or_else(|| OAuthError::client_unknown(&client_id, None))?;
+        let registered: Vec<String> = app.redirect_uris.iter().map(|u| u.to_string()).collect();
+        if registered.is_empty() {
+            return Err(OAuthError::no_redirect_uri_registered(&app.name, &app.client_id).into());
+        }
+        let redirect_uri = match &request.redirect_uri {
+            Some(sent) => {
+                if !app.redirect_uris.iter().any(|r| redirect_matches(r, sent)) {
+                    return Err(OAuthError::redirect_uri_not_registered(sent, &registered).into());
+                }
+                sent.clone()
+            }
+            None if registered.len() == 1 => registered[0].clone(),
+            None => return Err(OAuthError::redirect_uri_required(&registered).into()),
+        };
+        // From here on, errors go back to the app.
+        let state = request.state.clone();
+        let implicit = request.response_type.as_deref() == Some("token");
+        let fail = |e: OAuthError| self.error_redirect(&redirect_uri, state.as_deref(), implicit, e);
+        let response_type = match request.response_type.as_deref() {
+            Some("code") => ResponseType::Code,
+            Some("token") => ResponseType::Token,
+            other => return Err(fail(OAuthError::unsupported_response_type(other, &self.response_types_supported()))),
+        };
+        match response_type {
+            ResponseType::Code if !app.has_grant(Grant::AuthorizationCode) => {
+                return Err(fail(OAuthError::response_type_not_allowed(
+                    &app.name,
+                    app.platform_type,
+                    "code",
+                    &format!("the app is not enabled for the authorization_code grant (its grants: {}).", grantd_protocol::grant::join(&app.grants)),
+                )))
+            }
+            ResponseType::Token => {
+                self.check_legacy_policy(Grant::Implicit).map_err(&fail)?;
+                if !app.has_grant(Grant::Implicit) {
+                    return Err(fail(OAuthError::response_type_not_allowed(
+                        &app.name,
+                        app.platform_type,
+                        "token",
+                        "the implicit flow [IMPLICIT] is legacy and enabled only for browser apps that turn it on. Use the authorization code flow with PKCE instead (response_type=code, code_challenge_method=S256).",
+                    )));
+                }
+            }
+            ResponseType::Code => {}
+        }
+        let asked = request.scopes().map_err(&fail)?;
+        let scopes = check_scopes(&app, asked.as_ref(), true).map_err(&fail)?;
+        let pkce = match (&request.code_challenge, response_type) {
+            (Some(ch), ResponseType::Code) => {
+                let method = match request.code_challenge_method.as_deref() {
+                    Some("S256") => PkceMethod::S256,
+                    Some("plain") | None if app.allow_plain_pkce => PkceMethod::Plain,
+                    other => return Err(fail(OAuthError::pkce_method_refused(other))),
+                };
+                check_challenge(ch, method).map_err(&fail)?;
+                Some((ch.clone(), method))
+            }
+            (None, ResponseType::Code) if !app.is_confidential() => {
+                return Err(fail(OAuthError::pkce_required(&app.name, app.platform_type)))
+            }
+            _ => None,
+        };
+        Ok(AuthorizeContext {
+            app,
+            request,
+            response_type,
+            redirect_uri,
+            scopes,
+            pkce,
+        })
+    }
+
+    /// Decides the next step for a validated request and the browser's user.
+    pub async fn authorize_next(
+        &self,
+        ctx: AuthorizeContext,
+        signed_in: Option<(User, UnixTime)>,
+        fresh_login: bool,
+    ) -> Result<Next, AuthorizeError> {
+        let fragment = ctx.response_type == ResponseType::Token;
+        let fail = |e: OAuthError| self.error_redirect(&ctx.redirect_uri, ctx.request.state.as_deref(), fragment, e);
+        let Some((user, auth_time)) = signed_in.filter(|_| fresh_login || !ctx.request.prompt.login) else {
+            if ctx.request.prompt.none {
+                return Err(fail(OAuthError::login_required()));
+            }
+            return Ok(Next::SignIn(Box::new(ctx)));
+        };
+        if ctx.app.distribution == Distribution::Private && user.account_id != ctx.app.account_id {
+            return Err(fail(OAuthError::account_not_allowed(&ctx.app.name)));
+        }
+        let consent = self.store.get_consent(&user.id, &ctx.app.client_id).await.map_err(|e| fail(e.into()))?;
+        let covered = consent.is_some_and(|c| {
+            Scopes::parse(&c.scope).is_ok_and(|granted| ctx.scopes.missing_from(&granted).is_empty())
+        });
+        if !covered || ctx.request.prompt.consent {
+            if ctx.request.prompt.none {
+                return Err(fail(OAuthError::consent_required(&ctx.scopes.to_string())));
+            }
+            return Ok(Next::Consent(Box::new(ctx), user));
+        }
+        self.authorize_grant(&ctx, &user, auth_time).await.map(Next::Redirect)
+    }
+
+    /// The user consented: remember it and answer the app.
+    pub async fn authorize_consent(&self, ctx: &AuthorizeContext, user: &User, auth_time: UnixTime) -> Result<String, AuthorizeError> {
+        let fragment = ctx.response_type == ResponseType::Token;
+        if ctx.app.distribution == Distribution::Private && user.account_id != ctx.app.account_id {
+            return Err(self.error_redirect(&ctx.redirect_uri, ctx.request.state.as_deref(), fragment, OAuthError::account_not_allowed(&ctx.app.name)));
+        }
+        self.store
+            .put_consent(&Consent {
+                user_id: user.id.clone(),
+                client_id: ctx.app.client_id.clone(),
+                scope: ctx.scopes.to_string(),
+                granted_at: self.now(),
+            })
+            .await
+            .map_err(|e| AuthorizeError::Page(e.into()))?;
+        tracing::info!(user_id = %user.id, client_id = %ctx.app.client_id, scope = %ctx.scopes, "consent granted");
+        self.authorize_grant(ctx, user, auth_time).await
+    }
+
+    /// The user declined.
+    pub fn authorize_deny(&self, ctx: &AuthorizeContext) -> String {
+        let fragment = ctx.response_type == ResponseType::Token;
+        match self.error_redirect(&ctx.redirect_uri, ctx.request.state.as_deref(), fragment, OAuthError::access_denied_by_user(&ctx.app.name)) {
+            AuthorizeError::Redirect(url, _) => url,
+            AuthorizeError::Page(_) => ctx.redirect_uri.clone(),
+        }
+    }
+
+    /// Issues the code (or, for implicit, the access token) and builds the redirect.
+    async fn authorize_grant(&self, ctx: &AuthorizeContext, user: &User, auth_time: UnixTime) -> Result<String, AuthorizeError> {
+        let now = self.now();
+        let state = ctx.request.state.as_deref();
+        match ctx.response_type {
+            ResponseType::Code => {
+                let code = random_token();
+                self.store
+                    .insert_code(&AuthCode {
+                        hash: sha256(code.as_bytes()),
+                        client_id: ctx.app.client_id.clone(),
+                        user_id: user.id.clone(),
+                        account_id: user.account_id.clone(),
+                        redirect_uri: ctx.redirect_uri.clone(),
+                        redirect_uri_sent: ctx.request.redirect_uri.is_some(),
+                        scope: ctx.scopes.to_string(),
+                        nonce: ctx.request.nonce.clone(),
+                        code_challenge: ctx.pkce.as_ref().map(|(c, _)| c.clone()),
+                        code_challenge_method: ctx.pkce.as_ref().map(|(_, m)| m.as_str().to_string()),
+                        auth_time,
+                        created_at: now,
+                        expires_at: now + CODE_TTL,
+                        used_at: None,
+                        session_id: None,
+                    })
+                    .await
+                    .map_err(|e| AuthorizeError::Page(e.into()))?;
+                let ttl = CODE_TTL.to_string();
+                let mut p: Vec<(&str, &str)> = vec![("code", &code)];
+                if let Some(s) = state {
+                    p.push(("state", s));
+                }
+                p.push(("expires_in", &ttl));
+                p.push(("iss", &self.config.issuer));
+                Ok(redirect_with(&ctx.redirect_uri, &p, false))
+            }
+            ResponseType::Token => {
+                let deprecation = self.check_legacy_policy(Grant::Implicit);
+                tracing::info!(client_id = %ctx.app.client_id, deprecated = deprecation.is_ok(), "implicit flow used");
+                let request = TokenRequest {
+                    grant: Grant::Implicit,
+                    scope: None,
+                    access_token_ttl: None,
+                    // RFC 6749 §4.2.2: never a refresh token in a fragment.
+                    refresh_token_ttl: Some(0),
+                    endpoint_id: None,
+                };
+                let grantee = Grantee {
+                    subject: user.id.clone(),
+                    account_id: Some(user.account_id.clone()),
+                    scopes: ctx.scopes.clone(),
+                    user: Some(user.clone()),
+                    oidc: Some(Oidc {
+                        nonce: ctx.request.nonce.clone(),
+                        auth_time,
+                    }),
+                };
+                let r = self.issue(&ctx.app, &request, grantee).await.map_err(AuthorizeError::Page)?;
+                let expires = r.expires_in.to_string();
+                let mut p: Vec<(&str, &str)> = vec![
+                    ("access_token", &r.access_token),
+                    ("token_type", &r.token_type),
+                    ("expires_in", &expires),
+                    ("scope", &r.scope),
+                ];
+                if let Some(o) = &r.owner_id {
+                    p.push(("owner_id", o));
+                }
+                if let Some(id) = &r.id_token {
+                    p.push(("id_token", id));
+                }
+                if let Some(s) = state {
+                    p.push(("state", s));
+                }
+                Ok(redirect_with(&ctx.redirect_uri, &p, true))
+            }
+        }
+    }
+
+    /// Signs a browser in; returns the cookie value.
+    pub async fn open_browser_session(&self, user: &User) -> Result<String, OAuthError> {
+        let now = self.now();
+        let value = random_token();
+        self.store
+            .insert_browser_session(&BrowserSession {
+                hash: sha256(value.as_bytes()),
+                user_id: user.id.clone(),
+                auth_time: now,
+                created_at: now,
+                expires_at: now + BROWSER_SESSION_TTL,
+            })
+            .await?;
+        Ok(value)
+    }
+
+    /// The user a browser cookie stands for, and when they signed in.
+    pub async fn browser_user(&self, cookie: Option<&str>) -> Result<Option<(User, UnixTime)>, OAuthError> {
+        let Some(cookie) = cookie else { return Ok(None) };
+        let Some(s) = self.store.get_browser_session(&sha256(cookie.as_bytes())).await? else {
+            return Ok(None);
+        };
+        if s.expires_at <= self.now() {
+            return Ok(None);
+        }
+        Ok(self
+            .store
+            .get_user(&s.user_id)
+            .await?
+            .filter(|u| u.status == UserStatus::Enabled)
+            .map(|u| (u, s.auth_time)))
+    }
+
+    pub async fn close_browser_session(&self, cookie: &str) -> Result<(), OAuthError> {
+        Ok(self.store.delete_browser_session(&sha256(cookie.as_bytes())).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_ports_may_vary() {
+        let r = RedirectUri::parse("http://127.0.0.1:8000/cb").unwrap();
+        assert!(redirect_matches(&r, "http://127.0.0.1:51234/cb"));
+        assert!(redirect_matches(&r, "http://127.0.0.1/cb"));
+        assert!(!redirect_matches(&r, "http://127.0.0.1:8000/cb/"));
+        assert!(!redirect_matches(&r, "http://localhost:8000/cb"));
+        let r = RedirectUri::parse("https://app.example.com/cb").unwrap();
+        assert!(!redirect_matches(&r, "https://app.example.com:444/cb"));
+        assert!(!redirect_matches(&r, "https://app.example.com/cb?x=1"));
+    }
+
+    #[test]
+    fn redirects_keep_existing_queries() {
+        assert_eq!(redirect_with("https://a/cb?x=1", &[("code", "c d")], false), "https://a/cb?x=1&code=c+d");
+        assert_eq!(redirect_with("https://a/cb", &[("access_token", "t")], true), "https://a/cb#access_token=t");
+    }
+}

@@ -1,0 +1,328 @@
+//! The authorization endpoint and its pages: sign-in and consent, with a
+//! browser session cookie and CSRF tokens on every form.
+
+use crate::extract::{read_form, BearerToken};
+use crate::reject::{error_body, Rejection};
+use crate::state::AppState;
+use askama::Template;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::Json;
+use grantd_core::authorize::{AuthorizeContext, AuthorizeError, Next, BROWSER_SESSION_TTL};
+use grantd_core::crypto::{constant_time_eq, random_token};
+use grantd_core::model::User;
+use grantd_core::oidc::user_claims;
+use grantd_core::users::Login;
+use grantd_protocol::{OAuthError, Params, Scopes};
+use serde_json::Value;
+
+const SESSION_COOKIE: &str = "grantd_session";
+const CSRF_COOKIE: &str = "grantd_csrf";
+
+#[derive(Template)]
+#[template(path = "signin.html")]
+struct SignInPage<'a> {
+    app_name: &'a str,
+    csrf: &'a str,
+    hidden: Vec<(&'static str, String)>,
+    username: String,
+    error: Option<String>,
+    error_code: Option<&'static str>,
+}
+
+#[derive(Template)]
+#[template(path = "consent.html")]
+struct ConsentPage<'a> {
+    app_name: &'a str,
+    user_name: &'a str,
+    user_email: Option<&'a str>,
+    scopes: Vec<String>,
+    redirect_host: String,
+    csrf: &'a str,
+    hidden: Vec<(&'static str, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "authorize_error.html")]
+struct ErrorPage<'a> {
+    code: &'static str,
+    message: &'static str,
+    description: &'a str,
+}
+
+fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+        .filter(|v| !v.is_empty())
+}
+
+fn set_cookie(res: &mut Response, secure: bool, name: &str, value: &str, path: &str, max_age: i64) {
+    let secure = if secure { "; Secure" } else { "" };
+    let c = format!("{name}={value}; Path={path}; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}");
+    if let Ok(v) = HeaderValue::from_str(&c) {
+        res.headers_mut().append(header::SET_COOKIE, v);
+    }
+}
+
+fn secure(s: &AppState) -> bool {
+    s.issuer().starts_with("https://")
+}
+
+/// The origin a redirect URI sends the browser to, for the page's CSP.
+fn origin(uri: &str) -> String {
+    match uri.split_once("://") {
+        Some((scheme, rest)) => format!("{scheme}://{}", rest.split(['/', '?', '#']).next().unwrap_or("")),
+        None => format!("{}:", uri.split(':').next().unwrap_or("")),
+    }
+}
+
+fn page(s: &AppState, status: StatusCode, html: Result<String, askama::Error>, redirect: Option<&str>, csrf: Option<&str>) -> Response {
+    let mut res = match html {
+        Ok(body) => (status, Html(body)).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "template failed");
+            return Rejection(OAuthError::server_error()).into_response();
+        }
+    };
+    // Forms post here and then redirect to the app: CSP form-action must allow both.
+    let form_action = match redirect {
+        Some(r) => format!("'self' {}", origin(r)),
+        None => "'self'".to_string(),
+    };
+    let csp = format!("default-src 'none'; style-src 'self'; img-src 'self'; form-action {form_action}; frame-ancestors 'none'; base-uri 'none'");
+    if let Ok(v) = HeaderValue::from_str(&csp) {
+        res.headers_mut().insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Some(c) = csrf {
+        set_cookie(&mut res, secure(s), CSRF_COOKIE, c, "/oauth", BROWSER_SESSION_TTL);
+    }
+    res
+}
+
+fn redirect(url: &str) -> Response {
+    match HeaderValue::from_str(url) {
+        Ok(v) => {
+            let mut res = StatusCode::SEE_OTHER.into_response();
+            res.headers_mut().insert(header::LOCATION, v);
+            res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            res
+        }
+        Err(_) => Rejection(OAuthError::server_error()).into_response(),
+    }
+}
+
+fn wants_html(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"))
+}
+
+/// An error that must not be redirected: a page for browsers, JSON otherwise.
+fn error_page(s: &AppState, headers: &HeaderMap, e: &OAuthError) -> Response {
+    tracing::info!(code = e.entry().code, "authorization request rejected");
+    if !wants_html(headers) {
+        let mut res = Json(error_body(s.issuer(), e)).into_response();
+        *res.status_mut() = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST);
+        res.headers_mut().insert("x-error-code", HeaderValue::from_static(e.entry().code));
+        return res;
+    }
+    let html = ErrorPage {
+        code: e.entry().code,
+        message: e.entry().message,
+        description: &e.description,
+    }
+    .render();
+    let mut res = page(s, StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST), html, None, None);
+    res.headers_mut().insert("x-error-code", HeaderValue::from_static(e.entry().code));
+    res
+}
+
+fn rejected(s: &AppState, headers: &HeaderMap, e: AuthorizeError) -> Response {
+    match e {
+        AuthorizeError::Page(e) => error_page(s, headers, &e),
+        AuthorizeError::Redirect(url, e) => {
+            tracing::info!(code = e.entry().code, "authorization request rejected (redirected to the app)");
+            redirect(&url)
+        }
+    }
+}
+
+/// The request's authorization parameters: the query for GET, the form for POST.
+async fn read_params(req: Request) -> Result<(HeaderMap, Params), (HeaderMap, OAuthError)> {
+    let (parts, body) = req.into_parts();
+    let headers = parts.headers;
+    let params = if parts.method == Method::POST {
+        read_form(&headers, body).await.map_err(|r| r.0)
+    } else {
+        Params::parse_query(parts.uri.query())
+    };
+    match params {
+        Ok(p) => Ok((headers, p)),
+        Err(e) => Err((headers, e)),
+    }
+}
+
+fn csrf_for(headers: &HeaderMap) -> String {
+    cookie(headers, CSRF_COOKIE).map(str::to_string).unwrap_or_else(random_token)
+}
+
+fn check_csrf(headers: &HeaderMap, params: &Params) -> Result<(), OAuthError> {
+    match (cookie(headers, CSRF_COOKIE), params.get("csrf")) {
+        (Some(c), Some(f)) if constant_time_eq(c.as_bytes(), f.as_bytes()) => Ok(()),
+        _ => Err(OAuthError::invalid_parameter(
+            "csrf",
+            "the form's anti-forgery token is missing or does not match this browser (the page may be stale, or cookies are blocked); go back to the app and start again",
+        )),
+    }
+}
+
+fn render_next(s: &AppState, headers: &HeaderMap, next: Next) -> Response {
+    match next {
+        Next::Redirect(url) => redirect(&url),
+        Next::SignIn(ctx) => sign_in_page(s, headers, &ctx, StatusCode::OK, None),
+        Next::Consent(ctx, user) => consent_page(s, headers, &ctx, &user),
+    }
+}
+
+fn sign_in_page(s: &AppState, headers: &HeaderMap, ctx: &AuthorizeContext, status: StatusCode, error: Option<&OAuthError>) -> Response {
+    let csrf = csrf_for(headers);
+    let html = SignInPage {
+        app_name: &ctx.app.name,
+        csrf: &csrf,
+        hidden: ctx.request.to_pairs(),
+        username: ctx.request.login_hint.clone().unwrap_or_default(),
+        error: error.map(|e| e.description.clone()),
+        error_code: error.map(|e| e.entry().code),
+    }
+    .render();
+    page(s, status, html, Some(&ctx.redirect_uri), Some(&csrf))
+}
+
+fn consent_page(s: &AppState, headers: &HeaderMap, ctx: &AuthorizeContext, user: &User) -> Response {
+    let csrf = csrf_for(headers);
+    let html = ConsentPage {
+        app_name: &ctx.app.name,
+        user_name: &user.name,
+        user_email: user.email.as_deref(),
+        scopes: ctx.scopes.iter().map(str::to_string).collect(),
+        redirect_host: origin(&ctx.redirect_uri),
+        csrf: &csrf,
+        hidden: ctx.request.to_pairs(),
+    }
+    .render();
+    page(s, StatusCode::OK, html, Some(&ctx.redirect_uri), Some(&csrf))
+}
+
+/// `GET|POST /oauth/authorize`.
+pub async fn authorize(State(s): State<AppState>, req: Request) -> Response {
+    let (headers, params) = match read_params(req).await {
+        Ok(v) => v,
+        Err((headers, e)) => return error_page(&s, &headers, &e),
+    };
+    let ctx = match s.grantd.authorize_context(&params).await {
+        Ok(ctx) => ctx,
+        Err(e) => return rejected(&s, &headers, e),
+    };
+    let signed_in = match s.grantd.browser_user(cookie(&headers, SESSION_COOKIE)).await {
+        Ok(u) => u,
+        Err(e) => return error_page(&s, &headers, &e),
+    };
+    match s.grantd.authorize_next(ctx, signed_in, false).await {
+        Ok(next) => render_next(&s, &headers, next),
+        Err(e) => rejected(&s, &headers, e),
+    }
+}
+
+/// `POST /oauth/authorize/login`: the sign-in form.
+pub async fn login(State(s): State<AppState>, req: Request) -> Response {
+    let (headers, params) = match read_params(req).await {
+        Ok(v) => v,
+        Err((headers, e)) => return error_page(&s, &headers, &e),
+    };
+    let ctx = match s.grantd.authorize_context(&params).await {
+        Ok(ctx) => ctx,
+        Err(e) => return rejected(&s, &headers, e),
+    };
+    if let Err(e) = check_csrf(&headers, &params) {
+        return sign_in_page(&s, &headers, &ctx, StatusCode::BAD_REQUEST, Some(&e));
+    }
+    let user = async {
+        let username = params.require("username", "to sign in")?;
+        let password = params
+            .secret("password")
+            .ok_or_else(|| OAuthError::missing_parameter("password", "to sign in"))?;
+        let login = Login::parse(username, params.get("extension"))?;
+        s.grantd.authenticate_user(&login, password).await
+    }
+    .await;
+    let user = match user {
+        Ok(u) => u,
+        Err(e) => {
+            tracing::info!(code = e.entry().code, client_id = %ctx.app.client_id, "sign-in failed");
+            return sign_in_page(&s, &headers, &ctx, StatusCode::UNAUTHORIZED, Some(&e));
+        }
+    };
+    let cookie_value = match s.grantd.open_browser_session(&user).await {
+        Ok(c) => c,
+        Err(e) => return error_page(&s, &headers, &e),
+    };
+    tracing::info!(user_id = %user.id, "signed in");
+    let now = s.grantd.now();
+    let mut res = match s.grantd.authorize_next(ctx, Some((user, now)), true).await {
+        Ok(next) => render_next(&s, &headers, next),
+        Err(e) => rejected(&s, &headers, e),
+    };
+    set_cookie(&mut res, secure(&s), SESSION_COOKIE, &cookie_value, "/", BROWSER_SESSION_TTL);
+    res
+}
+
+/// `POST /oauth/authorize/consent`: allow or deny.
+pub async fn consent(State(s): State<AppState>, req: Request) -> Response {
+    let (headers, params) = match read_params(req).await {
+        Ok(v) => v,
+        Err((headers, e)) => return error_page(&s, &headers, &e),
+    };
+    let ctx = match s.grantd.authorize_context(&params).await {
+        Ok(ctx) => ctx,
+        Err(e) => return rejected(&s, &headers, e),
+    };
+    let signed_in = match s.grantd.browser_user(cookie(&headers, SESSION_COOKIE)).await {
+        Ok(u) => u,
+        Err(e) => return error_page(&s, &headers, &e),
+    };
+    let Some((user, auth_time)) = signed_in else {
+        return sign_in_page(&s, &headers, &ctx, StatusCode::OK, None);
+    };
+    if let Err(e) = check_csrf(&headers, &params) {
+        return error_page(&s, &headers, &e);
+    }
+    if params.get("decision") != Some("allow") {
+        tracing::info!(user_id = %user.id, client_id = %ctx.app.client_id, "consent denied");
+        return redirect(&s.grantd.authorize_deny(&ctx));
+    }
+    match s.grantd.authorize_consent(&ctx, &user, auth_time).await {
+        Ok(url) => redirect(&url),
+        Err(e) => rejected(&s, &headers, e),
+    }
+}
+
+/// `GET|POST /oauth/userinfo` (OIDC Core §5.3).
+pub async fn userinfo(State(s): State<AppState>, BearerToken(token): BearerToken) -> Result<Response, Rejection> {
+    let bearer = s.grantd.authenticate_bearer(token.as_deref()).await?;
+    let scopes = Scopes::parse(&bearer.scope)?;
+    if !scopes.contains("openid") {
+        return Err(OAuthError::openid_scope_missing().into());
+    }
+    let mut res = Json(Value::Object(user_claims(&bearer.user, &scopes))).into_response();
+    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(res)
+}
