@@ -62,7 +62,9 @@ fn redirect_matches(registered: &RedirectUri, sent: &str) -> bool {
     }
     let strip = |u: &str| -> Option<(String, String)> {
         let rest = u.strip_prefix("http://")?;
-        let (authority, path) = rest.find(['/', '?']).map_or((rest, ""), |i| (&rest[..i], &rest[i..]));
+        let (authority, path) = rest
+            .find(['/', '?'])
+            .map_or((rest, ""), |i| (&rest[..i], &rest[i..]));
         let host = if authority.starts_with('[') {
             authority.split(']').next().map(|h| format!("{h}]"))?
         } else {
@@ -99,7 +101,13 @@ impl Grantd {
         v
     }
 
-    fn error_redirect(&self, ctx_uri: &str, state: Option<&str>, fragment: bool, e: OAuthError) -> AuthorizeError {
+    fn error_redirect(
+        &self,
+        ctx_uri: &str,
+        state: Option<&str>,
+        fragment: bool,
+        e: OAuthError,
+    ) -> AuthorizeError {
         let entry = e.entry();
         let error_uri = format!("{}/docs/errors/{}", self.config.issuer, entry.code);
         let mut params: Vec<(&str, &str)> = vec![
@@ -116,12 +124,14 @@ impl Grantd {
 
     /// Validates an authorization request: client and redirect URI first
     /// (errors shown as a page), then the rest (errors redirected).
-    pub async fn authorize_context(&self, params: &Params) -> Result<AuthorizeContext, AuthorizeError> {
+    pub async fn authorize_context(
+        &self,
+        params: &Params,
+    ) -> Result<AuthorizeContext, AuthorizeError> {
         let request = AuthorizeRequest::read(params, &self.token_endpoint())?;
-        let client_id = request
-            .client_id
-            .clone()
-            .ok_or_else(|| OAuthError::missing_parameter("client_id", "at the authorization endpoint"))?;
+        let client_id = request.client_id.clone().ok_or_else(|| {
+            OAuthError::missing_parameter("client_id", "at the authorization endpoint")
+        })?;
         let app = self
             .find_app(&client_id)
             .await?
@@ -143,11 +153,17 @@ impl Grantd {
         // From here on, errors go back to the app.
         let state = request.state.clone();
         let implicit = request.response_type.as_deref() == Some("token");
-        let fail = |e: OAuthError| self.error_redirect(&redirect_uri, state.as_deref(), implicit, e);
+        let fail =
+            |e: OAuthError| self.error_redirect(&redirect_uri, state.as_deref(), implicit, e);
         let response_type = match request.response_type.as_deref() {
             Some("code") => ResponseType::Code,
             Some("token") => ResponseType::Token,
-            other => return Err(fail(OAuthError::unsupported_response_type(other, &self.response_types_supported()))),
+            other => {
+                return Err(fail(OAuthError::unsupported_response_type(
+                    other,
+                    &self.response_types_supported(),
+                )))
+            }
         };
         match response_type {
             ResponseType::Code if !app.has_grant(Grant::AuthorizationCode) => {
@@ -155,7 +171,10 @@ impl Grantd {
                     &app.name,
                     app.platform_type,
                     "code",
-                    &format!("the app is not enabled for the authorization_code grant (its grants: {}).", grantd_protocol::grant::join(&app.grants)),
+                    &format!(
+                        "the app is not enabled for the authorization_code grant (its grants: {}).",
+                        grantd_protocol::grant::join(&app.grants)
+                    ),
                 )))
             }
             ResponseType::Token => {
@@ -184,7 +203,10 @@ impl Grantd {
                 Some((ch.clone(), method))
             }
             (None, ResponseType::Code) if !app.is_confidential() => {
-                return Err(fail(OAuthError::pkce_required(&app.name, app.platform_type)))
+                return Err(fail(OAuthError::pkce_required(
+                    &app.name,
+                    app.platform_type,
+                )))
             }
             _ => None,
         };
@@ -206,8 +228,12 @@ impl Grantd {
         fresh_login: bool,
     ) -> Result<Next, AuthorizeError> {
         let fragment = ctx.response_type == ResponseType::Token;
-        let fail = |e: OAuthError| self.error_redirect(&ctx.redirect_uri, ctx.request.state.as_deref(), fragment, e);
-        let Some((user, auth_time)) = signed_in.filter(|_| fresh_login || !ctx.request.prompt.login) else {
+        let fail = |e: OAuthError| {
+            self.error_redirect(&ctx.redirect_uri, ctx.request.state.as_deref(), fragment, e)
+        };
+        let Some((user, auth_time)) =
+            signed_in.filter(|_| fresh_login || !ctx.request.prompt.login)
+        else {
             if ctx.request.prompt.none {
                 return Err(fail(OAuthError::login_required()));
             }
@@ -216,9 +242,14 @@ impl Grantd {
         if ctx.app.distribution == Distribution::Private && user.account_id != ctx.app.account_id {
             return Err(fail(OAuthError::account_not_allowed(&ctx.app.name)));
         }
-        let consent = self.store.get_consent(&user.id, &ctx.app.client_id).await.map_err(|e| fail(e.into()))?;
+        let consent = self
+            .store
+            .get_consent(&user.id, &ctx.app.client_id)
+            .await
+            .map_err(|e| fail(e.into()))?;
         let covered = consent.is_some_and(|c| {
-            Scopes::parse(&c.scope).is_ok_and(|granted| ctx.scopes.missing_from(&granted).is_empty())
+            Scopes::parse(&c.scope)
+                .is_ok_and(|granted| ctx.scopes.missing_from(&granted).is_empty())
         });
         if !covered || ctx.request.prompt.consent {
             if ctx.request.prompt.none {
@@ -226,14 +257,26 @@ impl Grantd {
             }
             return Ok(Next::Consent(Box::new(ctx), user));
         }
-        self.authorize_grant(&ctx, &user, auth_time).await.map(Next::Redirect)
+        self.authorize_grant(&ctx, &user, auth_time)
+            .await
+            .map(Next::Redirect)
     }
 
     /// The user consented: remember it and answer the app.
-    pub async fn authorize_consent(&self, ctx: &AuthorizeContext, user: &User, auth_time: UnixTime) -> Result<String, AuthorizeError> {
+    pub async fn authorize_consent(
+        &self,
+        ctx: &AuthorizeContext,
+        user: &User,
+        auth_time: UnixTime,
+    ) -> Result<String, AuthorizeError> {
         let fragment = ctx.response_type == ResponseType::Token;
         if ctx.app.distribution == Distribution::Private && user.account_id != ctx.app.account_id {
-            return Err(self.error_redirect(&ctx.redirect_uri, ctx.request.state.as_deref(), fragment, OAuthError::account_not_allowed(&ctx.app.name)));
+            return Err(self.error_redirect(
+                &ctx.redirect_uri,
+                ctx.request.state.as_deref(),
+                fragment,
+                OAuthError::account_not_allowed(&ctx.app.name),
+            ));
         }
         self.store
             .put_consent(&Consent {
@@ -251,14 +294,24 @@ impl Grantd {
     /// The user declined.
     pub fn authorize_deny(&self, ctx: &AuthorizeContext) -> String {
         let fragment = ctx.response_type == ResponseType::Token;
-        match self.error_redirect(&ctx.redirect_uri, ctx.request.state.as_deref(), fragment, OAuthError::access_denied_by_user(&ctx.app.name)) {
+        match self.error_redirect(
+            &ctx.redirect_uri,
+            ctx.request.state.as_deref(),
+            fragment,
+            OAuthError::access_denied_by_user(&ctx.app.name),
+        ) {
             AuthorizeError::Redirect(url, _) => url,
             AuthorizeError::Page(_) => ctx.redirect_uri.clone(),
         }
     }
 
     /// Issues the code (or, for implicit, the access token) and builds the redirect.
-    async fn authorize_grant(&self, ctx: &AuthorizeContext, user: &User, auth_time: UnixTime) -> Result<String, AuthorizeError> {
+    async fn authorize_grant(
+        &self,
+        ctx: &AuthorizeContext,
+        user: &User,
+        auth_time: UnixTime,
+    ) -> Result<String, AuthorizeError> {
         let now = self.now();
         let state = ctx.request.state.as_deref();
         match ctx.response_type {
@@ -275,7 +328,10 @@ impl Grantd {
                         scope: ctx.scopes.to_string(),
                         nonce: ctx.request.nonce.clone(),
                         code_challenge: ctx.pkce.as_ref().map(|(c, _)| c.clone()),
-                        code_challenge_method: ctx.pkce.as_ref().map(|(_, m)| m.as_str().to_string()),
+                        code_challenge_method: ctx
+                            .pkce
+                            .as_ref()
+                            .map(|(_, m)| m.as_str().to_string()),
                         auth_time,
                         created_at: now,
                         expires_at: now + CODE_TTL,
@@ -314,7 +370,10 @@ impl Grantd {
                         auth_time,
                     }),
                 };
-                let r = self.issue(&ctx.app, &request, grantee).await.map_err(AuthorizeError::Page)?;
+                let r = self
+                    .issue(&ctx.app, &request, grantee)
+                    .await
+                    .map_err(AuthorizeError::Page)?;
                 let expires = r.expires_in.to_string();
                 let mut p: Vec<(&str, &str)> = vec![
                     ("access_token", &r.access_token),
@@ -353,9 +412,18 @@ impl Grantd {
     }
 
     /// The user a browser cookie stands for, and when they signed in.
-    pub async fn browser_user(&self, cookie: Option<&str>) -> Result<Option<(User, UnixTime)>, OAuthError> {
-        let Some(cookie) = cookie else { return Ok(None) };
-        let Some(s) = self.store.get_browser_session(&sha256(cookie.as_bytes())).await? else {
+    pub async fn browser_user(
+        &self,
+        cookie: Option<&str>,
+    ) -> Result<Option<(User, UnixTime)>, OAuthError> {
+        let Some(cookie) = cookie else {
+            return Ok(None);
+        };
+        let Some(s) = self
+            .store
+            .get_browser_session(&sha256(cookie.as_bytes()))
+            .await?
+        else {
             return Ok(None);
         };
         if s.expires_at <= self.now() {
@@ -370,7 +438,10 @@ impl Grantd {
     }
 
     pub async fn close_browser_session(&self, cookie: &str) -> Result<(), OAuthError> {
-        Ok(self.store.delete_browser_session(&sha256(cookie.as_bytes())).await?)
+        Ok(self
+            .store
+            .delete_browser_session(&sha256(cookie.as_bytes()))
+            .await?)
     }
 }
 
@@ -392,7 +463,13 @@ mod tests {
 
     #[test]
     fn redirects_keep_existing_queries() {
-        assert_eq!(redirect_with("https://a/cb?x=1", &[("code", "c d")], false), "https://a/cb?x=1&code=c+d");
-        assert_eq!(redirect_with("https://a/cb", &[("access_token", "t")], true), "https://a/cb#access_token=t");
+        assert_eq!(
+            redirect_with("https://a/cb?x=1", &[("code", "c d")], false),
+            "https://a/cb?x=1&code=c+d"
+        );
+        assert_eq!(
+            redirect_with("https://a/cb", &[("access_token", "t")], true),
+            "https://a/cb#access_token=t"
+        );
     }
 }

@@ -17,7 +17,10 @@ pub fn user_claims(user: &User, scopes: &Scopes) -> Map<String, Value> {
     let mut c = Map::new();
     c.insert("sub".into(), json!(user.id));
     if scopes.contains("profile") {
-        let (given, family) = user.name.split_once(' ').unwrap_or((user.name.as_str(), ""));
+        let (given, family) = user
+            .name
+            .split_once(' ')
+            .unwrap_or((user.name.as_str(), ""));
         c.insert("name".into(), json!(user.name));
         c.insert("given_name".into(), json!(given));
         if !family.is_empty() {
@@ -40,7 +43,15 @@ pub fn user_claims(user: &User, scopes: &Scopes) -> Map<String, Value> {
 
 impl Grantd {
     /// A signed ID token for `user` and `app`.
-    pub fn id_token(&self, app: &App, user: &User, scopes: &Scopes, oidc: &Oidc, access_token: &str, now: UnixTime) -> String {
+    pub fn id_token(
+        &self,
+        app: &App,
+        user: &User,
+        scopes: &Scopes,
+        oidc: &Oidc,
+        access_token: &str,
+        now: UnixTime,
+    ) -> String {
         let mut claims = user_claims(user, scopes);
         claims.insert("iss".into(), json!(self.config.issuer));
         claims.insert("aud".into(), json!(app.client_id));

@@ -2,8 +2,8 @@
 
 use crate::clock::UnixTime;
 use crate::model::{
-    AuthCode, BrowserSession, CodeUse, Consent, Account, App, JwtCredential, LoginState, RotateOutcome, Session, StoredKey, TokenRecord, User,
-    UserStatus,
+    Account, App, AuthCode, BrowserSession, CodeUse, Consent, JwtCredential, LoginState,
+    RotateOutcome, Session, StoredKey, TokenRecord, User, UserStatus,
 };
 use async_trait::async_trait;
 

@@ -112,7 +112,11 @@ impl Grantd {
         let app = self.authenticate_client(auth).await?;
         let deprecation = self.check_legacy_policy(request.grant)?;
         check_grant_enabled(&app, request.grant)?;
-        let scopes = check_scopes(&app, request.scope.as_ref(), request.grant != Grant::ClientCredentials)?;
+        let scopes = check_scopes(
+            &app,
+            request.scope.as_ref(),
+            request.grant != Grant::ClientCredentials,
+        )?;
         let ctx = GrantContext {
             app: &app,
             request: &request,
@@ -285,7 +289,14 @@ impl Grantd {
         }
         let mut response = pair.response(request, &session, &user);
         if let Some(oidc) = grantee.oidc.filter(|_| grantee.scopes.contains("openid")) {
-            response.id_token = Some(self.id_token(app, &user, &grantee.scopes, &oidc, &response.access_token, now));
+            response.id_token = Some(self.id_token(
+                app,
+                &user,
+                &grantee.scopes,
+                &oidc,
+                &response.access_token,
+                now,
+            ));
         }
         Ok(response)
     }
@@ -503,7 +514,11 @@ fn check_grant_enabled(app: &App, grant: Grant) -> Result<(), OAuthError> {
 /// OpenID Connect scopes, which every app with users may ask for.
 pub const OIDC_SCOPES: &[&str] = &["openid", "profile", "email"];
 
-pub(crate) fn check_scopes(app: &App, asked: Option<&Scopes>, with_user: bool) -> Result<Scopes, OAuthError> {
+pub(crate) fn check_scopes(
+    app: &App,
+    asked: Option<&Scopes>,
+    with_user: bool,
+) -> Result<Scopes, OAuthError> {
     match asked {
         None => Ok(app.scopes.clone()),
         Some(asked) => {

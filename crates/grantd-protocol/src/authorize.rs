@@ -74,7 +74,9 @@ impl AuthorizeRequest {
     /// Reads the parameters; a token request sent here is refused as the
     /// seed's "wrong endpoint" mistake.
     pub fn read(params: &Params, token_endpoint: &str) -> Result<Self, OAuthError> {
-        if params.contains("grant_type") || (params.contains("code") && !params.contains("response_type")) {
+        if params.contains("grant_type")
+            || (params.contains("code") && !params.contains("response_type"))
+        {
             return Err(OAuthError::code_at_authorize_endpoint(token_endpoint));
         }
         let mut prompt = Prompt::default();
@@ -89,7 +91,10 @@ impl AuthorizeRequest {
                     other => {
                         return Err(OAuthError::invalid_parameter(
                             "prompt",
-                            format!("'{}' is not none, login, consent or select_account", crate::error::sanitize(other, 30)),
+                            format!(
+                                "'{}' is not none, login, consent or select_account",
+                                crate::error::sanitize(other, 30)
+                            ),
                         ))
                     }
                 }
@@ -178,7 +183,10 @@ mod tests {
 
     #[test]
     fn a_code_exchange_here_is_the_wrong_endpoint() {
-        for body in [&b"grant_type=authorization_code&code=x"[..], b"code=abc&client_id=x"] {
+        for body in [
+            &b"grant_type=authorization_code&code=x"[..],
+            b"code=abc&client_id=x",
+        ] {
             let p = Params::parse(body).unwrap();
             let e = AuthorizeRequest::read(&p, "https://as/oauth/token").unwrap_err();
             assert_eq!(e.code, Code::CodeAtAuthorizeEndpoint);
@@ -188,7 +196,9 @@ mod tests {
 
     #[test]
     fn empty_parameters_are_absent_and_prompts_parse() {
-        let p = Params::parse(b"response_type=code&client_id=a&state=&prompt=login+consent&display=").unwrap();
+        let p =
+            Params::parse(b"response_type=code&client_id=a&state=&prompt=login+consent&display=")
+                .unwrap();
         let r = AuthorizeRequest::read(&p, "t").unwrap();
         assert_eq!(r.state, None);
         assert!(r.prompt.login && r.prompt.consent && !r.prompt.none);
@@ -198,7 +208,11 @@ mod tests {
 
     #[test]
     fn challenges() {
-        assert!(check_challenge("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", PkceMethod::S256).is_ok());
+        assert!(check_challenge(
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+            PkceMethod::S256
+        )
+        .is_ok());
         assert!(check_challenge("short", PkceMethod::S256).is_err());
         assert!(check_challenge(&"a".repeat(43), PkceMethod::Plain).is_ok());
         assert!(check_challenge(&"a".repeat(42), PkceMethod::Plain).is_err());

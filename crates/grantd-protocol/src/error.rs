@@ -652,7 +652,11 @@ impl OAuthError {
     pub fn redirect_uri_required(registered: &[String]) -> Self {
         Self::new(
             Code::RedirectUriRequired,
-            format!("The app has {} registered redirect URIs ({}); add redirect_uri to say which one.", registered.len(), registered.join(", ")),
+            format!(
+                "The app has {} registered redirect URIs ({}); add redirect_uri to say which one.",
+                registered.len(),
+                registered.join(", ")
+            ),
         )
         .with_parameter("redirect_uri")
     }
@@ -664,15 +668,25 @@ impl OAuthError {
         };
         Self::new(
             Code::UnsupportedResponseType,
-            format!("{what}. Supported: {}. Use response_type=code with PKCE.", supported.join(", ")),
+            format!(
+                "{what}. Supported: {}. Use response_type=code with PKCE.",
+                supported.join(", ")
+            ),
         )
         .with_parameter("response_type")
     }
 
-    pub fn response_type_not_allowed(app_name: &str, platform: PlatformType, response_type: &str, why: &str) -> Self {
+    pub fn response_type_not_allowed(
+        app_name: &str,
+        platform: PlatformType,
+        response_type: &str,
+        why: &str,
+    ) -> Self {
         Self::new(
             Code::ResponseTypeNotAllowed,
-            format!("App '{app_name}' ({platform}) may not use response_type={response_type}: {why}"),
+            format!(
+                "App '{app_name}' ({platform}) may not use response_type={response_type}: {why}"
+            ),
         )
         .with_parameter("response_type")
     }
@@ -690,17 +704,26 @@ impl OAuthError {
             Some(m) => format!("code_challenge_method '{}' is not accepted for this app", sanitize(m, 20)),
             None => "code_challenge_method is missing, which means plain, and plain is not accepted for this app".to_string(),
         };
-        Self::new(Code::PkceMethodRefused, format!("{what}. Send code_challenge_method=S256."))
-            .with_parameter("code_challenge_method")
+        Self::new(
+            Code::PkceMethodRefused,
+            format!("{what}. Send code_challenge_method=S256."),
+        )
+        .with_parameter("code_challenge_method")
     }
 
     pub fn pkce_challenge_invalid(reason: &str) -> Self {
-        Self::new(Code::PkceChallengeInvalid, format!("The code_challenge is invalid: {reason}."))
-            .with_parameter("code_challenge")
+        Self::new(
+            Code::PkceChallengeInvalid,
+            format!("The code_challenge is invalid: {reason}."),
+        )
+        .with_parameter("code_challenge")
     }
 
     pub fn access_denied_by_user(app_name: &str) -> Self {
-        Self::new(Code::AccessDeniedByUser, format!("The user declined to give '{app_name}' access."))
+        Self::new(
+            Code::AccessDeniedByUser,
+            format!("The user declined to give '{app_name}' access."),
+        )
     }
 
     pub fn account_not_allowed(app_name: &str) -> Self {
@@ -711,7 +734,10 @@ impl OAuthError {
     }
 
     pub fn login_required() -> Self {
-        Self::new(Code::LoginRequired, "prompt=none was sent but no user is signed in to grantd in this browser.")
+        Self::new(
+            Code::LoginRequired,
+            "prompt=none was sent but no user is signed in to grantd in this browser.",
+        )
     }
 
     pub fn consent_required(scopes: &str) -> Self {

@@ -8,19 +8,29 @@ use crate::model::{CodeUse, UserStatus};
 use crate::Grantd;
 use grantd_protocol::{OAuthError, Scopes};
 
-pub async fn exchange(grantd: &Grantd, ctx: GrantContext<'_>) -> Result<(Grantee, [u8; 32]), OAuthError> {
+pub async fn exchange(
+    grantd: &Grantd,
+    ctx: GrantContext<'_>,
+) -> Result<(Grantee, [u8; 32]), OAuthError> {
     let p = ctx.params;
-    let code = p.require("code", "for the authorization_code grant (the code of the redirect)")?;
+    let code = p.require(
+        "code",
+        "for the authorization_code grant (the code of the redirect)",
+    )?;
     let hash = sha256(code.as_bytes());
     let now = grantd.now();
     let record = match grantd.store.consume_code(&hash, now).await? {
         CodeUse::Unknown => return Err(OAuthError::code_invalid()),
         CodeUse::Replayed(record) => {
             if let Some(sid) = &record.session_id {
-                grantd.end_session(sid, "authorization code replayed").await?;
+                grantd
+                    .end_session(sid, "authorization code replayed")
+                    .await?;
             }
             tracing::warn!(client_id = %record.client_id, "authorization code replayed: its tokens were revoked");
-            return Err(OAuthError::code_replayed(&rfc3339(record.used_at.unwrap_or(now))));
+            return Err(OAuthError::code_replayed(&rfc3339(
+                record.used_at.unwrap_or(now),
+            )));
         }
         CodeUse::Fresh(record) => record,
     };
@@ -32,7 +42,10 @@ pub async fn exchange(grantd: &Grantd, ctx: GrantContext<'_>) -> Result<(Grantee
     }
     let sent = p.get("redirect_uri");
     if (record.redirect_uri_sent || sent.is_some()) && sent != Some(record.redirect_uri.as_str()) {
-        return Err(OAuthError::redirect_uri_mismatch(sent, &record.redirect_uri));
+        return Err(OAuthError::redirect_uri_mismatch(
+            sent,
+            &record.redirect_uri,
+        ));
     }
     match (&record.code_challenge, p.get("code_verifier")) {
         (Some(challenge), Some(verifier)) => {

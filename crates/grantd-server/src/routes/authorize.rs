@@ -2,7 +2,7 @@
 //! browser session cookie and CSRF tokens on every form.
 
 use crate::extract::{read_form, BearerToken};
-use crate::reject::{error_body, Rejection};
+use crate::reject::{error_response, Rejection};
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Request, State};
@@ -65,7 +65,8 @@ fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 
 fn set_cookie(res: &mut Response, secure: bool, name: &str, value: &str, path: &str, max_age: i64) {
     let secure = if secure { "; Secure" } else { "" };
-    let c = format!("{name}={value}; Path={path}; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}");
+    let c =
+        format!("{name}={value}; Path={path}; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}");
     if let Ok(v) = HeaderValue::from_str(&c) {
         res.headers_mut().append(header::SET_COOKIE, v);
     }
@@ -78,12 +79,21 @@ fn secure(s: &AppState) -> bool {
 /// The origin a redirect URI sends the browser to, for the page's CSP.
 fn origin(uri: &str) -> String {
     match uri.split_once("://") {
-        Some((scheme, rest)) => format!("{scheme}://{}", rest.split(['/', '?', '#']).next().unwrap_or("")),
+        Some((scheme, rest)) => format!(
+            "{scheme}://{}",
+            rest.split(['/', '?', '#']).next().unwrap_or("")
+        ),
         None => format!("{}:", uri.split(':').next().unwrap_or("")),
     }
 }
 
-fn page(s: &AppState, status: StatusCode, html: Result<String, askama::Error>, redirect: Option<&str>, csrf: Option<&str>) -> Response {
+fn page(
+    s: &AppState,
+    status: StatusCode,
+    html: Result<String, askama::Error>,
+    redirect: Option<&str>,
+    csrf: Option<&str>,
+) -> Response {
     let mut res = match html {
         Ok(body) => (status, Html(body)).into_response(),
         Err(e) => {
@@ -100,9 +110,17 @@ fn page(s: &AppState, status: StatusCode, html: Result<String, askama::Error>, r
     if let Ok(v) = HeaderValue::from_str(&csp) {
         res.headers_mut().insert(header::CONTENT_SECURITY_POLICY, v);
     }
-    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     if let Some(c) = csrf {
-        set_cookie(&mut res, secure(s), CSRF_COOKIE, c, "/oauth", BROWSER_SESSION_TTL);
+        set_cookie(
+            &mut res,
+            secure(s),
+            CSRF_COOKIE,
+            c,
+            "/oauth",
+            BROWSER_SESSION_TTL,
+        );
     }
     res
 }
@@ -112,7 +130,8 @@ fn redirect(url: &str) -> Response {
         Ok(v) => {
             let mut res = StatusCode::SEE_OTHER.into_response();
             res.headers_mut().insert(header::LOCATION, v);
-            res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            res.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             res
         }
         Err(_) => Rejection(OAuthError::server_error()).into_response(),
@@ -130,10 +149,7 @@ fn wants_html(headers: &HeaderMap) -> bool {
 fn error_page(s: &AppState, headers: &HeaderMap, e: &OAuthError) -> Response {
     tracing::info!(code = e.entry().code, "authorization request rejected");
     if !wants_html(headers) {
-        let mut res = Json(error_body(s.issuer(), e)).into_response();
-        *res.status_mut() = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST);
-        res.headers_mut().insert("x-error-code", HeaderValue::from_static(e.entry().code));
-        return res;
+        return error_response(s.issuer(), e);
     }
     let html = ErrorPage {
         code: e.entry().code,
@@ -141,8 +157,15 @@ fn error_page(s: &AppState, headers: &HeaderMap, e: &OAuthError) -> Response {
         description: &e.description,
     }
     .render();
-    let mut res = page(s, StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST), html, None, None);
-    res.headers_mut().insert("x-error-code", HeaderValue::from_static(e.entry().code));
+    let mut res = page(
+        s,
+        StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST),
+        html,
+        None,
+        None,
+    );
+    res.headers_mut()
+        .insert("x-error-code", HeaderValue::from_static(e.entry().code));
     res
 }
 
@@ -150,7 +173,10 @@ fn rejected(s: &AppState, headers: &HeaderMap, e: AuthorizeError) -> Response {
     match e {
         AuthorizeError::Page(e) => error_page(s, headers, &e),
         AuthorizeError::Redirect(url, e) => {
-            tracing::info!(code = e.entry().code, "authorization request rejected (redirected to the app)");
+            tracing::info!(
+                code = e.entry().code,
+                "authorization request rejected (redirected to the app)"
+            );
             redirect(&url)
         }
     }
@@ -172,7 +198,9 @@ async fn read_params(req: Request) -> Result<(HeaderMap, Params), (HeaderMap, OA
 }
 
 fn csrf_for(headers: &HeaderMap) -> String {
-    cookie(headers, CSRF_COOKIE).map(str::to_string).unwrap_or_else(random_token)
+    cookie(headers, CSRF_COOKIE)
+        .map(str::to_string)
+        .unwrap_or_else(random_token)
 }
 
 fn check_csrf(headers: &HeaderMap, params: &Params) -> Result<(), OAuthError> {
@@ -193,7 +221,13 @@ fn render_next(s: &AppState, headers: &HeaderMap, next: Next) -> Response {
     }
 }
 
-fn sign_in_page(s: &AppState, headers: &HeaderMap, ctx: &AuthorizeContext, status: StatusCode, error: Option<&OAuthError>) -> Response {
+fn sign_in_page(
+    s: &AppState,
+    headers: &HeaderMap,
+    ctx: &AuthorizeContext,
+    status: StatusCode,
+    error: Option<&OAuthError>,
+) -> Response {
     let csrf = csrf_for(headers);
     let html = SignInPage {
         app_name: &ctx.app.name,
@@ -207,7 +241,12 @@ fn sign_in_page(s: &AppState, headers: &HeaderMap, ctx: &AuthorizeContext, statu
     page(s, status, html, Some(&ctx.redirect_uri), Some(&csrf))
 }
 
-fn consent_page(s: &AppState, headers: &HeaderMap, ctx: &AuthorizeContext, user: &User) -> Response {
+fn consent_page(
+    s: &AppState,
+    headers: &HeaderMap,
+    ctx: &AuthorizeContext,
+    user: &User,
+) -> Response {
     let csrf = csrf_for(headers);
     let html = ConsentPage {
         app_name: &ctx.app.name,
@@ -219,7 +258,13 @@ fn consent_page(s: &AppState, headers: &HeaderMap, ctx: &AuthorizeContext, user:
         hidden: ctx.request.to_pairs(),
     }
     .render();
-    page(s, StatusCode::OK, html, Some(&ctx.redirect_uri), Some(&csrf))
+    page(
+        s,
+        StatusCode::OK,
+        html,
+        Some(&ctx.redirect_uri),
+        Some(&csrf),
+    )
 }
 
 /// `GET|POST /oauth/authorize`.
@@ -232,7 +277,11 @@ pub async fn authorize(State(s): State<AppState>, req: Request) -> Response {
         Ok(ctx) => ctx,
         Err(e) => return rejected(&s, &headers, e),
     };
-    let signed_in = match s.grantd.browser_user(cookie(&headers, SESSION_COOKIE)).await {
+    let signed_in = match s
+        .grantd
+        .browser_user(cookie(&headers, SESSION_COOKIE))
+        .await
+    {
         Ok(u) => u,
         Err(e) => return error_page(&s, &headers, &e),
     };
@@ -281,7 +330,14 @@ pub async fn login(State(s): State<AppState>, req: Request) -> Response {
         Ok(next) => render_next(&s, &headers, next),
         Err(e) => rejected(&s, &headers, e),
     };
-    set_cookie(&mut res, secure(&s), SESSION_COOKIE, &cookie_value, "/", BROWSER_SESSION_TTL);
+    set_cookie(
+        &mut res,
+        secure(&s),
+        SESSION_COOKIE,
+        &cookie_value,
+        "/",
+        BROWSER_SESSION_TTL,
+    );
     res
 }
 
@@ -295,7 +351,11 @@ pub async fn consent(State(s): State<AppState>, req: Request) -> Response {
         Ok(ctx) => ctx,
         Err(e) => return rejected(&s, &headers, e),
     };
-    let signed_in = match s.grantd.browser_user(cookie(&headers, SESSION_COOKIE)).await {
+    let signed_in = match s
+        .grantd
+        .browser_user(cookie(&headers, SESSION_COOKIE))
+        .await
+    {
         Ok(u) => u,
         Err(e) => return error_page(&s, &headers, &e),
     };
@@ -316,13 +376,17 @@ pub async fn consent(State(s): State<AppState>, req: Request) -> Response {
 }
 
 /// `GET|POST /oauth/userinfo` (OIDC Core §5.3).
-pub async fn userinfo(State(s): State<AppState>, BearerToken(token): BearerToken) -> Result<Response, Rejection> {
+pub async fn userinfo(
+    State(s): State<AppState>,
+    BearerToken(token): BearerToken,
+) -> Result<Response, Rejection> {
     let bearer = s.grantd.authenticate_bearer(token.as_deref()).await?;
     let scopes = Scopes::parse(&bearer.scope)?;
     if !scopes.contains("openid") {
         return Err(OAuthError::openid_scope_missing().into());
     }
     let mut res = Json(Value::Object(user_claims(&bearer.user, &scopes))).into_response();
-    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(res)
 }

@@ -44,16 +44,46 @@ pub fn metadata_document(s: &AppState) -> Value {
     doc.insert("grant_types_supported".into(), json!(grants));
     doc.insert("response_types_supported".into(), json!(response_types));
     doc.insert("response_modes_supported".into(), json!(modes));
-    doc.insert("code_challenge_methods_supported".into(), json!(["S256", "plain"]));
-    doc.insert("scopes_supported".into(), json!(grantd_core::tokens::OIDC_SCOPES));
+    doc.insert(
+        "code_challenge_methods_supported".into(),
+        json!(["S256", "plain"]),
+    );
+    doc.insert(
+        "scopes_supported".into(),
+        json!(grantd_core::tokens::OIDC_SCOPES),
+    );
     doc.insert("subject_types_supported".into(), json!(["public"]));
-    doc.insert("id_token_signing_alg_values_supported".into(), json!(s.grantd.keys.algs()));
-    doc.insert("prompt_values_supported".into(), json!(["none", "login", "consent"]));
+    doc.insert(
+        "id_token_signing_alg_values_supported".into(),
+        json!(s.grantd.keys.algs()),
+    );
+    doc.insert(
+        "prompt_values_supported".into(),
+        json!(["none", "login", "consent"]),
+    );
     doc.insert(
         "claims_supported".into(),
-        json!(["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "azp", "name", "given_name", "family_name", "email", "email_verified"]),
+        json!([
+            "sub",
+            "iss",
+            "aud",
+            "exp",
+            "iat",
+            "auth_time",
+            "nonce",
+            "at_hash",
+            "azp",
+            "name",
+            "given_name",
+            "family_name",
+            "email",
+            "email_verified"
+        ]),
     );
-    doc.insert("authorization_response_iss_parameter_supported".into(), json!(true));
+    doc.insert(
+        "authorization_response_iss_parameter_supported".into(),
+        json!(true),
+    );
     Value::Object(doc)
 }
 

@@ -1,0 +1,858 @@
+//! The authorization-code flow over HTTP with a cookie jar: sign-in and
+//! consent pages, PKCE, OpenID Connect, redirect-URI rules, prompt, implicit,
+//! and the wrong-endpoint diagnosis.
+
+mod common;
+
+use common::{App, Reply, Server};
+use oauth2::basic::BasicClient;
+use oauth2::{
+    AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, PkceCodeChallenge,
+    RedirectUrl, Scope, TokenResponse, TokenUrl,
+};
+use reqwest::Method;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+
+const CB: &str = "http://127.0.0.1:8765/callback";
+
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+fn unescape(s: &str) -> String {
+    s.replace("&quot;", "\"")
+        .replace("&#x27;", "'")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+/// The hidden fields of the page's form.
+fn hidden_fields(html: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for part in html.split("<input type=\"hidden\" name=\"").skip(1) {
+        let name = part.split('"').next().unwrap().to_string();
+        let value = part
+            .split("value=\"")
+            .nth(1)
+            .and_then(|v| v.split('"').next())
+            .unwrap_or("");
+        out.push((name, unescape(value)));
+    }
+    out
+}
+
+fn query_of(location: &str) -> HashMap<String, String> {
+    let q = location
+        .split_once(['?', '#'])
+        .map(|(_, q)| q)
+        .unwrap_or("");
+    form_pairs(q)
+}
+
+fn form_pairs(q: &str) -> HashMap<String, String> {
+    form_urlencoded::parse(q.as_bytes()).into_owned().collect()
+}
+
+fn location(r: &Reply) -> String {
+    r.header("location")
+        .unwrap_or_else(|| panic!("no redirect: {} {}", r.status, r.text))
+        .to_string()
+}
+
+struct Browser<'a> {
+    server: &'a Server,
+    http: reqwest::Client,
+}
+
+impl<'a> Browser<'a> {
+    fn new(server: &'a Server) -> Self {
+        Self {
+            server,
+            http: browser(),
+        }
+    }
+
+    async fn get(&self, url: &str) -> Reply {
+        Reply::from(
+            self.http
+                .get(url)
+                .header("accept", "text/html")
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+    }
+
+    async fn post(&self, path: &str, fields: &[(String, String)]) -> Reply {
+        let res = self
+            .http
+            .post(self.server.url(path))
+            .header("accept", "text/html")
+            .form(fields)
+            .send()
+            .await
+            .unwrap();
+        Reply::from(res).await
+    }
+
+    /// Signs in on the page `r`; returns the next response.
+    async fn sign_in(&self, page: &Reply, username: &str, password: &str) -> Reply {
+        assert_eq!(page.status, 200, "{}", page.text);
+        assert!(
+            page.text.contains("action=\"/oauth/authorize/login\""),
+            "not the sign-in page: {}",
+            page.text
+        );
+        let mut fields = hidden_fields(&page.text);
+        fields.push(("username".into(), username.into()));
+        fields.push(("password".into(), password.into()));
+        self.post("/oauth/authorize/login", &fields).await
+    }
+
+    async fn consent(&self, page: &Reply, decision: &str) -> Reply {
+        assert!(
+            page.text.contains("action=\"/oauth/authorize/consent\""),
+            "not the consent page: {} {}",
+            page.status,
+            page.text
+        );
+        let mut fields = hidden_fields(&page.text);
+        fields.push(("decision".into(), decision.into()));
+        self.post("/oauth/authorize/consent", &fields).await
+    }
+
+    /// The whole flow from an authorization URL to the app's redirect.
+    async fn authorize(&self, url: &str, username: &str, password: &str) -> String {
+        let mut page = self.get(url).await;
+        if page.text.contains("action=\"/oauth/authorize/login\"") {
+            page = self.sign_in(&page, username, password).await;
+        }
+        let done = if page.status == 200 {
+            self.consent(&page, "allow").await
+        } else {
+            page
+        };
+        assert_eq!(done.status, 303, "{}", done.text);
+        location(&done)
+    }
+}
+
+async fn setup(server: &Server) -> Value {
+    server
+        .create_user(json!({"email": "alice@example.com", "name": "Alice Smith", "password": "correct horse battery", "extension_number": "101"}))
+        .await
+}
+
+fn oauth2_client(
+    server: &Server,
+    app: &App,
+    redirect: &str,
+) -> oauth2::Client<
+    oauth2::basic::BasicErrorResponse,
+    oauth2::basic::BasicTokenResponse,
+    oauth2::basic::BasicTokenIntrospectionResponse,
+    oauth2::StandardRevocableToken,
+    oauth2::basic::BasicRevocationErrorResponse,
+    oauth2::EndpointSet,
+    oauth2::EndpointNotSet,
+    oauth2::EndpointNotSet,
+    oauth2::EndpointNotSet,
+    oauth2::EndpointSet,
+> {
+    let mut c = BasicClient::new(ClientId::new(app.client_id.clone()))
+        .set_auth_uri(AuthUrl::new(server.url("/oauth/authorize")).unwrap())
+        .set_token_uri(TokenUrl::new(server.url("/oauth/token")).unwrap())
+        .set_redirect_uri(RedirectUrl::new(redirect.into()).unwrap());
+    if !app.secret.is_empty() {
+        c = c.set_client_secret(ClientSecret::new(app.secret.clone()));
+    } else {
+        c = c.set_auth_type(AuthType::RequestBody);
+    }
+    c
+}
+
+fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn server_side_app_full_flow_with_the_oauth2_crate() {
+    let server = Server::start();
+    let user = setup(&server).await;
+    let app = App::from(
+        server
+            .create_app(json!({"name": "Acme Web", "platform_type": "server-web", "redirect_uris": [CB], "scopes": ["ReadAccounts"]}))
+            .await,
+    );
+    let client = oauth2_client(&server, &app, CB);
+    let (url, state) = client
+        .authorize_url(CsrfToken::new_random)
+        .add_scope(Scope::new("ReadAccounts".into()))
+        .url();
+    let b = Browser::new(&server);
+    let page = b.get(url.as_str()).await;
+    // Secure headers on the pages.
+    assert_eq!(page.header("x-frame-options"), Some("DENY"));
+    assert_eq!(page.header("referrer-policy"), Some("no-referrer"));
+    let csp = page.header("content-security-policy").unwrap();
+    assert!(
+        csp.contains("form-action 'self' http://127.0.0.1:8765"),
+        "{csp}"
+    );
+    assert!(page.text.contains("Acme Web"));
+    let cookies: Vec<&str> = page
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .collect();
+    assert!(cookies.iter().any(|c| c.starts_with("grantd_csrf=")
+        && c.contains("HttpOnly")
+        && c.contains("SameSite=Lax")));
+
+    let consent = b
+        .sign_in(&page, "alice@example.com", "correct horse battery")
+        .await;
+    assert_eq!(consent.status, 200, "{}", consent.text);
+    let cookies: Vec<&str> = consent
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .collect();
+    assert!(cookies.iter().any(|c| c.starts_with("grantd_session=")
+        && c.contains("HttpOnly")
+        && c.contains("SameSite=Lax")
+        && !c.contains("Secure")));
+    assert!(consent.text.contains("ReadAccounts") && consent.text.contains("Alice Smith"));
+    let done = b.consent(&consent, "allow").await;
+    assert_eq!(done.status, 303);
+    let loc = location(&done);
+    assert!(loc.starts_with(CB), "{loc}");
+    let q = query_of(&loc);
+    assert_eq!(q["state"], *state.secret());
+    assert_eq!(q["expires_in"], "60");
+    assert_eq!(q["iss"], server.base);
+
+    let token = client
+        .exchange_code(AuthorizationCode::new(q["code"].clone()))
+        .request_async(&http())
+        .await
+        .expect("code exchange");
+    assert!(token.refresh_token().is_some());
+    assert_eq!(token.scopes().unwrap()[0].as_str(), "ReadAccounts");
+    let me = server
+        .get_bearer(
+            "/restapi/v1.0/account/~/extension/~",
+            token.access_token().secret(),
+        )
+        .await;
+    assert_eq!(
+        me.json["id"].to_string().trim_matches('"'),
+        user["id"].as_str().unwrap()
+    );
+
+    // Consent is remembered: the next flow in this browser goes straight back.
+    let (url, _) = client
+        .authorize_url(CsrfToken::new_random)
+        .add_scope(Scope::new("ReadAccounts".into()))
+        .url();
+    let r = b.get(url.as_str()).await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    assert!(query_of(&location(&r)).contains_key("code"));
+    // prompt=consent shows the page again; deny sends access_denied back.
+    let r = b.get(&format!("{url}&prompt=consent")).await;
+    let denied = b.consent(&r, "deny").await;
+    let q = query_of(&location(&denied));
+    assert_eq!(q["error"], "access_denied");
+    assert!(q["error_uri"].ends_with("/docs/errors/GRD-357"));
+    // prompt=login asks for the password again.
+    let r = b.get(&format!("{url}&prompt=login")).await;
+    assert!(r.text.contains("action=\"/oauth/authorize/login\""));
+}
+
+#[tokio::test]
+async fn public_app_with_pkce_and_openid_connect() {
+    let server = Server::start();
+    let user = setup(&server).await;
+    let app = App::from(
+        server
+            .create_app(json!({"name": "Acme SPA", "platform_type": "browser", "redirect_uris": [CB, "https://spa.example.com/cb"], "scopes": ["ReadAccounts"]}))
+            .await,
+    );
+    assert!(app.secret.is_empty());
+    let client = oauth2_client(&server, &app, CB);
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let (url, _) = client
+        .authorize_url(CsrfToken::new_random)
+        .add_scopes(["openid", "profile", "email", "ReadAccounts"].map(|s| Scope::new(s.into())))
+        .add_extra_param("nonce", "n-0S6_WzA2Mj")
+        .set_pkce_challenge(challenge)
+        .url();
+    let b = Browser::new(&server);
+    let loc = b
+        .authorize(url.as_str(), "alice@example.com", "correct horse battery")
+        .await;
+    let code = query_of(&loc)["code"].clone();
+    // A raw exchange, to read the id_token.
+    let r = server
+        .post_form(
+            "/oauth/token",
+            None,
+            &format!("grant_type=authorization_code&client_id={}&code={code}&redirect_uri={}&code_verifier={}", app.client_id, urlencode(CB), verifier.secret()),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let id_token = r.json["id_token"].as_str().expect("id_token");
+    let access = r.json["access_token"].as_str().unwrap();
+    let jwks: jsonwebtoken::jwk::JwkSet = server
+        .http
+        .get(server.url("/oauth/jwks"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let header = jsonwebtoken::decode_header(id_token).unwrap();
+    let key =
+        jsonwebtoken::DecodingKey::from_jwk(jwks.find(header.kid.as_deref().unwrap()).unwrap())
+            .unwrap();
+    let mut v = jsonwebtoken::Validation::new(header.alg);
+    v.set_audience(&[app.client_id.as_str()]);
+    v.set_issuer(&[server.base.as_str()]);
+    let claims: Value = jsonwebtoken::decode(id_token, &key, &v).unwrap().claims;
+    assert_eq!(claims["sub"], user["id"]);
+    assert_eq!(claims["nonce"], "n-0S6_WzA2Mj");
+    assert_eq!(claims["email"], "alice@example.com");
+    assert_eq!(claims["name"], "Alice Smith");
+    assert!(claims["auth_time"].as_i64().unwrap() > 1_700_000_000);
+    use base64::Engine;
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(access.as_bytes());
+    assert_eq!(
+        claims["at_hash"],
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..16])
+    );
+
+    let info = server.get_bearer("/oauth/userinfo", access).await;
+    assert_eq!(info.status, 200, "{}", info.text);
+    assert_eq!(info.json["sub"], user["id"]);
+    assert_eq!(info.json["email"], "alice@example.com");
+
+    // The oauth2 crate with PKCE, as a public client.
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let (url, _) = client
+        .authorize_url(CsrfToken::new_random)
+        .add_scope(Scope::new("ReadAccounts".into()))
+        .set_pkce_challenge(challenge)
+        .url();
+    let r = b.get(url.as_str()).await;
+    let loc = if r.status == 303 {
+        location(&r)
+    } else {
+        location(&b.consent(&r, "allow").await)
+    };
+    let token = client
+        .exchange_code(AuthorizationCode::new(query_of(&loc)["code"].clone()))
+        .set_pkce_verifier(verifier)
+        .request_async(&http())
+        .await
+        .expect("PKCE exchange");
+    let info = server
+        .get_bearer("/oauth/userinfo", token.access_token().secret())
+        .await;
+    info.assert_error(403, "insufficient_scope", "GRD-365", &["openid"]);
+}
+
+fn urlencode(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+fn auth_url(server: &Server, client_id: &str, extra: &str) -> String {
+    server.url(&format!(
+        "/oauth/authorize?response_type=code&client_id={client_id}&state=xyz{extra}"
+    ))
+}
+
+#[tokio::test]
+async fn code_replay_revokes_what_the_first_exchange_issued() {
+    let server = Server::start();
+    setup(&server).await;
+    let app = App::from(
+        server
+            .create_app(
+                json!({"name": "Web", "platform_type": "server-web", "redirect_uris": [CB]}),
+            )
+            .await,
+    );
+    let b = Browser::new(&server);
+    let loc = b
+        .authorize(
+            &auth_url(&server, &app.client_id, ""),
+            "alice@example.com",
+            "correct horse battery",
+        )
+        .await;
+    let code = query_of(&loc)["code"].clone();
+    let auth = Some((app.client_id.as_str(), app.secret.as_str()));
+    let body = format!("grant_type=authorization_code&code={}", urlencode(&code));
+    let first = server.post_form("/oauth/token", auth, &body).await;
+    assert_eq!(first.status, 200, "{}", first.text);
+    let second = server.post_form("/oauth/token", auth, &body).await;
+    second.assert_error(
+        400,
+        "invalid_grant",
+        "GRD-361",
+        &["already exchanged", "revoked"],
+    );
+    for k in ["access_token", "refresh_token"] {
+        let r = server
+            .post_form(
+                "/oauth/introspect",
+                auth,
+                &format!("token={}", first.json[k].as_str().unwrap()),
+            )
+            .await;
+        assert_eq!(r.json["active"], false, "{k} after replay");
+    }
+    let r = server
+        .post_form(
+            "/oauth/token",
+            auth,
+            "grant_type=authorization_code&code=made-up",
+        )
+        .await;
+    r.assert_error(400, "invalid_grant", "OAU-106", &[]);
+}
+
+#[tokio::test]
+async fn redirect_uri_rules() {
+    let server = Server::start();
+    setup(&server).await;
+    let two = App::from(
+        server
+            .create_app(json!({"name": "Two", "platform_type": "server-web", "redirect_uris": ["https://app.example.com/cb", "http://127.0.0.1:9000/cb"]}))
+            .await,
+    );
+    let none = App::from(
+        server
+            .create_app(json!({"name": "None", "platform_type": "server-web"}))
+            .await,
+    );
+    let b = Browser::new(&server);
+    // Unregistered: a page, never a redirect (no open redirect).
+    let r = b
+        .get(&auth_url(
+            &server,
+            &two.client_id,
+            "&redirect_uri=https://evil.example/cb",
+        ))
+        .await;
+    assert_eq!(r.status, 400);
+    assert!(r.header("location").is_none());
+    assert!(r.header("content-type").unwrap().starts_with("text/html"));
+    assert!(
+        r.text.contains("GRD-351") && r.text.contains("https://app.example.com/cb"),
+        "{}",
+        r.text
+    );
+    // The same as JSON for a client that does not ask for HTML.
+    let res = server
+        .http
+        .get(auth_url(
+            &server,
+            &two.client_id,
+            "&redirect_uri=https://app.example.com/cb/",
+        ))
+        .send()
+        .await
+        .unwrap();
+    Reply::from(res).await.assert_error(
+        400,
+        "invalid_request",
+        "GRD-351",
+        &["'https://app.example.com/cb/'", "exactly"],
+    );
+    // Several registered and none sent.
+    let r = Reply::from(
+        server
+            .http
+            .get(auth_url(&server, &two.client_id, ""))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    r.assert_error(400, "invalid_request", "GRD-352", &["2 registered"]);
+    // None registered.
+    let r = Reply::from(
+        server
+            .http
+            .get(auth_url(&server, &none.client_id, ""))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    r.assert_error(400, "invalid_request", "OAU-113", &["grantd app update"]);
+    // Unknown client.
+    let r = Reply::from(
+        server
+            .http
+            .get(auth_url(&server, "nope", ""))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.code(), "OAU-153");
+    // Loopback: any port.
+    let loc = b
+        .authorize(
+            &auth_url(
+                &server,
+                &two.client_id,
+                "&redirect_uri=http://127.0.0.1:54321/cb",
+            ),
+            "alice@example.com",
+            "correct horse battery",
+        )
+        .await;
+    assert!(loc.starts_with("http://127.0.0.1:54321/cb?code="), "{loc}");
+    // At the token endpoint the redirect_uri must be the one used at authorize.
+    let code = query_of(&loc)["code"].clone();
+    let auth = Some((two.client_id.as_str(), two.secret.as_str()));
+    let r = server
+        .post_form(
+            "/oauth/token",
+            auth,
+            &format!(
+                "grant_type=authorization_code&code={}&redirect_uri={}",
+                urlencode(&code),
+                urlencode("http://127.0.0.1:9000/cb")
+            ),
+        )
+        .await;
+    r.assert_error(
+        400,
+        "invalid_grant",
+        "OAU-109",
+        &["'http://127.0.0.1:9000/cb'", "'http://127.0.0.1:54321/cb'"],
+    );
+}
+
+#[tokio::test]
+async fn pkce_failures() {
+    let server = Server::start();
+    setup(&server).await;
+    let spa = App::from(
+        server
+            .create_app(json!({"name": "SPA", "platform_type": "browser", "redirect_uris": [CB]}))
+            .await,
+    );
+    let web = App::from(
+        server
+            .create_app(
+                json!({"name": "Web", "platform_type": "server-web", "redirect_uris": [CB]}),
+            )
+            .await,
+    );
+    let b = Browser::new(&server);
+    let redirected_error = |r: &Reply| {
+        assert_eq!(r.status, 303, "{}", r.text);
+        query_of(&location(r))
+    };
+    // Public app without a challenge: the error goes back to the app, with state.
+    let q = redirected_error(&b.get(&auth_url(&server, &spa.client_id, "")).await);
+    assert_eq!(q["error"], "invalid_request");
+    assert_eq!(q["state"], "xyz");
+    assert!(q["error_description"].contains("PKCE is required"));
+    assert!(q["error_uri"].ends_with("GRD-354"));
+    // plain (or no method) is refused unless the app allows it.
+    let plain = "a".repeat(43);
+    let q = redirected_error(
+        &b.get(&auth_url(
+            &server,
+            &spa.client_id,
+            &format!("&code_challenge={plain}"),
+        ))
+        .await,
+    );
+    assert!(
+        q["error_uri"].ends_with("GRD-355") && q["error_description"].contains("means plain"),
+        "{q:?}"
+    );
+    let q = redirected_error(
+        &b.get(&auth_url(
+            &server,
+            &spa.client_id,
+            "&code_challenge=tooshort&code_challenge_method=S256",
+        ))
+        .await,
+    );
+    assert!(q["error_uri"].ends_with("GRD-356"), "{q:?}");
+
+    // A verifier that does not match, and a missing one.
+    let verifier = "dBjftJeZ4CVP-mJ92K9Ak6_H3qg0K9gBWkQJ2e2zC5Wq9f0";
+    use base64::Engine;
+    use sha2::Digest;
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(sha2::Sha256::digest(verifier.as_bytes()));
+    let url = auth_url(
+        &server,
+        &spa.client_id,
+        &format!("&code_challenge={challenge}&code_challenge_method=S256"),
+    );
+    let code_for = |loc: String| query_of(&loc)["code"].clone();
+    let code = code_for(
+        b.authorize(&url, "alice@example.com", "correct horse battery")
+            .await,
+    );
+    let r = server
+        .post_form("/oauth/token", None, &format!("grant_type=authorization_code&client_id={}&code={}&code_verifier=wrong-verifier-wrong-verifier-wrong-verifier", spa.client_id, urlencode(&code)))
+        .await;
+    r.assert_error(400, "invalid_grant", "GRD-363", &["S256"]);
+    let r2 = b.get(&url).await;
+    let code = code_for(location(&r2));
+    let r = server
+        .post_form(
+            "/oauth/token",
+            None,
+            &format!(
+                "grant_type=authorization_code&client_id={}&code={}",
+                spa.client_id,
+                urlencode(&code)
+            ),
+        )
+        .await;
+    r.assert_error(400, "invalid_grant", "GRD-362", &["code_verifier"]);
+    // A verifier where no challenge was sent: a downgrade.
+    let loc = b
+        .authorize(
+            &auth_url(&server, &web.client_id, ""),
+            "alice@example.com",
+            "correct horse battery",
+        )
+        .await;
+    let r = server
+        .post_form(
+            "/oauth/token",
+            Some((&web.client_id, &web.secret)),
+            &format!(
+                "grant_type=authorization_code&code={}&code_verifier={verifier}",
+                urlencode(&code_for(loc))
+            ),
+        )
+        .await;
+    r.assert_error(400, "invalid_grant", "GRD-364", &["no code_challenge"]);
+}
+
+#[tokio::test]
+async fn prompt_none_private_apps_and_sign_in_errors() {
+    let server = Server::start();
+    setup(&server).await;
+    let (_, other_account) = server
+        .admin(
+            Method::POST,
+            "/admin/v1/accounts",
+            Some(json!({"name": "Other Co"})),
+        )
+        .await;
+    server
+        .create_user(json!({"email": "mallory@other.example", "name": "Mallory", "password": "correct horse battery", "account_id": other_account["id"]}))
+        .await;
+    let app = App::from(server.create_app(json!({"name": "Private Web", "platform_type": "server-web", "redirect_uris": [CB]})).await);
+    let b = Browser::new(&server);
+    // prompt=none without a signed-in browser.
+    let r = b
+        .get(&auth_url(&server, &app.client_id, "&prompt=none"))
+        .await;
+    let q = query_of(&location(&r));
+    assert_eq!(q["error"], "login_required");
+    // A wrong password shows the page again with the reason, never the password.
+    let page = b.get(&auth_url(&server, &app.client_id, "")).await;
+    let r = b
+        .sign_in(&page, "alice@example.com", "not-the-password")
+        .await;
+    assert_eq!(r.status, 401);
+    assert!(r.text.contains("OAU-140") && r.text.contains("username or password is wrong"));
+    assert!(!r.text.contains("not-the-password"));
+    // A form without its CSRF token is refused.
+    let mut fields: Vec<(String, String)> = hidden_fields(&page.text)
+        .into_iter()
+        .filter(|(k, _)| k != "csrf")
+        .collect();
+    fields.push(("username".into(), "alice@example.com".into()));
+    fields.push(("password".into(), "correct horse battery".into()));
+    let r = b.post("/oauth/authorize/login", &fields).await;
+    assert_eq!(r.status, 400);
+    assert!(r.text.contains("anti-forgery"));
+    // Signed in, but no consent yet: prompt=none says consent_required.
+    let r = b
+        .sign_in(&page, "alice@example.com", "correct horse battery")
+        .await;
+    assert_eq!(r.status, 200);
+    let r = b
+        .get(&auth_url(&server, &app.client_id, "&prompt=none"))
+        .await;
+    assert_eq!(query_of(&location(&r))["error"], "consent_required");
+    // A user of another account cannot use a private app.
+    let other = Browser::new(&server);
+    let page = other.get(&auth_url(&server, &app.client_id, "")).await;
+    let r = other
+        .sign_in(&page, "mallory@other.example", "correct horse battery")
+        .await;
+    let q = query_of(&location(&r));
+    assert_eq!(q["error"], "access_denied");
+    assert!(q["error_uri"].ends_with("GRD-358"));
+}
+
+#[tokio::test]
+async fn implicit_before_and_after_its_sunset() {
+    for (args, works) in [
+        (vec!["--implicit-sunset", "2099-12-31"], true),
+        (vec![], false),
+    ] {
+        let server = Server::start_with(&args, &[]);
+        setup(&server).await;
+        let spa = App::from(
+            server
+                .create_app(json!({"name": "Old SPA", "platform_type": "browser", "grants": ["authorization_code", "implicit"], "redirect_uris": [CB]}))
+                .await,
+        );
+        let no_implicit = App::from(
+            server
+                .create_app(
+                    json!({"name": "New SPA", "platform_type": "browser", "redirect_uris": [CB]}),
+                )
+                .await,
+        );
+        let b = Browser::new(&server);
+        let url = server.url(&format!(
+            "/oauth/authorize?response_type=token&client_id={}&state=s1",
+            spa.client_id
+        ));
+        if works {
+            let loc = b
+                .authorize(&url, "alice@example.com", "correct horse battery")
+                .await;
+            let (_, fragment) = loc.split_once('#').expect("fragment");
+            let f = form_pairs(fragment);
+            assert_eq!(f["token_type"], "bearer");
+            assert_eq!(f["state"], "s1");
+            assert!(!f.contains_key("refresh_token"));
+            let me = server
+                .get_bearer("/restapi/v1.0/account/~/extension/~", &f["access_token"])
+                .await;
+            assert_eq!(me.status, 200);
+            let doc: Value = server
+                .http
+                .get(server.url("/.well-known/openid-configuration"))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            assert_eq!(doc["response_types_supported"], json!(["code", "token"]));
+        } else {
+            let r = b.get(&url).await;
+            let loc = location(&r);
+            let f = form_pairs(
+                loc.split_once('#')
+                    .expect("errors of the implicit flow go in the fragment")
+                    .1,
+            );
+            assert_eq!(f["error"], "unsupported_grant_type");
+            assert!(
+                f["error_description"].contains("retired on 2024-03-31")
+                    && f["error_description"].contains("PKCE")
+            );
+            let doc: Value = server
+                .http
+                .get(server.url("/.well-known/openid-configuration"))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            assert_eq!(doc["response_types_supported"], json!(["code"]));
+            assert_eq!(
+                doc["authorization_endpoint"],
+                server.url("/oauth/authorize")
+            );
+            assert_eq!(
+                doc["code_challenge_methods_supported"],
+                json!(["S256", "plain"])
+            );
+        }
+        let r = b
+            .get(&server.url(&format!(
+                "/oauth/authorize?response_type=token&client_id={}&state=s1",
+                no_implicit.client_id
+            )))
+            .await;
+        let loc = location(&r);
+        let f = form_pairs(loc.split_once('#').unwrap().1);
+        if works {
+            assert_eq!(f["error"], "unauthorized_client");
+            assert!(
+                f["error_uri"].ends_with("OAU-112")
+                    && f["error_description"].contains("[IMPLICIT]")
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_code_exchange_at_the_authorization_endpoint_is_explained() {
+    let server = Server::start();
+    let app = App::from(
+        server
+            .create_app(
+                json!({"name": "Web", "platform_type": "server-web", "redirect_uris": [CB]}),
+            )
+            .await,
+    );
+    let r = server
+        .post_form(
+            "/restapi/oauth/authorize",
+            Some((&app.client_id, &app.secret)),
+            &format!(
+                "grant_type=authorization_code&code=abc&redirect_uri={}",
+                urlencode(CB)
+            ),
+        )
+        .await;
+    r.assert_error(
+        400,
+        "invalid_request",
+        "GRD-350",
+        &[
+            "exchanged at the token endpoint",
+            &server.url("/oauth/token"),
+        ],
+    );
+    let res = server
+        .http
+        .get(server.url("/oauth/authorize?code=abc&client_id=x"))
+        .send()
+        .await
+        .unwrap();
+    Reply::from(res)
+        .await
+        .assert_error(400, "invalid_request", "GRD-350", &[]);
+}
