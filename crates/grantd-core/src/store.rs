@@ -42,7 +42,8 @@ pub trait Store: Send + Sync + 'static {
     async fn list_apps(&self) -> StoreResult<Vec<App>>;
     /// Replaces the app; false if it does not exist.
     async fn update_app(&self, app: &App) -> StoreResult<bool>;
-    /// Deletes the app and its tokens; false if it did not exist.
+    /// Deletes the app with its tokens, codes and consents, and ends its
+    /// sessions; false if it did not exist.
     async fn delete_app(&self, client_id: &str) -> StoreResult<bool>;
 
     async fn insert_key(&self, key: &StoredKey) -> StoreResult<()>;

@@ -463,6 +463,10 @@ catalog! {
         "JWT credential not found",
         "No JWT credential with this id exists.",
         "List a user's credentials with GET /admin/v1/users/{id}/jwt-credentials.";
+    ConsentNotFound = "GRD-419", NotFound, 404,
+        "Consent not found",
+        "The user has not granted this app anything (or the consent was already withdrawn).",
+        "List the user's consents with GET /admin/v1/users/{id}/consents.";
 
     // --- The server --------------------------------------------------------------
     ServerError = "GRD-500", ServerError, 500,

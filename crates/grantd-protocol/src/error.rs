@@ -611,6 +611,17 @@ impl OAuthError {
         )
     }
 
+    pub fn consent_not_found(user_id: &str, client_id: &str) -> Self {
+        Self::new(
+            Code::ConsentNotFound,
+            format!(
+                "User '{}' has no consent for app '{}'.",
+                sanitize(user_id, 64),
+                sanitize(client_id, 64)
+            ),
+        )
+    }
+
     pub fn jwt_credential_not_found(id: &str) -> Self {
         Self::new(
             Code::JwtCredentialNotFound,

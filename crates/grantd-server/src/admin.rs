@@ -68,6 +68,22 @@ pub const ADMIN_ENDPOINTS: &[Endpoint] = &[
         summary: "List a user's JWT credentials, or create one (the JWT is shown once)",
     },
     Endpoint {
+        path: "/admin/v1/users/{id}/consents",
+        ringcentral: None,
+        allow: "GET",
+        metadata: None,
+        router: || get(list_consents),
+        summary: "The apps a user has granted access, and the scopes",
+    },
+    Endpoint {
+        path: "/admin/v1/users/{id}/consents/{client_id}",
+        ringcentral: None,
+        allow: "DELETE",
+        metadata: None,
+        router: || axum::routing::delete(revoke_consent),
+        summary: "Withdraw a user's consent to an app (the next sign-in asks again)",
+    },
+    Endpoint {
         path: "/admin/v1/jwt-credentials/{id}",
         ringcentral: None,
         allow: "DELETE",
@@ -260,6 +276,37 @@ async fn list_credentials(
         .await
         .map_err(OAuthError::from)?;
     Ok(Json(json!({"jwt_credentials": list})).into_response())
+}
+
+async fn list_consents(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, Rejection> {
+    s.grantd.get_user(&id).await?;
+    let list = s
+        .grantd
+        .store
+        .list_consents(&id)
+        .await
+        .map_err(OAuthError::from)?;
+    Ok(Json(json!({"consents": list})).into_response())
+}
+
+async fn revoke_consent(
+    State(s): State<AppState>,
+    Path((id, client_id)): Path<(String, String)>,
+) -> Result<Response, Rejection> {
+    if !s
+        .grantd
+        .store
+        .delete_consent(&id, &client_id)
+        .await
+        .map_err(OAuthError::from)?
+    {
+        return Err(OAuthError::consent_not_found(&id, &client_id).into());
+    }
+    tracing::info!(user_id = %id, client_id = %client_id, "consent withdrawn");
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 async fn revoke_credential(

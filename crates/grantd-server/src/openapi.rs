@@ -24,6 +24,10 @@ fn operation(method: &str, path: &str, summary: &str) -> Value {
             "201",
             json!({"$ref": "#/components/schemas/IssuedCredential"}),
         ),
+        ("get", p) if p.ends_with("/consents") => (
+            "200",
+            json!({"type": "object", "properties": {"consents": {"type": "array", "items": {"type": "object", "properties": {"user_id": {"type": "string"}, "client_id": {"type": "string"}, "scope": {"type": "string"}, "granted_at": {"type": "integer"}}}}}}),
+        ),
         ("get", p) if p.ends_with("/jwt-credentials") => (
             "200",
             json!({"type": "object", "properties": {"jwt_credentials": {"type": "array", "items": {"$ref": "#/components/schemas/Credential"}}}}),
@@ -64,10 +68,13 @@ fn operation(method: &str, path: &str, summary: &str) -> Value {
     if let Some(schema) = body {
         op["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": {"$ref": schema}}}});
     }
-    for name in ["client_id", "id"] {
-        if path.contains(&format!("{{{name}}}")) {
-            op["parameters"] = json!([{"name": name, "in": "path", "required": true, "schema": {"type": "string"}}]);
-        }
+    let params: Vec<Value> = ["id", "client_id"]
+        .iter()
+        .filter(|name| path.contains(&format!("{{{name}}}")))
+        .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
+        .collect();
+    if !params.is_empty() {
+        op["parameters"] = Value::Array(params);
     }
     op
 }

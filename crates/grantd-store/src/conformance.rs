@@ -533,6 +533,28 @@ pub async fn delete_app_deletes_tokens(store: &dyn Store) {
     for t in doomed_tokens.iter().chain([&kept_token]) {
         store.insert_token(t).await.expect("insert_token");
     }
+    let consent = Consent {
+        user_id: format!("{p}-user"),
+        client_id: doomed.client_id.clone(),
+        scope: "a".into(),
+        granted_at: T,
+    };
+    store.put_consent(&consent).await.expect("put_consent");
+    let session = Session {
+        id: format!("{p}-doomed-session"),
+        user_id: format!("{p}-user"),
+        client_id: doomed.client_id.clone(),
+        account_id: owner.clone(),
+        scope: "a".into(),
+        created_at: T,
+        ended_at: None,
+        end_reason: None,
+        pair_first_used_at: None,
+    };
+    store
+        .open_session(&session, 5, T)
+        .await
+        .expect("open_session");
 
     assert!(store
         .delete_app(&doomed.client_id)
@@ -549,6 +571,23 @@ pub async fn delete_app_deletes_tokens(store: &dyn Store) {
         store.get_token(&kept_token.hash).await.expect("get_token"),
         Some(kept_token),
         "other apps' tokens stay"
+    );
+    assert_eq!(
+        store
+            .get_consent(&consent.user_id, &doomed.client_id)
+            .await
+            .expect("get_consent"),
+        None,
+        "deleting an app deletes its consents"
+    );
+    let ended = store
+        .get_session(&session.id)
+        .await
+        .expect("get_session")
+        .expect("session");
+    assert!(
+        ended.ended_at.is_some(),
+        "deleting an app ends its sessions"
     );
     // The ids of deleted tokens are free again.
     store

@@ -706,11 +706,20 @@ impl Store for SqliteStore {
             tx.rollback().await.map_err(err)?;
             return Ok(false);
         }
-        sqlx::query("DELETE FROM tokens WHERE client_id = ?")
-            .bind(client_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(err)?;
+        // Everything issued to the app goes with it; its sessions end.
+        for sql in [
+            "DELETE FROM tokens WHERE client_id = ?",
+            "DELETE FROM auth_codes WHERE client_id = ?",
+            "DELETE FROM consents WHERE client_id = ?",
+            "UPDATE sessions SET ended_at = CAST(strftime('%s','now') AS INTEGER), end_reason = 'app deleted' \
+             WHERE client_id = ? AND ended_at IS NULL",
+        ] {
+            sqlx::query(sql)
+                .bind(client_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(err)?;
+        }
         tx.commit().await.map_err(err)?;
         Ok(true)
     }

@@ -856,3 +856,38 @@ async fn a_code_exchange_at_the_authorization_endpoint_is_explained() {
         .await
         .assert_error(400, "invalid_request", "GRD-350", &[]);
 }
+
+#[tokio::test]
+async fn consent_is_remembered_until_withdrawn() {
+    let server = Server::start();
+    let user = setup(&server).await;
+    let uid = user["id"].as_str().unwrap();
+    let app = App::from(server.create_app(json!({"name": "Web", "platform_type": "server-web", "redirect_uris": [CB], "scopes": ["ReadAccounts"]})).await);
+    let b = Browser::new(&server);
+    let url = auth_url(&server, &app.client_id, "");
+    b.authorize(&url, "alice@example.com", "correct horse battery")
+        .await;
+    let (status, list) = server
+        .admin(
+            Method::GET,
+            &format!("/admin/v1/users/{uid}/consents"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(list["consents"][0]["client_id"], app.client_id.as_str());
+    assert_eq!(list["consents"][0]["scope"], "ReadAccounts");
+    assert_eq!(b.get(&url).await.status, 303, "remembered");
+    let path = format!("/admin/v1/users/{uid}/consents/{}", app.client_id);
+    assert_eq!(server.admin(Method::DELETE, &path, None).await.0, 204);
+    let (status, body) = server.admin(Method::DELETE, &path, None).await;
+    assert_eq!(
+        (status, body["errors"][0]["errorCode"].as_str()),
+        (404, Some("GRD-419"))
+    );
+    let r = b.get(&url).await;
+    assert!(
+        r.text.contains("action=\"/oauth/authorize/consent\""),
+        "asks again after withdrawal"
+    );
+}
