@@ -302,11 +302,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 async fn open(store: &StoreArgs) -> anyhow::Result<Arc<Grantd>> {
     let settings = Settings::resolve(store, &ServeArgs::default())?;
-    let issuer = settings
-        .issuer
-        .clone()
-        .unwrap_or_else(|| format!("http://{}", settings.listen));
-    let (grantd, first) = serve::open(&settings, issuer).await?;
+    let issuer = settings.issuer.clone().or_else(|| {
+        std::env::var("GRANTD_ISSUER")
+            .ok()
+            .filter(|s| !s.is_empty())
+    });
+    let (grantd, first) = serve::open(&settings, serve::Issuer::Cli(issuer)).await?;
     serve::print_first_start(&first);
     Ok(grantd)
 }

@@ -5,6 +5,7 @@ use anyhow::{bail, Context};
 use grantd_core::clock::SystemClock;
 use grantd_core::crypto::Kek;
 use grantd_core::model::SigningAlg;
+use grantd_core::store::Store;
 use grantd_core::{CoreConfig, FirstStart, Grantd};
 use grantd_store::SqliteStore;
 use std::path::Path;
@@ -12,9 +13,19 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// Opens grantd's state: data directory, master key, store, keys.
+/// Whose issuer to use: the server's own (and remember it), or, for the
+/// CLI, the configured one or else the one the server last ran with, so
+/// that credentials the CLI issues name the server's issuer.
+pub enum Issuer {
+    Serve(String),
+    Cli(Option<String>),
+}
+
+const SETTING_ISSUER: &str = "issuer";
+
 pub async fn open(
     settings: &Settings,
-    issuer: String,
+    issuer: Issuer,
 ) -> anyhow::Result<(Arc<Grantd>, FirstStart)> {
     create_private_dir(&settings.data_dir)?;
     let kek = match &settings.master_key {
@@ -29,6 +40,17 @@ pub async fn open(
                 redact_url(&settings.database_url)
             )
         })?;
+    let issuer = match issuer {
+        Issuer::Serve(i) => {
+            store.put_setting(SETTING_ISSUER, &i).await?;
+            i
+        }
+        Issuer::Cli(Some(i)) => i,
+        Issuer::Cli(None) => match store.get_setting(SETTING_ISSUER).await? {
+            Some(i) => i,
+            None => format!("http://{}", settings.listen),
+        },
+    };
     let signing_alg = SigningAlg::parse(&settings.signing_alg).with_context(|| {
         format!(
             "signing algorithm '{}' is not ES256, EdDSA or RS256",
@@ -131,7 +153,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         .issuer
         .clone()
         .unwrap_or_else(|| format!("http://{addr}"));
-    let (grantd, first) = open(&settings, issuer.clone()).await?;
+    let (grantd, first) = open(&settings, Issuer::Serve(issuer.clone())).await?;
     print_first_start(&first);
     spawn_housekeeping(grantd.clone());
     let app = grantd_server::router(grantd_server::AppState::new(grantd));

@@ -173,7 +173,8 @@ async fn opaque_tokens_introspect_revoke_and_survive_restart() {
 
     // Restart on the same data directory.
     let dir = server.dir.clone();
-    let tmp = server.stop();
+    let (clean, tmp) = server.stop_status();
+    assert!(clean, "SIGTERM stops grantd gracefully with status 0");
     let server = Server::start_in(&dir, &[], &[]);
     let _keep = tmp;
     let auth = Some((app.client_id.as_str(), app.secret.as_str()));
@@ -589,4 +590,111 @@ fn docs_errors_md_is_current() {
         generated == committed,
         "docs/errors.md is out of date: run `cargo run -- explain --markdown > docs/errors.md`"
     );
+}
+
+#[tokio::test]
+async fn configuration_file_environment_and_flags() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = tmp.path().join("grantd.toml");
+    std::fs::write(
+        &config,
+        "issuer = \"https://auth.example.test\"\nsigning_alg = \"RS256\"\n[legacy]\npassword_sunset = \"2099-01-01\"\n",
+    )
+    .unwrap();
+    // The file sets the issuer and algorithm; the environment overrides the algorithm.
+    let server = Server::start_with(
+        &["--config", config.to_str().unwrap()],
+        &[("GRANTD_SIGNING_ALG", "EdDSA")],
+    );
+    let doc: Value = server
+        .http
+        .get(server.url("/.well-known/oauth-authorization-server"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(doc["issuer"], "https://auth.example.test");
+    assert_eq!(
+        doc["token_endpoint"],
+        "https://auth.example.test/oauth/token"
+    );
+    assert!(doc["grant_types_supported"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("password")));
+    let jwks: Value = server
+        .http
+        .get(server.url("/oauth/jwks"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(jwks["keys"][0]["alg"], "EdDSA");
+
+    // A bad file is refused with its name.
+    std::fs::write(&config, "listen = 8080\nnonsense = true\n").unwrap();
+    let out = Command::new(common::bin())
+        .args(["--config", config.to_str().unwrap(), "serve"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("grantd.toml is not valid"));
+}
+
+#[tokio::test]
+async fn signing_keys_are_sealed_with_the_master_key() {
+    let server = Server::start();
+    let dir = server.dir.clone();
+    let mode = {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(dir.join("master.key"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    assert_eq!(mode, 0o600);
+    let jwks: Value = server
+        .http
+        .get(server.url("/oauth/jwks"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let tmp = server.stop();
+    // The private key is not in the database in clear: a PKCS#8 EC key would
+    // carry the ecPublicKey OID; only the public JWK is readable.
+    let mut db = std::fs::read(dir.join("grantd.db")).unwrap();
+    db.extend(std::fs::read(dir.join("grantd.db-wal")).unwrap_or_default());
+    let x = jwks["keys"][0]["x"].as_str().unwrap();
+    assert!(
+        db.windows(x.len()).any(|w| w == x.as_bytes()),
+        "public JWK stored"
+    );
+    let ec_oid = [0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01];
+    assert!(
+        !db.windows(ec_oid.len()).any(|w| w == ec_oid),
+        "no PKCS#8 in clear"
+    );
+    // Another master key cannot open them: grantd refuses to start and says why.
+    let out = Command::new(common::bin())
+        .arg("--data-dir")
+        .arg(&dir)
+        .args(["app", "list"])
+        .env("GRANTD_MASTER_KEY", "ab".repeat(32))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("master key is not the one it was sealed with"),
+        "{err}"
+    );
+    drop(tmp);
 }

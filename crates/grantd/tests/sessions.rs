@@ -664,3 +664,108 @@ async fn password_grant_after_its_sunset() {
         ],
     );
 }
+
+#[tokio::test]
+async fn cli_creates_users_and_jwt_credentials() {
+    let server = Server::start();
+    let app = server
+        .server_only_app(json!({"name": "CLI JWT", "grants": ["jwt_bearer", "refresh_token"]}))
+        .await;
+    let cli = |args: &[&str], stdin: &str| {
+        use std::io::Write;
+        let mut child = std::process::Command::new(common::bin())
+            .arg("--data-dir")
+            .arg(&server.dir)
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let out = cli(
+        &[
+            "user",
+            "create",
+            "--email",
+            "frank@example.com",
+            "--name",
+            "Frank",
+            "--extension",
+            "105",
+            "--password-stdin",
+            "--json",
+        ],
+        "a long enough password\n",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let user: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let uid = s(&user, "id");
+    assert!(user.get("password_hash").is_none());
+    let out = cli(
+        &[
+            "jwt",
+            "create",
+            "--user",
+            &uid,
+            "--app",
+            &app.client_id,
+            "--expires",
+            "30d",
+        ],
+        "",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let jwt = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    let r = server
+        .post_form(
+            "/oauth/token",
+            Some((&app.client_id, &app.secret)),
+            &format!("grant_type={JWT_GRANT}&assertion={jwt}"),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json["owner_id"], uid.as_str());
+    let before = r.json.clone();
+    let out = cli(&["user", "list"], "");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("frank@example.com"));
+    let out = cli(&["user", "disable", &uid], "");
+    assert!(out.status.success());
+    let r = server
+        .post_form(
+            "/oauth/token",
+            Some((&app.client_id, &app.secret)),
+            &format!("grant_type={JWT_GRANT}&assertion={jwt}"),
+        )
+        .await;
+    r.assert_error(400, "invalid_grant", "GRD-320", &[]);
+    // The refresh token of the disabled user's session stops working too.
+    let r = server
+        .post_form(
+            "/oauth/token",
+            Some((&app.client_id, &app.secret)),
+            &format!(
+                "grant_type=refresh_token&refresh_token={}",
+                s(&before, "refresh_token")
+            ),
+        )
+        .await;
+    r.assert_error(400, "invalid_grant", "GRD-320", &["disabled"]);
+    let out = cli(&["jwt", "list", "--user", &uid], "");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("active"));
+}

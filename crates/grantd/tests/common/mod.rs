@@ -94,20 +94,27 @@ impl Server {
     }
 
     /// Stops with SIGTERM (graceful) and waits.
-    pub fn stop(mut self) -> Option<tempfile::TempDir> {
+    pub fn stop(self) -> Option<tempfile::TempDir> {
+        self.stop_status().1
+    }
+
+    /// Stops with SIGTERM; returns whether grantd exited cleanly by itself.
+    pub fn stop_status(mut self) -> (bool, Option<tempfile::TempDir>) {
         let _ = Command::new("kill")
             .arg("-TERM")
             .arg(self.child.id().to_string())
             .status();
+        let mut clean = false;
         for _ in 0..100 {
-            if let Ok(Some(_)) = self.child.try_wait() {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                clean = status.success();
                 break;
             }
             std::thread::sleep(Duration::from_millis(50));
         }
         let _ = self.child.kill();
         let _ = self.child.wait();
-        self._tmp.take()
+        (clean, self._tmp.take())
     }
 
     pub fn log(&self) -> String {
