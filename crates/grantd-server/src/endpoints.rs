@@ -136,6 +136,14 @@ pub const ENDPOINTS: &[Endpoint] = &[
         summary: "Style sheet of grantd's pages",
     },
     Endpoint {
+        path: "/favicon.ico",
+        ringcentral: None,
+        allow: "GET, HEAD",
+        metadata: None,
+        router: || get(routes::docs::favicon),
+        summary: "No icon (answers 204 so browsers stop asking)",
+    },
+    Endpoint {
         path: "/healthz",
         ringcentral: None,
         allow: "GET, HEAD",

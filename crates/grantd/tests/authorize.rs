@@ -689,6 +689,10 @@ async fn prompt_none_private_apps_and_sign_in_errors() {
     assert_eq!(r.status, 401);
     assert!(r.text.contains("OAU-140") && r.text.contains("username or password is wrong"));
     assert!(!r.text.contains("not-the-password"));
+    assert!(
+        r.text.contains("value=\"alice@example.com\""),
+        "the username stays filled in"
+    );
     // A form without its CSRF token is refused.
     let mut fields: Vec<(String, String)> = hidden_fields(&page.text)
         .into_iter()

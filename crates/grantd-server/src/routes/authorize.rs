@@ -216,24 +216,29 @@ fn check_csrf(headers: &HeaderMap, params: &Params) -> Result<(), OAuthError> {
 fn render_next(s: &AppState, headers: &HeaderMap, next: Next) -> Response {
     match next {
         Next::Redirect(url) => redirect(&url),
-        Next::SignIn(ctx) => sign_in_page(s, headers, &ctx, StatusCode::OK, None),
+        Next::SignIn(ctx) => sign_in_page(s, headers, &ctx, StatusCode::OK, None, None),
         Next::Consent(ctx, user) => consent_page(s, headers, &ctx, &user),
     }
 }
 
+/// The sign-in page; after a failed attempt the username stays filled in.
 fn sign_in_page(
     s: &AppState,
     headers: &HeaderMap,
     ctx: &AuthorizeContext,
     status: StatusCode,
     error: Option<&OAuthError>,
+    username: Option<&str>,
 ) -> Response {
     let csrf = csrf_for(headers);
     let html = SignInPage {
         app_name: &ctx.app.name,
         csrf: &csrf,
         hidden: ctx.request.to_pairs(),
-        username: ctx.request.login_hint.clone().unwrap_or_default(),
+        username: username
+            .map(str::to_string)
+            .or_else(|| ctx.request.login_hint.clone())
+            .unwrap_or_default(),
         error: error.map(|e| e.description.clone()),
         error_code: error.map(|e| e.entry().code),
     }
@@ -302,7 +307,7 @@ pub async fn login(State(s): State<AppState>, req: Request) -> Response {
         Err(e) => return rejected(&s, &headers, e),
     };
     if let Err(e) = check_csrf(&headers, &params) {
-        return sign_in_page(&s, &headers, &ctx, StatusCode::BAD_REQUEST, Some(&e));
+        return sign_in_page(&s, &headers, &ctx, StatusCode::BAD_REQUEST, Some(&e), None);
     }
     let user = async {
         let username = params.require("username", "to sign in")?;
@@ -317,7 +322,14 @@ pub async fn login(State(s): State<AppState>, req: Request) -> Response {
         Ok(u) => u,
         Err(e) => {
             tracing::info!(code = e.entry().code, client_id = %ctx.app.client_id, "sign-in failed");
-            return sign_in_page(&s, &headers, &ctx, StatusCode::UNAUTHORIZED, Some(&e));
+            return sign_in_page(
+                &s,
+                &headers,
+                &ctx,
+                StatusCode::UNAUTHORIZED,
+                Some(&e),
+                params.get("username"),
+            );
         }
     };
     let cookie_value = match s.grantd.open_browser_session(&user).await {
@@ -360,7 +372,7 @@ pub async fn consent(State(s): State<AppState>, req: Request) -> Response {
         Err(e) => return error_page(&s, &headers, &e),
     };
     let Some((user, auth_time)) = signed_in else {
-        return sign_in_page(&s, &headers, &ctx, StatusCode::OK, None);
+        return sign_in_page(&s, &headers, &ctx, StatusCode::OK, None, None);
     };
     if let Err(e) = check_csrf(&headers, &params) {
         return error_page(&s, &headers, &e);

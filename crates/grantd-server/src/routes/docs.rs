@@ -60,3 +60,12 @@ pub async fn css() -> Response {
     );
     res
 }
+
+pub async fn favicon() -> Response {
+    let mut res = axum::http::StatusCode::NO_CONTENT.into_response();
+    res.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=86400"),
+    );
+    res
+}

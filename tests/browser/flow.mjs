@@ -1,0 +1,587 @@
+// grantd's authorization-code flow in a real browser: headless Debian Chromium
+// (/usr/bin/chromium) driven by Playwright (playwright-core, pinned in
+// package.json / package-lock.json; it never downloads a browser).
+//
+// Usage: node flow.mjs PATH/TO/grantd      (tests/browser/run does the setup)
+//
+// Starts grantd on a free port with a fresh data directory, a tiny HTTP server
+// standing in for the app's redirect URI, and Chromium; registers a user and a
+// server-web app over the admin API; then runs the tests below, each in a new
+// browser context (no cookies shared), saving a full-page screenshot of every
+// page it sees to artifacts/<test>/<step>.png.
+//
+// Ends with exactly one summary line, "browser: N passed, M failed", and exits
+// non-zero when anything failed. scripts/test sums every "N passed" / "N
+// failed" it sees, so nothing else printed here may contain such a phrase:
+// text that comes from elsewhere (error messages, grantd's log) goes through
+// quiet() first.
+
+import { chromium } from 'playwright-core';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+const SUITE = 'browser';
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const ARTIFACTS = path.join(HERE, 'artifacts');
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+const ADMIN_TOKEN = `browser-admin-${randomBytes(24).toString('hex')}`;
+const USER = { email: 'alice@example.com', name: 'Alice Smith', password: 'correct horse battery' };
+const APP_NAME = 'Acme Web';
+const SCOPE = 'ReadAccounts';
+const START_TIMEOUT_MS = 30_000; // for "grantd listening on ..."
+const TEST_TIMEOUT_MS = 60_000; // per test
+const SUITE_TIMEOUT_MS = 5 * 60_000; // the whole run, setup included
+const ACTION_TIMEOUT_MS = 15_000; // Playwright actions and navigations
+
+/** Keeps foreign text from adding to scripts/test's "N passed, M failed" sums. */
+function quiet(text) {
+  return String(text).replace(/(\d+)(\s+)(passed|failed)/gi, '$1$2[$3]');
+}
+
+function say(line = '') {
+  process.stdout.write(`${quiet(line)}\n`);
+}
+
+// ---------------------------------------------------------------------------
+// grantd
+
+class Grantd {
+  constructor(binary) {
+    this.binary = binary;
+    this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'grantd-browser-'));
+    this.logPath = path.join(this.dir, 'grantd.log');
+    this.stdoutLines = [];
+    this.proc = null;
+    this.base = null;
+    this.exited = null; // a promise of the exit code, once started
+  }
+
+  async start() {
+    const env = { ...process.env, GRANTD_ADMIN_TOKEN: ADMIN_TOKEN };
+    for (const k of ['GRANTD_LISTEN', 'GRANTD_DATA_DIR', 'GRANTD_DATABASE_URL']) delete env[k];
+    const log = fs.openSync(this.logPath, 'w');
+    this.proc = spawn(
+      this.binary,
+      ['--data-dir', path.join(this.dir, 'data'), 'serve', '--listen', '127.0.0.1:0'],
+      { env, stdio: ['ignore', 'pipe', log] }, // stderr to a file: never blocks
+    );
+    fs.closeSync(log);
+    this.exited = new Promise((resolve) => {
+      this.proc.once('exit', (code, signal) => resolve(signal ?? code));
+      this.proc.once('error', (e) => resolve(`not started: ${e.message}`));
+    });
+
+    // Keeps reading stdout until grantd exits, so it never blocks on a full pipe.
+    const lines = readline.createInterface({ input: this.proc.stdout });
+    const listening = new Promise((resolve) => {
+      lines.on('line', (line) => {
+        this.stdoutLines.push(line);
+        const m = /grantd listening on (http:\/\/\S+)/.exec(line);
+        if (m && !this.base) {
+          this.base = m[1].replace(/\/+$/, '');
+          resolve(this.base);
+        }
+      });
+    });
+    let timer;
+    const outcome = await Promise.race([
+      listening,
+      this.exited.then((code) => {
+        throw new Error(`grantd exited (${code}) before it printed 'grantd listening on'`);
+      }),
+      new Promise((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`grantd did not print 'grantd listening on' within ${START_TIMEOUT_MS / 1000} s`)),
+          START_TIMEOUT_MS,
+        );
+      }),
+    ]).finally(() => clearTimeout(timer));
+    return outcome;
+  }
+
+  async stop() {
+    if (!this.proc || this.proc.exitCode !== null || this.proc.signalCode !== null) return;
+    this.proc.kill('SIGTERM');
+    let timer;
+    const code = await Promise.race([
+      this.exited,
+      new Promise((resolve) => {
+        timer = setTimeout(() => resolve('timeout'), 10_000);
+      }),
+    ]).finally(() => clearTimeout(timer));
+    if (code === 'timeout') {
+      say('note: grantd did not stop within 10 s of SIGTERM; killing it');
+      this.proc.kill('SIGKILL');
+      await this.exited;
+    } else if (code !== 0 && code !== 'SIGTERM') {
+      say(`note: grantd exited with status ${code} on SIGTERM`);
+    }
+  }
+
+  dumpLog() {
+    say('---- grantd stdout ----');
+    for (const l of this.stdoutLines) say(l);
+    say('---- grantd stderr ----');
+    let text = '';
+    try {
+      text = fs.readFileSync(this.logPath, 'utf8');
+    } catch (e) {
+      text = `(cannot read: ${e.message})`;
+    }
+    // The log is colored when stderr is a terminal; it is a file here, but be safe.
+    for (const l of text.replace(/\x1b\[[0-9;]*m/g, '').split('\n')) say(l);
+    say('---- end of grantd log ----');
+  }
+
+  cleanup() {
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+// ---------------------------------------------------------------------------
+// The app's side: a tiny server that answers the redirect URI.
+
+class AppServer {
+  constructor() {
+    this.requests = []; // every request it gets: { method, url }
+    this.server = http.createServer((req, res) => {
+      this.requests.push({ method: req.method, url: req.url });
+      const url = new URL(req.url, 'http://app.invalid');
+      if (url.pathname === '/callback') {
+        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
+        res.end(
+          '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Acme Web</title></head>' +
+            '<body style="font-family:sans-serif;margin:2rem"><h1>Signed in</h1>' +
+            '<p>Acme Web received the authorization response.</p>' +
+            // Shows whether the browser ran scripts: the tests check it.
+            '<p id="js">JavaScript: off</p>' +
+            "<script>document.getElementById('js').textContent = 'JavaScript: on';</script></body></html>",
+        );
+      } else {
+        res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
+        res.end('Not found\n');
+      }
+    });
+  }
+
+  async start() {
+    await new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(0, '127.0.0.1', resolve);
+    });
+    this.origin = `http://127.0.0.1:${this.server.address().port}`;
+    this.callback = `${this.origin}/callback`;
+    return this.origin;
+  }
+
+  stop() {
+    this.server.closeAllConnections?.();
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Shared state, filled by setup().
+
+const S = {
+  grantd: null,
+  app: null, // AppServer
+  browser: null,
+  base: null, // grantd's issuer URL
+  client: null, // { client_id, client_secret }
+  userId: null,
+};
+
+async function adminPost(urlPath, body) {
+  const res = await fetch(`${S.base}${urlPath}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (res.status !== 200 && res.status !== 201) {
+    throw new Error(`POST ${urlPath} answered ${res.status}: ${text}`);
+  }
+  return JSON.parse(text);
+}
+
+/**
+ * Withdraws Alice's consent to the app, if she gave it, so that the next
+ * sign-in shows the consent page whatever ran before (grantd remembers consent).
+ */
+async function forgetConsent() {
+  const res = await fetch(`${S.base}/admin/v1/users/${S.userId}/consents/${S.client.client_id}`, {
+    method: 'DELETE',
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+  });
+  // 204: withdrawn; 404: there was none.
+  if (res.status !== 204 && res.status !== 404) {
+    throw new Error(`withdrawing consent answered ${res.status}: ${await res.text()}`);
+  }
+}
+
+async function setup(binary) {
+  fs.rmSync(ARTIFACTS, { recursive: true, force: true });
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+
+  S.grantd = new Grantd(binary);
+  S.base = await S.grantd.start();
+  say(`grantd: ${S.base}`);
+
+  S.app = new AppServer();
+  await S.app.start();
+  say(`app (redirect URI): ${S.app.callback}`);
+
+  const user = await adminPost('/admin/v1/users', USER);
+  assert.ok(user.id, 'the admin API returned no user id');
+  S.userId = user.id;
+  const app = await adminPost('/admin/v1/apps', {
+    name: APP_NAME,
+    platform_type: 'server-web',
+    redirect_uris: [S.app.callback],
+    scopes: [SCOPE],
+  });
+  assert.ok(app.client_id && app.client_secret, 'the admin API returned no client_id / client_secret');
+  S.client = { client_id: app.client_id, client_secret: app.client_secret };
+
+  if (!fs.existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM} (apt-get install chromium)`);
+  // launch() starts Chromium with a new, empty --user-data-dir of Playwright's
+  // own (a temporary directory, removed at close); each test then opens its own
+  // context, so no cookie or storage is shared between tests.
+  S.browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: CHROMIUM_ARGS,
+    timeout: 30_000,
+  });
+  say(`chromium: ${CHROMIUM} ${S.browser.version()}`);
+}
+
+async function teardown() {
+  const steps = [
+    () => S.browser?.close(),
+    () => S.app?.stop(),
+    () => S.grantd?.stop(),
+  ];
+  for (const step of steps) {
+    try {
+      await step();
+    } catch (e) {
+      say(`note: teardown: ${e.message}`);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Helpers for the tests
+
+function authorizeUrl({ redirectUri = S.app.callback, state = 'abc', scope = SCOPE } = {}) {
+  const q = new URLSearchParams({
+    response_type: 'code',
+    client_id: S.client.client_id,
+    redirect_uri: redirectUri,
+    state,
+    scope,
+  });
+  return `${S.base}/oauth/authorize?${q}`;
+}
+
+/** A new browser context and page; `options` are Playwright context options. */
+async function openPage(t, options = {}) {
+  const context = await S.browser.newContext({ viewport: { width: 1000, height: 700 }, ...options });
+  context.setDefaultTimeout(ACTION_TIMEOUT_MS);
+  context.setDefaultNavigationTimeout(ACTION_TIMEOUT_MS);
+  t.contexts.push(context);
+  const page = await context.newPage();
+  t.page = page;
+  return page;
+}
+
+async function shot(t, page, step) {
+  const dir = path.join(ARTIFACTS, t.slug);
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `${step}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  t.shots.push(path.relative(HERE, file));
+}
+
+function onGrantd(page) {
+  return new URL(page.url()).origin === new URL(S.base).origin;
+}
+
+/** Fills the sign-in form and presses "Sign in"; returns the response to the POST. */
+async function signIn(page, username, password) {
+  await page.locator('input[name="username"]').fill(username);
+  await page.locator('input[name="password"]').fill(password);
+  const [response] = await Promise.all([
+    page.waitForResponse(
+      (r) => r.request().method() === 'POST' && new URL(r.url()).pathname === '/oauth/authorize/login',
+    ),
+    page.getByRole('button', { name: 'Sign in', exact: true }).click(),
+  ]);
+  await page.waitForLoadState('load');
+  return response;
+}
+
+/** On the consent page: checks what it shows, then presses "Allow"; returns the callback URL. */
+async function allow(t, page, step) {
+  await page.getByRole('button', { name: 'Allow', exact: true }).waitFor();
+  assert.ok(onGrantd(page), `the consent page is not on grantd: ${page.url()}`);
+  const text = await page.locator('main').innerText();
+  assert.match(text, new RegExp(APP_NAME), 'the consent page does not name the app');
+  assert.match(text, new RegExp(SCOPE), 'the consent page does not list the scope');
+  assert.match(text, /Alice Smith/, 'the consent page does not name the signed-in user');
+  await shot(t, page, step);
+  await Promise.all([
+    page.waitForURL((u) => u.href.startsWith(`${S.app.callback}?`)),
+    page.getByRole('button', { name: 'Allow', exact: true }).click(),
+  ]);
+  await page.waitForLoadState('load');
+  return new URL(page.url());
+}
+
+/** Checks the redirect to the app and its page; returns the code. */
+async function checkCallback(t, page, url, step, { javaScript }) {
+  assert.ok(page.url().startsWith(S.app.callback), `not on the callback: ${page.url()}`);
+  await page.getByRole('heading', { name: 'Signed in' }).waitFor();
+  const js = javaScript ? 'on' : 'off';
+  await page.getByText(`JavaScript: ${js}`, { exact: true }).waitFor();
+  await shot(t, page, step);
+  const code = url.searchParams.get('code');
+  assert.ok(code, `no code= in the callback URL (query: ${[...url.searchParams.keys()].join(', ')})`);
+  assert.equal(url.searchParams.get('state'), 'abc', 'state was not returned unchanged');
+  assert.equal(url.searchParams.get('iss'), S.base, 'iss= is not grantd\'s issuer');
+  assert.equal(url.searchParams.get('error'), null, `the callback carries error=${url.searchParams.get('error')}`);
+  const seen = S.app.requests.filter((r) => r.url.startsWith('/callback?') && r.url.includes(`code=${encodeURIComponent(code)}`));
+  assert.equal(seen.length, 1, 'the app server did not receive the callback exactly once');
+  return code;
+}
+
+/** Exchanges the code at the token endpoint, as the app's back end would. */
+async function exchange(code) {
+  const basic = Buffer.from(`${S.client.client_id}:${S.client.client_secret}`).toString('base64');
+  const res = await fetch(`${S.base}/oauth/token`, {
+    method: 'POST',
+    headers: { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: S.app.callback }),
+  });
+  const text = await res.text();
+  let body;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = null;
+  }
+  assert.equal(res.status, 200, `the token endpoint answered ${res.status}: ${text}`);
+  assert.ok(body && typeof body.access_token === 'string' && body.access_token.length > 0, 'no access_token in the token response');
+  assert.equal(String(body.token_type).toLowerCase(), 'bearer');
+  assert.equal(body.scope, SCOPE, 'the token\'s scope is not the one consented to');
+  return body;
+}
+
+// ---------------------------------------------------------------------------
+// The tests
+
+const tests = [
+  {
+    name: 'sign in and consent: the browser lands on the redirect URI with code, state and iss; the code exchanges for a token',
+    slug: '1-signin-consent',
+    async fn(t) {
+      await forgetConsent();
+      const page = await openPage(t);
+      const res = await page.goto(authorizeUrl());
+      assert.equal(res.status(), 200, `the authorization endpoint answered ${res.status()}`);
+      await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+      assert.match(await page.locator('main').innerText(), new RegExp(APP_NAME), 'the sign-in page does not name the app');
+      await shot(t, page, '01-signin');
+
+      const login = await signIn(page, USER.email, USER.password);
+      assert.equal(login.status(), 200, `signing in answered ${login.status()} (not the consent page)`);
+      const callback = await allow(t, page, '02-consent');
+      const code = await checkCallback(t, page, callback, '03-callback', { javaScript: true });
+      await exchange(code);
+    },
+  },
+  {
+    name: 'without JavaScript: a wrong password shows OAU-140 on the sign-in page; no inline scripts; sign-in and consent still work',
+    slug: '2-no-javascript',
+    async fn(t) {
+      await forgetConsent();
+      const page = await openPage(t, { javaScriptEnabled: false });
+      const res = await page.goto(authorizeUrl());
+      assert.equal(res.status(), 200, `the authorization endpoint answered ${res.status()}`);
+      await shot(t, page, '01-signin');
+
+      // No script at all: not inline, not external, no event-handler attributes, no javascript: URLs.
+      const html = await res.text();
+      assert.doesNotMatch(html, /<script\b/i, 'the sign-in page has a <script> element');
+      assert.doesNotMatch(html, /\son[a-z]+\s*=/i, 'the sign-in page has an inline event handler attribute');
+      assert.doesNotMatch(html, /javascript:/i, 'the sign-in page has a javascript: URL');
+      assert.equal(await page.locator('script').count(), 0, 'the sign-in page\'s DOM has a <script> element');
+      const csp = res.headers()['content-security-policy'] ?? '';
+      assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/, `the CSP allows inline code: ${csp}`);
+
+      const wrong = await signIn(page, USER.email, 'not the password');
+      assert.equal(wrong.status(), 401, `a wrong password answered ${wrong.status()}`);
+      assert.ok(onGrantd(page), `a wrong password left grantd: ${page.url()}`);
+      const alert = page.getByRole('alert');
+      await alert.waitFor();
+      assert.match(await alert.innerText(), /OAU-140/, 'the error on the sign-in page does not show OAU-140');
+      await page.getByRole('button', { name: 'Sign in', exact: true }).waitFor();
+      await shot(t, page, '02-wrong-password');
+      const errorHtml = await wrong.text();
+      assert.doesNotMatch(errorHtml, /<script\b|\son[a-z]+\s*=/i, 'the sign-in error page has inline script');
+
+      const login = await signIn(page, USER.email, USER.password);
+      assert.equal(login.status(), 200, `signing in answered ${login.status()} (not the consent page)`);
+      const consentHtml = await login.text();
+      assert.doesNotMatch(consentHtml, /<script\b|\son[a-z]+\s*=/i, 'the consent page has inline script');
+      const callback = await allow(t, page, '03-consent');
+      const code = await checkCallback(t, page, callback, '04-callback', { javaScript: false });
+      await exchange(code);
+    },
+  },
+  {
+    name: 'an unregistered redirect_uri shows grantd\'s error page GRD-351 and the browser stays on grantd',
+    slug: '3-unregistered-redirect-uri',
+    async fn(t) {
+      const unregistered = `${S.app.origin}/not-registered`;
+      const before = S.app.requests.length;
+      const page = await openPage(t);
+      const res = await page.goto(authorizeUrl({ redirectUri: unregistered }));
+      assert.equal(res.request().redirectedFrom(), null, 'the authorization request was redirected');
+      assert.equal(res.status(), 400, `the authorization endpoint answered ${res.status()}`);
+      assert.equal(res.headers()['x-error-code'], 'GRD-351');
+      await page.getByRole('heading', { name: 'This sign-in link does not work' }).waitFor();
+      assert.match(await page.locator('main').innerText(), /GRD-351/, 'the error page does not show GRD-351');
+      // Give a (wrong) client-side or meta refresh redirect the chance to happen.
+      await page.waitForTimeout(500);
+      assert.ok(onGrantd(page), `the browser left grantd: ${page.url()}`);
+      assert.equal(new URL(page.url()).pathname, '/oauth/authorize');
+      const leaked = S.app.requests.slice(before).filter((r) => r.url.startsWith('/not-registered'));
+      assert.equal(leaked.length, 0, 'the browser requested the unregistered redirect URI');
+      await shot(t, page, '01-error');
+    },
+  },
+  {
+    name: 'the sign-in page sends X-Frame-Options DENY and a Content-Security-Policy',
+    slug: '4-signin-headers',
+    async fn(t) {
+      const page = await openPage(t);
+      const res = await page.goto(authorizeUrl());
+      assert.equal(res.status(), 200, `the authorization endpoint answered ${res.status()}`);
+      const headers = await res.allHeaders();
+      assert.equal(headers['x-frame-options'], 'DENY', `x-frame-options: ${headers['x-frame-options']}`);
+      const csp = headers['content-security-policy'];
+      assert.ok(csp, 'no content-security-policy header');
+      assert.match(csp, /frame-ancestors 'none'/, `the CSP does not forbid framing: ${csp}`);
+      assert.match(csp, /default-src 'none'/, `the CSP does not default to 'none': ${csp}`);
+      assert.ok(/no-store/.test(headers['cache-control'] ?? ''), `cache-control: ${headers['cache-control']}`);
+      await shot(t, page, '01-signin');
+      // The same page as a person with a dark theme, and on a phone, sees it.
+      await page.emulateMedia({ colorScheme: 'dark' });
+      await shot(t, page, '02-signin-dark');
+      await page.emulateMedia({ colorScheme: 'light' });
+      await page.setViewportSize({ width: 375, height: 667 });
+      await shot(t, page, '03-signin-narrow');
+    },
+  },
+];
+
+// ---------------------------------------------------------------------------
+// The runner
+
+async function runTest(test, index) {
+  const t = { slug: test.slug, contexts: [], shots: [], page: null };
+  let timer;
+  try {
+    await Promise.race([
+      test.fn(t),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`timed out after ${TEST_TIMEOUT_MS / 1000} s`)), TEST_TIMEOUT_MS);
+      }),
+    ]);
+    say(`ok ${index} - ${test.name}`);
+    return true;
+  } catch (e) {
+    say(`not ok ${index} - ${test.name}`);
+    for (const line of String(e?.stack ?? e).split('\n').slice(0, 12)) say(`    ${line}`);
+    if (t.page && !t.page.isClosed()) {
+      say(`    page: ${t.page.url()}`);
+      try {
+        await shot(t, t.page, 'failure');
+      } catch {
+        // the page may be gone; nothing more to save
+      }
+    }
+    return false;
+  } finally {
+    clearTimeout(timer);
+    if (t.shots.length) say(`    screenshots: ${t.shots.join(' ')}`);
+    for (const c of t.contexts) await c.close().catch(() => {});
+  }
+}
+
+async function main() {
+  const binary = process.argv[2];
+  let passed = 0;
+  let failed = 0;
+  let showLog = false;
+
+  const watchdog = setTimeout(async () => {
+    say(`suite timed out after ${SUITE_TIMEOUT_MS / 1000} s`);
+    if (S.grantd) S.grantd.dumpLog();
+    S.grantd?.proc?.kill('SIGKILL');
+    say(`${SUITE}: ${passed} passed, ${failed + 1} failed`);
+    process.exit(1);
+  }, SUITE_TIMEOUT_MS);
+  for (const sig of ['SIGINT', 'SIGTERM']) {
+    process.once(sig, () => {
+      S.grantd?.proc?.kill('SIGTERM');
+      say(`${SUITE}: ${passed} passed, ${failed + 1} failed`);
+      process.exit(1);
+    });
+  }
+
+  try {
+    if (!binary) throw new Error('usage: node flow.mjs PATH/TO/grantd');
+    await setup(binary);
+    say(`1..${tests.length}`);
+    for (const [i, test] of tests.entries()) {
+      if (await runTest(test, i + 1)) passed += 1;
+      else failed += 1;
+    }
+    showLog = failed > 0;
+  } catch (e) {
+    say(`setup failed: ${e?.stack ?? e}`);
+    failed += 1;
+    showLog = true;
+  } finally {
+    await teardown();
+    if (showLog && S.grantd) S.grantd.dumpLog();
+    S.grantd?.cleanup();
+    clearTimeout(watchdog);
+  }
+  say(`screenshots in ${path.relative(process.cwd(), ARTIFACTS) || ARTIFACTS}/`);
+  process.stdout.write(`${SUITE}: ${passed} passed, ${failed} failed\n`);
+  process.exitCode = failed === 0 ? 0 : 1;
+}
+
+await main();
