@@ -9,7 +9,7 @@ use crate::model::{App, AuthCode, BrowserSession, Consent, Distribution, User, U
 use crate::tokens::check_scopes;
 use crate::Grantd;
 use grantd_protocol::authorize::{check_challenge, AuthorizeRequest, PkceMethod, ResponseType};
-use grantd_protocol::{Grant, OAuthError, Params, RedirectUri, Scopes, TokenRequest};
+use grantd_protocol::{Grant, OAuthError, Params, Scopes, TokenRequest};
 use std::sync::Arc;
 
 /// Authorization codes live this long.
@@ -50,29 +50,6 @@ pub enum Next {
     SignIn(Box<AuthorizeContext>),
     Consent(Box<AuthorizeContext>, User),
     Redirect(String),
-}
-
-/// Exact match, except that a loopback redirect URI may use any port (RFC 8252 §7.3).
-fn redirect_matches(registered: &RedirectUri, sent: &str) -> bool {
-    if registered.as_str() == sent {
-        return true;
-    }
-    if !registered.is_loopback() {
-        return false;
-    }
-    let strip = |u: &str| -> Option<(String, String)> {
-        let rest = u.strip_prefix("http://")?;
-        let (authority, path) = rest
-            .find(['/', '?'])
-            .map_or((rest, ""), |i| (&rest[..i], &rest[i..]));
-        let host = if authority.starts_with('[') {
-            authority.split(']').next().map(|h| format!("{h}]"))?
-        } else {
-            authority.split(':').next()?.to_string()
-        };
-        Some((host, path.to_string()))
-    };
-    matches!((strip(registered.as_str()), strip(sent)), (Some(a), Some(b)) if a == b)
 }
 
 /// Appends parameters to a redirect URI's query, or puts them in the fragment.
@@ -142,7 +119,7 @@ impl Grantd {
         }
         let redirect_uri = match &request.redirect_uri {
             Some(sent) => {
-                if !app.redirect_uris.iter().any(|r| redirect_matches(r, sent)) {
+                if !app.redirect_uris.iter().any(|r| r.matches(sent)) {
                     return Err(OAuthError::redirect_uri_not_registered(sent, &registered).into());
                 }
                 sent.clone()
@@ -448,18 +425,6 @@ impl Grantd {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn loopback_ports_may_vary() {
-        let r = RedirectUri::parse("http://127.0.0.1:8000/cb").unwrap();
-        assert!(redirect_matches(&r, "http://127.0.0.1:51234/cb"));
-        assert!(redirect_matches(&r, "http://127.0.0.1/cb"));
-        assert!(!redirect_matches(&r, "http://127.0.0.1:8000/cb/"));
-        assert!(!redirect_matches(&r, "http://localhost:8000/cb"));
-        let r = RedirectUri::parse("https://app.example.com/cb").unwrap();
-        assert!(!redirect_matches(&r, "https://app.example.com:444/cb"));
-        assert!(!redirect_matches(&r, "https://app.example.com/cb?x=1"));
-    }
 
     #[test]
     fn redirects_keep_existing_queries() {

@@ -18,8 +18,13 @@ impl RedirectUri {
         if value.len() > 2000 {
             return bad("it is longer than 2000 characters");
         }
-        if value.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return bad("it contains white space or control characters");
+        if value
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || !c.is_ascii())
+        {
+            return bad(
+                "it contains white space, control or non-ASCII characters (percent-encode them)",
+            );
         }
         if value.contains('#') {
             return bad("it has a fragment (#…), which RFC 6749 §3.1.2 forbids");
@@ -27,44 +32,34 @@ impl RedirectUri {
         if value.contains('*') {
             return bad("it contains a wildcard (*); redirect URIs are matched exactly, so register each one in full");
         }
-        let Some((scheme, rest)) = value.split_once(':') else {
-            return bad("it is not an absolute URI (no scheme)");
+        let Ok(url) = url::Url::parse(value) else {
+            return bad("it is not an absolute URI (scheme, host, a port of at most 65535, path)");
         };
-        if scheme.is_empty()
-            || !scheme.starts_with(|c: char| c.is_ascii_alphabetic())
-            || !scheme
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
-        {
-            return bad("its scheme is not valid");
-        }
-        let scheme = scheme.to_ascii_lowercase();
-        match scheme.as_str() {
+        match url.scheme() {
             "https" | "http" => {
-                let Some(after) = rest.strip_prefix("//") else {
+                // WHATWG parsing forgives "https:///host" and "https:\\host"; a registration must not.
+                let rest = &value[url.scheme().len()..];
+                if !rest.starts_with("://") || rest[3..].starts_with('/') || rest.contains('\\') {
                     return bad("an http(s) URI must have a host (https://host/path)");
-                };
-                let authority = after.split(['/', '?']).next().unwrap_or("");
-                if authority.contains('@') {
+                }
+                if !url.username().is_empty() || url.password().is_some() || value.contains('@') {
                     return bad("it contains user information (user@host)");
                 }
-                let host = host_of(authority);
-                if host.is_empty() {
+                if url.host().is_none() {
                     return bad("it has no host");
                 }
-                if scheme == "http" && !is_loopback(host) {
+                if url.scheme() == "http" && !is_loopback(&url) {
                     return bad("http is allowed only for loopback hosts (127.0.0.1, [::1], localhost); use https");
                 }
             }
-            "javascript" | "data" | "file" | "vbscript" => {
+            "javascript" | "data" | "file" | "vbscript" | "blob" | "about" => {
                 return bad("this scheme cannot be a redirect target");
             }
-            _ => {
-                // Private-use scheme for native apps (RFC 8252 §7.1): com.example.app:/callback
-                if rest.is_empty() {
-                    return bad("it has nothing after the scheme");
-                }
+            // A private-use scheme for native apps (RFC 8252 §7.1): com.example.app:/callback
+            _ if url.path().is_empty() && url.host().is_none() => {
+                return bad("it has nothing after the scheme")
             }
+            _ => {}
         }
         Ok(Self(value.to_string()))
     }
@@ -73,29 +68,52 @@ impl RedirectUri {
         &self.0
     }
 
-    /// Whether this URI is on a loopback host (RFC 8252 §7.3: the port may vary).
+    /// Whether this URI is http on a loopback host (RFC 8252 §7.3: the port may vary).
     pub fn is_loopback(&self) -> bool {
-        self.0
-            .strip_prefix("http://")
-            .map(|rest| is_loopback(host_of(rest.split(['/', '?']).next().unwrap_or(""))))
-            .unwrap_or(false)
+        url::Url::parse(&self.0).is_ok_and(|u| u.scheme() == "http" && is_loopback(&u))
+    }
+
+    /// Whether `sent` names this redirect URI: the same string, or for a
+    /// loopback URI the same scheme, host, path and query on any port.
+    pub fn matches(&self, sent: &str) -> bool {
+        if self.0 == sent {
+            return true;
+        }
+        if !self.is_loopback() || RedirectUri::parse(sent).is_err() {
+            return false;
+        }
+        match (url::Url::parse(&self.0), url::Url::parse(sent)) {
+            (Ok(a), Ok(b)) => {
+                b.scheme() == "http"
+                    && b.username().is_empty()
+                    && b.password().is_none()
+                    && a.host() == b.host()
+                    && a.path() == b.path()
+                    && a.query() == b.query()
+            }
+            _ => false,
+        }
+    }
+
+    /// Where a browser sent to this URI goes, for a Content-Security-Policy
+    /// source: `scheme://host:port`, or `scheme:` for a private-use scheme.
+    pub fn csp_source(&self) -> String {
+        match url::Url::parse(&self.0) {
+            Ok(u) if u.host().is_some() => u.origin().ascii_serialization(),
+            Ok(u) => format!("{}:", u.scheme()),
+            Err(_) => "'none'".into(),
+        }
     }
 }
 
-fn host_of(authority: &str) -> &str {
-    if let Some(v6) = authority.strip_prefix('[') {
-        return v6
-            .split(']')
-            .next()
-            .map(|h| &authority[..h.len() + 2])
-            .unwrap_or("");
+/// 127.0.0.0/8, ::1, or exactly `localhost`.
+fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
     }
-    authority.split(':').next().unwrap_or("")
-}
-
-fn is_loopback(host: &str) -> bool {
-    let h = host.to_ascii_lowercase();
-    h == "localhost" || h == "[::1]" || h.starts_with("127.")
 }
 
 /// Validates a list for registration.
@@ -164,6 +182,10 @@ mod tests {
             "https://user@evil.com/cb",
             "https:///nohost",
             "",
+            "http://127.attacker.example/cb",
+            "http://127.0.0.1:99999999/cb",
+            "https://app.example.com:abc/cb",
+            "https://app.exämple.com/cb",
         ] {
             assert!(RedirectUri::parse(bad).is_err(), "{bad}");
         }
@@ -174,6 +196,27 @@ mod tests {
         let v: Vec<String> = (0..11).map(|i| format!("https://a.example/{i}")).collect();
         assert!(parse_list(&v).is_err());
         assert_eq!(parse_list(&v[..10]).unwrap().len(), 10);
+    }
+
+    #[test]
+    fn loopback_ports_may_vary_and_nothing_else() {
+        let r = RedirectUri::parse("http://127.0.0.1:8000/cb").unwrap();
+        assert!(r.matches("http://127.0.0.1:51234/cb"));
+        assert!(r.matches("http://127.0.0.1/cb"));
+        assert!(!r.matches("http://127.0.0.1:8000/cb/"));
+        assert!(!r.matches("http://localhost:8000/cb"));
+        assert!(!r.matches("http://127.0.0.1:1@evil.example/cb"));
+        assert!(!r.matches("http://127.0.0.1:1;x@evil.example/cb"));
+        assert!(!r.matches("http://127.0.0.1:8000/cb?x=1"));
+        let r = RedirectUri::parse("https://app.example.com/cb").unwrap();
+        assert!(!r.matches("https://app.example.com:444/cb"));
+        assert_eq!(r.csp_source(), "https://app.example.com");
+        assert_eq!(
+            RedirectUri::parse("com.example.app:/cb")
+                .unwrap()
+                .csp_source(),
+            "com.example.app:"
+        );
     }
 
     #[test]

@@ -518,6 +518,25 @@ async fn redirect_uri_rules() {
     )
     .await;
     assert_eq!(r.code(), "OAU-153");
+    // Loopback may vary the port, nothing else: user-info tricks that would
+    // send the browser to another host are refused as a page.
+    for evil in [
+        "http://127.0.0.1:1@evil.example/cb",
+        "http://127.0.0.1:1;%20form-action%20*;x@evil.example/cb",
+        "http://127.0.0.1:9000/cb?x=1",
+        "http://127.0.0.1:9000/cb/",
+    ] {
+        let r = b
+            .get(&auth_url(
+                &server,
+                &two.client_id,
+                &format!("&redirect_uri={}", urlencode(evil)),
+            ))
+            .await;
+        assert_eq!(r.status, 400, "{evil}: {}", r.text);
+        assert!(r.header("location").is_none(), "{evil}");
+        assert!(r.text.contains("GRD-351"), "{evil}");
+    }
     // Loopback: any port.
     let loc = b
         .authorize(

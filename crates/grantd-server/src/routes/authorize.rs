@@ -14,7 +14,7 @@ use grantd_core::crypto::{constant_time_eq, random_token};
 use grantd_core::model::User;
 use grantd_core::oidc::user_claims;
 use grantd_core::users::Login;
-use grantd_protocol::{OAuthError, Params, Scopes};
+use grantd_protocol::{OAuthError, Params, RedirectUri, Scopes};
 use serde_json::Value;
 
 const SESSION_COOKIE: &str = "grantd_session";
@@ -76,15 +76,10 @@ fn secure(s: &AppState) -> bool {
     s.issuer().starts_with("https://")
 }
 
-/// The origin a redirect URI sends the browser to, for the page's CSP.
+/// Where a redirect URI sends the browser, as a CSP source (from the parsed
+/// URI, never raw text, so nothing can inject a directive).
 fn origin(uri: &str) -> String {
-    match uri.split_once("://") {
-        Some((scheme, rest)) => format!(
-            "{scheme}://{}",
-            rest.split(['/', '?', '#']).next().unwrap_or("")
-        ),
-        None => format!("{}:", uri.split(':').next().unwrap_or("")),
-    }
+    RedirectUri::parse(uri).map_or_else(|_| "'none'".to_string(), |u| u.csp_source())
 }
 
 fn page(
