@@ -4,7 +4,7 @@
 
 use crate::clock::UnixTime;
 use crate::crypto::{random_token, sha256};
-use crate::grants::{Grantee, Oidc};
+use crate::grants::Grantee;
 use crate::model::{App, AuthCode, BrowserSession, Consent, Distribution, User, UserStatus};
 use crate::tokens::check_scopes;
 use crate::Grantd;
@@ -135,6 +135,12 @@ impl Grantd {
         let response_type = match request.response_type.as_deref() {
             Some("code") => ResponseType::Code,
             Some("token") => ResponseType::Token,
+            None => {
+                return Err(fail(OAuthError::missing_parameter(
+                    "response_type",
+                    "at the authorization endpoint (use response_type=code)",
+                )))
+            }
             other => {
                 return Err(fail(OAuthError::unsupported_response_type(
                     other,
@@ -208,8 +214,14 @@ impl Grantd {
         let fail = |e: OAuthError| {
             self.error_redirect(&ctx.redirect_uri, ctx.request.state.as_deref(), fragment, e)
         };
+        // OIDC max_age: a sign-in older than that must be repeated.
+        let now = self.now();
+        let recent = |auth_time: UnixTime| match ctx.request.max_age {
+            Some(max) => now - auth_time <= i64::try_from(max).unwrap_or(i64::MAX),
+            None => true,
+        };
         let Some((user, auth_time)) =
-            signed_in.filter(|_| fresh_login || !ctx.request.prompt.login)
+            signed_in.filter(|(_, t)| fresh_login || (!ctx.request.prompt.login && recent(*t)))
         else {
             if ctx.request.prompt.none {
                 return Err(fail(OAuthError::login_required()));
@@ -342,10 +354,7 @@ impl Grantd {
                     account_id: Some(user.account_id.clone()),
                     scopes: ctx.scopes.clone(),
                     user: Some(user.clone()),
-                    oidc: Some(Oidc {
-                        nonce: ctx.request.nonce.clone(),
-                        auth_time,
-                    }),
+                    oidc: None,
                 };
                 let r = self
                     .issue(&ctx.app, &request, grantee)
@@ -361,12 +370,11 @@ impl Grantd {
                 if let Some(o) = &r.owner_id {
                     p.push(("owner_id", o));
                 }
-                if let Some(id) = &r.id_token {
-                    p.push(("id_token", id));
-                }
+                // No id_token: OIDC defines it for response_type=id_token token, not token.
                 if let Some(s) = state {
                     p.push(("state", s));
                 }
+                p.push(("iss", &self.config.issuer));
                 Ok(redirect_with(&ctx.redirect_uri, &p, true))
             }
         }

@@ -135,8 +135,10 @@ impl Grantd {
     /// Checks a jwt-bearer assertion for `app`; returns the user it stands for.
     pub async fn verify_assertion(&self, app: &App, assertion: &str) -> Result<User, OAuthError> {
         let now = self.now();
-        if assertion.len() > 1
-            && assertion[..7.min(assertion.len())].eq_ignore_ascii_case("bearer ")
+        if assertion
+            .as_bytes()
+            .get(..7)
+            .is_some_and(|b| b.eq_ignore_ascii_case(b"bearer "))
         {
             return Err(OAuthError::assertion_not_jwt(
                 "it starts with 'Bearer '; send the credential alone",
@@ -172,6 +174,13 @@ impl Grantd {
         let typ = header.typ.clone().unwrap_or_default();
         if typ.eq_ignore_ascii_case(crate::tokens::ACCESS_TOKEN_TYP) {
             return Err(OAuthError::assertion_wrong_kind(&typ));
+        }
+        // An ID token names an app as audience and carries sign-in claims.
+        if payload["aud"].as_str() == Some(app.client_id.as_str())
+            || payload.get("at_hash").is_some()
+            || payload.get("auth_time").is_some()
+        {
+            return Err(OAuthError::assertion_wrong_kind("id_token"));
         }
         let claims: CredentialClaims =
             match self
@@ -244,12 +253,13 @@ impl Grantd {
         }
         let allowed = match &credential.allowed_apps {
             Some(ids) => ids.contains(&app.client_id),
-            None => app.account_id == user.account_id || app.distribution == Distribution::Public,
-        };
+            None => app.account_id == user.account_id,
+        } && (app.distribution == Distribution::Public
+            || app.account_id == user.account_id);
         if !allowed {
             let list = match &credential.allowed_apps {
                 Some(ids) => ids.join(", "),
-                None => format!("the apps of account {} and public apps", user.account_id),
+                None => format!("the apps of account {}", user.account_id),
             };
             return Err(OAuthError::assertion_app_not_allowed(
                 &credential.id,

@@ -19,7 +19,9 @@ use serde_json::json;
 use std::sync::{Arc, RwLock};
 
 /// How long a retired key stays published: longer than any token it signed lives.
-pub const RETIRED_KEY_PUBLISH_SECONDS: i64 = 31 * 24 * 3600;
+/// A new key is published this long before it signs, so resource servers
+/// that cache JWKS (grantd serves it with max-age=300) know it first.
+pub const KEY_ACTIVATION_DELAY: i64 = 300;
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
@@ -192,25 +194,26 @@ async fn create(
 async fn build_set(store: &dyn Store, kek: &Kek, now: UnixTime) -> Result<KeySet, KeyError> {
     let mut stored = store.list_keys().await?;
     stored.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.kid.cmp(&a.kid)));
-    let mut all = Vec::new();
-    for (i, s) in stored.iter().enumerate() {
-        let expired = s
-            .retired_at
-            .is_some_and(|r| r + RETIRED_KEY_PUBLISH_SECONDS < now);
-        if expired && i > 0 {
-            store.delete_key(&s.kid).await?;
-            continue;
-        }
-        all.push(Arc::new(load(s, kek)?));
-    }
-    let active = all.first().cloned().ok_or(KeyError::Generate)?;
+    // Every key stays published: JWT credentials may have no expiry, and a
+    // credential must verify for as long as it lives.
+    let all = stored
+        .iter()
+        .map(|s| load(s, kek).map(Arc::new))
+        .collect::<Result<Vec<_>, _>>()?;
+    // The newest key published long enough; the first key signs at once.
+    let active = all
+        .iter()
+        .find(|k| k.created_at + KEY_ACTIVATION_DELAY <= now)
+        .or_else(|| all.last())
+        .cloned()
+        .ok_or(KeyError::Generate)?;
     let jwks =
         Arc::new(json!({"keys": all.iter().map(|k| k.public_jwk.clone()).collect::<Vec<_>>()}));
     Ok(KeySet { active, all, jwks })
 }
 
 struct KeySet {
-    /// The key that signs; the newest.
+    /// The key that signs: the newest one past its activation delay.
     active: Arc<SigningKey>,
     /// Every published key, newest first.
     all: Vec<Arc<SigningKey>>,
@@ -267,7 +270,8 @@ impl KeyRing {
         Ok(())
     }
 
-    /// Makes a new key the signing key; the old ones stay published.
+    /// Adds a new key: published at once, signing after [`KEY_ACTIVATION_DELAY`];
+    /// the old ones stay published.
     pub async fn rotate(
         &self,
         store: &dyn Store,
@@ -362,12 +366,12 @@ impl KeyRing {
             return Err(VerifyError::WrongIssuer);
         }
         if let Some(exp) = claims["exp"].as_i64() {
-            if now > exp + leeway {
+            if now > exp.saturating_add(leeway) {
                 return Err(VerifyError::Expired);
             }
         }
         if let Some(nbf) = claims["nbf"].as_i64() {
-            if now + leeway < nbf {
+            if now.saturating_add(leeway) < nbf {
                 return Err(VerifyError::NotYetValid);
             }
         }

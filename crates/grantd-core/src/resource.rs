@@ -91,14 +91,14 @@ impl Grantd {
         let Some(sid) = session_id.clone() else {
             return Err(OAuthError::no_user_in_token());
         };
-        if !self.session_active(Some(&sid)).await? {
+        if !self.session_in_use(Some(&sid)).await? {
             return Err(OAuthError::access_token_revoked("its session has ended"));
         }
         let user = match self.store.get_user(&subject).await? {
             Some(u) if u.status == UserStatus::Enabled => u,
             _ => return Err(OAuthError::access_token_revoked("its user is disabled")),
         };
-        self.mark_used(&sid).await?;
+
         Ok(Bearer {
             client_id,
             scope,

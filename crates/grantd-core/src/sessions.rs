@@ -144,10 +144,17 @@ impl Grantd {
             return Err(OAuthError::user_disabled());
         }
         // RFC 6749 §6: a refresh may narrow the scope, never widen it.
+        // The app may have lost scopes since the session began.
+        let kept = grantd_protocol::Scopes::from_names(
+            grantd_protocol::Scopes::parse(&session.scope)?
+                .iter()
+                .filter(|s| app.scopes.contains(s) || crate::tokens::OIDC_SCOPES.contains(s)),
+        )
+        .map_err(|_| OAuthError::server_error())?;
         let scope = match &request.scope {
-            None => session.scope.clone(),
+            None => kept.to_string(),
             Some(asked) => {
-                let granted = grantd_protocol::Scopes::parse(&session.scope)?;
+                let granted = kept;
                 let missing = asked.missing_from(&granted);
                 if !missing.is_empty() {
                     return Err(OAuthError::scope_not_permitted(
@@ -234,11 +241,6 @@ impl Grantd {
                 ))
             }
         }
-    }
-
-    /// Records that a session's newest tokens were used (starts the grace clock).
-    pub async fn mark_used(&self, session_id: &str) -> Result<(), OAuthError> {
-        Ok(self.store.mark_session_used(session_id, self.now()).await?)
     }
 }
 

@@ -60,7 +60,8 @@ pub trait Store: Send + Sync + 'static {
     async fn revoke_jti(&self, jti: &str, expires_at: UnixTime, at: UnixTime) -> StoreResult<()>;
     async fn is_jti_revoked(&self, jti: &str) -> StoreResult<bool>;
 
-    /// Deletes tokens and revocation records that expired before `before`.
+    /// Deletes tokens, revocation records, codes and browser sessions that
+    /// expired before `before`, and sessions that ended before it.
     async fn purge_expired(&self, before: UnixTime) -> StoreResult<u64>;
 
     /// `Conflict` if the email, or the extension number within the account, is taken.
@@ -107,6 +108,14 @@ pub trait Store: Send + Sync + 'static {
     /// Ends the session and revokes every stored token of it (refresh and
     /// opaque access tokens) in one transaction. False if unknown or already ended.
     async fn end_session(&self, id: &str, reason: &str, now: UnixTime) -> StoreResult<bool>;
+    /// Ends every active session of the user (as [`Store::end_session`]);
+    /// returns how many.
+    async fn end_user_sessions(
+        &self,
+        user_id: &str,
+        reason: &str,
+        now: UnixTime,
+    ) -> StoreResult<u64>;
     /// Sets `pair_first_used_at = now` if it is not set.
     async fn mark_session_used(&self, id: &str, now: UnixTime) -> StoreResult<()>;
 

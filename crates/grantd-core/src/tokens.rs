@@ -312,7 +312,7 @@ impl Grantd {
             };
             if claims.client_id != caller.client_id
                 || self.store.is_jti_revoked(&claims.jti).await?
-                || !self.session_active(claims.session_id.as_deref()).await?
+                || !self.session_in_use(claims.session_id.as_deref()).await?
             {
                 return Ok(Introspection::default());
             }
@@ -339,7 +339,7 @@ impl Grantd {
             || record.rotated_at.is_some()
             || record.expires_at <= now
             || self.store.is_jti_revoked(&record.id).await?
-            || !self.session_active(record.session_id.as_deref()).await?
+            || !self.session_in_use(record.session_id.as_deref()).await?
         {
             return Ok(Introspection::default());
         }
@@ -368,9 +368,10 @@ impl Grantd {
     pub async fn revoke(&self, caller: &App, token: &str) -> Result<(), OAuthError> {
         let now = self.now();
         if looks_like_jwt(token) {
-            if let Ok(claims) = self
-                .keys
-                .verify::<AccessClaims>(token, ACCESS_TOKEN_TYP, now, 0)
+            // An expired access token still names its session: logging out with it must end the session.
+            if let Ok(claims) =
+                self.keys
+                    .verify::<AccessClaims>(token, ACCESS_TOKEN_TYP, now, i64::MAX)
             {
                 if claims.client_id == caller.client_id {
                     self.store.revoke_jti(&claims.jti, claims.exp, now).await?;
@@ -396,18 +397,24 @@ impl Grantd {
         Ok(())
     }
 
-    /// Whether a token's session (if it has one) is still going.
-    pub(crate) async fn session_active(
+    /// Whether a token's session (if it has one) is still going. A token
+    /// presented is a token used: the first use of a session's newest pair
+    /// starts the refresh grace clock (one write per pair, not per call).
+    pub(crate) async fn session_in_use(
         &self,
         session_id: Option<&str>,
     ) -> Result<bool, OAuthError> {
-        match session_id {
-            None => Ok(true),
-            Some(id) => Ok(self
-                .store
-                .get_session(id)
-                .await?
-                .is_some_and(|s| s.ended_at.is_none())),
+        let Some(id) = session_id else {
+            return Ok(true);
+        };
+        match self.store.get_session(id).await? {
+            Some(s) if s.ended_at.is_none() => {
+                if s.pair_first_used_at.is_none() {
+                    self.store.mark_session_used(id, self.now()).await?;
+                }
+                Ok(true)
+            }
+            _ => Ok(false),
         }
     }
 

@@ -84,32 +84,47 @@ fn hasher() -> Argon2<'static> {
     Argon2::default() // argon2id, m=19 MiB, t=2, p=1 (OWASP's baseline)
 }
 
-/// Hashes a password off the async runtime.
+/// Runs argon2 work off the async runtime, a few at a time: each run holds
+/// about 19 MiB, so unbounded concurrency would let anyone exhaust memory.
+async fn with_hashing_permit<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, OAuthError> {
+    static PERMITS: OnceLock<tokio::sync::Semaphore> = OnceLock::new();
+    let permits = PERMITS.get_or_init(|| {
+        let n = std::thread::available_parallelism().map_or(2, |n| n.get());
+        tokio::sync::Semaphore::new(n)
+    });
+    let _permit = tokio::time::timeout(std::time::Duration::from_secs(5), permits.acquire())
+        .await
+        .map_err(|_| OAuthError::password_checks_busy())?
+        .map_err(|_| OAuthError::server_error())?;
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|_| OAuthError::server_error())
+}
+
+/// Hashes a password.
 pub async fn hash_password(password: Secret) -> Result<String, OAuthError> {
-    tokio::task::spawn_blocking(move || {
-        let salt = salt();
+    with_hashing_permit(move || {
         hasher()
-            .hash_password(password.expose().as_bytes(), &salt)
+            .hash_password(password.expose().as_bytes(), &salt())
             .map(|h| h.to_string())
     })
-    .await
-    .map_err(|_| OAuthError::server_error())?
+    .await?
     .map_err(|_| OAuthError::server_error())
 }
 
-/// Verifies a password against a PHC hash off the async runtime. With no
-/// hash, a dummy one is checked so the time taken does not reveal whether
-/// the user exists.
-pub async fn verify_password(password: Secret, hash: Option<String>) -> bool {
+/// Verifies a password against a PHC hash. With no hash, a dummy one is
+/// checked so the time taken does not reveal whether the user exists.
+pub async fn verify_password(password: Secret, hash: Option<String>) -> Result<bool, OAuthError> {
     static DUMMY: OnceLock<String> = OnceLock::new();
-    tokio::task::spawn_blocking(move || {
+    with_hashing_permit(move || {
         let real = hash.is_some();
         let hash = hash.unwrap_or_else(|| {
             DUMMY
                 .get_or_init(|| {
-                    let salt = salt();
                     hasher()
-                        .hash_password(b"grantd dummy password", &salt)
+                        .hash_password(b"grantd dummy password", &salt())
                         .map(|h| h.to_string())
                         .unwrap_or_default()
                 })
@@ -125,7 +140,6 @@ pub async fn verify_password(password: Secret, hash: Option<String>) -> bool {
         ok && real
     })
     .await
-    .unwrap_or(false)
 }
 
 fn check_email(raw: &str) -> Result<String, OAuthError> {
@@ -232,6 +246,17 @@ impl Grantd {
         if !self.store.set_user_status(id, status).await? {
             return Err(OAuthError::user_not_found(id));
         }
+        if status == UserStatus::Disabled {
+            let ended = self
+                .store
+                .end_user_sessions(id, "user disabled", self.now())
+                .await?;
+            tracing::info!(
+                user_id = id,
+                sessions = ended,
+                "user disabled: sessions ended"
+            );
+        }
         tracing::info!(
             user_id = id,
             status = status.as_str(),
@@ -267,7 +292,7 @@ impl Grantd {
         let now = self.now();
         let policy = &self.config.policy;
         if candidates.len() != 1 {
-            verify_password(password, None).await;
+            verify_password(password, None).await?;
             let hint = if candidates.len() > 1 {
                 " Several users share this phone number: add the extension."
             } else {
@@ -283,7 +308,7 @@ impl Grantd {
         if let Some(until) = state.locked_until.filter(|u| *u > now) {
             return Err(OAuthError::user_locked(&rfc3339(until)));
         }
-        if !verify_password(password, user.password_hash.clone()).await {
+        if !verify_password(password, user.password_hash.clone()).await? {
             let state = self
                 .store
                 .record_login_failure(
@@ -355,8 +380,14 @@ mod tests {
     async fn password_round_trip() {
         let h = hash_password(Secret::new("correct horse")).await.unwrap();
         assert!(h.starts_with("$argon2id$"));
-        assert!(verify_password(Secret::new("correct horse"), Some(h.clone())).await);
-        assert!(!verify_password(Secret::new("wrong"), Some(h)).await);
-        assert!(!verify_password(Secret::new("x"), None).await);
+        assert!(
+            verify_password(Secret::new("correct horse"), Some(h.clone()))
+                .await
+                .unwrap()
+        );
+        assert!(!verify_password(Secret::new("wrong"), Some(h))
+            .await
+            .unwrap());
+        assert!(!verify_password(Secret::new("x"), None).await.unwrap());
     }
 }

@@ -68,6 +68,8 @@ pub struct AuthorizeRequest {
     pub login_hint: Option<String>,
     pub nonce: Option<String>,
     pub ui_locales: Option<String>,
+    /// OIDC `max_age`: seconds since the user's last sign-in beyond which they sign in again.
+    pub max_age: Option<u64>,
 }
 
 impl AuthorizeRequest {
@@ -119,6 +121,12 @@ impl AuthorizeRequest {
             login_hint: get("login_hint"),
             nonce: get("nonce"),
             ui_locales: get("ui_locales"),
+            max_age: match params.get("max_age") {
+                None => None,
+                Some(v) => Some(v.trim().parse().map_err(|_| {
+                    OAuthError::invalid_parameter("max_age", "give a number of seconds")
+                })?),
+            },
         })
     }
 
@@ -144,6 +152,7 @@ impl AuthorizeRequest {
         push("login_hint", &self.login_hint);
         push("nonce", &self.nonce);
         push("ui_locales", &self.ui_locales);
+        push("max_age", &self.max_age.map(|m| m.to_string()));
         let mut prompts = Vec::new();
         if self.prompt.consent {
             prompts.push("consent");

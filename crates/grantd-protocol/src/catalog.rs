@@ -473,6 +473,10 @@ catalog! {
         "Internal error",
         "grantd failed while handling the request. The details are in the server log under the request id of this response.",
         "Retry the request. If it keeps failing, give the operator the X-Request-Id header of the response.";
+    PasswordChecksBusy = "GRD-502", TemporarilyUnavailable, 503,
+        "Too many password checks at once",
+        "Password checks are deliberately expensive (argon2id), so grantd runs only a few at a time; this one waited too long for its turn.",
+        "Retry after the number of seconds in Retry-After. If this happens under normal load, the operator should add CPU or nodes.";
     StoreUnavailable = "GRD-503", TemporarilyUnavailable, 503,
         "Storage unavailable",
         "grantd could not reach its database.",

@@ -929,6 +929,13 @@ impl OAuthError {
         )
     }
 
+    pub fn password_checks_busy() -> Self {
+        Self::new(
+            Code::PasswordChecksBusy,
+            "grantd is checking too many passwords at once; retry in a few seconds.",
+        )
+    }
+
     pub fn store_unavailable() -> Self {
         Self::new(
             Code::StoreUnavailable,

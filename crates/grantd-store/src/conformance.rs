@@ -53,6 +53,7 @@ pub async fn run_all(store: &dyn Store) {
     sessions(store).await;
     session_limit(store).await;
     end_session_revokes_tokens(store).await;
+    end_user_sessions(store).await;
     rotate_refresh(store).await;
     rotate_refresh_refusals(store).await;
     rotate_refresh_after_revocation(store).await;
@@ -2657,4 +2658,49 @@ pub async fn browser_sessions(store: &dyn Store) {
         .await
         .expect("a deleted browser session's hash is free again");
     assert_eq!(get_browser_session(store, &first.hash).await, Some(first));
+}
+
+pub async fn end_user_sessions(store: &dyn Store) {
+    let p = prefix();
+    let user = format!("{p}-user");
+    let other = format!("{p}-other");
+    for (i, (u, c)) in [(&user, "a"), (&user, "b"), (&other, "a")]
+        .iter()
+        .enumerate()
+    {
+        let s = session(&format!("{p}-s{i}"), u, &format!("{p}-{c}"), T + i as i64);
+        store
+            .open_session(&s, 5, T + i as i64)
+            .await
+            .expect("open_session");
+    }
+    assert_eq!(
+        store
+            .end_user_sessions(&user, "user disabled", T + 10)
+            .await
+            .expect("end_user_sessions"),
+        2
+    );
+    for i in 0..2 {
+        let s = store
+            .get_session(&format!("{p}-s{i}"))
+            .await
+            .expect("get_session")
+            .expect("session");
+        assert_eq!(s.ended_at, Some(T + 10));
+        assert_eq!(s.end_reason.as_deref(), Some("user disabled"));
+    }
+    let s = store
+        .get_session(&format!("{p}-s2"))
+        .await
+        .expect("get_session")
+        .expect("session");
+    assert_eq!(s.ended_at, None, "other users' sessions go on");
+    assert_eq!(
+        store
+            .end_user_sessions(&user, "again", T + 11)
+            .await
+            .expect("end_user_sessions"),
+        0
+    );
 }

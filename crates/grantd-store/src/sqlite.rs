@@ -853,8 +853,17 @@ impl Store for SqliteStore {
             .await
             .map_err(err)?
             .rows_affected();
+        // Ended sessions are kept an hour past `before`'s cut-off by the caller,
+        // long enough for their tokens to answer "session ended".
+        let sessions =
+            sqlx::query("DELETE FROM sessions WHERE ended_at IS NOT NULL AND ended_at < ?")
+                .bind(before)
+                .execute(&mut *tx)
+                .await
+                .map_err(err)?
+                .rows_affected();
         tx.commit().await.map_err(err)?;
-        Ok(tokens + jtis + codes + browser_sessions)
+        Ok(tokens + jtis + codes + browser_sessions + sessions)
     }
 
     async fn insert_user(&self, user: &User) -> StoreResult<()> {
@@ -1134,6 +1143,31 @@ impl Store for SqliteStore {
         .map_err(|e| db_error(e, &format!("session {id}")))?
         .map(|row| session_from_row(&row))
         .transpose()
+    }
+
+    async fn end_user_sessions(
+        &self,
+        user_id: &str,
+        reason: &str,
+        now: UnixTime,
+    ) -> StoreResult<u64> {
+        let what = format!("sessions of user {user_id}");
+        let err = |e| db_error(e, &what);
+        let mut tx = self.write_tx().await.map_err(err)?;
+        let ids: Vec<String> =
+            sqlx::query_scalar("SELECT id FROM sessions WHERE user_id = ? AND ended_at IS NULL")
+                .bind(user_id)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(err)?;
+        let mut ended = 0;
+        for id in &ids {
+            if end_session_on(&mut tx, id, reason, now).await? {
+                ended += 1;
+            }
+        }
+        tx.commit().await.map_err(err)?;
+        Ok(ended)
     }
 
     async fn end_session(&self, id: &str, reason: &str, now: UnixTime) -> StoreResult<bool> {

@@ -256,7 +256,7 @@ fn parse_duration(s: &str) -> anyhow::Result<u64> {
 
 #[derive(Subcommand)]
 enum KeysCommand {
-    /// Make a new signing key current; older keys stay in JWKS until the tokens they signed expire.
+    /// Add a signing key: published at once, signing after 5 minutes; older keys stay in JWKS.
     Rotate {
         /// ES256, EdDSA or RS256 (default: the current key's algorithm).
         #[arg(long)]
@@ -570,7 +570,7 @@ async fn keys(grantd: &Grantd, cmd: KeysCommand) -> anyhow::Result<ExitCode> {
                 .rotate(&*grantd.store, alg, grantd.now())
                 .await?;
             println!(
-                "new signing key {kid} ({}); running servers pick it up within a minute",
+                "new signing key {kid} ({}): published in JWKS now (running servers within a minute), signing from 5 minutes on; older keys stay published",
                 alg.as_str()
             );
         }

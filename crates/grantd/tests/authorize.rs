@@ -346,6 +346,18 @@ async fn public_app_with_pkce_and_openid_connect() {
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..16])
     );
 
+    // An ID token is not a JWT credential.
+    let jwt_app = server
+        .server_only_app(json!({"name": "JWT", "grants": ["jwt_bearer"]}))
+        .await;
+    let r = server
+        .post_form(
+            "/oauth/token",
+            Some((&jwt_app.client_id, &jwt_app.secret)),
+            &format!("grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer&assertion={id_token}"),
+        )
+        .await;
+    r.assert_error(400, "invalid_grant", "GRD-311", &["id_token"]);
     let info = server.get_bearer("/oauth/userinfo", access).await;
     assert_eq!(info.status, 200, "{}", info.text);
     assert_eq!(info.json["sub"], user["id"]);
@@ -775,7 +787,8 @@ async fn implicit_before_and_after_its_sunset() {
             let f = form_pairs(fragment);
             assert_eq!(f["token_type"], "bearer");
             assert_eq!(f["state"], "s1");
-            assert!(!f.contains_key("refresh_token"));
+            assert_eq!(f["iss"], server.base, "RFC 9207 in the implicit answer too");
+            assert!(!f.contains_key("refresh_token") && !f.contains_key("id_token"));
             let me = server
                 .get_bearer("/restapi/v1.0/account/~/extension/~", &f["access_token"])
                 .await;
@@ -913,4 +926,43 @@ async fn consent_is_remembered_until_withdrawn() {
         r.text.contains("action=\"/oauth/authorize/consent\""),
         "asks again after withdrawal"
     );
+}
+
+#[tokio::test]
+async fn max_age_asks_for_the_password_again() {
+    let server = Server::start();
+    setup(&server).await;
+    let app = App::from(
+        server
+            .create_app(
+                json!({"name": "Web", "platform_type": "server-web", "redirect_uris": [CB]}),
+            )
+            .await,
+    );
+    let b = Browser::new(&server);
+    let url = auth_url(&server, &app.client_id, "");
+    b.authorize(&url, "alice@example.com", "correct horse battery")
+        .await;
+    assert_eq!(b.get(&url).await.status, 303, "signed in and consented");
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let r = b.get(&format!("{url}&max_age=0")).await;
+    assert!(
+        r.text.contains("action=\"/oauth/authorize/login\""),
+        "a sign-in older than max_age is repeated"
+    );
+    let r = Reply::from(
+        server
+            .http
+            .get(format!("{url}&max_age=soon"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    r.assert_error(400, "invalid_request", "GRD-106", &["max_age"]);
+    // response_type missing is invalid_request, sent back to the app.
+    let r = b
+        .get(&server.url(&format!("/oauth/authorize?client_id={}", app.client_id)))
+        .await;
+    assert_eq!(query_of(&location(&r))["error"], "invalid_request");
 }

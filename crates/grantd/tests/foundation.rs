@@ -698,3 +698,69 @@ async fn signing_keys_are_sealed_with_the_master_key() {
     );
     drop(tmp);
 }
+
+#[tokio::test]
+async fn rotated_keys_are_published_before_they_sign() {
+    let server = Server::start();
+    let app = server.server_only_app(json!({})).await;
+    let token = |server: &Server| {
+        let (id, secret) = (app.client_id.clone(), app.secret.clone());
+        let url = server.url("/oauth/token");
+        let http = server.http.clone();
+        async move {
+            let r = common::Reply::from(
+                http.post(url)
+                    .header("authorization", basic_header(&id, &secret))
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body("grant_type=client_credentials")
+                    .send()
+                    .await
+                    .unwrap(),
+            )
+            .await;
+            jsonwebtoken::decode_header(r.json["access_token"].as_str().unwrap())
+                .unwrap()
+                .kid
+                .unwrap()
+        }
+    };
+    let old_kid = token(&server).await;
+    let out = Command::new(common::bin())
+        .arg("--data-dir")
+        .arg(&server.dir)
+        .args(["keys", "rotate", "--alg", "EdDSA"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // A restart loads the new key at once (a running server within a minute).
+    let dir = server.dir.clone();
+    let tmp = server.stop();
+    let server = Server::start_in(&dir, &[], &[]);
+    let jwks: Value = server
+        .http
+        .get(server.url("/oauth/jwks"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let kids: Vec<&str> = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap())
+        .collect();
+    assert_eq!(kids.len(), 2, "both keys published: {jwks}");
+    assert!(kids.contains(&old_kid.as_str()));
+    assert_eq!(
+        token(&server).await,
+        old_kid,
+        "the new key does not sign before its activation delay"
+    );
+    drop(tmp);
+}

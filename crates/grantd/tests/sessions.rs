@@ -303,6 +303,13 @@ async fn jwt_bearer_failures_each_have_a_code() {
         "GRD-310",
         &["three"],
     );
+    // Multi-byte text is an error like any other, never a crash.
+    try_assertion("abcdef%E2%82%AC.x.y".into())
+        .await
+        .assert_error(400, "invalid_grant", "GRD-310", &[]);
+    try_assertion("Bearer%20abc.def.ghi".into())
+        .await
+        .assert_error(400, "invalid_grant", "GRD-310", &["Bearer"]);
     let r = server
         .post_form("/oauth/token", auth, &format!("grant_type={JWT_GRANT}"))
         .await;
@@ -765,7 +772,62 @@ async fn cli_creates_users_and_jwt_credentials() {
             ),
         )
         .await;
-    r.assert_error(400, "invalid_grant", "GRD-320", &["disabled"]);
+    r.assert_error(400, "invalid_grant", "OAU-211", &["user disabled"]);
+    // Disabling ended the user's sessions: introspection says inactive.
+    for k in ["access_token", "refresh_token"] {
+        let r = server
+            .post_form(
+                "/oauth/introspect",
+                Some((&app.client_id, &app.secret)),
+                &format!("token={}", s(&before, k)),
+            )
+            .await;
+        assert_eq!(r.json["active"], false, "{k} of a disabled user");
+    }
     let out = cli(&["jwt", "list", "--user", &uid], "");
     assert!(String::from_utf8_lossy(&out.stdout).contains("active"));
+}
+
+#[tokio::test]
+async fn logging_out_with_an_expired_access_token_ends_the_session() {
+    let server = Server::start();
+    let app = server
+        .server_only_app(json!({"name": "Short", "grants": ["jwt_bearer", "refresh_token"], "access_token_ttl": 60}))
+        .await;
+    let user = server
+        .create_user(json!({"email": "gina@example.com", "name": "Gina"}))
+        .await;
+    let (_, jwt) = server
+        .create_credential(user["id"].as_str().unwrap(), json!({}))
+        .await;
+    let auth = Some((app.client_id.as_str(), app.secret.as_str()));
+    let t = server
+        .post_form(
+            "/oauth/token",
+            auth,
+            &format!("grant_type={JWT_GRANT}&assertion={jwt}"),
+        )
+        .await
+        .json;
+    assert_eq!(t["expires_in"], 60);
+    tokio::time::sleep(Duration::from_secs(62)).await;
+    let r = server
+        .post_form(
+            "/oauth/revoke",
+            auth,
+            &format!("token={}", s(&t, "access_token")),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    let r = server
+        .post_form(
+            "/oauth/token",
+            auth,
+            &format!(
+                "grant_type=refresh_token&refresh_token={}",
+                s(&t, "refresh_token")
+            ),
+        )
+        .await;
+    r.assert_error(400, "invalid_grant", "OAU-211", &["revoked"]);
 }
