@@ -193,18 +193,30 @@ async fn create(
 /// publication window has passed.
 async fn build_set(store: &dyn Store, kek: &Kek, now: UnixTime) -> Result<KeySet, KeyError> {
     let mut stored = store.list_keys().await?;
-    stored.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.kid.cmp(&a.kid)));
+    // Newest first; in a tie (same second) the key not yet retired is newer.
+    stored.sort_by(|a, b| {
+        b.created_at
+            .cmp(&a.created_at)
+            .then(a.retired_at.is_some().cmp(&b.retired_at.is_some()))
+            .then(b.kid.cmp(&a.kid))
+    });
     // Every key stays published: JWT credentials may have no expiry, and a
     // credential must verify for as long as it lives.
     let all = stored
         .iter()
         .map(|s| load(s, kek).map(Arc::new))
         .collect::<Result<Vec<_>, _>>()?;
-    // The newest key published long enough; the first key signs at once.
+    // The newest key published long enough; until a new key is, the key
+    // retired last goes on signing; the very first key signs at once.
     let active = all
         .iter()
         .find(|k| k.created_at + KEY_ACTIVATION_DELAY <= now)
-        .or_else(|| all.last())
+        .or_else(|| {
+            all.iter()
+                .filter(|k| k.retired_at.is_some())
+                .max_by_key(|k| k.retired_at)
+        })
+        .or_else(|| all.first())
         .cloned()
         .ok_or(KeyError::Generate)?;
     let jwks =

@@ -19,9 +19,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use grantd_protocol::OAuthError;
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
+use std::time::Instant;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 
 /// Most the request headers may add up to.
 pub const HEADER_LIMIT: usize = 16 * 1024;
@@ -42,15 +43,7 @@ pub fn router(state: AppState) -> Router {
         .layer(CatchPanicLayer::custom(|_| {
             Rejection(OAuthError::server_error()).into_response()
         }))
-        .layer(middleware::map_response_with_state(
-            state.clone(),
-            reject::render,
-        ))
-        .layer(middleware::from_fn_with_state(state.clone(), limit_headers))
-        .layer(middleware::from_fn(secure_headers))
-        .layer(middleware::from_fn(log_request))
-        .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
-        .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), MakeRequestUuid))
+        .layer(middleware::from_fn_with_state(state.clone(), edge))
         .with_state(state)
 }
 
@@ -63,23 +56,49 @@ async fn unknown_endpoint(req: Request) -> Rejection {
     ))
 }
 
-/// 431 with the catalog's body when the headers are too large (hyper's own
-/// limit, far higher, answers without one).
-async fn limit_headers(State(s): State<AppState>, req: Request, next: Next) -> Response {
+/// A request id: the client's own if it sent a sane one, else a per-process
+/// random prefix and a counter (unique, and no system call per request).
+fn request_id(req: &Request) -> HeaderValue {
+    if let Some(v) = req.headers().get(&REQUEST_ID) {
+        let ok = v.len() <= 64
+            && v.as_bytes()
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(b));
+        if ok && !v.is_empty() {
+            return v.clone();
+        }
+    }
+    static PREFIX: OnceLock<String> = OnceLock::new();
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let prefix = PREFIX.get_or_init(|| grantd_core::crypto::random_id(10));
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    HeaderValue::from_str(&format!("{prefix}-{n:x}")).unwrap_or(HeaderValue::from_static("-"))
+}
+
+/// The one layer every request passes: request id, the header-size limit
+/// (431 with the catalog's body; hyper's own limit is far higher), rendering
+/// of rejections, secure headers, and one log line with method, path (never
+/// the query: it may carry credentials), status and time.
+async fn edge(State(s): State<AppState>, req: Request, next: Next) -> Response {
+    let id = request_id(&req);
+    let log = tracing::enabled!(target: "grantd::http", tracing::Level::INFO);
+    let started = log.then(|| {
+        (
+            Instant::now(),
+            req.method().clone(),
+            req.uri().path().to_string(),
+        )
+    });
     let size: usize = req
         .headers()
         .iter()
         .map(|(k, v)| k.as_str().len() + v.len() + 4)
         .sum();
-    if size > HEADER_LIMIT {
-        return error_response(s.issuer(), &OAuthError::headers_too_large(HEADER_LIMIT));
-    }
-    next.run(req).await
-}
-
-/// Headers every response carries.
-async fn secure_headers(req: Request, next: Next) -> Response {
-    let mut res = next.run(req).await;
+    let mut res = if size > HEADER_LIMIT {
+        error_response(s.issuer(), &OAuthError::headers_too_large(HEADER_LIMIT))
+    } else {
+        reject::render(s.issuer(), next.run(req).await)
+    };
     let h = res.headers_mut();
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
@@ -94,37 +113,24 @@ async fn secure_headers(req: Request, next: Next) -> Response {
     h.entry(header::CONTENT_SECURITY_POLICY).or_insert(HeaderValue::from_static(
         "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
     ));
-    res
-}
-
-/// One log line per request: method, path (never the query: it may carry
-/// credentials), status, time, request id.
-async fn log_request(req: Request, next: Next) -> Response {
-    let start = Instant::now();
-    let method = req.method().clone();
-    let path = req.uri().path().to_string();
-    let id = req
-        .headers()
-        .get(&REQUEST_ID)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("-")
-        .to_string();
-    let res = next.run(req).await;
-    let elapsed: Duration = start.elapsed();
-    let code = res
-        .headers()
-        .get("x-error-code")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    tracing::info!(
-        target: "grantd::http",
-        %method,
-        path = %path,
-        status = res.status().as_u16(),
-        error_code = code,
-        micros = elapsed.as_micros() as u64,
-        request_id = %id,
-        "request"
-    );
+    if let Some((t, method, path)) = started {
+        let status = res.status().as_u16();
+        let code = res
+            .headers()
+            .get("x-error-code")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        tracing::info!(
+            target: "grantd::http",
+            %method,
+            path = %path,
+                        status,
+            error_code = code,
+            micros = t.elapsed().as_micros() as u64,
+            request_id = id.to_str().unwrap_or("-"),
+            "request"
+        );
+    }
+    res.headers_mut().insert(REQUEST_ID.clone(), id);
     res
 }

@@ -2,9 +2,7 @@
 //! plus RingCentral's `errors[]`, with `error_uri` pointing at grantd's own
 //! page for the code, and the catalog's status and headers.
 
-use crate::state::AppState;
 use axum::body::Body;
-use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use grantd_protocol::{Challenge, OAuthError};
@@ -81,8 +79,9 @@ pub fn error_response(issuer: &str, e: &OAuthError) -> Response {
     res
 }
 
-/// Middleware: turns a [`Rejection`] left in a response into its body.
-pub async fn render(State(state): State<AppState>, res: Response) -> Response {
+/// Turns a [`Rejection`] left in a response into its body (called by the
+/// edge layer, which knows the issuer).
+pub fn render(issuer: &str, res: Response) -> Response {
     match res.extensions().get::<RenderMe>() {
         Some(RenderMe(e)) => {
             if e.status() >= 500 {
@@ -90,8 +89,7 @@ pub async fn render(State(state): State<AppState>, res: Response) -> Response {
             } else {
                 tracing::info!(code = e.entry().code, "request rejected");
             }
-            let mut out = error_response(state.issuer(), e);
-            // Keep headers set by layers below (request id).
+            let mut out = error_response(issuer, e);
             for (k, v) in res.headers() {
                 out.headers_mut().entry(k).or_insert_with(|| v.clone());
             }

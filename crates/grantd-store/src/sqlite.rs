@@ -83,6 +83,7 @@ impl SqliteStore {
             // An in-memory database lives as long as its last connection: one
             // connection, never recycled, serves reads and writes.
             let pool = SqlitePoolOptions::new()
+                .test_before_acquire(false)
                 .max_connections(1)
                 .min_connections(1)
                 .idle_timeout(None)
@@ -98,6 +99,7 @@ impl SqliteStore {
             });
         }
         let writer = SqlitePoolOptions::new()
+            .test_before_acquire(false)
             .max_connections(1)
             .connect_with(options.clone())
             .await
@@ -106,6 +108,7 @@ impl SqliteStore {
         // `query_only` makes a write that strays onto a reader fail loudly
         // instead of racing the writer for the lock.
         let reader = SqlitePoolOptions::new()
+            .test_before_acquire(false)
             .max_connections(READER_CONNECTIONS)
             .connect_with(options.pragma("query_only", "ON"))
             .await
