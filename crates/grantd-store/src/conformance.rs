@@ -43,6 +43,7 @@ pub async fn run_all(store: &dyn Store) {
     tokens(store).await;
     revoked_jtis(store).await;
     concurrent_writes_and_reads(store).await;
+    concurrent_token_inserts(store).await;
     purge(store).await;
     users(store).await;
     user_conflicts(store).await;
@@ -2703,4 +2704,30 @@ pub async fn end_user_sessions(store: &dyn Store) {
             .expect("end_user_sessions"),
         0
     );
+}
+
+/// Many inserts at once (a backend may batch them): each is answered for
+/// itself, a duplicate among them fails alone, and all the others are stored.
+pub async fn concurrent_token_inserts(store: &dyn Store) {
+    let p = prefix();
+    let mut tokens: Vec<TokenRecord> = (0..150)
+        .map(|i| token(&format!("{p}-many-{i}"), &format!("{p}-app"), T + 3600))
+        .collect();
+    tokens.push(tokens[7].clone());
+    let results = join_all(tokens.iter().map(|t| store.insert_token(t)).collect()).await;
+    let failed: Vec<usize> = results
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.is_err())
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(failed.len(), 1, "exactly the duplicate fails: {failed:?}");
+    assert!(failed[0] == 7 || failed[0] == 150);
+    assert!(matches!(results[failed[0]], Err(StoreError::Conflict(_))));
+    for t in &tokens[..150] {
+        assert_eq!(
+            store.get_token(&t.hash).await.expect("get_token").as_ref(),
+            Some(t)
+        );
+    }
 }

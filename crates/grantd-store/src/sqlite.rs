@@ -1,5 +1,6 @@
 //! The SQLite backend: one writer connection, a small pool of readers, WAL.
 
+use crate::batch::TokenBatcher;
 use crate::codec::{self, corrupt, db_error};
 use async_trait::async_trait;
 use grantd_core::clock::UnixTime;
@@ -33,6 +34,7 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
+    tokens: TokenBatcher,
     /// The database file to delete on drop ([`SqliteStore::open_in_memory`]).
     temp: Option<TempFile>,
 }
@@ -93,6 +95,7 @@ impl SqliteStore {
                 .map_err(unavailable)?;
             migrate(&pool).await?;
             return Ok(Self {
+                tokens: TokenBatcher::spawn(pool.clone()),
                 writer: pool.clone(),
                 reader: pool,
                 temp: None,
@@ -114,6 +117,7 @@ impl SqliteStore {
             .await
             .map_err(unavailable)?;
         Ok(Self {
+            tokens: TokenBatcher::spawn(writer.clone()),
             writer,
             reader,
             temp: None,
@@ -226,7 +230,8 @@ fn key_from_row(row: &SqliteRow) -> StoreResult<StoredKey> {
     })
 }
 
-const TOKEN_COLUMNS: &str = "hash, kind, id, client_id, subject, account_id, session_id, scope, \
+pub(crate) const TOKEN_COLUMNS: &str =
+    "hash, kind, id, client_id, subject, account_id, session_id, scope, \
      issued_at, expires_at, revoked_at, rotated_at, replay, pair_access_id, pair_access_expires_at";
 
 fn token_from_row(row: &SqliteRow) -> StoreResult<TokenRecord> {
@@ -777,12 +782,7 @@ impl Store for SqliteStore {
     }
 
     async fn insert_token(&self, token: &TokenRecord) -> StoreResult<()> {
-        let mut conn = self
-            .writer
-            .acquire()
-            .await
-            .map_err(|e| db_error(e, &format!("token {}", token.id)))?;
-        insert_token_on(&mut conn, token, token.revoked_at).await
+        self.tokens.insert(token.clone()).await
     }
 
     async fn get_token(&self, hash: &[u8; 32]) -> StoreResult<Option<TokenRecord>> {
