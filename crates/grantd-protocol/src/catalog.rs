@@ -468,6 +468,11 @@ catalog! {
         "The user has not granted this app anything (or the consent was already withdrawn).",
         "List the user's consents with GET /admin/v1/users/{id}/consents.";
 
+        TooManyFailures = "CMN-301", TemporarilyUnavailable, 429,
+        "Request rate exceeded",
+        "Too many requests from this address failed authentication (wrong client credentials or passwords) within the window, so grantd pauses this address's requests to the authentication endpoints. This stops guessing; requests that authenticate do not count.",
+        "Wait the number of seconds in Retry-After. Then fix the credentials: the earlier error responses say what was wrong with them.";
+
     // --- The server --------------------------------------------------------------
     ServerError = "GRD-500", ServerError, 500,
         "Internal error",

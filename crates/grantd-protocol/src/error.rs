@@ -929,6 +929,13 @@ impl OAuthError {
         )
     }
 
+    pub fn too_many_failures(limit: u32, window: u64, retry_after: u64) -> Self {
+        Self::new(
+            Code::TooManyFailures,
+            format!("More than {limit} requests from this address failed authentication within {window} seconds. Retry after {retry_after} seconds, with correct credentials."),
+        )
+    }
+
     pub fn password_checks_busy() -> Self {
         Self::new(
             Code::PasswordChecksBusy,

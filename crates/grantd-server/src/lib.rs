@@ -5,6 +5,7 @@ pub mod admin;
 pub mod endpoints;
 pub mod extract;
 pub mod openapi;
+pub mod ratelimit;
 pub mod reject;
 pub mod routes;
 pub mod state;
@@ -12,13 +13,14 @@ pub mod state;
 pub use state::AppState;
 
 use crate::reject::{error_response, Rejection};
-use axum::extract::{Request, State};
-use axum::http::{header, HeaderName, HeaderValue};
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use grantd_protocol::OAuthError;
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 use std::time::Instant;
@@ -94,11 +96,54 @@ async fn edge(State(s): State<AppState>, req: Request, next: Next) -> Response {
         .iter()
         .map(|(k, v)| k.as_str().len() + v.len() + 4)
         .sum();
+    // Failed authentications per address, on the authentication endpoints.
+    let limited = match req.extensions().get::<ConnectInfo<SocketAddr>>() {
+        Some(ConnectInfo(addr))
+            if s.failures.limit > 0 && ratelimit::AUTH_PATHS.contains(&req.uri().path()) =>
+        {
+            Some(addr.ip())
+        }
+        _ => None,
+    };
+    let paused = limited
+        .map(|ip| s.failures.standing(ip))
+        .filter(|st| st.remaining == 0);
     let mut res = if size > HEADER_LIMIT {
         error_response(s.issuer(), &OAuthError::headers_too_large(HEADER_LIMIT))
+    } else if let Some(st) = &paused {
+        let window = s.failures.window.as_secs();
+        let mut r = error_response(
+            s.issuer(),
+            &OAuthError::too_many_failures(s.failures.limit, window, st.resets_in),
+        );
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(st.resets_in));
+        r
     } else {
         reject::render(s.issuer(), next.run(req).await)
     };
+    if let Some(ip) = limited {
+        let failed = res.status() == StatusCode::UNAUTHORIZED
+            || matches!(
+                res.headers().get("x-error-code").map(|v| v.as_bytes()),
+                Some(b"OAU-140" | b"OAU-147")
+            );
+        let st = match (&paused, failed) {
+            (None, true) => s.failures.record_failure(ip),
+            _ => s.failures.standing(ip),
+        };
+        let h = res.headers_mut();
+        h.insert(
+            "x-rate-limit-group",
+            HeaderValue::from_static("auth-failures"),
+        );
+        h.insert("x-rate-limit-limit", HeaderValue::from(s.failures.limit));
+        h.insert("x-rate-limit-remaining", HeaderValue::from(st.remaining));
+        h.insert(
+            "x-rate-limit-window",
+            HeaderValue::from(s.failures.window.as_secs()),
+        );
+    }
     let h = res.headers_mut();
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,

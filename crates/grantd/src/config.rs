@@ -38,6 +38,10 @@ pub struct ServeArgs {
     /// Log format: text or json.
     #[arg(long, env = "GRANTD_LOG_FORMAT")]
     pub log_format: Option<String>,
+    /// Failed authentications per client address and minute on the
+    /// authentication endpoints before 429 (default 30; 0 = no limit).
+    #[arg(long, env = "GRANTD_AUTH_FAILURE_LIMIT")]
+    pub auth_failure_limit: Option<u32>,
     #[command(flatten)]
     pub policy: PolicyArgs,
 }
@@ -138,6 +142,7 @@ pub struct FileConfig {
     pub database_url: Option<String>,
     pub signing_alg: Option<String>,
     pub log_format: Option<String>,
+    pub auth_failure_limit: Option<u32>,
     #[serde(default)]
     pub policy: PolicyArgs,
     #[serde(default)]
@@ -177,6 +182,7 @@ pub struct Settings {
     pub admin_token: Option<String>,
     pub master_key: Option<String>,
     pub policy: Policy,
+    pub auth_failure_limit: u32,
 }
 
 impl Settings {
@@ -211,6 +217,10 @@ impl Settings {
         let policy = serve.policy.clone().or(file_policy).resolve()?;
         Ok(Self {
             policy,
+            auth_failure_limit: serve
+                .auth_failure_limit
+                .or(file.auth_failure_limit)
+                .unwrap_or(30),
             listen: serve
                 .listen
                 .clone()

@@ -156,7 +156,10 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let (grantd, first) = open(&settings, Issuer::Serve(issuer.clone())).await?;
     print_first_start(&first);
     spawn_housekeeping(grantd.clone());
-    let app = grantd_server::router(grantd_server::AppState::new(grantd));
+    let app = grantd_server::router(grantd_server::AppState::new(
+        grantd,
+        settings.auth_failure_limit,
+    ));
     // A closed stdout must not stop the server, so write errors are ignored.
     let banner = format!(
         "grantd listening on http://{addr}\n  issuer:    {issuer}\n  discovery: {issuer}/.well-known/oauth-authorization-server\n  errors:    {issuer}/docs/errors\n  data:      {}\n",
@@ -168,10 +171,13 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         let _ = out.write_all(banner.as_bytes());
         let _ = out.flush();
     }
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("server failed")?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .context("server failed")?;
     tracing::info!("stopped");
     Ok(())
 }

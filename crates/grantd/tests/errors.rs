@@ -495,3 +495,56 @@ async fn no_input_produces_a_server_error() {
         }
     }
 }
+
+#[tokio::test]
+async fn repeated_failed_authentication_is_paused_per_address() {
+    let server = Server::start_with(&["--auth-failure-limit", "3"], &[]);
+    let app = server.server_only_app(json!({})).await;
+    let good = Some((app.client_id.as_str(), app.secret.as_str()));
+    let bad = Some((app.client_id.as_str(), "guess"));
+    // Successes never count.
+    for _ in 0..5 {
+        let r = server
+            .post_form("/oauth/token", good, "grant_type=client_credentials")
+            .await;
+        assert_eq!(r.status, 200);
+        assert_eq!(r.header("x-rate-limit-remaining"), Some("3"));
+    }
+    for left in ["2", "1", "0"] {
+        let r = server
+            .post_form("/oauth/token", bad, "grant_type=client_credentials")
+            .await;
+        assert_eq!(r.code(), "OAU-146");
+        assert_eq!(r.header("x-rate-limit-group"), Some("auth-failures"));
+        assert_eq!(r.header("x-rate-limit-limit"), Some("3"));
+        assert_eq!(r.header("x-rate-limit-window"), Some("60"));
+        assert_eq!(r.header("x-rate-limit-remaining"), Some(left));
+    }
+    // Paused: even the right secret waits until the window ends.
+    let r = server
+        .post_form(
+            "/restapi/oauth/token",
+            good,
+            "grant_type=client_credentials",
+        )
+        .await;
+    r.assert_error(
+        429,
+        "temporarily_unavailable",
+        "CMN-301",
+        &["More than 3 requests", "Retry after"],
+    );
+    let retry: u64 = r.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry));
+    // Other endpoints are not paused.
+    assert_eq!(
+        server
+            .http
+            .get(server.url("/oauth/jwks"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+}
