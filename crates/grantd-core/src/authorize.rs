@@ -161,7 +161,18 @@ impl Grantd {
                 )))
             }
             ResponseType::Token => {
-                self.check_legacy_policy(Grant::Implicit).map_err(&fail)?;
+                if self.check_legacy_policy(Grant::Implicit).is_err() {
+                    let sunset = crate::crypto::rfc3339(self.config.policy.implicit_sunset);
+                    return Err(fail(OAuthError::response_type_not_allowed(
+                        &app.name,
+                        app.platform_type,
+                        "token",
+                        &format!(
+                            "the implicit flow [IMPLICIT] was retired on {} by this server's policy (legacy.implicit), following RFC 9700. Use the authorization code flow with PKCE instead (response_type=code, code_challenge_method=S256).",
+                            &sunset[..10]
+                        ),
+                    )));
+                }
                 if !app.has_grant(Grant::Implicit) {
                     return Err(fail(OAuthError::response_type_not_allowed(
                         &app.name,

@@ -547,11 +547,12 @@ pub(crate) fn check_scopes(
     }
 }
 
-/// The access token lifetime: the app's, or less if the client asks, never
-/// under 600 s unless the app's own is (RingCentral clamps to 600–3600).
+/// The access token lifetime: the app's; a client's `access_token_ttl` is
+/// clamped to 600–3600 s (as RingCentral does) and to the app's own.
 pub(crate) fn access_ttl(app: &App, asked: Option<u64>) -> u64 {
+    let own = app.access_token_ttl;
     match asked {
-        Some(t) => t.clamp(app.access_token_ttl.min(600), app.access_token_ttl),
-        None => app.access_token_ttl,
+        Some(t) => t.clamp(own.min(600), own.min(3600)),
+        None => own,
     }
 }

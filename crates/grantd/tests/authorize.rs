@@ -780,9 +780,14 @@ async fn implicit_before_and_after_its_sunset() {
             spa.client_id
         ));
         if works {
-            let loc = b
-                .authorize(&url, "alice@example.com", "correct horse battery")
+            let page = b.get(&url).await;
+            let consent = b
+                .sign_in(&page, "alice@example.com", "correct horse battery")
                 .await;
+            let done = b.consent(&consent, "allow").await;
+            assert_eq!(done.header("sunset"), Some("Thu, 31 Dec 2099 00:00:00 GMT"));
+            assert!(done.header("deprecation").is_some());
+            let loc = location(&done);
             let (_, fragment) = loc.split_once('#').expect("fragment");
             let f = form_pairs(fragment);
             assert_eq!(f["token_type"], "bearer");
@@ -811,7 +816,8 @@ async fn implicit_before_and_after_its_sunset() {
                     .expect("errors of the implicit flow go in the fragment")
                     .1,
             );
-            assert_eq!(f["error"], "unsupported_grant_type");
+            assert_eq!(f["error"], "unauthorized_client");
+            assert!(f["error_uri"].ends_with("OAU-112"));
             assert!(
                 f["error_description"].contains("retired on 2024-03-31")
                     && f["error_description"].contains("PKCE")

@@ -831,3 +831,32 @@ async fn logging_out_with_an_expired_access_token_ends_the_session() {
         .await;
     r.assert_error(400, "invalid_grant", "OAU-211", &["revoked"]);
 }
+
+#[tokio::test]
+async fn a_clients_access_token_ttl_never_exceeds_3600() {
+    let server = Server::start();
+    let app = server
+        .server_only_app(
+            json!({"name": "Long", "grants": ["jwt_bearer"], "access_token_ttl": 86400}),
+        )
+        .await;
+    let user = server
+        .create_user(json!({"email": "hal@example.com", "name": "Hal"}))
+        .await;
+    let (_, jwt) = server
+        .create_credential(user["id"].as_str().unwrap(), json!({}))
+        .await;
+    let auth = Some((app.client_id.as_str(), app.secret.as_str()));
+    let body = |extra: &str| format!("grant_type={JWT_GRANT}&assertion={jwt}{extra}");
+    assert_eq!(
+        server.post_form("/oauth/token", auth, &body("")).await.json["expires_in"],
+        86400
+    );
+    assert_eq!(
+        server
+            .post_form("/oauth/token", auth, &body("&access_token_ttl=50000"))
+            .await
+            .json["expires_in"],
+        3600
+    );
+}

@@ -14,7 +14,8 @@ use grantd_core::crypto::{constant_time_eq, random_token};
 use grantd_core::model::User;
 use grantd_core::oidc::user_claims;
 use grantd_core::users::Login;
-use grantd_protocol::{OAuthError, Params, RedirectUri, Scopes};
+use grantd_protocol::authorize::ResponseType;
+use grantd_protocol::{Grant, OAuthError, Params, RedirectUri, Scopes};
 use serde_json::Value;
 
 const SESSION_COOKIE: &str = "grantd_session";
@@ -267,6 +268,17 @@ fn consent_page(
     )
 }
 
+/// The implicit flow before its sunset: the answer carries the same
+/// Deprecation and Sunset headers as the password grant's.
+fn implicit_deprecation(s: &AppState, implicit: bool, mut res: Response) -> Response {
+    if implicit {
+        if let Ok(Some(d)) = s.grantd.check_legacy_policy(Grant::Implicit) {
+            crate::routes::token::deprecation_headers(&mut res, s.issuer(), d);
+        }
+    }
+    res
+}
+
 /// `GET|POST /oauth/authorize`.
 pub async fn authorize(State(s): State<AppState>, req: Request) -> Response {
     let (headers, params) = match read_params(req).await {
@@ -277,6 +289,7 @@ pub async fn authorize(State(s): State<AppState>, req: Request) -> Response {
         Ok(ctx) => ctx,
         Err(e) => return rejected(&s, &headers, e),
     };
+    let implicit = ctx.response_type == ResponseType::Token;
     let signed_in = match s
         .grantd
         .browser_user(cookie(&headers, SESSION_COOKIE))
@@ -286,7 +299,7 @@ pub async fn authorize(State(s): State<AppState>, req: Request) -> Response {
         Err(e) => return error_page(&s, &headers, &e),
     };
     match s.grantd.authorize_next(ctx, signed_in, false).await {
-        Ok(next) => render_next(&s, &headers, next),
+        Ok(next) => implicit_deprecation(&s, implicit, render_next(&s, &headers, next)),
         Err(e) => rejected(&s, &headers, e),
     }
 }
@@ -301,6 +314,7 @@ pub async fn login(State(s): State<AppState>, req: Request) -> Response {
         Ok(ctx) => ctx,
         Err(e) => return rejected(&s, &headers, e),
     };
+    let implicit = ctx.response_type == ResponseType::Token;
     if let Err(e) = check_csrf(&headers, &params) {
         return sign_in_page(&s, &headers, &ctx, StatusCode::BAD_REQUEST, Some(&e), None);
     }
@@ -334,7 +348,7 @@ pub async fn login(State(s): State<AppState>, req: Request) -> Response {
     tracing::info!(user_id = %user.id, "signed in");
     let now = s.grantd.now();
     let mut res = match s.grantd.authorize_next(ctx, Some((user, now)), true).await {
-        Ok(next) => render_next(&s, &headers, next),
+        Ok(next) => implicit_deprecation(&s, implicit, render_next(&s, &headers, next)),
         Err(e) => rejected(&s, &headers, e),
     };
     set_cookie(
@@ -358,6 +372,7 @@ pub async fn consent(State(s): State<AppState>, req: Request) -> Response {
         Ok(ctx) => ctx,
         Err(e) => return rejected(&s, &headers, e),
     };
+    let implicit = ctx.response_type == ResponseType::Token;
     let signed_in = match s
         .grantd
         .browser_user(cookie(&headers, SESSION_COOKIE))
@@ -377,7 +392,7 @@ pub async fn consent(State(s): State<AppState>, req: Request) -> Response {
         return redirect(&s.grantd.authorize_deny(&ctx));
     }
     match s.grantd.authorize_consent(&ctx, &user, auth_time).await {
-        Ok(url) => redirect(&url),
+        Ok(url) => implicit_deprecation(&s, implicit, redirect(&url)),
         Err(e) => rejected(&s, &headers, e),
     }
 }
