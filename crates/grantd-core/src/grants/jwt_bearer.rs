@@ -11,14 +11,5 @@ pub async fn exchange(grantd: &Grantd, ctx: GrantContext<'_>) -> Result<Grantee,
         "for the JWT bearer grant (the user's JWT credential)",
     )?;
     let user = grantd.verify_assertion(ctx.app, assertion).await?;
-    Ok(Grantee {
-        subject: user.id.clone(),
-        account_id: Some(user.account_id.clone()),
-        scopes: ctx.scopes,
-        user: Some(user),
-        oidc: Some(super::Oidc {
-            nonce: None,
-            auth_time: grantd.now(),
-        }),
-    })
+    Ok(Grantee::user(user, ctx.scopes, grantd.now()))
 }

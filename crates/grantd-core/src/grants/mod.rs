@@ -40,6 +40,22 @@ pub struct Grantee {
     pub oidc: Option<Oidc>,
 }
 
+impl Grantee {
+    /// A user signed in just now (JWT bearer, password): the tokens are theirs.
+    pub fn user(user: User, scopes: Scopes, now: crate::clock::UnixTime) -> Self {
+        Self {
+            subject: user.id.clone(),
+            account_id: Some(user.account_id.clone()),
+            scopes,
+            user: Some(user),
+            oidc: Some(Oidc {
+                nonce: None,
+                auth_time: now,
+            }),
+        }
+    }
+}
+
 pub struct Oidc {
     pub nonce: Option<String>,
     pub auth_time: crate::clock::UnixTime,

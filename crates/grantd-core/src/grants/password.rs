@@ -21,14 +21,5 @@ pub async fn exchange(grantd: &Grantd, ctx: GrantContext<'_>) -> Result<Grantee,
     if ctx.app.distribution == Distribution::Private && user.account_id != ctx.app.account_id {
         return Err(OAuthError::user_other_account(&ctx.app.name));
     }
-    Ok(Grantee {
-        subject: user.id.clone(),
-        account_id: Some(user.account_id.clone()),
-        scopes: ctx.scopes,
-        user: Some(user),
-        oidc: Some(super::Oidc {
-            nonce: None,
-            auth_time: grantd.now(),
-        }),
-    })
+    Ok(Grantee::user(user, ctx.scopes, grantd.now()))
 }

@@ -279,25 +279,58 @@ fn implicit_deprecation(s: &AppState, implicit: bool, mut res: Response) -> Resp
     res
 }
 
+/// What every step of the flow starts with: the parameters (query or form),
+/// the validated request, and the browser's signed-in user. An early answer
+/// (an error page or redirect) comes back as `Err`.
+struct Step {
+    headers: HeaderMap,
+    params: Params,
+    ctx: AuthorizeContext,
+    implicit: bool,
+}
+
+impl Step {
+    async fn begin(s: &AppState, req: Request) -> Result<Step, Response> {
+        let (headers, params) = read_params(req)
+            .await
+            .map_err(|(headers, e)| error_page(s, &headers, &e))?;
+        let ctx = match s.grantd.authorize_context(&params).await {
+            Ok(ctx) => ctx,
+            Err(e) => return Err(rejected(s, &headers, e)),
+        };
+        let implicit = ctx.response_type == ResponseType::Token;
+        Ok(Step {
+            headers,
+            params,
+            ctx,
+            implicit,
+        })
+    }
+
+    async fn signed_in(&self, s: &AppState) -> Result<Option<(User, i64)>, Response> {
+        s.grantd
+            .browser_user(cookie(&self.headers, SESSION_COOKIE))
+            .await
+            .map_err(|e| error_page(s, &self.headers, &e))
+    }
+}
+
 /// `GET|POST /oauth/authorize`.
 pub async fn authorize(State(s): State<AppState>, req: Request) -> Response {
-    let (headers, params) = match read_params(req).await {
-        Ok(v) => v,
-        Err((headers, e)) => return error_page(&s, &headers, &e),
+    let step = match Step::begin(&s, req).await {
+        Ok(step) => step,
+        Err(res) => return res,
     };
-    let ctx = match s.grantd.authorize_context(&params).await {
-        Ok(ctx) => ctx,
-        Err(e) => return rejected(&s, &headers, e),
-    };
-    let implicit = ctx.response_type == ResponseType::Token;
-    let signed_in = match s
-        .grantd
-        .browser_user(cookie(&headers, SESSION_COOKIE))
-        .await
-    {
+    let signed_in = match step.signed_in(&s).await {
         Ok(u) => u,
-        Err(e) => return error_page(&s, &headers, &e),
+        Err(res) => return res,
     };
+    let Step {
+        headers,
+        ctx,
+        implicit,
+        ..
+    } = step;
     match s.grantd.authorize_next(ctx, signed_in, false).await {
         Ok(next) => implicit_deprecation(&s, implicit, render_next(&s, &headers, next)),
         Err(e) => rejected(&s, &headers, e),
@@ -306,15 +339,15 @@ pub async fn authorize(State(s): State<AppState>, req: Request) -> Response {
 
 /// `POST /oauth/authorize/login`: the sign-in form.
 pub async fn login(State(s): State<AppState>, req: Request) -> Response {
-    let (headers, params) = match read_params(req).await {
-        Ok(v) => v,
-        Err((headers, e)) => return error_page(&s, &headers, &e),
+    let Step {
+        headers,
+        params,
+        ctx,
+        implicit,
+    } = match Step::begin(&s, req).await {
+        Ok(step) => step,
+        Err(res) => return res,
     };
-    let ctx = match s.grantd.authorize_context(&params).await {
-        Ok(ctx) => ctx,
-        Err(e) => return rejected(&s, &headers, e),
-    };
-    let implicit = ctx.response_type == ResponseType::Token;
     if let Err(e) = check_csrf(&headers, &params) {
         return sign_in_page(&s, &headers, &ctx, StatusCode::BAD_REQUEST, Some(&e), None);
     }
@@ -364,23 +397,20 @@ pub async fn login(State(s): State<AppState>, req: Request) -> Response {
 
 /// `POST /oauth/authorize/consent`: allow or deny.
 pub async fn consent(State(s): State<AppState>, req: Request) -> Response {
-    let (headers, params) = match read_params(req).await {
-        Ok(v) => v,
-        Err((headers, e)) => return error_page(&s, &headers, &e),
+    let step = match Step::begin(&s, req).await {
+        Ok(step) => step,
+        Err(res) => return res,
     };
-    let ctx = match s.grantd.authorize_context(&params).await {
-        Ok(ctx) => ctx,
-        Err(e) => return rejected(&s, &headers, e),
-    };
-    let implicit = ctx.response_type == ResponseType::Token;
-    let signed_in = match s
-        .grantd
-        .browser_user(cookie(&headers, SESSION_COOKIE))
-        .await
-    {
+    let signed_in = match step.signed_in(&s).await {
         Ok(u) => u,
-        Err(e) => return error_page(&s, &headers, &e),
+        Err(res) => return res,
     };
+    let Step {
+        headers,
+        params,
+        ctx,
+        implicit,
+    } = step;
     let Some((user, auth_time)) = signed_in else {
         return sign_in_page(&s, &headers, &ctx, StatusCode::OK, None, None);
     };
