@@ -33,6 +33,7 @@ pub struct AppSpec {
     pub refresh_token_ttl: Option<u64>,
     pub access_token_format: Option<String>,
     pub allow_plain_pkce: Option<bool>,
+    pub resource_server: Option<bool>,
 }
 
 /// A new app and, for confidential apps, its secret (shown this once).
@@ -189,6 +190,15 @@ fn apply(mut app: App, spec: AppSpec, creating: bool) -> Result<App, OAuthError>
     if let Some(p) = spec.allow_plain_pkce {
         app.allow_plain_pkce = p;
     }
+    if let Some(r) = spec.resource_server {
+        if r && !app.is_confidential() {
+            return Err(OAuthError::invalid_app_field(
+                "resource_server",
+                "a resource server must be confidential (server-web or server-only) to authenticate its introspection requests",
+            ));
+        }
+        app.resource_server = r;
+    }
     if let Some(t) = spec.access_token_ttl {
         app.access_token_ttl = check_ttl("access_token_ttl", t, ACCESS_TTL_RANGE)?;
     }
@@ -229,6 +239,7 @@ impl Grantd {
             refresh_token_ttl: DEFAULT_REFRESH_TTL,
             access_token_format: AccessTokenFormat::Jwt,
             allow_plain_pkce: false,
+            resource_server: false,
             secret_hash: None,
             created_at: now,
             updated_at: now,
@@ -337,6 +348,7 @@ mod tests {
             refresh_token_ttl: DEFAULT_REFRESH_TTL,
             access_token_format: AccessTokenFormat::Jwt,
             allow_plain_pkce: false,
+            resource_server: false,
             secret_hash: None,
             created_at: 0,
             updated_at: 0,

@@ -84,6 +84,10 @@ pub struct App {
     /// Accept PKCE `plain` (RFC 7636 §4.2) from this app; S256 otherwise.
     #[serde(default)]
     pub allow_plain_pkce: bool,
+    /// The app stands for one of the operator's APIs: it may introspect
+    /// tokens issued to any app (RFC 7662 §2.1's protected resource).
+    #[serde(default)]
+    pub resource_server: bool,
     /// SHA-256 of the client secret; `None` for public apps.
     #[serde(skip)]
     pub secret_hash: Option<[u8; 32]>,

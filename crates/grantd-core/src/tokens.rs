@@ -301,7 +301,8 @@ impl Grantd {
         Ok(response)
     }
 
-    /// RFC 7662. A client may introspect only tokens issued to it; anything
+    /// RFC 7662. A client may introspect the tokens issued to it, and a
+    /// resource server (an app marked `resource_server`) any token; anything
     /// else (unknown, expired, revoked, another app's) is `{"active": false}`.
     pub async fn introspect(&self, caller: &App, token: &str) -> Result<Introspection, OAuthError> {
         let now = self.now();
@@ -310,7 +311,7 @@ impl Grantd {
                 Ok(c) => c,
                 Err(_) => return Ok(Introspection::default()),
             };
-            if claims.client_id != caller.client_id
+            if (claims.client_id != caller.client_id && !caller.resource_server)
                 || self.store.is_jti_revoked(&claims.jti).await?
                 || !self.session_in_use(claims.session_id.as_deref()).await?
             {
@@ -334,7 +335,7 @@ impl Grantd {
         let Some(record) = self.store.get_token(&sha256(token.as_bytes())).await? else {
             return Ok(Introspection::default());
         };
-        if record.client_id != caller.client_id
+        if (record.client_id != caller.client_id && !caller.resource_server)
             || record.revoked_at.is_some()
             || record.rotated_at.is_some()
             || record.expires_at <= now

@@ -109,7 +109,8 @@ pub fn document(issuer: &str) -> Value {
         "access_token_ttl": {"type": "integer", "minimum": 60, "maximum": 86400},
         "refresh_token_ttl": {"type": "integer", "minimum": 3600, "maximum": 7776000},
         "access_token_format": {"type": "string", "enum": ["jwt", "opaque"]},
-        "allow_plain_pkce": {"type": "boolean"}
+                "allow_plain_pkce": {"type": "boolean"},
+        "resource_server": {"type": "boolean", "description": "The app is one of the operator's APIs and may introspect tokens of every app"}
     });
     let mut app_props = spec_props.clone();
     app_props["client_id"] = json!({"type": "string"});

@@ -179,7 +179,7 @@ fn account_from_row(row: &SqliteRow) -> StoreResult<Account> {
 
 const APP_COLUMNS: &str = "client_id, account_id, name, platform_type, grants, redirect_uris, \
      scopes, distribution, issue_refresh_tokens, access_token_ttl, refresh_token_ttl, \
-     access_token_format, allow_plain_pkce, secret_hash, created_at, updated_at";
+     access_token_format, allow_plain_pkce, resource_server, secret_hash, created_at, updated_at";
 
 fn app_from_row(row: &SqliteRow) -> StoreResult<App> {
     let client_id: String = col(row, "app", "client_id")?;
@@ -207,6 +207,7 @@ fn app_from_row(row: &SqliteRow) -> StoreResult<App> {
         )?,
         access_token_format: codec::access_token_format(w, col(row, w, "access_token_format")?)?,
         allow_plain_pkce: col(row, w, "allow_plain_pkce")?,
+        resource_server: col(row, w, "resource_server")?,
         secret_hash: secret_hash
             .map(|h| codec::digest(w, "secret_hash", &h))
             .transpose()?,
@@ -615,7 +616,7 @@ impl Store for SqliteStore {
         let what = format!("app {}", app.client_id);
         sqlx::query(&format!(
             "INSERT INTO apps ({APP_COLUMNS}) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         ))
         .bind(&app.client_id)
         .bind(&app.account_id)
@@ -633,6 +634,7 @@ impl Store for SqliteStore {
         )?)
         .bind(app.access_token_format.as_str())
         .bind(app.allow_plain_pkce)
+        .bind(app.resource_server)
         .bind(app.secret_hash.as_ref().map(|h| h.as_slice()))
         .bind(app.created_at)
         .bind(app.updated_at)
@@ -672,7 +674,7 @@ impl Store for SqliteStore {
             "UPDATE apps SET account_id = ?, name = ?, platform_type = ?, grants = ?, \
              redirect_uris = ?, scopes = ?, distribution = ?, issue_refresh_tokens = ?, \
              access_token_ttl = ?, refresh_token_ttl = ?, access_token_format = ?, \
-             allow_plain_pkce = ?, secret_hash = ?, created_at = ?, updated_at = ? \
+             allow_plain_pkce = ?, resource_server = ?, secret_hash = ?, created_at = ?, updated_at = ? \
              WHERE client_id = ?",
         )
         .bind(&app.account_id)
@@ -690,6 +692,7 @@ impl Store for SqliteStore {
         )?)
         .bind(app.access_token_format.as_str())
         .bind(app.allow_plain_pkce)
+        .bind(app.resource_server)
         .bind(app.secret_hash.as_ref().map(|h| h.as_slice()))
         .bind(app.created_at)
         .bind(app.updated_at)

@@ -178,6 +178,7 @@ async fn an_app_needs_an_existing_account() {
         refresh_token_ttl: 1,
         access_token_format: grantd_core::model::AccessTokenFormat::Jwt,
         allow_plain_pkce: false,
+        resource_server: false,
         secret_hash: None,
         created_at: 1,
         updated_at: 1,
@@ -487,6 +488,7 @@ async fn a_0002_database_is_upgraded() {
         refresh_token_ttl: 86400,
         access_token_format: AccessTokenFormat::Jwt,
         allow_plain_pkce: false,
+        resource_server: false,
         secret_hash: None,
         created_at: 1,
         updated_at: 2,
@@ -500,6 +502,7 @@ async fn a_0002_database_is_upgraded() {
     // The new column and tables work on the upgraded file.
     let opted_in = grantd_core::model::App {
         allow_plain_pkce: true,
+        resource_server: false,
         updated_at: 3,
         ..expected
     };

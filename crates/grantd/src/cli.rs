@@ -128,6 +128,9 @@ struct SpecArgs {
     /// Accept PKCE code_challenge_method=plain from this app (S256 is always accepted).
     #[arg(long)]
     allow_plain_pkce: Option<bool>,
+    /// The app is one of your APIs: it may introspect tokens of every app.
+    #[arg(long)]
+    resource_server: Option<bool>,
     #[arg(long)]
     account_id: Option<String>,
 }
@@ -152,6 +155,7 @@ impl From<SpecArgs> for AppSpec {
             refresh_token_ttl: a.refresh_token_ttl,
             access_token_format: a.access_token_format,
             allow_plain_pkce: a.allow_plain_pkce,
+            resource_server: a.resource_server,
         }
     }
 }

@@ -764,3 +764,57 @@ async fn rotated_keys_are_published_before_they_sign() {
     );
     drop(tmp);
 }
+
+#[tokio::test]
+async fn resource_servers_introspect_every_apps_tokens() {
+    let server = Server::start();
+    let app = server
+        .server_only_app(json!({"access_token_format": "opaque"}))
+        .await;
+    let api = server
+        .server_only_app(json!({"name": "Billing API", "resource_server": true}))
+        .await;
+    assert_eq!(api.json["resource_server"], true);
+    let other = server.server_only_app(json!({"name": "Other"})).await;
+    let r = server
+        .post_form(
+            "/oauth/token",
+            Some((&app.client_id, &app.secret)),
+            "grant_type=client_credentials",
+        )
+        .await;
+    let token = r.json["access_token"].as_str().unwrap().to_string();
+    let r = server
+        .post_form(
+            "/oauth/introspect",
+            Some((&api.client_id, &api.secret)),
+            &format!("token={token}"),
+        )
+        .await;
+    assert_eq!(r.json["active"], true, "{}", r.text);
+    assert_eq!(r.json["client_id"], app.client_id.as_str());
+    let r = server
+        .post_form(
+            "/oauth/introspect",
+            Some((&other.client_id, &other.secret)),
+            &format!("token={token}"),
+        )
+        .await;
+    assert_eq!(
+        r.json,
+        json!({"active": false}),
+        "an ordinary app sees only its own tokens"
+    );
+    let (status, body) = server
+        .admin(
+            Method::POST,
+            "/admin/v1/apps",
+            Some(json!({"name": "SPA", "platform_type": "browser", "resource_server": true})),
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert!(body["error_description"]
+        .as_str()
+        .unwrap()
+        .contains("confidential"));
+}
