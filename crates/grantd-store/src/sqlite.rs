@@ -181,6 +181,32 @@ const APP_COLUMNS: &str = "client_id, account_id, name, platform_type, grants, r
      scopes, distribution, issue_refresh_tokens, access_token_ttl, refresh_token_ttl, \
      access_token_format, allow_plain_pkce, resource_server, secret_hash, created_at, updated_at";
 
+type SqliteQuery<'q> = sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments<'q>>;
+
+/// Binds an app's fields in [`APP_COLUMNS`] order (as ?1..?17).
+fn bind_app<'q>(q: SqliteQuery<'q>, app: &'q App) -> StoreResult<SqliteQuery<'q>> {
+    Ok(q.bind(&app.client_id)
+        .bind(&app.account_id)
+        .bind(&app.name)
+        .bind(app.platform_type.as_str())
+        .bind(codec::grants_to_json(&app.grants))
+        .bind(codec::redirect_uris_to_json(&app.redirect_uris))
+        .bind(codec::scopes_to_json(&app.scopes))
+        .bind(app.distribution.as_str())
+        .bind(app.issue_refresh_tokens)
+        .bind(codec::ttl_to_db("access_token_ttl", app.access_token_ttl)?)
+        .bind(codec::ttl_to_db(
+            "refresh_token_ttl",
+            app.refresh_token_ttl,
+        )?)
+        .bind(app.access_token_format.as_str())
+        .bind(app.allow_plain_pkce)
+        .bind(app.resource_server)
+        .bind(app.secret_hash.as_ref().map(|h| h.as_slice()))
+        .bind(app.created_at)
+        .bind(app.updated_at))
+}
+
 fn app_from_row(row: &SqliteRow) -> StoreResult<App> {
     let client_id: String = col(row, "app", "client_id")?;
     let what = format!("app {client_id}");
@@ -613,34 +639,14 @@ impl Store for SqliteStore {
     }
 
     async fn insert_app(&self, app: &App) -> StoreResult<()> {
-        let what = format!("app {}", app.client_id);
-        sqlx::query(&format!(
+        let sql = format!(
             "INSERT INTO apps ({APP_COLUMNS}) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-        ))
-        .bind(&app.client_id)
-        .bind(&app.account_id)
-        .bind(&app.name)
-        .bind(app.platform_type.as_str())
-        .bind(codec::grants_to_json(&app.grants))
-        .bind(codec::redirect_uris_to_json(&app.redirect_uris))
-        .bind(codec::scopes_to_json(&app.scopes))
-        .bind(app.distribution.as_str())
-        .bind(app.issue_refresh_tokens)
-        .bind(codec::ttl_to_db("access_token_ttl", app.access_token_ttl)?)
-        .bind(codec::ttl_to_db(
-            "refresh_token_ttl",
-            app.refresh_token_ttl,
-        )?)
-        .bind(app.access_token_format.as_str())
-        .bind(app.allow_plain_pkce)
-        .bind(app.resource_server)
-        .bind(app.secret_hash.as_ref().map(|h| h.as_slice()))
-        .bind(app.created_at)
-        .bind(app.updated_at)
-        .execute(&self.writer)
-        .await
-        .map_err(|e| db_error(e, &what))?;
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"
+        );
+        bind_app(sqlx::query(&sql), app)?
+            .execute(&self.writer)
+            .await
+            .map_err(|e| db_error(e, &format!("app {}", app.client_id)))?;
         Ok(())
     }
 
@@ -669,37 +675,20 @@ impl Store for SqliteStore {
     }
 
     async fn update_app(&self, app: &App) -> StoreResult<bool> {
-        let what = format!("app {}", app.client_id);
-        let done = sqlx::query(
-            "UPDATE apps SET account_id = ?, name = ?, platform_type = ?, grants = ?, \
-             redirect_uris = ?, scopes = ?, distribution = ?, issue_refresh_tokens = ?, \
-             access_token_ttl = ?, refresh_token_ttl = ?, access_token_format = ?, \
-             allow_plain_pkce = ?, resource_server = ?, secret_hash = ?, created_at = ?, updated_at = ? \
-             WHERE client_id = ?",
-        )
-        .bind(&app.account_id)
-        .bind(&app.name)
-        .bind(app.platform_type.as_str())
-        .bind(codec::grants_to_json(&app.grants))
-        .bind(codec::redirect_uris_to_json(&app.redirect_uris))
-        .bind(codec::scopes_to_json(&app.scopes))
-        .bind(app.distribution.as_str())
-        .bind(app.issue_refresh_tokens)
-        .bind(codec::ttl_to_db("access_token_ttl", app.access_token_ttl)?)
-        .bind(codec::ttl_to_db(
-            "refresh_token_ttl",
-            app.refresh_token_ttl,
-        )?)
-        .bind(app.access_token_format.as_str())
-        .bind(app.allow_plain_pkce)
-        .bind(app.resource_server)
-        .bind(app.secret_hash.as_ref().map(|h| h.as_slice()))
-        .bind(app.created_at)
-        .bind(app.updated_at)
-        .bind(&app.client_id)
+        // Numbered parameters in APP_COLUMNS order, so one binder serves insert and update.
+        let done = bind_app(
+            sqlx::query(
+                "UPDATE apps SET account_id = ?2, name = ?3, platform_type = ?4, grants = ?5, \
+                 redirect_uris = ?6, scopes = ?7, distribution = ?8, issue_refresh_tokens = ?9, \
+                 access_token_ttl = ?10, refresh_token_ttl = ?11, access_token_format = ?12, \
+                 allow_plain_pkce = ?13, resource_server = ?14, secret_hash = ?15, \
+                 created_at = ?16, updated_at = ?17 WHERE client_id = ?1",
+            ),
+            app,
+        )?
         .execute(&self.writer)
         .await
-        .map_err(|e| db_error(e, &what))?;
+        .map_err(|e| db_error(e, &format!("app {}", app.client_id)))?;
         Ok(done.rows_affected() > 0)
     }
 
