@@ -548,3 +548,64 @@ async fn repeated_failed_authentication_is_paused_per_address() {
         200
     );
 }
+
+/// The authorization endpoint and its forms never answer 5xx either, and
+/// never redirect to a URI that is not registered.
+#[tokio::test]
+async fn odd_authorization_requests_never_fail_the_server() {
+    let server = Server::start();
+    let app = server
+        .create_app(json!({"name": "Web", "platform_type": "server-web", "redirect_uris": ["https://app.example.com/cb"]}))
+        .await;
+    let id = app["client_id"].as_str().unwrap();
+    let queries = [
+        String::new(),
+        "response_type=code".into(),
+        format!("client_id={id}"),
+        format!("client_id={id}&response_type=code&redirect_uri=%00"),
+        format!("client_id={id}&response_type=code&redirect_uri=https%3A%2F%2Fapp.example.com%2Fcb%0D%0ALocation%3A%20x"),
+        format!("client_id={id}&response_type=code&scope=%22%5C"),
+        format!("client_id={id}&response_type=code&prompt=none+login"),
+        format!("client_id={id}&response_type=code&max_age=-1"),
+        format!("client_id={id}&response_type=code&code_challenge=%E2%82%AC&code_challenge_method=S256"),
+        format!("client_id={id}&response_type=code+token"),
+        format!("client_id={id}&response_type=code&state={}", "s".repeat(5000)),
+        format!("client_id={id}&client_id={id}"),
+        "client_id=%FF%FE".into(),
+        "code=abc".into(),
+    ];
+    for q in &queries {
+        for path in [
+            "/oauth/authorize",
+            "/oauth/authorize/login",
+            "/oauth/authorize/consent",
+        ] {
+            let get = server
+                .http
+                .get(server.url(&format!("{path}?{q}")))
+                .header("accept", "text/html")
+                .send()
+                .await
+                .unwrap();
+            let post = server
+                .http
+                .post(server.url(path))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(q.clone())
+                .send()
+                .await
+                .unwrap();
+            for res in [get, post] {
+                let status = res.status().as_u16();
+                assert!(status < 500, "{path}?{q} → {status}");
+                if let Some(loc) = res.headers().get("location") {
+                    let loc = loc.to_str().unwrap();
+                    assert!(
+                        loc.starts_with("https://app.example.com/cb?"),
+                        "{path}?{q} redirected to {loc}"
+                    );
+                }
+            }
+        }
+    }
+}
