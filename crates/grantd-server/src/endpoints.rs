@@ -48,6 +48,14 @@ pub const ENDPOINTS: &[Endpoint] = &[
         summary: "The consent form",
     },
     Endpoint {
+        path: "/oauth/authorize/signout",
+        ringcentral: None,
+        allow: "POST",
+        metadata: None,
+        router: || post(routes::authorize::signout),
+        summary: "Sign the browser out (\"not you?\" on the consent page)",
+    },
+    Endpoint {
         path: "/oauth/userinfo",
         ringcentral: Some("/restapi/oauth/userinfo"),
         allow: "GET, HEAD, POST",

@@ -124,7 +124,13 @@ impl<'a> Browser<'a> {
             page.status,
             page.text
         );
-        let mut fields = hidden_fields(&page.text);
+        // The consent form only (the page's second form signs out).
+        let form = page
+            .text
+            .split("action=\"/oauth/authorize/signout\"")
+            .next()
+            .unwrap_or("");
+        let mut fields = hidden_fields(form);
         fields.push(("decision".into(), decision.into()));
         self.post("/oauth/authorize/consent", &fields).await
     }
@@ -971,4 +977,58 @@ async fn max_age_asks_for_the_password_again() {
         .get(&server.url(&format!("/oauth/authorize?client_id={}", app.client_id)))
         .await;
     assert_eq!(query_of(&location(&r))["error"], "invalid_request");
+}
+
+#[tokio::test]
+async fn not_you_signs_the_browser_out() {
+    let server = Server::start();
+    setup(&server).await;
+    server
+        .create_user(
+            json!({"email": "bob@example.com", "name": "Bob", "password": "correct horse battery"}),
+        )
+        .await;
+    let app = App::from(
+        server
+            .create_app(
+                json!({"name": "Web", "platform_type": "server-web", "redirect_uris": [CB]}),
+            )
+            .await,
+    );
+    let b = Browser::new(&server);
+    let url = auth_url(&server, &app.client_id, "");
+    let page = b.get(&url).await;
+    let consent = b
+        .sign_in(&page, "alice@example.com", "correct horse battery")
+        .await;
+    assert!(consent.text.contains("Not Alice Smith?"));
+    let fields = hidden_fields(
+        consent
+            .text
+            .split("action=\"/oauth/authorize/signout\"")
+            .nth(1)
+            .unwrap(),
+    );
+    let r = b.post("/oauth/authorize/signout", &fields).await;
+    assert_eq!(r.status, 200);
+    assert!(
+        r.text.contains("action=\"/oauth/authorize/login\""),
+        "back to the sign-in page"
+    );
+    let cookies: Vec<&str> = r
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .collect();
+    assert!(cookies
+        .iter()
+        .any(|c| c.starts_with("grantd_session=;") && c.contains("Max-Age=0")));
+    // The old session cookie no longer signs anyone in.
+    let again = b.get(&url).await;
+    assert!(again.text.contains("action=\"/oauth/authorize/login\""));
+    let next = b
+        .sign_in(&again, "bob@example.com", "correct horse battery")
+        .await;
+    assert!(next.text.contains("Signed in as <strong>Bob</strong>"));
 }

@@ -427,6 +427,32 @@ pub async fn consent(State(s): State<AppState>, req: Request) -> Response {
     }
 }
 
+/// `POST /oauth/authorize/signout`: "not you?" on the consent page. Ends the
+/// browser's sign-in and shows the sign-in page for the same request.
+pub async fn signout(State(s): State<AppState>, req: Request) -> Response {
+    let Step {
+        headers,
+        params,
+        ctx,
+        ..
+    } = match Step::begin(&s, req).await {
+        Ok(step) => step,
+        Err(res) => return res,
+    };
+    if let Err(e) = check_csrf(&headers, &params) {
+        return error_page(&s, &headers, &e);
+    }
+    if let Some(c) = cookie(&headers, SESSION_COOKIE) {
+        if let Err(e) = s.grantd.close_browser_session(c).await {
+            return error_page(&s, &headers, &e);
+        }
+        tracing::info!("signed out");
+    }
+    let mut res = sign_in_page(&s, &headers, &ctx, StatusCode::OK, None, None);
+    set_cookie(&mut res, secure(&s), SESSION_COOKIE, "", "/", 0);
+    res
+}
+
 /// `GET|POST /oauth/userinfo` (OIDC Core §5.3).
 pub async fn userinfo(
     State(s): State<AppState>,
