@@ -136,10 +136,12 @@ pub trait Store: Send + Sync + 'static {
 
     async fn insert_code(&self, code: &AuthCode) -> StoreResult<()>;
     /// Atomically marks the code used (`used_at = now`) if it was not, and
-    /// answers `Fresh` with it; `Replayed` if it had been used; `Unknown`.
+    /// answers `Fresh` with it; `Replayed` if it had been used (recording the
+    /// first replay's time for [`Store::set_code_session`]); `Unknown`.
     async fn consume_code(&self, hash: &[u8; 32], now: UnixTime) -> StoreResult<CodeUse>;
-    /// Records the session the code's exchange opened.
-    async fn set_code_session(&self, hash: &[u8; 32], session_id: &str) -> StoreResult<()>;
+    /// Records the session the code's exchange opened; true if the code was
+    /// presented again meanwhile (the exchange must then end that session).
+    async fn set_code_session(&self, hash: &[u8; 32], session_id: &str) -> StoreResult<bool>;
 
     async fn get_consent(&self, user_id: &str, client_id: &str) -> StoreResult<Option<Consent>>;
     /// Inserts or replaces the consent of (user, app).

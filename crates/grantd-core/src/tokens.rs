@@ -131,7 +131,12 @@ impl Grantd {
                 let (grantee, code_hash) = grants::authorization_code::exchange(self, ctx).await?;
                 let response = self.issue(&app, &request, grantee).await?;
                 if let Some(sid) = &response.session_id {
-                    self.store.set_code_session(&code_hash, sid).await?;
+                    // A replay that came before the session was recorded
+                    // could not end it; it is ended here instead.
+                    if self.store.set_code_session(&code_hash, sid).await? {
+                        self.end_session(sid, "authorization code replayed").await?;
+                        return Err(OAuthError::code_replayed("the moment it was exchanged"));
+                    }
                 }
                 return Ok(Issued {
                     response,

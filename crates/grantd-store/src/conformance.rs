@@ -2406,10 +2406,13 @@ pub async fn auth_codes(store: &dyn Store) {
         "a second use is Replayed and keeps the first use's time"
     );
     let session_id = format!("{p}-session");
-    store
-        .set_code_session(&full.hash, &session_id)
-        .await
-        .expect("set_code_session");
+    assert!(
+        store
+            .set_code_session(&full.hash, &session_id)
+            .await
+            .expect("set_code_session"),
+        "set_code_session reports that the code was presented again meanwhile"
+    );
     let with_session = AuthCode {
         session_id: Some(session_id.clone()),
         ..used(&full, T + 100)
@@ -2439,10 +2442,13 @@ pub async fn auth_codes(store: &dyn Store) {
         CodeUse::Fresh(Box::new(used(&expired, T + 104))),
         "the store does not judge expiry (the caller does); purge_expired removes expired codes"
     );
-    store
-        .set_code_session(&bare.hash, &format!("{p}-other-session"))
-        .await
-        .expect("set_code_session");
+    assert!(
+        !store
+            .set_code_session(&bare.hash, &format!("{p}-other-session"))
+            .await
+            .expect("set_code_session"),
+        "a code used once has not been replayed"
+    );
     assert_eq!(
         consume(store, &plain.hash, T + 400).await,
         CodeUse::Replayed(Box::new(used(&plain, T + 102))),

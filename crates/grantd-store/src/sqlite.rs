@@ -1300,6 +1300,16 @@ impl Store for SqliteStore {
                 .await
                 .map_err(err)?
                 .rows_affected();
+        if swapped == 0 {
+            sqlx::query(
+                "UPDATE auth_codes SET replayed_at = ? WHERE hash = ? AND replayed_at IS NULL",
+            )
+            .bind(now)
+            .bind(hash.as_slice())
+            .execute(&mut *tx)
+            .await
+            .map_err(err)?;
+        }
         let stored = sqlx::query(&format!(
             "SELECT {AUTH_CODE_COLUMNS} FROM auth_codes WHERE hash = ?"
         ))
@@ -1317,14 +1327,16 @@ impl Store for SqliteStore {
         })
     }
 
-    async fn set_code_session(&self, hash: &[u8; 32], session_id: &str) -> StoreResult<()> {
-        sqlx::query("UPDATE auth_codes SET session_id = ? WHERE hash = ?")
-            .bind(session_id)
-            .bind(hash.as_slice())
-            .execute(&self.writer)
-            .await
-            .map_err(|e| db_error(e, "authorization code"))?;
-        Ok(())
+    async fn set_code_session(&self, hash: &[u8; 32], session_id: &str) -> StoreResult<bool> {
+        let replayed: Option<Option<i64>> = sqlx::query_scalar(
+            "UPDATE auth_codes SET session_id = ? WHERE hash = ? RETURNING replayed_at",
+        )
+        .bind(session_id)
+        .bind(hash.as_slice())
+        .fetch_optional(&self.writer)
+        .await
+        .map_err(|e| db_error(e, "authorization code"))?;
+        Ok(matches!(replayed, Some(Some(_))))
     }
 
     async fn get_consent(&self, user_id: &str, client_id: &str) -> StoreResult<Option<Consent>> {

@@ -1032,3 +1032,58 @@ async fn not_you_signs_the_browser_out() {
         .await;
     assert!(next.text.contains("Signed in as <strong>Bob</strong>"));
 }
+
+/// Two exchanges of one code racing: whichever way they interleave, the
+/// tokens of the one that succeeded do not survive the other.
+#[tokio::test]
+async fn racing_code_exchanges_leave_no_live_tokens() {
+    let server = Server::start();
+    setup(&server).await;
+    let app = App::from(
+        server
+            .create_app(
+                json!({"name": "Web", "platform_type": "server-web", "redirect_uris": [CB]}),
+            )
+            .await,
+    );
+    let b = Browser::new(&server);
+    let url = auth_url(&server, &app.client_id, "");
+    b.authorize(&url, "alice@example.com", "correct horse battery")
+        .await;
+    let auth = common::basic_header(&app.client_id, &app.secret);
+    for _ in 0..10 {
+        let code = query_of(&location(&b.get(&url).await))["code"].clone();
+        let body = format!("grant_type=authorization_code&code={}", urlencode(&code));
+        let send = || {
+            server
+                .http
+                .post(server.url("/oauth/token"))
+                .header("authorization", &auth)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body.clone())
+                .send()
+        };
+        let (a, b2) = tokio::join!(send(), send());
+        let replies = [
+            Reply::from(a.unwrap()).await,
+            Reply::from(b2.unwrap()).await,
+        ];
+        assert!(
+            replies.iter().any(|r| r.code() == "GRD-361"),
+            "one of them is a replay"
+        );
+        for r in replies.iter().filter(|r| r.status == 200) {
+            let i = server
+                .post_form(
+                    "/oauth/introspect",
+                    Some((&app.client_id, &app.secret)),
+                    &format!("token={}", r.json["access_token"].as_str().unwrap()),
+                )
+                .await;
+            assert_eq!(
+                i.json["active"], false,
+                "tokens from a replayed code are revoked"
+            );
+        }
+    }
+}
