@@ -1087,3 +1087,24 @@ async fn racing_code_exchanges_leave_no_live_tokens() {
         }
     }
 }
+
+#[tokio::test]
+async fn over_https_cookies_are_secure_and_host_prefixed() {
+    let server = Server::start_with(&["--issuer", "https://auth.example.test"], &[]);
+    let app = App::from(
+        server
+            .create_app(
+                json!({"name": "Web", "platform_type": "server-web", "redirect_uris": [CB]}),
+            )
+            .await,
+    );
+    let r = Browser::new(&server)
+        .get(&auth_url(&server, &app.client_id, ""))
+        .await;
+    assert_eq!(r.status, 200);
+    let cookie = r.header("set-cookie").unwrap();
+    assert!(cookie.starts_with("__Host-grantd_csrf="), "{cookie}");
+    for attr in ["Path=/;", "HttpOnly", "SameSite=Lax", "Secure"] {
+        assert!(cookie.contains(attr), "{attr} in {cookie}");
+    }
+}

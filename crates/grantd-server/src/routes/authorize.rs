@@ -18,8 +18,26 @@ use grantd_protocol::authorize::ResponseType;
 use grantd_protocol::{Grant, OAuthError, Params, RedirectUri, Scopes};
 use serde_json::Value;
 
-const SESSION_COOKIE: &str = "grantd_session";
-const CSRF_COOKIE: &str = "grantd_csrf";
+/// The browser-session and CSRF cookies. Over https they carry the
+/// `__Host-` prefix, so a sibling subdomain cannot set or shadow them.
+struct CookieNames {
+    session: &'static str,
+    csrf: &'static str,
+}
+
+fn names(s: &AppState) -> CookieNames {
+    if secure(s) {
+        CookieNames {
+            session: "__Host-grantd_session",
+            csrf: "__Host-grantd_csrf",
+        }
+    } else {
+        CookieNames {
+            session: "grantd_session",
+            csrf: "grantd_csrf",
+        }
+    }
+}
 
 #[derive(Template)]
 #[template(path = "signin.html")]
@@ -112,9 +130,9 @@ fn page(
         set_cookie(
             &mut res,
             secure(s),
-            CSRF_COOKIE,
+            names(s).csrf,
             c,
-            "/oauth",
+            "/",
             BROWSER_SESSION_TTL,
         );
     }
@@ -193,14 +211,14 @@ async fn read_params(req: Request) -> Result<(HeaderMap, Params), (HeaderMap, OA
     }
 }
 
-fn csrf_for(headers: &HeaderMap) -> String {
-    cookie(headers, CSRF_COOKIE)
+fn csrf_for(s: &AppState, headers: &HeaderMap) -> String {
+    cookie(headers, names(s).csrf)
         .map(str::to_string)
         .unwrap_or_else(random_token)
 }
 
-fn check_csrf(headers: &HeaderMap, params: &Params) -> Result<(), OAuthError> {
-    match (cookie(headers, CSRF_COOKIE), params.get("csrf")) {
+fn check_csrf(s: &AppState, headers: &HeaderMap, params: &Params) -> Result<(), OAuthError> {
+    match (cookie(headers, names(s).csrf), params.get("csrf")) {
         (Some(c), Some(f)) if constant_time_eq(c.as_bytes(), f.as_bytes()) => Ok(()),
         _ => Err(OAuthError::invalid_parameter(
             "csrf",
@@ -226,7 +244,7 @@ fn sign_in_page(
     error: Option<&OAuthError>,
     username: Option<&str>,
 ) -> Response {
-    let csrf = csrf_for(headers);
+    let csrf = csrf_for(s, headers);
     let html = SignInPage {
         app_name: &ctx.app.name,
         csrf: &csrf,
@@ -248,7 +266,7 @@ fn consent_page(
     ctx: &AuthorizeContext,
     user: &User,
 ) -> Response {
-    let csrf = csrf_for(headers);
+    let csrf = csrf_for(s, headers);
     let html = ConsentPage {
         app_name: &ctx.app.name,
         user_name: &user.name,
@@ -309,7 +327,7 @@ impl Step {
 
     async fn signed_in(&self, s: &AppState) -> Result<Option<(User, i64)>, Response> {
         s.grantd
-            .browser_user(cookie(&self.headers, SESSION_COOKIE))
+            .browser_user(cookie(&self.headers, names(s).session))
             .await
             .map_err(|e| error_page(s, &self.headers, &e))
     }
@@ -348,7 +366,7 @@ pub async fn login(State(s): State<AppState>, req: Request) -> Response {
         Ok(step) => step,
         Err(res) => return res,
     };
-    if let Err(e) = check_csrf(&headers, &params) {
+    if let Err(e) = check_csrf(&s, &headers, &params) {
         return sign_in_page(&s, &headers, &ctx, StatusCode::BAD_REQUEST, Some(&e), None);
     }
     let user = async {
@@ -387,7 +405,7 @@ pub async fn login(State(s): State<AppState>, req: Request) -> Response {
     set_cookie(
         &mut res,
         secure(&s),
-        SESSION_COOKIE,
+        names(&s).session,
         &cookie_value,
         "/",
         BROWSER_SESSION_TTL,
@@ -414,7 +432,7 @@ pub async fn consent(State(s): State<AppState>, req: Request) -> Response {
     let Some((user, auth_time)) = signed_in else {
         return sign_in_page(&s, &headers, &ctx, StatusCode::OK, None, None);
     };
-    if let Err(e) = check_csrf(&headers, &params) {
+    if let Err(e) = check_csrf(&s, &headers, &params) {
         return error_page(&s, &headers, &e);
     }
     if params.get("decision") != Some("allow") {
@@ -439,17 +457,17 @@ pub async fn signout(State(s): State<AppState>, req: Request) -> Response {
         Ok(step) => step,
         Err(res) => return res,
     };
-    if let Err(e) = check_csrf(&headers, &params) {
+    if let Err(e) = check_csrf(&s, &headers, &params) {
         return error_page(&s, &headers, &e);
     }
-    if let Some(c) = cookie(&headers, SESSION_COOKIE) {
+    if let Some(c) = cookie(&headers, names(&s).session) {
         if let Err(e) = s.grantd.close_browser_session(c).await {
             return error_page(&s, &headers, &e);
         }
         tracing::info!("signed out");
     }
     let mut res = sign_in_page(&s, &headers, &ctx, StatusCode::OK, None, None);
-    set_cookie(&mut res, secure(&s), SESSION_COOKIE, "", "/", 0);
+    set_cookie(&mut res, secure(&s), names(&s).session, "", "/", 0);
     res
 }
 
