@@ -49,7 +49,6 @@ pub trait Store: Send + Sync + 'static {
     async fn insert_key(&self, key: &StoredKey) -> StoreResult<()>;
     async fn list_keys(&self) -> StoreResult<Vec<StoredKey>>;
     async fn retire_keys_except(&self, kid: &str, at: UnixTime) -> StoreResult<()>;
-    async fn delete_key(&self, kid: &str) -> StoreResult<()>;
 
     async fn insert_token(&self, token: &TokenRecord) -> StoreResult<()>;
     async fn get_token(&self, hash: &[u8; 32]) -> StoreResult<Option<TokenRecord>>;

@@ -764,15 +764,6 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn delete_key(&self, kid: &str) -> StoreResult<()> {
-        sqlx::query("DELETE FROM signing_keys WHERE kid = ?")
-            .bind(kid)
-            .execute(&self.writer)
-            .await
-            .map_err(|e| db_error(e, &format!("signing key {kid}")))?;
-        Ok(())
-    }
-
     async fn insert_token(&self, token: &TokenRecord) -> StoreResult<()> {
         self.tokens.insert(token.clone()).await
     }
