@@ -105,12 +105,15 @@ async fn edge(State(s): State<AppState>, req: Request, next: Next) -> Response {
         }
         _ => None,
     };
-    let paused = limited
-        .map(|ip| s.failures.standing(ip))
+    // One look before the request; after it, only a failure updates the count.
+    let before = limited.map(|ip| (ip, s.failures.standing(ip)));
+    let paused = before
+        .as_ref()
+        .map(|(_, st)| st)
         .filter(|st| st.remaining == 0);
     let mut res = if size > HEADER_LIMIT {
         error_response(s.issuer(), &OAuthError::headers_too_large(HEADER_LIMIT))
-    } else if let Some(st) = &paused {
+    } else if let Some(st) = paused {
         let window = s.failures.window.as_secs();
         let mut r = error_response(
             s.issuer(),
@@ -122,15 +125,16 @@ async fn edge(State(s): State<AppState>, req: Request, next: Next) -> Response {
     } else {
         reject::render(s.issuer(), next.run(req).await)
     };
-    if let Some(ip) = limited {
+    if let Some((ip, before)) = before {
         let failed = res.status() == StatusCode::UNAUTHORIZED
             || matches!(
                 res.headers().get("x-error-code").map(|v| v.as_bytes()),
                 Some(b"OAU-140" | b"OAU-147")
             );
-        let st = match (&paused, failed) {
-            (None, true) => s.failures.record_failure(ip),
-            _ => s.failures.standing(ip),
+        let st = if failed && before.remaining > 0 {
+            s.failures.record_failure(ip)
+        } else {
+            before
         };
         let h = res.headers_mut();
         h.insert(
