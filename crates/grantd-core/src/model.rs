@@ -93,6 +93,9 @@ pub struct App {
     pub secret_hash: Option<[u8; 32]>,
     pub created_at: UnixTime,
     pub updated_at: UnixTime,
+    /// Moves on by one with every stored change; updates compare it (no lost update).
+    #[serde(skip)]
+    pub revision: i64,
 }
 
 impl App {
@@ -304,17 +307,8 @@ pub struct Session {
     pub created_at: UnixTime,
     pub ended_at: Option<UnixTime>,
     pub end_reason: Option<String>,
-    /// When the newest token pair was first used (starts the refresh grace window).
-    pub pair_first_used_at: Option<UnixTime>,
-}
-
-/// What [`crate::store::Store::rotate_refresh`] found.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RotateOutcome {
-    /// This call rotated the token; the new one is stored.
-    Rotated,
-    /// Another call rotated it first; here is the record as stored now.
-    AlreadyRotated(Box<TokenRecord>),
+    /// The JWT credential the session was opened with (revoking it ends the session).
+    pub credential_id: Option<String>,
 }
 
 /// An authorization code (RFC 6749 §4.1.2), stored by the hash of its value

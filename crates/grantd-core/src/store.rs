@@ -1,11 +1,35 @@
 //! The storage trait grantd-core talks to; grantd-store implements it.
+//!
+//! The store stores; grantd-core decides. Each method is one unit of work
+//! (one transaction) for one operation of grantd, so an operation is never
+//! half done and never races itself across nodes. Where an operation needs a
+//! rule applied to the state it finds (which sessions a cap ends, what a failed
+//! password does to the lockout), core passes the rule in as a policy value
+//! ([`SessionCap`], [`LockoutPolicy`]) and the store applies it inside the
+//! transaction, to rows it has locked.
+//!
+//! Isolation: SQLite serializes every write (one writer connection, `BEGIN
+//! IMMEDIATE`). PostgreSQL runs at READ COMMITTED; each method's doc says which
+//! row it locks first, so concurrent units of work on the same record queue
+//! behind each other instead of racing.
 
 use crate::clock::UnixTime;
 use crate::model::{
-    Account, App, AuthCode, BrowserSession, CodeUse, Consent, JwtCredential, LoginState,
-    RotateOutcome, Session, StoredKey, TokenRecord, User, UserStatus,
+    Account, App, AuthCode, BrowserSession, CodeUse, Consent, JwtCredential, LoginState, Session,
+    StoredKey, TokenRecord, User, UserStatus,
 };
 use async_trait::async_trait;
+
+/// Which unique key an insert clashed with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UniqueKey {
+    /// The record's own id (client id, user id, token hash, kid, …).
+    PrimaryKey,
+    /// A user's email (unique across the server).
+    UserEmail,
+    /// A user's extension number (unique within the account).
+    UserExtension,
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -13,8 +37,8 @@ pub enum StoreError {
     #[error("store unavailable: {0}")]
     Unavailable(String),
     /// A unique key already exists.
-    #[error("already exists: {0}")]
-    Conflict(String),
+    #[error("already exists: {0:?}")]
+    Conflict(UniqueKey),
     /// A stored row could not be read back (a bug or a hand-edited database).
     #[error("corrupt record: {0}")]
     Corrupt(String),
@@ -22,10 +46,179 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
-/// Everything grantd persists. Each method is one transaction.
+/// The outcome of a compare-and-set on a record with a revision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cas {
+    /// Written; the stored revision is now one more than the one expected.
+    Done,
+    /// Someone changed the record since it was read; nothing was written.
+    Stale,
+    /// No such record.
+    Missing,
+}
+
+/// How many active sessions one user may hold with one app, and which of
+/// them end when a new one opens. The rule is core's; the store applies it
+/// to the sessions it has locked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionCap {
+    pub max_active: u32,
+}
+
+impl SessionCap {
+    /// Of the other active sessions of the same user and app (in any
+    /// order), the ids that must end so that the new session and the newest
+    /// others together number at most `max_active`. The new session always
+    /// stays. Oldest first.
+    pub fn evicted(&self, others: &[Session]) -> Vec<String> {
+        let keep = self.max_active.saturating_sub(1) as usize;
+        let mut others: Vec<&Session> = others.iter().filter(|s| s.ended_at.is_none()).collect();
+        // Newest first; ids break ties so every backend picks the same ones.
+        others.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
+        let mut doomed: Vec<String> = others.iter().skip(keep).map(|s| s.id.clone()).collect();
+        doomed.reverse();
+        doomed
+    }
+}
+
+/// Failed-password lockout (a pure state machine; the store applies it
+/// atomically per user).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LockoutPolicy {
+    /// Seconds a window of failures lasts.
+    pub window: i64,
+    /// Failures in one window that lock the user (0 acts as 1).
+    pub threshold: u32,
+    /// Seconds a lock lasts.
+    pub lock_for: i64,
+}
+
+impl LockoutPolicy {
+    /// When the user is locked at `now`, until when.
+    pub fn locked_until(&self, state: &LoginState, now: UnixTime) -> Option<UnixTime> {
+        state.locked_until.filter(|&until| until > now)
+    }
+
+    /// The state after one more failed (or reserved) attempt at `now`.
+    ///
+    /// A failure `window` or more seconds after the window started opens a
+    /// new one. Once a window holds `threshold` failures, each further
+    /// failure in it locks again, so a lock that ran out does not buy a fresh
+    /// set of guesses. A lock still running is never shortened.
+    pub fn after_failure(&self, current: LoginState, now: UnixTime) -> LoginState {
+        let running_lock = self.locked_until(&current, now);
+        let (failures, window_started_at) =
+            if current.failures > 0 && now.saturating_sub(current.window_started_at) < self.window
+            {
+                (current.failures.saturating_add(1), current.window_started_at)
+            } else {
+                (1, now)
+            };
+        let locked_until = if failures >= self.threshold.max(1) {
+            let until = now.saturating_add(self.lock_for);
+            Some(running_lock.map_or(until, |running| running.max(until)))
+        } else {
+            running_lock
+        };
+        LoginState {
+            failures,
+            window_started_at,
+            locked_until,
+        }
+    }
+}
+
+/// What [`Store::reserve_login_attempt`] decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginAttempt {
+    /// The user was locked: nothing was recorded and the password must not be checked.
+    Locked { until: UnixTime },
+    /// The attempt was counted as a failure in advance (the state after it);
+    /// the caller may now check the password, and clears the count if it was right.
+    Reserved(LoginState),
+}
+
+/// A new session with what was issued in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewSession {
+    pub session: Session,
+    /// The stored tokens of the first pair: the refresh token and, when the
+    /// access token is opaque, the access token.
+    pub tokens: Vec<TokenRecord>,
+    /// The authorization code whose exchange opens the session (its hash).
+    pub code: Option<[u8; 32]>,
+}
+
+/// What [`Store::open_session`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionOpened {
+    /// Stored; these other sessions ended under the cap (oldest first).
+    Opened { evicted: Vec<String> },
+    /// The code was presented again before this exchange stored anything:
+    /// nothing was stored.
+    CodeReplayed,
+}
+
+/// One refresh: the old refresh token is exchanged for `next`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rotation {
+    pub old_hash: [u8; 32],
+    /// The session's next refresh token (or an already-expired tombstone when
+    /// the client declined one).
+    pub next: TokenRecord,
+    /// The new access token, when it is opaque.
+    pub access: Option<TokenRecord>,
+    /// The exchange's response sealed for the grace-window replay.
+    pub replay: Vec<u8>,
+    /// The old access token (JWT `jti`, expiry) to revoke with the exchange.
+    pub revoke_jti: Option<(String, UnixTime)>,
+}
+
+/// What [`Store::rotate_refresh`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RotateOutcome {
+    /// This call rotated the token; the new one is stored.
+    Rotated,
+    /// Another call rotated it first; here is the record as stored now.
+    AlreadyRotated(Box<TokenRecord>),
+    /// The old token was revoked, or its session ended, before this call
+    /// could rotate it: nothing was stored.
+    Ended,
+    /// No such refresh token.
+    Unknown,
+}
+
+/// Whose sessions [`Store::end_sessions`] ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionsOf<'a> {
+    User(&'a str),
+    App(&'a str),
+    /// Those opened with this JWT credential.
+    Credential(&'a str),
+}
+
+/// A change another node must see at once (cached apps, the key ring).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// The app was created, changed, its secret rotated, or deleted.
+    App(String),
+    /// A signing key was added or retired.
+    Keys,
+    /// Notifications may have been missed (the listener reconnected): drop every cache.
+    Resync,
+}
+
+/// Everything grantd persists.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     async fn ping(&self) -> StoreResult<()>;
+
+    /// Changes made through any store on the same database (other nodes
+    /// included), as they commit; `None` if the backend cannot tell (caches
+    /// then rely on their time-to-live).
+    fn changes(&self) -> Option<tokio::sync::broadcast::Receiver<Change>> {
+        None
+    }
 
     /// Server-wide settings (admin token hash, default account id…).
     async fn get_setting(&self, key: &str) -> StoreResult<Option<String>>;
@@ -37,19 +230,35 @@ pub trait Store: Send + Sync + 'static {
     async fn get_account(&self, id: &str) -> StoreResult<Option<Account>>;
     async fn list_accounts(&self) -> StoreResult<Vec<Account>>;
 
+    /// Stores a new app at revision 1 (whatever `app.revision` says).
     async fn insert_app(&self, app: &App) -> StoreResult<()>;
     async fn get_app(&self, client_id: &str) -> StoreResult<Option<App>>;
     async fn list_apps(&self) -> StoreResult<Vec<App>>;
-    /// Replaces the app; false if it does not exist.
-    async fn update_app(&self, app: &App) -> StoreResult<bool>;
+    /// Writes the app's settings (everything but its secret hash and
+    /// `created_at`) if the stored revision is still `app.revision`, and
+    /// moves the revision on by one. Notifies [`Change::App`].
+    async fn update_app(&self, app: &App) -> StoreResult<Cas>;
+    /// Replaces the secret hash (and `updated_at`), moving the revision on;
+    /// false if the app does not exist. Notifies [`Change::App`].
+    async fn set_app_secret(
+        &self,
+        client_id: &str,
+        secret_hash: &[u8; 32],
+        now: UnixTime,
+    ) -> StoreResult<bool>;
     /// Deletes the app with its tokens, codes and consents, and ends its
-    /// sessions; false if it did not exist.
-    async fn delete_app(&self, client_id: &str) -> StoreResult<bool>;
+    /// sessions (reason `app deleted`, at `now`); false if it did not exist.
+    /// Notifies [`Change::App`].
+    async fn delete_app(&self, client_id: &str, now: UnixTime) -> StoreResult<bool>;
 
+    /// Notifies [`Change::Keys`].
     async fn insert_key(&self, key: &StoredKey) -> StoreResult<()>;
+    /// Newest first.
     async fn list_keys(&self) -> StoreResult<Vec<StoredKey>>;
+    /// Notifies [`Change::Keys`].
     async fn retire_keys_except(&self, kid: &str, at: UnixTime) -> StoreResult<()>;
 
+    /// Stores a token outside any session (client_credentials' opaque access tokens).
     async fn insert_token(&self, token: &TokenRecord) -> StoreResult<()>;
     async fn get_token(&self, hash: &[u8; 32]) -> StoreResult<Option<TokenRecord>>;
     /// Marks the token revoked; false if it was unknown or already revoked.
@@ -59,14 +268,18 @@ pub trait Store: Send + Sync + 'static {
     async fn revoke_jti(&self, jti: &str, expires_at: UnixTime, at: UnixTime) -> StoreResult<()>;
     async fn is_jti_revoked(&self, jti: &str) -> StoreResult<bool>;
 
-    /// Deletes tokens, revocation records, codes and browser sessions that
-    /// expired before `before`, and sessions that ended before it.
-    async fn purge_expired(&self, before: UnixTime) -> StoreResult<u64>;
+    /// Deletes at most `limit` rows of each kind: tokens, revocation records,
+    /// codes and browser sessions that expired before `before`, and sessions
+    /// that ended before it. Returns how many rows went. Runs on one node at a
+    /// time (another node purging makes this return 0).
+    async fn purge_expired(&self, before: UnixTime, limit: u32) -> StoreResult<u64>;
 
-    /// `Conflict` if the email, or the extension number within the account, is taken.
+    /// `Conflict(UserEmail)` if the email is taken, `Conflict(UserExtension)`
+    /// if the extension number is taken within the account. The email is
+    /// stored as given (core normalises it).
     async fn insert_user(&self, user: &User) -> StoreResult<()>;
     async fn get_user(&self, id: &str) -> StoreResult<Option<User>>;
-    /// Case-insensitive on the email.
+    /// Exact match on the stored (normalised) email.
     async fn find_users_by_email(&self, email: &str) -> StoreResult<Vec<User>>;
     async fn find_users_by_phone(&self, phone: &str) -> StoreResult<Vec<User>>;
     /// Every user, or those of one account.
@@ -74,18 +287,22 @@ pub trait Store: Send + Sync + 'static {
     /// False if the user does not exist.
     async fn set_user_status(&self, id: &str, status: UserStatus) -> StoreResult<bool>;
 
-    /// Counts a failed password, atomically: a failure after `window` seconds
-    /// since the window started starts a new window; reaching `threshold`
-    /// failures sets `locked_until = now + lock_for`. Returns the new state.
-    async fn record_login_failure(
+    /// Before a password is checked: with the user's lockout row locked, if
+    /// `policy` says the user is locked at `now`, change nothing and answer
+    /// `Locked`; otherwise record the attempt as a failure
+    /// (`policy.after_failure`) and answer `Reserved` with the new state. So
+    /// of any number of concurrent attempts, at most the threshold are let
+    /// through to the password check.
+    async fn reserve_login_attempt(
         &self,
         user_id: &str,
         now: UnixTime,
-        window: i64,
-        threshold: u32,
-        lock_for: i64,
-    ) -> StoreResult<LoginState>;
+        policy: &LockoutPolicy,
+    ) -> StoreResult<LoginAttempt>;
+    /// The user's lockout state (default when none is stored).
     async fn get_login_state(&self, user_id: &str) -> StoreResult<LoginState>;
+    /// A right password: forget the user's failures (and a lock their own
+    /// reservation set).
     async fn clear_login_failures(&self, user_id: &str) -> StoreResult<()>;
 
     async fn insert_jwt_credential(&self, credential: &JwtCredential) -> StoreResult<()>;
@@ -94,53 +311,47 @@ pub trait Store: Send + Sync + 'static {
     /// False if unknown or already revoked.
     async fn revoke_jwt_credential(&self, id: &str, at: UnixTime) -> StoreResult<bool>;
 
-    /// Inserts `session`, then ends (reason `session_limit`) the oldest active
-    /// sessions of the same user and app so at most `max_active` remain, all in
-    /// one transaction. Returns the ids it ended.
+    /// In one unit of work: if `new.code` is set and that code was presented
+    /// again meanwhile (its `replayed_at` is set), store nothing and answer
+    /// `CodeReplayed`; otherwise insert the session and its tokens, record the
+    /// session on the code, and end (reason `session_limit`, at `now`) the
+    /// other active sessions of the same user and app that `cap` chooses.
+    /// PostgreSQL locks the code row first, then the user's sessions of the app.
     async fn open_session(
         &self,
-        session: &Session,
-        max_active: u32,
+        new: &NewSession,
+        cap: &SessionCap,
         now: UnixTime,
-    ) -> StoreResult<Vec<String>>;
+    ) -> StoreResult<SessionOpened>;
     async fn get_session(&self, id: &str) -> StoreResult<Option<Session>>;
     /// Ends the session and revokes every stored token of it (refresh and
-    /// opaque access tokens) in one transaction. False if unknown or already ended.
+    /// opaque access tokens) in one unit of work. False if unknown or already
+    /// ended. PostgreSQL locks the session row first.
     async fn end_session(&self, id: &str, reason: &str, now: UnixTime) -> StoreResult<bool>;
-    /// Ends every active session of the user (as [`Store::end_session`]);
-    /// returns how many.
-    async fn end_user_sessions(
+    /// Ends every active session of a user, an app or a credential (as
+    /// [`Store::end_session`]); returns how many.
+    async fn end_sessions(
         &self,
-        user_id: &str,
+        of: SessionsOf<'_>,
         reason: &str,
         now: UnixTime,
     ) -> StoreResult<u64>;
-    /// Sets `pair_first_used_at = now` if it is not set.
-    async fn mark_session_used(&self, id: &str, now: UnixTime) -> StoreResult<()>;
 
-    /// In one transaction: if the refresh token `old_hash` is not rotated,
-    /// set its `rotated_at = now` and `replay`, insert `new` (the next refresh
-    /// token of the session), insert `new_access` when the access token is
-    /// opaque, and clear the session's `pair_first_used_at`; answer `Rotated`.
-    /// If it was already rotated, change nothing and answer `AlreadyRotated`
-    /// with the stored record (so concurrent refreshes never fork a session).
-    async fn rotate_refresh(
-        &self,
-        old_hash: &[u8; 32],
-        new: &TokenRecord,
-        new_access: Option<&TokenRecord>,
-        replay: &[u8],
-        now: UnixTime,
-    ) -> StoreResult<RotateOutcome>;
+    /// In one unit of work, with the session row locked first (PostgreSQL):
+    /// if the old refresh token is unknown, answer `Unknown`; if it was
+    /// rotated, change nothing and answer `AlreadyRotated` with the stored
+    /// record (so concurrent refreshes never fork a session); if it is
+    /// revoked or its session ended, answer `Ended`. Otherwise set its
+    /// `rotated_at = now` and `replay`, insert `next` and `access`, record
+    /// `revoke_jti`, and answer `Rotated`.
+    async fn rotate_refresh(&self, rotation: &Rotation, now: UnixTime)
+        -> StoreResult<RotateOutcome>;
 
     async fn insert_code(&self, code: &AuthCode) -> StoreResult<()>;
     /// Atomically marks the code used (`used_at = now`) if it was not, and
     /// answers `Fresh` with it; `Replayed` if it had been used (recording the
-    /// first replay's time for [`Store::set_code_session`]); `Unknown`.
+    /// first replay's time, which [`Store::open_session`] checks); `Unknown`.
     async fn consume_code(&self, hash: &[u8; 32], now: UnixTime) -> StoreResult<CodeUse>;
-    /// Records the session the code's exchange opened; true if the code was
-    /// presented again meanwhile (the exchange must then end that session).
-    async fn set_code_session(&self, hash: &[u8; 32], session_id: &str) -> StoreResult<bool>;
 
     async fn get_consent(&self, user_id: &str, client_id: &str) -> StoreResult<Option<Consent>>;
     /// Inserts or replaces the consent of (user, app).
@@ -152,4 +363,56 @@ pub trait Store: Send + Sync + 'static {
     async fn insert_browser_session(&self, session: &BrowserSession) -> StoreResult<()>;
     async fn get_browser_session(&self, hash: &[u8; 32]) -> StoreResult<Option<BrowserSession>>;
     async fn delete_browser_session(&self, hash: &[u8; 32]) -> StoreResult<()>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session(id: &str, created_at: UnixTime) -> Session {
+        Session {
+            id: id.into(),
+            user_id: "u".into(),
+            client_id: "c".into(),
+            account_id: "a".into(),
+            scope: String::new(),
+            created_at,
+            ended_at: None,
+            end_reason: None,
+            credential_id: None,
+        }
+    }
+
+    #[test]
+    fn cap_ends_the_oldest_beyond_the_limit() {
+        let cap = SessionCap { max_active: 3 };
+        let others = [session("b", 2), session("a", 1), session("d", 4), session("c", 3)];
+        // The new one and the two newest stay.
+        assert_eq!(cap.evicted(&others), vec!["a", "b"]);
+        assert!(SessionCap { max_active: 5 }.evicted(&others).is_empty());
+        assert_eq!(SessionCap { max_active: 1 }.evicted(&others).len(), 4);
+    }
+
+    #[test]
+    fn lockout_state_machine() {
+        let p = LockoutPolicy {
+            window: 900,
+            threshold: 3,
+            lock_for: 600,
+        };
+        let mut s = LoginState::default();
+        s = p.after_failure(s, 1000);
+        assert_eq!((s.failures, s.window_started_at, s.locked_until), (1, 1000, None));
+        s = p.after_failure(s, 1001);
+        s = p.after_failure(s, 1002);
+        assert_eq!(s.locked_until, Some(1602));
+        assert_eq!(p.locked_until(&s, 1500), Some(1602));
+        assert_eq!(p.locked_until(&s, 1602), None);
+        // After the lock, inside the window: one more failure locks again.
+        s = p.after_failure(s, 1700);
+        assert_eq!(s.locked_until, Some(2300));
+        // A new window starts over.
+        s = p.after_failure(s, 5000);
+        assert_eq!((s.failures, s.locked_until), (1, None));
+    }
 }
