@@ -4,6 +4,7 @@
 mod batch;
 mod codec;
 
+pub mod portable;
 pub mod sqlite;
 
 pub use sqlite::SqliteStore;
