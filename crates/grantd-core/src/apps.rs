@@ -343,11 +343,12 @@ impl Grantd {
         if let Some(app) = self.apps.get(client_id) {
             return Ok(Some(app));
         }
+        let since = self.apps.epoch();
         let Some(app) = self.store.get_app(client_id).await? else {
             return Ok(None);
         };
         let app = Arc::new(app);
-        self.apps.put(app.clone());
+        self.apps.put(app.clone(), since);
         Ok(Some(app))
     }
 }

@@ -2,6 +2,7 @@
 
 use crate::model::App;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -10,13 +11,21 @@ use std::time::{Duration, Instant};
 pub struct AppCache {
     ttl: Duration,
     map: RwLock<HashMap<String, (Arc<App>, Instant)>>,
+    /// Moves on with every eviction. A lookup that read the store before an
+    /// eviction may not put its (possibly stale) app back after it.
+    epoch: AtomicU64,
 }
+
+/// When a lookup began, for [`AppCache::put`].
+#[derive(Debug, Clone, Copy)]
+pub struct Epoch(u64);
 
 impl AppCache {
     pub fn new(ttl: Duration) -> Self {
         Self {
             ttl,
             map: RwLock::new(HashMap::new()),
+            epoch: AtomicU64::new(0),
         }
     }
 
@@ -27,8 +36,18 @@ impl AppCache {
             .map(|(app, _)| app.clone())
     }
 
-    pub fn put(&self, app: Arc<App>) {
+    /// Call before reading the store; pass the result to [`AppCache::put`].
+    pub fn epoch(&self) -> Epoch {
+        Epoch(self.epoch.load(Ordering::Acquire))
+    }
+
+    /// Caches `app` read from the store since `since`, unless an eviction
+    /// happened meanwhile (the read may predate the change it evicted for).
+    pub fn put(&self, app: Arc<App>, since: Epoch) {
         let mut map = self.map.write().unwrap_or_else(|e| e.into_inner());
+        if self.epoch.load(Ordering::Acquire) != since.0 {
+            return;
+        }
         if map.len() > 100_000 {
             map.clear(); // bounded: a flood of distinct ids cannot grow it forever
         }
@@ -36,13 +55,57 @@ impl AppCache {
     }
 
     pub fn clear(&self) {
-        self.map.write().unwrap_or_else(|e| e.into_inner()).clear();
+        let mut map = self.map.write().unwrap_or_else(|e| e.into_inner());
+        self.epoch.fetch_add(1, Ordering::AcqRel);
+        map.clear();
     }
 
     pub fn forget(&self, client_id: &str) {
-        self.map
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(client_id);
+        let mut map = self.map.write().unwrap_or_else(|e| e.into_inner());
+        self.epoch.fetch_add(1, Ordering::AcqRel);
+        map.remove(client_id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{AccessTokenFormat, Distribution};
+    use grantd_protocol::{PlatformType, Scopes};
+
+    fn app(name: &str) -> Arc<App> {
+        Arc::new(App {
+            client_id: "c".into(),
+            account_id: "a".into(),
+            name: name.into(),
+            platform_type: PlatformType::ServerOnly,
+            grants: vec![],
+            redirect_uris: vec![],
+            scopes: Scopes::default(),
+            distribution: Distribution::Private,
+            issue_refresh_tokens: false,
+            access_token_ttl: 3600,
+            refresh_token_ttl: 0,
+            access_token_format: AccessTokenFormat::Jwt,
+            allow_plain_pkce: false,
+            resource_server: false,
+            secret_hash: None,
+            created_at: 0,
+            updated_at: 0,
+            revision: 1,
+        })
+    }
+
+    #[test]
+    fn a_read_that_raced_an_eviction_is_not_cached() {
+        let cache = AppCache::new(Duration::from_secs(5));
+        let since = cache.epoch();
+        // The app changes (and is evicted) while the lookup reads the old row.
+        cache.forget("c");
+        cache.put(app("old"), since);
+        assert!(cache.get("c").is_none(), "a stale app was put back");
+        let since = cache.epoch();
+        cache.put(app("new"), since);
+        assert_eq!(cache.get("c").map(|a| a.name.clone()).as_deref(), Some("new"));
     }
 }

@@ -42,3 +42,28 @@ impl Clock for ManualClock {
         self.0.load(Ordering::SeqCst)
     }
 }
+
+/// The system's clock moved by the whole seconds written in a file (none or
+/// unreadable: not moved). End-to-end tests start a debug build of grantd
+/// with `GRANTD_TEST_CLOCK_FILE` and write to the file to move its time;
+/// release builds never read the variable.
+#[derive(Debug, Clone)]
+pub struct FileOffsetClock {
+    path: std::path::PathBuf,
+}
+
+impl FileOffsetClock {
+    pub fn new(path: impl Into<std::path::PathBuf>) -> Self {
+        Self { path: path.into() }
+    }
+}
+
+impl Clock for FileOffsetClock {
+    fn now(&self) -> UnixTime {
+        let offset = std::fs::read_to_string(&self.path)
+            .ok()
+            .and_then(|s| s.trim().parse::<i64>().ok())
+            .unwrap_or(0);
+        SystemClock.now().saturating_add(offset)
+    }
+}

@@ -56,6 +56,8 @@ pub struct Policy {
     pub refresh_grace: i64,
     /// Active sessions per user and app; the oldest ends beyond this.
     pub max_sessions: u32,
+    /// Seconds a session lasts at most, refreshes or not (0 = no limit).
+    pub session_max_lifetime: i64,
     pub lockout_threshold: u32,
     pub lockout_window: i64,
     pub lockout_duration: i64,
@@ -71,6 +73,7 @@ impl Default for Policy {
             implicit_sunset: DEFAULT_LEGACY_SUNSET,
             refresh_grace: 10,
             max_sessions: 5,
+            session_max_lifetime: 90 * 86_400,
             lockout_threshold: 5,
             lockout_window: 900,
             lockout_duration: 900,

@@ -80,7 +80,11 @@ impl Grantd {
             access_ttl(app, request.access_token_ttl),
             now,
         );
-        let ttl = refresh_ttl(app, request.refresh_token_ttl);
+        let mut ttl = refresh_ttl(app, request.refresh_token_ttl);
+        // A refresh token never outlives its session's absolute end.
+        if let Some(end) = self.session_end(session) {
+            ttl = ttl.min(end.saturating_sub(now).max(0) as u64);
+        }
         let refresh = (ttl > 0).then(|| {
             let value = random_token();
             let record = TokenRecord {
@@ -103,6 +107,12 @@ impl Grantd {
             (value, record)
         });
         Pair { access, refresh }
+    }
+
+    /// When the session must end however often it is refreshed.
+    fn session_end(&self, session: &Session) -> Option<UnixTime> {
+        let max = self.config.policy.session_max_lifetime;
+        (max > 0).then(|| session.created_at.saturating_add(max))
     }
 
     /// Ends a session and every token of it.
@@ -143,6 +153,11 @@ impl Grantd {
         }
         if record.rotated_at.is_some() {
             return self.replay_or_reuse(&record, &session, token, now).await;
+        }
+        if self.session_end(&session).is_some_and(|end| now >= end) {
+            let reason = "it reached its maximum lifetime (--session-max-lifetime)";
+            self.end_session(&session.id, reason).await?;
+            return Err(OAuthError::session_ended(&session.id, reason));
         }
         if record.revoked_at.is_some() {
             return Err(OAuthError::session_ended(&session.id, "revoked"));

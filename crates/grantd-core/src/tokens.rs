@@ -315,6 +315,8 @@ impl Grantd {
             if (claims.client_id != caller.client_id && !caller.resource_server)
                 || self.store.is_jti_revoked(&claims.jti).await?
                 || !self.session_in_use(claims.session_id.as_deref()).await?
+                // A deleted app's tokens end with it (its opaque ones are deleted).
+                || self.find_app(&claims.client_id).await?.is_none()
             {
                 return Ok(Introspection::default());
             }

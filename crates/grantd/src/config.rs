@@ -56,9 +56,12 @@ pub struct PolicyArgs {
     /// The same for the legacy implicit flow.
     #[arg(long, env = "GRANTD_IMPLICIT_SUNSET")]
     pub implicit_sunset: Option<String>,
-    /// Seconds an exchanged refresh token replays its answer after the new pair is first used (default 10, at most 3600).
+    /// Seconds after its exchange that a refresh token replays the same answer (default 10, at most 3600).
     #[arg(long, env = "GRANTD_REFRESH_GRACE")]
     pub refresh_grace: Option<i64>,
+    /// Seconds a session lasts at most, however often it is refreshed (default 7776000 = 90 days; 0 = no limit).
+    #[arg(long, env = "GRANTD_SESSION_MAX_LIFETIME")]
+    pub session_max_lifetime: Option<i64>,
     /// Active sessions per user and app before the oldest ends (default 5).
     #[arg(long, env = "GRANTD_MAX_SESSIONS")]
     pub max_sessions: Option<u32>,
@@ -80,6 +83,7 @@ impl PolicyArgs {
             implicit_sunset: self.implicit_sunset.or(file.implicit_sunset),
             refresh_grace: self.refresh_grace.or(file.refresh_grace),
             max_sessions: self.max_sessions.or(file.max_sessions),
+            session_max_lifetime: self.session_max_lifetime.or(file.session_max_lifetime),
             lockout_threshold: self.lockout_threshold.or(file.lockout_threshold),
             lockout_window: self.lockout_window.or(file.lockout_window),
             lockout_duration: self.lockout_duration.or(file.lockout_duration),
@@ -113,6 +117,10 @@ impl PolicyArgs {
             implicit_sunset: date(&self.implicit_sunset, "implicit sunset", d.implicit_sunset)?,
             refresh_grace: grace,
             max_sessions,
+            session_max_lifetime: self
+                .session_max_lifetime
+                .unwrap_or(d.session_max_lifetime)
+                .max(0),
             lockout_threshold: self.lockout_threshold.unwrap_or(d.lockout_threshold).max(1),
             lockout_window: self.lockout_window.unwrap_or(d.lockout_window).max(1),
             lockout_duration: self.lockout_duration.unwrap_or(d.lockout_duration).max(0),

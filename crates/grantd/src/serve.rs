@@ -64,10 +64,21 @@ pub async fn open(
         jwt_leeway: 5,
         policy: settings.policy.clone(),
     };
-    let (grantd, first) = Grantd::open(store, Arc::new(SystemClock), kek, config)
+    let (grantd, first) = Grantd::open(store, clock(), kek, config)
         .await
         .context("cannot start")?;
     Ok((Arc::new(grantd), first))
+}
+
+/// The system clock; in debug builds, tests may move it (see
+/// [`grantd_core::clock::FileOffsetClock`]).
+fn clock() -> Arc<dyn grantd_core::clock::Clock> {
+    #[cfg(debug_assertions)]
+    if let Some(path) = std::env::var_os("GRANTD_TEST_CLOCK_FILE") {
+        tracing::warn!("test clock: time is moved by the seconds in {path:?}");
+        return Arc::new(grantd_core::clock::FileOffsetClock::new(path));
+    }
+    Arc::new(SystemClock)
 }
 
 fn create_private_dir(dir: &Path) -> anyhow::Result<()> {

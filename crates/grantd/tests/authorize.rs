@@ -956,7 +956,7 @@ async fn max_age_asks_for_the_password_again() {
     b.authorize(&url, "alice@example.com", "correct horse battery")
         .await;
     assert_eq!(b.get(&url).await.status, 303, "signed in and consented");
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    server.advance(2);
     let r = b.get(&format!("{url}&max_age=0")).await;
     assert!(
         r.text.contains("action=\"/oauth/authorize/login\""),

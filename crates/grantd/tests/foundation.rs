@@ -818,3 +818,38 @@ async fn resource_servers_introspect_every_apps_tokens() {
         .unwrap()
         .contains("confidential"));
 }
+
+#[tokio::test]
+async fn a_deleted_apps_jwt_access_tokens_stop_introspecting_as_active() {
+    let server = Server::start();
+    let app = server.server_only_app(json!({"name": "Doomed"})).await;
+    let api = server
+        .server_only_app(json!({"name": "Billing API", "resource_server": true}))
+        .await;
+    let r = server
+        .post_form(
+            "/oauth/token",
+            Some((&app.client_id, &app.secret)),
+            "grant_type=client_credentials",
+        )
+        .await;
+    let token = r.json["access_token"].as_str().unwrap().to_string();
+    assert!(token.starts_with("eyJ"), "a JWT: {}", r.text);
+    let introspect = || {
+        server.post_form(
+            "/oauth/introspect",
+            Some((&api.client_id, &api.secret)),
+            &format!("token={token}"),
+        )
+    };
+    assert_eq!(introspect().await.json["active"], true);
+    let (status, _) = server
+        .admin(
+            Method::DELETE,
+            &format!("/admin/v1/apps/{}", app.client_id),
+            None,
+        )
+        .await;
+    assert_eq!(status, 204);
+    assert_eq!(introspect().await.json, json!({"active": false}));
+}

@@ -108,7 +108,7 @@ async fn jwt_flow_refresh_grace_and_reuse() {
             .status,
         200
     );
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    server.advance(3);
     let r = refresh(&server, &setup, &s(&t1, "refresh_token")).await;
     r.assert_error(
         400,
@@ -438,7 +438,7 @@ async fn jwt_bearer_failures_each_have_a_code() {
         &["Exchange it first", "/oauth/token"],
     );
 
-    tokio::time::sleep(Duration::from_secs(7)).await; // past exp plus the 5 s leeway
+    server.advance(7); // past exp plus the 5 s leeway
     try_assertion(short).await.assert_error(
         400,
         "invalid_grant",
@@ -810,7 +810,7 @@ async fn logging_out_with_an_expired_access_token_ends_the_session() {
         .await
         .json;
     assert_eq!(t["expires_in"], 60);
-    tokio::time::sleep(Duration::from_secs(62)).await;
+    server.advance(62);
     let r = server
         .post_form(
             "/oauth/revoke",
@@ -859,4 +859,79 @@ async fn a_clients_access_token_ttl_never_exceeds_3600() {
             .json["expires_in"],
         3600
     );
+}
+
+#[tokio::test]
+async fn reuse_after_the_grace_window_ends_the_session_even_when_the_new_pair_was_never_used() {
+    let server = Server::start();
+    let setup = jwt_setup(&server).await;
+    let t1 = login(&server, &setup).await.json;
+    let t2 = refresh(&server, &setup, &s(&t1, "refresh_token")).await;
+    assert_eq!(t2.status, 200, "{}", t2.text);
+    // Nobody uses the new pair (a resource server checks JWTs by itself);
+    // the window still closes 10 s after the exchange.
+    server.advance(20);
+    let r = refresh(&server, &setup, &s(&t1, "refresh_token")).await;
+    r.assert_error(400, "invalid_grant", "GRD-331", &["already exchanged"]);
+    let r = refresh(&server, &setup, &s(&t2.json, "refresh_token")).await;
+    r.assert_error(400, "invalid_grant", "OAU-211", &["refresh token reuse"]);
+}
+
+#[tokio::test]
+async fn a_refresh_token_past_its_lifetime_is_refused_as_expired() {
+    let server = Server::start();
+    let setup = jwt_setup(&server).await;
+    let t = login(&server, &setup).await.json;
+    let ttl = t["refresh_token_expires_in"].as_i64().unwrap();
+    server.advance(ttl + 1);
+    let r = refresh(&server, &setup, &s(&t, "refresh_token")).await;
+    r.assert_error(400, "invalid_grant", "OAU-210", &["expired at"]);
+}
+
+#[tokio::test]
+async fn sessions_end_at_their_maximum_lifetime_however_often_refreshed() {
+    let server = Server::start_with(&["--session-max-lifetime", "3600"], &[]);
+    let setup = jwt_setup(&server).await;
+    let t1 = login(&server, &setup).await.json;
+    server.advance(3000);
+    let t2 = refresh(&server, &setup, &s(&t1, "refresh_token")).await;
+    assert_eq!(t2.status, 200, "{}", t2.text);
+    // The new refresh token does not outlive the session.
+    let left = t2.json["refresh_token_expires_in"].as_i64().unwrap();
+    assert!((1..=600).contains(&left), "refresh_token_expires_in {left}");
+    server.advance(599);
+    let t3 = refresh(&server, &setup, &s(&t2.json, "refresh_token")).await;
+    assert_eq!(t3.status, 200, "{}", t3.text);
+    server.advance(10);
+    let r = refresh(&server, &setup, &s(&t3.json, "refresh_token")).await;
+    assert_eq!(r.status, 400, "{}", r.text);
+    assert!(
+        r.json["error_description"]
+            .as_str()
+            .is_some_and(|d| d.contains("maximum lifetime") || d.contains("expired at")),
+        "{}",
+        r.text
+    );
+    let access = s(&t3.json, "access_token");
+    let api = server.get_bearer(EXTENSION, &access).await;
+    assert_eq!(api.status, 401, "the session's access token outlived it");
+}
+
+#[tokio::test]
+async fn revoking_a_jwt_credential_ends_the_sessions_it_opened() {
+    let server = Server::start();
+    let setup = jwt_setup(&server).await;
+    let t = login(&server, &setup).await.json;
+    let (status, _) = server
+        .admin(
+            Method::DELETE,
+            &format!("/admin/v1/jwt-credentials/{}", setup.credential_id),
+            None,
+        )
+        .await;
+    assert_eq!(status, 204);
+    let r = refresh(&server, &setup, &s(&t, "refresh_token")).await;
+    r.assert_error(400, "invalid_grant", "OAU-211", &["credential revoked"]);
+    let api = server.get_bearer(EXTENSION, &s(&t, "access_token")).await;
+    assert_eq!(api.status, 401);
 }

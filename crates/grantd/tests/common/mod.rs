@@ -55,6 +55,8 @@ impl Server {
             .args(args)
             .env("GRANTD_ADMIN_TOKEN", ADMIN_TOKEN)
             .env("GRANTD_LOG", "info")
+            // Time is the tests' to move (debug builds only): see `advance`.
+            .env("GRANTD_TEST_CLOCK_FILE", dir.with_extension("clock"))
             // Most suites send many failing requests on purpose; the limit has its own test.
             .env("GRANTD_AUTH_FAILURE_LIMIT", "0")
             .stdout(Stdio::piped())
@@ -93,6 +95,16 @@ impl Server {
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    /// Moves the server's clock `seconds` forward (no test sleeps for an expiry).
+    pub fn advance(&self, seconds: i64) {
+        let path = self.dir.with_extension("clock");
+        let now: i64 = std::fs::read_to_string(&path)
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(0);
+        std::fs::write(&path, (now + seconds).to_string()).expect("write the test clock");
     }
 
     /// Kills the process at once (SIGKILL: no shutdown, as in a crash).
