@@ -3,6 +3,7 @@
 
 use crate::crypto::{random_id, random_token, sha256};
 use crate::model::{AccessTokenFormat, App, Distribution};
+use crate::store::Cas;
 use crate::Grantd;
 use grantd_protocol::grant::join;
 use grantd_protocol::{redirect_uri, Grant, OAuthError, PlatformType, Scopes, Secret};
@@ -221,6 +222,9 @@ fn apply(mut app: App, spec: AppSpec, creating: bool) -> Result<App, OAuthError>
     Ok(app)
 }
 
+/// How often an update is retried when a concurrent change got there first.
+const UPDATE_ATTEMPTS: usize = 8;
+
 impl Grantd {
     pub async fn create_app(&self, spec: AppSpec) -> Result<CreatedApp, OAuthError> {
         let now = self.now();
@@ -243,6 +247,7 @@ impl Grantd {
             secret_hash: None,
             created_at: now,
             updated_at: now,
+            revision: 1,
         };
         let mut app = apply(blank, spec, true)?;
         let secret = app.is_confidential().then(|| Secret::new(random_token()));
@@ -262,19 +267,30 @@ impl Grantd {
                 "an app cannot move to another account",
             ));
         }
-        let current = self.get_app(client_id).await?;
-        let mut app = apply(current, spec, false)?;
-        app.updated_at = self.now();
-        if !self.store.update_app(&app).await? {
-            return Err(OAuthError::app_not_found(client_id));
+        // Compare-and-set on the revision: a change that raced this one
+        // (another update, a secret rotation) is read again and the spec
+        // applied to it, so neither is lost.
+        for _ in 0..UPDATE_ATTEMPTS {
+            let current = self.get_app(client_id).await?;
+            let mut app = apply(current, spec.clone(), false)?;
+            app.updated_at = self.now();
+            match self.store.update_app(&app).await? {
+                Cas::Done => {
+                    app.revision += 1;
+                    self.apps.forget(client_id);
+                    tracing::info!(client_id, "app updated");
+                    return Ok(app);
+                }
+                Cas::Stale => continue,
+                Cas::Missing => return Err(OAuthError::app_not_found(client_id)),
+            }
         }
-        self.apps.forget(client_id);
-        tracing::info!(client_id, "app updated");
-        Ok(app)
+        tracing::warn!(client_id, "app update kept losing races with other changes");
+        Err(OAuthError::store_unavailable())
     }
 
     pub async fn delete_app(&self, client_id: &str) -> Result<(), OAuthError> {
-        if !self.store.delete_app(client_id).await? {
+        if !self.store.delete_app(client_id, self.now()).await? {
             return Err(OAuthError::app_not_found(client_id));
         }
         self.apps.forget(client_id);
@@ -284,7 +300,7 @@ impl Grantd {
 
     /// A new secret for a confidential app; the old one stops working at once.
     pub async fn rotate_secret(&self, client_id: &str) -> Result<(App, Secret), OAuthError> {
-        let mut app = self.get_app(client_id).await?;
+        let app = self.get_app(client_id).await?;
         if !app.is_confidential() {
             return Err(OAuthError::invalid_app_field(
                 "platform_type",
@@ -295,10 +311,18 @@ impl Grantd {
             ));
         }
         let secret = Secret::new(random_token());
-        app.secret_hash = Some(sha256(secret.expose().as_bytes()));
-        app.updated_at = self.now();
-        self.store.update_app(&app).await?;
+        let hash = sha256(secret.expose().as_bytes());
+        // Only the secret column is written: a concurrent settings update
+        // can neither undo the rotation nor be undone by it.
+        if !self
+            .store
+            .set_app_secret(client_id, &hash, self.now())
+            .await?
+        {
+            return Err(OAuthError::app_not_found(client_id));
+        }
         self.apps.forget(client_id);
+        let app = self.get_app(client_id).await?;
         tracing::info!(client_id, "client secret rotated");
         Ok((app, secret))
     }
@@ -352,6 +376,7 @@ mod tests {
             secret_hash: None,
             created_at: 0,
             updated_at: 0,
+            revision: 1,
         }
     }
 

@@ -366,6 +366,8 @@ impl Grantd {
                     scopes: ctx.scopes.clone(),
                     user: Some(user.clone()),
                     oidc: None,
+                    credential_id: None,
+                    code: None,
                 };
                 let r = self
                     .issue(&ctx.app, &request, grantee)

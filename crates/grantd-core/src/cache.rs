@@ -35,6 +35,10 @@ impl AppCache {
         map.insert(app.client_id.clone(), (app, Instant::now()));
     }
 
+    pub fn clear(&self) {
+        self.map.write().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+
     pub fn forget(&self, client_id: &str) {
         self.map
             .write()

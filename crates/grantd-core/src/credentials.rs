@@ -5,6 +5,7 @@
 use crate::crypto::{random_id, rfc3339};
 use crate::keys::VerifyError;
 use crate::model::{App, Distribution, JwtCredential, User, UserStatus};
+use crate::store::SessionsOf;
 use crate::Grantd;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -126,14 +127,33 @@ impl Grantd {
         if self.store.get_jwt_credential(id).await?.is_none() {
             return Err(OAuthError::jwt_credential_not_found(id));
         }
-        if self.store.revoke_jwt_credential(id, self.now()).await? {
+        let now = self.now();
+        if self.store.revoke_jwt_credential(id, now).await? {
             tracing::info!(credential_id = id, "JWT credential revoked");
+        }
+        // The sessions it opened end with it (also on a repeated revocation,
+        // so one that raced the first is ended too).
+        let ended = self
+            .store
+            .end_sessions(SessionsOf::Credential(id), "credential revoked", now)
+            .await?;
+        if ended > 0 {
+            tracing::info!(
+                credential_id = id,
+                sessions = ended,
+                "sessions of a revoked credential ended"
+            );
         }
         Ok(())
     }
 
-    /// Checks a jwt-bearer assertion for `app`; returns the user it stands for.
-    pub async fn verify_assertion(&self, app: &App, assertion: &str) -> Result<User, OAuthError> {
+    /// Checks a jwt-bearer assertion for `app`; returns the user it stands
+    /// for and the credential's id.
+    pub async fn verify_assertion(
+        &self,
+        app: &App,
+        assertion: &str,
+    ) -> Result<(User, String), OAuthError> {
         let now = self.now();
         if assertion
             .as_bytes()
@@ -268,6 +288,6 @@ impl Grantd {
                 &list,
             ));
         }
-        Ok(user)
+        Ok((user, credential.id))
     }
 }

@@ -22,7 +22,7 @@ use crate::clock::{Clock, UnixTime};
 use crate::crypto::{constant_time_eq, random_numeric_id, random_token, sha256, Kek};
 use crate::keys::{KeyError, KeyRing};
 use crate::model::{Account, SigningAlg};
-use crate::store::{Store, StoreError};
+use crate::store::{Change, Store, StoreError};
 use grantd_protocol::OAuthError;
 use std::sync::Arc;
 use std::time::Duration;
@@ -50,11 +50,10 @@ pub struct Policy {
     pub password_sunset: UnixTime,
     /// The same for the implicit flow.
     pub implicit_sunset: UnixTime,
-    /// Seconds an exchanged refresh token still replays its answer after the
-    /// new pair is first used.
+    /// Seconds after its exchange that a refresh token still replays the
+    /// answer (a client that lost the response recovers); after that, reuse
+    /// ends the session.
     pub refresh_grace: i64,
-    /// Most seconds the replay lasts when the new pair is never used.
-    pub refresh_grace_max: i64,
     /// Active sessions per user and app; the oldest ends beyond this.
     pub max_sessions: u32,
     pub lockout_threshold: u32,
@@ -71,11 +70,26 @@ impl Default for Policy {
             password_sunset: DEFAULT_LEGACY_SUNSET,
             implicit_sunset: DEFAULT_LEGACY_SUNSET,
             refresh_grace: 10,
-            refresh_grace_max: 3600,
             max_sessions: 5,
             lockout_threshold: 5,
             lockout_window: 900,
             lockout_duration: 900,
+        }
+    }
+}
+
+impl Policy {
+    pub fn session_cap(&self) -> crate::store::SessionCap {
+        crate::store::SessionCap {
+            max_active: self.max_sessions,
+        }
+    }
+
+    pub fn lockout(&self) -> crate::store::LockoutPolicy {
+        crate::store::LockoutPolicy {
+            window: self.lockout_window,
+            threshold: self.lockout_threshold,
+            lock_for: self.lockout_duration,
         }
     }
 }
@@ -217,6 +231,62 @@ impl Grantd {
         };
         self.store.insert_account(&account).await?;
         Ok(account)
+    }
+
+    /// Applies a change committed on another node (or through the CLI) to
+    /// this node's caches, so it takes effect here at once.
+    pub async fn apply_change(&self, change: &Change) {
+        let reload_keys = match change {
+            Change::App(client_id) => {
+                self.apps.forget(client_id);
+                false
+            }
+            Change::Keys => true,
+            Change::Resync => {
+                self.apps.clear();
+                true
+            }
+        };
+        if reload_keys {
+            if let Err(e) = self.keys.reload(&*self.store, self.now()).await {
+                tracing::warn!(error = %e, "reloading signing keys after a change failed");
+            }
+        }
+    }
+
+    /// Follows the store's change feed until it closes (a backend without
+    /// one returns at once; caches then rely on their time-to-live).
+    pub async fn follow_changes(self: Arc<Self>) {
+        let Some(mut changes) = self.store.changes() else {
+            return;
+        };
+        loop {
+            match changes.recv().await {
+                Ok(change) => self.apply_change(&change).await,
+                // Fell behind: some changes were missed, so forget everything.
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                    self.apply_change(&Change::Resync).await
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+            }
+        }
+    }
+
+    /// Deletes what expired over an hour ago (ended sessions are kept that
+    /// long so their tokens answer "session ended"), in batches so no
+    /// transaction holds the database for long. Returns how many rows went.
+    pub async fn purge_expired(&self) -> Result<u64, StoreError> {
+        const BATCH: u32 = 1000;
+        let before = self.now() - 3600;
+        let mut total = 0;
+        loop {
+            let n = self.store.purge_expired(before, BATCH).await?;
+            total += n;
+            if n == 0 {
+                return Ok(total);
+            }
+            tokio::task::yield_now().await;
+        }
     }
 
     /// The store answers (for `/readyz`).

@@ -4,7 +4,8 @@
 
 use crate::clock::UnixTime;
 use crate::crypto::{open_with_token, random_id, random_token, rfc3339, seal_with_token, sha256};
-use crate::model::{App, RotateOutcome, Session, TokenKind, TokenRecord, User, UserStatus};
+use crate::model::{App, Session, TokenKind, TokenRecord, User, UserStatus};
+use crate::store::{RotateOutcome, Rotation};
 use crate::tokens::{access_ttl, AccessToken};
 use crate::Grantd;
 use grantd_protocol::{OAuthError, Params, TokenRequest, TokenResponse};
@@ -16,6 +17,17 @@ pub(crate) struct Pair {
 }
 
 impl Pair {
+    /// The records the store keeps of this pair: the refresh token and, when
+    /// it is opaque, the access token.
+    pub fn stored_records(&self) -> Vec<TokenRecord> {
+        self.access
+            .record
+            .iter()
+            .chain(self.refresh.as_ref().map(|(_, r)| r))
+            .cloned()
+            .collect()
+    }
+
     pub fn response(
         &self,
         request: &TokenRequest,
@@ -177,28 +189,37 @@ impl Grantd {
             // the session continues until its access token expires.
             None => tombstone(&record, now),
         };
-        match self
-            .store
-            .rotate_refresh(&hash, &next, pair.access.record.as_ref(), &sealed, now)
-            .await?
-        {
+        // One unit of work: the old token exchanged, the new pair stored, and
+        // the old access token revoked with it.
+        let rotation = Rotation {
+            old_hash: hash,
+            next,
+            access: pair.access.record.clone(),
+            replay: sealed,
+            revoke_jti: record
+                .pair_access_id
+                .clone()
+                .zip(record.pair_access_expires_at),
+        };
+        match self.store.rotate_refresh(&rotation, now).await? {
             RotateOutcome::Rotated => {
-                // The old access token ends with the refresh.
-                if let (Some(jti), Some(exp)) =
-                    (&record.pair_access_id, record.pair_access_expires_at)
-                {
-                    self.store.revoke_jti(jti, exp, now).await?;
-                }
                 tracing::info!(session_id = %session.id, client_id = %app.client_id, "refresh token rotated");
                 Ok(response)
             }
             RotateOutcome::AlreadyRotated(stored) => {
                 self.replay_or_reuse(&stored, &session, token, now).await
             }
+            // A revocation won the race: the session is over.
+            RotateOutcome::Ended => match self.store.get_session(&session.id).await? {
+                Some(s) if s.ended_at.is_some() => Err(ended(&s)),
+                _ => Err(OAuthError::session_ended(&session.id, "revoked")),
+            },
+            RotateOutcome::Unknown => Err(OAuthError::refresh_unknown()),
         }
     }
 
-    /// An exchanged refresh token presented again: inside the grace window it
+    /// An exchanged refresh token presented again: inside the grace window
+    /// (counted from the exchange, whether or not the new pair was used) it
     /// answers with the same new pair; after it, the session ends.
     async fn replay_or_reuse(
         &self,
@@ -223,10 +244,7 @@ impl Grantd {
                 .is_some_and(|n| n.rotated_at.is_none() && n.revoked_at.is_none()),
             None => true,
         };
-        let grace_end = match session.pair_first_used_at {
-            Some(used) => (used + policy.refresh_grace).min(rotated_at + policy.refresh_grace_max),
-            None => rotated_at + policy.refresh_grace_max,
-        };
+        let grace_end = rotated_at.saturating_add(policy.refresh_grace);
         match replay {
             Some(response) if successor_current && now <= grace_end => {
                 tracing::info!(session_id = %session.id, "refresh retried inside the grace window: same pair returned");

@@ -107,13 +107,16 @@ impl LockoutPolicy {
     /// set of guesses. A lock still running is never shortened.
     pub fn after_failure(&self, current: LoginState, now: UnixTime) -> LoginState {
         let running_lock = self.locked_until(&current, now);
-        let (failures, window_started_at) =
-            if current.failures > 0 && now.saturating_sub(current.window_started_at) < self.window
-            {
-                (current.failures.saturating_add(1), current.window_started_at)
-            } else {
-                (1, now)
-            };
+        let (failures, window_started_at) = if current.failures > 0
+            && now.saturating_sub(current.window_started_at) < self.window
+        {
+            (
+                current.failures.saturating_add(1),
+                current.window_started_at,
+            )
+        } else {
+            (1, now)
+        };
         let locked_until = if failures >= self.threshold.max(1) {
             let until = now.saturating_add(self.lock_for);
             Some(running_lock.map_or(until, |running| running.max(until)))
@@ -344,8 +347,11 @@ pub trait Store: Send + Sync + 'static {
     /// revoked or its session ended, answer `Ended`. Otherwise set its
     /// `rotated_at = now` and `replay`, insert `next` and `access`, record
     /// `revoke_jti`, and answer `Rotated`.
-    async fn rotate_refresh(&self, rotation: &Rotation, now: UnixTime)
-        -> StoreResult<RotateOutcome>;
+    async fn rotate_refresh(
+        &self,
+        rotation: &Rotation,
+        now: UnixTime,
+    ) -> StoreResult<RotateOutcome>;
 
     async fn insert_code(&self, code: &AuthCode) -> StoreResult<()>;
     /// Atomically marks the code used (`used_at = now`) if it was not, and
@@ -386,7 +392,12 @@ mod tests {
     #[test]
     fn cap_ends_the_oldest_beyond_the_limit() {
         let cap = SessionCap { max_active: 3 };
-        let others = [session("b", 2), session("a", 1), session("d", 4), session("c", 3)];
+        let others = [
+            session("b", 2),
+            session("a", 1),
+            session("d", 4),
+            session("c", 3),
+        ];
         // The new one and the two newest stay.
         assert_eq!(cap.evicted(&others), vec!["a", "b"]);
         assert!(SessionCap { max_active: 5 }.evicted(&others).is_empty());
@@ -402,7 +413,10 @@ mod tests {
         };
         let mut s = LoginState::default();
         s = p.after_failure(s, 1000);
-        assert_eq!((s.failures, s.window_started_at, s.locked_until), (1, 1000, None));
+        assert_eq!(
+            (s.failures, s.window_started_at, s.locked_until),
+            (1, 1000, None)
+        );
         s = p.after_failure(s, 1001);
         s = p.after_failure(s, 1002);
         assert_eq!(s.locked_until, Some(1602));

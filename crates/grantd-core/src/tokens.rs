@@ -5,6 +5,7 @@ use crate::clock::UnixTime;
 use crate::crypto::{constant_time_eq, random_id, random_token, rfc3339, sha256};
 use crate::grants::{self, GrantContext, Grantee, IMPLEMENTED};
 use crate::model::{AccessTokenFormat, App, Session, TokenKind, TokenRecord};
+use crate::store::{NewSession, SessionOpened};
 use crate::Grantd;
 use grantd_protocol::{
     Challenge, ClientAuth, Grant, OAuthError, Params, Scopes, TokenRequest, TokenResponse,
@@ -127,22 +128,7 @@ impl Grantd {
             Grant::ClientCredentials => grants::client_credentials::exchange(ctx)?,
             Grant::JwtBearer => grants::jwt_bearer::exchange(self, ctx).await?,
             Grant::Password => grants::password::exchange(self, ctx).await?,
-            Grant::AuthorizationCode => {
-                let (grantee, code_hash) = grants::authorization_code::exchange(self, ctx).await?;
-                let response = self.issue(&app, &request, grantee).await?;
-                if let Some(sid) = &response.session_id {
-                    // A replay that came before the session was recorded
-                    // could not end it; it is ended here instead.
-                    if self.store.set_code_session(&code_hash, sid).await? {
-                        self.end_session(sid, "authorization code replayed").await?;
-                        return Err(OAuthError::code_replayed("the moment it was exchanged"));
-                    }
-                }
-                return Ok(Issued {
-                    response,
-                    deprecation,
-                });
-            }
+            Grant::AuthorizationCode => grants::authorization_code::exchange(self, ctx).await?,
             Grant::RefreshToken => {
                 let response = self.refresh(&app, &request, params).await?;
                 return Ok(Issued {
@@ -275,23 +261,33 @@ impl Grantd {
             created_at: now,
             ended_at: None,
             end_reason: None,
-            pair_first_used_at: None,
+            credential_id: grantee.credential_id.clone(),
         };
-        let ended = self
-            .store
-            .open_session(&session, self.config.policy.max_sessions, now)
-            .await?;
-        for id in ended {
-            tracing::info!(session_id = %id, user_id = %user.id, client_id = %app.client_id, "session ended: too many sessions for this user and app");
-        }
-        tracing::info!(session_id = %session.id, user_id = %user.id, client_id = %app.client_id, "session opened");
         let pair = self.new_pair(app, &session, &scope, request, now);
-        if let Some(record) = &pair.access.record {
-            self.store.insert_token(record).await?;
+        let new = NewSession {
+            tokens: pair.stored_records(),
+            session,
+            code: grantee.code,
+        };
+        // One unit of work: the session, its first pair, the code's link to
+        // it, and the sessions the cap ends.
+        match self
+            .store
+            .open_session(&new, &self.config.policy.session_cap(), now)
+            .await?
+        {
+            SessionOpened::Opened { evicted } => {
+                for id in evicted {
+                    tracing::info!(session_id = %id, user_id = %user.id, client_id = %app.client_id, "session ended: too many sessions for this user and app");
+                }
+            }
+            SessionOpened::CodeReplayed => {
+                tracing::warn!(client_id = %app.client_id, "authorization code replayed during its exchange: nothing issued");
+                return Err(OAuthError::code_replayed("the moment it was exchanged"));
+            }
         }
-        if let Some((_, record)) = &pair.refresh {
-            self.store.insert_token(record).await?;
-        }
+        let session = new.session;
+        tracing::info!(session_id = %session.id, user_id = %user.id, client_id = %app.client_id, "session opened");
         let mut response = pair.response(request, &session, &user);
         if let Some(oidc) = grantee.oidc.filter(|_| grantee.scopes.contains("openid")) {
             response.id_token = Some(self.id_token(
@@ -403,9 +399,7 @@ impl Grantd {
         Ok(())
     }
 
-    /// Whether a token's session (if it has one) is still going. A token
-    /// presented is a token used: the first use of a session's newest pair
-    /// starts the refresh grace clock (one write per pair, not per call).
+    /// Whether a token's session (if it has one) is still going.
     pub(crate) async fn session_in_use(
         &self,
         session_id: Option<&str>,
@@ -414,13 +408,8 @@ impl Grantd {
             return Ok(true);
         };
         match self.store.get_session(id).await? {
-            Some(s) if s.ended_at.is_none() => {
-                if s.pair_first_used_at.is_none() {
-                    self.store.mark_session_used(id, self.now()).await?;
-                }
-                Ok(true)
-            }
-            _ => Ok(false),
+            Some(s) => Ok(s.ended_at.is_none()),
+            None => Ok(false),
         }
     }
 

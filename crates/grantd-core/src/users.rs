@@ -3,7 +3,7 @@
 
 use crate::crypto::{random_numeric_id, rfc3339};
 use crate::model::{Role, User, UserStatus};
-use crate::store::StoreError;
+use crate::store::{LoginAttempt, SessionsOf, StoreError, UniqueKey};
 use crate::Grantd;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
@@ -40,7 +40,7 @@ impl Login {
     pub fn parse(username: &str, extension: Option<&str>) -> Result<Self, OAuthError> {
         let username = username.trim();
         if username.contains('@') {
-            return Ok(Login::Email(username.to_ascii_lowercase()));
+            return Ok(Login::Email(normalize_email(username)));
         }
         let (phone, embedded) = match username.split_once('*') {
             Some((p, e)) => (p, Some(e)),
@@ -142,8 +142,14 @@ pub async fn verify_password(password: Secret, hash: Option<String>) -> Result<b
     .await
 }
 
+/// The one form an email is stored and looked up in: trimmed, lower-case
+/// (emails are matched case-insensitively).
+pub fn normalize_email(raw: &str) -> String {
+    raw.trim().to_lowercase()
+}
+
 fn check_email(raw: &str) -> Result<String, OAuthError> {
-    let e = raw.trim().to_ascii_lowercase();
+    let e = normalize_email(raw);
     let valid = e.len() <= 254
         && e.split('@').count() == 2
         && e.split('@').all(|p| !p.is_empty())
@@ -223,13 +229,22 @@ impl Grantd {
         };
         match self.store.insert_user(&user).await {
             Ok(()) => Ok(user),
-            Err(StoreError::Conflict(what)) => Err(OAuthError::invalid_user_field(
-                if what.contains("extension") {
-                    "extension_number"
-                } else {
-                    "email"
-                },
-                format!("already taken ({what})"),
+            Err(StoreError::Conflict(UniqueKey::UserExtension)) => {
+                Err(OAuthError::invalid_user_field(
+                    "extension_number",
+                    format!(
+                        "already taken (extension_number {} in account {})",
+                        user.extension_number.as_deref().unwrap_or_default(),
+                        user.account_id
+                    ),
+                ))
+            }
+            Err(StoreError::Conflict(UniqueKey::UserEmail)) => Err(OAuthError::invalid_user_field(
+                "email",
+                format!(
+                    "already taken (email {})",
+                    user.email.as_deref().unwrap_or_default()
+                ),
             )),
             Err(e) => Err(e.into()),
         }
@@ -249,7 +264,7 @@ impl Grantd {
         if status == UserStatus::Disabled {
             let ended = self
                 .store
-                .end_user_sessions(id, "user disabled", self.now())
+                .end_sessions(SessionsOf::User(id), "user disabled", self.now())
                 .await?;
             tracing::info!(
                 user_id = id,
@@ -304,23 +319,22 @@ impl Grantd {
             .into_iter()
             .next()
             .ok_or_else(OAuthError::server_error)?;
-        let state = self.store.get_login_state(&user.id).await?;
-        if let Some(until) = state.locked_until.filter(|u| *u > now) {
-            return Err(OAuthError::user_locked(&rfc3339(until)));
-        }
+        // The attempt is counted before the hash is checked, atomically, so
+        // a burst of concurrent guesses gets at most the threshold checked.
+        let lockout = policy.lockout();
+        let state = match self
+            .store
+            .reserve_login_attempt(&user.id, now, &lockout)
+            .await?
+        {
+            LoginAttempt::Locked { until } => {
+                return Err(OAuthError::user_locked(&rfc3339(until)));
+            }
+            LoginAttempt::Reserved(state) => state,
+        };
         if !verify_password(password, user.password_hash.clone()).await? {
-            let state = self
-                .store
-                .record_login_failure(
-                    &user.id,
-                    now,
-                    policy.lockout_window,
-                    policy.lockout_threshold,
-                    policy.lockout_duration,
-                )
-                .await?;
             tracing::info!(user_id = %user.id, failures = state.failures, "password sign-in failed");
-            return Err(match state.locked_until.filter(|u| *u > now) {
+            return Err(match lockout.locked_until(&state, now) {
                 Some(until) => {
                     tracing::warn!(user_id = %user.id, "user locked after repeated failed passwords");
                     OAuthError::user_locked(&rfc3339(until))
@@ -328,9 +342,7 @@ impl Grantd {
                 None => OAuthError::invalid_user_credentials(""),
             });
         }
-        if state.failures > 0 {
-            self.store.clear_login_failures(&user.id).await?;
-        }
+        self.store.clear_login_failures(&user.id).await?;
         if user.status != UserStatus::Enabled {
             return Err(OAuthError::user_disabled());
         }

@@ -4,21 +4,39 @@
 use grantd_core::model::{
     AccessTokenFormat, Distribution, Role, SigningAlg, TokenKind, UserStatus,
 };
-use grantd_core::store::{StoreError, StoreResult};
+use grantd_core::store::{StoreError, StoreResult, UniqueKey};
 use grantd_protocol::{Grant, PlatformType, RedirectUri, Scopes};
 
-/// Maps a sqlx error: unique violations become [`StoreError::Conflict`] with
-/// `what` (e.g. `"app 123"`), decode failures [`StoreError::Corrupt`], the rest
+/// Maps a sqlx error: unique violations become [`StoreError::Conflict`]
+/// naming the key (see [`unique_key`]), decode failures
+/// [`StoreError::Corrupt`] with `what` (e.g. `"app 123"`), the rest
 /// [`StoreError::Unavailable`].
 pub(crate) fn db_error(e: sqlx::Error, what: &str) -> StoreError {
     match &e {
         sqlx::Error::Database(d) if d.is_unique_violation() => {
-            StoreError::Conflict(what.to_string())
+            StoreError::Conflict(unique_key(d.as_ref()))
         }
         sqlx::Error::ColumnDecode { .. }
         | sqlx::Error::Decode(_)
         | sqlx::Error::ColumnNotFound(_) => StoreError::Corrupt(format!("{what}: {e}")),
         _ => StoreError::Unavailable(e.to_string()),
+    }
+}
+
+/// Which unique key a violation is of. PostgreSQL names the constraint;
+/// SQLite names the columns in its message ("UNIQUE constraint failed:
+/// users.email"), the only place it says which.
+fn unique_key(d: &dyn sqlx::error::DatabaseError) -> UniqueKey {
+    let constraint = d.constraint().unwrap_or_default();
+    let message = d.message();
+    if constraint.starts_with("users_email") || message.contains("users.email") {
+        UniqueKey::UserEmail
+    } else if (constraint.starts_with("users_") && constraint.contains("extension"))
+        || message.contains("users.extension_number")
+    {
+        UniqueKey::UserExtension
+    } else {
+        UniqueKey::PrimaryKey
     }
 }
 

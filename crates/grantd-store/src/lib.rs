@@ -3,7 +3,7 @@
 
 mod batch;
 mod codec;
-pub mod conformance;
+
 pub mod sqlite;
 
 pub use sqlite::SqliteStore;

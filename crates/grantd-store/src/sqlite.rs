@@ -5,10 +5,13 @@ use crate::codec::{self, corrupt, db_error};
 use async_trait::async_trait;
 use grantd_core::clock::UnixTime;
 use grantd_core::model::{
-    Account, App, AuthCode, BrowserSession, CodeUse, Consent, JwtCredential, LoginState,
-    RotateOutcome, Session, StoredKey, TokenRecord, User, UserStatus,
+    Account, App, AuthCode, BrowserSession, CodeUse, Consent, JwtCredential, LoginState, Session,
+    StoredKey, TokenRecord, User, UserStatus,
 };
-use grantd_core::store::{Store, StoreError, StoreResult};
+use grantd_core::store::{
+    Cas, LockoutPolicy, LoginAttempt, NewSession, RotateOutcome, Rotation, SessionCap,
+    SessionOpened, SessionsOf, Store, StoreError, StoreResult,
+};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
     SqliteRow, SqliteSynchronous,
@@ -179,11 +182,12 @@ fn account_from_row(row: &SqliteRow) -> StoreResult<Account> {
 
 const APP_COLUMNS: &str = "client_id, account_id, name, platform_type, grants, redirect_uris, \
      scopes, distribution, issue_refresh_tokens, access_token_ttl, refresh_token_ttl, \
-     access_token_format, allow_plain_pkce, resource_server, secret_hash, created_at, updated_at";
+     access_token_format, allow_plain_pkce, resource_server, secret_hash, created_at, updated_at, \
+     revision";
 
 type SqliteQuery<'q> = sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments<'q>>;
 
-/// Binds an app's fields in [`APP_COLUMNS`] order (as ?1..?17).
+/// Binds an app's fields in [`APP_COLUMNS`] order (as ?1..?18).
 fn bind_app<'q>(q: SqliteQuery<'q>, app: &'q App) -> StoreResult<SqliteQuery<'q>> {
     Ok(q.bind(&app.client_id)
         .bind(&app.account_id)
@@ -204,7 +208,8 @@ fn bind_app<'q>(q: SqliteQuery<'q>, app: &'q App) -> StoreResult<SqliteQuery<'q>
         .bind(app.resource_server)
         .bind(app.secret_hash.as_ref().map(|h| h.as_slice()))
         .bind(app.created_at)
-        .bind(app.updated_at))
+        .bind(app.updated_at)
+        .bind(app.revision))
 }
 
 fn app_from_row(row: &SqliteRow) -> StoreResult<App> {
@@ -239,6 +244,7 @@ fn app_from_row(row: &SqliteRow) -> StoreResult<App> {
             .transpose()?,
         created_at: col(row, w, "created_at")?,
         updated_at: col(row, w, "updated_at")?,
+        revision: col(row, w, "revision")?,
         client_id,
     })
 }
@@ -331,6 +337,27 @@ async fn get_token_on(
     .transpose()
 }
 
+/// Records `jti` revoked on `conn`. Revoking again keeps the first
+/// revocation time and the later expiry.
+async fn revoke_jti_on(
+    conn: &mut SqliteConnection,
+    jti: &str,
+    expires_at: UnixTime,
+    at: UnixTime,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO revoked_jtis (jti, expires_at, revoked_at) VALUES (?, ?, ?) \
+         ON CONFLICT (jti) DO UPDATE SET expires_at = max(expires_at, excluded.expires_at)",
+    )
+    .bind(jti)
+    .bind(expires_at)
+    .bind(at)
+    .execute(conn)
+    .await
+    .map_err(|e| db_error(e, &format!("revoked jti {jti}")))?;
+    Ok(())
+}
+
 const USER_COLUMNS: &str = "id, account_id, email, phone, extension_number, name, role, status, \
      password_hash, created_at";
 
@@ -352,33 +379,6 @@ fn user_from_row(row: &SqliteRow) -> StoreResult<User> {
     })
 }
 
-/// The key every email is stored and looked up under.
-fn email_key(email: &str) -> String {
-    email.to_lowercase()
-}
-
-/// Maps an error inserting `user`: a unique violation names the field that clashed.
-fn user_insert_error(e: sqlx::Error, user: &User, email: Option<&str>) -> StoreError {
-    if let sqlx::Error::Database(d) = &e {
-        if d.is_unique_violation() {
-            let message = d.message();
-            let what = if message.contains("users.email") {
-                format!("email {}", email.unwrap_or_default())
-            } else if message.contains("users.extension_number") {
-                format!(
-                    "extension_number {} in account {}",
-                    user.extension_number.as_deref().unwrap_or_default(),
-                    user.account_id
-                )
-            } else {
-                format!("user {}", user.id)
-            };
-            return StoreError::Conflict(what);
-        }
-    }
-    db_error(e, &format!("user {}", user.id))
-}
-
 fn login_state_from_row(row: &SqliteRow, user_id: &str) -> StoreResult<LoginState> {
     let what = format!("login failures of user {user_id}");
     let w = what.as_str();
@@ -387,42 +387,6 @@ fn login_state_from_row(row: &SqliteRow, user_id: &str) -> StoreResult<LoginStat
         window_started_at: col(row, w, "window_started_at")?,
         locked_until: col(row, w, "locked_until")?,
     })
-}
-
-/// The state after one more failure at `now` (see [`Store::record_login_failure`]).
-///
-/// A window lasts `window` seconds: a failure `window` or more seconds after it
-/// started opens a new one. Once a window holds `threshold` failures (a
-/// threshold of 0 acts as 1), each further failure in it locks again, so a
-/// lock that ran out does not buy a fresh set of guesses. A lock still running
-/// is never shortened, not even by a new window.
-fn next_login_state(
-    current: Option<LoginState>,
-    now: UnixTime,
-    window: i64,
-    threshold: u32,
-    lock_for: i64,
-) -> LoginState {
-    let running_lock = current
-        .and_then(|s| s.locked_until)
-        .filter(|&until| until > now);
-    let (failures, window_started_at) = match current {
-        Some(s) if now.saturating_sub(s.window_started_at) < window => {
-            (s.failures.saturating_add(1), s.window_started_at)
-        }
-        _ => (1, now),
-    };
-    let locked_until = if failures >= threshold {
-        let until = now.saturating_add(lock_for);
-        Some(running_lock.map_or(until, |running| running.max(until)))
-    } else {
-        running_lock
-    };
-    LoginState {
-        failures,
-        window_started_at,
-        locked_until,
-    }
 }
 
 const JWT_CREDENTIAL_COLUMNS: &str =
@@ -448,7 +412,7 @@ fn jwt_credential_from_row(row: &SqliteRow) -> StoreResult<JwtCredential> {
 }
 
 const SESSION_COLUMNS: &str = "id, user_id, client_id, account_id, scope, created_at, ended_at, \
-     end_reason, pair_first_used_at";
+     end_reason, credential_id";
 
 fn session_from_row(row: &SqliteRow) -> StoreResult<Session> {
     let id: String = col(row, "session", "id")?;
@@ -462,7 +426,7 @@ fn session_from_row(row: &SqliteRow) -> StoreResult<Session> {
         created_at: col(row, w, "created_at")?,
         ended_at: col(row, w, "ended_at")?,
         end_reason: col(row, w, "end_reason")?,
-        pair_first_used_at: col(row, w, "pair_first_used_at")?,
+        credential_id: col(row, w, "credential_id")?,
         id,
     })
 }
@@ -641,7 +605,7 @@ impl Store for SqliteStore {
     async fn insert_app(&self, app: &App) -> StoreResult<()> {
         let sql = format!(
             "INSERT INTO apps ({APP_COLUMNS}) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, 1)"
         );
         bind_app(sqlx::query(&sql), app)?
             .execute(&self.writer)
@@ -674,28 +638,69 @@ impl Store for SqliteStore {
         .collect()
     }
 
-    async fn update_app(&self, app: &App) -> StoreResult<bool> {
-        // Numbered parameters in APP_COLUMNS order, so one binder serves insert and update.
+    async fn update_app(&self, app: &App) -> StoreResult<Cas> {
+        // Numbered parameters in APP_COLUMNS order, so one binder serves
+        // insert and update; the secret (?15) and created_at (?16) are not
+        // written here.
+        let what = format!("app {}", app.client_id);
+        let err = |e| db_error(e, &what);
+        let mut tx = self.write_tx().await.map_err(err)?;
         let done = bind_app(
             sqlx::query(
                 "UPDATE apps SET account_id = ?2, name = ?3, platform_type = ?4, grants = ?5, \
                  redirect_uris = ?6, scopes = ?7, distribution = ?8, issue_refresh_tokens = ?9, \
                  access_token_ttl = ?10, refresh_token_ttl = ?11, access_token_format = ?12, \
-                 allow_plain_pkce = ?13, resource_server = ?14, secret_hash = ?15, \
-                 created_at = ?16, updated_at = ?17 WHERE client_id = ?1",
+                 allow_plain_pkce = ?13, resource_server = ?14, updated_at = ?17, \
+                 revision = revision + 1 \
+                 WHERE client_id = ?1 AND revision = ?18",
             ),
             app,
         )?
+        .execute(&mut *tx)
+        .await
+        .map_err(err)?
+        .rows_affected();
+        let outcome = if done > 0 {
+            Cas::Done
+        } else {
+            let exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM apps WHERE client_id = ?")
+                .bind(&app.client_id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(err)?;
+            if exists.is_some() {
+                Cas::Stale
+            } else {
+                Cas::Missing
+            }
+        };
+        tx.commit().await.map_err(err)?;
+        Ok(outcome)
+    }
+
+    async fn set_app_secret(
+        &self,
+        client_id: &str,
+        secret_hash: &[u8; 32],
+        now: UnixTime,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE apps SET secret_hash = ?, updated_at = ?, revision = revision + 1 \
+             WHERE client_id = ?",
+        )
+        .bind(secret_hash.as_slice())
+        .bind(now)
+        .bind(client_id)
         .execute(&self.writer)
         .await
-        .map_err(|e| db_error(e, &format!("app {}", app.client_id)))?;
+        .map_err(|e| db_error(e, &format!("app {client_id}")))?;
         Ok(done.rows_affected() > 0)
     }
 
-    async fn delete_app(&self, client_id: &str) -> StoreResult<bool> {
+    async fn delete_app(&self, client_id: &str, now: UnixTime) -> StoreResult<bool> {
         let what = format!("app {client_id}");
         let err = |e| db_error(e, &what);
-        let mut tx = self.writer.begin().await.map_err(err)?;
+        let mut tx = self.write_tx().await.map_err(err)?;
         let deleted = sqlx::query("DELETE FROM apps WHERE client_id = ?")
             .bind(client_id)
             .execute(&mut *tx)
@@ -711,8 +716,6 @@ impl Store for SqliteStore {
             "DELETE FROM tokens WHERE client_id = ?",
             "DELETE FROM auth_codes WHERE client_id = ?",
             "DELETE FROM consents WHERE client_id = ?",
-            "UPDATE sessions SET ended_at = CAST(strftime('%s','now') AS INTEGER), end_reason = 'app deleted' \
-             WHERE client_id = ? AND ended_at IS NULL",
         ] {
             sqlx::query(sql)
                 .bind(client_id)
@@ -720,6 +723,15 @@ impl Store for SqliteStore {
                 .await
                 .map_err(err)?;
         }
+        sqlx::query(
+            "UPDATE sessions SET ended_at = ?, end_reason = 'app deleted' \
+             WHERE client_id = ? AND ended_at IS NULL",
+        )
+        .bind(now)
+        .bind(client_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(err)?;
         tx.commit().await.map_err(err)?;
         Ok(true)
     }
@@ -789,18 +801,12 @@ impl Store for SqliteStore {
     }
 
     async fn revoke_jti(&self, jti: &str, expires_at: UnixTime, at: UnixTime) -> StoreResult<()> {
-        // Revoking again keeps the first revocation time and the later expiry.
-        sqlx::query(
-            "INSERT INTO revoked_jtis (jti, expires_at, revoked_at) VALUES (?, ?, ?) \
-             ON CONFLICT (jti) DO UPDATE SET expires_at = max(expires_at, excluded.expires_at)",
-        )
-        .bind(jti)
-        .bind(expires_at)
-        .bind(at)
-        .execute(&self.writer)
-        .await
-        .map_err(|e| db_error(e, &format!("revoked jti {jti}")))?;
-        Ok(())
+        let mut conn = self
+            .writer
+            .acquire()
+            .await
+            .map_err(|e| db_error(e, &format!("revoked jti {jti}")))?;
+        revoke_jti_on(&mut conn, jti, expires_at, at).await
     }
 
     async fn is_jti_revoked(&self, jti: &str) -> StoreResult<bool> {
@@ -812,54 +818,43 @@ impl Store for SqliteStore {
         Ok(found.is_some())
     }
 
-    async fn purge_expired(&self, before: UnixTime) -> StoreResult<u64> {
+    async fn purge_expired(&self, before: UnixTime, limit: u32) -> StoreResult<u64> {
         let err = |e| db_error(e, "purge");
-        let mut tx = self.writer.begin().await.map_err(err)?;
-        let tokens = sqlx::query("DELETE FROM tokens WHERE expires_at < ?")
-            .bind(before)
-            .execute(&mut *tx)
-            .await
-            .map_err(err)?
-            .rows_affected();
-        let jtis = sqlx::query("DELETE FROM revoked_jtis WHERE expires_at < ?")
-            .bind(before)
-            .execute(&mut *tx)
-            .await
-            .map_err(err)?
-            .rows_affected();
-        let codes = sqlx::query("DELETE FROM auth_codes WHERE expires_at < ?")
-            .bind(before)
-            .execute(&mut *tx)
-            .await
-            .map_err(err)?
-            .rows_affected();
-        let browser_sessions = sqlx::query("DELETE FROM browser_sessions WHERE expires_at < ?")
-            .bind(before)
-            .execute(&mut *tx)
-            .await
-            .map_err(err)?
-            .rows_affected();
-        // Ended sessions are kept an hour past `before`'s cut-off by the caller,
+        let mut tx = self.write_tx().await.map_err(err)?;
+        let mut total = 0;
+        // Ended sessions are kept an hour past the cut-off by the caller,
         // long enough for their tokens to answer "session ended".
-        let sessions =
-            sqlx::query("DELETE FROM sessions WHERE ended_at IS NOT NULL AND ended_at < ?")
+        for sql in [
+            "DELETE FROM tokens WHERE rowid IN \
+             (SELECT rowid FROM tokens WHERE expires_at < ?1 LIMIT ?2)",
+            "DELETE FROM revoked_jtis WHERE rowid IN \
+             (SELECT rowid FROM revoked_jtis WHERE expires_at < ?1 LIMIT ?2)",
+            "DELETE FROM auth_codes WHERE rowid IN \
+             (SELECT rowid FROM auth_codes WHERE expires_at < ?1 LIMIT ?2)",
+            "DELETE FROM browser_sessions WHERE rowid IN \
+             (SELECT rowid FROM browser_sessions WHERE expires_at < ?1 LIMIT ?2)",
+            "DELETE FROM sessions WHERE rowid IN \
+             (SELECT rowid FROM sessions WHERE ended_at IS NOT NULL AND ended_at < ?1 LIMIT ?2)",
+        ] {
+            total += sqlx::query(sql)
                 .bind(before)
+                .bind(i64::from(limit))
                 .execute(&mut *tx)
                 .await
                 .map_err(err)?
                 .rows_affected();
+        }
         tx.commit().await.map_err(err)?;
-        Ok(tokens + jtis + codes + browser_sessions + sessions)
+        Ok(total)
     }
 
     async fn insert_user(&self, user: &User) -> StoreResult<()> {
-        let email = user.email.as_deref().map(email_key);
         sqlx::query(&format!(
             "INSERT INTO users ({USER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         ))
         .bind(&user.id)
         .bind(&user.account_id)
-        .bind(&email)
+        .bind(&user.email)
         .bind(&user.phone)
         .bind(&user.extension_number)
         .bind(&user.name)
@@ -869,7 +864,7 @@ impl Store for SqliteStore {
         .bind(user.created_at)
         .execute(&self.writer)
         .await
-        .map_err(|e| user_insert_error(e, user, email.as_deref()))?;
+        .map_err(|e| db_error(e, &format!("user {}", user.id)))?;
         Ok(())
     }
 
@@ -887,7 +882,7 @@ impl Store for SqliteStore {
         sqlx::query(&format!(
             "SELECT {USER_COLUMNS} FROM users WHERE email = ? ORDER BY created_at, id"
         ))
-        .bind(email_key(email))
+        .bind(email)
         .fetch_all(&self.reader)
         .await
         .map_err(|e| db_error(e, "users by email"))?
@@ -943,14 +938,12 @@ impl Store for SqliteStore {
         Ok(done.rows_affected() > 0)
     }
 
-    async fn record_login_failure(
+    async fn reserve_login_attempt(
         &self,
         user_id: &str,
         now: UnixTime,
-        window: i64,
-        threshold: u32,
-        lock_for: i64,
-    ) -> StoreResult<LoginState> {
+        policy: &LockoutPolicy,
+    ) -> StoreResult<LoginAttempt> {
         let what = format!("login failures of user {user_id}");
         let err = |e| db_error(e, &what);
         let mut tx = self.write_tx().await.map_err(err)?;
@@ -963,8 +956,13 @@ impl Store for SqliteStore {
         .await
         .map_err(err)?
         .map(|row| login_state_from_row(&row, user_id))
-        .transpose()?;
-        let next = next_login_state(current, now, window, threshold, lock_for);
+        .transpose()?
+        .unwrap_or_default();
+        if let Some(until) = policy.locked_until(&current, now) {
+            tx.rollback().await.map_err(err)?;
+            return Ok(LoginAttempt::Locked { until });
+        }
+        let next = policy.after_failure(current, now);
         sqlx::query(
             "INSERT INTO login_failures (user_id, failures, window_started_at, locked_until) \
              VALUES (?, ?, ?, ?) \
@@ -980,7 +978,7 @@ impl Store for SqliteStore {
         .await
         .map_err(err)?;
         tx.commit().await.map_err(err)?;
-        Ok(next)
+        Ok(LoginAttempt::Reserved(next))
     }
 
     async fn get_login_state(&self, user_id: &str) -> StoreResult<LoginState> {
@@ -1070,13 +1068,48 @@ impl Store for SqliteStore {
 
     async fn open_session(
         &self,
-        session: &Session,
-        max_active: u32,
+        new: &NewSession,
+        cap: &SessionCap,
         now: UnixTime,
-    ) -> StoreResult<Vec<String>> {
+    ) -> StoreResult<SessionOpened> {
+        let session = &new.session;
         let what = format!("session {}", session.id);
         let err = |e| db_error(e, &what);
         let mut tx = self.write_tx().await.map_err(err)?;
+        if let Some(code) = &new.code {
+            // The replay check and the link to the session are one write: a
+            // replay either came first (nothing is stored) or finds the
+            // session recorded on the code (and ends it).
+            let linked = sqlx::query(
+                "UPDATE auth_codes SET session_id = ? WHERE hash = ? AND replayed_at IS NULL",
+            )
+            .bind(&session.id)
+            .bind(code.as_slice())
+            .execute(&mut *tx)
+            .await
+            .map_err(err)?
+            .rows_affected();
+            if linked == 0 {
+                tx.rollback().await.map_err(err)?;
+                return Ok(SessionOpened::CodeReplayed);
+            }
+        }
+        let others = sqlx::query(&format!(
+            "SELECT {SESSION_COLUMNS} FROM sessions \
+             WHERE user_id = ? AND client_id = ? AND ended_at IS NULL"
+        ))
+        .bind(&session.user_id)
+        .bind(&session.client_id)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(err)?
+        .iter()
+        .map(session_from_row)
+        .collect::<StoreResult<Vec<Session>>>()?;
+        let evicted = cap.evicted(&others);
+        for id in &evicted {
+            end_session_on(&mut tx, id, "session_limit", now).await?;
+        }
         sqlx::query(&format!(
             "INSERT INTO sessions ({SESSION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
         ))
@@ -1088,35 +1121,15 @@ impl Store for SqliteStore {
         .bind(session.created_at)
         .bind(session.ended_at)
         .bind(&session.end_reason)
-        .bind(session.pair_first_used_at)
+        .bind(&session.credential_id)
         .execute(&mut *tx)
         .await
         .map_err(err)?;
-        // The new session always stays: it takes one of the `max_active` places
-        // (if it is active), the others go to the newest of the rest.
-        let keep = if session.ended_at.is_none() {
-            max_active.saturating_sub(1)
-        } else {
-            max_active
-        };
-        let mut doomed: Vec<String> = sqlx::query_scalar(
-            "SELECT id FROM sessions \
-             WHERE user_id = ? AND client_id = ? AND ended_at IS NULL AND id <> ? \
-             ORDER BY created_at DESC, rowid DESC LIMIT -1 OFFSET ?",
-        )
-        .bind(&session.user_id)
-        .bind(&session.client_id)
-        .bind(&session.id)
-        .bind(i64::from(keep))
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(err)?;
-        doomed.reverse();
-        for id in &doomed {
-            end_session_on(&mut tx, id, "session_limit", now).await?;
+        for token in &new.tokens {
+            insert_token_on(&mut tx, token, token.revoked_at).await?;
         }
         tx.commit().await.map_err(err)?;
-        Ok(doomed)
+        Ok(SessionOpened::Opened { evicted })
     }
 
     async fn get_session(&self, id: &str) -> StoreResult<Option<Session>> {
@@ -1131,21 +1144,36 @@ impl Store for SqliteStore {
         .transpose()
     }
 
-    async fn end_user_sessions(
+    async fn end_sessions(
         &self,
-        user_id: &str,
+        of: SessionsOf<'_>,
         reason: &str,
         now: UnixTime,
     ) -> StoreResult<u64> {
-        let what = format!("sessions of user {user_id}");
+        let (sql, key, what) = match of {
+            SessionsOf::User(id) => (
+                "SELECT id FROM sessions WHERE user_id = ? AND ended_at IS NULL",
+                id,
+                format!("sessions of user {id}"),
+            ),
+            SessionsOf::App(id) => (
+                "SELECT id FROM sessions WHERE client_id = ? AND ended_at IS NULL",
+                id,
+                format!("sessions of app {id}"),
+            ),
+            SessionsOf::Credential(id) => (
+                "SELECT id FROM sessions WHERE credential_id = ? AND ended_at IS NULL",
+                id,
+                format!("sessions of JWT credential {id}"),
+            ),
+        };
         let err = |e| db_error(e, &what);
         let mut tx = self.write_tx().await.map_err(err)?;
-        let ids: Vec<String> =
-            sqlx::query_scalar("SELECT id FROM sessions WHERE user_id = ? AND ended_at IS NULL")
-                .bind(user_id)
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(err)?;
+        let ids: Vec<String> = sqlx::query_scalar(sql)
+            .bind(key)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(err)?;
         let mut ended = 0;
         for id in &ids {
             if end_session_on(&mut tx, id, reason, now).await? {
@@ -1165,61 +1193,23 @@ impl Store for SqliteStore {
         Ok(ended)
     }
 
-    async fn mark_session_used(&self, id: &str, now: UnixTime) -> StoreResult<()> {
-        sqlx::query(
-            "UPDATE sessions SET pair_first_used_at = ? \
-             WHERE id = ? AND pair_first_used_at IS NULL",
-        )
-        .bind(now)
-        .bind(id)
-        .execute(&self.writer)
-        .await
-        .map_err(|e| db_error(e, &format!("session {id}")))?;
-        Ok(())
-    }
-
     async fn rotate_refresh(
         &self,
-        old_hash: &[u8; 32],
-        new: &TokenRecord,
-        new_access: Option<&TokenRecord>,
-        replay: &[u8],
+        rotation: &Rotation,
         now: UnixTime,
     ) -> StoreResult<RotateOutcome> {
-        let what = format!("rotation to refresh token {}", new.id);
+        let what = format!("rotation to refresh token {}", rotation.next.id);
         let err = |e| db_error(e, &what);
         let mut tx = self.write_tx().await.map_err(err)?;
-        // The compare-and-set: of racing rotations, exactly one changes the row.
-        let swapped = sqlx::query(
-            "UPDATE tokens SET rotated_at = ?, replay = ? WHERE hash = ? AND rotated_at IS NULL",
-        )
-        .bind(now)
-        .bind(replay)
-        .bind(old_hash.as_slice())
-        .execute(&mut *tx)
-        .await
-        .map_err(err)?
-        .rows_affected();
-        if swapped == 0 {
-            let stored = get_token_on(&mut tx, old_hash).await?;
+        let Some(old) = get_token_on(&mut tx, &rotation.old_hash).await? else {
             tx.rollback().await.map_err(err)?;
-            return match stored {
-                Some(stored) => Ok(RotateOutcome::AlreadyRotated(Box::new(stored))),
-                None => Err(StoreError::Unavailable(format!(
-                    "{what}: the refresh token to rotate is not stored"
-                ))),
-            };
+            return Ok(RotateOutcome::Unknown);
+        };
+        if old.rotated_at.is_some() {
+            tx.rollback().await.map_err(err)?;
+            return Ok(RotateOutcome::AlreadyRotated(Box::new(old)));
         }
-        // A rotation that lost a race with a revocation (of the old token or of
-        // its session) may not bring the session back: its tokens are stored
-        // already revoked.
-        let old_revoked: Option<UnixTime> =
-            sqlx::query_scalar("SELECT revoked_at FROM tokens WHERE hash = ?")
-                .bind(old_hash.as_slice())
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(err)?;
-        let session_ended = match &new.session_id {
+        let session_ended = match &old.session_id {
             Some(session_id) => {
                 let ended_at: Option<Option<UnixTime>> =
                     sqlx::query_scalar("SELECT ended_at FROM sessions WHERE id = ?")
@@ -1227,27 +1217,29 @@ impl Store for SqliteStore {
                         .fetch_optional(&mut *tx)
                         .await
                         .map_err(err)?;
-                matches!(ended_at, Some(Some(_)))
+                !matches!(ended_at, Some(None))
             }
             None => false,
         };
-        let revoked_at = |t: &TokenRecord| {
-            if old_revoked.is_some() || session_ended {
-                t.revoked_at.or(Some(now))
-            } else {
-                t.revoked_at
-            }
-        };
-        insert_token_on(&mut tx, new, revoked_at(new)).await?;
-        if let Some(access) = new_access {
-            insert_token_on(&mut tx, access, revoked_at(access)).await?;
+        if old.revoked_at.is_some() || session_ended {
+            tx.rollback().await.map_err(err)?;
+            return Ok(RotateOutcome::Ended);
         }
-        if let Some(session_id) = &new.session_id {
-            sqlx::query("UPDATE sessions SET pair_first_used_at = NULL WHERE id = ?")
-                .bind(session_id)
-                .execute(&mut *tx)
-                .await
-                .map_err(err)?;
+        // The write lock is held (BEGIN IMMEDIATE), so what was read above
+        // still holds: this update is the compare-and-set's "set".
+        sqlx::query("UPDATE tokens SET rotated_at = ?, replay = ? WHERE hash = ?")
+            .bind(now)
+            .bind(rotation.replay.as_slice())
+            .bind(rotation.old_hash.as_slice())
+            .execute(&mut *tx)
+            .await
+            .map_err(err)?;
+        insert_token_on(&mut tx, &rotation.next, rotation.next.revoked_at).await?;
+        if let Some(access) = &rotation.access {
+            insert_token_on(&mut tx, access, access.revoked_at).await?;
+        }
+        if let Some((jti, expires_at)) = &rotation.revoke_jti {
+            revoke_jti_on(&mut tx, jti, *expires_at, now).await?;
         }
         tx.commit().await.map_err(err)?;
         Ok(RotateOutcome::Rotated)
@@ -1316,18 +1308,6 @@ impl Store for SqliteStore {
             Some(code) => CodeUse::Replayed(Box::new(code)),
             None => CodeUse::Unknown,
         })
-    }
-
-    async fn set_code_session(&self, hash: &[u8; 32], session_id: &str) -> StoreResult<bool> {
-        let replayed: Option<Option<i64>> = sqlx::query_scalar(
-            "UPDATE auth_codes SET session_id = ? WHERE hash = ? RETURNING replayed_at",
-        )
-        .bind(session_id)
-        .bind(hash.as_slice())
-        .fetch_optional(&self.writer)
-        .await
-        .map_err(|e| db_error(e, "authorization code"))?;
-        Ok(matches!(replayed, Some(Some(_))))
     }
 
     async fn get_consent(&self, user_id: &str, client_id: &str) -> StoreResult<Option<Consent>> {

@@ -112,7 +112,6 @@ impl PolicyArgs {
             )?,
             implicit_sunset: date(&self.implicit_sunset, "implicit sunset", d.implicit_sunset)?,
             refresh_grace: grace,
-            refresh_grace_max: d.refresh_grace_max,
             max_sessions,
             lockout_threshold: self.lockout_threshold.unwrap_or(d.lockout_threshold).max(1),
             lockout_window: self.lockout_window.unwrap_or(d.lockout_window).max(1),

@@ -156,6 +156,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let (grantd, first) = open(&settings, Issuer::Serve(issuer.clone())).await?;
     print_first_start(&first);
     spawn_housekeeping(grantd.clone());
+    tokio::spawn(grantd.clone().follow_changes());
     let app = grantd_server::router(grantd_server::AppState::new(
         grantd,
         settings.auth_failure_limit,
@@ -182,7 +183,9 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Periodic work: purge expired tokens, pick up keys rotated elsewhere.
+/// Periodic work: purge expired tokens, pick up keys rotated elsewhere (at
+/// once through the store's change feed where it has one; this is the
+/// fallback).
 fn spawn_housekeeping(grantd: Arc<Grantd>) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(60));
@@ -195,7 +198,7 @@ fn spawn_housekeeping(grantd: Arc<Grantd>) {
                 tracing::warn!(error = %e, "key reload failed");
             }
             if n.is_multiple_of(10) {
-                match grantd.store.purge_expired(now - 3600).await {
+                match grantd.purge_expired().await {
                     Ok(count) if count > 0 => tracing::info!(count, "purged expired tokens"),
                     Ok(_) => {}
                     Err(e) => tracing::warn!(error = %e, "purge failed"),

@@ -8,10 +8,7 @@ use crate::model::{CodeUse, UserStatus};
 use crate::Grantd;
 use grantd_protocol::{OAuthError, Scopes};
 
-pub async fn exchange(
-    grantd: &Grantd,
-    ctx: GrantContext<'_>,
-) -> Result<(Grantee, [u8; 32]), OAuthError> {
+pub async fn exchange(grantd: &Grantd, ctx: GrantContext<'_>) -> Result<Grantee, OAuthError> {
     let p = ctx.params;
     let code = p.require(
         "code",
@@ -70,17 +67,16 @@ pub async fn exchange(
     // The code carries the scopes the user consented to; a scope parameter here is ignored.
     let scopes = Scopes::parse(&record.scope)?;
     let _ = ctx.scopes;
-    Ok((
-        Grantee {
-            subject: user.id.clone(),
-            account_id: Some(user.account_id.clone()),
-            scopes,
-            user: Some(user),
-            oidc: Some(Oidc {
-                nonce: record.nonce.clone(),
-                auth_time: record.auth_time,
-            }),
-        },
-        hash,
-    ))
+    Ok(Grantee {
+        subject: user.id.clone(),
+        account_id: Some(user.account_id.clone()),
+        scopes,
+        user: Some(user),
+        oidc: Some(Oidc {
+            nonce: record.nonce.clone(),
+            auth_time: record.auth_time,
+        }),
+        credential_id: None,
+        code: Some(hash),
+    })
 }

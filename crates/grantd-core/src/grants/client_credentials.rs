@@ -11,5 +11,7 @@ pub fn exchange(ctx: GrantContext<'_>) -> Result<Grantee, OAuthError> {
         // RFC 6749 §4.4.3: no user, so no session and no refresh token.
         user: None,
         oidc: None,
+        credential_id: None,
+        code: None,
     })
 }

@@ -10,6 +10,9 @@ pub async fn exchange(grantd: &Grantd, ctx: GrantContext<'_>) -> Result<Grantee,
         "assertion",
         "for the JWT bearer grant (the user's JWT credential)",
     )?;
-    let user = grantd.verify_assertion(ctx.app, assertion).await?;
-    Ok(Grantee::user(user, ctx.scopes, grantd.now()))
+    let (user, credential_id) = grantd.verify_assertion(ctx.app, assertion).await?;
+    Ok(Grantee {
+        credential_id: Some(credential_id),
+        ..Grantee::user(user, ctx.scopes, grantd.now())
+    })
 }

@@ -38,6 +38,11 @@ pub struct Grantee {
     pub user: Option<User>,
     /// For an ID token when `openid` is granted: the nonce and when the user authenticated.
     pub oidc: Option<Oidc>,
+    /// The JWT credential the user signed in with (its revocation ends the session).
+    pub credential_id: Option<String>,
+    /// The authorization code being exchanged (its hash): the session is
+    /// recorded on it, and a replay ends that session.
+    pub code: Option<[u8; 32]>,
 }
 
 impl Grantee {
@@ -52,6 +57,8 @@ impl Grantee {
                 nonce: None,
                 auth_time: now,
             }),
+            credential_id: None,
+            code: None,
         }
     }
 }
