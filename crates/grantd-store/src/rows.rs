@@ -53,8 +53,8 @@ pub(crate) fn account(row: &impl Cols) -> StoreResult<Account> {
     })
 }
 
-/// The app's columns; the first 17 are what [`crate::postgres`] binds as
-/// `$1..$17`, `revision` comes last.
+/// The app's columns, in the order the backends bind an app's fields
+/// (numbered parameters, so one binder serves insert and update).
 pub(crate) const APP_COLUMNS: &str = "client_id, account_id, name, platform_type, grants, \
      redirect_uris, scopes, distribution, issue_refresh_tokens, access_token_ttl, \
      refresh_token_ttl, access_token_format, allow_plain_pkce, resource_server, secret_hash, \
