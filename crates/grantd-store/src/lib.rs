@@ -1,9 +1,11 @@
 //! grantd's storage backends: [`SqliteStore`] and [`PgStore`] implement
-//! [`grantd_core::store::Store`]; [`open()`] picks one by URL.
+//! [`grantd_core::store::Store`]; [`open()`] picks one by URL; [`portable`]
+//! copies and backs up a store.
 
 mod batch;
 mod codec;
 pub mod open;
+pub mod portable;
 pub mod postgres;
 mod rows;
 pub mod sqlite;

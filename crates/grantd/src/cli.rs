@@ -47,6 +47,16 @@ enum Command {
     /// Manage signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Bring the database's schema up to date, then exit (serve also does this at start).
+    Migrate,
+    /// Move the store between databases.
+    #[command(subcommand)]
+    Store(StoreCommand),
+    /// Write a consistent copy of the SQLite database to FILE while grantd runs.
+    Backup {
+        /// The new file (must not exist).
+        file: std::path::PathBuf,
+    },
     /// Explain an error code (e.g. grantd explain OAU-251); --markdown prints the whole catalog.
     Explain {
         #[arg(required_unless_present = "markdown")]
@@ -56,6 +66,20 @@ enum Command {
         /// Print every code as Markdown (the source of docs/errors.md).
         #[arg(long)]
         markdown: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum StoreCommand {
+    /// Copy every record of a SQLite store into a new PostgreSQL database,
+    /// checking that every table's count matches.
+    Copy {
+        /// The SQLite store (sqlite://PATH or a path), e.g. sqlite://grantd-data/grantd.db.
+        #[arg(long)]
+        from: String,
+        /// The PostgreSQL database (postgres://USER@HOST:PORT/DB); its tables must be empty.
+        #[arg(long)]
+        to: String,
     },
 }
 
@@ -276,6 +300,22 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             serve::serve(Settings::resolve(&cli.store, &args)?).await?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Migrate => {
+            let settings = Settings::resolve(&cli.store, &ServeArgs::default())?;
+            grantd_store::open::migrate(&settings.database_url)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "schema of {} is up to date",
+                crate::config::redact_url(&settings.database_url)
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Store(StoreCommand::Copy { from, to }) => store_copy(&from, &to).await,
+        Command::Backup { file } => {
+            let settings = Settings::resolve(&cli.store, &ServeArgs::default())?;
+            backup(&settings.database_url, &file).await
+        }
         Command::Explain { markdown: true, .. } => {
             print!("{}", catalog_markdown());
             Ok(ExitCode::SUCCESS)
@@ -302,6 +342,55 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             jwt(&grantd, cmd).await
         }
     }
+}
+
+async fn store_copy(from: &str, to: &str) -> anyhow::Result<ExitCode> {
+    use grantd_store::open::Backend;
+    use grantd_store::portable;
+    if Backend::of(from) != Backend::Sqlite {
+        anyhow::bail!("--from must be a SQLite store (sqlite://PATH); to move a PostgreSQL database use pg_dump and pg_restore");
+    }
+    if Backend::of(to) != Backend::Postgres {
+        anyhow::bail!("--to must be a PostgreSQL database (postgres://USER@HOST:PORT/DB)");
+    }
+    let shown = crate::config::redact_url(to);
+    grantd_store::open::migrate(to)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let source = portable::open_sqlite_source(from)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let report = portable::copy_sqlite_to_postgres(&source, to)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    for (table, rows) in &report.tables {
+        println!("{table:<18} {rows:>10} rows");
+    }
+    println!(
+        "copied to {shown}; counts verified. Start every node with --database-url {shown} and the same master key (GRANTD_MASTER_KEY, or the master.key file of the data directory)."
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn backup(database_url: &str, file: &std::path::Path) -> anyhow::Result<ExitCode> {
+    use grantd_store::open::Backend;
+    if Backend::of(database_url) == Backend::Postgres {
+        anyhow::bail!("grantd backup copies a SQLite store; for PostgreSQL use pg_dump (e.g. pg_dump -Fc -f grantd.dump DATABASE_URL)");
+    }
+    let source = grantd_store::portable::open_sqlite_source(database_url)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    grantd_store::portable::backup_sqlite(&source, file)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        // It holds password hashes and sealed keys, as the database does.
+        std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600))?;
+    }
+    println!("backup written to {}", file.display());
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn open(store: &StoreArgs) -> anyhow::Result<Arc<Grantd>> {

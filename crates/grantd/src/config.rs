@@ -13,7 +13,7 @@ pub struct StoreArgs {
     /// Directory for the SQLite database and the master key file.
     #[arg(long, env = "GRANTD_DATA_DIR", global = true)]
     pub data_dir: Option<PathBuf>,
-    /// Database URL (sqlite://… ); default: SQLite in the data directory.
+    /// Database URL: sqlite://PATH or postgres://USER@HOST:PORT/DB; default: SQLite in the data directory.
     #[arg(long, env = "GRANTD_DATABASE_URL", global = true)]
     pub database_url: Option<String>,
     /// A TOML file holding any of these settings.
@@ -120,6 +120,18 @@ impl PolicyArgs {
     }
 }
 
+/// Refuses a database URL no backend takes, saying which ones do.
+pub fn check_database_url(url: &str) -> anyhow::Result<()> {
+    let scheme = url.split_once(':').map(|(s, _)| s.to_ascii_lowercase());
+    match scheme.as_deref() {
+        Some("sqlite") | Some("postgres") | Some("postgresql") => Ok(()),
+        _ => bail!(
+            "unsupported database URL '{}': use sqlite://PATH (one node) or postgres://USER@HOST:PORT/DB (several nodes)",
+            redact_url(url)
+        ),
+    }
+}
+
 /// `YYYY-MM-DD` (midnight UTC) or RFC 3339.
 pub fn parse_date(s: &str) -> Option<i64> {
     use time::format_description::well_known::Rfc3339;
@@ -197,9 +209,7 @@ impl Settings {
             .clone()
             .or(file.database_url)
             .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("grantd.db").display()));
-        if !database_url.starts_with("sqlite:") {
-            bail!("unsupported database URL scheme in '{}': this build stores data in SQLite (sqlite://PATH)", redact_url(&database_url));
-        }
+        check_database_url(&database_url)?;
         let log_format = serve
             .log_format
             .clone()

@@ -7,7 +7,6 @@ use grantd_core::crypto::Kek;
 use grantd_core::model::SigningAlg;
 use grantd_core::store::Store;
 use grantd_core::{CoreConfig, FirstStart, Grantd};
-use grantd_store::SqliteStore;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -32,7 +31,7 @@ pub async fn open(
         Some(k) => Kek::parse(k).context("GRANTD_MASTER_KEY is not usable")?,
         None => master_key_file(&settings.data_dir.join("master.key"))?,
     };
-    let store = SqliteStore::open(&settings.database_url)
+    let store = grantd_store::open::open(&settings.database_url)
         .await
         .with_context(|| {
             format!(
@@ -65,7 +64,7 @@ pub async fn open(
         jwt_leeway: 5,
         policy: settings.policy.clone(),
     };
-    let (grantd, first) = Grantd::open(Arc::new(store), Arc::new(SystemClock), kek, config)
+    let (grantd, first) = Grantd::open(store, Arc::new(SystemClock), kek, config)
         .await
         .context("cannot start")?;
     Ok((Arc::new(grantd), first))

@@ -95,6 +95,12 @@ impl Server {
         format!("{}{path}", self.base)
     }
 
+    /// Kills the process at once (SIGKILL: no shutdown, as in a crash).
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// Stops with SIGTERM (graceful) and waits.
     pub fn stop(self) -> Option<tempfile::TempDir> {
         self.stop_status().1

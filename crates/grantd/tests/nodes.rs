@@ -1,0 +1,340 @@
+//! Several grantd nodes on one PostgreSQL database act as one server: what
+//! one node issues, changes or revokes holds on the other at once, and a node
+//! killed mid-refresh loses no refresh token a client received.
+//!
+//! Needs PostgreSQL (`GRANTD_TEST_DATABASE_URL`); each test makes its own
+//! database. Without the variable the tests are skipped, except under CI.
+
+mod common;
+
+use common::{Reply, Server};
+use grantd_store::postgres::testing::EmptyDatabase;
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+
+const JWT_GRANT: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+/// Every node of one deployment shares the master key (it seals the signing keys).
+const MASTER_KEY: &str = "8f2b1c9d4e5a6b7c8d9e0f1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e";
+/// …and the issuer, so a token from one node is valid on the other.
+const ISSUER: &str = "http://grantd.nodes.test";
+/// App caches live 5 s; anything seen within this bound came from the
+/// change notification, not from the cache running out.
+const AT_ONCE: Duration = Duration::from_millis(1500);
+
+struct Cluster {
+    a: Server,
+    b: Server,
+    db: EmptyDatabase,
+}
+
+async fn cluster() -> Option<Cluster> {
+    let db = EmptyDatabase::create().await?;
+    let node = |db: &EmptyDatabase| {
+        Server::start_with(
+            &["--database-url", db.url(), "--issuer", ISSUER],
+            &[("GRANTD_MASTER_KEY", MASTER_KEY)],
+        )
+    };
+    let a = node(&db);
+    let b = node(&db);
+    Some(Cluster { a, b, db })
+}
+
+fn s(v: &Value, k: &str) -> String {
+    v[k].as_str()
+        .unwrap_or_else(|| panic!("{k} in {v}"))
+        .to_string()
+}
+
+struct Login {
+    app: common::App,
+    jwt: String,
+}
+
+/// An app enabled for the JWT grant and refresh, and a user's credential.
+async fn jwt_login(node: &Server) -> Login {
+    let app = node
+        .server_only_app(json!({"name": "Acme JWT", "grants": ["jwt_bearer", "refresh_token"]}))
+        .await;
+    let user = node
+        .create_user(json!({"email": format!("u{}@example.com", rand_suffix()), "name": "Alice"}))
+        .await;
+    let (_, jwt) = node
+        .create_credential(user["id"].as_str().unwrap(), json!({"label": "nodes"}))
+        .await;
+    Login { app, jwt }
+}
+
+fn rand_suffix() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0)
+}
+
+async fn token(node: &Server, app: &common::App, body: &str) -> Reply {
+    node.post_form(
+        "/restapi/oauth/token",
+        Some((&app.client_id, &app.secret)),
+        body,
+    )
+    .await
+}
+
+async fn active(node: &Server, app: &common::App, access: &str) -> bool {
+    let r = node
+        .post_form(
+            "/oauth/introspect",
+            Some((&app.client_id, &app.secret)),
+            &format!("token={access}"),
+        )
+        .await;
+    assert_eq!(r.status, 200, "introspect: {}", r.body);
+    r.body["active"] == json!(true)
+}
+
+/// Polls `check` until it holds or `within` passes; returns how long it took.
+async fn within<F, Fut>(within: Duration, mut check: F) -> Option<Duration>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let start = Instant::now();
+    loop {
+        if check().await {
+            return Some(start.elapsed());
+        }
+        if start.elapsed() > within {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_issued_on_one_node_refreshes_and_revokes_on_the_other() {
+    let Some(c) = cluster().await else { return };
+    let l = jwt_login(&c.a).await;
+    let first = token(
+        &c.a,
+        &l.app,
+        &format!("grant_type={JWT_GRANT}&assertion={}", l.jwt),
+    )
+    .await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    assert!(active(&c.b, &l.app, &s(&first.body, "access_token")).await);
+
+    let second = token(
+        &c.b,
+        &l.app,
+        &format!(
+            "grant_type=refresh_token&refresh_token={}",
+            s(&first.body, "refresh_token")
+        ),
+    )
+    .await;
+    assert_eq!(second.status, 200, "refresh on B: {}", second.body);
+    assert_eq!(second.body["session_id"], first.body["session_id"]);
+    // The exchange on B ended A's access token, seen on A.
+    assert!(!active(&c.a, &l.app, &s(&first.body, "access_token")).await);
+    let access = s(&second.body, "access_token");
+    assert!(active(&c.a, &l.app, &access).await);
+
+    let revoked = c
+        .a
+        .post_form(
+            "/restapi/oauth/revoke",
+            Some((&l.app.client_id, &l.app.secret)),
+            &format!("token={access}"),
+        )
+        .await;
+    assert_eq!(revoked.status, 200, "{}", revoked.body);
+    assert!(!active(&c.b, &l.app, &access).await, "revoked on A, still active on B");
+    let again = token(
+        &c.b,
+        &l.app,
+        &format!(
+            "grant_type=refresh_token&refresh_token={}",
+            s(&second.body, "refresh_token")
+        ),
+    )
+    .await;
+    assert_eq!(again.status, 400, "{}", again.body);
+    drop(c.db);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apps_and_secrets_changed_on_one_node_hold_on_the_other_at_once() {
+    let Some(c) = cluster().await else { return };
+    let app = c.a.server_only_app(json!({})).await;
+    let cc = "grant_type=client_credentials";
+    // Created on A: B serves it on the first request.
+    let on_b = token(&c.b, &app, cc).await;
+    assert_eq!(on_b.status, 200, "{}", on_b.body);
+
+    // B has the app cached now; the rotation on A must reach it.
+    let (status, rotated) = c
+        .a
+        .admin(
+            reqwest::Method::POST,
+            &format!("/admin/v1/apps/{}/secret", app.client_id),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{rotated}");
+    let took = within(AT_ONCE, || async {
+        token(&c.b, &app, cc).await.status == 401
+    })
+    .await;
+    assert!(took.is_some(), "B accepted the old secret after the rotation");
+    let new = common::App {
+        secret: s(&rotated, "client_secret"),
+        ..app.clone()
+    };
+    assert_eq!(token(&c.b, &new, cc).await.status, 200);
+
+    // A settings change (scopes) on A narrows what B grants.
+    let (status, body) = c
+        .a
+        .admin(
+            reqwest::Method::PATCH,
+            &format!("/admin/v1/apps/{}", app.client_id),
+            Some(json!({"scopes": ["ReadAccounts"]})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let took = within(AT_ONCE, || async {
+        token(&c.b, &new, &format!("{cc}&scope=SMS")).await.status == 400
+    })
+    .await;
+    assert!(took.is_some(), "B still granted a scope A removed");
+    // The secret survived the settings change (no lost update).
+    assert_eq!(token(&c.b, &new, cc).await.status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_rotated_on_one_node_is_published_by_the_other_before_it_signs() {
+    let Some(c) = cluster().await else { return };
+    let jwks = |node: &Server| {
+        let url = node.url("/oauth/jwks");
+        let http = node.http.clone();
+        async move {
+            let keys: Value = http.get(url).send().await.unwrap().json().await.unwrap();
+            keys["keys"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|k| s(k, "kid"))
+                .collect::<Vec<_>>()
+        }
+    };
+    let before = jwks(&c.b).await;
+    let out = std::process::Command::new(common::bin())
+        .args(["--database-url", c.db.url(), "keys", "rotate"])
+        .env("GRANTD_MASTER_KEY", MASTER_KEY)
+        .env("GRANTD_ISSUER", ISSUER)
+        .output()
+        .expect("grantd keys rotate");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let took = within(AT_ONCE, || async { jwks(&c.b).await.len() > before.len() }).await;
+    assert!(took.is_some(), "B's JWKS did not gain the new key at once");
+    // Neither node signs with it yet (it is published five minutes first).
+    let app = c.a.server_only_app(json!({})).await;
+    for node in [&c.a, &c.b] {
+        let r = token(node, &app, "grant_type=client_credentials").await;
+        let header = s(&r.body, "access_token");
+        let header = header.split('.').next().unwrap();
+        use base64::Engine;
+        let header: Value = serde_json::from_slice(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(header)
+                .unwrap(),
+        )
+        .unwrap();
+        assert!(before.contains(&s(&header, "kid")), "signed with an unpublished key");
+    }
+}
+
+/// A client's refresh, sent to `first` and retried on `fallback` if the
+/// connection fails (as a load balancer would).
+async fn refresh_with_failover(
+    http: &reqwest::Client,
+    first: &str,
+    fallback: &str,
+    app: &common::App,
+    refresh_token: &str,
+) -> (u16, Value) {
+    for base in [first, fallback] {
+        let sent = http
+            .post(format!("{base}/restapi/oauth/token"))
+            .header(
+                "authorization",
+                common::basic_header(&app.client_id, &app.secret),
+            )
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!(
+                "grant_type=refresh_token&refresh_token={refresh_token}"
+            ))
+            .send()
+            .await;
+        if let Ok(res) = sent {
+            let status = res.status().as_u16();
+            let body = res.json().await.unwrap_or(Value::Null);
+            return (status, body);
+        }
+    }
+    (0, Value::Null)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killing_a_node_under_refresh_load_loses_and_forks_nothing() {
+    let Some(c) = cluster().await else { return };
+    let l = jwt_login(&c.a).await;
+    const CLIENTS: usize = 8;
+    const ROUNDS: usize = 30;
+    let mut chains = Vec::new();
+    for _ in 0..CLIENTS {
+        let r = token(
+            &c.a,
+            &l.app,
+            &format!("grant_type={JWT_GRANT}&assertion={}", l.jwt),
+        )
+        .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        chains.push((s(&r.body, "refresh_token"), s(&r.body, "session_id")));
+    }
+    let (a, b) = (c.a.base.clone(), c.b.base.clone());
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let clients: Vec<_> = chains
+        .into_iter()
+        .enumerate()
+        .map(|(i, (mut refresh, session))| {
+            let (a, b, http, app) = (a.clone(), b.clone(), http.clone(), l.app.clone());
+            tokio::spawn(async move {
+                for round in 0..ROUNDS {
+                    // Alternate nodes; B is always the fallback once A is gone.
+                    let (first, fallback) = if (i + round) % 2 == 0 { (&a, &b) } else { (&b, &b) };
+                    let (status, body) =
+                        refresh_with_failover(&http, first, fallback, &app, &refresh).await;
+                    assert_eq!(status, 200, "client {i} round {round}: {body}");
+                    assert_eq!(s(&body, "session_id"), session, "the session forked");
+                    refresh = s(&body, "refresh_token");
+                }
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut a_node = c.a;
+    a_node.kill();
+    for client in clients {
+        client.await.expect("a client failed");
+    }
+    drop(c.b);
+}
