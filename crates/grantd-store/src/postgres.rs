@@ -80,7 +80,7 @@ impl PgStore {
     }
 
     /// [`PgStore::open`] with options already parsed.
-    pub async fn open_with(options: PgConnectOptions) -> StoreResult<PgStore> {
+    pub(crate) async fn open_with(options: PgConnectOptions) -> StoreResult<PgStore> {
         migrate_with(&options).await?;
         let pool = PgPoolOptions::new()
             .max_connections(POOL_SIZE)
@@ -323,18 +323,10 @@ struct Listener {
 async fn listen(pool: PgPool, changes: broadcast::Sender<Change>) {
     let mut backoff = Duration::from_secs(1);
     loop {
-        let mut listener = match PgListener::connect_with(&pool).await {
-            Ok(mut listener) => match listener.listen(CHANNEL).await {
-                Ok(()) => listener,
-                Err(e) => {
-                    tracing::warn!(error = %e, "cannot LISTEN for store changes; retrying");
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(MAX_LISTEN_BACKOFF);
-                    continue;
-                }
-            },
+        let mut listener = match start_listening(&pool).await {
+            Ok(listener) => listener,
             Err(e) => {
-                tracing::warn!(error = %e, "cannot connect to LISTEN for store changes; retrying");
+                tracing::warn!(error = %e, "cannot LISTEN for store changes; retrying");
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(MAX_LISTEN_BACKOFF);
                 continue;
@@ -360,6 +352,12 @@ async fn listen(pool: PgPool, changes: broadcast::Sender<Change>) {
         }
         let _ = changes.send(Change::Resync);
     }
+}
+
+async fn start_listening(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
+    let mut listener = PgListener::connect_with(pool).await?;
+    listener.listen(CHANNEL).await?;
+    Ok(listener)
 }
 
 type PgQuery<'q> = sqlx::query::Query<'q, Postgres, PgArguments>;
