@@ -845,12 +845,13 @@ impl Store for PgStore {
             return Ok(0);
         }
         let mut purged = 0;
+        // Sessions before tokens, the order every unit of work locks them in.
         for (table, condition) in [
+            ("sessions", "ended_at < $1"),
             ("tokens", "expires_at < $1"),
             ("revoked_jtis", "expires_at < $1"),
             ("auth_codes", "expires_at < $1"),
             ("browser_sessions", "expires_at < $1"),
-            ("sessions", "ended_at < $1"),
         ] {
             purged += purge_table(&mut tx, table, condition, before, limit).await?;
         }
@@ -1441,6 +1442,35 @@ async fn revoke_jti_on<'e>(
     .await
     .map_err(|e| db_error(e, &format!("revoked jti {jti}")))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn change_payloads_round_trip() {
+        assert_eq!(parse_change(&app_payload("a:b")), Change::App("a:b".into()));
+        assert_eq!(parse_change("keys"), Change::Keys);
+        // Something a newer grantd sends: drop the caches rather than guess.
+        assert_eq!(parse_change("users"), Change::Resync);
+    }
+
+    #[test]
+    fn urls_are_checked_without_echoing_them() {
+        let bad = |url: &str| match connect_options(url) {
+            Err(StoreError::Unavailable(m)) => m,
+            other => panic!("expected Unavailable, got {other:?}"),
+        };
+        assert!(bad("sqlite://x.db").contains("invalid PostgreSQL URL"));
+        let m = bad("postgres://u:hunter2@h:port/db");
+        assert!(!m.contains("hunter2"), "{m}");
+        let options = connect_options("postgresql://u:hunter2@h:5433/db").expect("valid");
+        assert_eq!(options.get_application_name(), Some("grantd"));
+        let described = describe(&options);
+        assert_eq!(described, "database \"db\" at h:5433");
+        assert!(!format!("{:?}", described).contains("hunter2"));
+    }
 }
 
 /// Fresh PostgreSQL databases for tests, one per test, dropped afterwards.
