@@ -73,7 +73,7 @@ async fn insert_many(writer: &SqlitePool, tokens: &[&TokenRecord]) -> StoreResul
     let row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
     let sql = format!(
         "INSERT INTO tokens ({}) VALUES {}",
-        crate::sqlite::TOKEN_COLUMNS,
+        crate::rows::TOKEN_COLUMNS,
         vec![row; tokens.len()].join(", ")
     );
     let mut q = sqlx::query(&sql);

@@ -1,10 +1,15 @@
-//! grantd's storage backends: [`SqliteStore`] implements
-//! [`grantd_core::store::Store`]; [`conformance`] is the suite every backend must pass.
+//! grantd's storage backends: [`SqliteStore`] and [`PgStore`] implement
+//! [`grantd_core::store::Store`]; [`open()`] picks one by URL; [`portable`]
+//! copies and backs up a store.
 
 mod batch;
 mod codec;
-
+pub mod open;
 pub mod portable;
+pub mod postgres;
+mod rows;
 pub mod sqlite;
 
+pub use open::open;
+pub use postgres::PgStore;
 pub use sqlite::SqliteStore;

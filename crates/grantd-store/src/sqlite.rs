@@ -1,7 +1,15 @@
 //! The SQLite backend: one writer connection, a small pool of readers, WAL.
 
 use crate::batch::TokenBatcher;
-use crate::codec::{self, corrupt, db_error};
+use crate::codec::{self, db_error};
+use crate::rows::{
+    account as account_from_row, app as app_from_row, auth_code as auth_code_from_row,
+    browser_session as browser_session_from_row, consent as consent_from_row,
+    jwt_credential as jwt_credential_from_row, key as key_from_row,
+    login_state as login_state_from_row, session as session_from_row, token as token_from_row,
+    user as user_from_row, APP_COLUMNS, AUTH_CODE_COLUMNS, BROWSER_SESSION_COLUMNS,
+    CONSENT_COLUMNS, JWT_CREDENTIAL_COLUMNS, SESSION_COLUMNS, TOKEN_COLUMNS, USER_COLUMNS,
+};
 use async_trait::async_trait;
 use grantd_core::clock::UnixTime;
 use grantd_core::model::{
@@ -14,9 +22,9 @@ use grantd_core::store::{
 };
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
-    SqliteRow, SqliteSynchronous,
+    SqliteSynchronous,
 };
-use sqlx::{Decode, Row, Sqlite, Transaction, Type};
+use sqlx::{Sqlite, Transaction};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
@@ -162,29 +170,6 @@ impl Drop for TempFile {
     }
 }
 
-/// Reads column `column` of a row of `what`, or says the row is corrupt.
-fn col<'r, T>(row: &'r SqliteRow, what: &str, column: &str) -> StoreResult<T>
-where
-    T: Decode<'r, Sqlite> + Type<Sqlite>,
-{
-    row.try_get(column).map_err(|e| corrupt(what, column, e))
-}
-
-fn account_from_row(row: &SqliteRow) -> StoreResult<Account> {
-    let id: String = col(row, "account", "id")?;
-    let what = format!("account {id}");
-    Ok(Account {
-        name: col(row, &what, "name")?,
-        created_at: col(row, &what, "created_at")?,
-        id,
-    })
-}
-
-const APP_COLUMNS: &str = "client_id, account_id, name, platform_type, grants, redirect_uris, \
-     scopes, distribution, issue_refresh_tokens, access_token_ttl, refresh_token_ttl, \
-     access_token_format, allow_plain_pkce, resource_server, secret_hash, created_at, updated_at, \
-     revision";
-
 type SqliteQuery<'q> = sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments<'q>>;
 
 /// Binds an app's fields in [`APP_COLUMNS`] order (as ?1..?18).
@@ -210,85 +195,6 @@ fn bind_app<'q>(q: SqliteQuery<'q>, app: &'q App) -> StoreResult<SqliteQuery<'q>
         .bind(app.created_at)
         .bind(app.updated_at)
         .bind(app.revision))
-}
-
-fn app_from_row(row: &SqliteRow) -> StoreResult<App> {
-    let client_id: String = col(row, "app", "client_id")?;
-    let what = format!("app {client_id}");
-    let w = what.as_str();
-    let secret_hash: Option<Vec<u8>> = col(row, w, "secret_hash")?;
-    Ok(App {
-        account_id: col(row, w, "account_id")?,
-        name: col(row, w, "name")?,
-        platform_type: codec::platform_type(w, col(row, w, "platform_type")?)?,
-        grants: codec::grants_from_json(w, col(row, w, "grants")?)?,
-        redirect_uris: codec::redirect_uris_from_json(w, col(row, w, "redirect_uris")?)?,
-        scopes: codec::scopes_from_json(w, col(row, w, "scopes")?)?,
-        distribution: codec::distribution(w, col(row, w, "distribution")?)?,
-        issue_refresh_tokens: col(row, w, "issue_refresh_tokens")?,
-        access_token_ttl: codec::ttl_from_db(
-            w,
-            "access_token_ttl",
-            col(row, w, "access_token_ttl")?,
-        )?,
-        refresh_token_ttl: codec::ttl_from_db(
-            w,
-            "refresh_token_ttl",
-            col(row, w, "refresh_token_ttl")?,
-        )?,
-        access_token_format: codec::access_token_format(w, col(row, w, "access_token_format")?)?,
-        allow_plain_pkce: col(row, w, "allow_plain_pkce")?,
-        resource_server: col(row, w, "resource_server")?,
-        secret_hash: secret_hash
-            .map(|h| codec::digest(w, "secret_hash", &h))
-            .transpose()?,
-        created_at: col(row, w, "created_at")?,
-        updated_at: col(row, w, "updated_at")?,
-        revision: col(row, w, "revision")?,
-        client_id,
-    })
-}
-
-fn key_from_row(row: &SqliteRow) -> StoreResult<StoredKey> {
-    let kid: String = col(row, "signing key", "kid")?;
-    let what = format!("signing key {kid}");
-    let w = what.as_str();
-    Ok(StoredKey {
-        alg: codec::signing_alg(w, col(row, w, "alg")?)?,
-        public_jwk: col(row, w, "public_jwk")?,
-        sealed_private: col(row, w, "sealed_private")?,
-        created_at: col(row, w, "created_at")?,
-        retired_at: col(row, w, "retired_at")?,
-        kid,
-    })
-}
-
-pub(crate) const TOKEN_COLUMNS: &str =
-    "hash, kind, id, client_id, subject, account_id, session_id, scope, \
-     issued_at, expires_at, revoked_at, rotated_at, replay, pair_access_id, pair_access_expires_at";
-
-fn token_from_row(row: &SqliteRow) -> StoreResult<TokenRecord> {
-    let id: String = col(row, "token", "id")?;
-    let what = format!("token {id}");
-    let w = what.as_str();
-    let hash: Vec<u8> = col(row, w, "hash")?;
-    Ok(TokenRecord {
-        hash: codec::digest(w, "hash", &hash)?,
-        kind: codec::token_kind(w, col(row, w, "kind")?)?,
-        client_id: col(row, w, "client_id")?,
-        subject: col(row, w, "subject")?,
-        account_id: col(row, w, "account_id")?,
-        session_id: col(row, w, "session_id")?,
-        scope: col(row, w, "scope")?,
-        issued_at: col(row, w, "issued_at")?,
-        expires_at: col(row, w, "expires_at")?,
-        revoked_at: col(row, w, "revoked_at")?,
-        rotated_at: col(row, w, "rotated_at")?,
-        replay: col(row, w, "replay")?,
-        pair_access_id: col(row, w, "pair_access_id")?,
-        pair_access_expires_at: col(row, w, "pair_access_expires_at")?,
-        id,
-    })
 }
 
 /// Inserts `token` on `conn`, with `revoked_at` in place of the record's own.
@@ -358,79 +264,6 @@ async fn revoke_jti_on(
     Ok(())
 }
 
-const USER_COLUMNS: &str = "id, account_id, email, phone, extension_number, name, role, status, \
-     password_hash, created_at";
-
-fn user_from_row(row: &SqliteRow) -> StoreResult<User> {
-    let id: String = col(row, "user", "id")?;
-    let what = format!("user {id}");
-    let w = what.as_str();
-    Ok(User {
-        account_id: col(row, w, "account_id")?,
-        email: col(row, w, "email")?,
-        phone: col(row, w, "phone")?,
-        extension_number: col(row, w, "extension_number")?,
-        name: col(row, w, "name")?,
-        role: codec::role(w, col(row, w, "role")?)?,
-        status: codec::user_status(w, col(row, w, "status")?)?,
-        password_hash: col(row, w, "password_hash")?,
-        created_at: col(row, w, "created_at")?,
-        id,
-    })
-}
-
-fn login_state_from_row(row: &SqliteRow, user_id: &str) -> StoreResult<LoginState> {
-    let what = format!("login failures of user {user_id}");
-    let w = what.as_str();
-    Ok(LoginState {
-        failures: codec::count_from_db(w, "failures", col(row, w, "failures")?)?,
-        window_started_at: col(row, w, "window_started_at")?,
-        locked_until: col(row, w, "locked_until")?,
-    })
-}
-
-const JWT_CREDENTIAL_COLUMNS: &str =
-    "id, user_id, account_id, label, allowed_apps, expires_at, created_at, revoked_at";
-
-fn jwt_credential_from_row(row: &SqliteRow) -> StoreResult<JwtCredential> {
-    let id: String = col(row, "JWT credential", "id")?;
-    let what = format!("JWT credential {id}");
-    let w = what.as_str();
-    let allowed_apps: Option<String> = col(row, w, "allowed_apps")?;
-    Ok(JwtCredential {
-        user_id: col(row, w, "user_id")?,
-        account_id: col(row, w, "account_id")?,
-        label: col(row, w, "label")?,
-        allowed_apps: allowed_apps
-            .map(|json| codec::strings_from_json(w, "allowed_apps", &json))
-            .transpose()?,
-        expires_at: col(row, w, "expires_at")?,
-        created_at: col(row, w, "created_at")?,
-        revoked_at: col(row, w, "revoked_at")?,
-        id,
-    })
-}
-
-const SESSION_COLUMNS: &str = "id, user_id, client_id, account_id, scope, created_at, ended_at, \
-     end_reason, credential_id";
-
-fn session_from_row(row: &SqliteRow) -> StoreResult<Session> {
-    let id: String = col(row, "session", "id")?;
-    let what = format!("session {id}");
-    let w = what.as_str();
-    Ok(Session {
-        user_id: col(row, w, "user_id")?,
-        client_id: col(row, w, "client_id")?,
-        account_id: col(row, w, "account_id")?,
-        scope: col(row, w, "scope")?,
-        created_at: col(row, w, "created_at")?,
-        ended_at: col(row, w, "ended_at")?,
-        end_reason: col(row, w, "end_reason")?,
-        credential_id: col(row, w, "credential_id")?,
-        id,
-    })
-}
-
 /// Ends session `id` (if it is not ended) and revokes its tokens that are not
 /// revoked (whether or not it was ended before). True if this call ended it.
 async fn end_session_on(
@@ -457,67 +290,6 @@ async fn end_session_on(
         .await
         .map_err(|e| db_error(e, &what))?;
     Ok(ended > 0)
-}
-
-const AUTH_CODE_COLUMNS: &str = "hash, client_id, user_id, account_id, redirect_uri, \
-     redirect_uri_sent, scope, nonce, code_challenge, code_challenge_method, auth_time, \
-     created_at, expires_at, used_at, session_id";
-
-/// Names a code in errors by its app, never by its value or hash.
-fn auth_code_from_row(row: &SqliteRow) -> StoreResult<AuthCode> {
-    let client_id: String = col(row, "authorization code", "client_id")?;
-    let what = format!("authorization code of app {client_id}");
-    let w = what.as_str();
-    let hash: Vec<u8> = col(row, w, "hash")?;
-    Ok(AuthCode {
-        hash: codec::digest(w, "hash", &hash)?,
-        user_id: col(row, w, "user_id")?,
-        account_id: col(row, w, "account_id")?,
-        redirect_uri: col(row, w, "redirect_uri")?,
-        redirect_uri_sent: col(row, w, "redirect_uri_sent")?,
-        scope: col(row, w, "scope")?,
-        nonce: col(row, w, "nonce")?,
-        code_challenge: col(row, w, "code_challenge")?,
-        code_challenge_method: col(row, w, "code_challenge_method")?,
-        auth_time: col(row, w, "auth_time")?,
-        created_at: col(row, w, "created_at")?,
-        expires_at: col(row, w, "expires_at")?,
-        used_at: col(row, w, "used_at")?,
-        session_id: col(row, w, "session_id")?,
-        client_id,
-    })
-}
-
-const CONSENT_COLUMNS: &str = "user_id, client_id, scope, granted_at";
-
-fn consent_from_row(row: &SqliteRow) -> StoreResult<Consent> {
-    let user_id: String = col(row, "consent", "user_id")?;
-    let client_id: String = col(row, "consent", "client_id")?;
-    let what = format!("consent of user {user_id} to app {client_id}");
-    let w = what.as_str();
-    Ok(Consent {
-        scope: col(row, w, "scope")?,
-        granted_at: col(row, w, "granted_at")?,
-        user_id,
-        client_id,
-    })
-}
-
-const BROWSER_SESSION_COLUMNS: &str = "hash, user_id, auth_time, created_at, expires_at";
-
-/// Names a browser session in errors by its user, never by its hash.
-fn browser_session_from_row(row: &SqliteRow) -> StoreResult<BrowserSession> {
-    let user_id: String = col(row, "browser session", "user_id")?;
-    let what = format!("browser session of user {user_id}");
-    let w = what.as_str();
-    let hash: Vec<u8> = col(row, w, "hash")?;
-    Ok(BrowserSession {
-        hash: codec::digest(w, "hash", &hash)?,
-        auth_time: col(row, w, "auth_time")?,
-        created_at: col(row, w, "created_at")?,
-        expires_at: col(row, w, "expires_at")?,
-        user_id,
-    })
 }
 
 #[async_trait]

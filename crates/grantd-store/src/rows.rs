@@ -1,0 +1,268 @@
+//! Reading rows back into grantd's records, once for every SQL backend: the
+//! column lists both schemas share and the decoders, written over [`Cols`].
+
+use crate::codec::{self, corrupt};
+use grantd_core::model::{
+    Account, App, AuthCode, BrowserSession, Consent, JwtCredential, LoginState, Session, StoredKey,
+    TokenRecord, User,
+};
+use grantd_core::store::StoreResult;
+use sqlx::postgres::PgRow;
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Decode, Postgres, Row, Sqlite, Type};
+
+/// A column type both backends decode (text, integers, flags, bytes and
+/// their `Option`s).
+pub(crate) trait Value:
+    for<'r> Decode<'r, Sqlite> + Type<Sqlite> + for<'r> Decode<'r, Postgres> + Type<Postgres>
+{
+}
+
+impl<T> Value for T where
+    T: for<'r> Decode<'r, Sqlite> + Type<Sqlite> + for<'r> Decode<'r, Postgres> + Type<Postgres>
+{
+}
+
+/// A row of any backend, read column by column.
+pub(crate) trait Cols {
+    /// Column `column` of a row of `what`, or an error saying the row is corrupt.
+    fn col<T: Value>(&self, what: &str, column: &str) -> StoreResult<T>;
+}
+
+impl Cols for SqliteRow {
+    fn col<T: Value>(&self, what: &str, column: &str) -> StoreResult<T> {
+        self.try_get(column).map_err(|e| corrupt(what, column, e))
+    }
+}
+
+impl Cols for PgRow {
+    fn col<T: Value>(&self, what: &str, column: &str) -> StoreResult<T> {
+        self.try_get(column).map_err(|e| corrupt(what, column, e))
+    }
+}
+
+pub(crate) const ACCOUNT_COLUMNS: &str = "id, name, created_at";
+
+pub(crate) fn account(row: &impl Cols) -> StoreResult<Account> {
+    let id: String = row.col("account", "id")?;
+    let w = &format!("account {id}");
+    Ok(Account {
+        name: row.col(w, "name")?,
+        created_at: row.col(w, "created_at")?,
+        id,
+    })
+}
+
+/// The app's columns, in the order the backends bind an app's fields
+/// (numbered parameters, so one binder serves insert and update).
+pub(crate) const APP_COLUMNS: &str = "client_id, account_id, name, platform_type, grants, \
+     redirect_uris, scopes, distribution, issue_refresh_tokens, access_token_ttl, \
+     refresh_token_ttl, access_token_format, allow_plain_pkce, resource_server, secret_hash, \
+     created_at, updated_at, revision";
+
+pub(crate) fn app(row: &impl Cols) -> StoreResult<App> {
+    let client_id: String = row.col("app", "client_id")?;
+    let w = &format!("app {client_id}");
+    let secret_hash: Option<Vec<u8>> = row.col(w, "secret_hash")?;
+    Ok(App {
+        account_id: row.col(w, "account_id")?,
+        name: row.col(w, "name")?,
+        platform_type: codec::platform_type(w, &row.col::<String>(w, "platform_type")?)?,
+        grants: codec::grants_from_json(w, &row.col::<String>(w, "grants")?)?,
+        redirect_uris: codec::redirect_uris_from_json(w, &row.col::<String>(w, "redirect_uris")?)?,
+        scopes: codec::scopes_from_json(w, &row.col::<String>(w, "scopes")?)?,
+        distribution: codec::distribution(w, &row.col::<String>(w, "distribution")?)?,
+        issue_refresh_tokens: row.col(w, "issue_refresh_tokens")?,
+        access_token_ttl: codec::ttl_from_db(
+            w,
+            "access_token_ttl",
+            row.col(w, "access_token_ttl")?,
+        )?,
+        refresh_token_ttl: codec::ttl_from_db(
+            w,
+            "refresh_token_ttl",
+            row.col(w, "refresh_token_ttl")?,
+        )?,
+        access_token_format: codec::access_token_format(
+            w,
+            &row.col::<String>(w, "access_token_format")?,
+        )?,
+        allow_plain_pkce: row.col(w, "allow_plain_pkce")?,
+        resource_server: row.col(w, "resource_server")?,
+        secret_hash: secret_hash
+            .map(|h| codec::digest(w, "secret_hash", &h))
+            .transpose()?,
+        created_at: row.col(w, "created_at")?,
+        updated_at: row.col(w, "updated_at")?,
+        revision: row.col(w, "revision")?,
+        client_id,
+    })
+}
+
+pub(crate) const KEY_COLUMNS: &str = "kid, alg, public_jwk, sealed_private, created_at, retired_at";
+
+pub(crate) fn key(row: &impl Cols) -> StoreResult<StoredKey> {
+    let kid: String = row.col("signing key", "kid")?;
+    let w = &format!("signing key {kid}");
+    Ok(StoredKey {
+        alg: codec::signing_alg(w, &row.col::<String>(w, "alg")?)?,
+        public_jwk: row.col(w, "public_jwk")?,
+        sealed_private: row.col(w, "sealed_private")?,
+        created_at: row.col(w, "created_at")?,
+        retired_at: row.col(w, "retired_at")?,
+        kid,
+    })
+}
+
+pub(crate) const TOKEN_COLUMNS: &str =
+    "hash, kind, id, client_id, subject, account_id, session_id, scope, \
+     issued_at, expires_at, revoked_at, rotated_at, replay, pair_access_id, pair_access_expires_at";
+
+pub(crate) fn token(row: &impl Cols) -> StoreResult<TokenRecord> {
+    let id: String = row.col("token", "id")?;
+    let w = &format!("token {id}");
+    Ok(TokenRecord {
+        hash: codec::digest(w, "hash", &row.col::<Vec<u8>>(w, "hash")?)?,
+        kind: codec::token_kind(w, &row.col::<String>(w, "kind")?)?,
+        client_id: row.col(w, "client_id")?,
+        subject: row.col(w, "subject")?,
+        account_id: row.col(w, "account_id")?,
+        session_id: row.col(w, "session_id")?,
+        scope: row.col(w, "scope")?,
+        issued_at: row.col(w, "issued_at")?,
+        expires_at: row.col(w, "expires_at")?,
+        revoked_at: row.col(w, "revoked_at")?,
+        rotated_at: row.col(w, "rotated_at")?,
+        replay: row.col(w, "replay")?,
+        pair_access_id: row.col(w, "pair_access_id")?,
+        pair_access_expires_at: row.col(w, "pair_access_expires_at")?,
+        id,
+    })
+}
+
+pub(crate) const USER_COLUMNS: &str = "id, account_id, email, phone, extension_number, name, \
+     role, status, password_hash, created_at";
+
+pub(crate) fn user(row: &impl Cols) -> StoreResult<User> {
+    let id: String = row.col("user", "id")?;
+    let w = &format!("user {id}");
+    Ok(User {
+        account_id: row.col(w, "account_id")?,
+        email: row.col(w, "email")?,
+        phone: row.col(w, "phone")?,
+        extension_number: row.col(w, "extension_number")?,
+        name: row.col(w, "name")?,
+        role: codec::role(w, &row.col::<String>(w, "role")?)?,
+        status: codec::user_status(w, &row.col::<String>(w, "status")?)?,
+        password_hash: row.col(w, "password_hash")?,
+        created_at: row.col(w, "created_at")?,
+        id,
+    })
+}
+
+pub(crate) const LOGIN_STATE_COLUMNS: &str = "failures, window_started_at, locked_until";
+
+pub(crate) fn login_state(row: &impl Cols, user_id: &str) -> StoreResult<LoginState> {
+    let w = &format!("login failures of user {user_id}");
+    Ok(LoginState {
+        failures: codec::count_from_db(w, "failures", row.col(w, "failures")?)?,
+        window_started_at: row.col(w, "window_started_at")?,
+        locked_until: row.col(w, "locked_until")?,
+    })
+}
+
+pub(crate) const JWT_CREDENTIAL_COLUMNS: &str =
+    "id, user_id, account_id, label, allowed_apps, expires_at, created_at, revoked_at";
+
+pub(crate) fn jwt_credential(row: &impl Cols) -> StoreResult<JwtCredential> {
+    let id: String = row.col("JWT credential", "id")?;
+    let w = &format!("JWT credential {id}");
+    let allowed_apps: Option<String> = row.col(w, "allowed_apps")?;
+    Ok(JwtCredential {
+        user_id: row.col(w, "user_id")?,
+        account_id: row.col(w, "account_id")?,
+        label: row.col(w, "label")?,
+        allowed_apps: allowed_apps
+            .map(|json| codec::strings_from_json(w, "allowed_apps", &json))
+            .transpose()?,
+        expires_at: row.col(w, "expires_at")?,
+        created_at: row.col(w, "created_at")?,
+        revoked_at: row.col(w, "revoked_at")?,
+        id,
+    })
+}
+
+pub(crate) const SESSION_COLUMNS: &str = "id, user_id, client_id, account_id, scope, created_at, \
+     ended_at, end_reason, credential_id";
+
+pub(crate) fn session(row: &impl Cols) -> StoreResult<Session> {
+    let id: String = row.col("session", "id")?;
+    let w = &format!("session {id}");
+    Ok(Session {
+        user_id: row.col(w, "user_id")?,
+        client_id: row.col(w, "client_id")?,
+        account_id: row.col(w, "account_id")?,
+        scope: row.col(w, "scope")?,
+        created_at: row.col(w, "created_at")?,
+        ended_at: row.col(w, "ended_at")?,
+        end_reason: row.col(w, "end_reason")?,
+        credential_id: row.col(w, "credential_id")?,
+        id,
+    })
+}
+
+pub(crate) const AUTH_CODE_COLUMNS: &str = "hash, client_id, user_id, account_id, redirect_uri, \
+     redirect_uri_sent, scope, nonce, code_challenge, code_challenge_method, auth_time, \
+     created_at, expires_at, used_at, session_id";
+
+/// Names a code in errors by its app, never by its value or hash.
+pub(crate) fn auth_code(row: &impl Cols) -> StoreResult<AuthCode> {
+    let client_id: String = row.col("authorization code", "client_id")?;
+    let w = &format!("authorization code of app {client_id}");
+    Ok(AuthCode {
+        hash: codec::digest(w, "hash", &row.col::<Vec<u8>>(w, "hash")?)?,
+        user_id: row.col(w, "user_id")?,
+        account_id: row.col(w, "account_id")?,
+        redirect_uri: row.col(w, "redirect_uri")?,
+        redirect_uri_sent: row.col(w, "redirect_uri_sent")?,
+        scope: row.col(w, "scope")?,
+        nonce: row.col(w, "nonce")?,
+        code_challenge: row.col(w, "code_challenge")?,
+        code_challenge_method: row.col(w, "code_challenge_method")?,
+        auth_time: row.col(w, "auth_time")?,
+        created_at: row.col(w, "created_at")?,
+        expires_at: row.col(w, "expires_at")?,
+        used_at: row.col(w, "used_at")?,
+        session_id: row.col(w, "session_id")?,
+        client_id,
+    })
+}
+
+pub(crate) const CONSENT_COLUMNS: &str = "user_id, client_id, scope, granted_at";
+
+pub(crate) fn consent(row: &impl Cols) -> StoreResult<Consent> {
+    let user_id: String = row.col("consent", "user_id")?;
+    let client_id: String = row.col("consent", "client_id")?;
+    let w = &format!("consent of user {user_id} to app {client_id}");
+    Ok(Consent {
+        scope: row.col(w, "scope")?,
+        granted_at: row.col(w, "granted_at")?,
+        user_id,
+        client_id,
+    })
+}
+
+pub(crate) const BROWSER_SESSION_COLUMNS: &str = "hash, user_id, auth_time, created_at, expires_at";
+
+/// Names a browser session in errors by its user, never by its hash.
+pub(crate) fn browser_session(row: &impl Cols) -> StoreResult<BrowserSession> {
+    let user_id: String = row.col("browser session", "user_id")?;
+    let w = &format!("browser session of user {user_id}");
+    Ok(BrowserSession {
+        hash: codec::digest(w, "hash", &row.col::<Vec<u8>>(w, "hash")?)?,
+        auth_time: row.col(w, "auth_time")?,
+        created_at: row.col(w, "created_at")?,
+        expires_at: row.col(w, "expires_at")?,
+        user_id,
+    })
+}
