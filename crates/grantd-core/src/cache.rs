@@ -106,6 +106,9 @@ mod tests {
         assert!(cache.get("c").is_none(), "a stale app was put back");
         let since = cache.epoch();
         cache.put(app("new"), since);
-        assert_eq!(cache.get("c").map(|a| a.name.clone()).as_deref(), Some("new"));
+        assert_eq!(
+            cache.get("c").map(|a| a.name.clone()).as_deref(),
+            Some("new")
+        );
     }
 }

@@ -5,7 +5,6 @@ use anyhow::{bail, Context};
 use grantd_core::clock::SystemClock;
 use grantd_core::crypto::Kek;
 use grantd_core::model::SigningAlg;
-use grantd_core::store::Store;
 use grantd_core::{CoreConfig, FirstStart, Grantd};
 use std::path::Path;
 use std::sync::Arc;

@@ -835,11 +835,12 @@ async fn a_deleted_apps_jwt_access_tokens_stop_introspecting_as_active() {
         .await;
     let token = r.json["access_token"].as_str().unwrap().to_string();
     assert!(token.starts_with("eyJ"), "a JWT: {}", r.text);
+    let body = format!("token={token}");
     let introspect = || {
         server.post_form(
             "/oauth/introspect",
             Some((&api.client_id, &api.secret)),
-            &format!("token={token}"),
+            &body,
         )
     };
     assert_eq!(introspect().await.json["active"], true);

@@ -89,8 +89,8 @@ async fn active(node: &Server, app: &common::App, access: &str) -> bool {
             &format!("token={access}"),
         )
         .await;
-    assert_eq!(r.status, 200, "introspect: {}", r.body);
-    r.body["active"] == json!(true)
+    assert_eq!(r.status, 200, "introspect: {}", r.json);
+    r.json["active"] == json!(true)
 }
 
 /// Polls `check` until it holds or `within` passes; returns how long it took.
@@ -121,45 +121,47 @@ async fn a_session_issued_on_one_node_refreshes_and_revokes_on_the_other() {
         &format!("grant_type={JWT_GRANT}&assertion={}", l.jwt),
     )
     .await;
-    assert_eq!(first.status, 200, "{}", first.body);
-    assert!(active(&c.b, &l.app, &s(&first.body, "access_token")).await);
+    assert_eq!(first.status, 200, "{}", first.json);
+    assert!(active(&c.b, &l.app, &s(&first.json, "access_token")).await);
 
     let second = token(
         &c.b,
         &l.app,
         &format!(
             "grant_type=refresh_token&refresh_token={}",
-            s(&first.body, "refresh_token")
+            s(&first.json, "refresh_token")
         ),
     )
     .await;
-    assert_eq!(second.status, 200, "refresh on B: {}", second.body);
-    assert_eq!(second.body["session_id"], first.body["session_id"]);
+    assert_eq!(second.status, 200, "refresh on B: {}", second.json);
+    assert_eq!(second.json["session_id"], first.json["session_id"]);
     // The exchange on B ended A's access token, seen on A.
-    assert!(!active(&c.a, &l.app, &s(&first.body, "access_token")).await);
-    let access = s(&second.body, "access_token");
+    assert!(!active(&c.a, &l.app, &s(&first.json, "access_token")).await);
+    let access = s(&second.json, "access_token");
     assert!(active(&c.a, &l.app, &access).await);
 
-    let revoked = c
-        .a
-        .post_form(
+    let revoked =
+        c.a.post_form(
             "/restapi/oauth/revoke",
             Some((&l.app.client_id, &l.app.secret)),
             &format!("token={access}"),
         )
         .await;
-    assert_eq!(revoked.status, 200, "{}", revoked.body);
-    assert!(!active(&c.b, &l.app, &access).await, "revoked on A, still active on B");
+    assert_eq!(revoked.status, 200, "{}", revoked.json);
+    assert!(
+        !active(&c.b, &l.app, &access).await,
+        "revoked on A, still active on B"
+    );
     let again = token(
         &c.b,
         &l.app,
         &format!(
             "grant_type=refresh_token&refresh_token={}",
-            s(&second.body, "refresh_token")
+            s(&second.json, "refresh_token")
         ),
     )
     .await;
-    assert_eq!(again.status, 400, "{}", again.body);
+    assert_eq!(again.status, 400, "{}", again.json);
     drop(c.db);
 }
 
@@ -170,12 +172,11 @@ async fn apps_and_secrets_changed_on_one_node_hold_on_the_other_at_once() {
     let cc = "grant_type=client_credentials";
     // Created on A: B serves it on the first request.
     let on_b = token(&c.b, &app, cc).await;
-    assert_eq!(on_b.status, 200, "{}", on_b.body);
+    assert_eq!(on_b.status, 200, "{}", on_b.json);
 
     // B has the app cached now; the rotation on A must reach it.
-    let (status, rotated) = c
-        .a
-        .admin(
+    let (status, rotated) =
+        c.a.admin(
             reqwest::Method::POST,
             &format!("/admin/v1/apps/{}/secret", app.client_id),
             None,
@@ -186,7 +187,10 @@ async fn apps_and_secrets_changed_on_one_node_hold_on_the_other_at_once() {
         token(&c.b, &app, cc).await.status == 401
     })
     .await;
-    assert!(took.is_some(), "B accepted the old secret after the rotation");
+    assert!(
+        took.is_some(),
+        "B accepted the old secret after the rotation"
+    );
     let new = common::App {
         secret: s(&rotated, "client_secret"),
         ..app.clone()
@@ -194,9 +198,8 @@ async fn apps_and_secrets_changed_on_one_node_hold_on_the_other_at_once() {
     assert_eq!(token(&c.b, &new, cc).await.status, 200);
 
     // A settings change (scopes) on A narrows what B grants.
-    let (status, body) = c
-        .a
-        .admin(
+    let (status, body) =
+        c.a.admin(
             reqwest::Method::PATCH,
             &format!("/admin/v1/apps/{}", app.client_id),
             Some(json!({"scopes": ["ReadAccounts"]})),
@@ -246,7 +249,7 @@ async fn a_key_rotated_on_one_node_is_published_by_the_other_before_it_signs() {
     let app = c.a.server_only_app(json!({})).await;
     for node in [&c.a, &c.b] {
         let r = token(node, &app, "grant_type=client_credentials").await;
-        let header = s(&r.body, "access_token");
+        let header = s(&r.json, "access_token");
         let header = header.split('.').next().unwrap();
         use base64::Engine;
         let header: Value = serde_json::from_slice(
@@ -255,7 +258,10 @@ async fn a_key_rotated_on_one_node_is_published_by_the_other_before_it_signs() {
                 .unwrap(),
         )
         .unwrap();
-        assert!(before.contains(&s(&header, "kid")), "signed with an unpublished key");
+        assert!(
+            before.contains(&s(&header, "kid")),
+            "signed with an unpublished key"
+        );
     }
 }
 
@@ -294,8 +300,10 @@ async fn refresh_with_failover(
 async fn killing_a_node_under_refresh_load_loses_and_forks_nothing() {
     let Some(c) = cluster().await else { return };
     let l = jwt_login(&c.a).await;
-    const CLIENTS: usize = 8;
-    const ROUNDS: usize = 30;
+    // At most five sessions per user and app (the default cap).
+    const CLIENTS: usize = 5;
+    const ROUNDS: usize = 60;
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let mut chains = Vec::new();
     for _ in 0..CLIENTS {
         let r = token(
@@ -304,8 +312,8 @@ async fn killing_a_node_under_refresh_load_loses_and_forks_nothing() {
             &format!("grant_type={JWT_GRANT}&assertion={}", l.jwt),
         )
         .await;
-        assert_eq!(r.status, 200, "{}", r.body);
-        chains.push((s(&r.body, "refresh_token"), s(&r.body, "session_id")));
+        assert_eq!(r.status, 200, "{}", r.json);
+        chains.push((s(&r.json, "refresh_token"), s(&r.json, "session_id")));
     }
     let (a, b) = (c.a.base.clone(), c.b.base.clone());
     let http = reqwest::Client::builder()
@@ -317,22 +325,38 @@ async fn killing_a_node_under_refresh_load_loses_and_forks_nothing() {
         .enumerate()
         .map(|(i, (mut refresh, session))| {
             let (a, b, http, app) = (a.clone(), b.clone(), http.clone(), l.app.clone());
+            let done = done.clone();
             tokio::spawn(async move {
                 for round in 0..ROUNDS {
                     // Alternate nodes; B is always the fallback once A is gone.
-                    let (first, fallback) = if (i + round) % 2 == 0 { (&a, &b) } else { (&b, &b) };
+                    let (first, fallback) = if (i + round) % 2 == 0 {
+                        (&a, &b)
+                    } else {
+                        (&b, &b)
+                    };
                     let (status, body) =
                         refresh_with_failover(&http, first, fallback, &app, &refresh).await;
                     assert_eq!(status, 200, "client {i} round {round}: {body}");
                     assert_eq!(s(&body, "session_id"), session, "the session forked");
                     refresh = s(&body, "refresh_token");
+                    done.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 }
             })
         })
         .collect();
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Kill A a third of the way through, with refreshes in flight on it.
+    let third = CLIENTS * ROUNDS / 3;
+    let started = Instant::now();
+    while done.load(std::sync::atomic::Ordering::SeqCst) < third {
+        assert!(started.elapsed() < Duration::from_secs(60), "no progress");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     let mut a_node = c.a;
     a_node.kill();
+    assert!(
+        done.load(std::sync::atomic::Ordering::SeqCst) < CLIENTS * ROUNDS,
+        "the load ended before A was killed"
+    );
     for client in clients {
         client.await.expect("a client failed");
     }

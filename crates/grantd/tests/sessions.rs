@@ -6,7 +6,6 @@ mod common;
 use common::{Reply, Server};
 use reqwest::Method;
 use serde_json::{json, Value};
-use std::time::Duration;
 
 const EXTENSION: &str = "/restapi/v1.0/account/~/extension/~";
 const JWT_GRANT: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";

@@ -35,8 +35,8 @@ async fn introspect(node: &Server, app: &common::App, token: &str) -> bool {
             &format!("token={token}"),
         )
         .await;
-    assert_eq!(r.status, 200, "{}", r.body);
-    r.body["active"] == json!(true)
+    assert_eq!(r.status, 200, "{}", r.json);
+    r.json["active"] == json!(true)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -56,7 +56,7 @@ async fn a_sqlite_store_copied_to_postgres_keeps_every_token_credential_and_sess
             "grant_type=client_credentials",
         )
         .await;
-    assert_eq!(cc.status, 200, "{}", cc.body);
+    assert_eq!(cc.status, 200, "{}", cc.json);
     let jwt_app = old
         .server_only_app(json!({"name": "JWT", "grants": ["jwt_bearer", "refresh_token"]}))
         .await;
@@ -116,7 +116,7 @@ async fn a_sqlite_store_copied_to_postgres_keeps_every_token_credential_and_sess
     assert!(String::from_utf8_lossy(&again.stderr).contains("already holds data"));
 
     let new = Server::start_with(&["--database-url", db.url(), "--issuer", ISSUER], &env);
-    assert!(introspect(&new, &opaque, &s(&cc.body, "access_token")).await);
+    assert!(introspect(&new, &opaque, &s(&cc.json, "access_token")).await);
     assert!(introspect(&new, &jwt_app, &s(&session, "access_token")).await);
     assert!(!introspect(&new, &jwt_app, &s(&ended, "access_token")).await);
     let refreshed = new
@@ -129,8 +129,8 @@ async fn a_sqlite_store_copied_to_postgres_keeps_every_token_credential_and_sess
             ),
         )
         .await;
-    assert_eq!(refreshed.status, 200, "{}", refreshed.body);
-    assert_eq!(refreshed.body["session_id"], session["session_id"]);
+    assert_eq!(refreshed.status, 200, "{}", refreshed.json);
+    assert_eq!(refreshed.json["session_id"], session["session_id"]);
     let (status, body) = login(&new).await;
     assert_eq!(status, 200, "the JWT credential no longer works: {body}");
     drop(tmp);
@@ -143,12 +143,7 @@ async fn backup_of_a_running_server_serves_the_same_apps() {
     let app = live.server_only_app(json!({})).await;
     let file = live.dir.parent().unwrap().join("backup.db");
     let db = format!("sqlite://{}", live.dir.join("grantd.db").display());
-    let out = grantd(&[
-        "--database-url",
-        &db,
-        "backup",
-        file.to_str().unwrap(),
-    ]);
+    let out = grantd(&["--database-url", &db, "backup", file.to_str().unwrap()]);
     assert!(
         out.status.success(),
         "{}",
@@ -173,7 +168,7 @@ async fn backup_of_a_running_server_serves_the_same_apps() {
             "grant_type=client_credentials",
         )
         .await;
-    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.status, 200, "{}", r.json);
     // PostgreSQL is pg_dump's business.
     let pg = grantd(&[
         "--database-url",
