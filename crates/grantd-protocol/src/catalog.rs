@@ -152,6 +152,14 @@ catalog! {
         "No such endpoint",
         "Nothing is served at this path.",
         "Use one of the paths listed in the server metadata at /.well-known/oauth-authorization-server; the description names the closest one.";
+    TooManyParameters = "GRD-112", InvalidRequest, 400,
+        "Too many parameters",
+        "The request carries more parameters than grantd reads (the cap is in the description). OAuth requests have a handful of parameters; this many means the request was built wrongly or is an attempt to make the server work hard.",
+        "Send only the parameters of the request.";
+    ParameterTooLong = "GRD-113", InvalidRequest, 400,
+        "Parameter too long",
+        "A parameter name or value is longer than grantd accepts for it. Values are capped (most at 4096 bytes; nonce at 512, state at 2048; token, assertion and refresh_token at 8192) because they are stored, echoed into redirects and shown in pages.",
+        "Shorten the parameter named in the description. For state and nonce send a short random value and keep any data on the app's side.";
 
     // --- Who the client is -------------------------------------------------------
     ClientAuthMissing = "OAU-123", InvalidClient, 401,
@@ -468,7 +476,7 @@ catalog! {
         "The user has not granted this app anything (or the consent was already withdrawn).",
         "List the user's consents with GET /admin/v1/users/{id}/consents.";
 
-        TooManyFailures = "CMN-301", TemporarilyUnavailable, 429,
+    TooManyFailures = "CMN-301", TemporarilyUnavailable, 429,
         "Request rate exceeded",
         "Too many requests from this address failed authentication (wrong client credentials or passwords) within the window, so grantd pauses this address's requests to the authentication endpoints. This stops guessing; requests that authenticate do not count.",
         "Wait the number of seconds in Retry-After. Then fix the credentials: the earlier error responses say what was wrong with them.";

@@ -148,6 +148,36 @@ impl OAuthError {
         )
     }
 
+    pub fn too_many_parameters(max: usize) -> Self {
+        Self::new(
+            Code::TooManyParameters,
+            format!("The request has more than {max} parameters, the most grantd reads. Send only the parameters of the request."),
+        )
+    }
+
+    pub fn parameter_name_too_long(max: usize) -> Self {
+        Self::new(
+            Code::ParameterTooLong,
+            format!("A parameter name is longer than {max} bytes, the most grantd reads. Send only the parameters of the request."),
+        )
+    }
+
+    pub fn parameter_too_long(name: &str, len: usize, max: usize) -> Self {
+        let hint = if name == "state" || name == "nonce" {
+            " Send a short random value and keep any data the app needs on its own side."
+        } else {
+            ""
+        };
+        Self::new(
+            Code::ParameterTooLong,
+            format!(
+                "The parameter '{}' is {len} bytes long; grantd accepts at most {max} bytes for it.{hint}",
+                sanitize(name, 64)
+            ),
+        )
+        .with_parameter_opt(Some(name))
+    }
+
     pub fn headers_too_large(limit: usize) -> Self {
         Self::new(
             Code::HeadersTooLarge,
