@@ -337,7 +337,7 @@ impl OAuthError {
             format!(
                 "App '{app_name}' asked for {} {} that it does not have. Its permissions: {}. Ask only for those, or add the scope to the app's permissions.",
                 if missing.len() == 1 { "scope" } else { "scopes" },
-                missing.iter().map(|s| format!("'{s}'")).collect::<Vec<_>>().join(", "),
+                missing.iter().map(|s| format!("'{}'", sanitize(s, 128))).collect::<Vec<_>>().join(", "),
                 join(permitted.iter())
             ),
         )
@@ -784,7 +784,10 @@ impl OAuthError {
     pub fn consent_required(scopes: &str) -> Self {
         Self::new(
             Code::ConsentRequired,
-            format!("prompt=none was sent but the user has not granted this app: {scopes}."),
+            format!(
+                "prompt=none was sent but the user has not granted this app: {}.",
+                sanitize(scopes, 1000)
+            ),
         )
     }
 
@@ -996,20 +999,23 @@ impl fmt::Display for OAuthError {
 impl std::error::Error for OAuthError {}
 
 /// Makes a client-supplied value safe to quote in a message: printable ASCII
-/// only, cut to `max` characters.
+/// only (anything else becomes `?`), cut to `max` characters, and the
+/// characters that could close a quote or open markup wherever the message
+/// is shown (`<`, `>`, `"`, `'`, `\`, `` ` ``) percent-encoded, as in a URL.
+/// Descriptions travel in redirects to apps, which may show them unescaped.
 pub fn sanitize(value: &str, max: usize) -> String {
-    let mut out: String = value
-        .chars()
-        .take(max)
-        .map(|c| {
-            if c.is_ascii_graphic() || c == ' ' {
-                c
-            } else {
-                '?'
+    use fmt::Write;
+    let mut out = String::with_capacity(value.len().min(max) + 3);
+    for c in value.chars().take(max) {
+        match c {
+            '<' | '>' | '"' | '\'' | '\\' | '`' => {
+                let _ = write!(out, "%{:02X}", c as u32);
             }
-        })
-        .collect();
-    if value.chars().count() > max {
+            c if c.is_ascii_graphic() || c == ' ' => out.push(c),
+            _ => out.push('?'),
+        }
+    }
+    if value.chars().nth(max).is_some() {
         out.push('…');
     }
     out
@@ -1040,5 +1046,14 @@ mod tests {
     fn sanitize_cuts_and_masks() {
         assert_eq!(sanitize("ab\ncd", 10), "ab?cd");
         assert_eq!(sanitize("abcdef", 3), "abc…");
+        assert_eq!(sanitize("abc", 3), "abc");
+    }
+
+    #[test]
+    fn sanitize_escapes_quotes_and_markup() {
+        assert_eq!(
+            sanitize("<img src=x onerror=\"a('b')\">\\`", 100),
+            "%3Cimg src=x onerror=%22a(%27b%27)%22%3E%5C%60"
+        );
     }
 }

@@ -1136,7 +1136,12 @@ async fn oversized_authorization_requests_are_refused_and_nothing_is_stored() {
         .collect();
     assert!(many.len() > 50_000 && many.len() < 64_000, "{}", many.len());
     let started = std::time::Instant::now();
-    let res = server.http.get(format!("{url}{many}")).send().await.unwrap();
+    let res = server
+        .http
+        .get(format!("{url}{many}"))
+        .send()
+        .await
+        .unwrap();
     let r = Reply::from(res).await;
     r.assert_error(
         400,
@@ -1176,4 +1181,67 @@ fn radix36(mut n: u32) -> String {
         }
     }
     String::from_utf8(out).unwrap()
+}
+
+/// Request values quoted in a redirected error_description are escaped: an
+/// app that shows the description cannot be made to render markup.
+#[tokio::test]
+async fn redirected_errors_escape_request_values() {
+    let server = Server::start();
+    let web = App::from(server.create_app(json!({"name": "Web", "platform_type": "server-web", "redirect_uris": [CB], "scopes": ["ReadAccounts"]})).await);
+    let spa = App::from(
+        server
+            .create_app(json!({"name": "SPA", "platform_type": "browser", "redirect_uris": [CB]}))
+            .await,
+    );
+    let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+    let cases = [
+        (
+            format!(
+                "/oauth/authorize?response_type=code&client_id={}&scope={}",
+                web.client_id,
+                urlencode("<img src=x onerror=alert(1)>")
+            ),
+            "GRD-301",
+            "%3Cimg",
+        ),
+        (
+            format!(
+                "/oauth/authorize?response_type=code&client_id={}&scope={}",
+                web.client_id,
+                urlencode("a\"b\\c")
+            ),
+            "GRD-302",
+            "double quotes",
+        ),
+        (
+            format!(
+                "/oauth/authorize?response_type={}&client_id={}",
+                urlencode("<b>\"'\\"),
+                web.client_id
+            ),
+            "GRD-353",
+            "%3Cb%3E%22%27%5C",
+        ),
+        (
+            format!(
+                "/oauth/authorize?response_type=code&client_id={}&code_challenge={challenge}&code_challenge_method={}",
+                spa.client_id,
+                urlencode("<s>")
+            ),
+            "GRD-355",
+            "%3Cs%3E",
+        ),
+    ];
+    for (path, code, shows) in cases {
+        let r = Reply::from(server.http.get(server.url(&path)).send().await.unwrap()).await;
+        assert_eq!(r.status, 303, "{path}: {}", r.text);
+        let q = query_of(&location(&r));
+        assert!(q["error_uri"].ends_with(code), "{path}: {q:?}");
+        let d = &q["error_description"];
+        assert!(d.contains(shows), "{path}: {d}");
+        for c in ['<', '>', '"', '\\', '`'] {
+            assert!(!d.contains(c), "{path}: {c:?} echoed in {d}");
+        }
+    }
 }
