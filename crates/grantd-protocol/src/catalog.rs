@@ -478,7 +478,7 @@ catalog! {
 
     TooManyFailures = "CMN-301", TemporarilyUnavailable, 429,
         "Request rate exceeded",
-        "Too many requests from this address failed authentication (wrong client credentials or passwords) within the window, so grantd pauses this address's requests to the authentication endpoints. This stops guessing; requests that authenticate do not count.",
+        "Too many requests from this address failed authentication (wrong client credentials or passwords) within the window, so grantd pauses them. Failures are counted per client id (or username on the sign-in form) and address: only the credentials under attack are paused for that address, other apps and users are not. A looser ceiling counts all of an address's failures, so one address cannot try unlimited identities. This stops guessing; requests that authenticate do not count.",
         "Wait the number of seconds in Retry-After. Then fix the credentials: the earlier error responses say what was wrong with them.";
 
     // --- The server --------------------------------------------------------------

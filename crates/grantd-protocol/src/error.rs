@@ -13,6 +13,19 @@ pub enum Challenge {
     Bearer,
 }
 
+/// Whose failed authentications paused a request (CMN-301).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Paused<'a> {
+    /// One client id, from one address.
+    Client(&'a str),
+    /// One username on the sign-in form, from one address (not echoed).
+    Login,
+    /// Requests that named no client, from one address.
+    Anonymous,
+    /// Every identity from one address together (the looser ceiling).
+    Address,
+}
+
 /// A rejection: what went wrong (the catalog code), in this request's words.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OAuthError {
@@ -962,11 +975,27 @@ impl OAuthError {
         )
     }
 
-    pub fn too_many_failures(limit: u32, window: u64, retry_after: u64) -> Self {
-        Self::new(
+    pub fn too_many_failures(
+        paused: Paused<'_>,
+        limit: u32,
+        window: u64,
+        retry_after: u64,
+    ) -> Self {
+        let whose = match paused {
+            Paused::Client(id) => format!("for client id '{}'", sanitize(id, 64)),
+            Paused::Login => "for this username".to_string(),
+            Paused::Anonymous => "without naming a client".to_string(),
+            Paused::Address => "for any client or user".to_string(),
+        };
+        let e = Self::new(
             Code::TooManyFailures,
-            format!("More than {limit} requests from this address failed authentication within {window} seconds. Retry after {retry_after} seconds, with correct credentials."),
-        )
+            format!("More than {limit} requests {whose} from this address failed authentication within {window} seconds. Retry after {retry_after} seconds, with correct credentials."),
+        );
+        match paused {
+            Paused::Client(_) => e.with_parameter("client_id"),
+            Paused::Login => e.with_parameter("username"),
+            _ => e,
+        }
     }
 
     pub fn password_checks_busy() -> Self {

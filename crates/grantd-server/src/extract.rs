@@ -1,6 +1,7 @@
 //! Extractors that read OAuth requests once, at the edge, into typed values,
 //! diagnosing how a request was sent before anything else looks at it.
 
+use crate::ratelimit::{self, Identity};
 use crate::reject::Rejection;
 use axum::body::{to_bytes, Body};
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -53,7 +54,18 @@ impl<S: Send + Sync, R: QueryRule> FromRequest<S> for OAuthForm<R> {
                 .get(header::AUTHORIZATION)
                 .map(|v| v.as_bytes()),
             &params,
+        );
+        // Whose credentials are tried, for the failure limit: before any
+        // secret is checked, and even when the header is malformed.
+        let claimed = match &client {
+            Ok(c) => c.client_id(),
+            Err(_) => params.get("client_id"),
+        };
+        ratelimit::identify(
+            &parts.extensions,
+            claimed.map_or(Identity::Anonymous, Identity::Client),
         )?;
+        let client = client?;
         Ok(Self {
             params,
             client,

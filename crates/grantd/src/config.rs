@@ -4,6 +4,7 @@
 use anyhow::{bail, Context};
 use clap::Args;
 use grantd_core::Policy;
+use grantd_server::client_ip::TrustedProxies;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
@@ -38,10 +39,22 @@ pub struct ServeArgs {
     /// Log format: text or json.
     #[arg(long, env = "GRANTD_LOG_FORMAT")]
     pub log_format: Option<String>,
-    /// Failed authentications per client address and minute on the
-    /// authentication endpoints before 429 (default 30; 0 = no limit).
+    /// Failed authentications per identity (client id or username), client
+    /// address and minute on the authentication endpoints before 429
+    /// (default 30; an address's failures for all identities together may
+    /// reach ten times that; 0 = no limit).
     #[arg(long, env = "GRANTD_AUTH_FAILURE_LIMIT")]
     pub auth_failure_limit: Option<u32>,
+    /// A reverse proxy (IP address or CIDR range) whose X-Forwarded-For or
+    /// Forwarded header names the client's address; repeat for several
+    /// (environment: a comma-separated list). Default: none, so the peer
+    /// address is the client's and forwarding headers are ignored.
+    #[arg(
+        long = "trusted-proxy",
+        env = "GRANTD_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Option<Vec<String>>,
     #[command(flatten)]
     pub policy: PolicyArgs,
 }
@@ -147,6 +160,15 @@ pub struct FileConfig {
     pub policy: PolicyArgs,
     #[serde(default)]
     pub legacy: LegacyFile,
+    #[serde(default)]
+    pub server: ServerFile,
+}
+
+/// `[server]`: how connections are handled.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerFile {
+    pub trusted_proxies: Option<Vec<String>>,
 }
 
 /// `[legacy]`: `password_sunset`, `implicit_sunset`.
@@ -183,6 +205,7 @@ pub struct Settings {
     pub master_key: Option<String>,
     pub policy: Policy,
     pub auth_failure_limit: u32,
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl Settings {
@@ -215,8 +238,17 @@ impl Settings {
             .or(file.legacy.password_sunset);
         file_policy.implicit_sunset = file_policy.implicit_sunset.or(file.legacy.implicit_sunset);
         let policy = serve.policy.clone().or(file_policy).resolve()?;
+        let trusted_proxies = TrustedProxies::parse(
+            &serve
+                .trusted_proxies
+                .clone()
+                .or(file.server.trusted_proxies)
+                .unwrap_or_default(),
+        )
+        .map_err(anyhow::Error::msg)?;
         Ok(Self {
             policy,
+            trusted_proxies,
             auth_failure_limit: serve
                 .auth_failure_limit
                 .or(file.auth_failure_limit)

@@ -158,7 +158,10 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     spawn_housekeeping(grantd.clone());
     let app = grantd_server::router(grantd_server::AppState::new(
         grantd,
-        settings.auth_failure_limit,
+        grantd_server::EdgeSettings {
+            auth_failure_limit: settings.auth_failure_limit,
+            trusted_proxies: settings.trusted_proxies.clone(),
+        },
     ));
     // A closed stdout must not stop the server, so write errors are ignored.
     let banner = format!(
