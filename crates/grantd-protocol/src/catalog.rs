@@ -152,6 +152,14 @@ catalog! {
         "No such endpoint",
         "Nothing is served at this path.",
         "Use one of the paths listed in the server metadata at /.well-known/oauth-authorization-server; the description names the closest one.";
+    BodyTimeout = "GRD-110", InvalidRequest, 408,
+        "Request body too slow",
+        "The request headers arrived but the body did not arrive in full within the time grantd waits for it. A client that announces a body and then stalls holds a connection open, so grantd stops waiting.",
+        "Send the whole body right after the headers. If the network is this slow, retry; operators can raise the limit (body_read_timeout).";
+    BodyIncomplete = "GRD-111", InvalidRequest, 400,
+        "Request body incomplete",
+        "The connection closed or failed before the whole request body arrived (fewer bytes than Content-Length, or a broken chunked encoding). Nothing in the request was processed.",
+        "Retry the request; check that the client or a proxy in between does not cut requests short.";
     TooManyParameters = "GRD-112", InvalidRequest, 400,
         "Too many parameters",
         "The request carries more parameters than grantd reads (the cap is in the description). OAuth requests have a handful of parameters; this many means the request was built wrongly or is an attempt to make the server work hard.",

@@ -161,6 +161,20 @@ impl OAuthError {
         )
     }
 
+    pub fn body_timeout(seconds: u64) -> Self {
+        Self::new(
+            Code::BodyTimeout,
+            format!("The request body did not arrive in full within {seconds} seconds of the headers, so grantd stopped waiting. Send the whole body right after the headers."),
+        )
+    }
+
+    pub fn body_incomplete() -> Self {
+        Self::new(
+            Code::BodyIncomplete,
+            "The connection ended before the whole request body arrived, so nothing was processed. Retry the request.",
+        )
+    }
+
     pub fn too_many_parameters(max: usize) -> Self {
         Self::new(
             Code::TooManyParameters,

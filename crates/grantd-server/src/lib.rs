@@ -5,6 +5,7 @@ pub mod admin;
 pub mod client_ip;
 pub mod endpoints;
 pub mod extract;
+pub mod listen;
 pub mod openapi;
 pub mod ratelimit;
 pub mod reject;

@@ -14,6 +14,8 @@ pub struct EdgeSettings {
     pub auth_failure_limit: u32,
     /// Peers whose forwarding headers name the client's address.
     pub trusted_proxies: TrustedProxies,
+    /// How long a request body may take to arrive, once its headers have.
+    pub body_read_timeout: Duration,
 }
 
 impl Default for EdgeSettings {
@@ -21,6 +23,7 @@ impl Default for EdgeSettings {
         Self {
             auth_failure_limit: 30,
             trusted_proxies: TrustedProxies::default(),
+            body_read_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -30,6 +33,7 @@ pub struct AppState {
     pub grantd: Arc<Grantd>,
     pub failures: Arc<FailureLimiter>,
     pub proxies: Arc<TrustedProxies>,
+    pub body_read_timeout: Duration,
 }
 
 impl AppState {
@@ -41,6 +45,7 @@ impl AppState {
                 Duration::from_secs(60),
             )),
             proxies: Arc::new(edge.trusted_proxies),
+            body_read_timeout: edge.body_read_timeout,
         }
     }
 

@@ -161,8 +161,12 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         grantd_server::EdgeSettings {
             auth_failure_limit: settings.auth_failure_limit,
             trusted_proxies: settings.trusted_proxies.clone(),
+            body_read_timeout: settings.body_read_timeout,
         },
     ));
+    if !settings.trusted_proxies.is_empty() {
+        tracing::info!(proxies = ?settings.trusted_proxies, "trusting forwarding headers from these peers");
+    }
     // A closed stdout must not stop the server, so write errors are ignored.
     let banner = format!(
         "grantd listening on http://{addr}\n  issuer:    {issuer}\n  discovery: {issuer}/.well-known/oauth-authorization-server\n  errors:    {issuer}/docs/errors\n  data:      {}\n",
@@ -174,13 +178,13 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         let _ = out.write_all(banner.as_bytes());
         let _ = out.flush();
     }
-    axum::serve(
+    grantd_server::listen::serve(
         listener,
-        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        app,
+        settings.connections.clone(),
+        shutdown_signal(),
     )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
-    .context("server failed")?;
+    .await;
     tracing::info!("stopped");
     Ok(())
 }
@@ -227,5 +231,5 @@ async fn shutdown_signal() {
         _ = ctrl_c => {},
         _ = term => {},
     }
-    tracing::info!("shutting down: finishing requests in flight");
+    tracing::info!("shutting down");
 }

@@ -198,11 +198,16 @@ fn rejected(s: &AppState, headers: &HeaderMap, e: AuthorizeError) -> Response {
 }
 
 /// The request's authorization parameters: the query for GET, the form for POST.
-async fn read_params(req: Request) -> Result<(HeaderMap, Params), (HeaderMap, OAuthError)> {
+async fn read_params(
+    s: &AppState,
+    req: Request,
+) -> Result<(HeaderMap, Params), (HeaderMap, OAuthError)> {
     let (parts, body) = req.into_parts();
     let headers = parts.headers;
     let params = if parts.method == Method::POST {
-        read_form(&headers, body).await.map_err(|r| r.0)
+        read_form(&headers, body, s.body_read_timeout)
+            .await
+            .map_err(|r| r.0)
     } else {
         Params::parse_query(parts.uri.query())
     };
@@ -310,7 +315,7 @@ struct Step {
 
 impl Step {
     async fn begin(s: &AppState, req: Request) -> Result<Step, Response> {
-        let (headers, params) = read_params(req)
+        let (headers, params) = read_params(s, req)
             .await
             .map_err(|(headers, e)| error_page(s, &headers, &e))?;
         let ctx = match s.grantd.authorize_context(&params).await {
