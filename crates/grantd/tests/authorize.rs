@@ -1245,3 +1245,34 @@ async fn redirected_errors_escape_request_values() {
         }
     }
 }
+
+/// On the sign-in form failures count per username: guessing one username
+/// pauses that username from this address, and another user still signs in.
+#[tokio::test]
+async fn sign_in_failures_pause_the_username_not_the_address() {
+    let server = Server::start_with(&["--auth-failure-limit", "3"], &[]);
+    setup(&server).await;
+    let app = App::from(
+        server
+            .create_app(
+                json!({"name": "Web", "platform_type": "server-web", "redirect_uris": [CB]}),
+            )
+            .await,
+    );
+    let url = auth_url(&server, &app.client_id, "");
+    let b = Browser::new(&server);
+    let page = b.get(&url).await;
+    for _ in 0..3 {
+        let r = b.sign_in(&page, "Mallory@example.com", "guess").await;
+        assert_eq!(r.status, 401, "{}", r.text);
+    }
+    let r = b.sign_in(&page, "mallory@example.com", "guess").await;
+    assert_eq!(r.status, 429, "{}", r.text);
+    assert!(r.text.contains("CMN-301") && r.text.contains("for this username"));
+    assert!(!r.text.contains("More than 3 requests for client id"));
+    assert!(r.header("retry-after").is_some());
+    let loc = b
+        .authorize(&url, "alice@example.com", "correct horse battery")
+        .await;
+    assert!(query_of(&loc).contains_key("code"), "{loc}");
+}
