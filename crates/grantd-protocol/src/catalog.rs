@@ -152,6 +152,22 @@ catalog! {
         "No such endpoint",
         "Nothing is served at this path.",
         "Use one of the paths listed in the server metadata at /.well-known/oauth-authorization-server; the description names the closest one.";
+    BodyTimeout = "GRD-110", InvalidRequest, 408,
+        "Request body too slow",
+        "The request headers arrived but the body did not arrive in full within the time grantd waits for it. A client that announces a body and then stalls holds a connection open, so grantd stops waiting.",
+        "Send the whole body right after the headers. If the network is this slow, retry; operators can raise the limit (body_read_timeout).";
+    BodyIncomplete = "GRD-111", InvalidRequest, 400,
+        "Request body incomplete",
+        "The connection closed or failed before the whole request body arrived (fewer bytes than Content-Length, or a broken chunked encoding). Nothing in the request was processed.",
+        "Retry the request; check that the client or a proxy in between does not cut requests short.";
+    TooManyParameters = "GRD-112", InvalidRequest, 400,
+        "Too many parameters",
+        "The request carries more parameters than grantd reads (the cap is in the description). OAuth requests have a handful of parameters; this many means the request was built wrongly or is an attempt to make the server work hard.",
+        "Send only the parameters of the request.";
+    ParameterTooLong = "GRD-113", InvalidRequest, 400,
+        "Parameter too long",
+        "A parameter name or value is longer than grantd accepts for it. Values are capped (most at 4096 bytes; nonce at 512, state at 2048; token, assertion and refresh_token at 8192) because they are stored, echoed into redirects and shown in pages.",
+        "Shorten the parameter named in the description. For state and nonce send a short random value and keep any data on the app's side.";
 
     // --- Who the client is -------------------------------------------------------
     ClientAuthMissing = "OAU-123", InvalidClient, 401,
@@ -468,9 +484,9 @@ catalog! {
         "The user has not granted this app anything (or the consent was already withdrawn).",
         "List the user's consents with GET /admin/v1/users/{id}/consents.";
 
-        TooManyFailures = "CMN-301", TemporarilyUnavailable, 429,
+    TooManyFailures = "CMN-301", TemporarilyUnavailable, 429,
         "Request rate exceeded",
-        "Too many requests from this address failed authentication (wrong client credentials or passwords) within the window, so grantd pauses this address's requests to the authentication endpoints. This stops guessing; requests that authenticate do not count.",
+        "Too many requests from this address failed authentication (wrong client credentials or passwords) within the window, so grantd pauses them. Failures are counted per client id (or username on the sign-in form) and address: only the credentials under attack are paused for that address, other apps and users are not. A looser ceiling counts all of an address's failures, so one address cannot try unlimited identities. This stops guessing; requests that authenticate do not count.",
         "Wait the number of seconds in Retry-After. Then fix the credentials: the earlier error responses say what was wrong with them.";
 
     // --- The server --------------------------------------------------------------

@@ -13,6 +13,19 @@ pub enum Challenge {
     Bearer,
 }
 
+/// Whose failed authentications paused a request (CMN-301).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Paused<'a> {
+    /// One client id, from one address.
+    Client(&'a str),
+    /// One username on the sign-in form, from one address (not echoed).
+    Login,
+    /// Requests that named no client, from one address.
+    Anonymous,
+    /// Every identity from one address together (the looser ceiling).
+    Address,
+}
+
 /// A rejection: what went wrong (the catalog code), in this request's words.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OAuthError {
@@ -146,6 +159,50 @@ impl OAuthError {
             Code::BodyTooLarge,
             format!("The request body is larger than {limit} bytes, the most this endpoint accepts. Send only the OAuth parameters."),
         )
+    }
+
+    pub fn body_timeout(seconds: u64) -> Self {
+        Self::new(
+            Code::BodyTimeout,
+            format!("The request body did not arrive in full within {seconds} seconds of the headers, so grantd stopped waiting. Send the whole body right after the headers."),
+        )
+    }
+
+    pub fn body_incomplete() -> Self {
+        Self::new(
+            Code::BodyIncomplete,
+            "The connection ended before the whole request body arrived, so nothing was processed. Retry the request.",
+        )
+    }
+
+    pub fn too_many_parameters(max: usize) -> Self {
+        Self::new(
+            Code::TooManyParameters,
+            format!("The request has more than {max} parameters, the most grantd reads. Send only the parameters of the request."),
+        )
+    }
+
+    pub fn parameter_name_too_long(max: usize) -> Self {
+        Self::new(
+            Code::ParameterTooLong,
+            format!("A parameter name is longer than {max} bytes, the most grantd reads. Send only the parameters of the request."),
+        )
+    }
+
+    pub fn parameter_too_long(name: &str, len: usize, max: usize) -> Self {
+        let hint = if name == "state" || name == "nonce" {
+            " Send a short random value and keep any data the app needs on its own side."
+        } else {
+            ""
+        };
+        Self::new(
+            Code::ParameterTooLong,
+            format!(
+                "The parameter '{}' is {len} bytes long; grantd accepts at most {max} bytes for it.{hint}",
+                sanitize(name, 64)
+            ),
+        )
+        .with_parameter_opt(Some(name))
     }
 
     pub fn headers_too_large(limit: usize) -> Self {
@@ -307,7 +364,7 @@ impl OAuthError {
             format!(
                 "App '{app_name}' asked for {} {} that it does not have. Its permissions: {}. Ask only for those, or add the scope to the app's permissions.",
                 if missing.len() == 1 { "scope" } else { "scopes" },
-                missing.iter().map(|s| format!("'{s}'")).collect::<Vec<_>>().join(", "),
+                missing.iter().map(|s| format!("'{}'", sanitize(s, 128))).collect::<Vec<_>>().join(", "),
                 join(permitted.iter())
             ),
         )
@@ -754,7 +811,10 @@ impl OAuthError {
     pub fn consent_required(scopes: &str) -> Self {
         Self::new(
             Code::ConsentRequired,
-            format!("prompt=none was sent but the user has not granted this app: {scopes}."),
+            format!(
+                "prompt=none was sent but the user has not granted this app: {}.",
+                sanitize(scopes, 1000)
+            ),
         )
     }
 
@@ -929,11 +989,27 @@ impl OAuthError {
         )
     }
 
-    pub fn too_many_failures(limit: u32, window: u64, retry_after: u64) -> Self {
-        Self::new(
+    pub fn too_many_failures(
+        paused: Paused<'_>,
+        limit: u32,
+        window: u64,
+        retry_after: u64,
+    ) -> Self {
+        let whose = match paused {
+            Paused::Client(id) => format!("for client id '{}'", sanitize(id, 64)),
+            Paused::Login => "for this username".to_string(),
+            Paused::Anonymous => "without naming a client".to_string(),
+            Paused::Address => "for any client or user".to_string(),
+        };
+        let e = Self::new(
             Code::TooManyFailures,
-            format!("More than {limit} requests from this address failed authentication within {window} seconds. Retry after {retry_after} seconds, with correct credentials."),
-        )
+            format!("More than {limit} requests {whose} from this address failed authentication within {window} seconds. Retry after {retry_after} seconds, with correct credentials."),
+        );
+        match paused {
+            Paused::Client(_) => e.with_parameter("client_id"),
+            Paused::Login => e.with_parameter("username"),
+            _ => e,
+        }
     }
 
     pub fn password_checks_busy() -> Self {
@@ -966,20 +1042,23 @@ impl fmt::Display for OAuthError {
 impl std::error::Error for OAuthError {}
 
 /// Makes a client-supplied value safe to quote in a message: printable ASCII
-/// only, cut to `max` characters.
+/// only (anything else becomes `?`), cut to `max` characters, and the
+/// characters that could close a quote or open markup wherever the message
+/// is shown (`<`, `>`, `"`, `'`, `\`, `` ` ``) percent-encoded, as in a URL.
+/// Descriptions travel in redirects to apps, which may show them unescaped.
 pub fn sanitize(value: &str, max: usize) -> String {
-    let mut out: String = value
-        .chars()
-        .take(max)
-        .map(|c| {
-            if c.is_ascii_graphic() || c == ' ' {
-                c
-            } else {
-                '?'
+    use fmt::Write;
+    let mut out = String::with_capacity(value.len().min(max) + 3);
+    for c in value.chars().take(max) {
+        match c {
+            '<' | '>' | '"' | '\'' | '\\' | '`' => {
+                let _ = write!(out, "%{:02X}", c as u32);
             }
-        })
-        .collect();
-    if value.chars().count() > max {
+            c if c.is_ascii_graphic() || c == ' ' => out.push(c),
+            _ => out.push('?'),
+        }
+    }
+    if value.chars().nth(max).is_some() {
         out.push('…');
     }
     out
@@ -1010,5 +1089,14 @@ mod tests {
     fn sanitize_cuts_and_masks() {
         assert_eq!(sanitize("ab\ncd", 10), "ab?cd");
         assert_eq!(sanitize("abcdef", 3), "abc…");
+        assert_eq!(sanitize("abc", 3), "abc");
+    }
+
+    #[test]
+    fn sanitize_escapes_quotes_and_markup() {
+        assert_eq!(
+            sanitize("<img src=x onerror=\"a('b')\">\\`", 100),
+            "%3Cimg src=x onerror=%22a(%27b%27)%22%3E%5C%60"
+        );
     }
 }

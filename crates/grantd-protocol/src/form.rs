@@ -1,8 +1,33 @@
 //! Form bodies and query strings, read once at the edge: repeated parameters
-//! are refused, empty ones count as absent, and credentials in a URL are found.
+//! are refused, empty ones count as absent, sizes are capped, and credentials
+//! in a URL are found.
 
 use crate::error::OAuthError;
 use crate::secret::Secret;
+use std::collections::HashSet;
+
+/// Most parameters one request may carry. Every pair counts, empty ones
+/// too; no OAuth request needs more than about twenty.
+pub const MAX_PARAMS: usize = 100;
+/// Longest a parameter name may be, in bytes.
+pub const MAX_NAME_LEN: usize = 128;
+/// Longest a parameter value may be, in bytes (decoded), unless
+/// [`max_value_len`] names a different cap for it.
+pub const MAX_VALUE_LEN: usize = 4096;
+
+/// The cap on a parameter's decoded value, in bytes. `nonce` and `state` are
+/// opaque values for the app to recognise its own request; they are stored
+/// with the code, echoed into redirects and carried through the sign-in
+/// pages, so they are kept short. Tokens and assertions may be signed JWTs,
+/// which are longer than any other value.
+pub fn max_value_len(name: &str) -> usize {
+    match name {
+        "nonce" => 512,
+        "state" => 2048,
+        "token" | "assertion" | "refresh_token" => 8192,
+        _ => MAX_VALUE_LEN,
+    }
+}
 
 /// Parameters that carry credentials or grant data and so must never be in a URL.
 pub const TOKEN_QUERY_FORBIDDEN: &[&str] = &[
@@ -59,13 +84,25 @@ pub struct Params {
 }
 
 impl Params {
-    /// Parses `application/x-www-form-urlencoded` bytes.
+    /// Parses `application/x-www-form-urlencoded` bytes. Linear in the
+    /// input: reading stops at the first pair past a cap, and repeats are
+    /// found with a set.
     pub fn parse(body: &[u8]) -> Result<Self, OAuthError> {
         if std::str::from_utf8(body).is_err() {
             return Err(OAuthError::body_not_form("it is not UTF-8"));
         }
         let mut pairs: Vec<(String, String)> = Vec::new();
-        for (name, value) in form_urlencoded::parse(body) {
+        for (seen, (name, value)) in form_urlencoded::parse(body).enumerate() {
+            if seen >= MAX_PARAMS {
+                return Err(OAuthError::too_many_parameters(MAX_PARAMS));
+            }
+            if name.len() > MAX_NAME_LEN {
+                return Err(OAuthError::parameter_name_too_long(MAX_NAME_LEN));
+            }
+            let cap = max_value_len(&name);
+            if value.len() > cap {
+                return Err(OAuthError::parameter_too_long(&name, value.len(), cap));
+            }
             if name.contains('\u{FFFD}') || value.contains('\u{FFFD}') {
                 return Err(OAuthError::body_not_form(
                     "a percent-encoded value is not UTF-8",
@@ -74,10 +111,11 @@ impl Params {
             if value.is_empty() || name.is_empty() {
                 continue; // empty parameters count as absent (SDKs send them)
             }
-            if pairs.iter().any(|(n, _)| *n == name) {
-                return Err(OAuthError::duplicate_parameter(&name));
-            }
             pairs.push((name.into_owned(), value.into_owned()));
+        }
+        let mut names = HashSet::with_capacity(pairs.len());
+        if let Some((name, _)) = pairs.iter().find(|(n, _)| !names.insert(n.as_str())) {
+            return Err(OAuthError::duplicate_parameter(name));
         }
         Ok(Self { pairs })
     }
@@ -157,6 +195,37 @@ mod tests {
         assert_eq!(e.parameter, Some("grant_type"));
         // An empty repeat is absent, not a duplicate.
         assert!(Params::parse(b"scope=&scope=x").is_ok());
+    }
+
+    #[test]
+    fn sizes_are_capped() {
+        let many: String = (0..MAX_PARAMS + 1).map(|i| format!("p{i}=1&")).collect();
+        let e = Params::parse(many.as_bytes()).unwrap_err();
+        assert_eq!(e.code, Code::TooManyParameters);
+        assert!(e.description.contains("100"), "{}", e.description);
+        let exactly: String = (0..MAX_PARAMS).map(|i| format!("p{i}=1&")).collect();
+        assert!(Params::parse(exactly.trim_end_matches('&').as_bytes()).is_ok());
+
+        let e = Params::parse(format!("nonce={}", "n".repeat(513)).as_bytes()).unwrap_err();
+        assert_eq!(e.code, Code::ParameterTooLong);
+        assert_eq!(e.parameter, Some("nonce"));
+        assert!(e.description.contains("513") && e.description.contains("512"));
+        assert!(Params::parse(format!("nonce={}", "n".repeat(512)).as_bytes()).is_ok());
+        let e = Params::parse(format!("scope={}", "s".repeat(4097)).as_bytes()).unwrap_err();
+        assert_eq!(e.parameter, Some("scope"));
+        // The cap is on the decoded value.
+        assert!(Params::parse(format!("state={}", "%41".repeat(2048)).as_bytes()).is_ok());
+        let e = Params::parse(format!("{}=1", "x".repeat(129)).as_bytes()).unwrap_err();
+        assert_eq!(e.code, Code::ParameterTooLong);
+    }
+
+    #[test]
+    fn many_distinct_parameters_are_refused_quickly() {
+        let body: String = (0..10_000).map(|i| format!("p{i}=1&")).collect();
+        let started = std::time::Instant::now();
+        let e = Params::parse(body.as_bytes()).unwrap_err();
+        assert_eq!(e.code, Code::TooManyParameters);
+        assert!(started.elapsed() < std::time::Duration::from_millis(100));
     }
 
     #[test]

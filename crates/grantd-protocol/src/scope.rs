@@ -24,12 +24,14 @@ impl Scopes {
                 .chars()
                 .find(|c| !(c.is_ascii_graphic() && *c != '"' && *c != '\\'))
             {
+                // Named, not quoted: the message may travel in a redirect.
                 return Err(format!(
-                    "scope names may not contain {:?}",
-                    if bad.is_ascii_graphic() || bad == ' ' {
-                        bad
-                    } else {
-                        '?'
+                    "scope names may not contain {}",
+                    match bad {
+                        '"' => "double quotes",
+                        '\\' => "backslashes",
+                        c if c.is_ascii_control() => "control characters",
+                        _ => "characters outside printable ASCII",
                     }
                 ));
             }
@@ -96,7 +98,11 @@ mod tests {
 
     #[test]
     fn refuses_bad_characters() {
-        assert!(Scopes::parse("a\"b").is_err());
+        let e = Scopes::parse("a\"b").unwrap_err();
+        assert!(e.description.contains("double quotes"), "{}", e.description);
+        assert!(!e.description.contains('"'), "{}", e.description);
+        let e = Scopes::parse("a\\b").unwrap_err();
+        assert!(!e.description.contains('\\'), "{}", e.description);
         assert!(Scopes::parse("a\tb").is_err());
     }
 

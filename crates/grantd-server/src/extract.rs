@@ -1,14 +1,18 @@
 //! Extractors that read OAuth requests once, at the edge, into typed values,
 //! diagnosing how a request was sent before anything else looks at it.
 
+use crate::ratelimit::{self, Identity};
 use crate::reject::Rejection;
-use axum::body::{to_bytes, Body};
+use crate::state::AppState;
+use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
 use grantd_protocol::form::forbidden_in_query;
 use grantd_protocol::{ClientAuth, OAuthError, Params};
+use http_body_util::BodyExt;
 use serde::de::DeserializeOwned;
+use std::time::Duration;
 
 /// Most an OAuth form body may be.
 pub const FORM_LIMIT: usize = 16 * 1024;
@@ -37,23 +41,34 @@ pub struct OAuthForm<R> {
     _rule: std::marker::PhantomData<R>,
 }
 
-impl<S: Send + Sync, R: QueryRule> FromRequest<S> for OAuthForm<R> {
+impl<R: QueryRule> FromRequest<AppState> for OAuthForm<R> {
     type Rejection = Rejection;
 
-    async fn from_request(req: Request, _: &S) -> Result<Self, Rejection> {
+    async fn from_request(req: Request, s: &AppState) -> Result<Self, Rejection> {
         let (parts, body) = req.into_parts();
         let found = forbidden_in_query(parts.uri.query(), R::FORBIDDEN);
         if !found.is_empty() {
             return Err(OAuthError::credentials_in_query(&found).into());
         }
-        let params = read_form(&parts.headers, body).await?;
+        let params = read_form(&parts.headers, body, s.body_read_timeout).await?;
         let client = ClientAuth::read(
             parts
                 .headers
                 .get(header::AUTHORIZATION)
                 .map(|v| v.as_bytes()),
             &params,
+        );
+        // Whose credentials are tried, for the failure limit: before any
+        // secret is checked, and even when the header is malformed.
+        let claimed = match &client {
+            Ok(c) => c.client_id(),
+            Err(_) => params.get("client_id"),
+        };
+        ratelimit::identify(
+            &parts.extensions,
+            claimed.map_or(Identity::Anonymous, Identity::Client),
         )?;
+        let client = client?;
         Ok(Self {
             params,
             client,
@@ -62,11 +77,40 @@ impl<S: Send + Sync, R: QueryRule> FromRequest<S> for OAuthForm<R> {
     }
 }
 
+/// Reads a request body of at most `limit` bytes that must arrive within
+/// `timeout`: past the limit 413 (GRD-107), stalled 408 (GRD-110), cut short
+/// by the client 400 (GRD-111), so each is logged as what it was.
+pub async fn read_body(body: Body, limit: usize, timeout: Duration) -> Result<Bytes, Rejection> {
+    if body.size_hint().lower() > limit as u64 {
+        return Err(OAuthError::body_too_large(limit).into());
+    }
+    let read = async {
+        let mut body = body;
+        let mut buf = Vec::new();
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|_| OAuthError::body_incomplete())?;
+            if let Ok(data) = frame.into_data() {
+                if buf.len() + data.len() > limit {
+                    return Err(OAuthError::body_too_large(limit));
+                }
+                buf.extend_from_slice(&data);
+            }
+        }
+        Ok(Bytes::from(buf))
+    };
+    match tokio::time::timeout(timeout, read).await {
+        Ok(read) => Ok(read?),
+        Err(_) => Err(OAuthError::body_timeout(timeout.as_secs()).into()),
+    }
+}
+
 /// Reads and parses a form body, explaining JSON and wrong content types.
-pub async fn read_form(headers: &HeaderMap, body: Body) -> Result<Params, Rejection> {
-    let bytes = to_bytes(body, FORM_LIMIT)
-        .await
-        .map_err(|_| OAuthError::body_too_large(FORM_LIMIT))?;
+pub async fn read_form(
+    headers: &HeaderMap,
+    body: Body,
+    timeout: Duration,
+) -> Result<Params, Rejection> {
+    let bytes = read_body(body, FORM_LIMIT, timeout).await?;
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .map(|v| String::from_utf8_lossy(v.as_bytes()).to_string());
@@ -96,13 +140,11 @@ pub async fn read_form(headers: &HeaderMap, body: Body) -> Result<Params, Reject
 /// A JSON body for the admin API; errors say what is wrong with it.
 pub struct AdminJson<T>(pub T);
 
-impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for AdminJson<T> {
+impl<T: DeserializeOwned> FromRequest<AppState> for AdminJson<T> {
     type Rejection = Rejection;
 
-    async fn from_request(req: Request, _: &S) -> Result<Self, Rejection> {
-        let bytes = to_bytes(req.into_body(), JSON_LIMIT)
-            .await
-            .map_err(|_| OAuthError::body_too_large(JSON_LIMIT))?;
+    async fn from_request(req: Request, s: &AppState) -> Result<Self, Rejection> {
+        let bytes = read_body(req.into_body(), JSON_LIMIT, s.body_read_timeout).await?;
         let bytes = if bytes.is_empty() {
             &b"{}"[..]
         } else {

@@ -2,16 +2,19 @@
 //! request passes through, and the handlers.
 
 pub mod admin;
+pub mod client_ip;
 pub mod endpoints;
 pub mod extract;
+pub mod listen;
 pub mod openapi;
 pub mod ratelimit;
 pub mod reject;
 pub mod routes;
 pub mod state;
 
-pub use state::AppState;
+pub use state::{AppState, EdgeSettings};
 
+use crate::ratelimit::Attempt;
 use crate::reject::{error_response, Rejection};
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderName, HeaderValue, StatusCode};
@@ -78,10 +81,11 @@ fn request_id(req: &Request) -> HeaderValue {
 }
 
 /// The one layer every request passes: request id, the header-size limit
-/// (431 with the catalog's body; hyper's own limit is far higher), rendering
+/// (431 with the catalog's body; hyper's own limit is far higher), the
+/// failed-authentication limit (`ratelimit.rs`), rendering
 /// of rejections, secure headers, and one log line with method, path (never
 /// the query: it may carry credentials), status and time.
-async fn edge(State(s): State<AppState>, req: Request, next: Next) -> Response {
+async fn edge(State(s): State<AppState>, mut req: Request, next: Next) -> Response {
     let id = request_id(&req);
     let log = tracing::enabled!(target: "grantd::http", tracing::Level::INFO);
     let started = log.then(|| {
@@ -96,47 +100,47 @@ async fn edge(State(s): State<AppState>, req: Request, next: Next) -> Response {
         .iter()
         .map(|(k, v)| k.as_str().len() + v.len() + 4)
         .sum();
-    // Failed authentications per address, on the authentication endpoints.
-    let limited = match req.extensions().get::<ConnectInfo<SocketAddr>>() {
-        Some(ConnectInfo(addr))
+    // Failed authentications, on the authentication endpoints: the address
+    // is checked here, the identity by the extractor or handler that reads it.
+    let attempt = match req.extensions().get::<ConnectInfo<SocketAddr>>() {
+        Some(ConnectInfo(peer))
             if s.failures.limit > 0 && ratelimit::AUTH_PATHS.contains(&req.uri().path()) =>
         {
-            Some(addr.ip())
+            let ip = s.proxies.client_ip(*peer, req.headers());
+            Some(Attempt::new(s.failures.clone(), ip))
         }
         _ => None,
     };
-    // One look before the request; after it, only a failure updates the count.
-    let before = limited.map(|ip| (ip, s.failures.standing(ip)));
-    let paused = before
-        .as_ref()
-        .map(|(_, st)| st)
-        .filter(|st| st.remaining == 0);
+    let paused = attempt.as_ref().and_then(Attempt::address_paused);
     let mut res = if size > HEADER_LIMIT {
         error_response(s.issuer(), &OAuthError::headers_too_large(HEADER_LIMIT))
-    } else if let Some(st) = paused {
-        let window = s.failures.window.as_secs();
-        let mut r = error_response(
-            s.issuer(),
-            &OAuthError::too_many_failures(s.failures.limit, window, st.resets_in),
-        );
+    } else if let Some((e, retry)) = paused {
+        let mut r = error_response(s.issuer(), &e);
         r.headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(st.resets_in));
+            .insert(header::RETRY_AFTER, HeaderValue::from(retry));
         r
     } else {
+        if let Some(a) = &attempt {
+            req.extensions_mut().insert(a.clone());
+        }
         reject::render(s.issuer(), next.run(req).await)
     };
-    if let Some((ip, before)) = before {
+    if let Some(a) = attempt {
         let failed = res.status() == StatusCode::UNAUTHORIZED
             || matches!(
                 res.headers().get("x-error-code").map(|v| v.as_bytes()),
                 Some(b"OAU-140" | b"OAU-147")
             );
-        let st = if failed && before.remaining > 0 {
-            s.failures.record_failure(ip)
+        let st = if failed {
+            a.record_failure()
         } else {
-            before
+            a.standing()
         };
         let h = res.headers_mut();
+        if let Some(retry) = a.retry_after() {
+            h.entry(header::RETRY_AFTER)
+                .or_insert(HeaderValue::from(retry));
+        }
         h.insert(
             "x-rate-limit-group",
             HeaderValue::from_static("auth-failures"),

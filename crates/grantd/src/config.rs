@@ -4,8 +4,12 @@
 use anyhow::{bail, Context};
 use clap::Args;
 use grantd_core::Policy;
+use grantd_server::client_ip::TrustedProxies;
+use grantd_server::listen::ConnectionLimits;
+use grantd_server::EdgeSettings;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// Settings shared by `serve` and the commands that open the store.
 #[derive(Debug, Clone, Args, Default)]
@@ -38,10 +42,37 @@ pub struct ServeArgs {
     /// Log format: text or json.
     #[arg(long, env = "GRANTD_LOG_FORMAT")]
     pub log_format: Option<String>,
-    /// Failed authentications per client address and minute on the
-    /// authentication endpoints before 429 (default 30; 0 = no limit).
+    /// Failed authentications per identity (client id or username), client
+    /// address and minute on the authentication endpoints before 429
+    /// (default 30; an address's failures for all identities together may
+    /// reach ten times that; 0 = no limit).
     #[arg(long, env = "GRANTD_AUTH_FAILURE_LIMIT")]
     pub auth_failure_limit: Option<u32>,
+    /// A reverse proxy (IP address or CIDR range) whose X-Forwarded-For or
+    /// Forwarded header names the client's address; repeat for several
+    /// (environment: a comma-separated list). Default: none, so the peer
+    /// address is the client's and forwarding headers are ignored.
+    #[arg(
+        long = "trusted-proxy",
+        env = "GRANTD_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Option<Vec<String>>,
+    /// Seconds a client has to send a request's headers (also how long an
+    /// idle kept-alive connection stays open); default 10.
+    #[arg(long, env = "GRANTD_HEADER_READ_TIMEOUT")]
+    pub header_read_timeout: Option<u64>,
+    /// Seconds a client has to send a request's body after its headers
+    /// (408 after that); default 10.
+    #[arg(long, env = "GRANTD_BODY_READ_TIMEOUT")]
+    pub body_read_timeout: Option<u64>,
+    /// Connections open at once; more wait until one closes (default 4096).
+    #[arg(long, env = "GRANTD_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
+    /// Seconds requests in flight may take to finish after SIGTERM or
+    /// Ctrl-C before the remaining connections are dropped (default 10).
+    #[arg(long, env = "GRANTD_SHUTDOWN_TIMEOUT")]
+    pub shutdown_timeout: Option<u64>,
     #[command(flatten)]
     pub policy: PolicyArgs,
 }
@@ -166,6 +197,19 @@ pub struct FileConfig {
     pub policy: PolicyArgs,
     #[serde(default)]
     pub legacy: LegacyFile,
+    #[serde(default)]
+    pub server: ServerFile,
+}
+
+/// `[server]`: how connections are handled.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerFile {
+    pub trusted_proxies: Option<Vec<String>>,
+    pub header_read_timeout: Option<u64>,
+    pub body_read_timeout: Option<u64>,
+    pub max_connections: Option<usize>,
+    pub shutdown_timeout: Option<u64>,
 }
 
 /// `[legacy]`: `password_sunset`, `implicit_sunset`.
@@ -202,6 +246,9 @@ pub struct Settings {
     pub master_key: Option<String>,
     pub policy: Policy,
     pub auth_failure_limit: u32,
+    pub trusted_proxies: TrustedProxies,
+    pub body_read_timeout: Duration,
+    pub connections: ConnectionLimits,
 }
 
 impl Settings {
@@ -232,8 +279,53 @@ impl Settings {
             .or(file.legacy.password_sunset);
         file_policy.implicit_sunset = file_policy.implicit_sunset.or(file.legacy.implicit_sunset);
         let policy = serve.policy.clone().or(file_policy).resolve()?;
+        let trusted_proxies = TrustedProxies::parse(
+            &serve
+                .trusted_proxies
+                .clone()
+                .or(file.server.trusted_proxies)
+                .unwrap_or_default(),
+        )
+        .map_err(anyhow::Error::msg)?;
+        let d = ConnectionLimits::default();
+        let seconds =
+            |flag: Option<u64>, file: Option<u64>, default: Duration, name: &str| match flag
+                .or(file)
+            {
+                None => Ok(default),
+                Some(0) => bail!("{name} must be at least 1 second"),
+                Some(n) => Ok(Duration::from_secs(n)),
+            };
+        let connections = ConnectionLimits {
+            header_read_timeout: seconds(
+                serve.header_read_timeout,
+                file.server.header_read_timeout,
+                d.header_read_timeout,
+                "header read timeout",
+            )?,
+            max_connections: match serve.max_connections.or(file.server.max_connections) {
+                None => d.max_connections,
+                Some(0) => bail!("max connections must be at least 1"),
+                Some(n) => n,
+            },
+            shutdown_timeout: seconds(
+                serve.shutdown_timeout,
+                file.server.shutdown_timeout,
+                d.shutdown_timeout,
+                "shutdown timeout",
+            )?,
+        };
+        let body_read_timeout = seconds(
+            serve.body_read_timeout,
+            file.server.body_read_timeout,
+            EdgeSettings::default().body_read_timeout,
+            "body read timeout",
+        )?;
         Ok(Self {
             policy,
+            trusted_proxies,
+            body_read_timeout,
+            connections,
             auth_failure_limit: serve
                 .auth_failure_limit
                 .or(file.auth_failure_limit)

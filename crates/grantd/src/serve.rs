@@ -6,7 +6,9 @@ use grantd_core::clock::SystemClock;
 use grantd_core::crypto::Kek;
 use grantd_core::model::SigningAlg;
 use grantd_core::{CoreConfig, FirstStart, Grantd};
+use sqlx::sqlite::SqliteConnectOptions;
 use std::path::Path;
+use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -30,6 +32,7 @@ pub async fn open(
         Some(k) => Kek::parse(k).context("GRANTD_MASTER_KEY is not usable")?,
         None => master_key_file(&settings.data_dir.join("master.key"))?,
     };
+    private_database_files(&settings.database_url)?;
     let store = grantd_store::open::open(&settings.database_url)
         .await
         .with_context(|| {
@@ -38,6 +41,8 @@ pub async fn open(
                 redact_url(&settings.database_url)
             )
         })?;
+    // Opening creates -wal and -shm; they take the database file's mode.
+    private_database_files(&settings.database_url)?;
     let issuer = match issuer {
         Issuer::Serve(i) => {
             store.put_setting(SETTING_ISSUER, &i).await?;
@@ -80,16 +85,93 @@ fn clock() -> Arc<dyn grantd_core::clock::Clock> {
     Arc::new(SystemClock)
 }
 
+/// Creates the data directory with mode 0700, or makes an existing one
+/// private (with a warning: its files may have been read).
 fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
-    if dir.exists() {
+    if !dir.exists() {
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::DirBuilderExt;
+            builder.mode(0o700);
+        }
+        builder
+            .create(dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    make_private(dir, 0o700)
+}
+
+/// Makes the SQLite database's files private (0600). A missing database file
+/// is created empty with that mode before SQLite opens it, because SQLite
+/// gives the -wal and -shm files the mode of the database file.
+fn private_database_files(database_url: &str) -> anyhow::Result<()> {
+    if database_url.contains(":memory:")
+        || database_url.contains("mode=memory")
+        || grantd_store::open::Backend::of(database_url) == grantd_store::open::Backend::Postgres
+    {
         return Ok(());
     }
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let options = SqliteConnectOptions::from_str(database_url)
+        .with_context(|| format!("invalid database URL {}", redact_url(database_url)))?;
+    let db = options.get_filename().to_path_buf();
+    let parent_exists = db
+        .parent()
+        .is_none_or(|p| p.as_os_str().is_empty() || p.is_dir());
+    if !db.exists() && parent_exists {
+        let mut create = std::fs::OpenOptions::new();
+        create.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            create.mode(0o600);
+        }
+        match create.open(&db) {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e).with_context(|| format!("cannot create {}", db.display())),
+        }
+    }
+    for suffix in ["", "-wal", "-shm"] {
+        let mut name = db.clone().into_os_string();
+        name.push(suffix);
+        let path = std::path::PathBuf::from(name);
+        if path.exists() {
+            make_private(&path, 0o600)?;
+        }
+    }
+    Ok(())
+}
+
+/// Removes group and other permissions from `path` (setting `mode`), warning
+/// when there were any.
+fn make_private(path: &Path, mode: u32) -> anyhow::Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+        let current = std::fs::metadata(path)
+            .with_context(|| format!("cannot read {}", path.display()))?
+            .permissions()
+            .mode()
+            & 0o777;
+        if current & 0o077 != 0 {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+                .with_context(|| format!("cannot restrict {}", path.display()))?;
+            let message = format!(
+                "{} was accessible to other users (mode {current:o}); changed it to {mode:o}. Check who could read it",
+                path.display()
+            );
+            // The CLI commands have no log; they say it on stderr.
+            if tracing::dispatcher::has_been_set() {
+                tracing::warn!("{message}");
+            } else {
+                eprintln!("warning: {message}");
+            }
+        }
     }
+    #[cfg(not(unix))]
+    let _ = (path, mode);
     Ok(())
 }
 
@@ -168,8 +250,15 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     tokio::spawn(grantd.clone().follow_changes());
     let app = grantd_server::router(grantd_server::AppState::new(
         grantd,
-        settings.auth_failure_limit,
+        grantd_server::EdgeSettings {
+            auth_failure_limit: settings.auth_failure_limit,
+            trusted_proxies: settings.trusted_proxies.clone(),
+            body_read_timeout: settings.body_read_timeout,
+        },
     ));
+    if !settings.trusted_proxies.is_empty() {
+        tracing::info!(proxies = ?settings.trusted_proxies, "trusting forwarding headers from these peers");
+    }
     // A closed stdout must not stop the server, so write errors are ignored.
     let banner = format!(
         "grantd listening on http://{addr}\n  issuer:    {issuer}\n  discovery: {issuer}/.well-known/oauth-authorization-server\n  errors:    {issuer}/docs/errors\n  data:      {}\n",
@@ -181,13 +270,13 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         let _ = out.write_all(banner.as_bytes());
         let _ = out.flush();
     }
-    axum::serve(
+    grantd_server::listen::serve(
         listener,
-        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        app,
+        settings.connections.clone(),
+        shutdown_signal(),
     )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
-    .context("server failed")?;
+    .await;
     tracing::info!("stopped");
     Ok(())
 }
@@ -236,5 +325,5 @@ async fn shutdown_signal() {
         _ = ctrl_c => {},
         _ = term => {},
     }
-    tracing::info!("shutting down: finishing requests in flight");
+    tracing::info!("shutting down");
 }

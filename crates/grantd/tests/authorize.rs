@@ -1108,3 +1108,171 @@ async fn over_https_cookies_are_secure_and_host_prefixed() {
         assert!(cookie.contains(attr), "{attr} in {cookie}");
     }
 }
+
+/// Parameter caps: a request with thousands of parameters, or a nonce of
+/// tens of kilobytes, is refused at parsing, before a code (which would
+/// store the nonce) is issued.
+#[tokio::test]
+async fn oversized_authorization_requests_are_refused_and_nothing_is_stored() {
+    let server = Server::start();
+    setup(&server).await;
+    let app = App::from(
+        server
+            .create_app(
+                json!({"name": "Web", "platform_type": "server-web", "redirect_uris": [CB]}),
+            )
+            .await,
+    );
+    let b = Browser::new(&server);
+    let url = auth_url(&server, &app.client_id, "");
+    b.authorize(&url, "alice@example.com", "correct horse battery")
+        .await;
+    // Signed in and consented: a good request is answered with a code.
+    assert_eq!(b.get(&url).await.status, 303);
+
+    // ~10,000 distinct parameters in a 60 KB query.
+    let many: String = (0..10_000u32)
+        .map(|i| format!("&{}=1", radix36(i)))
+        .collect();
+    assert!(many.len() > 50_000 && many.len() < 64_000, "{}", many.len());
+    let started = std::time::Instant::now();
+    let res = server
+        .http
+        .get(format!("{url}{many}"))
+        .send()
+        .await
+        .unwrap();
+    let r = Reply::from(res).await;
+    r.assert_error(
+        400,
+        "invalid_request",
+        "GRD-112",
+        &["more than 100 parameters"],
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(2));
+
+    // A 63 KB nonce: refused, named, and never stored.
+    let marker = "nonce-marker-5b1e";
+    let nonce = format!("{marker}{}", "n".repeat(63 * 1024));
+    let r = b.get(&format!("{url}&nonce={nonce}")).await;
+    assert_eq!(r.status, 400, "{}", &r.text[..r.text.len().min(300)]);
+    assert_eq!(r.header("x-error-code"), Some("GRD-113"));
+    assert!(r.header("location").is_none());
+    assert!(r.text.contains("nonce") && r.text.contains("at most 512 bytes"));
+    let dir = server.dir.clone();
+    let tmp = server.stop();
+    let mut db = std::fs::read(dir.join("grantd.db")).unwrap();
+    db.extend(std::fs::read(dir.join("grantd.db-wal")).unwrap_or_default());
+    assert!(
+        !db.windows(marker.len()).any(|w| w == marker.as_bytes()),
+        "the nonce was stored"
+    );
+    drop(tmp);
+}
+
+fn radix36(mut n: u32) -> String {
+    let digits = b"0123456789abcdefghijklmnopqrstuvwxyz";
+    let mut out = Vec::new();
+    loop {
+        out.push(digits[(n % 36) as usize]);
+        n /= 36;
+        if n == 0 {
+            break;
+        }
+    }
+    String::from_utf8(out).unwrap()
+}
+
+/// Request values quoted in a redirected error_description are escaped: an
+/// app that shows the description cannot be made to render markup.
+#[tokio::test]
+async fn redirected_errors_escape_request_values() {
+    let server = Server::start();
+    let web = App::from(server.create_app(json!({"name": "Web", "platform_type": "server-web", "redirect_uris": [CB], "scopes": ["ReadAccounts"]})).await);
+    let spa = App::from(
+        server
+            .create_app(json!({"name": "SPA", "platform_type": "browser", "redirect_uris": [CB]}))
+            .await,
+    );
+    let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+    let cases = [
+        (
+            format!(
+                "/oauth/authorize?response_type=code&client_id={}&scope={}",
+                web.client_id,
+                urlencode("<img src=x onerror=alert(1)>")
+            ),
+            "GRD-301",
+            "%3Cimg",
+        ),
+        (
+            format!(
+                "/oauth/authorize?response_type=code&client_id={}&scope={}",
+                web.client_id,
+                urlencode("a\"b\\c")
+            ),
+            "GRD-302",
+            "double quotes",
+        ),
+        (
+            format!(
+                "/oauth/authorize?response_type={}&client_id={}",
+                urlencode("<b>\"'\\"),
+                web.client_id
+            ),
+            "GRD-353",
+            "%3Cb%3E%22%27%5C",
+        ),
+        (
+            format!(
+                "/oauth/authorize?response_type=code&client_id={}&code_challenge={challenge}&code_challenge_method={}",
+                spa.client_id,
+                urlencode("<s>")
+            ),
+            "GRD-355",
+            "%3Cs%3E",
+        ),
+    ];
+    for (path, code, shows) in cases {
+        let r = Reply::from(server.http.get(server.url(&path)).send().await.unwrap()).await;
+        assert_eq!(r.status, 303, "{path}: {}", r.text);
+        let q = query_of(&location(&r));
+        assert!(q["error_uri"].ends_with(code), "{path}: {q:?}");
+        let d = &q["error_description"];
+        assert!(d.contains(shows), "{path}: {d}");
+        for c in ['<', '>', '"', '\\', '`'] {
+            assert!(!d.contains(c), "{path}: {c:?} echoed in {d}");
+        }
+    }
+}
+
+/// On the sign-in form failures count per username: guessing one username
+/// pauses that username from this address, and another user still signs in.
+#[tokio::test]
+async fn sign_in_failures_pause_the_username_not_the_address() {
+    let server = Server::start_with(&["--auth-failure-limit", "3"], &[]);
+    setup(&server).await;
+    let app = App::from(
+        server
+            .create_app(
+                json!({"name": "Web", "platform_type": "server-web", "redirect_uris": [CB]}),
+            )
+            .await,
+    );
+    let url = auth_url(&server, &app.client_id, "");
+    let b = Browser::new(&server);
+    let page = b.get(&url).await;
+    for _ in 0..3 {
+        let r = b.sign_in(&page, "Mallory@example.com", "guess").await;
+        assert_eq!(r.status, 401, "{}", r.text);
+    }
+    let r = b.sign_in(&page, "mallory@example.com", "guess").await;
+    assert_eq!(r.status, 429, "{}", r.text);
+    assert!(r.text.contains("CMN-301") && r.text.contains("for this username"));
+    assert!(!r.text.contains("More than 3 requests for client id"));
+    assert!(r.header("retry-after").is_some());
+    let loc = b
+        .authorize(&url, "alice@example.com", "correct horse battery")
+        .await;
+    assert!(query_of(&loc).contains_key("code"), "{loc}");
+}

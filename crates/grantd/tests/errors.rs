@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{basic_header, Server};
+use common::{basic_header, Reply, Server};
 use reqwest::Method;
 use serde_json::json;
 
@@ -546,6 +546,107 @@ async fn repeated_failed_authentication_is_paused_per_address() {
             .unwrap()
             .status(),
         200
+    );
+}
+
+/// Behind a reverse proxy every request comes from one address. Guessing
+/// with an invented client id pauses that id (for that forwarded client
+/// address), not every app behind the proxy.
+#[tokio::test]
+async fn failures_behind_a_trusted_proxy_pause_only_the_identity_under_attack() {
+    let server = Server::start_with(
+        &["--auth-failure-limit", "30", "--trusted-proxy", "127.0.0.1"],
+        &[],
+    );
+    let app = server.server_only_app(json!({})).await;
+    let token = |id: &str, secret: &str, forwarded: &str| {
+        server
+            .http
+            .post(server.url("/oauth/token"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("authorization", basic_header(id, secret))
+            .header("x-forwarded-for", forwarded)
+            .body("grant_type=client_credentials")
+            .send()
+    };
+    let attacker = "6.6.6.6, 203.0.113.7";
+    let mut codes = Vec::new();
+    for _ in 0..40 {
+        let r = Reply::from(token("invented-client", "guess", attacker).await.unwrap()).await;
+        codes.push(r.code().to_string());
+    }
+    assert!(codes[..30].iter().all(|c| c == "OAU-153"), "{codes:?}");
+    assert!(codes[30..].iter().all(|c| c == "CMN-301"), "{codes:?}");
+    // The real client gets its token, from the same address and from others.
+    for from in [attacker, "198.51.100.20", "198.51.100.20, 10.0.0.1"] {
+        let r = Reply::from(token(&app.client_id, &app.secret, from).await.unwrap()).await;
+        assert_eq!(r.status, 200, "from {from}: {}", r.text);
+    }
+    let r = Reply::from(token("invented-client", "guess", attacker).await.unwrap()).await;
+    r.assert_error(
+        429,
+        "temporarily_unavailable",
+        "CMN-301",
+        &["for client id 'invented-client'", "from this address"],
+    );
+    assert!(r.header("retry-after").is_some());
+    assert_eq!(r.json["errors"][0]["parameterName"], "client_id");
+    // The same id from another client of the proxy is not paused.
+    let r = Reply::from(
+        token("invented-client", "guess", "198.51.100.20")
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.code(), "OAU-153");
+}
+
+/// Forwarding headers from a peer that is not a trusted proxy are ignored,
+/// so a client cannot escape the limit by inventing addresses; and one
+/// address trying many client ids reaches the looser per-address ceiling.
+#[tokio::test]
+async fn forwarded_addresses_need_a_trusted_peer_and_addresses_have_a_ceiling() {
+    let server = Server::start_with(&["--auth-failure-limit", "2"], &[]);
+    for i in 0..3 {
+        let r = Reply::from(
+            server
+                .http
+                .post(server.url("/oauth/token"))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .header("authorization", basic_header("invented", "guess"))
+                .header("x-forwarded-for", format!("203.0.113.{i}"))
+                .body("grant_type=client_credentials")
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        let want = if i < 2 { "OAU-153" } else { "CMN-301" };
+        assert_eq!(r.code(), want, "attempt {i}: {}", r.text);
+    }
+    // 2 × 10 failures from one address, whatever the ids, pause the address.
+    for i in 0..18 {
+        let r = server
+            .post_form(
+                "/oauth/token",
+                Some((&format!("other-{i}"), "guess")),
+                "grant_type=client_credentials",
+            )
+            .await;
+        assert_eq!(r.code(), "OAU-153", "{i}: {}", r.text);
+    }
+    let r = server
+        .post_form(
+            "/oauth/token",
+            Some(("fresh", "guess")),
+            "grant_type=client_credentials",
+        )
+        .await;
+    r.assert_error(
+        429,
+        "temporarily_unavailable",
+        "CMN-301",
+        &["More than 20 requests for any client or user"],
     );
 }
 

@@ -854,3 +854,57 @@ async fn a_deleted_apps_jwt_access_tokens_stop_introspecting_as_active() {
     assert_eq!(status, 204);
     assert_eq!(introspect().await.json, json!({"active": false}));
 }
+
+fn mode(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+/// The data directory and the database files are private to grantd's user,
+/// whatever the umask; a directory or database left readable by others is
+/// made private at start, with a warning.
+#[tokio::test]
+async fn the_data_directory_and_database_are_private() {
+    let server = Server::start();
+    let dir = server.dir.clone();
+    // A write, so the WAL exists.
+    server.server_only_app(json!({})).await;
+    assert_eq!(mode(&dir), 0o700);
+    for f in ["grantd.db", "grantd.db-wal", "grantd.db-shm", "master.key"] {
+        assert_eq!(mode(&dir.join(f)), 0o600, "{f}");
+    }
+    let log = server.log();
+    assert!(!log.contains("accessible to other users"), "{log}");
+    let tmp = server.stop();
+
+    // Loosened by someone else: fixed at the next start, and said so.
+    use std::os::unix::fs::PermissionsExt;
+    let set = |p: &std::path::Path, m: u32| {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap()
+    };
+    set(&dir, 0o755);
+    set(&dir.join("grantd.db"), 0o644);
+    if dir.join("grantd.db-wal").exists() {
+        set(&dir.join("grantd.db-wal"), 0o644);
+    }
+    let server = Server::start_in(&dir, &[], &[]);
+    assert_eq!(mode(&dir), 0o700);
+    for f in ["grantd.db", "grantd.db-wal", "grantd.db-shm"] {
+        assert_eq!(mode(&dir.join(f)), 0o600, "{f}");
+    }
+    let log = server.log();
+    assert!(
+        log.contains("was accessible to other users (mode 755); changed it to 700"),
+        "{log}"
+    );
+    assert!(
+        log.contains("grantd.db was accessible to other users (mode 644)"),
+        "{log}"
+    );
+    drop(server);
+    drop(tmp);
+}

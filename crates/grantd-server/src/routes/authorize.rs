@@ -2,6 +2,7 @@
 //! browser session cookie and CSRF tokens on every form.
 
 use crate::extract::{read_form, BearerToken};
+use crate::ratelimit::{Attempt, Identity};
 use crate::reject::{error_response, Rejection};
 use crate::state::AppState;
 use askama::Template;
@@ -15,7 +16,7 @@ use grantd_core::model::User;
 use grantd_core::oidc::user_claims;
 use grantd_core::users::Login;
 use grantd_protocol::authorize::ResponseType;
-use grantd_protocol::{Grant, OAuthError, Params, RedirectUri, Scopes};
+use grantd_protocol::{Code, Grant, OAuthError, Params, RedirectUri, Scopes};
 use serde_json::Value;
 
 /// The browser-session and CSRF cookies. Over https they carry the
@@ -197,11 +198,16 @@ fn rejected(s: &AppState, headers: &HeaderMap, e: AuthorizeError) -> Response {
 }
 
 /// The request's authorization parameters: the query for GET, the form for POST.
-async fn read_params(req: Request) -> Result<(HeaderMap, Params), (HeaderMap, OAuthError)> {
+async fn read_params(
+    s: &AppState,
+    req: Request,
+) -> Result<(HeaderMap, Params), (HeaderMap, OAuthError)> {
     let (parts, body) = req.into_parts();
     let headers = parts.headers;
     let params = if parts.method == Method::POST {
-        read_form(&headers, body).await.map_err(|r| r.0)
+        read_form(&headers, body, s.body_read_timeout)
+            .await
+            .map_err(|r| r.0)
     } else {
         Params::parse_query(parts.uri.query())
     };
@@ -309,7 +315,7 @@ struct Step {
 
 impl Step {
     async fn begin(s: &AppState, req: Request) -> Result<Step, Response> {
-        let (headers, params) = read_params(req)
+        let (headers, params) = read_params(s, req)
             .await
             .map_err(|(headers, e)| error_page(s, &headers, &e))?;
         let ctx = match s.grantd.authorize_context(&params).await {
@@ -357,6 +363,7 @@ pub async fn authorize(State(s): State<AppState>, req: Request) -> Response {
 
 /// `POST /oauth/authorize/login`: the sign-in form.
 pub async fn login(State(s): State<AppState>, req: Request) -> Response {
+    let attempt = req.extensions().get::<Attempt>().cloned();
     let Step {
         headers,
         params,
@@ -371,6 +378,9 @@ pub async fn login(State(s): State<AppState>, req: Request) -> Response {
     }
     let user = async {
         let username = params.require("username", "to sign in")?;
+        if let Some(a) = &attempt {
+            a.identify(Identity::Login(username))?;
+        }
         let password = params
             .secret("password")
             .ok_or_else(|| OAuthError::missing_parameter("password", "to sign in"))?;
@@ -382,14 +392,11 @@ pub async fn login(State(s): State<AppState>, req: Request) -> Response {
         Ok(u) => u,
         Err(e) => {
             tracing::info!(code = e.entry().code, client_id = %ctx.app.client_id, "sign-in failed");
-            return sign_in_page(
-                &s,
-                &headers,
-                &ctx,
-                StatusCode::UNAUTHORIZED,
-                Some(&e),
-                params.get("username"),
-            );
+            let status = match e.code {
+                Code::TooManyFailures => StatusCode::TOO_MANY_REQUESTS,
+                _ => StatusCode::UNAUTHORIZED,
+            };
+            return sign_in_page(&s, &headers, &ctx, status, Some(&e), params.get("username"));
         }
     };
     let cookie_value = match s.grantd.open_browser_session(&user).await {
