@@ -2,11 +2,18 @@
 
 use crate::fixtures::{
     auth_code, bare_app, full_app, get_app, get_session, get_token, hash, new_session, open,
-    prefix, session, setup_account, token, NO_CAP, T,
+    prefix, race, session, setup_account, token, NO_CAP, T,
 };
 use grantd_core::model::{AccessTokenFormat, App, CodeUse, Consent, Distribution, TokenRecord};
 use grantd_core::store::{Cas, Store, StoreError, UniqueKey};
 use grantd_protocol::{Grant, PlatformType};
+
+/// How many updates race with one revision in hand.
+const UPDATE_RACERS: usize = 10;
+/// How many apps see an update race a secret rotation.
+const SECRET_RACES: usize = 10;
+/// How often core reads an app again after a stale update before giving up.
+const UPDATE_ATTEMPTS: usize = 20;
 
 /// What `app` reads back as after a successful update to it from `stored`:
 /// the settings of `app`, the secret and creation time of `stored`, the next revision.
@@ -502,4 +509,101 @@ pub async fn delete_app_removes_what_was_issued_and_ends_sessions_at_now(store: 
         .insert_app(&doomed)
         .await
         .expect("insert_app after delete");
+}
+
+pub async fn concurrent_update_app_with_one_revision_lets_one_through(store: &dyn Store) {
+    let p = prefix();
+    let owner = format!("{p}-owner");
+    setup_account(store, &owner).await;
+    let app = full_app(&format!("{p}-app"), &owner);
+    store.insert_app(&app).await.expect("insert_app");
+    let candidates: Vec<App> = (0..UPDATE_RACERS)
+        .map(|i| App {
+            name: format!("racer {i}"),
+            ..app.clone()
+        })
+        .collect();
+    let outcomes: Vec<Cas> = race(candidates.iter().map(|a| store.update_app(a)).collect())
+        .await
+        .into_iter()
+        .map(|o| o.expect("concurrent update_app"))
+        .collect();
+    let winners: Vec<usize> = (0..UPDATE_RACERS)
+        .filter(|&i| outcomes[i] == Cas::Done)
+        .collect();
+    assert_eq!(
+        winners.len(),
+        1,
+        "exactly one update at one revision is done: {outcomes:?}"
+    );
+    assert!(
+        outcomes.iter().all(|o| *o != Cas::Missing),
+        "the others are stale: {outcomes:?}"
+    );
+    assert_eq!(
+        get_app(store, &app.client_id).await,
+        Some(updated(&candidates[winners[0]], &app)),
+        "the winner's settings are stored, at the next revision"
+    );
+}
+
+/// An update racing a secret rotation, as core runs them (an update that
+/// finds itself stale reads the app again and reapplies its change): the
+/// final app has both the new secret and the new settings.
+pub async fn concurrent_update_app_and_set_app_secret_lose_nothing(store: &dyn Store) {
+    let p = prefix();
+    let owner = format!("{p}-owner");
+    setup_account(store, &owner).await;
+    let apps: Vec<App> = (0..SECRET_RACES)
+        .map(|i| full_app(&format!("{p}-app-{i}"), &owner))
+        .collect();
+    for app in &apps {
+        store.insert_app(app).await.expect("insert_app");
+    }
+    let secret = |app: &App| hash(&format!("{}-new-secret", app.client_id));
+    let update = |client_id: String| async move {
+        for _ in 0..UPDATE_ATTEMPTS {
+            let current = get_app(store, &client_id).await.expect("the app");
+            tokio::task::yield_now().await;
+            let changed = App {
+                name: "updated".into(),
+                access_token_ttl: 900,
+                updated_at: T + 50,
+                ..current
+            };
+            match store.update_app(&changed).await.expect("update_app") {
+                Cas::Done => return,
+                Cas::Stale => continue,
+                Cas::Missing => panic!("the app is stored"),
+            }
+        }
+        panic!("the update stayed stale through {UPDATE_ATTEMPTS} attempts");
+    };
+    let rotate = |client_id: String, secret_hash: [u8; 32]| async move {
+        assert!(store
+            .set_app_secret(&client_id, &secret_hash, T + 40)
+            .await
+            .expect("set_app_secret"));
+    };
+    let mut racers: Vec<std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + '_>>> =
+        Vec::new();
+    for app in &apps {
+        racers.push(Box::pin(update(app.client_id.clone())));
+        racers.push(Box::pin(rotate(app.client_id.clone(), secret(app))));
+    }
+    race(racers).await;
+
+    for app in &apps {
+        let stored = get_app(store, &app.client_id).await.expect("the app");
+        assert_eq!(
+            (
+                stored.secret_hash,
+                stored.name.as_str(),
+                stored.access_token_ttl
+            ),
+            (Some(secret(app)), "updated", 900),
+            "neither the new secret nor the update is lost"
+        );
+        assert_eq!(stored.revision, 3, "each change moved the revision once");
+    }
 }

@@ -9,6 +9,8 @@ use grantd_core::store::{NewSession, SessionCap, SessionOpened, Store, StoreErro
 
 /// How many token requests race to exchange one authorization code.
 const CODE_RACERS: usize = 20;
+/// How many codes see their exchange race a replay.
+const REPLAY_ROUNDS: usize = 20;
 
 async fn consume(store: &dyn Store, hash: &[u8; 32], now: UnixTime) -> CodeUse {
     store.consume_code(hash, now).await.expect("consume_code")
@@ -236,4 +238,91 @@ pub async fn concurrent_consume_code_has_one_winner(store: &dyn Store) {
         consume(store, &code.hash, T + 1000).await,
         CodeUse::Replayed(Box::new(won))
     );
+}
+
+/// What one of two token requests presenting the same code got.
+#[derive(Debug)]
+enum Presented {
+    /// It used the code first and tried to open its session.
+    Exchanged(NewSession, SessionOpened),
+    /// It found the code used: a replay.
+    Replayed(AuthCode),
+}
+
+/// One token request presenting a code, as core runs it: consume the code;
+/// if it was fresh, open the session with it.
+async fn present(store: &dyn Store, code: [u8; 32], new: NewSession) -> Presented {
+    match store
+        .consume_code(&code, T + 100)
+        .await
+        .expect("concurrent consume_code")
+    {
+        CodeUse::Fresh(_) => {
+            let opened = store
+                .open_session(&new, &NO_CAP, T + 100)
+                .await
+                .expect("concurrent open_session");
+            Presented::Exchanged(new, opened)
+        }
+        CodeUse::Replayed(record) => Presented::Replayed(*record),
+        CodeUse::Unknown => panic!("the code is stored"),
+    }
+}
+
+/// Two requests with one code at once, as core runs them (consume the
+/// code; the first opens a session with it): either the session opened and
+/// the replay found it on the code (so core ends it), or the replay came
+/// first and the exchange stored nothing. Never a session the replay missed.
+pub async fn an_exchange_racing_a_replay_is_caught_either_way(store: &dyn Store) {
+    let p = prefix();
+    let codes: Vec<AuthCode> = (0..REPLAY_ROUNDS)
+        .map(|i| auth_code(&format!("{p}-code-{i}"), &format!("{p}-app"), T + 600))
+        .collect();
+    for c in &codes {
+        store.insert_code(c).await.expect("insert_code");
+    }
+    let mut racers = Vec::new();
+    for (i, code) in codes.iter().enumerate() {
+        for request in ["a", "b"] {
+            let new = exchange(code, &format!("{p}-{i}-{request}"));
+            racers.push(present(store, code.hash, new));
+        }
+    }
+    let outcomes = race(racers).await;
+
+    for pair in outcomes.chunks(2) {
+        let (new, opened, replay) = match pair {
+            [Presented::Exchanged(n, o), Presented::Replayed(r)]
+            | [Presented::Replayed(r), Presented::Exchanged(n, o)] => (n, o, r),
+            other => panic!("one request exchanges the code, the other replays it: {other:?}"),
+        };
+        match opened {
+            SessionOpened::Opened { evicted } => {
+                assert!(evicted.is_empty());
+                assert_eq!(
+                    replay.session_id.as_ref(),
+                    Some(&new.session.id),
+                    "a replay after the session opened finds it on the code"
+                );
+                assert_eq!(
+                    get_session(store, &new.session.id).await.as_ref(),
+                    Some(&new.session)
+                );
+            }
+            SessionOpened::CodeReplayed => {
+                assert_eq!(
+                    replay.session_id, None,
+                    "a replay before the session opened finds none"
+                );
+                assert_eq!(
+                    get_session(store, &new.session.id).await,
+                    None,
+                    "an exchange the replay beat stores no session"
+                );
+                for t in &new.tokens {
+                    assert_eq!(get_token(store, &t.hash).await, None, "and no token");
+                }
+            }
+        }
+    }
 }

@@ -80,6 +80,8 @@ macro_rules! tests {
             apps::update_app_sets_allow_plain_pkce_both_ways,
             apps::set_app_secret_replaces_the_hash_and_moves_the_revision,
             apps::delete_app_removes_what_was_issued_and_ends_sessions_at_now,
+            apps::concurrent_update_app_with_one_revision_lets_one_through,
+            apps::concurrent_update_app_and_set_app_secret_lose_nothing,
 
             keys::keys_round_trip_and_retire_all_but_one,
 
@@ -96,6 +98,7 @@ macro_rules! tests {
             users::a_lock_that_ran_out_does_not_buy_fresh_guesses,
             users::clear_login_failures_forgets_the_count_and_the_lock,
             users::concurrent_reservations_are_each_counted_once,
+            users::concurrent_reservations_let_exactly_the_threshold_through,
 
             credentials::jwt_credentials_round_trip_and_revoke_once,
 
@@ -112,17 +115,21 @@ macro_rules! tests {
             sessions::rotate_refresh_of_an_unknown_token_answers_unknown,
             sessions::rotate_refresh_after_the_end_answers_ended,
             sessions::concurrent_rotations_never_fork_a_session,
+            sessions::concurrent_opens_leave_exactly_the_cap_active,
+            sessions::ending_a_session_while_it_rotates_leaves_no_live_token,
 
             codes::auth_codes_round_trip_and_are_used_once,
             codes::open_session_links_the_code_to_the_session,
             codes::open_session_after_a_replay_stores_nothing,
             codes::concurrent_consume_code_has_one_winner,
+            codes::an_exchange_racing_a_replay_is_caught_either_way,
 
             consents::consents_are_upserted_per_user_and_app,
             consents::browser_sessions_round_trip_and_delete,
 
             purge::purge_removes_what_expired_before_the_cut_off,
             purge::purge_deletes_at_most_limit_rows_of_each_kind,
+            purge::concurrent_purges_remove_each_row_once,
         }
     };
 }

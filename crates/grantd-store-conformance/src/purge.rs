@@ -1,14 +1,16 @@
 //! Checks of purging what expired: what goes, what stays, the limit, purges at once.
 
 use crate::fixtures::{
-    auth_code, browser_session, get_session, get_token, open, prefix, revoked, session, token,
-    NO_CAP, PURGE_BEFORE,
+    auth_code, browser_session, get_session, get_token, open, prefix, race, revoked, session,
+    token, NO_CAP, PURGE_BEFORE,
 };
 use grantd_core::model::{AuthCode, CodeUse, Session};
 use grantd_core::store::{NewSession, Store};
 
 /// A limit no check reaches.
 const NO_LIMIT: u32 = 10_000;
+/// How many purges run at once.
+const PURGERS: usize = 4;
 
 async fn purge(store: &dyn Store, limit: u32) -> u64 {
     store
@@ -211,4 +213,42 @@ pub async fn purge_deletes_at_most_limit_rows_of_each_kind(store: &dyn Store) {
     assert_eq!(purge(store, 2).await, 1, "the last token");
     assert_eq!(purge(store, 2).await, 0);
     assert_eq!(get_token(store, &live.hash).await, Some(live));
+}
+
+/// Purges on several nodes at once: each expired row is counted by one of them.
+pub async fn concurrent_purges_remove_each_row_once(store: &dyn Store) {
+    let p = prefix();
+    let client = format!("{p}-client");
+    let expired: Vec<_> = (0..20)
+        .map(|i| token(&format!("{p}-t{i}"), &client, PURGE_BEFORE - 1))
+        .collect();
+    for t in &expired {
+        store.insert_token(t).await.expect("insert_token");
+    }
+    for i in 0..5 {
+        store
+            .insert_code(&auth_code(&format!("{p}-c{i}"), &client, PURGE_BEFORE - 1))
+            .await
+            .expect("insert_code");
+    }
+    let purged: u64 = race(
+        (0..PURGERS)
+            .map(|_| store.purge_expired(PURGE_BEFORE, NO_LIMIT))
+            .collect(),
+    )
+    .await
+    .into_iter()
+    .map(|r| r.expect("concurrent purge_expired"))
+    .sum();
+    // A purge that found another running may have left rows; one more gets them.
+    let rest = purge(store, NO_LIMIT).await;
+    assert_eq!(
+        purged + rest,
+        25,
+        "every expired row is deleted and counted once"
+    );
+    for t in &expired {
+        assert_eq!(get_token(store, &t.hash).await, None);
+    }
+    assert_eq!(purge(store, NO_LIMIT).await, 0);
 }

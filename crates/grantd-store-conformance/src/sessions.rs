@@ -10,9 +10,15 @@ use grantd_core::store::{
     NewSession, RotateOutcome, Rotation, SessionCap, SessionOpened, SessionsOf, Store, StoreError,
     UniqueKey,
 };
+use std::collections::BTreeSet;
 
 /// How many refreshes race to rotate one refresh token.
 const ROTATION_RACERS: usize = 20;
+/// How many sessions one user opens with one app at once, and the cap they race.
+const OPEN_RACERS: usize = 20;
+const RACED_CAP: u32 = 5;
+/// How many sessions are ended while they rotate.
+const END_ROUNDS: usize = 20;
 
 fn cap(max_active: u32) -> SessionCap {
     SessionCap { max_active }
@@ -762,6 +768,145 @@ pub async fn concurrent_rotations_never_fork_a_session(store: &dyn Store) {
             assert_eq!(get_token(store, &r.next.hash).await.as_ref(), Some(&r.next));
         } else {
             assert_not_stored(store, r).await;
+        }
+    }
+}
+
+/// One user opening many sessions with one app at once (a script logging in
+/// in parallel): the cap holds however the opens interleave.
+pub async fn concurrent_opens_leave_exactly_the_cap_active(store: &dyn Store) {
+    let p = prefix();
+    let (user, app) = (format!("{p}-user"), format!("{p}-app"));
+    let news: Vec<NewSession> = (0..OPEN_RACERS)
+        .map(|i| {
+            new_session(&session(
+                &format!("{p}-s{i:02}"),
+                &user,
+                &app,
+                T + i as UnixTime,
+            ))
+        })
+        .collect();
+    let raced_cap = cap(RACED_CAP);
+    let outcomes = race(
+        news.iter()
+            .map(|n| store.open_session(n, &raced_cap, T + 100))
+            .collect(),
+    )
+    .await;
+    let mut evicted: Vec<String> = Vec::new();
+    for outcome in outcomes {
+        match outcome.expect("concurrent open_session") {
+            SessionOpened::Opened { evicted: e } => evicted.extend(e),
+            SessionOpened::CodeReplayed => panic!("no code was given"),
+        }
+    }
+    let evicted_set: BTreeSet<&String> = evicted.iter().collect();
+    assert_eq!(
+        evicted_set.len(),
+        evicted.len(),
+        "no session is ended twice: {evicted:?}"
+    );
+    let mut active = 0;
+    for n in &news {
+        let stored = get_session(store, &n.session.id)
+            .await
+            .expect("every opened session is stored");
+        if stored.ended_at.is_none() {
+            active += 1;
+            assert!(!evicted_set.contains(&n.session.id));
+            assert_live(store, n).await;
+        } else {
+            assert!(
+                evicted_set.contains(&n.session.id),
+                "an ended session was reported by the open that ended it"
+            );
+            assert_ended(store, n, T + 100, "session_limit").await;
+        }
+    }
+    assert_eq!(
+        active, RACED_CAP,
+        "exactly the cap stays active after {OPEN_RACERS} concurrent opens"
+    );
+    assert_eq!(evicted.len(), OPEN_RACERS - RACED_CAP as usize);
+}
+
+/// A logout racing a refresh of the same session: afterwards no token of
+/// the session is live. Either the rotation came first (and the end revoked
+/// what it stored) or it found the session ended and stored nothing.
+pub async fn ending_a_session_while_it_rotates_leaves_no_live_token(store: &dyn Store) {
+    let rounds: Vec<(String, Session, TokenRecord, Rotation)> = {
+        let mut rounds = Vec::new();
+        for _ in 0..END_ROUNDS {
+            let p = prefix();
+            let (s, old) = rotation_setup(store, &p).await;
+            let r = rotation(&p, "raced", &s, &old);
+            rounds.push((p, s, old, r));
+        }
+        rounds
+    };
+    #[derive(Debug)]
+    enum Raced {
+        End(bool),
+        Rotate(RotateOutcome),
+    }
+    let mut racers: Vec<std::pin::Pin<Box<dyn std::future::Future<Output = Raced> + Send + '_>>> =
+        Vec::new();
+    for (_, s, _, r) in &rounds {
+        racers.push(Box::pin(async move {
+            Raced::End(
+                store
+                    .end_session(&s.id, "logout", T + 100)
+                    .await
+                    .expect("concurrent end_session"),
+            )
+        }));
+        racers.push(Box::pin(async move {
+            Raced::Rotate(
+                store
+                    .rotate_refresh(r, T + 100)
+                    .await
+                    .expect("concurrent rotate_refresh"),
+            )
+        }));
+    }
+    let outcomes = race(racers).await;
+
+    for ((p, s, old, r), pair) in rounds.iter().zip(outcomes.chunks(2)) {
+        let (ended_it, outcome) = match pair {
+            [Raced::End(e), Raced::Rotate(o)] => (*e, o),
+            other => panic!("outcomes out of order: {other:?}"),
+        };
+        assert!(ended_it, "the only end of a live session ends it");
+        assert_eq!(
+            get_session(store, &s.id).await,
+            Some(ended(s, T + 100, "logout"))
+        );
+        let access = r.access.as_ref().expect("access");
+        match outcome {
+            RotateOutcome::Rotated => {
+                assert_eq!(
+                    get_token(store, &old.hash).await,
+                    Some(revoked(&rotated(old, r, T + 100), T + 100))
+                );
+                for t in [&r.next, access] {
+                    assert_eq!(
+                        get_token(store, &t.hash).await,
+                        Some(revoked(t, T + 100)),
+                        "a rotation before the end has its tokens revoked by it"
+                    );
+                }
+                assert!(jti_revoked(store, &format!("{p}-jwt-0")).await);
+            }
+            RotateOutcome::Ended => {
+                assert_eq!(
+                    get_token(store, &old.hash).await,
+                    Some(revoked(old, T + 100))
+                );
+                assert_not_stored(store, r).await;
+                assert!(!jti_revoked(store, &format!("{p}-jwt-0")).await);
+            }
+            other => panic!("a rotation racing an end either rotates or ends: {other:?}"),
         }
     }
 }

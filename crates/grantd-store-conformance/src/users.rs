@@ -441,3 +441,41 @@ pub async fn concurrent_reservations_are_each_counted_once(store: &dyn Store) {
     assert_eq!(counts, expected, "every attempt is counted exactly once");
     assert_eq!(login_state(store, &user).await.failures, RACERS as u32);
 }
+
+/// A burst of guesses at one user: at most the threshold reach the password check.
+pub async fn concurrent_reservations_let_exactly_the_threshold_through(store: &dyn Store) {
+    let user = format!("{}-user", prefix());
+    let lockout = policy(60, 5, 300);
+    let outcomes: Vec<LoginAttempt> = race(
+        (0..RACERS)
+            .map(|_| store.reserve_login_attempt(&user, T, &lockout))
+            .collect(),
+    )
+    .await
+    .into_iter()
+    .map(|o| o.expect("concurrent reserve_login_attempt"))
+    .collect();
+    let mut reserved: Vec<u32> = outcomes
+        .iter()
+        .filter_map(|o| match o {
+            LoginAttempt::Reserved(s) => Some(s.failures),
+            LoginAttempt::Locked { .. } => None,
+        })
+        .collect();
+    reserved.sort_unstable();
+    assert_eq!(
+        reserved,
+        vec![1, 2, 3, 4, 5],
+        "exactly the threshold are let through, each counted once"
+    );
+    let locked = outcomes
+        .iter()
+        .filter(|o| **o == LoginAttempt::Locked { until: T + 300 })
+        .count();
+    assert_eq!(
+        locked,
+        RACERS - 5,
+        "every other attempt is refused with the lock the fifth set"
+    );
+    assert_eq!(login_state(store, &user).await, state(5, T, Some(T + 300)));
+}
