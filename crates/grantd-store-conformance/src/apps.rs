@@ -1,11 +1,11 @@
 //! Checks of apps: round trips, the compare-and-set update, the secret, deletion, and their races.
 
 use crate::fixtures::{
-    auth_code, bare_app, full_app, get_app, get_session, get_token, hash, new_session, open,
-    prefix, race, session, setup_account, token, NO_CAP, T,
+    auth_code, bare_app, expect_change, full_app, get_app, get_session, get_token, hash,
+    new_session, open, prefix, race, session, setup_account, token, NO_CAP, T,
 };
 use grantd_core::model::{AccessTokenFormat, App, CodeUse, Consent, Distribution, TokenRecord};
-use grantd_core::store::{Cas, Store, StoreError, UniqueKey};
+use grantd_core::store::{Cas, Change, Store, StoreError, UniqueKey};
 use grantd_protocol::{Grant, PlatformType};
 
 /// How many updates race with one revision in hand.
@@ -606,4 +606,57 @@ pub async fn concurrent_update_app_and_set_app_secret_lose_nothing(store: &dyn S
         );
         assert_eq!(stored.revision, 3, "each change moved the revision once");
     }
+}
+
+/// A backend that can tell other nodes of changes (`changes()` is `Some`)
+/// announces every change to an app, so their caches drop it at once.
+pub async fn app_changes_are_announced(store: &dyn Store) {
+    let Some(mut changes) = store.changes() else {
+        return;
+    };
+    let p = prefix();
+    let owner = format!("{p}-owner");
+    setup_account(store, &owner).await;
+    let app = full_app(&format!("{p}-app"), &owner);
+    let changed = Change::App(app.client_id.clone());
+    // Notifications arrive in commit order: once the one of a new key is
+    // in, every earlier one is, so the next App notification is the next
+    // operation's (and not, say, one the insert may have sent).
+    let mut barriers = 0;
+    let mut barrier = async |changes: &mut tokio::sync::broadcast::Receiver<Change>| {
+        barriers += 1;
+        let key = grantd_core::model::StoredKey {
+            kid: format!("{p}-barrier-{barriers}"),
+            alg: grantd_core::model::SigningAlg::EdDSA,
+            public_jwk: "{}".into(),
+            sealed_private: vec![],
+            created_at: T,
+            retired_at: Some(T),
+        };
+        store.insert_key(&key).await.expect("insert_key");
+        expect_change(changes, &Change::Keys, "insert_key").await;
+    };
+    store.insert_app(&app).await.expect("insert_app");
+    barrier(&mut changes).await;
+    let renamed = App {
+        name: "renamed".into(),
+        ..app.clone()
+    };
+    assert_eq!(
+        store.update_app(&renamed).await.expect("update_app"),
+        Cas::Done
+    );
+    expect_change(&mut changes, &changed, "update_app").await;
+    barrier(&mut changes).await;
+    assert!(store
+        .set_app_secret(&app.client_id, &hash("rotated"), T + 1)
+        .await
+        .expect("set_app_secret"));
+    expect_change(&mut changes, &changed, "set_app_secret").await;
+    barrier(&mut changes).await;
+    assert!(store
+        .delete_app(&app.client_id, T + 2)
+        .await
+        .expect("delete_app"));
+    expect_change(&mut changes, &changed, "delete_app").await;
 }

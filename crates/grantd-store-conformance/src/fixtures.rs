@@ -6,7 +6,7 @@ use grantd_core::model::{
     AccessTokenFormat, Account, App, AuthCode, BrowserSession, Distribution, JwtCredential, Role,
     Session, TokenKind, TokenRecord, User, UserStatus,
 };
-use grantd_core::store::{NewSession, SessionCap, SessionOpened, Store};
+use grantd_core::store::{Change, NewSession, SessionCap, SessionOpened, Store};
 use grantd_protocol::{Grant, PlatformType, RedirectUri, Scopes};
 use std::future::Future;
 use std::pin::Pin;
@@ -370,4 +370,30 @@ where
                 .collect()
         })
     })
+}
+
+/// How long a notification may take to arrive (another connection relays it).
+const CHANGE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Waits for the notification `wanted` (a `Resync`, or missed ones, stand
+/// for any), passing over others (another check's, on a shared database).
+pub(crate) async fn expect_change(
+    changes: &mut tokio::sync::broadcast::Receiver<Change>,
+    wanted: &Change,
+    after: &str,
+) {
+    use tokio::sync::broadcast::error::RecvError;
+    let wait = async {
+        loop {
+            match changes.recv().await {
+                Ok(change) if change == *wanted || change == Change::Resync => return,
+                Ok(_) => continue,
+                Err(RecvError::Lagged(_)) => return,
+                Err(RecvError::Closed) => panic!("the change feed closed"),
+            }
+        }
+    };
+    if tokio::time::timeout(CHANGE_TIMEOUT, wait).await.is_err() {
+        panic!("no {wanted:?} within {CHANGE_TIMEOUT:?} after {after}");
+    }
 }

@@ -1,8 +1,8 @@
 //! Checks of signing keys: round trips, duplicates, retirement.
 
-use crate::fixtures::{prefix, T};
+use crate::fixtures::{expect_change, prefix, T};
 use grantd_core::model::{SigningAlg, StoredKey};
-use grantd_core::store::{Store, StoreError, UniqueKey};
+use grantd_core::store::{Change, Store, StoreError, UniqueKey};
 
 /// Needs a store of its own: `retire_keys_except` retires every other key.
 pub async fn keys_round_trip_and_retire_all_but_one(store: &dyn Store) {
@@ -82,4 +82,28 @@ pub async fn keys_round_trip_and_retire_all_but_one(store: &dyn Store) {
         ],
         "retiring keeps earlier retirement times and spares the named key"
     );
+}
+
+/// A backend that can tell other nodes of changes announces new and
+/// retired keys, so every node's key ring follows at once.
+pub async fn key_changes_are_announced(store: &dyn Store) {
+    let Some(mut changes) = store.changes() else {
+        return;
+    };
+    let p = prefix();
+    let key = StoredKey {
+        kid: format!("{p}-k"),
+        alg: SigningAlg::EdDSA,
+        public_jwk: r#"{"kty":"OKP","crv":"Ed25519"}"#.to_string(),
+        sealed_private: vec![1, 2, 3],
+        created_at: T,
+        retired_at: None,
+    };
+    store.insert_key(&key).await.expect("insert_key");
+    expect_change(&mut changes, &Change::Keys, "insert_key").await;
+    store
+        .retire_keys_except(&format!("{p}-none"), T + 1)
+        .await
+        .expect("retire_keys_except");
+    expect_change(&mut changes, &Change::Keys, "retire_keys_except").await;
 }

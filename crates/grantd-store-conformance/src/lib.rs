@@ -82,8 +82,10 @@ macro_rules! tests {
             apps::delete_app_removes_what_was_issued_and_ends_sessions_at_now,
             apps::concurrent_update_app_with_one_revision_lets_one_through,
             apps::concurrent_update_app_and_set_app_secret_lose_nothing,
+            apps::app_changes_are_announced,
 
             keys::keys_round_trip_and_retire_all_but_one,
+            keys::key_changes_are_announced,
 
             tokens::tokens_round_trip_and_revoke_once,
             tokens::revoked_jtis_are_remembered,
