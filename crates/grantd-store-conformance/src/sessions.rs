@@ -33,19 +33,20 @@ fn ended(session: &Session, at: UnixTime, reason: &str) -> Session {
     }
 }
 
-/// The session and every token of it are as they were opened.
-async fn assert_live(store: &dyn Store, new: &NewSession) {
+/// The session and every token of it are as they were opened (a live one goes on).
+async fn assert_as_opened(store: &dyn Store, new: &NewSession) {
     assert_eq!(
         get_session(store, &new.session.id).await.as_ref(),
         Some(&new.session),
-        "session {} goes on",
+        "session {} is as it was opened",
         new.session.id
     );
     for t in &new.tokens {
         assert_eq!(
             get_token(store, &t.hash).await.as_ref(),
             Some(t),
-            "the tokens of a live session stay as they were"
+            "the tokens of session {} are as they were stored",
+            new.session.id
         );
     }
 }
@@ -84,7 +85,7 @@ pub async fn open_session_stores_the_session_and_its_tokens(store: &dyn Store) {
         SessionOpened::Opened { evicted: vec![] },
         "a first session ends nothing"
     );
-    assert_live(store, &first).await;
+    assert_as_opened(store, &first).await;
 
     // Every other shape of session round-trips too, with a token stored
     // revoked (the tombstone of a declined refresh token) and without any.
@@ -112,9 +113,9 @@ pub async fn open_session_stores_the_session_and_its_tokens(store: &dyn Store) {
         no_tokens,
     ] {
         open(store, &new, NO_CAP, T + 5).await;
-        assert_live(store, &new).await;
+        assert_as_opened(store, &new).await;
     }
-    assert_live(store, &first).await;
+    assert_as_opened(store, &first).await;
 }
 
 /// A session id or token taken: nothing of the unit of work stays, not
@@ -147,7 +148,7 @@ pub async fn open_session_refused_changes_nothing(store: &dyn Store) {
             ),
             "{why} is a conflict on the primary key"
         );
-        assert_live(store, &first).await;
+        assert_as_opened(store, &first).await;
     }
     assert_eq!(
         get_session(store, &taken_token.session.id).await,
@@ -202,8 +203,8 @@ pub async fn open_session_ends_the_oldest_beyond_the_cap(store: &dyn Store) {
         "one over the cap ends the oldest"
     );
     assert_ended(store, &opened[0], T + 12, "session_limit").await;
-    assert_live(store, &opened[1]).await;
-    assert_live(store, &opened[2]).await;
+    assert_as_opened(store, &opened[1]).await;
+    assert_as_opened(store, &opened[2]).await;
 
     assert_eq!(
         open(store, &opened[3], cap(1), T + 13).await,
@@ -212,7 +213,7 @@ pub async fn open_session_ends_the_oldest_beyond_the_cap(store: &dyn Store) {
     );
     assert_ended(store, &opened[1], T + 13, "session_limit").await;
     assert_ended(store, &opened[2], T + 13, "session_limit").await;
-    assert_live(store, &opened[3]).await;
+    assert_as_opened(store, &opened[3]).await;
 
     assert_eq!(
         open(store, &opened[4], cap(0), T + 14).await,
@@ -220,7 +221,7 @@ pub async fn open_session_ends_the_oldest_beyond_the_cap(store: &dyn Store) {
         "the session being opened always stays, even with a cap of 0"
     );
     assert_ended(store, &opened[3], T + 14, "session_limit").await;
-    assert_live(store, &opened[4]).await;
+    assert_as_opened(store, &opened[4]).await;
 
     // The cap goes by creation time, not by the order sessions were opened in.
     let late_but_old = new_session(&session(&format!("{p}-late-but-old"), &user, &app, T - 100));
@@ -232,11 +233,11 @@ pub async fn open_session_ends_the_oldest_beyond_the_cap(store: &dyn Store) {
         "the session created first ends first"
     );
     assert_ended(store, &late_but_old, T + 16, "session_limit").await;
-    assert_live(store, &opened[4]).await;
+    assert_as_opened(store, &opened[4]).await;
 
     assert_ended(store, &opened[0], T + 12, "session_limit").await;
     for s in [&other_app, &other_user, &already_ended] {
-        assert_live(store, s).await;
+        assert_as_opened(store, s).await;
     }
 }
 
@@ -293,7 +294,7 @@ pub async fn end_session_revokes_every_token_of_it(store: &dyn Store) {
         Some(no_session),
         "tokens outside the session stay"
     );
-    assert_live(store, &other).await;
+    assert_as_opened(store, &other).await;
 
     assert!(
         !store
@@ -350,10 +351,10 @@ async fn check_end_sessions(
         if *ends {
             assert_ended(store, s, T + 10, "bulk — ünïcode").await;
         } else {
-            assert_live(store, s).await;
+            assert_as_opened(store, s).await;
         }
     }
-    assert_live(store, &already_ended).await;
+    assert_as_opened(store, &already_ended).await;
     assert_eq!(
         store
             .end_sessions(of, "again", T + 11)
@@ -451,7 +452,6 @@ async fn rotation_setup(store: &dyn Store, p: &str) -> (Session, TokenRecord) {
 /// opaque access token, revoking the JWT access token `old` was paired with.
 fn rotation(p: &str, name: &str, s: &Session, old: &TokenRecord) -> Rotation {
     let access = TokenRecord {
-        kind: TokenKind::Access,
         issued_at: T + 100,
         expires_at: T + 1000,
         ..session_token(&format!("{p}-{name}-access"), TokenKind::Access, s)
@@ -815,7 +815,7 @@ pub async fn concurrent_opens_leave_exactly_the_cap_active(store: &dyn Store) {
         if stored.ended_at.is_none() {
             active += 1;
             assert!(!evicted_set.contains(&n.session.id));
-            assert_live(store, n).await;
+            assert_as_opened(store, n).await;
         } else {
             assert!(
                 evicted_set.contains(&n.session.id),
