@@ -1,6 +1,7 @@
 //! grantd's storage backends: [`SqliteStore`] and [`PgStore`] implement
 //! [`grantd_core::store::Store`]; [`open()`] picks one by URL; [`portable`]
-//! copies and backs up a store.
+//! copies and backs up a store. The suite every backend must pass is the
+//! `grantd-store-conformance` crate (a dev-dependency).
 
 mod batch;
 mod codec;
