@@ -36,6 +36,29 @@ pub fn random_id(len: usize) -> String {
     out
 }
 
+/// A random id of `len` characters (at least 16) whose first ten sort, as
+/// bytes, in the order this process made them: the second `now` and a
+/// counter, then random characters. Sessions get these so that "the oldest"
+/// is well defined among sessions opened in the same second.
+pub fn ordered_id(now: crate::clock::UnixTime, len: usize) -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    const SORTED: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    static SEQUENCE: AtomicU64 = AtomicU64::new(0);
+    fn digits(mut n: u64, width: usize, out: &mut String) {
+        let mut buf = vec![b'0'; width];
+        for slot in buf.iter_mut().rev() {
+            *slot = SORTED[(n % 62) as usize];
+            n /= 62;
+        }
+        out.extend(buf.into_iter().map(char::from));
+    }
+    let mut id = String::with_capacity(len.max(16));
+    digits(now.max(0) as u64, 6, &mut id);
+    digits(SEQUENCE.fetch_add(1, Ordering::Relaxed) % 62u64.pow(4), 4, &mut id);
+    id.push_str(&random_id(len.max(16) - 10));
+    id
+}
+
 /// A random numeric id (RingCentral account and extension ids are numbers).
 pub fn random_numeric_id() -> String {
     let n = u64::from_le_bytes(random_bytes::<8>()) % 9_000_000_000_000 + 1_000_000_000_000;
@@ -201,5 +224,19 @@ mod tests {
         assert!(constant_time_eq(b"abc", b"abc"));
         assert!(!constant_time_eq(b"abc", b"abd"));
         assert!(!constant_time_eq(b"abc", b"ab"));
+    }
+}
+
+#[cfg(test)]
+mod ordered_id_tests {
+    use super::ordered_id;
+
+    #[test]
+    fn ids_sort_in_the_order_they_were_made() {
+        let ids: Vec<String> = (0..1000).map(|i| ordered_id(1_700_000_000 + i / 300, 22)).collect();
+        assert!(ids.iter().all(|id| id.len() == 22));
+        let mut sorted = ids.clone();
+        sorted.sort();
+        assert_eq!(sorted, ids);
     }
 }

@@ -253,7 +253,7 @@ impl Grantd {
             });
         };
         let session = Session {
-            id: random_id(22),
+            id: crate::crypto::ordered_id(now, 22),
             user_id: user.id.clone(),
             client_id: app.client_id.clone(),
             account_id: user.account_id.clone(),

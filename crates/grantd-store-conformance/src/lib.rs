@@ -63,11 +63,18 @@ pub const CHECK_TIMEOUT: Duration = Duration::from_secs(120);
 /// a future of a [`StoreHandle`] (an async closure, `|| async { … }`, or the
 /// path of an async fn).
 ///
+/// `tests!(optional: factory)` takes a factory whose future gives an
+/// `Option` of a handle: `None` skips the check (a backend whose server is
+/// not configured here; its factory decides when skipping is not allowed).
+///
 /// This is the list of checks: adding a check is one line here.
 #[macro_export]
 macro_rules! tests {
-    ($factory:expr $(,)?) => {
-        $crate::__tests_for! { $factory;
+    (optional: $factory:expr $(,)?) => {
+        $crate::tests!(@ optional $factory);
+    };
+    (@ $mode:ident $factory:expr) => {
+        $crate::__tests_for! { $mode $factory;
             settings::ping,
             settings::put_setting_if_absent_keeps_the_first_value,
             settings::concurrent_put_setting_if_absent_agree_on_one_value,
@@ -134,18 +141,33 @@ macro_rules! tests {
             purge::concurrent_purges_remove_each_row_once,
         }
     };
+    ($factory:expr $(,)?) => {
+        $crate::tests!(@ required $factory);
+    };
 }
 
 /// Expands a list of `module::check` into one test each (see [`tests!`]).
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __tests_for {
-    ($factory:expr; $($module:ident :: $check:ident),* $(,)?) => {
+    (@handle required $factory:expr) => {
+        ($factory)().await
+    };
+    (@handle optional $factory:expr) => {
+        match ($factory)().await {
+            ::std::option::Option::Some(handle) => handle,
+            ::std::option::Option::None => {
+                ::std::eprintln!("skipped: this backend's server is not configured");
+                return;
+            }
+        }
+    };
+    ($mode:ident $factory:expr; $($module:ident :: $check:ident),* $(,)?) => {
         $(
             #[test]
             fn $check() {
                 $crate::__run(async {
-                    let handle = ($factory)().await;
+                    let handle = $crate::__tests_for!(@handle $mode $factory);
                     let outcome =
                         $crate::__contain($crate::$module::$check($crate::StoreHandle::store(&handle)))
                             .await;
