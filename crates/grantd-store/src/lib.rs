@@ -1,6 +1,8 @@
 //! grantd's storage backends: [`SqliteStore`] and [`PgStore`] implement
 //! [`grantd_core::store::Store`]; [`open()`] picks one by URL; [`portable`]
-//! copies and backs up a store.
+//! copies and backs up a store. The suite every backend must pass is the
+//! `grantd-store-conformance` crate (a dev-dependency), run by `tests/sqlite.rs`
+//! and `tests/postgres.rs`.
 
 mod batch;
 mod codec;

@@ -1,11 +1,44 @@
 //! The SQLite backend against the conformance suite, plus what only SQLite has:
-//! file and URL opening, persistence, corrupt rows, many tasks at once.
+//! file and URL opening, persistence, upgrades, schema checks, corrupt rows, many threads at once.
 
-use grantd_core::model::{Account, TokenKind, TokenRecord};
-use grantd_core::store::{Store, StoreError};
-use grantd_store::{conformance, SqliteStore};
-use std::path::PathBuf;
+use grantd_core::model::{
+    AccessTokenFormat, Account, App, AuthCode, CodeUse, Distribution, Role, Session, TokenKind,
+    TokenRecord, User, UserStatus,
+};
+use grantd_core::store::{
+    Cas, LockoutPolicy, NewSession, RotateOutcome, Rotation, SessionCap, Store, StoreError,
+};
+use grantd_store::SqliteStore;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+
+/// A fresh store in its own temporary file (the layout grantd runs with: one
+/// writer connection, a pool of readers).
+async fn fresh_file() -> Arc<SqliteStore> {
+    Arc::new(
+        SqliteStore::open_in_memory()
+            .await
+            .expect("a fresh SQLite store"),
+    )
+}
+
+mod conformance {
+    use super::fresh_file;
+    grantd_store_conformance::tests!(fresh_file);
+}
+
+/// The suite again on a `sqlite::memory:` store, where one connection serves
+/// reads and writes (a factory in the other shape: an async closure, a `dyn Store`).
+mod conformance_on_a_memory_url {
+    use super::{SqliteStore, Store};
+    use std::sync::Arc;
+    grantd_store_conformance::tests!(async || {
+        let store = SqliteStore::open("sqlite::memory:")
+            .await
+            .expect("an in-memory SQLite store");
+        Arc::new(store) as Arc<dyn Store>
+    });
+}
 
 /// A path in the temp dir, removed (with its WAL files) on drop.
 struct TempPath(PathBuf);
@@ -32,35 +65,130 @@ impl Drop for TempPath {
     }
 }
 
-#[tokio::test]
-async fn conformance_on_a_temp_file() {
-    let store = SqliteStore::open_in_memory().await.unwrap();
-    conformance::run_all(&store).await;
-    // Every record is prefixed, so the suite also passes on a used store.
-    conformance::run_all(&store).await;
+/// A scratch directory holding the first `count` SQLite migrations, removed on drop.
+struct FirstMigrations(PathBuf);
+
+impl FirstMigrations {
+    fn new(count: usize) -> Self {
+        let dir = std::env::temp_dir().join(format!(
+            "grantd-store-test-migrations-{count}-{}-{}",
+            std::process::id(),
+            grantd_core::crypto::random_id(8)
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let all = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/sqlite");
+        let mut names: Vec<_> = std::fs::read_dir(&all)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        names.sort();
+        for name in names.into_iter().take(count) {
+            std::fs::copy(all.join(&name), dir.join(&name)).unwrap();
+        }
+        Self(dir)
+    }
+
+    /// Creates the database at `path` with only these migrations, then runs `sql` on it.
+    async fn create(&self, path: &TempPath, sql: &[&str]) {
+        let options = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(&path.0)
+            .create_if_missing(true);
+        let raw = sqlx::SqlitePool::connect_with(options).await.unwrap();
+        sqlx::migrate::Migrator::new(self.0.as_path())
+            .await
+            .unwrap()
+            .run(&raw)
+            .await
+            .unwrap();
+        for sql in sql {
+            sqlx::query(sql).execute(&raw).await.unwrap();
+        }
+        raw.close().await;
+    }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn conformance_on_a_path_multi_threaded() {
-    let path = TempPath::new("path");
-    let store = SqliteStore::open(path.as_str()).await.unwrap();
-    conformance::run_all(&store).await;
-    store.close().await;
+impl Drop for FirstMigrations {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
-#[tokio::test]
-async fn conformance_on_a_url() {
-    let path = TempPath::new("url");
-    let store = SqliteStore::open(&format!("sqlite://{}", path.as_str()))
+/// A connection to the file behind the store's back (to hand-edit it).
+async fn raw(path: &TempPath) -> sqlx::SqlitePool {
+    sqlx::SqlitePool::connect(&format!("sqlite://{}", path.as_str()))
         .await
-        .unwrap();
-    conformance::run_all(&store).await;
+        .unwrap()
+}
+
+fn app(client_id: &str, account_id: &str) -> App {
+    App {
+        client_id: client_id.into(),
+        account_id: account_id.into(),
+        name: "n".into(),
+        platform_type: grantd_protocol::PlatformType::Browser,
+        grants: vec![],
+        redirect_uris: vec![],
+        scopes: Default::default(),
+        distribution: Distribution::Public,
+        issue_refresh_tokens: false,
+        access_token_ttl: 1,
+        refresh_token_ttl: 1,
+        access_token_format: AccessTokenFormat::Jwt,
+        allow_plain_pkce: false,
+        resource_server: false,
+        secret_hash: None,
+        created_at: 1,
+        updated_at: 1,
+        revision: 1,
+    }
+}
+
+fn account(id: &str) -> Account {
+    Account {
+        id: id.into(),
+        name: "A".into(),
+        created_at: 1,
+    }
+}
+
+fn refresh_token(id: &str, session_id: &str) -> TokenRecord {
+    TokenRecord {
+        hash: grantd_core::crypto::sha256(id.as_bytes()),
+        kind: TokenKind::Refresh,
+        id: id.into(),
+        client_id: "c".into(),
+        subject: "u".into(),
+        account_id: None,
+        session_id: Some(session_id.into()),
+        scope: String::new(),
+        issued_at: 1,
+        expires_at: 10_000,
+        revoked_at: None,
+        rotated_at: None,
+        replay: None,
+        pair_access_id: None,
+        pair_access_expires_at: None,
+    }
 }
 
 #[tokio::test]
-async fn conformance_on_sqlite_memory_url() {
-    let store = SqliteStore::open("sqlite::memory:").await.unwrap();
-    conformance::run_all(&store).await;
+async fn the_suite_runs_on_a_sqlite_url_and_a_plain_path() {
+    let by_url = TempPath::new("url");
+    let by_path = TempPath::new("path");
+    for store in [
+        SqliteStore::open(&format!("sqlite://{}", by_url.as_str()))
+            .await
+            .unwrap(),
+        SqliteStore::open(by_path.as_str()).await.unwrap(),
+    ] {
+        // Checks called directly, on this test's runtime, as a backend may.
+        grantd_store_conformance::settings::put_setting_if_absent_keeps_the_first_value(&store)
+            .await;
+        grantd_store_conformance::sessions::concurrent_opens_leave_exactly_the_cap_active(&store)
+            .await;
+        store.close().await;
+    }
+    assert!(by_url.0.exists() && by_path.0.exists());
 }
 
 #[tokio::test]
@@ -77,11 +205,8 @@ async fn data_survives_reopening() {
     assert_eq!(store.put_setting_if_absent("k", "v2").await.unwrap(), "v1");
 
     // The file is in WAL mode (a persistent property of the database).
-    let raw = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.as_str()))
-        .await
-        .unwrap();
     let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
-        .fetch_one(&raw)
+        .fetch_one(&raw(&path).await)
         .await
         .unwrap();
     assert_eq!(mode, "wal");
@@ -101,44 +226,24 @@ async fn open_refuses_a_bad_location() {
 async fn corrupt_rows_are_reported_as_corrupt() {
     let path = TempPath::new("corrupt");
     let store = SqliteStore::open(path.as_str()).await.unwrap();
-    store
-        .insert_account(&grantd_core::model::Account {
-            id: "acct".into(),
-            name: "A".into(),
-            created_at: 1,
-        })
-        .await
-        .unwrap();
+    store.insert_account(&account("acct")).await.unwrap();
 
     // Hand-edit the file behind the store's back.
-    let raw = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.as_str()))
-        .await
-        .unwrap();
-    sqlx::query(
+    let raw = raw(&path).await;
+    for sql in [
         "INSERT INTO apps (client_id, account_id, name, platform_type, grants, redirect_uris, \
          scopes, distribution, issue_refresh_tokens, access_token_ttl, refresh_token_ttl, \
          access_token_format, secret_hash, created_at, updated_at) VALUES \
          ('bad-platform', 'acct', 'n', 'mainframe', '[]', '[]', '[]', 'public', 0, 1, 1, 'jwt', NULL, 1, 1), \
          ('bad-grants', 'acct', 'n', 'browser', '[\"telepathy\"]', '[]', '[]', 'public', 0, 1, 1, 'jwt', NULL, 1, 1), \
          ('bad-json', 'acct', 'n', 'browser', '[]', 'not json', '[]', 'public', 0, 1, 1, 'jwt', NULL, 1, 1)",
-    )
-    .execute(&raw)
-    .await
-    .unwrap();
-    sqlx::query(
         "INSERT INTO tokens (hash, kind, id, client_id, subject, scope, issued_at, expires_at) \
          VALUES (zeroblob(32), 'sideways', 't1', 'c', 's', '', 1, 2)",
-    )
-    .execute(&raw)
-    .await
-    .unwrap();
-    sqlx::query(
         "INSERT INTO signing_keys (kid, alg, public_jwk, sealed_private, created_at) \
          VALUES ('k', 'HS256', '{}', x'00', 1)",
-    )
-    .execute(&raw)
-    .await
-    .unwrap();
+    ] {
+        sqlx::query(sql).execute(&raw).await.unwrap();
+    }
     raw.close().await;
 
     for id in ["bad-platform", "bad-grants", "bad-json"] {
@@ -162,45 +267,19 @@ async fn corrupt_rows_are_reported_as_corrupt() {
 }
 
 #[tokio::test]
-async fn an_app_needs_an_existing_account() {
+async fn an_app_needs_an_existing_account_and_a_storable_ttl() {
     let store = SqliteStore::open_in_memory().await.unwrap();
-    let app = grantd_core::model::App {
-        client_id: "c".into(),
-        account_id: "nobody".into(),
-        name: "n".into(),
-        platform_type: grantd_protocol::PlatformType::Browser,
-        grants: vec![],
-        redirect_uris: vec![],
-        scopes: Default::default(),
-        distribution: grantd_core::model::Distribution::Public,
-        issue_refresh_tokens: false,
-        access_token_ttl: 1,
-        refresh_token_ttl: 1,
-        access_token_format: grantd_core::model::AccessTokenFormat::Jwt,
-        allow_plain_pkce: false,
-        resource_server: false,
-        secret_hash: None,
-        created_at: 1,
-        updated_at: 1,
-    };
     assert!(matches!(
-        store.insert_app(&app).await,
+        store.insert_app(&app("c", "nobody")).await,
         Err(StoreError::Unavailable(_))
     ));
-    let too_long = grantd_core::model::App {
-        account_id: "a".into(),
+    store.insert_account(&account("a")).await.unwrap();
+    let too_long = App {
         access_token_ttl: u64::MAX,
-        ..app
+        ..app("c", "a")
     };
-    store
-        .insert_account(&grantd_core::model::Account {
-            id: "a".into(),
-            name: "A".into(),
-            created_at: 1,
-        })
-        .await
-        .unwrap();
     assert!(store.insert_app(&too_long).await.is_err());
+    assert_eq!(store.get_app("c").await.unwrap(), None);
 }
 
 /// Many tasks on many threads writing at once: the single writer queues them,
@@ -231,39 +310,16 @@ async fn many_spawned_writers_never_see_busy() {
 #[tokio::test]
 async fn a_0001_database_is_upgraded() {
     let path = TempPath::new("upgrade");
-    let only_first = std::env::temp_dir().join(format!(
-        "grantd-store-test-migrations-{}-{}",
-        std::process::id(),
-        grantd_core::crypto::random_id(8)
-    ));
-    std::fs::create_dir_all(&only_first).unwrap();
-    std::fs::copy(
-        concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/0001_init.sql"),
-        only_first.join("0001_init.sql"),
-    )
-    .unwrap();
-    {
-        let options = sqlx::sqlite::SqliteConnectOptions::new()
-            .filename(&path.0)
-            .create_if_missing(true);
-        let raw = sqlx::SqlitePool::connect_with(options).await.unwrap();
-        sqlx::migrate::Migrator::new(only_first.as_path())
-            .await
-            .unwrap()
-            .run(&raw)
-            .await
-            .unwrap();
-        sqlx::query(
-            "INSERT INTO tokens (hash, kind, id, client_id, subject, account_id, session_id, \
-             scope, issued_at, expires_at) \
-             VALUES (zeroblob(32), 'refresh', 'old', 'c', 'u', 'a', 's', 'x', 1, 2)",
+    FirstMigrations::new(1)
+        .create(
+            &path,
+            &[
+                "INSERT INTO tokens (hash, kind, id, client_id, subject, account_id, session_id, \
+               scope, issued_at, expires_at) \
+               VALUES (zeroblob(32), 'refresh', 'old', 'c', 'u', 'a', 's', 'x', 1, 2)",
+            ],
         )
-        .execute(&raw)
-        .await
-        .unwrap();
-        raw.close().await;
-    }
-    std::fs::remove_dir_all(&only_first).unwrap();
+        .await;
 
     let store = SqliteStore::open(path.as_str()).await.unwrap();
     assert_eq!(
@@ -299,17 +355,8 @@ async fn a_0001_database_is_upgraded() {
 async fn corrupt_user_rows_are_reported_as_corrupt() {
     let path = TempPath::new("corrupt-users");
     let store = SqliteStore::open(path.as_str()).await.unwrap();
-    store
-        .insert_account(&Account {
-            id: "acct".into(),
-            name: "A".into(),
-            created_at: 1,
-        })
-        .await
-        .unwrap();
-    let raw = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.as_str()))
-        .await
-        .unwrap();
+    store.insert_account(&account("acct")).await.unwrap();
+    let raw = raw(&path).await;
     for sql in [
         "INSERT INTO users (id, account_id, name, role, status, created_at) \
          VALUES ('bad-role', 'acct', 'n', 'root', 'enabled', 1), \
@@ -337,10 +384,18 @@ async fn corrupt_user_rows_are_reported_as_corrupt() {
         store.get_login_state("too-many").await,
         Err(StoreError::Corrupt(_))
     ));
-    assert!(matches!(
-        store.record_login_failure("too-many", 2, 60, 5, 60).await,
-        Err(StoreError::Corrupt(_))
-    ));
+    let policy = LockoutPolicy {
+        window: 60,
+        threshold: 5,
+        lock_for: 60,
+    };
+    assert!(
+        matches!(
+            store.reserve_login_attempt("too-many", 2, &policy).await,
+            Err(StoreError::Corrupt(_))
+        ),
+        "a corrupt count is reported, not reset"
+    );
     assert!(matches!(
         store.get_jwt_credential("bad-apps").await,
         Err(StoreError::Corrupt(_))
@@ -350,15 +405,15 @@ async fn corrupt_user_rows_are_reported_as_corrupt() {
 #[tokio::test]
 async fn a_user_needs_an_existing_account() {
     let store = SqliteStore::open_in_memory().await.unwrap();
-    let user = grantd_core::model::User {
+    let user = User {
         id: "u".into(),
         account_id: "nobody".into(),
         email: None,
         phone: None,
         extension_number: None,
         name: "n".into(),
-        role: grantd_core::model::Role::User,
-        status: grantd_core::model::UserStatus::Enabled,
+        role: Role::User,
+        status: UserStatus::Enabled,
         password_hash: None,
         created_at: 1,
     };
@@ -368,42 +423,43 @@ async fn a_user_needs_an_existing_account() {
     ));
 }
 
-/// Refreshes racing on many threads: one rotation wins, the others see it.
+/// Refreshes racing as spawned tasks on many threads: one rotation wins, the others see it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn spawned_rotations_never_fork_a_session() {
-    use grantd_core::model::RotateOutcome;
     let path = TempPath::new("rotate");
     let store = Arc::new(SqliteStore::open(path.as_str()).await.unwrap());
-    let token = |id: &str| TokenRecord {
-        hash: grantd_core::crypto::sha256(id.as_bytes()),
-        kind: TokenKind::Refresh,
-        id: id.into(),
+    let old = refresh_token("old", "s");
+    let session = Session {
+        id: "s".into(),
+        user_id: "u".into(),
         client_id: "c".into(),
-        subject: "u".into(),
-        account_id: None,
-        session_id: Some("s".into()),
+        account_id: "a".into(),
         scope: String::new(),
-        issued_at: 1,
-        expires_at: 10_000,
-        revoked_at: None,
-        rotated_at: None,
-        replay: None,
-        pair_access_id: None,
-        pair_access_expires_at: None,
+        created_at: 1,
+        ended_at: None,
+        end_reason: None,
+        credential_id: None,
     };
-    let old = token("old");
-    store.insert_token(&old).await.unwrap();
+    let new = NewSession {
+        session,
+        tokens: vec![old.clone()],
+        code: None,
+    };
+    store
+        .open_session(&new, &SessionCap { max_active: 5 }, 1)
+        .await
+        .unwrap();
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..40 {
         let store = store.clone();
-        let new = token(&format!("new-{i}"));
-        tasks.spawn(async move {
-            let outcome = store
-                .rotate_refresh(&old.hash, &new, None, format!("{i}").as_bytes(), 5)
-                .await
-                .unwrap();
-            (i, outcome)
-        });
+        let rotation = Rotation {
+            old_hash: old.hash,
+            next: refresh_token(&format!("new-{i}"), "s"),
+            access: None,
+            replay: i.to_string().into_bytes(),
+            revoke_jti: None,
+        };
+        tasks.spawn(async move { (i, store.rotate_refresh(&rotation, 5).await.unwrap()) });
     }
     let mut winners = vec![];
     let mut replays = vec![];
@@ -411,6 +467,7 @@ async fn spawned_rotations_never_fork_a_session() {
         match done.unwrap() {
             (i, RotateOutcome::Rotated) => winners.push(i),
             (_, RotateOutcome::AlreadyRotated(record)) => replays.push(record.replay),
+            (_, other) => panic!("a live token rotates or was rotated: {other:?}"),
         }
     }
     assert_eq!(winners.len(), 1);
@@ -425,56 +482,30 @@ async fn spawned_rotations_never_fork_a_session() {
 }
 
 /// A database at migration 0002 (the release before the authorization-code
-/// flow) opens, gains 0003, and reads its apps back with `allow_plain_pkce` false.
+/// flow) opens, gains the later migrations, and reads its apps back with
+/// `allow_plain_pkce` and `resource_server` false, at revision 1.
 #[tokio::test]
 async fn a_0002_database_is_upgraded() {
-    use grantd_core::model::{AccessTokenFormat, AuthCode, CodeUse, Distribution};
     use grantd_protocol::{Grant, PlatformType, RedirectUri, Scopes};
 
     let path = TempPath::new("upgrade-0002");
-    let up_to_0002 = std::env::temp_dir().join(format!(
-        "grantd-store-test-migrations-0002-{}-{}",
-        std::process::id(),
-        grantd_core::crypto::random_id(8)
-    ));
-    std::fs::create_dir_all(&up_to_0002).unwrap();
-    for name in ["0001_init.sql", "0002_users_sessions.sql"] {
-        std::fs::copy(
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("migrations")
-                .join(name),
-            up_to_0002.join(name),
+    FirstMigrations::new(2)
+        .create(
+            &path,
+            &[
+                "INSERT INTO accounts (id, name, created_at) VALUES ('acct', 'A', 1)",
+                "INSERT INTO apps (client_id, account_id, name, platform_type, grants, \
+                 redirect_uris, scopes, distribution, issue_refresh_tokens, access_token_ttl, \
+                 refresh_token_ttl, access_token_format, secret_hash, created_at, updated_at) VALUES \
+                 ('old-app', 'acct', 'Old', 'browser', '[\"authorization_code\"]', \
+                  '[\"https://old.example/cb\"]', '[\"ReadAccounts\"]', 'public', 1, 3600, 86400, \
+                  'jwt', NULL, 1, 2)",
+            ],
         )
-        .unwrap();
-    }
-    {
-        let options = sqlx::sqlite::SqliteConnectOptions::new()
-            .filename(&path.0)
-            .create_if_missing(true);
-        let raw = sqlx::SqlitePool::connect_with(options).await.unwrap();
-        sqlx::migrate::Migrator::new(up_to_0002.as_path())
-            .await
-            .unwrap()
-            .run(&raw)
-            .await
-            .unwrap();
-        for sql in [
-            "INSERT INTO accounts (id, name, created_at) VALUES ('acct', 'A', 1)",
-            "INSERT INTO apps (client_id, account_id, name, platform_type, grants, \
-             redirect_uris, scopes, distribution, issue_refresh_tokens, access_token_ttl, \
-             refresh_token_ttl, access_token_format, secret_hash, created_at, updated_at) VALUES \
-             ('old-app', 'acct', 'Old', 'browser', '[\"authorization_code\"]', \
-              '[\"https://old.example/cb\"]', '[\"ReadAccounts\"]', 'public', 1, 3600, 86400, \
-              'jwt', NULL, 1, 2)",
-        ] {
-            sqlx::query(sql).execute(&raw).await.unwrap();
-        }
-        raw.close().await;
-    }
-    std::fs::remove_dir_all(&up_to_0002).unwrap();
+        .await;
 
     let store = SqliteStore::open(path.as_str()).await.unwrap();
-    let expected = grantd_core::model::App {
+    let expected = App {
         client_id: "old-app".into(),
         account_id: "acct".into(),
         name: "Old".into(),
@@ -492,6 +523,7 @@ async fn a_0002_database_is_upgraded() {
         secret_hash: None,
         created_at: 1,
         updated_at: 2,
+        revision: 1,
     };
     assert_eq!(
         store.get_app("old-app").await.unwrap(),
@@ -499,15 +531,20 @@ async fn a_0002_database_is_upgraded() {
     );
     assert_eq!(store.list_apps().await.unwrap(), vec![expected.clone()]);
 
-    // The new column and tables work on the upgraded file.
-    let opted_in = grantd_core::model::App {
+    // The new columns and tables work on the upgraded file.
+    let opted_in = App {
         allow_plain_pkce: true,
-        resource_server: false,
         updated_at: 3,
         ..expected
     };
-    assert!(store.update_app(&opted_in).await.unwrap());
-    assert_eq!(store.get_app("old-app").await.unwrap(), Some(opted_in));
+    assert_eq!(store.update_app(&opted_in).await.unwrap(), Cas::Done);
+    assert_eq!(
+        store.get_app("old-app").await.unwrap(),
+        Some(App {
+            revision: 2,
+            ..opted_in
+        })
+    );
     let code = AuthCode {
         hash: [1; 32],
         client_id: "old-app".into(),
@@ -534,28 +571,52 @@ async fn a_0002_database_is_upgraded() {
     assert_eq!(store.get_browser_session(&[1; 32]).await.unwrap(), None);
     store.close().await;
 
-    // Reopening does not run 0003 again.
+    // Reopening does not run the migrations again.
     let store = SqliteStore::open(path.as_str()).await.unwrap();
-    assert!(
-        store
-            .get_app("old-app")
-            .await
-            .unwrap()
-            .unwrap()
-            .allow_plain_pkce
+    let reopened = store.get_app("old-app").await.unwrap().unwrap();
+    assert!(reopened.allow_plain_pkce);
+    assert_eq!(reopened.revision, 2);
+}
+
+/// A database at migration 0005 (the release before units of work) keeps
+/// its sessions across 0006, which drops a column of theirs.
+#[tokio::test]
+async fn a_0005_database_is_upgraded() {
+    let path = TempPath::new("upgrade-0005");
+    FirstMigrations::new(5)
+        .create(
+            &path,
+            &[
+                "INSERT INTO sessions (id, user_id, client_id, account_id, scope, created_at, \
+                 pair_first_used_at) VALUES ('s', 'u', 'c', 'a', 'x', 1, 2)",
+            ],
+        )
+        .await;
+    let store = SqliteStore::open(path.as_str()).await.unwrap();
+    assert_eq!(
+        store.get_session("s").await.unwrap(),
+        Some(Session {
+            id: "s".into(),
+            user_id: "u".into(),
+            client_id: "c".into(),
+            account_id: "a".into(),
+            scope: "x".into(),
+            created_at: 1,
+            ended_at: None,
+            end_reason: None,
+            credential_id: None,
+        })
     );
 }
 
 /// The schema refuses what the model cannot hold: a hash that is not 32
-/// bytes, a flag that is not 0 or 1.
+/// bytes, a flag that is not 0 or 1, a time that is not a number.
 #[tokio::test]
 async fn authorize_tables_check_their_columns() {
     let path = TempPath::new("authorize-checks");
     let store = SqliteStore::open(path.as_str()).await.unwrap();
     store.close().await;
-    let raw = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.as_str()))
-        .await
-        .unwrap();
+    let raw = raw(&path).await;
     sqlx::query("INSERT INTO accounts (id, name, created_at) VALUES ('acct', 'A', 1)")
         .execute(&raw)
         .await
@@ -582,10 +643,9 @@ async fn authorize_tables_check_their_columns() {
     }
 }
 
-/// Token requests racing on many threads for one code: one exchange wins.
+/// Token requests racing as spawned tasks on many threads for one code: one exchange wins.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn spawned_code_exchanges_use_a_code_once() {
-    use grantd_core::model::{AuthCode, CodeUse};
     let path = TempPath::new("codes");
     let store = Arc::new(SqliteStore::open(path.as_str()).await.unwrap());
     let code = AuthCode {

@@ -1,0 +1,306 @@
+//! The behaviour every [`Store`] backend must show, one check per behaviour, and [`tests!`] to run them.
+//!
+//! A backend's test file calls the macro once with a factory of fresh stores:
+//!
+//! ```ignore
+//! async fn fresh() -> Arc<SqliteStore> {
+//!     Arc::new(SqliteStore::open_in_memory().await.expect("a fresh store"))
+//! }
+//! grantd_store_conformance::tests!(fresh);
+//! ```
+//!
+//! and gets one `#[test]` per check, each on a fresh store on its own
+//! multi-threaded runtime, so one failure does not hide the others. The
+//! factory (an async fn, an async closure, or `|| async { … }`) returns
+//! anything that is a [`StoreHandle`]: an `Arc` or `Box` of a store, or a
+//! [`Guarded`] store that keeps something else alive until the check is done:
+//!
+//! ```ignore
+//! grantd_store_conformance::tests!(async || {
+//!     let scratch = ScratchDatabase::create().await; // dropped after the store
+//!     let store = PgStore::connect(scratch.url()).await.expect("connect");
+//!     Guarded::new(store, scratch)
+//! });
+//! ```
+//!
+//! The handle is dropped inside the check's runtime, after the check, also
+//! when it failed; a guard whose teardown is async can run it from `Drop`
+//! with `tokio::task::block_in_place(|| Handle::current().block_on(…))`.
+//!
+//! Every check is a `pub async fn name(store: &dyn Store)` that panics on the
+//! first deviation, and may also be called directly (racing checks then poll
+//! their racers on one task if the runtime is current-thread). A check's
+//! records carry a random prefix, so its assertions concern only its own rows;
+//! `keys_*` (which retires every other key) and `purge_*` (which count what
+//! they delete) want a store of their own, which the macro gives every check.
+
+use grantd_core::store::Store;
+use std::future::Future;
+use std::ops::Deref;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+mod fixtures;
+
+pub mod apps;
+pub mod codes;
+pub mod consents;
+pub mod credentials;
+pub mod keys;
+pub mod purge;
+pub mod sessions;
+pub mod settings;
+pub mod tokens;
+pub mod users;
+
+/// The longest a check may take before it is deemed stuck (a lock never released).
+pub const CHECK_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// One `#[test]` per check, each calling the check on a fresh store from
+/// `$factory`: an expression that can be called with no argument and returns
+/// a future of a [`StoreHandle`] (an async closure, `|| async { … }`, or the
+/// path of an async fn).
+///
+/// This is the list of checks: adding a check is one line here.
+#[macro_export]
+macro_rules! tests {
+    ($factory:expr $(,)?) => {
+        $crate::__tests_for! { $factory;
+            settings::ping,
+            settings::put_setting_if_absent_keeps_the_first_value,
+            settings::concurrent_put_setting_if_absent_agree_on_one_value,
+            settings::accounts_round_trip_and_refuse_a_duplicate_id,
+
+            apps::apps_round_trip_every_field,
+            apps::insert_app_stores_revision_one,
+            apps::update_app_is_a_compare_and_set_on_the_revision,
+            apps::update_app_never_writes_the_secret_or_created_at,
+            apps::update_app_sets_allow_plain_pkce_both_ways,
+            apps::set_app_secret_replaces_the_hash_and_moves_the_revision,
+            apps::delete_app_removes_what_was_issued_and_ends_sessions_at_now,
+            apps::concurrent_update_app_with_one_revision_lets_one_through,
+            apps::concurrent_update_app_and_set_app_secret_lose_nothing,
+
+            keys::keys_round_trip_and_retire_all_but_one,
+
+            tokens::tokens_round_trip_and_revoke_once,
+            tokens::revoked_jtis_are_remembered,
+            tokens::concurrent_writes_and_reads_all_land,
+            tokens::concurrent_token_inserts_fail_only_the_duplicate,
+
+            users::users_round_trip_and_are_found_by_email_and_phone,
+            users::user_conflicts_name_the_unique_key,
+            users::set_user_status_changes_only_its_user,
+            users::reserve_login_attempt_counts_before_the_password_is_checked,
+            users::reserve_login_attempt_refuses_while_locked_and_writes_nothing,
+            users::a_lock_that_ran_out_does_not_buy_fresh_guesses,
+            users::clear_login_failures_forgets_the_count_and_the_lock,
+            users::concurrent_reservations_are_each_counted_once,
+            users::concurrent_reservations_let_exactly_the_threshold_through,
+
+            credentials::jwt_credentials_round_trip_and_revoke_once,
+
+            sessions::open_session_stores_the_session_and_its_tokens,
+            sessions::open_session_refused_changes_nothing,
+            sessions::open_session_ends_the_oldest_beyond_the_cap,
+            sessions::end_session_revokes_every_token_of_it,
+            sessions::end_sessions_of_a_user,
+            sessions::end_sessions_of_an_app,
+            sessions::end_sessions_of_a_credential,
+            sessions::rotate_refresh_stores_the_next_pair_and_revokes_the_jti,
+            sessions::rotate_refresh_twice_answers_already_rotated,
+            sessions::rotate_refresh_refused_rolls_back,
+            sessions::rotate_refresh_of_an_unknown_token_answers_unknown,
+            sessions::rotate_refresh_after_the_end_answers_ended,
+            sessions::concurrent_rotations_never_fork_a_session,
+            sessions::concurrent_opens_leave_exactly_the_cap_active,
+            sessions::ending_a_session_while_it_rotates_leaves_no_live_token,
+
+            codes::auth_codes_round_trip_and_are_used_once,
+            codes::open_session_links_the_code_to_the_session,
+            codes::open_session_after_a_replay_stores_nothing,
+            codes::concurrent_consume_code_has_one_winner,
+            codes::an_exchange_racing_a_replay_is_caught_either_way,
+
+            consents::consents_are_upserted_per_user_and_app,
+            consents::browser_sessions_round_trip_and_delete,
+
+            purge::purge_removes_what_expired_before_the_cut_off,
+            purge::purge_deletes_at_most_limit_rows_of_each_kind,
+            purge::concurrent_purges_remove_each_row_once,
+        }
+    };
+}
+
+/// Expands a list of `module::check` into one test each (see [`tests!`]).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __tests_for {
+    ($factory:expr; $($module:ident :: $check:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $check() {
+                $crate::__run(async {
+                    let handle = ($factory)().await;
+                    let outcome =
+                        $crate::__contain($crate::$module::$check($crate::StoreHandle::store(&handle)))
+                            .await;
+                    // Dropped here, failed or not, while the runtime still
+                    // runs: the store can close and a guard can tear down.
+                    ::std::mem::drop(handle);
+                    $crate::__settle(outcome);
+                });
+            }
+        )*
+    };
+}
+
+/// Runs one check on a fresh multi-threaded runtime with four workers, as
+/// `#[tokio::test(flavor = "multi_thread", worker_threads = 4)]` would,
+/// without asking the caller for tokio's macros.
+#[doc(hidden)]
+pub fn __run(test: impl Future<Output = ()>) {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+        .block_on(test);
+}
+
+/// What became of a check: done, or the panic that failed it.
+#[doc(hidden)]
+pub type Outcome = std::thread::Result<()>;
+
+/// Runs a check, turning a panic, or running past [`CHECK_TIMEOUT`], into
+/// an [`Outcome`], so the store is dropped before the test fails.
+#[doc(hidden)]
+pub async fn __contain(check: impl Future<Output = ()>) -> Outcome {
+    let outcome = CatchUnwind(Box::pin(tokio::time::timeout(CHECK_TIMEOUT, check))).await;
+    match outcome {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(_elapsed)) => Err(Box::new(format!(
+            "the check did not finish in {CHECK_TIMEOUT:?} (a lock never released?)"
+        ))),
+        Err(panic) => Err(panic),
+    }
+}
+
+/// Fails the test if the check failed (its message was printed when it panicked).
+#[doc(hidden)]
+pub fn __settle(outcome: Outcome) {
+    if let Err(panic) = outcome {
+        if let Some(message) = panic.downcast_ref::<String>() {
+            // A timeout is reported here; a panic was reported when it happened.
+            if message.starts_with("the check did not finish") {
+                panic!("{message}");
+            }
+        }
+        std::panic::resume_unwind(panic);
+    }
+}
+
+/// A future whose panics are caught and returned (tokio has no `catch_unwind`).
+struct CatchUnwind<F>(Pin<Box<F>>);
+
+impl<F: Future> Future for CatchUnwind<F> {
+    type Output = std::thread::Result<F::Output>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let inner = self.0.as_mut();
+        match std::panic::catch_unwind(AssertUnwindSafe(|| inner.poll(cx))) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
+            Err(panic) => Poll::Ready(Err(panic)),
+        }
+    }
+}
+
+/// What a factory hands the suite: the store, and whatever has to live as
+/// long as it does.
+pub trait StoreHandle {
+    fn store(&self) -> &dyn Store;
+}
+
+impl<H> StoreHandle for H
+where
+    H: Deref,
+    H::Target: AsDynStore,
+{
+    fn store(&self) -> &dyn Store {
+        self.deref().as_dyn_store()
+    }
+}
+
+/// A store seen as `dyn Store`, whether it is a concrete type or already one.
+pub trait AsDynStore {
+    fn as_dyn_store(&self) -> &dyn Store;
+}
+
+impl<S: Store> AsDynStore for S {
+    fn as_dyn_store(&self) -> &dyn Store {
+        self
+    }
+}
+
+impl AsDynStore for dyn Store {
+    fn as_dyn_store(&self) -> &dyn Store {
+        self
+    }
+}
+
+/// A store with a guard dropped after it (a scratch database to remove, a
+/// server to stop): `Guarded::new(store, guard)` derefs to the store.
+pub struct Guarded<S: ?Sized, G> {
+    // Fields drop in order: the store lets go of its connections before the
+    // guard tears down what they were connected to.
+    store: Box<S>,
+    guard: G,
+}
+
+impl<S: Store, G> Guarded<S, G> {
+    pub fn new(store: S, guard: G) -> Self {
+        Self {
+            store: Box::new(store),
+            guard,
+        }
+    }
+}
+
+impl<G> Guarded<dyn Store, G> {
+    pub fn boxed(store: Box<dyn Store>, guard: G) -> Self {
+        Self { store, guard }
+    }
+}
+
+impl<S: ?Sized, G> Guarded<S, G> {
+    pub fn guard(&self) -> &G {
+        &self.guard
+    }
+}
+
+impl<S: ?Sized, G> Deref for Guarded<S, G> {
+    type Target = S;
+
+    fn deref(&self) -> &S {
+        &self.store
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    fn is_handle<H: StoreHandle>() {}
+
+    #[test]
+    fn a_store_handle_comes_in_every_shape() {
+        is_handle::<Arc<dyn Store>>();
+        is_handle::<Box<dyn Store>>();
+        is_handle::<&dyn Store>();
+        is_handle::<Guarded<dyn Store, std::fs::File>>();
+    }
+}
