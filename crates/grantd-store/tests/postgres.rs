@@ -1,9 +1,12 @@
-//! What only the PostgreSQL backend has: connection errors an operator can
-//! act on, migrations shared by nodes, change notifications, the purge lock,
-//! and units of work that hold across stores (nodes) on one database.
+//! The PostgreSQL backend against the conformance suite, plus what only it
+//! has: connection errors an operator can act on, migrations shared by
+//! nodes, change notifications, the purge lock, and units of work that hold
+//! across stores (nodes) on one database.
 //!
 //! Each test creates its own database on the server `GRANTD_TEST_DATABASE_URL`
-//! names, and skips when it is unset (except under CI).
+//! names. Without the variable the tests below skip (except under CI); the
+//! conformance checks cannot skip (the suite's factory must give a store),
+//! so they fail, saying to set it.
 
 use grantd_core::model::{
     AccessTokenFormat, Account, App, Distribution, Session, TokenKind, TokenRecord,
@@ -84,6 +87,21 @@ fn refresh_token(id: &str, session_id: &str, expires_at: i64) -> TokenRecord {
         pair_access_id: None,
         pair_access_expires_at: None,
     }
+}
+
+/// A fresh database with a migrated store, dropped after the check.
+async fn fresh() -> TestDatabase {
+    TestDatabase::create().await.unwrap_or_else(|| {
+        panic!(
+            "the PostgreSQL conformance checks need {}",
+            testing::URL_VAR
+        )
+    })
+}
+
+mod conformance {
+    use super::fresh;
+    grantd_store_conformance::tests!(fresh);
 }
 
 /// The server the tests run on, as options (to build URLs that must fail).
