@@ -54,7 +54,11 @@ pub fn ordered_id(now: crate::clock::UnixTime, len: usize) -> String {
     }
     let mut id = String::with_capacity(len.max(16));
     digits(now.max(0) as u64, 6, &mut id);
-    digits(SEQUENCE.fetch_add(1, Ordering::Relaxed) % 62u64.pow(4), 4, &mut id);
+    digits(
+        SEQUENCE.fetch_add(1, Ordering::Relaxed) % 62u64.pow(4),
+        4,
+        &mut id,
+    );
     id.push_str(&random_id(len.max(16) - 10));
     id
 }
@@ -233,7 +237,9 @@ mod ordered_id_tests {
 
     #[test]
     fn ids_sort_in_the_order_they_were_made() {
-        let ids: Vec<String> = (0..1000).map(|i| ordered_id(1_700_000_000 + i / 300, 22)).collect();
+        let ids: Vec<String> = (0..1000)
+            .map(|i| ordered_id(1_700_000_000 + i / 300, 22))
+            .collect();
         assert!(ids.iter().all(|id| id.len() == 22));
         let mut sorted = ids.clone();
         sorted.sort();
