@@ -4,12 +4,12 @@
 
 use crate::clock::UnixTime;
 use crate::crypto::{random_token, sha256};
-use crate::grants::Grantee;
+use crate::grants::{Grantee, SessionPlan};
 use crate::model::{App, AuthCode, BrowserSession, Consent, Distribution, User, UserStatus};
 use crate::tokens::check_scopes;
 use crate::Grantd;
 use grantd_protocol::authorize::{check_challenge, AuthorizeRequest, PkceMethod, ResponseType};
-use grantd_protocol::{Grant, OAuthError, Params, Scopes, TokenRequest};
+use grantd_protocol::{Grant, IssueParams, OAuthError, Params, Scopes};
 use std::sync::Arc;
 
 /// Authorization codes live this long.
@@ -352,9 +352,7 @@ impl Grantd {
             ResponseType::Token => {
                 let deprecation = self.check_legacy_policy(Grant::Implicit);
                 tracing::info!(client_id = %ctx.app.client_id, deprecated = deprecation.is_ok(), "implicit flow used");
-                let request = TokenRequest {
-                    grant: Grant::Implicit,
-                    scope: None,
+                let params = IssueParams {
                     access_token_ttl: None,
                     // RFC 6749 §4.2.2: never a refresh token in a fragment.
                     refresh_token_ttl: Some(0),
@@ -366,11 +364,13 @@ impl Grantd {
                     scopes: ctx.scopes.clone(),
                     user: Some(user.clone()),
                     oidc: None,
-                    credential_id: None,
-                    code: None,
+                    session: SessionPlan::Open {
+                        credential_id: None,
+                        code: None,
+                    },
                 };
                 let r = self
-                    .issue(&ctx.app, &request, grantee)
+                    .issue(&self.grant_deps(), &ctx.app, &params, grantee)
                     .await
                     .map_err(AuthorizeError::Page)?;
                 let expires = r.expires_in.to_string();

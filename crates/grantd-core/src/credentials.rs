@@ -9,7 +9,7 @@ use crate::store::SessionsOf;
 use crate::Grantd;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use grantd_protocol::OAuthError;
+use grantd_protocol::{OAuthError, Secret};
 use serde::{Deserialize, Serialize};
 
 /// `typ` of a JWT credential.
@@ -152,8 +152,9 @@ impl Grantd {
     pub async fn verify_assertion(
         &self,
         app: &App,
-        assertion: &str,
+        assertion: &Secret,
     ) -> Result<(User, String), OAuthError> {
+        let assertion = assertion.expose();
         let now = self.now();
         if assertion
             .as_bytes()

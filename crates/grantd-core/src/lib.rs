@@ -298,6 +298,26 @@ impl Grantd {
     }
 }
 
+/// The authentications grants use, as the narrow interface they see.
+#[async_trait::async_trait]
+impl grants::Authenticate for Grantd {
+    async fn verify_assertion(
+        &self,
+        app: &model::App,
+        assertion: &grantd_protocol::Secret,
+    ) -> Result<(model::User, String), OAuthError> {
+        Grantd::verify_assertion(self, app, assertion).await
+    }
+
+    async fn authenticate_user(
+        &self,
+        login: &users::Login,
+        password: grantd_protocol::Secret,
+    ) -> Result<model::User, OAuthError> {
+        Grantd::authenticate_user(self, login, password).await
+    }
+}
+
 /// Store failures reach clients as the catalog's server errors; the cause
 /// goes to the log only.
 impl From<StoreError> for OAuthError {

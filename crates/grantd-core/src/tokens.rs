@@ -2,13 +2,18 @@
 //! grant passes through, then issuing; introspection and revocation.
 
 use crate::clock::UnixTime;
-use crate::crypto::{constant_time_eq, random_id, random_token, rfc3339, sha256};
-use crate::grants::{self, GrantContext, Grantee, IMPLEMENTED};
+use crate::crypto::{constant_time_eq, random_id, random_token, rfc3339, seal_with_token, sha256};
+use crate::grants::{
+    self, refresh_token, Continuation, GrantContext, GrantDeps, Grantee, Issue, SessionPlan,
+    REGISTRY,
+};
 use crate::model::{AccessTokenFormat, App, Session, TokenKind, TokenRecord};
-use crate::store::{NewSession, SessionOpened};
+use crate::sessions::tombstone;
+use crate::store::{NewSession, RotateOutcome, Rotation, SessionOpened};
 use crate::Grantd;
 use grantd_protocol::{
-    Challenge, ClientAuth, Grant, OAuthError, Params, Scopes, TokenRequest, TokenResponse,
+    Challenge, ClientAuth, Grant, GrantType, IssueParams, OAuthError, Params, Scopes, TokenRequest,
+    TokenResponse,
 };
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -62,16 +67,17 @@ pub struct Introspection {
 
 impl Grantd {
     /// The `grant_type` values the token endpoint accepts now: the
-    /// implemented grants, less legacy grants past their sunset.
+    /// registered grants, less legacy grants past their sunset.
     pub fn supported_grant_types(&self) -> Vec<&'static str> {
-        IMPLEMENTED
+        REGISTRY
             .iter()
-            .filter(|g| self.check_legacy_policy(**g).is_ok())
-            .filter_map(|g| g.grant_type_param())
+            .map(|g| g.grant_type())
+            .filter(|t| self.check_legacy_policy(t.enabled_by()).is_ok())
+            .map(GrantType::as_str)
             .collect()
     }
 
-    /// Step 1: the grant_type is one this server implements.
+    /// Step 1: the grant_type is one this server serves.
     fn read_request(&self, params: &Params) -> Result<TokenRequest, OAuthError> {
         let unsupported = || {
             let value = params.get("grant_type").unwrap_or_default();
@@ -84,7 +90,7 @@ impl Grantd {
                 e
             }
         })?;
-        if !IMPLEMENTED.contains(&request.grant) {
+        if grants::registered(request.grant_type).is_none() {
             return Err(unsupported());
         }
         Ok(request)
@@ -107,48 +113,44 @@ pub struct Issued {
 }
 
 impl Grantd {
-    /// `POST /oauth/token`: the shared checks, in order, then the grant.
+    /// `POST /oauth/token`: the shared checks, in order, then the grant,
+    /// then issuing what the grant decided.
     pub async fn token(&self, auth: &ClientAuth, params: &Params) -> Result<Issued, OAuthError> {
         let request = self.read_request(params)?;
+        let grant = grants::registered(request.grant_type).ok_or_else(OAuthError::server_error)?;
         let app = self.authenticate_client(auth).await?;
-        let deprecation = self.check_legacy_policy(request.grant)?;
-        check_grant_enabled(&app, request.grant)?;
+        let enabled_by = request.grant_type.enabled_by();
+        let deprecation = self.check_legacy_policy(enabled_by)?;
+        check_grant_enabled(&app, enabled_by)?;
         let scopes = check_scopes(
             &app,
             request.scope.as_ref(),
-            request.grant != Grant::ClientCredentials,
+            request.grant_type != GrantType::ClientCredentials,
         )?;
         let ctx = GrantContext {
             app: &app,
             request: &request,
-            params,
             scopes,
         };
-        let grantee = match request.grant {
-            Grant::ClientCredentials => grants::client_credentials::exchange(ctx)?,
-            Grant::JwtBearer => grants::jwt_bearer::exchange(self, ctx).await?,
-            Grant::Password => grants::password::exchange(self, ctx).await?,
-            Grant::AuthorizationCode => grants::authorization_code::exchange(self, ctx).await?,
-            Grant::RefreshToken => {
-                let response = self.refresh(&app, &request, params).await?;
-                return Ok(Issued {
-                    response,
-                    deprecation,
-                });
-            }
-            // read_request admits only IMPLEMENTED grants.
-            other => {
-                return Err(OAuthError::unsupported_grant_type(
-                    other.grant_type_param().unwrap_or(other.as_str()),
-                    &self.supported_grant_types(),
-                ))
-            }
+        let deps = self.grant_deps();
+        let response = match grant.run(&deps, &ctx, params).await? {
+            Issue::Tokens(grantee) => self.issue(&deps, &app, &request.issue, grantee).await?,
+            Issue::Replay(response) => *response,
         };
-        let response = self.issue(&app, &request, grantee).await?;
         Ok(Issued {
             response,
             deprecation,
         })
+    }
+
+    /// What a grant may use (see [`GrantDeps`]).
+    pub(crate) fn grant_deps(&self) -> GrantDeps<'_> {
+        GrantDeps {
+            store: &*self.store,
+            now: self.now(),
+            policy: &self.config.policy,
+            auth: self,
+        }
     }
 
     /// Legacy grants: refused from their sunset on, flagged before it.
@@ -216,15 +218,17 @@ impl Grantd {
         }
     }
 
-    /// Issues tokens for a grantee: an access token, and for a user a new
-    /// session with (if the app issues them) a refresh token.
+    /// Issues tokens for a grantee: an access token; for a user, a pair in a
+    /// new session, or the next pair of the session a refresh continues.
+    /// Either is one unit of work in the store.
     pub(crate) async fn issue(
         &self,
+        deps: &GrantDeps<'_>,
         app: &App,
-        request: &TokenRequest,
+        params: &IssueParams,
         grantee: Grantee,
     ) -> Result<TokenResponse, OAuthError> {
-        let now = self.now();
+        let now = deps.now;
         let scope = grantee.scopes.to_string();
         let Some(user) = grantee.user else {
             let access = self.new_access_token(
@@ -233,7 +237,7 @@ impl Grantd {
                 grantee.account_id.as_deref(),
                 &scope,
                 None,
-                access_ttl(app, request.access_token_ttl),
+                access_ttl(app, params.access_token_ttl),
                 now,
             );
             if let Some(record) = &access.record {
@@ -247,10 +251,22 @@ impl Grantd {
                 refresh_token_expires_in: None,
                 scope,
                 owner_id: None,
-                endpoint_id: request.endpoint_id.clone(),
+                endpoint_id: params.endpoint_id.clone(),
                 session_id: None,
                 id_token: None,
             });
+        };
+        let (credential_id, code) = match grantee.session {
+            SessionPlan::Continue(continuation) => {
+                return self
+                    .rotate(deps, app, params, &scope, &user, *continuation)
+                    .await;
+            }
+            SessionPlan::Open {
+                credential_id,
+                code,
+            } => (credential_id, code),
+            SessionPlan::None => (None, None),
         };
         let session = Session {
             id: crate::crypto::ordered_id(now, 22),
@@ -261,13 +277,13 @@ impl Grantd {
             created_at: now,
             ended_at: None,
             end_reason: None,
-            credential_id: grantee.credential_id.clone(),
+            credential_id,
         };
-        let pair = self.new_pair(app, &session, &scope, request, now);
+        let pair = self.new_pair(app, &session, &scope, params, now);
         let new = NewSession {
             tokens: pair.stored_records(),
             session,
-            code: grantee.code,
+            code,
         };
         // One unit of work: the session, its first pair, the code's link to
         // it, and the sessions the cap ends.
@@ -288,7 +304,7 @@ impl Grantd {
         }
         let session = new.session;
         tracing::info!(session_id = %session.id, user_id = %user.id, client_id = %app.client_id, "session opened");
-        let mut response = pair.response(request, &session, &user);
+        let mut response = pair.response(params, &session, &scope, &user);
         if let Some(oidc) = grantee.oidc.filter(|_| grantee.scopes.contains("openid")) {
             response.id_token = Some(self.id_token(
                 app,
@@ -300,6 +316,56 @@ impl Grantd {
             ));
         }
         Ok(response)
+    }
+
+    /// The next pair of a session: the refresh token presented is exchanged
+    /// for it in one unit of work (the old access token revoked with it).
+    async fn rotate(
+        &self,
+        deps: &GrantDeps<'_>,
+        app: &App,
+        params: &IssueParams,
+        scope: &str,
+        user: &crate::model::User,
+        continuation: Continuation,
+    ) -> Result<TokenResponse, OAuthError> {
+        let now = deps.now;
+        let Continuation {
+            session,
+            old,
+            presented,
+        } = continuation;
+        let pair = self.new_pair(app, &session, scope, params, now);
+        let response = pair.response(params, &session, scope, user);
+        let answer = serde_json::to_vec(&response).map_err(|_| OAuthError::server_error())?;
+        let rotation = Rotation {
+            old_hash: old.hash,
+            next: match &pair.refresh {
+                Some((_, r)) => r.clone(),
+                // The client declined a new refresh token (refresh_token_ttl=0):
+                // the session continues until its access token expires.
+                None => tombstone(&old, now),
+            },
+            access: pair.access.record.clone(),
+            replay: seal_with_token(presented.expose(), &answer),
+            revoke_jti: old.pair_access_id.clone().zip(old.pair_access_expires_at),
+        };
+        match self.store.rotate_refresh(&rotation, now).await? {
+            RotateOutcome::Rotated => {
+                tracing::info!(session_id = %session.id, client_id = %app.client_id, "refresh token rotated");
+                Ok(response)
+            }
+            // A concurrent refresh won: its answer, or reuse.
+            RotateOutcome::AlreadyRotated(stored) => {
+                refresh_token::replay_or_reuse(deps, &stored, &session, &presented).await
+            }
+            // A revocation won the race: the session is over.
+            RotateOutcome::Ended => match self.store.get_session(&session.id).await? {
+                Some(s) if s.ended_at.is_some() => Err(refresh_token::ended(&s)),
+                _ => Err(OAuthError::session_ended(&session.id, "revoked")),
+            },
+            RotateOutcome::Unknown => Err(OAuthError::refresh_unknown()),
+        }
     }
 
     /// RFC 7662. A client may introspect the tokens issued to it, and a

@@ -1,4 +1,5 @@
-//! Grant types, platform types and which platform may enable which grant.
+//! Grants an app is enabled for, the token endpoint's `grant_type` values,
+//! platform types, and which platform may enable which grant.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -38,24 +39,16 @@ impl Grant {
         }
     }
 
-    /// The `grant_type` value a client sends at the token endpoint, if any
-    /// (implicit has none: it is a `response_type` at the authorization endpoint).
-    pub fn grant_type_param(self) -> Option<&'static str> {
-        match self {
-            Grant::AuthorizationCode => Some("authorization_code"),
-            Grant::RefreshToken => Some("refresh_token"),
-            Grant::JwtBearer => Some(JWT_BEARER_URN),
-            Grant::ClientCredentials => Some("client_credentials"),
-            Grant::Password => Some("password"),
-            Grant::Implicit => None,
-        }
+    /// The `grant_type` a client sends at the token endpoint for this grant,
+    /// if any (implicit has none: it is a `response_type` at the
+    /// authorization endpoint).
+    pub fn grant_type(self) -> Option<GrantType> {
+        GrantType::ALL.into_iter().find(|t| t.enabled_by() == self)
     }
 
-    /// The grant a token-endpoint `grant_type` value names.
-    pub fn from_grant_type_param(value: &str) -> Option<Grant> {
-        Grant::ALL
-            .into_iter()
-            .find(|g| g.grant_type_param() == Some(value))
+    /// The `grant_type` value a client sends at the token endpoint, if any.
+    pub fn grant_type_param(self) -> Option<&'static str> {
+        self.grant_type().map(GrantType::as_str)
     }
 
     /// Legacy grants are governed by a deprecation policy.
@@ -65,6 +58,60 @@ impl Grant {
 }
 
 pub const JWT_BEARER_URN: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+
+/// A `grant_type` value of the token endpoint (RFC 6749 §4, RFC 7523), as
+/// opposed to [`Grant`], what an app is configured with: implicit is a grant
+/// with no `grant_type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum GrantType {
+    AuthorizationCode,
+    RefreshToken,
+    JwtBearer,
+    ClientCredentials,
+    Password,
+}
+
+impl GrantType {
+    pub const ALL: [GrantType; 5] = [
+        GrantType::AuthorizationCode,
+        GrantType::RefreshToken,
+        GrantType::JwtBearer,
+        GrantType::ClientCredentials,
+        GrantType::Password,
+    ];
+
+    /// The value on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GrantType::AuthorizationCode => "authorization_code",
+            GrantType::RefreshToken => "refresh_token",
+            GrantType::JwtBearer => JWT_BEARER_URN,
+            GrantType::ClientCredentials => "client_credentials",
+            GrantType::Password => "password",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<GrantType> {
+        GrantType::ALL.into_iter().find(|t| t.as_str() == value)
+    }
+
+    /// The app setting that enables this grant type.
+    pub fn enabled_by(self) -> Grant {
+        match self {
+            GrantType::AuthorizationCode => Grant::AuthorizationCode,
+            GrantType::RefreshToken => Grant::RefreshToken,
+            GrantType::JwtBearer => Grant::JwtBearer,
+            GrantType::ClientCredentials => Grant::ClientCredentials,
+            GrantType::Password => Grant::Password,
+        }
+    }
+}
+
+impl fmt::Display for GrantType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 impl fmt::Display for Grant {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -79,12 +126,9 @@ impl FromStr for Grant {
     }
 }
 
-/// The `grant_type` values this server accepts at its token endpoint.
+/// Every `grant_type` value this protocol crate knows.
 pub fn supported_grant_types() -> Vec<&'static str> {
-    Grant::ALL
-        .into_iter()
-        .filter_map(Grant::grant_type_param)
-        .collect()
+    GrantType::ALL.into_iter().map(GrantType::as_str).collect()
 }
 
 /// The kind of app; it decides which grants the app may enable (the seed's rule).
@@ -202,11 +246,11 @@ mod tests {
 
     #[test]
     fn grant_type_round_trip() {
-        for g in Grant::ALL {
-            if let Some(p) = g.grant_type_param() {
-                assert_eq!(Grant::from_grant_type_param(p), Some(g));
-            }
+        for t in GrantType::ALL {
+            assert_eq!(GrantType::parse(t.as_str()), Some(t));
+            assert_eq!(t.enabled_by().grant_type(), Some(t));
         }
-        assert_eq!(Grant::from_grant_type_param("implicit"), None);
+        assert_eq!(GrantType::parse("implicit"), None);
+        assert_eq!(Grant::Implicit.grant_type(), None);
     }
 }

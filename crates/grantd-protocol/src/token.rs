@@ -3,17 +3,24 @@
 
 use crate::error::OAuthError;
 use crate::form::Params;
-use crate::grant::{supported_grant_types, Grant};
+use crate::grant::{supported_grant_types, GrantType};
 use crate::scope::Scopes;
 use serde::{Deserialize, Serialize};
 
 /// The parts of a token request every grant shares; grant-specific
-/// parameters are read by each grant.
+/// parameters are read by each grant into its own type ([`crate::requests`]).
 #[derive(Debug, Clone)]
 pub struct TokenRequest {
-    pub grant: Grant,
+    pub grant_type: GrantType,
     /// `None`: the client did not ask, so it gets all of the app's permissions.
     pub scope: Option<Scopes>,
+    pub issue: IssueParams,
+}
+
+/// What a client may ask of the tokens it is issued, whatever the grant
+/// (RingCentral's lifetime and endpoint parameters).
+#[derive(Debug, Clone, Default)]
+pub struct IssueParams {
     pub access_token_ttl: Option<u64>,
     pub refresh_token_ttl: Option<u64>,
     pub endpoint_id: Option<String>,
@@ -22,7 +29,7 @@ pub struct TokenRequest {
 impl TokenRequest {
     pub fn read(params: &Params) -> Result<Self, OAuthError> {
         let value = params.require("grant_type", "at the token endpoint")?;
-        let grant = Grant::from_grant_type_param(value)
+        let grant_type = GrantType::parse(value)
             .ok_or_else(|| OAuthError::unsupported_grant_type(value, &supported_grant_types()))?;
         let scope = params.get("scope").map(Scopes::parse).transpose()?;
         let endpoint_id = params
@@ -42,11 +49,13 @@ impl TokenRequest {
             })
             .transpose()?;
         Ok(Self {
-            grant,
+            grant_type,
             scope,
-            access_token_ttl: params.number("access_token_ttl"),
-            refresh_token_ttl: params.number("refresh_token_ttl"),
-            endpoint_id,
+            issue: IssueParams {
+                access_token_ttl: params.number("access_token_ttl"),
+                refresh_token_ttl: params.number("refresh_token_ttl"),
+                endpoint_id,
+            },
         })
     }
 }
@@ -98,6 +107,6 @@ mod tests {
     #[test]
     fn ttl_garbage_is_ignored() {
         let p = Params::parse(b"grant_type=client_credentials&access_token_ttl=NaN").unwrap();
-        assert_eq!(TokenRequest::read(&p).unwrap().access_token_ttl, None);
+        assert_eq!(TokenRequest::read(&p).unwrap().issue.access_token_ttl, None);
     }
 }

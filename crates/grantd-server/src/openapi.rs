@@ -89,14 +89,11 @@ pub fn document(issuer: &str) -> Value {
         }
         paths.insert(e.path.to_string(), Value::Object(item));
     }
-    let grants = json!([
-        "authorization_code",
-        "refresh_token",
-        "jwt_bearer",
-        "client_credentials",
-        "password",
-        "implicit"
-    ]);
+    // The app settings, from the one list of grants.
+    let grants = json!(grantd_protocol::Grant::ALL
+        .iter()
+        .map(|g| g.as_str())
+        .collect::<Vec<_>>());
     let spec_props = json!({
         "name": {"type": "string"},
         "account_id": {"type": "string"},

@@ -1,31 +1,136 @@
-//! One module per grant. Each does only what is unique to it and returns a
-//! [`Grantee`]; [`crate::tokens`] owns the shared steps (client authentication,
-//! the enabled-grant check, scopes, issuing), so no grant can skip one.
+//! The grants of the token endpoint, one file each, behind one trait.
+//!
+//! Each grant declares its `grant_type`, reads its own typed request (from
+//! [`grantd_protocol::requests`]) and runs only the checks unique to it, with
+//! the narrow [`GrantDeps`]; it answers whom to issue tokens for
+//! ([`Issue`]). [`crate::tokens`] owns the shared steps around it (client
+//! authentication, the legacy policy, the enabled-grant check, scopes, and
+//! issuing), so no grant can skip one. [`REGISTRY`] is the one list of grants:
+//! the token endpoint dispatches through it and discovery lists it.
+//!
+//! Adding a grant: a `GrantType` value (and, if apps enable it by a new
+//! setting, a `Grant` with its platforms) in grantd-protocol, its request
+//! type in `requests.rs`, a file here implementing [`TokenGrant`], and one
+//! line in [`REGISTRY`].
 
 pub mod authorization_code;
 pub mod client_credentials;
 pub mod jwt_bearer;
 pub mod password;
+pub mod refresh_token;
 
-use crate::model::{App, User};
-use grantd_protocol::{Grant, Params, Scopes, TokenRequest};
+use crate::clock::UnixTime;
+use crate::model::{App, Session, TokenRecord, User};
+use crate::store::Store;
+use crate::users::Login;
+use crate::Policy;
+use async_trait::async_trait;
+use grantd_protocol::requests::GrantRequest;
+use grantd_protocol::{GrantType, OAuthError, Params, Scopes, Secret, TokenRequest, TokenResponse};
 
-/// The grants this server implements at its token endpoint.
-pub const IMPLEMENTED: &[Grant] = &[
-    Grant::AuthorizationCode,
-    Grant::JwtBearer,
-    Grant::ClientCredentials,
-    Grant::RefreshToken,
-    Grant::Password,
+/// One grant of the token endpoint.
+#[async_trait]
+pub trait TokenGrant: Send + Sync + 'static {
+    /// The `grant_type` value it answers.
+    const GRANT_TYPE: GrantType;
+    /// Its own parameters, read from the form before it runs.
+    type Request: GrantRequest;
+
+    /// The checks unique to this grant; the shared ones have passed.
+    async fn exchange(
+        &self,
+        deps: &GrantDeps<'_>,
+        ctx: &GrantContext<'_>,
+        request: Self::Request,
+    ) -> Result<Issue, OAuthError>;
+}
+
+/// The grants the token endpoint serves, in the order discovery lists them.
+pub static REGISTRY: &[&dyn RegisteredGrant] = &[
+    &authorization_code::AuthorizationCode,
+    &jwt_bearer::JwtBearer,
+    &client_credentials::ClientCredentials,
+    &refresh_token::RefreshToken,
+    &password::Password,
 ];
 
-/// What a grant hands to the pipeline.
+/// The registry's entry for a grant type.
+pub fn registered(grant_type: GrantType) -> Option<&'static dyn RegisteredGrant> {
+    REGISTRY
+        .iter()
+        .copied()
+        .find(|g| g.grant_type() == grant_type)
+}
+
+/// A [`TokenGrant`] as the registry holds it (its request type erased).
+#[async_trait]
+pub trait RegisteredGrant: Send + Sync {
+    fn grant_type(&self) -> GrantType;
+    /// Reads the grant's request from the form, then runs it.
+    async fn run(
+        &self,
+        deps: &GrantDeps<'_>,
+        ctx: &GrantContext<'_>,
+        params: &Params,
+    ) -> Result<Issue, OAuthError>;
+}
+
+#[async_trait]
+impl<G: TokenGrant> RegisteredGrant for G {
+    fn grant_type(&self) -> GrantType {
+        G::GRANT_TYPE
+    }
+
+    async fn run(
+        &self,
+        deps: &GrantDeps<'_>,
+        ctx: &GrantContext<'_>,
+        params: &Params,
+    ) -> Result<Issue, OAuthError> {
+        let request = G::Request::read(params)?;
+        self.exchange(deps, ctx, request).await
+    }
+}
+
+/// What a grant may use: the store, the time, the policy, and the two
+/// authentications grants share. Not the whole server.
+pub struct GrantDeps<'a> {
+    pub store: &'a dyn Store,
+    pub now: UnixTime,
+    pub policy: &'a Policy,
+    pub auth: &'a dyn Authenticate,
+}
+
+/// The authentications of a user that grants share with the pages.
+#[async_trait]
+pub trait Authenticate: Send + Sync {
+    /// A jwt-bearer assertion for `app`: the user and the credential's id.
+    async fn verify_assertion(
+        &self,
+        app: &App,
+        assertion: &Secret,
+    ) -> Result<(User, String), OAuthError>;
+    /// A password sign-in, with the lockout.
+    async fn authenticate_user(&self, login: &Login, password: Secret) -> Result<User, OAuthError>;
+}
+
+/// The request as the shared steps left it.
 pub struct GrantContext<'a> {
     pub app: &'a App,
     pub request: &'a TokenRequest,
-    pub params: &'a Params,
     /// The scopes granted: those asked (checked against the app), or all of the app's.
     pub scopes: Scopes,
+}
+
+/// What a grant decided. Made once per request and moved once, so the
+/// larger variant is not boxed.
+#[allow(clippy::large_enum_variant)]
+pub enum Issue {
+    /// Issue tokens for this grantee.
+    Tokens(Grantee),
+    /// Answer again what an earlier, identical exchange answered (a refresh
+    /// retried inside the grace window).
+    Replay(Box<TokenResponse>),
 }
 
 /// Whom the tokens are for, as a grant decided it.
@@ -38,16 +143,37 @@ pub struct Grantee {
     pub user: Option<User>,
     /// For an ID token when `openid` is granted: the nonce and when the user authenticated.
     pub oidc: Option<Oidc>,
-    /// The JWT credential the user signed in with (its revocation ends the session).
-    pub credential_id: Option<String>,
-    /// The authorization code being exchanged (its hash): the session is
-    /// recorded on it, and a replay ends that session.
-    pub code: Option<[u8; 32]>,
+    /// Which session the tokens belong to.
+    pub session: SessionPlan,
+}
+
+/// The session a grant's tokens belong to.
+pub enum SessionPlan {
+    /// None: the app acts for itself.
+    None,
+    /// A new session (a user signed in).
+    Open {
+        /// The JWT credential the user signed in with (its revocation ends the session).
+        credential_id: Option<String>,
+        /// The authorization code being exchanged (its hash): the session is
+        /// recorded on it, and a replay ends that session.
+        code: Option<[u8; 32]>,
+    },
+    /// The session goes on with a new pair (a refresh).
+    Continue(Box<Continuation>),
+}
+
+/// A refresh: the session, the refresh token presented and its record.
+pub struct Continuation {
+    pub session: Session,
+    pub old: TokenRecord,
+    /// Seals the answer for a retry inside the grace window.
+    pub presented: Secret,
 }
 
 impl Grantee {
-    /// A user signed in just now (JWT bearer, password): the tokens are theirs.
-    pub fn user(user: User, scopes: Scopes, now: crate::clock::UnixTime) -> Self {
+    /// A user signed in just now (JWT bearer, password): a new session.
+    pub fn user(user: User, scopes: Scopes, now: UnixTime) -> Self {
         Self {
             subject: user.id.clone(),
             account_id: Some(user.account_id.clone()),
@@ -57,13 +183,28 @@ impl Grantee {
                 nonce: None,
                 auth_time: now,
             }),
-            credential_id: None,
-            code: None,
+            session: SessionPlan::Open {
+                credential_id: None,
+                code: None,
+            },
         }
     }
 }
 
 pub struct Oidc {
     pub nonce: Option<String>,
-    pub auth_time: crate::clock::UnixTime,
+    pub auth_time: UnixTime,
+}
+
+/// Ends a session (and every token of it) on behalf of a grant.
+pub(crate) async fn end_session(
+    deps: &GrantDeps<'_>,
+    session_id: &str,
+    reason: &str,
+) -> Result<bool, OAuthError> {
+    let ended = deps.store.end_session(session_id, reason, deps.now).await?;
+    if ended {
+        tracing::info!(session_id, reason, "session ended");
+    }
+    Ok(ended)
 }
