@@ -12,6 +12,14 @@
 #
 #   cc-jwt     client_credentials, JWT access tokens (the default: sign, no write)
 #   cc-opaque  client_credentials, opaque access tokens (one SQLite insert per request)
+#   jwt-bearer the JWT grant: a user's credential verified, a session opened with
+#              its pair (one unit of work per request; the user's oldest sessions end)
+#   refresh    refresh rotation: a pool of sessions, each refreshed in turn, so no
+#              request is a replay (one unit of work per request; bench/refresh.lua)
+#
+# With BENCH_DATABASE_URL=postgres://USER@HOST:PORT/DB, grantd runs on a fresh
+# PostgreSQL database created on that server for the run (and dropped after)
+# instead of SQLite; compare both by running the script twice.
 #
 # When the shared side-by-side benchmark exists ($SHARED_BENCH/compare.sh), each
 # scenario is measured through it, in the same run as the peers (the HTTP
@@ -22,7 +30,8 @@
 #
 # Environment:
 #   DURATION (8s)  CONNS (32)  THREADS (2)        wrk load, per target
-#   SCENARIOS ("cc-jwt cc-opaque")
+#   SCENARIOS ("cc-jwt cc-opaque")  also: jwt-bearer refresh
+#   POOL (256)     sessions in the refresh scenario's pool
 #   PEERS          passed to compare.sh (its default "ceiling oidc-provider"; empty = grantd only)
 #   SHARED_BENCH   the shared benchmark (default: ../shared/bench from the repo root)
 #   NO_SHARED=1    ignore the shared benchmark, measure grantd alone
@@ -129,6 +138,7 @@ stop_grantd() {
 }
 cleanup() {
   stop_grantd
+  drop_db
   if [ "${KEEP_TMP:-0}" = 1 ]; then say "kept $tmp"; else rm -rf "$tmp"; fi
 }
 trap cleanup EXIT
@@ -144,7 +154,7 @@ start_grantd() {
   env -u GRANTD_CONFIG -u GRANTD_DATABASE_URL -u GRANTD_ISSUER -u GRANTD_AUDIENCE \
     -u GRANTD_MASTER_KEY -u GRANTD_LOG_FORMAT \
     GRANTD_LISTEN=127.0.0.1:0 GRANTD_DATA_DIR="$tmp/data" GRANTD_ADMIN_TOKEN="$admin" \
-    GRANTD_LOG=warn "$bin" serve >"$fifo" 2>>"$tmp/grantd.stderr" &
+    GRANTD_LOG=warn ${db_url:+GRANTD_DATABASE_URL=$db_url} "$bin" serve >"$fifo" 2>>"$tmp/grantd.stderr" &
   gpid=$!
   exec {fd}<"$fifo"
   while :; do
@@ -165,6 +175,21 @@ start_grantd() {
   case $GURL in http://127.0.0.1:*) ;; *) die "grantd is not on loopback: $GURL" ;; esac
 }
 
+# PostgreSQL: a database of its own for this run, dropped at exit.
+db_url=""
+db_name=""
+if [ -n "${BENCH_DATABASE_URL:-}" ]; then
+  command -v psql >/dev/null || die "BENCH_DATABASE_URL needs psql"
+  db_name=grantd_bench_$$
+  psql -q "$BENCH_DATABASE_URL" -c "CREATE DATABASE $db_name" || die "cannot create $db_name"
+  db_url="${BENCH_DATABASE_URL%/*}/$db_name"
+fi
+drop_db() {
+  if [ -n "$db_name" ]; then
+    psql -q "$BENCH_DATABASE_URL" -c "DROP DATABASE IF EXISTS $db_name WITH (FORCE)" >/dev/null 2>&1 || true
+  fi
+}
+
 # kB of a /proc/PID/status field (VmHWM: peak resident set; VmRSS: now).
 proc_kb() { awk -v f="$1:" '$1 == f { print $2 }' "/proc/$gpid/status"; }
 mb() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
@@ -172,7 +197,9 @@ mb() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 # Registers a server-only client_credentials app; prints "client_id client_secret".
 register_app() { # name extra-json-fields
   local body resp code json id secret
-  body="{\"name\":\"$1\",\"platform_type\":\"server-only\",\"grants\":[\"client_credentials\"],\"scopes\":[\"api\"]$2}"
+  local grants='"grants":["client_credentials"],'
+  case $2 in *'"grants"'*) grants="" ;; esac
+  body="{\"name\":\"$1\",\"platform_type\":\"server-only\",$grants\"scopes\":[\"api\"]$2}"
   resp=$(curl -sS --max-time 10 -X POST "$GURL/admin/v1/apps" \
     -H "Authorization: Bearer $admin" -H 'Content-Type: application/json' \
     -d "$body" -w '\n%{http_code}')
@@ -183,6 +210,47 @@ register_app() { # name extra-json-fields
   secret=$(sed -n 's/.*"client_secret":"\([^"]*\)".*/\1/p' <<<"$json")
   [ -n "$id" ] && [ -n "$secret" ] || die "no client_id/client_secret in: $json"
   printf '%s %s\n' "$id" "$secret"
+}
+
+# A user with a JWT credential; prints the credential (the assertion).
+new_credential() { # index
+  local user cred
+  user=$(curl -sS --max-time 10 -X POST "$GURL/admin/v1/users" -H "Authorization: Bearer $admin" \
+    -H 'Content-Type: application/json' -d "{\"email\":\"bench$1@example.com\",\"name\":\"Bench $1\"}")
+  user=$(sed -n 's/.*"id":"\([^"]*\)".*/\1/p' <<<"$user")
+  [ -n "$user" ] || die "creating bench user $1 failed"
+  cred=$(curl -sS --max-time 10 -X POST "$GURL/admin/v1/users/$user/jwt-credentials" \
+    -H "Authorization: Bearer $admin" -H 'Content-Type: application/json' -d '{"label":"bench"}')
+  cred=$(sed -n 's/.*"jwt":"\([^"]*\)".*/\1/p' <<<"$cred")
+  [ -n "$cred" ] || die "creating a JWT credential for bench user $1 failed"
+  printf '%s\n' "$cred"
+}
+
+# Opens POOL sessions (one user each) and writes their refresh tokens to $1.
+prepare_refresh_pool() { # file basic round
+  local i jwt resp token
+  : >"$1"
+  for ((i = 0; i < ${POOL:-256}; i++)); do
+    jwt=$(new_credential "pool$3-$i")
+    resp=$(curl -sS --max-time 10 -X POST "$GURL/oauth/token" -H "Authorization: Basic $2" \
+      -H 'Content-Type: application/x-www-form-urlencoded' \
+      -d "grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer&assertion=$jwt")
+    token=$(sed -n 's/.*"refresh_token":"\([^"]*\)".*/\1/p' <<<"$resp")
+    [ -n "$token" ] || die "refresh pool: no refresh token in $resp"
+    printf '%s\n' "$token" >>"$1"
+  done
+}
+
+# grantd alone with bench/refresh.lua; prints "grantd rps p50_ms p99_ms non2xx -".
+load_refresh() { # basic tokens-file
+  local out
+  out=$(BENCH_PATH=/oauth/token BENCH_BASIC="$1" BENCH_TOKENS_FILE="$2" BENCH_THREADS="$THREADS" \
+    wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" -s "$here/refresh.lua" "$GURL" 2>&1) ||
+    die "wrk failed: $out"
+  awk '/^grantd-bench / {
+         for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+         printf "grantd %d %.2f %.2f %d -\n", v["rps"], v["p50_us"] / 1000, v["p99_us"] / 1000, v["non2xx"] + v["socket_errors"]
+       }' <<<"$out"
 }
 
 # One token request before the load: it must succeed with the expected kind of token.
@@ -198,6 +266,7 @@ check_token() { # scenario basic body
     cc-jwt:eyJ*.*.*) ;;
     cc-opaque:eyJ*) die "$1: expected an opaque token, got a JWT" ;;
     cc-opaque:?*) ;;
+    jwt-bearer:eyJ*.*.*) ;;
     *) die "$1: unexpected token response: $json" ;;
   esac
 }
@@ -248,17 +317,24 @@ curl -sf --max-time 5 "$GURL/readyz" >/dev/null || die "grantd at $GURL is not r
 rss_idle_kb=$(proc_kb VmRSS)
 say "grantd ready at $GURL in $ready_fresh_ms ms (pid $gpid)"
 
-declare -A basic_of
+declare -A basic_of body_of
 for scenario in $SCENARIOS; do
+  body_of[$scenario]=$BENCH_BODY
   case $scenario in
     cc-jwt) extra="" ;;
     cc-opaque) extra=',"access_token_format":"opaque"' ;;
-    *) die "unknown scenario $scenario (cc-jwt, cc-opaque)" ;;
+    jwt-bearer | refresh) extra=',"grants":["jwt_bearer","refresh_token"]' ;;
+    *) die "unknown scenario $scenario (cc-jwt, cc-opaque, jwt-bearer, refresh)" ;;
   esac
   creds=$(register_app "bench-$scenario" "$extra")
   read -r cid secret <<<"$creds"
   basic_of[$scenario]=$(printf '%s:%s' "$cid" "$secret" | base64 -w0)
-  check_token "$scenario" "${basic_of[$scenario]}" "$BENCH_BODY"
+  case $scenario in
+    jwt-bearer)
+      body_of[$scenario]="grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer&assertion=$(new_credential login)" ;;
+    refresh) continue ;; # its pool is opened before each round's load
+  esac
+  check_token "$scenario" "${basic_of[$scenario]}" "${body_of[$scenario]}"
 done
 
 rows=()          # "scenario round target rps p50 p99 non2xx ratio"
@@ -270,12 +346,27 @@ hz=$(getconf CLK_TCK)
 for ((round = 1; round <= ROUNDS; round++)); do
   for scenario in $SCENARIOS; do
     basic=${basic_of[$scenario]}
+    if [ "$scenario" = refresh ]; then
+      # A new pool each round: the last round's tokens were all exchanged.
+      say "refresh: opening ${POOL:-256} sessions for round $round's pool"
+      prepare_refresh_pool "$tmp/refresh-tokens" "$basic" "$round"
+    fi
     idle=$(wait_quiet)
     c0=$(cpu_ticks)
-    if [ "$use_shared" = 1 ]; then
+    if [ "$scenario" = refresh ]; then
+      say "refresh (round $round/$ROUNDS): grantd alone with bench/refresh.lua ($DURATION, $CONNS connections; machine ${idle}% idle)"
+      r=$(load_refresh "$basic" "$tmp/refresh-tokens")
+      [ -n "$r" ] || die "refresh: no result from wrk"
+      # No peer rotates refresh tokens the same way; the ratio is to the HTTP
+      # ceiling measured for cc-jwt in this round, when it was.
+      ceiling=$(printf '%s\n' "${rows[@]}" | awk -v n="$round" '$1 == "cc-jwt" && $2 == n && $3 == "ceiling" { print $4 }')
+      r=$(awk -v c="${ceiling:-0}" '{ $6 = (c > 0 ? sprintf("%.2f", $2 / c) : "-"); print }' <<<"$r")
+      rows+=("$scenario $round $r")
+      [ "$(awk '{print $5}' <<<"$r")" = 0 ] || status=1
+    elif [ "$use_shared" = 1 ]; then
       say "$scenario (round $round/$ROUNDS): $SHARED_BENCH/compare.sh (PEERS=${PEERS-default}, $DURATION each, $CONNS connections; machine ${idle}% idle)"
       rc=0
-      out=$(GRANTD_URL=$GURL GRANTD_BASIC=$basic GRANTD_PATH=/oauth/token GRANTD_BODY=$BENCH_BODY \
+      out=$(GRANTD_URL=$GURL GRANTD_BASIC=$basic GRANTD_PATH=/oauth/token GRANTD_BODY=${body_of[$scenario]} \
         DURATION=$DURATION CONNS=$CONNS THREADS=$THREADS "$SHARED_BENCH/compare.sh") || rc=$?
       [ "$rc" = 0 ] || { say "$scenario: compare.sh exited $rc"; status=1; }
       got=$(awk -F'|' -v s="$scenario" -v n="$round" 'NF >= 8 && $2 !~ /target|---/ {
@@ -285,7 +376,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
       while read -r r; do rows+=("$r"); done <<<"$got"
     else
       say "$scenario (round $round/$ROUNDS): grantd alone with bench/token.lua ($DURATION, $CONNS connections; machine ${idle}% idle)"
-      r=$(load_alone "$basic" "$BENCH_BODY")
+      r=$(load_alone "$basic" "${body_of[$scenario]}")
       [ -n "$r" ] || die "$scenario: no result from wrk"
       rows+=("$scenario $round $r")
       [ "$(awk '{print $5}' <<<"$r")" = 0 ] || status=1
@@ -321,6 +412,8 @@ echo "## grantd token endpoint — $(date -u +%Y-%m-%d) — $rev"
 echo
 echo "$(nproc) cores ($cpu_model); wrk -t$THREADS -c$CONNS -d$DURATION on the same machine, loopback;"
 echo "body \`$BENCH_BODY\`, HTTP Basic client auth; $([ "$use_shared" = 1 ] && echo "peers via $SHARED_BENCH/compare.sh" || echo "grantd alone (bench/token.lua)"); $ROUNDS round(s)."
+echo "Store: $([ -n "$db_url" ] && echo "PostgreSQL (a fresh database on ${BENCH_DATABASE_URL%%@*}@…)" || echo "SQLite (a fresh data directory)")."
+echo "The peers always run client_credentials; for jwt-bearer and refresh the ratio is to that same ceiling (the refresh row's, to this round's cc-jwt ceiling)."
 echo
 echo "| scenario | round | target | req/s | p50 ms | p99 ms | non-2xx | grantd / target |"
 echo "|---|---|---|---|---|---|---|---|"
@@ -363,9 +456,17 @@ echo
 echo "| quality bar$([ "$ROUNDS" -gt 1 ] && echo " (median of $ROUNDS rounds)") | measured | bar | verdict |"
 echo "|---|---|---|---|"
 for scenario in $SCENARIOS; do
-  c=$(field "$scenario" ceiling 8); o=$(field "$scenario" oidc-provider 8); p=$(field "$scenario" grantd 6)
-  bar "$scenario: grantd / ceiling" "${c:-–}" "$(meets "$c" 0.80 '>=')" "≥ 0.80"
-  bar "$scenario: grantd / oidc-provider" "${o:-–}" "$(meets "$o" 6 '>=')" "≥ 6"
+  p=$(field "$scenario" grantd 6)
+  case $scenario in
+    refresh | jwt-bearer)
+      # Writes: the product's bar is 30 % of the (read-only) HTTP ceiling.
+      if [ "$scenario" = refresh ]; then c=$(field refresh grantd 8); else c=$(field "$scenario" ceiling 8); fi
+      bar "$scenario: grantd / ceiling" "${c:-–}" "$(meets "$c" 0.30 '>=')" "≥ 0.30" ;;
+    *)
+      c=$(field "$scenario" ceiling 8); o=$(field "$scenario" oidc-provider 8)
+      bar "$scenario: grantd / ceiling" "${c:-–}" "$(meets "$c" 0.80 '>=')" "≥ 0.80"
+      bar "$scenario: grantd / oidc-provider" "${o:-–}" "$(meets "$o" 6 '>=')" "≥ 6" ;;
+  esac
   if [ "$CONNS" = 32 ]; then
     bar "$scenario: p99 at 32 connections" "$p ms" "$(meets "$p" 10 '<')" "< 10 ms"
   fi
