@@ -111,6 +111,34 @@ impl Grantd {
         Pair { access, refresh }
     }
 
+    /// Ends every active session of a user, an app, a credential, or a
+    /// user with an app; returns how many.
+    pub async fn end_sessions(
+        &self,
+        of: crate::store::SessionsOf<'_>,
+        reason: &str,
+    ) -> Result<u64, OAuthError> {
+        let ended = self.store.end_sessions(of, reason, self.now()).await?;
+        tracing::info!(?of, reason, sessions = ended, "sessions ended");
+        Ok(ended)
+    }
+
+    /// A user withdraws consent to an app: the next sign-in asks again, and
+    /// the tokens the app holds for the user stop working (their sessions end).
+    pub async fn withdraw_consent(&self, user_id: &str, client_id: &str) -> Result<(), OAuthError> {
+        if !self.store.delete_consent(user_id, client_id).await? {
+            return Err(OAuthError::consent_not_found(user_id, client_id));
+        }
+        // After the deletion: a session opened on the old consent meanwhile ends too.
+        let of = crate::store::SessionsOf::UserApp { user_id, client_id };
+        let ended = self
+            .store
+            .end_sessions(of, "consent withdrawn", self.now())
+            .await?;
+        tracing::info!(user_id, client_id, sessions = ended, "consent withdrawn");
+        Ok(())
+    }
+
     /// Ends a session and every token of it.
     pub async fn end_session(&self, session_id: &str, reason: &str) -> Result<bool, OAuthError> {
         let ended = self

@@ -198,6 +198,11 @@ pub enum SessionsOf<'a> {
     App(&'a str),
     /// Those opened with this JWT credential.
     Credential(&'a str),
+    /// A user's sessions with one app.
+    UserApp {
+        user_id: &'a str,
+        client_id: &'a str,
+    },
 }
 
 /// A change another node must see at once (cached apps, the key ring).

@@ -13,6 +13,7 @@ use axum::Json;
 use grantd_core::apps::AppSpec;
 use grantd_core::credentials::CredentialSpec;
 use grantd_core::model::{App, UserStatus};
+use grantd_core::store::SessionsOf;
 use grantd_core::users::UserSpec;
 use grantd_protocol::OAuthError;
 use serde::Deserialize;
@@ -81,7 +82,23 @@ pub const ADMIN_ENDPOINTS: &[Endpoint] = &[
         allow: "DELETE",
         metadata: None,
         router: || axum::routing::delete(revoke_consent),
-        summary: "Withdraw a user's consent to an app (the next sign-in asks again)",
+        summary: "Withdraw a user's consent to an app: the next sign-in asks again, and the user's sessions with the app end",
+    },
+    Endpoint {
+        path: "/admin/v1/users/{id}/sessions",
+        ringcentral: None,
+        allow: "DELETE",
+        metadata: None,
+        router: || axum::routing::delete(end_user_sessions),
+        summary: "End every session of a user (their tokens stop working at once)",
+    },
+    Endpoint {
+        path: "/admin/v1/apps/{client_id}/sessions",
+        ringcentral: None,
+        allow: "DELETE",
+        metadata: None,
+        router: || axum::routing::delete(end_app_sessions),
+        summary: "End every session of an app (its users' tokens stop working at once)",
     },
     Endpoint {
         path: "/admin/v1/jwt-credentials/{id}",
@@ -296,17 +313,32 @@ async fn revoke_consent(
     State(s): State<AppState>,
     Path((id, client_id)): Path<(String, String)>,
 ) -> Result<Response, Rejection> {
-    if !s
-        .grantd
-        .store
-        .delete_consent(&id, &client_id)
-        .await
-        .map_err(OAuthError::from)?
-    {
-        return Err(OAuthError::consent_not_found(&id, &client_id).into());
-    }
-    tracing::info!(user_id = %id, client_id = %client_id, "consent withdrawn");
+    s.grantd.withdraw_consent(&id, &client_id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn end_user_sessions(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, Rejection> {
+    s.grantd.get_user(&id).await?;
+    let ended = s
+        .grantd
+        .end_sessions(SessionsOf::User(&id), "ended by an administrator")
+        .await?;
+    Ok(Json(json!({"ended": ended})).into_response())
+}
+
+async fn end_app_sessions(
+    State(s): State<AppState>,
+    Path(client_id): Path<String>,
+) -> Result<Response, Rejection> {
+    s.grantd.get_app(&client_id).await?;
+    let ended = s
+        .grantd
+        .end_sessions(SessionsOf::App(&client_id), "ended by an administrator")
+        .await?;
+    Ok(Json(json!({"ended": ended})).into_response())
 }
 
 async fn revoke_credential(

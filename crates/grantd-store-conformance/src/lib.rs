@@ -118,6 +118,7 @@ macro_rules! tests {
             sessions::end_sessions_of_a_user,
             sessions::end_sessions_of_an_app,
             sessions::end_sessions_of_a_credential,
+            sessions::end_sessions_of_a_user_with_an_app,
             sessions::rotate_refresh_stores_the_next_pair_and_revokes_the_jti,
             sessions::rotate_refresh_twice_answers_already_rotated,
             sessions::rotate_refresh_refused_rolls_back,

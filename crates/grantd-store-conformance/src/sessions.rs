@@ -426,6 +426,26 @@ pub async fn end_sessions_of_a_credential(store: &dyn Store) {
     check_end_sessions(store, &sessions, SessionsOf::Credential(&credential)).await;
 }
 
+pub async fn end_sessions_of_a_user_with_an_app(store: &dyn Store) {
+    let p = prefix();
+    let (user, other_user) = (format!("{p}-user"), format!("{p}-other-user"));
+    let (a, b) = (format!("{p}-a"), format!("{p}-b"));
+    let with = |id: &str, user_id: &str, client_id: &str| {
+        new_session(&session(&format!("{p}-{id}"), user_id, client_id, T))
+    };
+    let sessions = [
+        (with("s0", &user, &a), true),
+        (with("s1", &user, &a), true),
+        (with("s2", &user, &b), false),
+        (with("s3", &other_user, &a), false),
+    ];
+    let of = SessionsOf::UserApp {
+        user_id: &user,
+        client_id: &a,
+    };
+    check_end_sessions(store, &sessions, of).await;
+}
+
 /// A session whose refresh token is paired with a JWT access token, to rotate.
 async fn rotation_setup(store: &dyn Store, p: &str) -> (Session, TokenRecord) {
     let s = session(

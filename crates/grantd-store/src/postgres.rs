@@ -460,15 +460,19 @@ async fn end_locked(
 async fn lock_active_sessions(
     conn: &mut PgConnection,
     filter: &str,
-    value: &str,
+    values: &[&str],
 ) -> StoreResult<Vec<String>> {
-    sqlx::query_scalar(&format!(
+    let sql = format!(
         "SELECT id FROM sessions WHERE {filter} AND ended_at IS NULL ORDER BY id FOR UPDATE"
-    ))
-    .bind(value)
-    .fetch_all(conn)
-    .await
-    .map_err(|e| db_error(e, "locking sessions"))
+    );
+    let mut query = sqlx::query_scalar(&sql);
+    for value in values {
+        query = query.bind(*value);
+    }
+    query
+        .fetch_all(conn)
+        .await
+        .map_err(|e| db_error(e, "locking sessions"))
 }
 
 /// Deletes at most `limit` rows of `table` matching `condition` (on `$1`).
@@ -729,7 +733,7 @@ impl Store for PgStore {
             .execute(&mut *tx)
             .await
             .map_err(err)?;
-        let sessions = lock_active_sessions(&mut tx, "client_id = $1", client_id).await?;
+        let sessions = lock_active_sessions(&mut tx, "client_id = $1", &[client_id]).await?;
         end_locked(&mut tx, &sessions, "app deleted", now).await?;
         for sql in [
             "DELETE FROM tokens WHERE client_id = $1",
@@ -1162,15 +1166,18 @@ impl Store for PgStore {
         reason: &str,
         now: UnixTime,
     ) -> StoreResult<u64> {
-        let (filter, value) = match of {
-            SessionsOf::User(user_id) => ("user_id = $1", user_id),
-            SessionsOf::App(client_id) => ("client_id = $1", client_id),
-            SessionsOf::Credential(id) => ("credential_id = $1", id),
+        let (filter, values): (&str, Vec<&str>) = match of {
+            SessionsOf::User(user_id) => ("user_id = $1", vec![user_id]),
+            SessionsOf::App(client_id) => ("client_id = $1", vec![client_id]),
+            SessionsOf::Credential(id) => ("credential_id = $1", vec![id]),
+            SessionsOf::UserApp { user_id, client_id } => {
+                ("user_id = $1 AND client_id = $2", vec![user_id, client_id])
+            }
         };
         let what = format!("sessions where {filter}");
         let err = |e| db_error(e, &what);
         let mut tx = self.begin(&what).await?;
-        let ids = lock_active_sessions(&mut tx, filter, value).await?;
+        let ids = lock_active_sessions(&mut tx, filter, &values).await?;
         let ended = end_locked(&mut tx, &ids, reason, now).await?;
         tx.commit().await.map_err(err)?;
         Ok(ended)

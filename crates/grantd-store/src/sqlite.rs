@@ -922,30 +922,35 @@ impl Store for SqliteStore {
         reason: &str,
         now: UnixTime,
     ) -> StoreResult<u64> {
-        let (sql, key, what) = match of {
+        let (sql, keys, what): (&str, Vec<&str>, String) = match of {
             SessionsOf::User(id) => (
                 "SELECT id FROM sessions WHERE user_id = ? AND ended_at IS NULL",
-                id,
+                vec![id],
                 format!("sessions of user {id}"),
             ),
             SessionsOf::App(id) => (
                 "SELECT id FROM sessions WHERE client_id = ? AND ended_at IS NULL",
-                id,
+                vec![id],
                 format!("sessions of app {id}"),
             ),
             SessionsOf::Credential(id) => (
                 "SELECT id FROM sessions WHERE credential_id = ? AND ended_at IS NULL",
-                id,
+                vec![id],
                 format!("sessions of JWT credential {id}"),
+            ),
+            SessionsOf::UserApp { user_id, client_id } => (
+                "SELECT id FROM sessions WHERE user_id = ? AND client_id = ? AND ended_at IS NULL",
+                vec![user_id, client_id],
+                format!("sessions of user {user_id} with app {client_id}"),
             ),
         };
         let err = |e| db_error(e, &what);
         let mut tx = self.write_tx().await.map_err(err)?;
-        let ids: Vec<String> = sqlx::query_scalar(sql)
-            .bind(key)
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(err)?;
+        let mut query = sqlx::query_scalar(sql);
+        for key in keys {
+            query = query.bind(key);
+        }
+        let ids: Vec<String> = query.fetch_all(&mut *tx).await.map_err(err)?;
         let mut ended = 0;
         for id in &ids {
             if end_session_on(&mut tx, id, reason, now).await? {

@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand};
 use grantd_core::apps::AppSpec;
 use grantd_core::credentials::CredentialSpec;
 use grantd_core::model::{App, SigningAlg, UserStatus};
+use grantd_core::store::SessionsOf;
 use grantd_core::users::UserSpec;
 use grantd_core::Grantd;
 use grantd_protocol::{Code, OAuthError};
@@ -119,6 +120,8 @@ enum AppCommand {
         #[arg(long)]
         json: bool,
     },
+    /// End every session of the app: its users' tokens stop working at once.
+    EndSessions { client_id: String },
 }
 
 #[derive(Args)]
@@ -233,6 +236,10 @@ enum UserCommand {
         id: String,
     },
     Enable {
+        id: String,
+    },
+    /// End every session of the user: their tokens stop working at once.
+    EndSessions {
         id: String,
     },
 }
@@ -489,6 +496,13 @@ async fn app(grantd: &Grantd, cmd: AppCommand) -> anyhow::Result<ExitCode> {
             .rotate_secret(&client_id)
             .await
             .map(|(a, s)| print_app(&a, Some(&s), json)),
+        AppCommand::EndSessions { client_id } => match grantd.get_app(&client_id).await {
+            Ok(_) => grantd
+                .end_sessions(SessionsOf::App(&client_id), "ended by an administrator")
+                .await
+                .map(|n| println!("ended {n} sessions of app {client_id}")),
+            Err(e) => Err(e),
+        },
     };
     Ok(result.map(|_| ExitCode::SUCCESS).unwrap_or_else(fail))
 }
@@ -586,6 +600,13 @@ async fn user(grantd: &Grantd, cmd: UserCommand) -> anyhow::Result<ExitCode> {
             .set_user_status(&id, UserStatus::Enabled)
             .await
             .map(|u| println!("enabled {}", u.id)),
+        UserCommand::EndSessions { id } => match grantd.get_user(&id).await {
+            Ok(_) => grantd
+                .end_sessions(SessionsOf::User(&id), "ended by an administrator")
+                .await
+                .map(|n| println!("ended {n} sessions of user {id}")),
+            Err(e) => Err(e),
+        },
     };
     Ok(result.map(|_| ExitCode::SUCCESS).unwrap_or_else(fail))
 }

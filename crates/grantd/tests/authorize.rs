@@ -1276,3 +1276,56 @@ async fn sign_in_failures_pause_the_username_not_the_address() {
         .await;
     assert!(query_of(&loc).contains_key("code"), "{loc}");
 }
+
+#[tokio::test]
+async fn withdrawing_consent_ends_the_apps_tokens_for_the_user() {
+    let server = Server::start();
+    let user = setup(&server).await;
+    let uid = user["id"].as_str().unwrap();
+    let app = App::from(
+        server
+            .create_app(
+                json!({"name": "Web", "platform_type": "server-web", "redirect_uris": [CB]}),
+            )
+            .await,
+    );
+    let b = Browser::new(&server);
+    let loc = b
+        .authorize(
+            &auth_url(&server, &app.client_id, ""),
+            "alice@example.com",
+            "correct horse battery",
+        )
+        .await;
+    let code = query_of(&loc)["code"].clone();
+    let auth = Some((app.client_id.as_str(), app.secret.as_str()));
+    let body = format!("grant_type=authorization_code&code={}", urlencode(&code));
+    let tokens = server.post_form("/oauth/token", auth, &body).await;
+    assert_eq!(tokens.status, 200, "{}", tokens.text);
+    let path = format!("/admin/v1/users/{uid}/consents/{}", app.client_id);
+    assert_eq!(server.admin(Method::DELETE, &path, None).await.0, 204);
+    for k in ["access_token", "refresh_token"] {
+        let r = server
+            .post_form(
+                "/oauth/introspect",
+                auth,
+                &format!("token={}", tokens.json[k].as_str().unwrap()),
+            )
+            .await;
+        assert_eq!(
+            r.json["active"], false,
+            "{k} after the consent was withdrawn"
+        );
+    }
+    let r = server
+        .post_form(
+            "/oauth/token",
+            auth,
+            &format!(
+                "grant_type=refresh_token&refresh_token={}",
+                tokens.json["refresh_token"].as_str().unwrap()
+            ),
+        )
+        .await;
+    r.assert_error(400, "invalid_grant", "OAU-211", &["consent withdrawn"]);
+}

@@ -934,3 +934,59 @@ async fn revoking_a_jwt_credential_ends_the_sessions_it_opened() {
     let api = server.get_bearer(EXTENSION, &s(&t, "access_token")).await;
     assert_eq!(api.status, 401);
 }
+
+#[tokio::test]
+async fn an_administrator_ends_a_users_or_an_apps_sessions() {
+    let server = Server::start();
+    let setup = jwt_setup(&server).await;
+    let uid = s(&setup.user, "id");
+    let a = login(&server, &setup).await.json;
+    let (status, body) = server
+        .admin(
+            Method::DELETE,
+            &format!("/admin/v1/users/{uid}/sessions"),
+            None,
+        )
+        .await;
+    assert_eq!((status, &body["ended"]), (200, &json!(1)), "{body}");
+    let r = refresh(&server, &setup, &s(&a, "refresh_token")).await;
+    r.assert_error(
+        400,
+        "invalid_grant",
+        "OAU-211",
+        &["ended by an administrator"],
+    );
+    assert_eq!(
+        server
+            .get_bearer(EXTENSION, &s(&a, "access_token"))
+            .await
+            .status,
+        401
+    );
+
+    let b = login(&server, &setup).await.json;
+    let out = std::process::Command::new(common::bin())
+        .args(["--data-dir"])
+        .arg(&server.dir)
+        .args(["app", "end-sessions", &setup.app.client_id])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("ended 1 sessions"));
+    let r = refresh(&server, &setup, &s(&b, "refresh_token")).await;
+    r.assert_error(
+        400,
+        "invalid_grant",
+        "OAU-211",
+        &["ended by an administrator"],
+    );
+
+    let (status, body) = server
+        .admin(Method::DELETE, "/admin/v1/apps/no-such-app/sessions", None)
+        .await;
+    assert_eq!(status, 404, "{body}");
+}
