@@ -33,6 +33,8 @@ pub enum KeyError {
     Load(String, String),
     #[error("key generation failed")]
     Generate,
+    #[error("no signing key {0}; `grantd keys list` shows the key ids")]
+    NotFound(String),
 }
 
 enum Signer {
@@ -294,6 +296,35 @@ impl KeyRing {
         store.retire_keys_except(&kid, now).await?;
         self.reload(store, now).await?;
         Ok(kid)
+    }
+
+    /// Stops trusting a key at once (it leaked): every node drops it from its
+    /// JWKS, and what it signed (access tokens, ID tokens, JWT credentials)
+    /// stops verifying. A new key of the same algorithm takes over signing
+    /// at once when the revoked one was signing, or was the only one.
+    /// Returns the new key's id, if one was made.
+    pub async fn revoke(
+        &self,
+        store: &dyn Store,
+        kid: &str,
+        now: UnixTime,
+    ) -> Result<Option<String>, KeyError> {
+        let set = self.current();
+        let Some(key) = set.all.iter().find(|k| k.kid == kid) else {
+            return Err(KeyError::NotFound(kid.to_string()));
+        };
+        let replacement = if set.active.kid == kid || set.all.len() == 1 {
+            // Dated back by the activation delay: the replacement signs at
+            // once (the revoked key must not, and no older key should again).
+            let new = create(store, &self.kek, key.alg, now - KEY_ACTIVATION_DELAY).await?;
+            store.retire_keys_except(&new, now).await?;
+            Some(new)
+        } else {
+            None
+        };
+        store.delete_key(kid).await?;
+        self.reload(store, now).await?;
+        Ok(replacement)
     }
 
     fn current(&self) -> Arc<KeySet> {

@@ -265,6 +265,9 @@ pub trait Store: Send + Sync + 'static {
     async fn list_keys(&self) -> StoreResult<Vec<StoredKey>>;
     /// Notifies [`Change::Keys`].
     async fn retire_keys_except(&self, kid: &str, at: UnixTime) -> StoreResult<()>;
+    /// Removes a key (a compromised one: what it signed stops verifying);
+    /// false if there was none. Notifies [`Change::Keys`].
+    async fn delete_key(&self, kid: &str) -> StoreResult<bool>;
 
     /// Stores a token outside any session (client_credentials' opaque access tokens).
     async fn insert_token(&self, token: &TokenRecord) -> StoreResult<()>;

@@ -483,6 +483,10 @@ catalog! {
         "Consent not found",
         "The user has not granted this app anything (or the consent was already withdrawn).",
         "List the user's consents with GET /admin/v1/users/{id}/consents.";
+    KeyNotFound = "GRD-420", NotFound, 404,
+        "Signing key not found",
+        "No signing key with this key id (kid) is published: it never existed here, or it was revoked already.",
+        "List the published keys at /oauth/jwks, or with grantd keys list.";
 
     TooManyFailures = "CMN-301", TemporarilyUnavailable, 429,
         "Request rate exceeded",

@@ -668,6 +668,13 @@ impl OAuthError {
         )
     }
 
+    pub fn key_not_found(kid: &str) -> Self {
+        Self::new(
+            Code::KeyNotFound,
+            format!("No signing key '{}' is published.", sanitize(kid, 64)),
+        )
+    }
+
     pub fn consent_not_found(user_id: &str, client_id: &str) -> Self {
         Self::new(
             Code::ConsentNotFound,

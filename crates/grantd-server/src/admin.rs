@@ -85,6 +85,14 @@ pub const ADMIN_ENDPOINTS: &[Endpoint] = &[
         summary: "Withdraw a user's consent to an app: the next sign-in asks again, and the user's sessions with the app end",
     },
     Endpoint {
+        path: "/admin/v1/keys/{kid}",
+        ringcentral: None,
+        allow: "DELETE",
+        metadata: None,
+        router: || axum::routing::delete(revoke_key),
+        summary: "Revoke a signing key at once (it leaked): it leaves the JWKS and what it signed stops verifying; a new key takes over if it was signing",
+    },
+    Endpoint {
         path: "/admin/v1/users/{id}/sessions",
         ringcentral: None,
         allow: "DELETE",
@@ -315,6 +323,26 @@ async fn revoke_consent(
 ) -> Result<Response, Rejection> {
     s.grantd.withdraw_consent(&id, &client_id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn revoke_key(
+    State(s): State<AppState>,
+    Path(kid): Path<String>,
+) -> Result<Response, Rejection> {
+    let g = &s.grantd;
+    let replacement = g
+        .keys
+        .revoke(&*g.store, &kid, g.now())
+        .await
+        .map_err(|e| match e {
+            grantd_core::keys::KeyError::NotFound(kid) => OAuthError::key_not_found(&kid),
+            other => {
+                tracing::error!(error = %other, "revoking a signing key failed");
+                OAuthError::server_error()
+            }
+        })?;
+    tracing::warn!(kid = %kid, replacement = ?replacement, "signing key revoked");
+    Ok(Json(json!({"revoked": kid, "signing_kid": replacement})).into_response())
 }
 
 async fn end_user_sessions(

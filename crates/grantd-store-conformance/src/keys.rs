@@ -106,4 +106,36 @@ pub async fn key_changes_are_announced(store: &dyn Store) {
         .await
         .expect("retire_keys_except");
     expect_change(&mut changes, &Change::Keys, "retire_keys_except").await;
+    assert!(store.delete_key(&key.kid).await.expect("delete_key"));
+    expect_change(&mut changes, &Change::Keys, "delete_key").await;
+}
+
+pub async fn a_deleted_key_is_gone_and_deleting_again_says_so(store: &dyn Store) {
+    let p = prefix();
+    let key = |kid: &str| StoredKey {
+        kid: format!("{p}-{kid}"),
+        alg: SigningAlg::EdDSA,
+        public_jwk: r#"{"kty":"OKP","crv":"Ed25519"}"#.to_string(),
+        sealed_private: vec![1, 2, 3],
+        created_at: T,
+        retired_at: None,
+    };
+    let (leaked, kept) = (key("leaked"), key("kept"));
+    for k in [&leaked, &kept] {
+        store.insert_key(k).await.expect("insert_key");
+    }
+    assert!(store.delete_key(&leaked.kid).await.expect("delete_key"));
+    assert!(!store
+        .delete_key(&leaked.kid)
+        .await
+        .expect("delete_key again"));
+    let kids: Vec<String> = store
+        .list_keys()
+        .await
+        .expect("list_keys")
+        .into_iter()
+        .map(|k| k.kid)
+        .filter(|kid| kid.starts_with(&p))
+        .collect();
+    assert_eq!(kids, vec![kept.kid], "only the other key is left");
 }

@@ -93,6 +93,7 @@ macro_rules! tests {
 
             keys::keys_round_trip_and_retire_all_but_one,
             keys::key_changes_are_announced,
+            keys::a_deleted_key_is_gone_and_deleting_again_says_so,
 
             tokens::tokens_round_trip_and_revoke_once,
             tokens::revoked_jtis_are_remembered,

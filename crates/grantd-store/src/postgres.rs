@@ -796,6 +796,21 @@ impl Store for PgStore {
         tx.commit().await.map_err(err)
     }
 
+    async fn delete_key(&self, kid: &str) -> StoreResult<bool> {
+        let what = format!("signing key {kid}");
+        let err = |e| db_error(e, &what);
+        let mut tx = self.begin(&what).await?;
+        let deleted = sqlx::query("DELETE FROM signing_keys WHERE kid = $1")
+            .bind(kid)
+            .execute(&mut *tx)
+            .await
+            .map_err(err)?
+            .rows_affected();
+        notify(&mut tx, "keys").await?;
+        tx.commit().await.map_err(err)?;
+        Ok(deleted > 0)
+    }
+
     async fn insert_token(&self, token: &TokenRecord) -> StoreResult<()> {
         insert_tokens(&self.pool, std::slice::from_ref(token)).await
     }

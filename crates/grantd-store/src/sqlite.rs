@@ -548,6 +548,15 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    async fn delete_key(&self, kid: &str) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM signing_keys WHERE kid = ?")
+            .bind(kid)
+            .execute(&self.writer)
+            .await
+            .map_err(|e| db_error(e, &format!("signing key {kid}")))?;
+        Ok(done.rows_affected() > 0)
+    }
+
     async fn insert_token(&self, token: &TokenRecord) -> StoreResult<()> {
         self.tokens.insert(token.clone()).await
     }

@@ -297,6 +297,9 @@ enum KeysCommand {
         #[arg(long)]
         alg: Option<String>,
     },
+    /// Stop trusting a key at once (it leaked): it leaves the JWKS, and what
+    /// it signed stops verifying; if it was signing, a new key takes over now.
+    Revoke { kid: String },
     /// List the published keys.
     List,
 }
@@ -687,6 +690,16 @@ async fn keys(grantd: &Grantd, cmd: KeysCommand) -> anyhow::Result<ExitCode> {
                 "new signing key {kid} ({}): published in JWKS now (running servers within a minute), signing from 5 minutes on; older keys stay published",
                 alg.as_str()
             );
+        }
+        KeysCommand::Revoke { kid } => {
+            let replacement = grantd
+                .keys
+                .revoke(&*grantd.store, &kid, grantd.now())
+                .await?;
+            println!("revoked signing key {kid}: it is out of the JWKS, and tokens, ID tokens and JWT credentials it signed no longer verify (SQLite: running servers within a minute; PostgreSQL: every node at once)");
+            if let Some(new) = replacement {
+                println!("new signing key {new} signs from now on");
+            }
         }
         KeysCommand::List => println!("{}", serde_json::to_string_pretty(&*grantd.keys.jwks())?),
     }

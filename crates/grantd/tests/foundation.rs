@@ -908,3 +908,89 @@ async fn the_data_directory_and_database_are_private() {
     drop(server);
     drop(tmp);
 }
+
+#[tokio::test]
+async fn a_revoked_signing_key_stops_verifying_what_it_signed_at_once() {
+    let server = Server::start();
+    let app = server.server_only_app(json!({"name": "Sync"})).await;
+    let api = server
+        .server_only_app(json!({"name": "Billing API", "resource_server": true}))
+        .await;
+    let token = |_: ()| {
+        server.post_form(
+            "/oauth/token",
+            Some((&app.client_id, &app.secret)),
+            "grant_type=client_credentials",
+        )
+    };
+    let old = token(()).await.json["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let kid_of = |jwt: &str| {
+        let header = jwt.split('.').next().unwrap().to_string();
+        let header: Value = serde_json::from_slice(
+            &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, header)
+                .unwrap(),
+        )
+        .unwrap();
+        header["kid"].as_str().unwrap().to_string()
+    };
+    let kid = kid_of(&old);
+    let introspect = |t: String| {
+        let body = format!("token={t}");
+        let http = server.http.clone();
+        let url = server.url("/oauth/introspect");
+        let auth = common::basic_header(&api.client_id, &api.secret);
+        async move {
+            let res = http
+                .post(url)
+                .header("authorization", auth)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            res.json::<Value>().await.unwrap()["active"] == json!(true)
+        }
+    };
+    assert!(introspect(old.clone()).await);
+
+    let (status, body) = server
+        .admin(Method::DELETE, &format!("/admin/v1/keys/{kid}"), None)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let new_kid = body["signing_kid"].as_str().unwrap().to_string();
+    assert!(
+        !introspect(old).await,
+        "a token signed with the revoked key"
+    );
+    let jwks: Value = server
+        .http
+        .get(server.url("/oauth/jwks"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let kids: Vec<&str> = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap())
+        .collect();
+    assert_eq!(kids, vec![new_kid.as_str()], "the JWKS after revocation");
+    // The replacement signs at once.
+    let fresh = token(()).await.json["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(kid_of(&fresh), new_kid);
+    assert!(introspect(fresh).await);
+    let (status, body) = server
+        .admin(Method::DELETE, &format!("/admin/v1/keys/{kid}"), None)
+        .await;
+    assert_eq!(status, 404, "{body}");
+    assert_eq!(body["errors"][0]["errorCode"], "GRD-420");
+}
