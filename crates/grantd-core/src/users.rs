@@ -1,7 +1,7 @@
 //! Users (RingCentral's extensions): creation rules, password hashing with
 //! argon2id, and password sign-in with lockout.
 
-use crate::crypto::{random_numeric_id, rfc3339};
+use crate::crypto::{random_numeric_id, rfc3339, sha256};
 use crate::model::{Role, User, UserStatus};
 use crate::store::{LoginAttempt, SessionsOf, StoreError, UniqueKey};
 use crate::Grantd;
@@ -35,6 +35,16 @@ pub enum Login {
 }
 
 impl Login {
+    /// The login as one string (for keys; never shown).
+    fn key(&self) -> String {
+        match self {
+            Login::Email(e) => e.clone(),
+            Login::Phone { phone, extension } => {
+                format!("{phone}*{}", extension.as_deref().unwrap_or_default())
+            }
+        }
+    }
+
     /// Reads `username` (email, E.164 phone, or `+16505550100*101`) and the
     /// separate `extension` field.
     pub fn parse(username: &str, extension: Option<&str>) -> Result<Self, OAuthError> {
@@ -306,14 +316,38 @@ impl Grantd {
         let candidates = self.find_login(login).await?;
         let now = self.now();
         let policy = &self.config.policy;
+        let lockout = policy.lockout();
+        // The same hint whether or not the number is shared, so the answer
+        // does not say who exists.
+        let hint = match login {
+            Login::Phone {
+                extension: None, ..
+            } => " If several users share this phone number, add the extension.",
+            _ => "",
+        };
         if candidates.len() != 1 {
-            verify_password(password, None).await?;
-            let hint = if candidates.len() > 1 {
-                " Several users share this phone number: add the extension."
-            } else {
-                ""
+            // A login that names no one user locks like a user does (by a
+            // key derived from the login), with the same answers and the
+            // same work, so the lockout does not tell who exists.
+            let key = format!(
+                "login:{}",
+                crate::crypto::b64url(&sha256(login.key().as_bytes()))
+            );
+            let state = match self
+                .store
+                .reserve_login_attempt(&key, now, &lockout)
+                .await?
+            {
+                LoginAttempt::Locked { until } => {
+                    return Err(OAuthError::user_locked(&rfc3339(until)));
+                }
+                LoginAttempt::Reserved(state) => state,
             };
-            return Err(OAuthError::invalid_user_credentials(hint));
+            verify_password(password, None).await?;
+            return Err(match lockout.locked_until(&state, now) {
+                Some(until) => OAuthError::user_locked(&rfc3339(until)),
+                None => OAuthError::invalid_user_credentials(hint),
+            });
         }
         let user = candidates
             .into_iter()
@@ -321,7 +355,6 @@ impl Grantd {
             .ok_or_else(OAuthError::server_error)?;
         // The attempt is counted before the hash is checked, atomically, so
         // a burst of concurrent guesses gets at most the threshold checked.
-        let lockout = policy.lockout();
         let state = match self
             .store
             .reserve_login_attempt(&user.id, now, &lockout)
@@ -339,7 +372,7 @@ impl Grantd {
                     tracing::warn!(user_id = %user.id, "user locked after repeated failed passwords");
                     OAuthError::user_locked(&rfc3339(until))
                 }
-                None => OAuthError::invalid_user_credentials(""),
+                None => OAuthError::invalid_user_credentials(hint),
             });
         }
         self.store.clear_login_failures(&user.id).await?;

@@ -990,3 +990,59 @@ async fn an_administrator_ends_a_users_or_an_apps_sessions() {
         .await;
     assert_eq!(status, 404, "{body}");
 }
+
+#[tokio::test]
+async fn the_lockout_and_its_hints_do_not_tell_who_exists() {
+    let server = Server::start_with(
+        &[
+            "--password-grant-sunset",
+            "2099-12-31",
+            "--lockout-threshold",
+            "3",
+        ],
+        &[],
+    );
+    let app = App::from(server.create_app(json!({"name": "Desk", "platform_type": "desktop", "grants": ["authorization_code", "refresh_token", "password"]})).await);
+    server
+        .create_user(json!({"email": "erin@example.com", "name": "Erin", "password": "correct horse battery"}))
+        .await;
+    server
+        .create_user(
+            json!({"phone": "+16505550111", "name": "Frank", "password": "correct horse battery"}),
+        )
+        .await;
+    let answers = |username: &'static str| {
+        let body = format!("grant_type=password&username={username}&password=wrong-password");
+        let server = &server;
+        let client_id = app.client_id.clone();
+        async move {
+            let mut codes = Vec::new();
+            for _ in 0..5 {
+                let r = server
+                    .post_form("/oauth/token", Some((&client_id, "")), &body)
+                    .await;
+                codes.push((
+                    r.status,
+                    r.json["errors"][0]["errorCode"]
+                        .as_str()
+                        .unwrap_or("")
+                        .to_string(),
+                    r.json["error_description"]
+                        .as_str()
+                        .unwrap_or("")
+                        .contains("add the extension"),
+                ));
+            }
+            codes
+        }
+    };
+    let known = answers("erin%40example.com").await;
+    let unknown = answers("nobody%40example.com").await;
+    assert_eq!(known, unknown, "an unknown user answers as a known one");
+    assert_eq!(known[2].1, "OAU-147", "locked after three: {known:?}");
+    // The phone hint is the same whether or not anyone has the number.
+    let known = answers("%2B16505550111").await;
+    let unknown = answers("%2B16505550199").await;
+    assert_eq!(known, unknown);
+    assert!(known[0].2, "the hint is given: {known:?}");
+}
