@@ -68,6 +68,9 @@ pub fn redirect_with(uri: &str, params: &[(&str, &str)], fragment: bool) -> Stri
     }
 }
 
+/// Seconds a sign-in counts as fresh for `prompt=login` at the consent step.
+pub const PROMPT_LOGIN_WINDOW: i64 = 300;
+
 impl Grantd {
     /// The response types this server answers now.
     pub fn response_types_supported(&self) -> Vec<&'static str> {
@@ -260,6 +263,19 @@ impl Grantd {
         self.authorize_grant(&ctx, &user, auth_time)
             .await
             .map(Next::Redirect)
+    }
+
+    /// Whether a sign-in at `auth_time` is too old for this request, at the
+    /// consent step: older than `max_age`, or, with `prompt=login`, older
+    /// than the few minutes a fresh sign-in for this request can be (the
+    /// consent form may be posted without passing the sign-in page).
+    pub fn sign_in_too_old(&self, ctx: &AuthorizeContext, auth_time: UnixTime) -> bool {
+        let age = self.now() - auth_time;
+        let over_max_age = ctx
+            .request
+            .max_age
+            .is_some_and(|max| age > i64::try_from(max).unwrap_or(i64::MAX));
+        over_max_age || (ctx.request.prompt.login && age > PROMPT_LOGIN_WINDOW)
     }
 
     /// The user consented: remember it and answer the app.

@@ -1329,3 +1329,44 @@ async fn withdrawing_consent_ends_the_apps_tokens_for_the_user() {
         .await;
     r.assert_error(400, "invalid_grant", "OAU-211", &["consent withdrawn"]);
 }
+
+#[tokio::test]
+async fn prompt_login_and_max_age_hold_at_the_consent_step() {
+    let server = Server::start();
+    setup(&server).await;
+    let app = App::from(
+        server
+            .create_app(
+                json!({"name": "Web", "platform_type": "server-web", "redirect_uris": [CB]}),
+            )
+            .await,
+    );
+    let b = Browser::new(&server);
+    let url = auth_url(&server, &app.client_id, "");
+    b.authorize(&url, "alice@example.com", "correct horse battery")
+        .await;
+    server.advance(600);
+    // A consent page for an ordinary request, then its form posted with the
+    // stricter request: the stale sign-in must not get a code.
+    let page = b.get(&format!("{url}&prompt=consent")).await;
+    let form = page
+        .text
+        .split("action=\"/oauth/authorize/signout\"")
+        .next()
+        .unwrap_or("")
+        .to_string();
+    for (name, value) in [("prompt", "login"), ("max_age", "60")] {
+        let mut fields: Vec<(String, String)> = hidden_fields(&form)
+            .into_iter()
+            .filter(|(n, _)| n != "prompt")
+            .collect();
+        fields.push((name.into(), value.into()));
+        fields.push(("decision".into(), "allow".into()));
+        let r = b.post("/oauth/authorize/consent", &fields).await;
+        assert_eq!(r.status, 200, "{name}={value}: {}", r.text);
+        assert!(
+            r.text.contains("action=\"/oauth/authorize/login\""),
+            "{name}={value} must ask for the password again"
+        );
+    }
+}

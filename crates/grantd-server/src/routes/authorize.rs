@@ -442,6 +442,10 @@ pub async fn consent(State(s): State<AppState>, req: Request) -> Response {
     if let Err(e) = check_csrf(&s, &headers, &params) {
         return error_page(&s, &headers, &e);
     }
+    // prompt=login and max_age hold here too, not only on the way in.
+    if s.grantd.sign_in_too_old(&ctx, auth_time) {
+        return sign_in_page(&s, &headers, &ctx, StatusCode::OK, None, None);
+    }
     if params.get("decision") != Some("allow") {
         tracing::info!(user_id = %user.id, client_id = %ctx.app.client_id, "consent denied");
         return redirect(&s.grantd.authorize_deny(&ctx));
