@@ -239,6 +239,10 @@ impl Grantd {
                     ))
                 }
             };
+        // Issued in the future: clocks disagree, or it was made by hand.
+        if claims.iat > now.saturating_add(self.config.jwt_leeway) {
+            return Err(OAuthError::assertion_not_yet_valid(&rfc3339(claims.iat)));
+        }
         let audiences = self.accepted_audiences();
         let aud_ok = match &claims.aud {
             serde_json::Value::String(a) => audiences.contains(a),

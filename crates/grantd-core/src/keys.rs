@@ -1,7 +1,7 @@
 //! Signing keys: generated on first start, sealed at rest with the KEK,
 //! published in JWKS, used to sign and verify grantd's JWTs.
 
-use crate::clock::UnixTime;
+use crate::clock::{Clock, UnixTime};
 use crate::crypto::{b64url, random_id, Kek, KekError};
 use crate::model::{SigningAlg, StoredKey};
 use crate::store::{Store, StoreError};
@@ -193,7 +193,7 @@ async fn create(
 
 /// Loads every published key, newest first, deleting retired keys whose
 /// publication window has passed.
-async fn build_set(store: &dyn Store, kek: &Kek, now: UnixTime) -> Result<KeySet, KeyError> {
+async fn build_set(store: &dyn Store, kek: &Kek) -> Result<KeySet, KeyError> {
     let mut stored = store.list_keys().await?;
     // Newest first; in a tie (same second) the key not yet retired is newer.
     stored.sort_by(|a, b| {
@@ -208,28 +208,35 @@ async fn build_set(store: &dyn Store, kek: &Kek, now: UnixTime) -> Result<KeySet
         .iter()
         .map(|s| load(s, kek).map(Arc::new))
         .collect::<Result<Vec<_>, _>>()?;
-    // The newest key published long enough; until a new key is, the key
-    // retired last goes on signing; the very first key signs at once.
-    let active = all
-        .iter()
-        .find(|k| k.created_at + KEY_ACTIVATION_DELAY <= now)
-        .or_else(|| {
-            all.iter()
-                .filter(|k| k.retired_at.is_some())
-                .max_by_key(|k| k.retired_at)
-        })
-        .or_else(|| all.first())
-        .cloned()
-        .ok_or(KeyError::Generate)?;
+    if all.is_empty() {
+        return Err(KeyError::Generate);
+    }
     let jwks =
         Arc::new(json!({"keys": all.iter().map(|k| k.public_jwk.clone()).collect::<Vec<_>>()}));
-    Ok(KeySet { active, all, jwks })
+    Ok(KeySet { all, jwks })
+}
+
+impl KeySet {
+    /// The key that signs at `now`: the newest one published long enough;
+    /// until a new key is, the key retired last goes on signing; the very
+    /// first key signs at once. Decided at each signature, so a new key takes
+    /// over when its delay ends, not at the next reload.
+    fn active_at(&self, now: UnixTime) -> &Arc<SigningKey> {
+        self.all
+            .iter()
+            .find(|k| k.created_at + KEY_ACTIVATION_DELAY <= now)
+            .or_else(|| {
+                self.all
+                    .iter()
+                    .filter(|k| k.retired_at.is_some())
+                    .max_by_key(|k| k.retired_at)
+            })
+            .unwrap_or(&self.all[0])
+    }
 }
 
 struct KeySet {
-    /// The key that signs: the newest one past its activation delay.
-    active: Arc<SigningKey>,
-    /// Every published key, newest first.
+    /// Every published key, newest first (never empty).
     all: Vec<Arc<SigningKey>>,
     /// The JWKS document, rendered once.
     jwks: Arc<serde_json::Value>,
@@ -251,6 +258,7 @@ pub enum VerifyError {
 /// The server's signing keys.
 pub struct KeyRing {
     set: RwLock<Arc<KeySet>>,
+    clock: Arc<dyn Clock>,
     kek: Kek,
     rng: SystemRandom,
     issuer: String,
@@ -263,14 +271,15 @@ impl KeyRing {
         kek: Kek,
         alg: SigningAlg,
         issuer: &str,
-        now: UnixTime,
+        clock: Arc<dyn Clock>,
     ) -> Result<Self, KeyError> {
         if store.list_keys().await?.is_empty() {
-            create(store, &kek, alg, now).await?;
+            create(store, &kek, alg, clock.now()).await?;
         }
-        let set = build_set(store, &kek, now).await?;
+        let set = build_set(store, &kek).await?;
         Ok(Self {
             set: RwLock::new(Arc::new(set)),
+            clock,
             kek,
             rng: SystemRandom::new(),
             issuer: issuer.to_string(),
@@ -278,8 +287,8 @@ impl KeyRing {
     }
 
     /// Re-reads the keys from the store (after a rotation on another node).
-    pub async fn reload(&self, store: &dyn Store, now: UnixTime) -> Result<(), KeyError> {
-        let set = build_set(store, &self.kek, now).await?;
+    pub async fn reload(&self, store: &dyn Store) -> Result<(), KeyError> {
+        let set = build_set(store, &self.kek).await?;
         *self.set.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(set);
         Ok(())
     }
@@ -294,7 +303,7 @@ impl KeyRing {
     ) -> Result<String, KeyError> {
         let kid = create(store, &self.kek, alg, now).await?;
         store.retire_keys_except(&kid, now).await?;
-        self.reload(store, now).await?;
+        self.reload(store).await?;
         Ok(kid)
     }
 
@@ -313,7 +322,7 @@ impl KeyRing {
         let Some(key) = set.all.iter().find(|k| k.kid == kid) else {
             return Err(KeyError::NotFound(kid.to_string()));
         };
-        let replacement = if set.active.kid == kid || set.all.len() == 1 {
+        let replacement = if set.active_at(now).kid == kid || set.all.len() == 1 {
             // Dated back by the activation delay: the replacement signs at
             // once (the revoked key must not, and no older key should again).
             let new = create(store, &self.kek, key.alg, now - KEY_ACTIVATION_DELAY).await?;
@@ -323,7 +332,7 @@ impl KeyRing {
             None
         };
         store.delete_key(kid).await?;
-        self.reload(store, now).await?;
+        self.reload(store).await?;
         Ok(replacement)
     }
 
@@ -336,7 +345,7 @@ impl KeyRing {
     }
 
     pub fn active_alg(&self) -> SigningAlg {
-        self.current().active.alg
+        self.current().active_at(self.clock.now()).alg
     }
 
     /// The algorithms of every published key.
@@ -350,7 +359,7 @@ impl KeyRing {
     /// Signs `claims` as a compact JWS with the given `typ` header.
     pub fn sign<T: Serialize>(&self, typ: &str, claims: &T) -> String {
         let set = self.current();
-        let key = &set.active;
+        let key = set.active_at(self.clock.now());
         let header = json!({"alg": key.alg.as_str(), "typ": typ, "kid": key.kid});
         let mut out = b64url(header.to_string().as_bytes());
         out.push('.');

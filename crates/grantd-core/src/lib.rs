@@ -137,7 +137,14 @@ impl Grantd {
         config: CoreConfig,
     ) -> Result<(Self, FirstStart), StartError> {
         let now = clock.now();
-        let keys = KeyRing::open(&*store, kek, config.signing_alg, &config.issuer, now).await?;
+        let keys = KeyRing::open(
+            &*store,
+            kek,
+            config.signing_alg,
+            &config.issuer,
+            clock.clone(),
+        )
+        .await?;
         let default_account_id = Self::default_account(&*store, now).await?;
         let mut first = FirstStart::default();
         let admin_token_hash = match &config.admin_token {
@@ -251,7 +258,7 @@ impl Grantd {
             }
         };
         if reload_keys {
-            if let Err(e) = self.keys.reload(&*self.store, self.now()).await {
+            if let Err(e) = self.keys.reload(&*self.store).await {
                 tracing::warn!(error = %e, "reloading signing keys after a change failed");
             }
         }

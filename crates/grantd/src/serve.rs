@@ -291,8 +291,7 @@ fn spawn_housekeeping(grantd: Arc<Grantd>) {
         loop {
             tick.tick().await;
             n += 1;
-            let now = grantd.now();
-            if let Err(e) = grantd.keys.reload(&*grantd.store, now).await {
+            if let Err(e) = grantd.keys.reload(&*grantd.store).await {
                 tracing::warn!(error = %e, "key reload failed");
             }
             if n.is_multiple_of(10) {

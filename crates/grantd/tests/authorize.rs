@@ -1370,3 +1370,29 @@ async fn prompt_login_and_max_age_hold_at_the_consent_step() {
         );
     }
 }
+
+#[tokio::test]
+async fn expired_codes_and_codes_of_another_app_are_refused() {
+    let server = Server::start();
+    setup(&server).await;
+    let web =
+        |name: &str| json!({"name": name, "platform_type": "server-web", "redirect_uris": [CB]});
+    let app = App::from(server.create_app(web("Web")).await);
+    let other = App::from(server.create_app(web("Other")).await);
+    let b = Browser::new(&server);
+    let url = auth_url(&server, &app.client_id, "");
+    for (who, wait, code) in [(&app, 61, "OAU-108"), (&other, 0, "OAU-110")] {
+        let loc = b
+            .authorize(&url, "alice@example.com", "correct horse battery")
+            .await;
+        let body = format!(
+            "grant_type=authorization_code&code={}",
+            urlencode(&query_of(&loc)["code"])
+        );
+        server.advance(wait);
+        server
+            .post_form("/oauth/token", Some((&who.client_id, &who.secret)), &body)
+            .await
+            .assert_error(400, "invalid_grant", code, &[]);
+    }
+}

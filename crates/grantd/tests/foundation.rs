@@ -994,3 +994,53 @@ async fn a_revoked_signing_key_stops_verifying_what_it_signed_at_once() {
     assert_eq!(status, 404, "{body}");
     assert_eq!(body["errors"][0]["errorCode"], "GRD-420");
 }
+
+#[tokio::test]
+async fn a_new_key_signs_once_its_publication_delay_has_passed() {
+    let server = Server::start();
+    let app = server.server_only_app(json!({})).await;
+    let kid = |server: &Server| {
+        let (id, secret) = (app.client_id.clone(), app.secret.clone());
+        let url = server.url("/oauth/token");
+        let http = server.http.clone();
+        async move {
+            let r = common::Reply::from(
+                http.post(url)
+                    .header("authorization", basic_header(&id, &secret))
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body("grant_type=client_credentials")
+                    .send()
+                    .await
+                    .unwrap(),
+            )
+            .await;
+            jsonwebtoken::decode_header(r.json["access_token"].as_str().unwrap())
+                .unwrap()
+                .kid
+                .unwrap()
+        }
+    };
+    let old_kid = kid(&server).await;
+    let out = Command::new(common::bin())
+        .arg("--data-dir")
+        .arg(&server.dir)
+        .args(["keys", "rotate"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dir = server.dir.clone();
+    let tmp = server.stop();
+    let server = Server::start_in(&dir, &[], &[]);
+    assert_eq!(kid(&server).await, old_kid, "not before five minutes");
+    server.advance(301);
+    let new_kid = kid(&server).await;
+    assert_ne!(
+        new_kid, old_kid,
+        "the new key signs once published long enough"
+    );
+    drop(tmp);
+}

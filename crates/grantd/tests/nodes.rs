@@ -362,3 +362,46 @@ async fn killing_a_node_under_refresh_load_loses_and_forks_nothing() {
     }
     drop(c.b);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_that_stops_answering_gets_grd_503_and_the_server_recovers() {
+    let Some(db) = EmptyDatabase::create().await else {
+        return;
+    };
+    let node = Server::start_with(
+        &["--database-url", db.url(), "--issuer", ISSUER],
+        &[("GRANTD_MASTER_KEY", MASTER_KEY)],
+    );
+    let app = node
+        .server_only_app(json!({"access_token_format": "opaque"}))
+        .await;
+    let cc = "grant_type=client_credentials";
+    assert_eq!(token(&node, &app, cc).await.status, 200);
+    let server = grantd_store::postgres::testing::server_url().expect("a server");
+    let psql = |sql: String| {
+        let out = std::process::Command::new("psql")
+            .args(["-q", "-v", "ON_ERROR_STOP=1", &server, "-c", &sql])
+            .output()
+            .expect("psql");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let name = db.name().to_string();
+    psql(format!("ALTER DATABASE {name} ALLOW_CONNECTIONS false"));
+    psql(format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+    ));
+    let r = token(&node, &app, cc).await;
+    r.assert_error(503, "temporarily_unavailable", "GRD-503", &["database"]);
+    let ready = node.http.get(node.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 503, "/readyz says the store is down");
+    psql(format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true"));
+    let took = within(Duration::from_secs(10), || async {
+        token(&node, &app, cc).await.status == 200
+    })
+    .await;
+    assert!(took.is_some(), "the server did not recover");
+}

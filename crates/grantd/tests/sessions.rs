@@ -1046,3 +1046,70 @@ async fn the_lockout_and_its_hints_do_not_tell_who_exists() {
     assert_eq!(known, unknown);
     assert!(known[0].2, "the hint is given: {known:?}");
 }
+
+#[tokio::test]
+async fn expired_and_tampered_access_tokens_are_explained() {
+    let server = Server::start();
+    let setup = jwt_setup(&server).await;
+    let t = login(&server, &setup).await.json;
+    let access = s(&t, "access_token");
+    // The signature's last character changed: it no longer verifies.
+    let mut tampered = access.clone();
+    let last = tampered.pop().unwrap();
+    tampered.push(if last == 'A' { 'B' } else { 'A' });
+    let r = server.get_bearer(EXTENSION, &tampered).await;
+    r.assert_error(401, "invalid_token", "OAU-129", &[]);
+    server.advance(3601);
+    let r = server.get_bearer(EXTENSION, &access).await;
+    r.assert_error(401, "invalid_token", "OAU-128", &["expired at"]);
+}
+
+#[tokio::test]
+async fn assertions_for_another_server_or_from_the_future_are_refused() {
+    let server = Server::start_with(&["--issuer", "http://first.example"], &[]);
+    let setup = jwt_setup(&server).await;
+    // The server's clock an hour behind the credential's iat.
+    server.advance(-3600);
+    login(&server, &setup)
+        .await
+        .assert_error(400, "invalid_grant", "GRD-317", &[]);
+    server.advance(3600);
+    assert_eq!(login(&server, &setup).await.status, 200);
+    // The same keys under another issuer: the credential names the first
+    // server as its issuer (and its token endpoint as audience).
+    let dir = server.dir.clone();
+    let tmp = server.stop();
+    let second = Server::start_in(&dir, &["--issuer", "http://second.example"], &[]);
+    login(&second, &setup).await.assert_error(
+        400,
+        "invalid_grant",
+        "GRD-312",
+        &["http://first.example", "http://second.example"],
+    );
+    drop(tmp);
+}
+
+#[tokio::test]
+async fn a_private_apps_password_grant_refuses_users_of_other_accounts() {
+    let server = Server::start_with(&["--password-grant-sunset", "2099-12-31"], &[]);
+    let app = App::from(server.create_app(json!({"name": "Desk", "platform_type": "desktop", "grants": ["authorization_code", "password"]})).await);
+    let (status, account) = server
+        .admin(
+            Method::POST,
+            "/admin/v1/accounts",
+            Some(json!({"name": "Elsewhere"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{account}");
+    server
+        .create_user(json!({"account_id": account["id"], "email": "gus@example.com", "name": "Gus", "password": "correct horse battery"}))
+        .await;
+    let r = server
+        .post_form(
+            "/oauth/token",
+            Some((&app.client_id, "")),
+            "grant_type=password&username=gus%40example.com&password=correct+horse+battery",
+        )
+        .await;
+    r.assert_error(400, "invalid_grant", "GRD-321", &["Desk"]);
+}
