@@ -155,6 +155,11 @@ struct SpecArgs {
     /// The app is one of your APIs: it may introspect tokens of every app.
     #[arg(long)]
     resource_server: Option<bool>,
+    /// The app's own quota for a rate-limit group, GROUP=REQUESTS/SECONDS or
+    /// GROUP=off (auth, light, medium, heavy); repeat for several (replaces
+    /// the app's set on update; --rate-limit none clears it).
+    #[arg(long = "rate-limit")]
+    rate_limits: Option<Vec<String>>,
     #[arg(long)]
     account_id: Option<String>,
 }
@@ -180,6 +185,17 @@ impl From<SpecArgs> for AppSpec {
             access_token_format: a.access_token_format,
             allow_plain_pkce: a.allow_plain_pkce,
             resource_server: a.resource_server,
+            // Malformed entries reach core as they are, so the message is the API's.
+            rate_limits: a.rate_limits.map(|entries| {
+                entries
+                    .iter()
+                    .filter(|e| e.as_str() != "none")
+                    .map(|e| match e.split_once('=') {
+                        Some((group, limit)) => (group.to_string(), limit.to_string()),
+                        None => (e.clone(), String::new()),
+                    })
+                    .collect()
+            }),
         }
     }
 }
