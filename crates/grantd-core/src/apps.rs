@@ -450,10 +450,12 @@ mod tests {
         let app = apply(blank(), s, true).unwrap();
         assert_eq!(
             app.rate_limits.get(crate::rate_limits::Group::Auth),
-            Some(crate::rate_limits::Limit::Quota(crate::rate_limits::Quota {
-                requests: 10,
-                seconds: 60
-            }))
+            Some(crate::rate_limits::Limit::Quota(
+                crate::rate_limits::Quota {
+                    requests: 10,
+                    seconds: 60
+                }
+            ))
         );
         let cleared = AppSpec {
             rate_limits: Some(Default::default()),
@@ -469,7 +471,11 @@ mod tests {
         };
         let e = apply(app, bad, false).unwrap_err();
         assert_eq!(e.code, Code::InvalidAppField);
-        assert!(e.description.contains("REQUESTS/SECONDS"), "{}", e.description);
+        assert!(
+            e.description.contains("REQUESTS/SECONDS"),
+            "{}",
+            e.description
+        );
     }
 
     #[test]

@@ -277,10 +277,7 @@ mod tests {
             k.derive("admin token").digest(&[b"x"]),
             k.derive("rate limits").digest(&[b"x"])
         );
-        assert_ne!(
-            KeyedHash::new(b"other").digest(&[b"x"]),
-            k.digest(&[b"x"])
-        );
+        assert_ne!(KeyedHash::new(b"other").digest(&[b"x"]), k.digest(&[b"x"]));
         assert_eq!(format!("{k:?}"), "KeyedHash([redacted])");
     }
 

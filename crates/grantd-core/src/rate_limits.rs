@@ -161,10 +161,12 @@ pub struct RateLimits([Option<Quota>; 4]);
 impl RateLimits {
     /// RingCentral's published defaults (per user and app, a 60-second window).
     pub fn ringcentral() -> RateLimits {
-        let q = |requests| Some(Quota {
-            requests,
-            seconds: 60,
-        });
+        let q = |requests| {
+            Some(Quota {
+                requests,
+                seconds: 60,
+            })
+        };
         RateLimits([q(5), q(50), q(40), q(10)])
     }
 
@@ -310,7 +312,10 @@ mod tests {
         l.apply("Light=off").unwrap();
         l.apply("auth=10/30").unwrap();
         assert_eq!(l.to_string(), "auth=10/30,medium=40/60,heavy=10/60");
-        assert!(l.apply("everything=1/1").unwrap_err().contains("auth, light"));
+        assert!(l
+            .apply("everything=1/1")
+            .unwrap_err()
+            .contains("auth, light"));
         assert!(l.apply("auth").is_err());
         assert!(RateLimits::default().is_off());
         assert_eq!(RateLimits::default().to_string(), "off");
@@ -329,7 +334,10 @@ mod tests {
             })
         );
         assert_eq!(app.effective(Group::Light, &server), None);
-        assert_eq!(app.effective(Group::Heavy, &server), server.get(Group::Heavy));
+        assert_eq!(
+            app.effective(Group::Heavy, &server),
+            server.get(Group::Heavy)
+        );
         let json = serde_json::to_string(&app).unwrap();
         assert_eq!(json, r#"{"auth":"10/60","light":"off"}"#);
         let back: AppRateLimits = serde_json::from_str(&json).unwrap();

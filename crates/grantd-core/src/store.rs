@@ -415,11 +415,11 @@ pub trait Store: Send + Sync + 'static {
     /// work. Adds each delta to its key's counter: a counter whose window
     /// ended at `now` starts over with the delta's window; a delta for a
     /// window that ended before the stored one began is dropped. Answers the
-    /// totals of the counters added to, then those of every counter changed
-    /// (by any node) after `cursor` (0 the first time) whose window has not
-    /// ended at `now` and whose count is at least half its limit, so a key
-    /// paused on one node is paused on all. Deltas may come in any order and
-    /// name a key once each.
+    /// totals of the counters added to, then those of every other counter
+    /// changed (by any node) after `cursor` (0 the first time) whose window
+    /// has not ended at `now` and whose count is at least half its limit, so
+    /// a key paused on one node is paused on all. Deltas may come in any
+    /// order (a key named twice counts their sum).
     ///
     /// A backend that keeps no counters answers nothing.
     async fn sync_counters(

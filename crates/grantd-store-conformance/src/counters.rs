@@ -59,14 +59,12 @@ fn total(key: [u8; 16], window_start: UnixTime, count: u64) -> Option<CounterTot
 
 pub async fn counters_add_up_within_their_window(store: &dyn Store) {
     let (a, b) = (key(), key());
-    let first = sync(
-        store,
-        &[delta(b, T, 100, 2), delta(a, T, 100, 3)],
-        0,
-        T + 1,
-    )
-    .await;
-    assert_eq!(of(&first, a), total(a, T, 3), "a new counter holds the delta");
+    let first = sync(store, &[delta(b, T, 100, 2), delta(a, T, 100, 3)], 0, T + 1).await;
+    assert_eq!(
+        of(&first, a),
+        total(a, T, 3),
+        "a new counter holds the delta"
+    );
     assert_eq!(of(&first, b), total(b, T, 2), "each key counts alone");
 
     // Another node counted in a window it started a little later: the
@@ -136,7 +134,13 @@ pub async fn counters_near_their_limit_reach_every_node(store: &dyn Store) {
     assert!(again.cursor >= b.cursor, "the cursor never goes back");
 
     // A counts more: B learns both totals.
-    sync(store, &[delta(near, T, 10, 6), delta(far, T, 10, 1)], 0, now).await;
+    sync(
+        store,
+        &[delta(near, T, 10, 6), delta(far, T, 10, 1)],
+        0,
+        now,
+    )
+    .await;
     let b2 = sync(store, &[], again.cursor, now).await;
     assert_eq!(
         of(&b2, near),
@@ -156,8 +160,7 @@ pub async fn concurrent_counter_syncs_lose_nothing(store: &dyn Store) {
         .map(|i| {
             // Each node names the keys in its own order; the store locks
             // them in one order, so no two syncs deadlock.
-            let mut mine: Vec<CounterDelta> =
-                keys.iter().map(|k| delta(*k, T, 1000, 1)).collect();
+            let mut mine: Vec<CounterDelta> = keys.iter().map(|k| delta(*k, T, 1000, 1)).collect();
             mine.rotate_left(i * 3 % keys.len());
             if i % 2 == 1 {
                 mine.reverse();
@@ -184,7 +187,10 @@ pub async fn concurrent_counter_syncs_lose_nothing(store: &dyn Store) {
     }
     let after = sync(
         store,
-        &keys.iter().map(|k| delta(*k, T, 1000, 0)).collect::<Vec<_>>(),
+        &keys
+            .iter()
+            .map(|k| delta(*k, T, 1000, 0))
+            .collect::<Vec<_>>(),
         0,
         T + 2,
     )

@@ -4,8 +4,8 @@ use crate::fixtures::{
     auth_code, browser_session, get_session, get_token, open, prefix, race, revoked, session,
     token, NO_CAP, PURGE_BEFORE,
 };
-use grantd_core::model::{AuthCode, CodeUse, Session};
 use grantd_core::crypto::random_bytes;
+use grantd_core::model::{AuthCode, CodeUse, Session};
 use grantd_core::store::{CounterDelta, NewSession, Store};
 
 /// A limit no check reaches.
@@ -297,5 +297,9 @@ pub async fn purge_removes_counters_whose_window_ended(store: &dyn Store) {
             .expect("a counter added to is reported")
     };
     assert_eq!(count_of(ended.key), 0, "purged");
-    assert_eq!(count_of(at_cutoff.key), 5, "a counter ending at the cut-off stays");
+    assert_eq!(
+        count_of(at_cutoff.key),
+        5,
+        "a counter ending at the cut-off stays"
+    );
 }

@@ -4,8 +4,8 @@
 use crate::codec::{self, db_error};
 use crate::rows::{
     self, ACCOUNT_COLUMNS, APP_COLUMNS, AUTH_CODE_COLUMNS, BROWSER_SESSION_COLUMNS,
-    CONSENT_COLUMNS, COUNTER_COLUMNS, JWT_CREDENTIAL_COLUMNS, KEY_COLUMNS, LOGIN_STATE_COLUMNS, SESSION_COLUMNS,
-    TOKEN_COLUMNS, USER_COLUMNS,
+    CONSENT_COLUMNS, COUNTER_COLUMNS, JWT_CREDENTIAL_COLUMNS, KEY_COLUMNS, LOGIN_STATE_COLUMNS,
+    SESSION_COLUMNS, TOKEN_COLUMNS, USER_COLUMNS,
 };
 use async_trait::async_trait;
 use grantd_core::clock::UnixTime;
@@ -14,8 +14,8 @@ use grantd_core::model::{
     StoredKey, TokenRecord, User, UserStatus,
 };
 use grantd_core::store::{
-    Cas, Change, CounterDelta, CounterSync, LockoutPolicy, LoginAttempt, NewSession, RotateOutcome, Rotation, SessionCap,
-    SessionOpened, SessionsOf, Store, StoreError, StoreResult,
+    Cas, Change, CounterDelta, CounterSync, LockoutPolicy, LoginAttempt, NewSession, RotateOutcome,
+    Rotation, SessionCap, SessionOpened, SessionsOf, Store, StoreError, StoreResult,
 };
 use sqlx::migrate::MigrateError;
 use sqlx::postgres::{
@@ -1442,8 +1442,18 @@ impl Store for PgStore {
             .bind(deltas.iter().map(|d| d.key.to_vec()).collect::<Vec<_>>())
             .bind(deltas.iter().map(|d| d.window_start).collect::<Vec<_>>())
             .bind(deltas.iter().map(|d| d.window_end).collect::<Vec<_>>())
-            .bind(deltas.iter().map(|d| i64::from(d.limit)).collect::<Vec<_>>())
-            .bind(deltas.iter().map(|d| i64::from(d.count)).collect::<Vec<_>>())
+            .bind(
+                deltas
+                    .iter()
+                    .map(|d| i64::from(d.limit))
+                    .collect::<Vec<_>>(),
+            )
+            .bind(
+                deltas
+                    .iter()
+                    .map(|d| i64::from(d.count))
+                    .collect::<Vec<_>>(),
+            )
             .bind(now)
             .fetch_all(&mut *tx)
             .await
@@ -1452,10 +1462,10 @@ impl Store for PgStore {
                 totals.push(rows::counter_total(row)?);
             }
         }
-        // Versions are taken before commit, so a change another node has not
-        // committed yet may carry a version below this one and be missed
-        // here; that node's next sync reports it to itself, and this node
-        // learns the total the next time it adds to the key.
+        // Versions are numbered before their transactions commit, so a
+        // change committed just after this read may carry a version below
+        // `newest` and not be reported to this node; it learns that total
+        // when it next counts the key itself (one sync later).
         let newest: i64 = sqlx::query_scalar("SELECT COALESCE(max(version), 0) FROM rate_counters")
             .fetch_one(&mut *tx)
             .await

@@ -7,8 +7,9 @@ use crate::rows::{
     browser_session as browser_session_from_row, consent as consent_from_row,
     jwt_credential as jwt_credential_from_row, key as key_from_row,
     login_state as login_state_from_row, session as session_from_row, token as token_from_row,
-    user as user_from_row, APP_COLUMNS, COUNTER_COLUMNS, AUTH_CODE_COLUMNS, BROWSER_SESSION_COLUMNS,
-    CONSENT_COLUMNS, JWT_CREDENTIAL_COLUMNS, SESSION_COLUMNS, TOKEN_COLUMNS, USER_COLUMNS,
+    user as user_from_row, APP_COLUMNS, AUTH_CODE_COLUMNS, BROWSER_SESSION_COLUMNS,
+    CONSENT_COLUMNS, COUNTER_COLUMNS, JWT_CREDENTIAL_COLUMNS, SESSION_COLUMNS, TOKEN_COLUMNS,
+    USER_COLUMNS,
 };
 use async_trait::async_trait;
 use grantd_core::clock::UnixTime;
@@ -17,8 +18,8 @@ use grantd_core::model::{
     StoredKey, TokenRecord, User, UserStatus,
 };
 use grantd_core::store::{
-    Cas, CounterDelta, CounterSync, LockoutPolicy, LoginAttempt, NewSession, RotateOutcome, Rotation, SessionCap,
-    SessionOpened, SessionsOf, Store, StoreError, StoreResult,
+    Cas, CounterDelta, CounterSync, LockoutPolicy, LoginAttempt, NewSession, RotateOutcome,
+    Rotation, SessionCap, SessionOpened, SessionsOf, Store, StoreError, StoreResult,
 };
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
