@@ -3,7 +3,7 @@
 
 use anyhow::{bail, Context};
 use clap::Args;
-use grantd_core::Policy;
+use grantd_core::{Policy, StartError, MIN_ADMIN_TOKEN_BYTES};
 use grantd_server::client_ip::TrustedProxies;
 use grantd_server::listen::ConnectionLimits;
 use grantd_server::EdgeSettings;
@@ -287,6 +287,16 @@ impl Settings {
                 .unwrap_or_default(),
         )
         .map_err(anyhow::Error::msg)?;
+        // Secrets come from the environment only, never from a file that
+        // may be committed or a flag visible in `ps`.
+        let admin_token = std::env::var("GRANTD_ADMIN_TOKEN")
+            .ok()
+            .filter(|s| !s.is_empty());
+        if let Some(t) = &admin_token {
+            if t.len() < MIN_ADMIN_TOKEN_BYTES {
+                bail!("{}", StartError::AdminTokenTooShort(t.len()));
+            }
+        }
         let d = ConnectionLimits::default();
         let seconds =
             |flag: Option<u64>, file: Option<u64>, default: Duration, name: &str| match flag
@@ -323,6 +333,7 @@ impl Settings {
         )?;
         Ok(Self {
             policy,
+            admin_token,
             trusted_proxies,
             body_read_timeout,
             connections,
@@ -349,11 +360,6 @@ impl Settings {
                 .or(file.signing_alg)
                 .unwrap_or_else(|| "ES256".into()),
             log_format,
-            // Secrets come from the environment only, never from a file that
-            // may be committed or a flag visible in `ps`.
-            admin_token: std::env::var("GRANTD_ADMIN_TOKEN")
-                .ok()
-                .filter(|s| !s.is_empty()),
             master_key: std::env::var("GRANTD_MASTER_KEY")
                 .ok()
                 .filter(|s| !s.is_empty()),

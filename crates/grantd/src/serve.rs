@@ -229,7 +229,7 @@ pub fn print_first_start(first: &FirstStart) {
         use std::io::Write;
         let _ = writeln!(
             std::io::stderr(),
-            "Admin token (shown once; store it now): {token}\n  Use it as: Authorization: Bearer <token> on /admin/v1, or set GRANTD_ADMIN_TOKEN to choose your own."
+            "Admin token (shown once; store it now): {token}\n  Use it as: Authorization: Bearer <token> on /admin/v1, or set GRANTD_ADMIN_TOKEN to choose your own (at least 32 bytes: openssl rand -base64 32)."
         );
     }
 }
