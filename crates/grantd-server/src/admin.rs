@@ -2,6 +2,7 @@
 
 use crate::endpoints::Endpoint;
 use crate::extract::{AdminJson, BearerToken};
+use crate::ratelimit::Identity;
 use crate::reject::Rejection;
 use crate::state::AppState;
 use axum::extract::{Path, Request, State};
@@ -26,6 +27,7 @@ pub const ADMIN_ENDPOINTS: &[Endpoint] = &[
         metadata: None,
         router: || get(list_accounts).post(create_account),
         summary: "List or create accounts",
+        group: None,
     },
     Endpoint {
         path: "/admin/v1/apps",
@@ -34,6 +36,7 @@ pub const ADMIN_ENDPOINTS: &[Endpoint] = &[
         metadata: None,
         router: || get(list_apps).post(create_app),
         summary: "List or register apps",
+        group: None,
     },
     Endpoint {
         path: "/admin/v1/apps/{client_id}",
@@ -42,6 +45,7 @@ pub const ADMIN_ENDPOINTS: &[Endpoint] = &[
         metadata: None,
         router: || get(show_app).patch(update_app).delete(delete_app),
         summary: "Show, change or delete an app",
+        group: None,
     },
     Endpoint {
         path: "/admin/v1/users",
@@ -50,6 +54,7 @@ pub const ADMIN_ENDPOINTS: &[Endpoint] = &[
         metadata: None,
         router: || get(list_users).post(create_user),
         summary: "List or create users",
+        group: None,
     },
     Endpoint {
         path: "/admin/v1/users/{id}",
@@ -58,6 +63,7 @@ pub const ADMIN_ENDPOINTS: &[Endpoint] = &[
         metadata: None,
         router: || get(show_user).patch(update_user),
         summary: "Show a user, or enable/disable them",
+        group: None,
     },
     Endpoint {
         path: "/admin/v1/users/{id}/jwt-credentials",
@@ -66,6 +72,7 @@ pub const ADMIN_ENDPOINTS: &[Endpoint] = &[
         metadata: None,
         router: || get(list_credentials).post(create_credential),
         summary: "List a user's JWT credentials, or create one (the JWT is shown once)",
+        group: None,
     },
     Endpoint {
         path: "/admin/v1/users/{id}/consents",
@@ -74,6 +81,7 @@ pub const ADMIN_ENDPOINTS: &[Endpoint] = &[
         metadata: None,
         router: || get(list_consents),
         summary: "The apps a user has granted access, and the scopes",
+        group: None,
     },
     Endpoint {
         path: "/admin/v1/users/{id}/consents/{client_id}",
@@ -82,6 +90,7 @@ pub const ADMIN_ENDPOINTS: &[Endpoint] = &[
         metadata: None,
         router: || axum::routing::delete(revoke_consent),
         summary: "Withdraw a user's consent to an app (the next sign-in asks again)",
+        group: None,
     },
     Endpoint {
         path: "/admin/v1/jwt-credentials/{id}",
@@ -90,6 +99,7 @@ pub const ADMIN_ENDPOINTS: &[Endpoint] = &[
         metadata: None,
         router: || axum::routing::delete(revoke_credential),
         summary: "Revoke a JWT credential",
+        group: None,
     },
     Endpoint {
         path: "/admin/v1/apps/{client_id}/secret",
@@ -98,6 +108,7 @@ pub const ADMIN_ENDPOINTS: &[Endpoint] = &[
         metadata: None,
         router: || post(rotate_secret),
         summary: "Rotate an app's client secret",
+        group: None,
     },
 ];
 
@@ -108,7 +119,11 @@ pub async fn require_admin(
     req: Request,
     next: Next,
 ) -> Response {
-    match s.grantd.check_admin_token(token.as_deref()) {
+    // Wrong tokens count against the failure limit, and guessing is
+    // refused before the token is even compared.
+    let checked = crate::ratelimit::identify(req.extensions(), Identity::Admin)
+        .and_then(|()| s.grantd.check_admin_token(token.as_deref()));
+    match checked {
         Ok(()) => next.run(req).await,
         Err(e) => Rejection(e).into_response(),
     }

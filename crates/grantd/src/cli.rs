@@ -458,6 +458,14 @@ fn print_app(app: &App, secret: Option<&grantd_protocol::Secret>, json: bool) {
     } else {
         println!("  refresh tokens:   not issued");
     }
+    if !app.rate_limits.is_empty() {
+        let limits: Vec<String> = app
+            .rate_limits
+            .iter()
+            .map(|(group, limit)| format!("{}={limit}", group.key()))
+            .collect();
+        println!("  rate limits:      {} (own)", limits.join(", "));
+    }
     if let Some(s) = secret {
         println!("  client secret:    {}", s.expose());
         println!("  (shown once: store it now; grantd keeps only a hash)");
