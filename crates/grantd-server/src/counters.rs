@@ -12,8 +12,9 @@
 //! hands the store what this node counted since the last round and takes
 //! back the totals of those keys, plus every key near its limit that another
 //! node changed; so a key paused on one node is paused on every node within
-//! about one interval, and a request never waits for the database. Counts
-//! are approximate across nodes by what the nodes counted in one interval.
+//! about two intervals (one to write, one to read), and a request never
+//! waits for the database. Counts are approximate across nodes by what the
+//! nodes count in that time.
 
 use grantd_core::clock::{Clock, UnixTime};
 use grantd_core::crypto::KeyedHash;
