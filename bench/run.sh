@@ -118,7 +118,7 @@ fi
 
 # --- grantd process ----------------------------------------------------------
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/grantd-bench.XXXXXX")
-admin=$(head -c 32 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 40)
+admin=$(head -c 48 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 40)
 gpid=""
 drain_pid=""
 

@@ -3,6 +3,7 @@
 
 use crate::crypto::{random_id, random_token, sha256};
 use crate::model::{AccessTokenFormat, App, Distribution};
+use crate::rate_limits::AppRateLimits;
 use crate::store::Cas;
 use crate::Grantd;
 use grantd_protocol::grant::join;
@@ -35,6 +36,9 @@ pub struct AppSpec {
     pub access_token_format: Option<String>,
     pub allow_plain_pkce: Option<bool>,
     pub resource_server: Option<bool>,
+    /// `{"auth": "10/60", "light": "off"}`: the app's own quotas per
+    /// rate-limit group; replaces the whole set (`{}` clears it).
+    pub rate_limits: Option<std::collections::BTreeMap<String, String>>,
 }
 
 /// A new app and, for confidential apps, its secret (shown this once).
@@ -200,6 +204,11 @@ fn apply(mut app: App, spec: AppSpec, creating: bool) -> Result<App, OAuthError>
         }
         app.resource_server = r;
     }
+    if let Some(limits) = spec.rate_limits {
+        app.rate_limits =
+            AppRateLimits::parse(limits.iter().map(|(g, l)| (g.as_str(), l.as_str())))
+                .map_err(|why| OAuthError::invalid_app_field("rate_limits", why))?;
+    }
     if let Some(t) = spec.access_token_ttl {
         app.access_token_ttl = check_ttl("access_token_ttl", t, ACCESS_TTL_RANGE)?;
     }
@@ -244,6 +253,7 @@ impl Grantd {
             access_token_format: AccessTokenFormat::Jwt,
             allow_plain_pkce: false,
             resource_server: false,
+            rate_limits: Default::default(),
             secret_hash: None,
             created_at: now,
             updated_at: now,
@@ -374,6 +384,7 @@ mod tests {
             access_token_format: AccessTokenFormat::Jwt,
             allow_plain_pkce: false,
             resource_server: false,
+            rate_limits: Default::default(),
             secret_hash: None,
             created_at: 0,
             updated_at: 0,
@@ -430,6 +441,41 @@ mod tests {
         assert!(e.description.contains("server-web, browser"));
         let e = apply(blank(), spec("server-only", &["jwt"]), true).unwrap_err();
         assert!(e.description.contains("jwt_bearer"));
+    }
+
+    #[test]
+    fn rate_limits_replace_the_set_and_name_the_mistake() {
+        let mut s = spec("server-only", &["client_credentials"]);
+        s.rate_limits = Some([("auth".to_string(), "10/60".to_string())].into());
+        let app = apply(blank(), s, true).unwrap();
+        assert_eq!(
+            app.rate_limits.get(crate::rate_limits::Group::Auth),
+            Some(crate::rate_limits::Limit::Quota(
+                crate::rate_limits::Quota {
+                    requests: 10,
+                    seconds: 60
+                }
+            ))
+        );
+        let cleared = AppSpec {
+            rate_limits: Some(Default::default()),
+            ..Default::default()
+        };
+        assert!(apply(app.clone(), cleared, false)
+            .unwrap()
+            .rate_limits
+            .is_empty());
+        let bad = AppSpec {
+            rate_limits: Some([("auth".to_string(), "ten".to_string())].into()),
+            ..Default::default()
+        };
+        let e = apply(app, bad, false).unwrap_err();
+        assert_eq!(e.code, Code::InvalidAppField);
+        assert!(
+            e.description.contains("REQUESTS/SECONDS"),
+            "{}",
+            e.description
+        );
     }
 
     #[test]

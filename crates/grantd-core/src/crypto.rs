@@ -82,6 +82,43 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && bool::from(a.ct_eq(b))
 }
 
+/// HMAC-SHA-256 under a server secret: keyed hashes of values that must not
+/// be stored or compared in clear (the admin token) and of rate-limit keys
+/// that every node must compute alike.
+#[derive(Clone)]
+pub struct KeyedHash(aws_lc_rs::hmac::Key);
+
+impl KeyedHash {
+    pub fn new(key: &[u8]) -> Self {
+        Self(aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, key))
+    }
+
+    /// A key for one purpose, derived from this one, so that one secret
+    /// serves several uses without one's hashes meaning anything to another.
+    pub fn derive(&self, purpose: &str) -> KeyedHash {
+        KeyedHash::new(&self.digest(&[b"grantd key for ", purpose.as_bytes()]))
+    }
+
+    /// The MAC of `parts`, each length-prefixed so that no two lists of
+    /// parts hash alike (`["ab", "c"]` and `["a", "bc"]` differ).
+    pub fn digest(&self, parts: &[&[u8]]) -> [u8; 32] {
+        let mut ctx = aws_lc_rs::hmac::Context::with_key(&self.0);
+        for part in parts {
+            ctx.update(&(part.len() as u64).to_be_bytes());
+            ctx.update(part);
+        }
+        let mut out = [0u8; 32];
+        out.copy_from_slice(ctx.sign().as_ref());
+        out
+    }
+}
+
+impl std::fmt::Debug for KeyedHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("KeyedHash([redacted])")
+    }
+}
+
 pub fn b64url(bytes: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
@@ -221,6 +258,27 @@ mod tests {
             Kek::parse("c2hvcnQ="),
             Err(KekError::WrongLength(5))
         ));
+    }
+
+    #[test]
+    fn keyed_hashes_depend_on_key_purpose_and_part_boundaries() {
+        let k = KeyedHash::new(b"server secret");
+        // RFC 4231 test case 2 shape: a known HMAC-SHA-256, through one part.
+        let rfc = KeyedHash::new(b"Jefe").0;
+        let tag = aws_lc_rs::hmac::sign(&rfc, b"what do ya want for nothing?");
+        assert_eq!(
+            tag.as_ref()[..4],
+            [0x5b, 0xdc, 0xc1, 0x46],
+            "HMAC-SHA-256 as in RFC 4231"
+        );
+        assert_eq!(k.digest(&[b"a", b"b"]), k.digest(&[b"a", b"b"]));
+        assert_ne!(k.digest(&[b"ab", b"c"]), k.digest(&[b"a", b"bc"]));
+        assert_ne!(
+            k.derive("admin token").digest(&[b"x"]),
+            k.derive("rate limits").digest(&[b"x"])
+        );
+        assert_ne!(KeyedHash::new(b"other").digest(&[b"x"]), k.digest(&[b"x"]));
+        assert_eq!(format!("{k:?}"), "KeyedHash([redacted])");
     }
 
     #[test]

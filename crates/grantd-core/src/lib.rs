@@ -11,6 +11,7 @@ pub mod grants;
 pub mod keys;
 pub mod model;
 pub mod oidc;
+pub mod rate_limits;
 pub mod resource;
 pub mod sessions;
 pub mod store;
@@ -19,7 +20,9 @@ pub mod users;
 
 use crate::cache::AppCache;
 use crate::clock::{Clock, UnixTime};
-use crate::crypto::{constant_time_eq, random_numeric_id, random_token, sha256, Kek};
+use crate::crypto::{
+    b64url, constant_time_eq, random_bytes, random_numeric_id, random_token, sha256, Kek, KeyedHash,
+};
 use crate::keys::{KeyError, KeyRing};
 use crate::model::{Account, SigningAlg};
 use crate::store::{Change, Store, StoreError};
@@ -97,6 +100,10 @@ impl Policy {
     }
 }
 
+/// The shortest admin token grantd accepts, in bytes: guessing it must be
+/// hopeless even for someone who reads the database.
+pub const MIN_ADMIN_TOKEN_BYTES: usize = 32;
+
 /// Why grantd could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -104,12 +111,15 @@ pub enum StartError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Keys(#[from] KeyError),
+    #[error("GRANTD_ADMIN_TOKEN is {0} bytes long; it must be at least {MIN_ADMIN_TOKEN_BYTES}. Make one with: openssl rand -base64 32")]
+    AdminTokenTooShort(usize),
 }
 
 /// What first start produced and must be shown once.
 #[derive(Debug, Default)]
 pub struct FirstStart {
-    /// A generated admin token (only when none was configured or stored).
+    /// A generated admin token, 32 random bytes (only when none was
+    /// configured or stored).
     pub admin_token: Option<String>,
 }
 
@@ -120,12 +130,28 @@ pub struct Grantd {
     pub keys: KeyRing,
     pub config: CoreConfig,
     pub default_account_id: String,
-    admin_token_hash: [u8; 32],
+    secret: KeyedHash,
+    admin_key: KeyedHash,
+    admin_token: AdminTokenHash,
     apps: AppCache,
 }
 
-const SETTING_ADMIN_TOKEN: &str = "admin_token_sha256";
+/// How the admin token is stored.
+#[derive(Debug, Clone, Copy)]
+enum AdminTokenHash {
+    /// HMAC-SHA-256 under a key derived from the server secret.
+    Keyed([u8; 32]),
+    /// Plain SHA-256, as grantd stored it before the keyed hash; accepted
+    /// until the token is next set through `GRANTD_ADMIN_TOKEN`.
+    Legacy([u8; 32]),
+}
+
+const SETTING_ADMIN_TOKEN: &str = "admin_token_hmac";
+const SETTING_LEGACY_ADMIN_TOKEN: &str = "admin_token_sha256";
 const SETTING_DEFAULT_ACCOUNT: &str = "default_account_id";
+/// 32 random bytes (base64url) made at first start and shared by every node:
+/// the key of the admin token's hash and of the rate-limit counters' keys.
+const SETTING_SERVER_SECRET: &str = "server_secret";
 
 impl Grantd {
     /// Opens grantd on a migrated store: loads or creates the signing keys,
@@ -137,6 +163,11 @@ impl Grantd {
         config: CoreConfig,
     ) -> Result<(Self, FirstStart), StartError> {
         let now = clock.now();
+        if let Some(token) = &config.admin_token {
+            if token.len() < MIN_ADMIN_TOKEN_BYTES {
+                return Err(StartError::AdminTokenTooShort(token.len()));
+            }
+        }
         let keys = KeyRing::open(
             &*store,
             kek,
@@ -146,37 +177,96 @@ impl Grantd {
         )
         .await?;
         let default_account_id = Self::default_account(&*store, now).await?;
+        let secret = Self::server_secret(&*store).await?;
+        let admin_key = secret.derive("admin token");
         let mut first = FirstStart::default();
-        let admin_token_hash = match &config.admin_token {
-            Some(token) => {
-                let h = hex(&sha256(token.as_bytes()));
-                store.put_setting(SETTING_ADMIN_TOKEN, &h).await?;
-                h
-            }
-            None => match store.get_setting(SETTING_ADMIN_TOKEN).await? {
-                Some(h) => h,
-                None => {
-                    let token = random_token();
-                    let stored = store
-                        .put_setting_if_absent(SETTING_ADMIN_TOKEN, &hex(&sha256(token.as_bytes())))
-                        .await?;
-                    if stored == hex(&sha256(token.as_bytes())) {
-                        first.admin_token = Some(token);
-                    }
-                    stored
-                }
-            },
-        };
+        let admin_token = Self::admin_token(&*store, &admin_key, &config, &mut first).await?;
         let grantd = Self {
             store,
             clock,
             keys,
             config,
             default_account_id,
-            admin_token_hash: unhex(&admin_token_hash).unwrap_or([0; 32]),
+            secret,
+            admin_key,
+            admin_token,
             apps: AppCache::new(Duration::from_secs(5)),
         };
         Ok((grantd, first))
+    }
+
+    /// The server secret, made at first start by whichever node gets there first.
+    async fn server_secret(store: &dyn Store) -> Result<KeyedHash, StoreError> {
+        let stored = match store.get_setting(SETTING_SERVER_SECRET).await? {
+            Some(s) => s,
+            None => {
+                store
+                    .put_setting_if_absent(SETTING_SERVER_SECRET, &b64url(&random_bytes::<32>()))
+                    .await?
+            }
+        };
+        use base64::Engine;
+        match base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(stored.trim()) {
+            Ok(bytes) if bytes.len() >= 32 => Ok(KeyedHash::new(&bytes)),
+            _ => Err(StoreError::Corrupt(format!(
+                "setting {SETTING_SERVER_SECRET} is not 32 base64url bytes"
+            ))),
+        }
+    }
+
+    /// The admin token's stored hash. A configured token is stored (as a
+    /// keyed hash, retiring an older plain SHA-256); without one, the stored
+    /// hash serves, and on first start a token is made and shown once.
+    async fn admin_token(
+        store: &dyn Store,
+        key: &KeyedHash,
+        config: &CoreConfig,
+        first: &mut FirstStart,
+    ) -> Result<AdminTokenHash, StoreError> {
+        let stored = |name: &'static str| async move {
+            Ok::<_, StoreError>(
+                store
+                    .get_setting(name)
+                    .await?
+                    .filter(|v| !v.is_empty())
+                    .map(|v| unhex(&v).unwrap_or([0; 32])),
+            )
+        };
+        if let Some(token) = &config.admin_token {
+            let h = key.digest(&[token.as_bytes()]);
+            store.put_setting(SETTING_ADMIN_TOKEN, &hex(&h)).await?;
+            if stored(SETTING_LEGACY_ADMIN_TOKEN).await?.is_some() {
+                // No setting is ever deleted; an empty value is none.
+                store.put_setting(SETTING_LEGACY_ADMIN_TOKEN, "").await?;
+                tracing::info!(
+                    "the admin token is now stored as a keyed hash; its plain SHA-256 was removed"
+                );
+            }
+            return Ok(AdminTokenHash::Keyed(h));
+        }
+        if let Some(h) = stored(SETTING_ADMIN_TOKEN).await? {
+            return Ok(AdminTokenHash::Keyed(h));
+        }
+        if let Some(h) = stored(SETTING_LEGACY_ADMIN_TOKEN).await? {
+            tracing::warn!(
+                "the admin token is stored as a plain SHA-256 by an older grantd; it still works. \
+                 Start once with GRANTD_ADMIN_TOKEN set (to the same token or a new one) to store it as a keyed hash"
+            );
+            return Ok(AdminTokenHash::Legacy(h));
+        }
+        let token = random_token();
+        let h = hex(&key.digest(&[token.as_bytes()]));
+        let stored = store.put_setting_if_absent(SETTING_ADMIN_TOKEN, &h).await?;
+        if stored == h {
+            first.admin_token = Some(token);
+        }
+        Ok(AdminTokenHash::Keyed(unhex(&stored).unwrap_or([0; 32])))
+    }
+
+    /// A key for hashing values every node must hash alike (rate-limit keys),
+    /// derived from the server secret for `purpose`.
+    pub fn keyed_hash(&self, purpose: &str) -> KeyedHash {
+        self.secret.derive(purpose)
     }
 
     async fn default_account(store: &dyn Store, now: UnixTime) -> Result<String, StoreError> {
@@ -206,7 +296,13 @@ impl Grantd {
     /// Checks a bearer token presented to the admin API.
     pub fn check_admin_token(&self, token: Option<&str>) -> Result<(), OAuthError> {
         let token = token.ok_or_else(OAuthError::admin_auth_missing)?;
-        if constant_time_eq(&sha256(token.as_bytes()), &self.admin_token_hash) {
+        let right = match &self.admin_token {
+            AdminTokenHash::Keyed(h) => {
+                constant_time_eq(&self.admin_key.digest(&[token.as_bytes()]), h)
+            }
+            AdminTokenHash::Legacy(h) => constant_time_eq(&sha256(token.as_bytes()), h),
+        };
+        if right {
             Ok(())
         } else {
             Err(OAuthError::admin_auth_wrong())

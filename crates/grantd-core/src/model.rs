@@ -88,6 +88,10 @@ pub struct App {
     /// tokens issued to any app (RFC 7662 §2.1's protected resource).
     #[serde(default)]
     pub resource_server: bool,
+    /// The app's own request quotas per rate-limit group, replacing the
+    /// server-wide ones for the groups named.
+    #[serde(default)]
+    pub rate_limits: crate::rate_limits::AppRateLimits,
     /// SHA-256 of the client secret; `None` for public apps.
     #[serde(skip)]
     pub secret_hash: Option<[u8; 32]>,

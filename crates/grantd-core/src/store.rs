@@ -216,6 +216,40 @@ pub enum Change {
     Resync,
 }
 
+/// Requests counted on one node since its last [`Store::sync_counters`],
+/// for one rate-limit key (a keyed hash: the store never sees an address,
+/// client id or username) in the window `[window_start, window_end)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CounterDelta {
+    pub key: [u8; 16],
+    /// The window the node counted in: it starts at the key's first request
+    /// (on whichever node) and lasts the limit's number of seconds.
+    pub window_start: UnixTime,
+    pub window_end: UnixTime,
+    /// The key's limit, so that counters near it can be found.
+    pub limit: u32,
+    pub count: u32,
+}
+
+/// A counter as stored: every node's requests in its current window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CounterTotal {
+    pub key: [u8; 16],
+    pub window_start: UnixTime,
+    pub window_end: UnixTime,
+    pub count: u64,
+}
+
+/// What [`Store::sync_counters`] answers.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CounterSync {
+    /// The totals of the counters just added to, then those of counters near
+    /// their limit that changed since the cursor given.
+    pub totals: Vec<CounterTotal>,
+    /// Pass to the next call.
+    pub cursor: i64,
+}
+
 /// Everything grantd persists.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -280,8 +314,8 @@ pub trait Store: Send + Sync + 'static {
     async fn is_jti_revoked(&self, jti: &str) -> StoreResult<bool>;
 
     /// Deletes at most `limit` rows of each kind: tokens, revocation records,
-    /// codes and browser sessions that expired before `before`, and sessions
-    /// that ended before it. Returns how many rows went. Runs on one node at a
+    /// codes, browser sessions and request counters that expired before
+    /// `before`, and sessions that ended before it. Returns how many rows went. Runs on one node at a
     /// time (another node purging makes this return 0).
     async fn purge_expired(&self, before: UnixTime, limit: u32) -> StoreResult<u64>;
 
@@ -375,6 +409,39 @@ pub trait Store: Send + Sync + 'static {
     async fn list_consents(&self, user_id: &str) -> StoreResult<Vec<Consent>>;
 
     async fn insert_browser_session(&self, session: &BrowserSession) -> StoreResult<()>;
+
+    /// Whether other grantd processes share this database, so that request
+    /// counters (the failed-authentication limit, the rate-limit groups)
+    /// must go through [`Store::sync_counters`] to hold across them. A
+    /// single-node backend (SQLite) says no, and the server counts in memory
+    /// only.
+    fn counters_are_shared(&self) -> bool {
+        false
+    }
+
+    /// One node's periodic exchange of request counters, in one unit of
+    /// work. Adds each delta to its key's counter: a counter whose window
+    /// ended at `now` starts over with the delta's window; a delta for a
+    /// window that ended before the stored one began is dropped. Answers the
+    /// totals of the counters added to, then those of every other counter
+    /// changed (by any node) after `cursor` (0 the first time) whose window
+    /// has not ended at `now` and whose count is at least half its limit, so
+    /// a key paused on one node is paused on all. Deltas may come in any
+    /// order (a key named twice counts their sum).
+    ///
+    /// A backend that keeps no counters answers nothing.
+    async fn sync_counters(
+        &self,
+        deltas: &[CounterDelta],
+        cursor: i64,
+        now: UnixTime,
+    ) -> StoreResult<CounterSync> {
+        let _ = (deltas, now);
+        Ok(CounterSync {
+            totals: Vec::new(),
+            cursor,
+        })
+    }
     async fn get_browser_session(&self, hash: &[u8; 32]) -> StoreResult<Option<BrowserSession>>;
     async fn delete_browser_session(&self, hash: &[u8; 32]) -> StoreResult<()>;
 }

@@ -488,10 +488,10 @@ catalog! {
         "No signing key with this key id (kid) is published: it never existed here, or it was revoked already.",
         "List the published keys at /oauth/jwks, or with grantd keys list.";
 
-    TooManyFailures = "CMN-301", TemporarilyUnavailable, 429,
+    RateExceeded = "CMN-301", TemporarilyUnavailable, 429,
         "Request rate exceeded",
-        "Too many requests from this address failed authentication (wrong client credentials or passwords) within the window, so grantd pauses them. Failures are counted per client id (or username on the sign-in form) and address: only the credentials under attack are paused for that address, other apps and users are not. A looser ceiling counts all of an address's failures, so one address cannot try unlimited identities. This stops guessing; requests that authenticate do not count.",
-        "Wait the number of seconds in Retry-After. Then fix the credentials: the earlier error responses say what was wrong with them.";
+        "One of two limits was reached; the description says which. Failed authentications: too many requests from this address failed authentication (wrong client credentials, passwords or admin tokens) within the window, so grantd pauses them. Failures are counted per client id (or username on the sign-in form) and address: only the credentials under attack are paused for that address, other apps and users are not. A looser ceiling counts all of an address's failures, so one address cannot try unlimited identities; requests that authenticate do not count. Request quotas (RingCentral's rate-limit groups Auth, Light, Medium, Heavy, when the operator turns them on): the app has made as many requests of the group as its quota allows in the window, counted per app and user, or per app for requests without a user.",
+        "Wait the number of seconds in Retry-After. After failed authentications, fix the credentials: the earlier error responses say what was wrong with them. For a quota, pace requests by the X-Rate-Limit-Remaining and X-Rate-Limit-Window headers; the operator can raise the app's quota (its rate_limits setting).";
 
     // --- The server --------------------------------------------------------------
     ServerError = "GRD-500", ServerError, 500,

@@ -24,6 +24,8 @@ pub enum Paused<'a> {
     Anonymous,
     /// Every identity from one address together (the looser ceiling).
     Address,
+    /// Wrong admin tokens, from one address.
+    Admin,
 }
 
 /// A rejection: what went wrong (the catalog code), in this request's words.
@@ -1007,9 +1009,10 @@ impl OAuthError {
             Paused::Login => "for this username".to_string(),
             Paused::Anonymous => "without naming a client".to_string(),
             Paused::Address => "for any client or user".to_string(),
+            Paused::Admin => "for the admin API".to_string(),
         };
         let e = Self::new(
-            Code::TooManyFailures,
+            Code::RateExceeded,
             format!("More than {limit} requests {whose} from this address failed authentication within {window} seconds. Retry after {retry_after} seconds, with correct credentials."),
         );
         match paused {
@@ -1017,6 +1020,27 @@ impl OAuthError {
             Paused::Login => e.with_parameter("username"),
             _ => e,
         }
+    }
+
+    /// A request quota of a rate-limit group is used up (RingCentral's
+    /// CMN-301): `per_user` when it counts one user's requests through the
+    /// app, else the app's own.
+    pub fn rate_limited(
+        group: &str,
+        requests: u32,
+        window: u32,
+        per_user: bool,
+        retry_after: u64,
+    ) -> Self {
+        let whose = if per_user {
+            "This app's requests for this user"
+        } else {
+            "This app's requests"
+        };
+        Self::new(
+            Code::RateExceeded,
+            format!("{whose} in rate-limit group {group} are limited to {requests} per {window} seconds, and this window's {requests} have been made. The window resets in {retry_after} seconds: retry after that (Retry-After), and pace requests by the X-Rate-Limit-Remaining header."),
+        )
     }
 
     pub fn password_checks_busy() -> Self {

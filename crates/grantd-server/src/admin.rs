@@ -2,6 +2,7 @@
 
 use crate::endpoints::Endpoint;
 use crate::extract::{AdminJson, BearerToken};
+use crate::ratelimit::Identity;
 use crate::reject::Rejection;
 use crate::state::AppState;
 use axum::extract::{Path, Request, State};
@@ -27,6 +28,7 @@ pub const ADMIN_ENDPOINTS: &[Endpoint] = &[
         metadata: None,
         router: || get(list_accounts).post(create_account),
         summary: "List or create accounts",
+        group: None,
     },
     Endpoint {
         path: "/admin/v1/apps",
@@ -35,6 +37,7 @@ pub const ADMIN_ENDPOINTS: &[Endpoint] = &[
         metadata: None,
         router: || get(list_apps).post(create_app),
         summary: "List or register apps",
+        group: None,
     },
     Endpoint {
         path: "/admin/v1/apps/{client_id}",
@@ -43,6 +46,7 @@ pub const ADMIN_ENDPOINTS: &[Endpoint] = &[
         metadata: None,
         router: || get(show_app).patch(update_app).delete(delete_app),
         summary: "Show, change or delete an app",
+        group: None,
     },
     Endpoint {
         path: "/admin/v1/users",
@@ -51,6 +55,7 @@ pub const ADMIN_ENDPOINTS: &[Endpoint] = &[
         metadata: None,
         router: || get(list_users).post(create_user),
         summary: "List or create users",
+        group: None,
     },
     Endpoint {
         path: "/admin/v1/users/{id}",
@@ -59,6 +64,7 @@ pub const ADMIN_ENDPOINTS: &[Endpoint] = &[
         metadata: None,
         router: || get(show_user).patch(update_user),
         summary: "Show a user, or enable/disable them",
+        group: None,
     },
     Endpoint {
         path: "/admin/v1/users/{id}/jwt-credentials",
@@ -67,6 +73,7 @@ pub const ADMIN_ENDPOINTS: &[Endpoint] = &[
         metadata: None,
         router: || get(list_credentials).post(create_credential),
         summary: "List a user's JWT credentials, or create one (the JWT is shown once)",
+        group: None,
     },
     Endpoint {
         path: "/admin/v1/users/{id}/consents",
@@ -75,6 +82,7 @@ pub const ADMIN_ENDPOINTS: &[Endpoint] = &[
         metadata: None,
         router: || get(list_consents),
         summary: "The apps a user has granted access, and the scopes",
+        group: None,
     },
     Endpoint {
         path: "/admin/v1/users/{id}/consents/{client_id}",
@@ -83,6 +91,7 @@ pub const ADMIN_ENDPOINTS: &[Endpoint] = &[
         metadata: None,
         router: || axum::routing::delete(revoke_consent),
         summary: "Withdraw a user's consent to an app: the next sign-in asks again, and the user's sessions with the app end",
+        group: None,
     },
     Endpoint {
         path: "/admin/v1/keys/{kid}",
@@ -91,6 +100,7 @@ pub const ADMIN_ENDPOINTS: &[Endpoint] = &[
         metadata: None,
         router: || axum::routing::delete(revoke_key),
         summary: "Revoke a signing key at once (it leaked): it leaves the JWKS and what it signed stops verifying; a new key takes over if it was signing",
+        group: None,
     },
     Endpoint {
         path: "/admin/v1/users/{id}/sessions",
@@ -99,6 +109,7 @@ pub const ADMIN_ENDPOINTS: &[Endpoint] = &[
         metadata: None,
         router: || axum::routing::delete(end_user_sessions),
         summary: "End every session of a user (their tokens stop working at once)",
+        group: None,
     },
     Endpoint {
         path: "/admin/v1/apps/{client_id}/sessions",
@@ -107,6 +118,7 @@ pub const ADMIN_ENDPOINTS: &[Endpoint] = &[
         metadata: None,
         router: || axum::routing::delete(end_app_sessions),
         summary: "End every session of an app (its users' tokens stop working at once)",
+        group: None,
     },
     Endpoint {
         path: "/admin/v1/jwt-credentials/{id}",
@@ -115,6 +127,7 @@ pub const ADMIN_ENDPOINTS: &[Endpoint] = &[
         metadata: None,
         router: || axum::routing::delete(revoke_credential),
         summary: "Revoke a JWT credential",
+        group: None,
     },
     Endpoint {
         path: "/admin/v1/apps/{client_id}/secret",
@@ -123,6 +136,7 @@ pub const ADMIN_ENDPOINTS: &[Endpoint] = &[
         metadata: None,
         router: || post(rotate_secret),
         summary: "Rotate an app's client secret",
+        group: None,
     },
 ];
 
@@ -133,7 +147,11 @@ pub async fn require_admin(
     req: Request,
     next: Next,
 ) -> Response {
-    match s.grantd.check_admin_token(token.as_deref()) {
+    // Wrong tokens count against the failure limit, and guessing is
+    // refused before the token is even compared.
+    let checked = crate::ratelimit::identify(req.extensions(), Identity::Admin)
+        .and_then(|()| s.grantd.check_admin_token(token.as_deref()));
+    match checked {
         Ok(()) => next.run(req).await,
         Err(e) => Rejection(e).into_response(),
     }

@@ -8,7 +8,10 @@ use crate::state::AppState;
 use axum::extract::Request;
 use axum::routing::{get, post, MethodRouter};
 use axum::Router;
+use grantd_core::rate_limits::Group;
 use grantd_protocol::OAuthError;
+use std::collections::HashMap;
+use std::sync::OnceLock;
 
 pub struct Endpoint {
     pub path: &'static str,
@@ -20,6 +23,8 @@ pub struct Endpoint {
     pub metadata: Option<&'static str>,
     pub router: fn() -> MethodRouter<AppState>,
     pub summary: &'static str,
+    /// The RingCentral rate-limit group whose quota its requests count against.
+    pub group: Option<Group>,
 }
 
 pub const ENDPOINTS: &[Endpoint] = &[
@@ -30,6 +35,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         metadata: Some("authorization_endpoint"),
         router: || get(routes::authorize::authorize).post(routes::authorize::authorize),
         summary: "Authorization endpoint (RFC 6749 §3.1): sign-in and consent",
+        group: Some(Group::Auth),
     },
     Endpoint {
         path: "/oauth/authorize/login",
@@ -38,6 +44,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         metadata: None,
         router: || post(routes::authorize::login),
         summary: "The sign-in form",
+        group: None,
     },
     Endpoint {
         path: "/oauth/authorize/consent",
@@ -46,6 +53,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         metadata: None,
         router: || post(routes::authorize::consent),
         summary: "The consent form",
+        group: None,
     },
     Endpoint {
         path: "/oauth/authorize/signout",
@@ -54,6 +62,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         metadata: None,
         router: || post(routes::authorize::signout),
         summary: "Sign the browser out (\"not you?\" on the consent page)",
+        group: None,
     },
     Endpoint {
         path: "/oauth/userinfo",
@@ -62,6 +71,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         metadata: Some("userinfo_endpoint"),
         router: || get(routes::authorize::userinfo).post(routes::authorize::userinfo),
         summary: "OpenID Connect userinfo",
+        group: Some(Group::Light),
     },
     Endpoint {
         path: "/oauth/token",
@@ -70,6 +80,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         metadata: Some("token_endpoint"),
         router: || post(routes::token::token),
         summary: "Token endpoint (RFC 6749 §3.2)",
+        group: Some(Group::Auth),
     },
     Endpoint {
         path: "/oauth/introspect",
@@ -78,6 +89,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         metadata: Some("introspection_endpoint"),
         router: || post(routes::token::introspect),
         summary: "Token introspection (RFC 7662)",
+        group: Some(Group::Light),
     },
     Endpoint {
         path: "/oauth/revoke",
@@ -86,6 +98,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         metadata: Some("revocation_endpoint"),
         router: || post(routes::token::revoke),
         summary: "Token revocation (RFC 7009)",
+        group: Some(Group::Auth),
     },
     Endpoint {
         path: "/oauth/jwks",
@@ -94,6 +107,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         metadata: Some("jwks_uri"),
         router: || get(routes::meta::jwks),
         summary: "Signing keys (RFC 7517)",
+        group: None,
     },
     Endpoint {
         path: "/restapi/v1.0/account/~/extension/~",
@@ -102,6 +116,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         metadata: None,
         router: || get(routes::restapi::current_extension),
         summary: "The token's user (RingCentral's smoke-test API)",
+        group: Some(Group::Light),
     },
     Endpoint {
         path: "/.well-known/oauth-authorization-server",
@@ -110,6 +125,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         metadata: None,
         router: || get(routes::meta::metadata),
         summary: "Authorization server metadata (RFC 8414)",
+        group: None,
     },
     Endpoint {
         path: "/.well-known/openid-configuration",
@@ -118,6 +134,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         metadata: None,
         router: || get(routes::meta::metadata),
         summary: "OpenID Connect discovery",
+        group: None,
     },
     Endpoint {
         path: "/docs/errors",
@@ -126,6 +143,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         metadata: Some("service_documentation"),
         router: || get(routes::docs::index),
         summary: "The error catalog",
+        group: None,
     },
     Endpoint {
         path: "/docs/errors/{code}",
@@ -134,6 +152,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         metadata: None,
         router: || get(routes::docs::page),
         summary: "One error code explained",
+        group: None,
     },
     Endpoint {
         path: "/assets/grantd.css",
@@ -142,6 +161,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         metadata: None,
         router: || get(routes::docs::css),
         summary: "Style sheet of grantd's pages",
+        group: None,
     },
     Endpoint {
         path: "/favicon.ico",
@@ -150,6 +170,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         metadata: None,
         router: || get(routes::docs::favicon),
         summary: "No icon (answers 204 so browsers stop asking)",
+        group: None,
     },
     Endpoint {
         path: "/healthz",
@@ -158,6 +179,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         metadata: None,
         router: || get(routes::meta::healthz),
         summary: "The process is up",
+        group: None,
     },
     Endpoint {
         path: "/readyz",
@@ -166,6 +188,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         metadata: None,
         router: || get(routes::meta::readyz),
         summary: "The store is reachable",
+        group: None,
     },
 ];
 
@@ -186,6 +209,25 @@ pub fn mount(mut router: Router<AppState>, table: &'static [Endpoint]) -> Router
         }
     }
     router
+}
+
+/// The rate-limit group of the endpoint at `path` (or its RingCentral alias).
+pub fn group_of(path: &str) -> Option<Group> {
+    static GROUPS: OnceLock<HashMap<&'static str, Group>> = OnceLock::new();
+    GROUPS
+        .get_or_init(|| {
+            ENDPOINTS
+                .iter()
+                .filter_map(|e| Some((e, e.group?)))
+                .flat_map(|(e, g)| {
+                    std::iter::once(e.path)
+                        .chain(e.ringcentral)
+                        .map(move |p| (p, g))
+                })
+                .collect()
+        })
+        .get(path)
+        .copied()
 }
 
 /// Every concrete path served (templates excluded), for "did you mean".
@@ -224,6 +266,22 @@ fn distance(a: &str, b: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn endpoints_and_aliases_share_their_group() {
+        assert_eq!(group_of("/oauth/token"), Some(Group::Auth));
+        assert_eq!(group_of("/restapi/oauth/token"), Some(Group::Auth));
+        assert_eq!(group_of("/restapi/oauth/authorize"), Some(Group::Auth));
+        assert_eq!(group_of("/oauth/revoke"), Some(Group::Auth));
+        assert_eq!(group_of("/restapi/oauth/introspect"), Some(Group::Light));
+        assert_eq!(
+            group_of("/restapi/v1.0/account/~/extension/~"),
+            Some(Group::Light)
+        );
+        assert_eq!(group_of("/oauth/jwks"), None);
+        assert_eq!(group_of("/oauth/authorize/login"), None);
+        assert_eq!(group_of("/admin/v1/apps"), None);
+    }
 
     #[test]
     fn typos_find_their_endpoint() {

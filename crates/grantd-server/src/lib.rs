@@ -3,10 +3,12 @@
 
 pub mod admin;
 pub mod client_ip;
+pub mod counters;
 pub mod endpoints;
 pub mod extract;
 pub mod listen;
 pub mod openapi;
+pub mod quota;
 pub mod ratelimit;
 pub mod reject;
 pub mod routes;
@@ -14,6 +16,7 @@ pub mod state;
 
 pub use state::{AppState, EdgeSettings};
 
+use crate::quota::{Metered, Report};
 use crate::ratelimit::Attempt;
 use crate::reject::{error_response, Rejection};
 use axum::extract::{ConnectInfo, Request, State};
@@ -52,6 +55,20 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+fn quota_headers(res: &mut Response, r: Report) {
+    let h = res.headers_mut();
+    if let Some(retry) = r.retry_after {
+        h.insert(header::RETRY_AFTER, HeaderValue::from(retry));
+    }
+    h.insert(
+        "x-rate-limit-group",
+        HeaderValue::from_static(r.group.name()),
+    );
+    h.insert("x-rate-limit-limit", HeaderValue::from(r.quota.requests));
+    h.insert("x-rate-limit-remaining", HeaderValue::from(r.remaining));
+    h.insert("x-rate-limit-window", HeaderValue::from(r.quota.seconds));
+}
+
 async fn unknown_endpoint(req: Request) -> Rejection {
     let path = req.uri().path();
     Rejection(OAuthError::unknown_endpoint(
@@ -82,9 +99,10 @@ fn request_id(req: &Request) -> HeaderValue {
 
 /// The one layer every request passes: request id, the header-size limit
 /// (431 with the catalog's body; hyper's own limit is far higher), the
-/// failed-authentication limit (`ratelimit.rs`), rendering
-/// of rejections, secure headers, and one log line with method, path (never
-/// the query: it may carry credentials), status and time.
+/// failed-authentication limit (`ratelimit.rs`), the rate-limit groups'
+/// quotas (`quota.rs`), rendering of rejections, secure headers, and one log
+/// line with method, path (never the query: it may carry credentials),
+/// status and time.
 async fn edge(State(s): State<AppState>, mut req: Request, next: Next) -> Response {
     let id = request_id(&req);
     let log = tracing::enabled!(target: "grantd::http", tracing::Level::INFO);
@@ -100,17 +118,20 @@ async fn edge(State(s): State<AppState>, mut req: Request, next: Next) -> Respon
         .iter()
         .map(|(k, v)| k.as_str().len() + v.len() + 4)
         .sum();
-    // Failed authentications, on the authentication endpoints: the address
-    // is checked here, the identity by the extractor or handler that reads it.
+    // Failed authentications, on the authentication endpoints and the admin
+    // API: the address is checked here, the identity by the extractor or
+    // handler that reads it.
     let attempt = match req.extensions().get::<ConnectInfo<SocketAddr>>() {
         Some(ConnectInfo(peer))
-            if s.failures.limit > 0 && ratelimit::AUTH_PATHS.contains(&req.uri().path()) =>
+            if s.failures.limit > 0 && ratelimit::counts_failures(req.uri().path()) =>
         {
             let ip = s.proxies.client_ip(*peer, req.headers());
             Some(Attempt::new(s.failures.clone(), ip))
         }
         _ => None,
     };
+    // Quotas: the handler that learns the app checks; counted below.
+    let metered = endpoints::group_of(req.uri().path()).map(|g| Metered::new(s.quotas.clone(), g));
     let paused = attempt.as_ref().and_then(Attempt::address_paused);
     let mut res = if size > HEADER_LIMIT {
         error_response(s.issuer(), &OAuthError::headers_too_large(HEADER_LIMIT))
@@ -123,14 +144,17 @@ async fn edge(State(s): State<AppState>, mut req: Request, next: Next) -> Respon
         if let Some(a) = &attempt {
             req.extensions_mut().insert(a.clone());
         }
+        if let Some(m) = &metered {
+            req.extensions_mut().insert(m.clone());
+        }
         reject::render(s.issuer(), next.run(req).await)
     };
+    let failed = res.status() == StatusCode::UNAUTHORIZED
+        || matches!(
+            res.headers().get("x-error-code").map(|v| v.as_bytes()),
+            Some(b"OAU-140" | b"OAU-147")
+        );
     if let Some(a) = attempt {
-        let failed = res.status() == StatusCode::UNAUTHORIZED
-            || matches!(
-                res.headers().get("x-error-code").map(|v| v.as_bytes()),
-                Some(b"OAU-140" | b"OAU-147")
-            );
         let st = if failed {
             a.record_failure()
         } else {
@@ -147,10 +171,12 @@ async fn edge(State(s): State<AppState>, mut req: Request, next: Next) -> Respon
         );
         h.insert("x-rate-limit-limit", HeaderValue::from(s.failures.limit));
         h.insert("x-rate-limit-remaining", HeaderValue::from(st.remaining));
-        h.insert(
-            "x-rate-limit-window",
-            HeaderValue::from(s.failures.window.as_secs()),
-        );
+        h.insert("x-rate-limit-window", HeaderValue::from(s.failures.window));
+    }
+    // A quota's headers replace the failure limit's: they are what the
+    // RingCentral SDKs pace themselves by.
+    if let Some(report) = metered.and_then(|m| m.finish(!failed)) {
+        quota_headers(&mut res, report);
     }
     let h = res.headers_mut();
     h.insert(

@@ -107,7 +107,14 @@ pub fn document(issuer: &str) -> Value {
         "refresh_token_ttl": {"type": "integer", "minimum": 3600, "maximum": 7776000},
         "access_token_format": {"type": "string", "enum": ["jwt", "opaque"]},
                 "allow_plain_pkce": {"type": "boolean"},
-        "resource_server": {"type": "boolean", "description": "The app is one of the operator's APIs and may introspect tokens of every app"}
+        "resource_server": {"type": "boolean", "description": "The app is one of the operator's APIs and may introspect tokens of every app"},
+        "rate_limits": {
+            "type": "object",
+            "description": "The app's own request quota per rate-limit group, replacing the server's: \"REQUESTS/SECONDS\" or \"off\". Replaces the whole set on update ({} clears it).",
+            "propertyNames": {"enum": ["auth", "light", "medium", "heavy"]},
+            "additionalProperties": {"type": "string", "pattern": "^(off|[0-9]+/[0-9]+)$"},
+            "examples": [{"auth": "10/60", "light": "off"}]
+        }
     });
     let mut app_props = spec_props.clone();
     app_props["client_id"] = json!({"type": "string"});

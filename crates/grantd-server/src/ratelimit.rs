@@ -4,17 +4,17 @@
 //! from that address with 429 (CMN-301) until the window ends, and every
 //! other app and user from the same address (one proxy, one NAT) goes on.
 //! A looser per-address ceiling (`limit × ADDRESS_FACTOR`) stops one address
-//! from trying unlimited identities. Successful requests never count, so
-//! legitimate traffic is not slowed; guessing is.
+//! from trying unlimited identities. Wrong admin tokens count the same way
+//! (identity "admin"). Successful requests never count, so legitimate
+//! traffic is not slowed; guessing is. Failures are counted in
+//! [`crate::counters`], so on PostgreSQL the limit holds across nodes.
 
+use crate::counters::{Count, Counters, Key};
 use axum::http::Extensions;
 use grantd_protocol::error::Paused;
 use grantd_protocol::OAuthError;
-use std::collections::HashMap;
-use std::hash::{BuildHasher, Hash, RandomState};
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, OnceLock};
 
 /// Paths whose failures count and which a paused identity may not use.
 pub const AUTH_PATHS: &[&str] = &[
@@ -27,16 +27,14 @@ pub const AUTH_PATHS: &[&str] = &[
     "/oauth/authorize/login",
 ];
 
+/// Whether failed authentications on `path` count: the authentication
+/// endpoints and the admin API (wrong admin tokens).
+pub fn counts_failures(path: &str) -> bool {
+    AUTH_PATHS.contains(&path) || path.starts_with("/admin/")
+}
+
 /// The per-address ceiling as a multiple of the per-identity limit.
 pub const ADDRESS_FACTOR: u32 = 10;
-
-/// Tables are split in shards, each behind its own lock.
-const SHARDS: usize = 16;
-/// Entries per shard and generation. When a shard's current generation is
-/// full it becomes the previous one and the previous one is dropped, so a
-/// table holds at most `SHARDS × 2 × GENERATION` entries and forgets the
-/// least recently failed first, in O(1) per failure.
-const GENERATION: usize = 2048;
 
 /// Whose credentials a request tries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,6 +43,8 @@ pub enum Identity<'a> {
     Client(&'a str),
     /// A username on the sign-in form, as typed (compared case-insensitively).
     Login(&'a str),
+    /// The admin API's bearer token.
+    Admin,
     /// Nothing names a client.
     Anonymous,
 }
@@ -52,10 +52,9 @@ pub enum Identity<'a> {
 pub struct FailureLimiter {
     /// Failures allowed per identity, address and window; 0 turns the limit off.
     pub limit: u32,
-    pub window: Duration,
-    addresses: Table<IpAddr>,
-    identities: Table<(IpAddr, u64)>,
-    hasher: RandomState,
+    /// Seconds.
+    pub window: u32,
+    counters: Arc<Counters>,
 }
 
 /// Where a key stands, for the X-Rate-Limit headers.
@@ -68,6 +67,13 @@ pub struct Standing {
 }
 
 impl Standing {
+    fn of(count: Count, limit: u32) -> Standing {
+        Standing {
+            remaining: limit.saturating_sub(count.n),
+            resets_in: count.resets_in,
+        }
+    }
+
     /// The one that runs out first.
     fn tighter(self, other: Standing) -> Standing {
         if other.remaining < self.remaining {
@@ -78,14 +84,20 @@ impl Standing {
     }
 }
 
+fn ip_bytes(ip: IpAddr) -> Vec<u8> {
+    match ip {
+        IpAddr::V4(v4) => v4.octets().to_vec(),
+        IpAddr::V6(v6) => v6.octets().to_vec(),
+    }
+}
+
 impl FailureLimiter {
-    pub fn new(limit: u32, window: Duration) -> Self {
+    /// `limit` failures per `window` seconds, counted in `counters`.
+    pub fn new(limit: u32, window: u32, counters: Arc<Counters>) -> Self {
         Self {
             limit,
             window,
-            addresses: Table::new(),
-            identities: Table::new(),
-            hasher: RandomState::new(),
+            counters,
         }
     }
 
@@ -94,48 +106,45 @@ impl FailureLimiter {
         self.limit.saturating_mul(ADDRESS_FACTOR)
     }
 
-    fn standing(&self, count: Option<Count>, limit: u32, now: Instant) -> Standing {
-        match count {
-            Some(c) if now.duration_since(c.start) < self.window => Standing {
-                remaining: limit.saturating_sub(c.n),
-                resets_in: (self.window - now.duration_since(c.start)).as_secs().max(1),
-            },
-            _ => Standing {
-                remaining: limit,
-                resets_in: self.window.as_secs(),
-            },
-        }
+    fn address_key(&self, ip: IpAddr) -> Key {
+        self.counters
+            .key(&[b"failures from address", &ip_bytes(ip)])
     }
 
-    /// Identities are kept as keyed hashes: bounded size, and no client id
-    /// or username is held in memory.
-    fn identity_key(&self, ip: IpAddr, who: Identity<'_>) -> (IpAddr, u64) {
-        let h = match who {
-            Identity::Client(id) => self.hasher.hash_one((1u8, id)),
-            Identity::Login(name) => self.hasher.hash_one((2u8, name.to_lowercase())),
-            Identity::Anonymous => self.hasher.hash_one((0u8, "")),
+    /// Identities are counted by keyed hash: the same on every node, and no
+    /// client id or username is held in memory or stored.
+    fn identity_key(&self, ip: IpAddr, who: Identity<'_>) -> Key {
+        let login;
+        let (kind, name): (&[u8], &[u8]) = match who {
+            Identity::Client(id) => (b"client", id.as_bytes()),
+            Identity::Login(name) => {
+                login = name.to_lowercase();
+                (b"login", login.as_bytes())
+            }
+            Identity::Admin => (b"admin", b""),
+            Identity::Anonymous => (b"anonymous", b""),
         };
-        (ip, h)
+        self.counters
+            .key(&[b"failures of identity", kind, &ip_bytes(ip), name])
     }
 
     pub fn address_standing(&self, ip: IpAddr) -> Standing {
-        let now = Instant::now();
-        self.standing(self.addresses.get(&ip), self.address_limit(), now)
+        let key = self.address_key(ip);
+        Standing::of(self.counters.get(&key, self.window), self.address_limit())
     }
 
-    fn identity_standing(&self, key: (IpAddr, u64)) -> Standing {
-        let now = Instant::now();
-        self.standing(self.identities.get(&key), self.limit, now)
+    fn identity_standing(&self, key: Key) -> Standing {
+        Standing::of(self.counters.get(&key, self.window), self.limit)
     }
 
     /// Counts one failure against the identity and the address; returns the
     /// tighter standing after it.
-    fn record(&self, key: (IpAddr, u64)) -> Standing {
-        let now = Instant::now();
-        let id = self.identities.add(key, now, self.window);
-        let addr = self.addresses.add(key.0, now, self.window);
-        self.standing(Some(id), self.limit, now)
-            .tighter(self.standing(Some(addr), self.address_limit(), now))
+    fn record(&self, ip: IpAddr, identity: Key) -> Standing {
+        let id = self.counters.add(identity, self.window, self.limit);
+        let addr = self
+            .counters
+            .add(self.address_key(ip), self.window, self.address_limit());
+        Standing::of(id, self.limit).tighter(Standing::of(addr, self.address_limit()))
     }
 }
 
@@ -151,7 +160,7 @@ struct AttemptState {
     limiter: Arc<FailureLimiter>,
     ip: IpAddr,
     address: Standing,
-    named: OnceLock<((IpAddr, u64), Standing)>,
+    named: OnceLock<(Key, Standing)>,
 }
 
 impl Attempt {
@@ -183,7 +192,7 @@ impl Attempt {
                 OAuthError::too_many_failures(
                     Paused::Address,
                     l.address_limit(),
-                    l.window.as_secs(),
+                    u64::from(l.window),
                     st.resets_in,
                 ),
                 st.resets_in,
@@ -204,12 +213,13 @@ impl Attempt {
         let paused = match who {
             Identity::Client(id) => Paused::Client(id),
             Identity::Login(_) => Paused::Login,
+            Identity::Admin => Paused::Admin,
             Identity::Anonymous => Paused::Anonymous,
         };
         Err(OAuthError::too_many_failures(
             paused,
             l.limit,
-            l.window.as_secs(),
+            u64::from(l.window),
             st.resets_in,
         ))
     }
@@ -229,7 +239,7 @@ impl Attempt {
             Some((_, st)) => *st,
             None => Standing {
                 remaining: l.limit,
-                resets_in: l.window.as_secs(),
+                resets_in: u64::from(l.window),
             },
         };
         id.tighter(self.0.address)
@@ -243,7 +253,7 @@ impl Attempt {
             Some((key, _)) => *key,
             None => l.identity_key(self.0.ip, Identity::Anonymous),
         };
-        l.record(key)
+        l.record(self.0.ip, key)
     }
 }
 
@@ -256,118 +266,44 @@ pub fn identify(extensions: &Extensions, who: Identity<'_>) -> Result<(), OAuthE
     }
 }
 
-#[derive(Debug, Clone, Copy)]
-struct Count {
-    start: Instant,
-    n: u32,
-}
-
-/// A bounded map from key to failure count, sharded by a keyed hash.
-struct Table<K> {
-    shards: Vec<Mutex<Shard<K>>>,
-    pick: RandomState,
-}
-
-struct Shard<K> {
-    current: HashMap<K, Count>,
-    previous: HashMap<K, Count>,
-}
-
-impl<K: Hash + Eq + Copy> Table<K> {
-    fn new() -> Self {
-        Self {
-            shards: (0..SHARDS)
-                .map(|_| {
-                    Mutex::new(Shard {
-                        current: HashMap::new(),
-                        previous: HashMap::new(),
-                    })
-                })
-                .collect(),
-            pick: RandomState::new(),
-        }
-    }
-
-    fn shard(&self, key: &K) -> std::sync::MutexGuard<'_, Shard<K>> {
-        let i = (self.pick.hash_one(key) % SHARDS as u64) as usize;
-        self.shards[i].lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn get(&self, key: &K) -> Option<Count> {
-        let shard = self.shard(key);
-        shard
-            .current
-            .get(key)
-            .or_else(|| shard.previous.get(key))
-            .copied()
-    }
-
-    fn add(&self, key: K, now: Instant, window: Duration) -> Count {
-        let retired;
-        let count;
-        {
-            let mut shard = self.shard(&key);
-            let known = shard.current.get(&key).copied();
-            let known = known.or_else(|| shard.previous.remove(&key));
-            let mut c = match known {
-                Some(c) if now.duration_since(c.start) < window => c,
-                _ => Count { start: now, n: 0 },
-            };
-            c.n = c.n.saturating_add(1);
-            retired = if !shard.current.contains_key(&key) && shard.current.len() >= GENERATION {
-                let full =
-                    std::mem::replace(&mut shard.current, HashMap::with_capacity(GENERATION));
-                Some(std::mem::replace(&mut shard.previous, full))
-            } else {
-                None
-            };
-            shard.current.insert(key, c);
-            count = c;
-        }
-        // The retired generation is freed outside the lock.
-        drop(retired);
-        count
-    }
-
-    #[cfg(test)]
-    fn len(&self) -> usize {
-        self.shards
-            .iter()
-            .map(|s| {
-                let s = s.lock().unwrap();
-                s.current.len() + s.previous.len()
-            })
-            .sum()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::counters::tests::counters;
     use grantd_protocol::Code;
 
     fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()
     }
 
+    fn limiter(limit: u32) -> (Arc<FailureLimiter>, grantd_core::clock::ManualClock) {
+        let (c, clock) = counters();
+        (Arc::new(FailureLimiter::new(limit, 60, c)), clock)
+    }
+
     #[test]
     fn counts_and_resets() {
-        let l = Arc::new(FailureLimiter::new(2, Duration::from_millis(50)));
+        let (l, clock) = limiter(2);
         let a = Attempt::new(l.clone(), ip("127.0.0.1"));
         a.identify(Identity::Client("c")).unwrap();
         assert_eq!(a.standing().remaining, 2);
         a.record_failure();
         assert_eq!(a.record_failure().remaining, 0);
+        clock.advance(15);
         let a = Attempt::new(l.clone(), ip("127.0.0.1"));
         let e = a.identify(Identity::Client("c")).unwrap_err();
-        assert_eq!(e.code, Code::TooManyFailures);
+        assert_eq!(e.code, Code::RateExceeded);
         assert!(
             e.description.contains("for client id 'c'"),
             "{}",
             e.description
         );
-        assert!(a.retry_after().is_some());
-        std::thread::sleep(Duration::from_millis(60));
+        assert_eq!(
+            a.retry_after(),
+            Some(45),
+            "the window began at the first failure"
+        );
+        clock.advance(45);
         let a = Attempt::new(l, ip("127.0.0.1"));
         assert!(a.identify(Identity::Client("c")).is_ok());
         assert_eq!(a.standing().remaining, 2);
@@ -375,7 +311,7 @@ mod tests {
 
     #[test]
     fn one_identity_is_paused_not_the_address() {
-        let l = Arc::new(FailureLimiter::new(3, Duration::from_secs(60)));
+        let (l, _) = limiter(3);
         for _ in 0..3 {
             let a = Attempt::new(l.clone(), ip("10.0.0.1"));
             a.identify(Identity::Client("invented")).unwrap();
@@ -395,16 +331,42 @@ mod tests {
             a.identify(Identity::Login("Alice@Example.com")).unwrap();
             a.record_failure();
         }
-        let a = Attempt::new(l, ip("10.0.0.3"));
+        let a = Attempt::new(l.clone(), ip("10.0.0.3"));
         let e = a
             .identify(Identity::Login("alice@example.com"))
             .unwrap_err();
         assert!(!e.description.contains("alice"), "{}", e.description);
+        // A username that looks like a client id is another identity.
+        let a = Attempt::new(l, ip("10.0.0.3"));
+        assert!(a.identify(Identity::Client("alice@example.com")).is_ok());
+    }
+
+    #[test]
+    fn wrong_admin_tokens_pause_the_admin_api_for_that_address() {
+        let (l, _) = limiter(2);
+        for _ in 0..2 {
+            let a = Attempt::new(l.clone(), ip("192.0.2.9"));
+            a.identify(Identity::Admin).unwrap();
+            a.record_failure();
+        }
+        let a = Attempt::new(l.clone(), ip("192.0.2.9"));
+        let e = a.identify(Identity::Admin).unwrap_err();
+        assert!(
+            e.description.contains("for the admin API"),
+            "{}",
+            e.description
+        );
+        assert!(Attempt::new(l, ip("192.0.2.10"))
+            .identify(Identity::Admin)
+            .is_ok());
+        assert!(counts_failures("/admin/v1/apps"));
+        assert!(counts_failures("/oauth/token"));
+        assert!(!counts_failures("/oauth/jwks"));
     }
 
     #[test]
     fn an_address_spraying_identities_hits_the_ceiling() {
-        let l = Arc::new(FailureLimiter::new(2, Duration::from_secs(60)));
+        let (l, _) = limiter(2);
         for i in 0..(2 * ADDRESS_FACTOR) {
             let a = Attempt::new(l.clone(), ip("192.0.2.1"));
             assert!(a.address_paused().is_none(), "paused after {i}");
@@ -419,7 +381,7 @@ mod tests {
 
     #[test]
     fn ipv6_counts_per_64() {
-        let l = Arc::new(FailureLimiter::new(1, Duration::from_secs(60)));
+        let (l, _) = limiter(1);
         let a = Attempt::new(l.clone(), ip("2001:db8:1:2::1"));
         a.identify(Identity::Client("c")).unwrap();
         a.record_failure();
@@ -430,19 +392,22 @@ mod tests {
     }
 
     #[test]
-    fn tables_stay_bounded() {
-        let t: Table<u64> = Table::new();
-        let now = Instant::now();
-        for k in 0..(SHARDS * GENERATION * 4) as u64 {
-            t.add(k, now, Duration::from_secs(60));
-        }
-        assert!(t.len() <= SHARDS * GENERATION * 2, "{}", t.len());
-        // The newest are kept.
-        let last = (SHARDS * GENERATION * 4 - 1) as u64;
-        assert_eq!(t.get(&last).map(|c| c.n), Some(1));
-        // A key found in the previous generation moves forward with its count.
-        let t: Table<u64> = Table::new();
-        t.add(7, now, Duration::from_secs(60));
-        assert_eq!(t.add(7, now, Duration::from_secs(60)).n, 2);
+    fn failures_counted_on_another_node_pause_here() {
+        let (l, _) = limiter(3);
+        let a = Attempt::new(l.clone(), ip("10.0.0.1"));
+        a.identify(Identity::Client("invented")).unwrap();
+        a.record_failure();
+        // The store reports that every node together has 3 for this key.
+        let key = l.identity_key(ip("10.0.0.1"), Identity::Client("invented"));
+        let mut deltas = l.counters.drain();
+        deltas.retain(|d| d.key == key);
+        l.counters.merge(&[grantd_core::store::CounterTotal {
+            key,
+            window_start: deltas[0].window_start,
+            window_end: deltas[0].window_end,
+            count: 3,
+        }]);
+        let a = Attempt::new(l, ip("10.0.0.1"));
+        assert!(a.identify(Identity::Client("invented")).is_err());
     }
 }

@@ -1,7 +1,10 @@
 //! What every handler shares.
 
 use crate::client_ip::TrustedProxies;
+use crate::counters::Counters;
+use crate::quota::Quotas;
 use crate::ratelimit::FailureLimiter;
+use grantd_core::rate_limits::RateLimits;
 use grantd_core::Grantd;
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,6 +15,8 @@ pub struct EdgeSettings {
     /// Failed authentications allowed per identity, client address and
     /// minute on the authentication endpoints (0 = no limit).
     pub auth_failure_limit: u32,
+    /// The server-wide request quota of each rate-limit group (all off by default).
+    pub rate_limits: RateLimits,
     /// Peers whose forwarding headers name the client's address.
     pub trusted_proxies: TrustedProxies,
     /// How long a request body may take to arrive, once its headers have.
@@ -22,31 +27,51 @@ impl Default for EdgeSettings {
     fn default() -> Self {
         Self {
             auth_failure_limit: 30,
+            rate_limits: RateLimits::default(),
             trusted_proxies: TrustedProxies::default(),
             body_read_timeout: Duration::from_secs(10),
         }
     }
 }
 
+/// Seconds in which failed authentications are counted.
+pub const FAILURE_WINDOW: u32 = 60;
+
 #[derive(Clone)]
 pub struct AppState {
     pub grantd: Arc<Grantd>,
     pub failures: Arc<FailureLimiter>,
+    pub quotas: Arc<Quotas>,
+    pub counters: Arc<Counters>,
     pub proxies: Arc<TrustedProxies>,
     pub body_read_timeout: Duration,
 }
 
 impl AppState {
     pub fn new(grantd: Arc<Grantd>, edge: EdgeSettings) -> Self {
+        let counters = Arc::new(Counters::new(
+            grantd.clock.clone(),
+            grantd.keyed_hash("rate limits"),
+        ));
         Self {
-            grantd,
             failures: Arc::new(FailureLimiter::new(
                 edge.auth_failure_limit,
-                Duration::from_secs(60),
+                FAILURE_WINDOW,
+                counters.clone(),
             )),
+            quotas: Arc::new(Quotas::new(edge.rate_limits, counters.clone())),
+            counters,
+            grantd,
             proxies: Arc::new(edge.trusted_proxies),
             body_read_timeout: edge.body_read_timeout,
         }
+    }
+
+    /// Starts sharing the request counters with the other nodes, when the
+    /// store is shared by several (call once, on the runtime that serves);
+    /// returns whether it did.
+    pub fn share_counters(&self) -> bool {
+        crate::counters::spawn_sync(self.counters.clone(), self.grantd.store.clone())
     }
 
     pub fn issuer(&self) -> &str {

@@ -6,6 +6,7 @@ use grantd_core::model::{
     AccessTokenFormat, Account, App, AuthCode, BrowserSession, Distribution, JwtCredential, Role,
     Session, TokenKind, TokenRecord, User, UserStatus,
 };
+use grantd_core::rate_limits::AppRateLimits;
 use grantd_core::store::{Change, NewSession, SessionCap, SessionOpened, Store};
 use grantd_protocol::{Grant, PlatformType, RedirectUri, Scopes};
 use std::future::Future;
@@ -84,6 +85,8 @@ pub(crate) fn full_app(client_id: &str, account_id: &str) -> App {
         access_token_format: AccessTokenFormat::Jwt,
         allow_plain_pkce: true,
         resource_server: true,
+        rate_limits: AppRateLimits::parse([("auth", "10/60"), ("light", "off")])
+            .expect("valid rate limits"),
         secret_hash: Some(hash(client_id)),
         created_at: T,
         updated_at: T + 1,
@@ -108,6 +111,7 @@ pub(crate) fn bare_app(client_id: &str, account_id: &str) -> App {
         access_token_format: AccessTokenFormat::Opaque,
         allow_plain_pkce: false,
         resource_server: false,
+        rate_limits: Default::default(),
         secret_hash: None,
         created_at: T + 2,
         updated_at: T + 2,

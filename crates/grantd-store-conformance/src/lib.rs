@@ -47,6 +47,7 @@ mod fixtures;
 pub mod apps;
 pub mod codes;
 pub mod consents;
+pub mod counters;
 pub mod credentials;
 pub mod keys;
 pub mod purge;
@@ -141,6 +142,11 @@ macro_rules! tests {
             purge::purge_removes_what_expired_before_the_cut_off,
             purge::purge_deletes_at_most_limit_rows_of_each_kind,
             purge::concurrent_purges_remove_each_row_once,
+            purge::purge_removes_counters_whose_window_ended,
+
+            counters::counters_add_up_within_their_window,
+            counters::counters_near_their_limit_reach_every_node,
+            counters::concurrent_counter_syncs_lose_nothing,
         }
     };
     ($factory:expr $(,)?) => {

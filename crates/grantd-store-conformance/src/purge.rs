@@ -4,8 +4,9 @@ use crate::fixtures::{
     auth_code, browser_session, get_session, get_token, open, prefix, race, revoked, session,
     token, NO_CAP, PURGE_BEFORE,
 };
+use grantd_core::crypto::random_bytes;
 use grantd_core::model::{AuthCode, CodeUse, Session};
-use grantd_core::store::{NewSession, Store};
+use grantd_core::store::{CounterDelta, NewSession, Store};
 
 /// A limit no check reaches.
 const NO_LIMIT: u32 = 10_000;
@@ -251,4 +252,54 @@ pub async fn concurrent_purges_remove_each_row_once(store: &dyn Store) {
         assert_eq!(get_token(store, &t.hash).await, None);
     }
     assert_eq!(purge(store, NO_LIMIT).await, 0);
+}
+
+pub async fn purge_removes_counters_whose_window_ended(store: &dyn Store) {
+    let counter = |window_end: i64| CounterDelta {
+        key: random_bytes::<16>(),
+        window_start: window_end - 60,
+        window_end,
+        limit: 100,
+        count: 5,
+    };
+    let ended = counter(PURGE_BEFORE - 1);
+    let at_cutoff = counter(PURGE_BEFORE);
+    store
+        .sync_counters(&[ended, at_cutoff], 0, PURGE_BEFORE - 100)
+        .await
+        .expect("sync_counters");
+    assert_eq!(
+        purge(store, NO_LIMIT).await,
+        1,
+        "a counter whose window ended before the cut-off is purged"
+    );
+    // Adding nothing shows what is stored: a purged counter starts from nothing.
+    let now = PURGE_BEFORE - 100;
+    let read = store
+        .sync_counters(
+            &[
+                CounterDelta { count: 0, ..ended },
+                CounterDelta {
+                    count: 0,
+                    ..at_cutoff
+                },
+            ],
+            0,
+            now,
+        )
+        .await
+        .expect("sync_counters");
+    let count_of = |key: [u8; 16]| {
+        read.totals
+            .iter()
+            .find(|t| t.key == key)
+            .map(|t| t.count)
+            .expect("a counter added to is reported")
+    };
+    assert_eq!(count_of(ended.key), 0, "purged");
+    assert_eq!(
+        count_of(at_cutoff.key),
+        5,
+        "a counter ending at the cut-off stays"
+    );
 }

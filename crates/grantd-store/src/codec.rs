@@ -4,7 +4,8 @@
 use grantd_core::model::{
     AccessTokenFormat, Distribution, Role, SigningAlg, TokenKind, UserStatus,
 };
-use grantd_core::store::{StoreError, StoreResult, UniqueKey};
+use grantd_core::rate_limits::AppRateLimits;
+use grantd_core::store::{CounterDelta, StoreError, StoreResult, UniqueKey};
 use grantd_protocol::{Grant, PlatformType, RedirectUri, Scopes};
 
 /// Maps a sqlx error: unique violations become [`StoreError::Conflict`]
@@ -61,6 +62,39 @@ pub(crate) fn strings_to_json(strings: &[String]) -> String {
 
 pub(crate) fn strings_from_json(what: &str, column: &str, json: &str) -> StoreResult<Vec<String>> {
     from_json(what, column, json)
+}
+
+/// Counter deltas in key order (the order both backends lock counters in,
+/// so two nodes' syncs never deadlock), a key named twice counted once with
+/// the sum, in the later window.
+pub(crate) fn sorted_deltas(deltas: &[CounterDelta]) -> Vec<CounterDelta> {
+    let mut sorted = deltas.to_vec();
+    sorted.sort_by(|a, b| a.key.cmp(&b.key).then(a.window_start.cmp(&b.window_start)));
+    let mut out: Vec<CounterDelta> = Vec::with_capacity(sorted.len());
+    for d in sorted {
+        match out.last_mut() {
+            Some(last) if last.key == d.key => {
+                let count = if last.window_start == d.window_start {
+                    last.count.saturating_add(d.count)
+                } else {
+                    d.count
+                };
+                *last = CounterDelta { count, ..d };
+            }
+            _ => out.push(d),
+        }
+    }
+    out
+}
+
+/// An app's rate limits as a JSON object (`{"auth": "10/60"}`).
+pub(crate) fn rate_limits_to_json(limits: &AppRateLimits) -> String {
+    // A map of strings always serializes.
+    serde_json::to_string(limits).unwrap_or_else(|_| "{}".to_string())
+}
+
+pub(crate) fn rate_limits_from_json(what: &str, json: &str) -> StoreResult<AppRateLimits> {
+    serde_json::from_str(json).map_err(|e| corrupt(what, "rate_limits", e))
 }
 
 pub(crate) fn grants_to_json(grants: &[Grant]) -> String {

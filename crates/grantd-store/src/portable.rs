@@ -6,6 +6,9 @@
 //! read as typed values from SQLite and written with the same types to
 //! PostgreSQL, in one transaction on the target, so a failed copy leaves it
 //! empty.
+//!
+//! Request counters (`rate_counters`) are not copied: they last a minute or
+//! so, and a copied database starts with none.
 
 use crate::codec::db_error;
 use grantd_core::store::{StoreError, StoreResult};
@@ -69,6 +72,7 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("created_at", Int),
             ("updated_at", Int),
             ("revision", Int),
+            ("rate_limits", Text),
         ],
     ),
     (

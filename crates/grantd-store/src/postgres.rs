@@ -4,8 +4,8 @@
 use crate::codec::{self, db_error};
 use crate::rows::{
     self, ACCOUNT_COLUMNS, APP_COLUMNS, AUTH_CODE_COLUMNS, BROWSER_SESSION_COLUMNS,
-    CONSENT_COLUMNS, JWT_CREDENTIAL_COLUMNS, KEY_COLUMNS, LOGIN_STATE_COLUMNS, SESSION_COLUMNS,
-    TOKEN_COLUMNS, USER_COLUMNS,
+    CONSENT_COLUMNS, COUNTER_COLUMNS, JWT_CREDENTIAL_COLUMNS, KEY_COLUMNS, LOGIN_STATE_COLUMNS,
+    SESSION_COLUMNS, TOKEN_COLUMNS, USER_COLUMNS,
 };
 use async_trait::async_trait;
 use grantd_core::clock::UnixTime;
@@ -14,8 +14,8 @@ use grantd_core::model::{
     StoredKey, TokenRecord, User, UserStatus,
 };
 use grantd_core::store::{
-    Cas, Change, LockoutPolicy, LoginAttempt, NewSession, RotateOutcome, Rotation, SessionCap,
-    SessionOpened, SessionsOf, Store, StoreError, StoreResult,
+    Cas, Change, CounterDelta, CounterSync, LockoutPolicy, LoginAttempt, NewSession, RotateOutcome,
+    Rotation, SessionCap, SessionOpened, SessionsOf, Store, StoreError, StoreResult,
 };
 use sqlx::migrate::MigrateError;
 use sqlx::postgres::{
@@ -362,7 +362,7 @@ async fn start_listening(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
 
 type PgQuery<'q> = sqlx::query::Query<'q, Postgres, PgArguments>;
 
-/// Binds an app's fields as `$1..$17`, in [`APP_COLUMNS`] order (without `revision`).
+/// Binds an app's fields as `$1..$18`, in [`APP_COLUMNS`] order (without `revision`).
 fn bind_app<'q>(q: PgQuery<'q>, app: &'q App) -> StoreResult<PgQuery<'q>> {
     Ok(q.bind(&app.client_id)
         .bind(&app.account_id)
@@ -383,7 +383,8 @@ fn bind_app<'q>(q: PgQuery<'q>, app: &'q App) -> StoreResult<PgQuery<'q>> {
         .bind(app.resource_server)
         .bind(app.secret_hash.as_ref().map(|h| h.as_slice()))
         .bind(app.created_at)
-        .bind(app.updated_at))
+        .bind(app.updated_at)
+        .bind(codec::rate_limits_to_json(&app.rate_limits)))
 }
 
 /// Inserts `tokens` in one statement.
@@ -612,7 +613,7 @@ impl Store for PgStore {
         let mut tx = self.begin(&what).await?;
         let sql = format!(
             "INSERT INTO apps ({APP_COLUMNS}) VALUES \
-             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 1)"
+             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 1, $18)"
         );
         bind_app(sqlx::query(&sql), app)?
             .execute(&mut *tx)
@@ -659,8 +660,8 @@ impl Store for PgStore {
                  redirect_uris = $6, scopes = $7, distribution = $8, issue_refresh_tokens = $9, \
                  access_token_ttl = $10, refresh_token_ttl = $11, access_token_format = $12, \
                  allow_plain_pkce = $13, resource_server = $14, updated_at = $17, \
-                 revision = revision + 1 \
-                 WHERE client_id = $1 AND revision = $18",
+                 rate_limits = $18, revision = revision + 1 \
+                 WHERE client_id = $1 AND revision = $19",
             ),
             app,
         )?
@@ -871,6 +872,7 @@ impl Store for PgStore {
             ("revoked_jtis", "expires_at < $1"),
             ("auth_codes", "expires_at < $1"),
             ("browser_sessions", "expires_at < $1"),
+            ("rate_counters", "window_end < $1"),
         ] {
             purged += purge_table(&mut tx, table, condition, before, limit).await?;
         }
@@ -1422,6 +1424,96 @@ impl Store for PgStore {
             .await
             .map_err(|e| db_error(e, "browser session"))?;
         Ok(())
+    }
+
+    fn counters_are_shared(&self) -> bool {
+        true
+    }
+
+    async fn sync_counters(
+        &self,
+        deltas: &[CounterDelta],
+        cursor: i64,
+        now: UnixTime,
+    ) -> StoreResult<CounterSync> {
+        let err = |e| db_error(e, "rate counters");
+        let deltas = codec::sorted_deltas(deltas);
+        let mut tx = self.begin("rate counters").await?;
+        let mut totals = Vec::with_capacity(deltas.len());
+        if !deltas.is_empty() {
+            // One statement for every key, in key order (the order every
+            // node locks them in); the SET expressions see the stored row.
+            let rows = sqlx::query(&format!(
+                "INSERT INTO rate_counters AS c \
+                 (key, window_start, window_end, lim, count, version) \
+                 SELECT d.key, d.window_start, d.window_end, d.lim, d.count, \
+                 nextval('rate_counter_versions') \
+                 FROM UNNEST($1::bytea[], $2::int8[], $3::int8[], $4::int8[], $5::int8[]) \
+                 AS d(key, window_start, window_end, lim, count) ORDER BY d.key \
+                 ON CONFLICT (key) DO UPDATE SET \
+                 count = CASE WHEN c.window_end <= $6 THEN excluded.count \
+                 WHEN excluded.window_end <= c.window_start THEN c.count \
+                 ELSE c.count + excluded.count END, \
+                 window_start = CASE WHEN c.window_end <= $6 THEN excluded.window_start \
+                 ELSE c.window_start END, \
+                 window_end = CASE WHEN c.window_end <= $6 THEN excluded.window_end \
+                 ELSE c.window_end END, \
+                 lim = excluded.lim, version = excluded.version \
+                 RETURNING {COUNTER_COLUMNS}"
+            ))
+            .bind(deltas.iter().map(|d| d.key.to_vec()).collect::<Vec<_>>())
+            .bind(deltas.iter().map(|d| d.window_start).collect::<Vec<_>>())
+            .bind(deltas.iter().map(|d| d.window_end).collect::<Vec<_>>())
+            .bind(
+                deltas
+                    .iter()
+                    .map(|d| i64::from(d.limit))
+                    .collect::<Vec<_>>(),
+            )
+            .bind(
+                deltas
+                    .iter()
+                    .map(|d| i64::from(d.count))
+                    .collect::<Vec<_>>(),
+            )
+            .bind(now)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(err)?;
+            for row in &rows {
+                totals.push(rows::counter_total(row)?);
+            }
+        }
+        // Versions are numbered before their transactions commit, so a
+        // change committed just after this read may carry a version below
+        // `newest` and not be reported to this node; it learns that total
+        // when it next counts the key itself (one sync later).
+        let newest: i64 = sqlx::query_scalar("SELECT COALESCE(max(version), 0) FROM rate_counters")
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(err)?;
+        let near = sqlx::query(&format!(
+            "SELECT {COUNTER_COLUMNS} FROM rate_counters \
+             WHERE version > $1 AND version <= $2 AND window_end > $3 AND count * 2 >= lim \
+             ORDER BY key"
+        ))
+        .bind(cursor)
+        .bind(newest)
+        .bind(now)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(err)?;
+        tx.commit().await.map_err(err)?;
+        for row in &near {
+            let total = rows::counter_total(row)?;
+            if deltas.binary_search_by(|d| d.key.cmp(&total.key)).is_err() {
+                totals.push(total);
+            }
+        }
+        Ok(CounterSync {
+            totals,
+            cursor: cursor.max(newest),
+        })
     }
 }
 

@@ -6,7 +6,7 @@ use grantd_core::model::{
     Account, App, AuthCode, BrowserSession, Consent, JwtCredential, LoginState, Session, StoredKey,
     TokenRecord, User,
 };
-use grantd_core::store::StoreResult;
+use grantd_core::store::{CounterTotal, StoreResult};
 use sqlx::postgres::PgRow;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Decode, Postgres, Row, Sqlite, Type};
@@ -58,7 +58,7 @@ pub(crate) fn account(row: &impl Cols) -> StoreResult<Account> {
 pub(crate) const APP_COLUMNS: &str = "client_id, account_id, name, platform_type, grants, \
      redirect_uris, scopes, distribution, issue_refresh_tokens, access_token_ttl, \
      refresh_token_ttl, access_token_format, allow_plain_pkce, resource_server, secret_hash, \
-     created_at, updated_at, revision";
+     created_at, updated_at, revision, rate_limits";
 
 pub(crate) fn app(row: &impl Cols) -> StoreResult<App> {
     let client_id: String = row.col("app", "client_id")?;
@@ -89,6 +89,7 @@ pub(crate) fn app(row: &impl Cols) -> StoreResult<App> {
         )?,
         allow_plain_pkce: row.col(w, "allow_plain_pkce")?,
         resource_server: row.col(w, "resource_server")?,
+        rate_limits: codec::rate_limits_from_json(w, &row.col::<String>(w, "rate_limits")?)?,
         secret_hash: secret_hash
             .map(|h| codec::digest(w, "secret_hash", &h))
             .transpose()?,
@@ -264,5 +265,22 @@ pub(crate) fn browser_session(row: &impl Cols) -> StoreResult<BrowserSession> {
         created_at: row.col(w, "created_at")?,
         expires_at: row.col(w, "expires_at")?,
         user_id,
+    })
+}
+
+pub(crate) const COUNTER_COLUMNS: &str = "key, window_start, window_end, count";
+
+pub(crate) fn counter_total(row: &impl Cols) -> StoreResult<CounterTotal> {
+    let w = "rate counter";
+    let key: Vec<u8> = row.col(w, "key")?;
+    let count: i64 = row.col(w, "count")?;
+    Ok(CounterTotal {
+        key: key
+            .as_slice()
+            .try_into()
+            .map_err(|_| codec::corrupt(w, "key", format!("{} bytes, not 16", key.len())))?,
+        window_start: row.col(w, "window_start")?,
+        window_end: row.col(w, "window_end")?,
+        count: u64::try_from(count).map_err(|e| codec::corrupt(w, "count", e))?,
     })
 }

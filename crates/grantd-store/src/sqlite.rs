@@ -3,12 +3,13 @@
 use crate::batch::TokenBatcher;
 use crate::codec::{self, db_error};
 use crate::rows::{
-    account as account_from_row, app as app_from_row, auth_code as auth_code_from_row,
+    self, account as account_from_row, app as app_from_row, auth_code as auth_code_from_row,
     browser_session as browser_session_from_row, consent as consent_from_row,
     jwt_credential as jwt_credential_from_row, key as key_from_row,
     login_state as login_state_from_row, session as session_from_row, token as token_from_row,
     user as user_from_row, APP_COLUMNS, AUTH_CODE_COLUMNS, BROWSER_SESSION_COLUMNS,
-    CONSENT_COLUMNS, JWT_CREDENTIAL_COLUMNS, SESSION_COLUMNS, TOKEN_COLUMNS, USER_COLUMNS,
+    CONSENT_COLUMNS, COUNTER_COLUMNS, JWT_CREDENTIAL_COLUMNS, SESSION_COLUMNS, TOKEN_COLUMNS,
+    USER_COLUMNS,
 };
 use async_trait::async_trait;
 use grantd_core::clock::UnixTime;
@@ -17,8 +18,8 @@ use grantd_core::model::{
     StoredKey, TokenRecord, User, UserStatus,
 };
 use grantd_core::store::{
-    Cas, LockoutPolicy, LoginAttempt, NewSession, RotateOutcome, Rotation, SessionCap,
-    SessionOpened, SessionsOf, Store, StoreError, StoreResult,
+    Cas, CounterDelta, CounterSync, LockoutPolicy, LoginAttempt, NewSession, RotateOutcome,
+    Rotation, SessionCap, SessionOpened, SessionsOf, Store, StoreError, StoreResult,
 };
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
@@ -172,7 +173,7 @@ impl Drop for TempFile {
 
 type SqliteQuery<'q> = sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments<'q>>;
 
-/// Binds an app's fields in [`APP_COLUMNS`] order (as ?1..?18).
+/// Binds an app's fields in [`APP_COLUMNS`] order (as ?1..?19).
 fn bind_app<'q>(q: SqliteQuery<'q>, app: &'q App) -> StoreResult<SqliteQuery<'q>> {
     Ok(q.bind(&app.client_id)
         .bind(&app.account_id)
@@ -194,7 +195,8 @@ fn bind_app<'q>(q: SqliteQuery<'q>, app: &'q App) -> StoreResult<SqliteQuery<'q>
         .bind(app.secret_hash.as_ref().map(|h| h.as_slice()))
         .bind(app.created_at)
         .bind(app.updated_at)
-        .bind(app.revision))
+        .bind(app.revision)
+        .bind(codec::rate_limits_to_json(&app.rate_limits)))
 }
 
 /// Inserts `token` on `conn`, with `revoked_at` in place of the record's own.
@@ -377,7 +379,7 @@ impl Store for SqliteStore {
     async fn insert_app(&self, app: &App) -> StoreResult<()> {
         let sql = format!(
             "INSERT INTO apps ({APP_COLUMNS}) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, 1)"
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, 1, ?19)"
         );
         bind_app(sqlx::query(&sql), app)?
             .execute(&self.writer)
@@ -423,7 +425,7 @@ impl Store for SqliteStore {
                  redirect_uris = ?6, scopes = ?7, distribution = ?8, issue_refresh_tokens = ?9, \
                  access_token_ttl = ?10, refresh_token_ttl = ?11, access_token_format = ?12, \
                  allow_plain_pkce = ?13, resource_server = ?14, updated_at = ?17, \
-                 revision = revision + 1 \
+                 rate_limits = ?19, revision = revision + 1 \
                  WHERE client_id = ?1 AND revision = ?18",
             ),
             app,
@@ -616,6 +618,8 @@ impl Store for SqliteStore {
              (SELECT rowid FROM browser_sessions WHERE expires_at < ?1 LIMIT ?2)",
             "DELETE FROM sessions WHERE rowid IN \
              (SELECT rowid FROM sessions WHERE ended_at IS NOT NULL AND ended_at < ?1 LIMIT ?2)",
+            "DELETE FROM rate_counters WHERE rowid IN \
+             (SELECT rowid FROM rate_counters WHERE window_end < ?1 LIMIT ?2)",
         ] {
             total += sqlx::query(sql)
                 .bind(before)
@@ -1182,6 +1186,80 @@ impl Store for SqliteStore {
         .map_err(|e| db_error(e, "browser session"))?
         .map(|row| browser_session_from_row(&row))
         .transpose()
+    }
+
+    async fn sync_counters(
+        &self,
+        deltas: &[CounterDelta],
+        cursor: i64,
+        now: UnixTime,
+    ) -> StoreResult<CounterSync> {
+        let err = |e| db_error(e, "rate counters");
+        let mut tx = self.write_tx().await.map_err(err)?;
+        let mut totals = Vec::with_capacity(deltas.len());
+        let deltas = codec::sorted_deltas(deltas);
+        if !deltas.is_empty() {
+            // One writer: the next version is simply one more than the last.
+            let version: i64 =
+                sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) + 1 FROM rate_counters")
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(err)?;
+            for d in &deltas {
+                let row = sqlx::query(&format!(
+                    "INSERT INTO rate_counters \
+                     (key, window_start, window_end, lim, count, version) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
+                     ON CONFLICT (key) DO UPDATE SET \
+                     count = CASE WHEN window_end <= ?7 THEN excluded.count \
+                     WHEN excluded.window_end <= window_start THEN count \
+                     ELSE count + excluded.count END, \
+                     window_start = CASE WHEN window_end <= ?7 THEN excluded.window_start \
+                     ELSE window_start END, \
+                     window_end = CASE WHEN window_end <= ?7 THEN excluded.window_end \
+                     ELSE window_end END, \
+                     lim = excluded.lim, version = excluded.version \
+                     RETURNING {COUNTER_COLUMNS}"
+                ))
+                .bind(&d.key[..])
+                .bind(d.window_start)
+                .bind(d.window_end)
+                .bind(i64::from(d.limit))
+                .bind(i64::from(d.count))
+                .bind(version)
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(err)?;
+                totals.push(rows::counter_total(&row)?);
+            }
+        }
+        let newest: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM rate_counters")
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(err)?;
+        let near = sqlx::query(&format!(
+            "SELECT {COUNTER_COLUMNS} FROM rate_counters \
+             WHERE version > ?1 AND version <= ?2 AND window_end > ?3 AND count * 2 >= lim \
+             ORDER BY key"
+        ))
+        .bind(cursor)
+        .bind(newest)
+        .bind(now)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(err)?;
+        tx.commit().await.map_err(err)?;
+        for row in &near {
+            let total = rows::counter_total(row)?;
+            if deltas.binary_search_by(|d| d.key.cmp(&total.key)).is_err() {
+                totals.push(total);
+            }
+        }
+        Ok(CounterSync {
+            totals,
+            cursor: cursor.max(newest),
+        })
     }
 
     async fn delete_browser_session(&self, hash: &[u8; 32]) -> StoreResult<()> {

@@ -45,6 +45,7 @@ fn app(client_id: &str, account_id: &str) -> App {
         access_token_format: AccessTokenFormat::Jwt,
         allow_plain_pkce: false,
         resource_server: false,
+        rate_limits: Default::default(),
         secret_hash: Some([7; 32]),
         created_at: T,
         updated_at: T,

@@ -136,6 +136,7 @@ fn app(client_id: &str, account_id: &str) -> App {
         access_token_format: AccessTokenFormat::Jwt,
         allow_plain_pkce: false,
         resource_server: false,
+        rate_limits: Default::default(),
         secret_hash: None,
         created_at: 1,
         updated_at: 1,
@@ -520,6 +521,7 @@ async fn a_0002_database_is_upgraded() {
         access_token_format: AccessTokenFormat::Jwt,
         allow_plain_pkce: false,
         resource_server: false,
+        rate_limits: Default::default(),
         secret_hash: None,
         created_at: 1,
         updated_at: 2,
@@ -607,6 +609,31 @@ async fn a_0005_database_is_upgraded() {
             credential_id: None,
         })
     );
+}
+
+/// A database at migration 0006 keeps its apps across 0007, which gives
+/// them no rate limits of their own (the server's apply).
+#[tokio::test]
+async fn a_0006_database_is_upgraded() {
+    let path = TempPath::new("upgrade-0006");
+    FirstMigrations::new(6)
+        .create(
+            &path,
+            &[
+                "INSERT INTO accounts (id, name, created_at) VALUES ('acct', 'A', 1)",
+                "INSERT INTO apps (client_id, account_id, name, platform_type, grants, \
+                 redirect_uris, scopes, distribution, issue_refresh_tokens, access_token_ttl, \
+                 refresh_token_ttl, access_token_format, allow_plain_pkce, resource_server, \
+                 created_at, updated_at, revision) VALUES ('c', 'acct', 'Old', 'server-only', \
+                 '[\"client_credentials\"]', '[]', '[]', 'private', 0, 3600, 3600, 'jwt', 0, 0, 1, 1, 4)",
+            ],
+        )
+        .await;
+    let store = SqliteStore::open(path.as_str()).await.unwrap();
+    let app = store.get_app("c").await.unwrap().expect("the app survives");
+    assert_eq!(app.name, "Old");
+    assert_eq!(app.revision, 4);
+    assert!(app.rate_limits.is_empty());
 }
 
 /// The schema refuses what the model cannot hold: a hash that is not 32

@@ -158,6 +158,11 @@ struct SpecArgs {
     /// The app is one of your APIs: it may introspect tokens of every app.
     #[arg(long)]
     resource_server: Option<bool>,
+    /// The app's own quota for a rate-limit group, GROUP=REQUESTS/SECONDS or
+    /// GROUP=off (auth, light, medium, heavy); repeat for several (replaces
+    /// the app's set on update; --rate-limit none clears it).
+    #[arg(long = "rate-limit")]
+    rate_limits: Option<Vec<String>>,
     #[arg(long)]
     account_id: Option<String>,
 }
@@ -183,6 +188,17 @@ impl From<SpecArgs> for AppSpec {
             access_token_format: a.access_token_format,
             allow_plain_pkce: a.allow_plain_pkce,
             resource_server: a.resource_server,
+            // Malformed entries reach core as they are, so the message is the API's.
+            rate_limits: a.rate_limits.map(|entries| {
+                entries
+                    .iter()
+                    .filter(|e| e.as_str() != "none")
+                    .map(|e| match e.split_once('=') {
+                        Some((group, limit)) => (group.to_string(), limit.to_string()),
+                        None => (e.clone(), String::new()),
+                    })
+                    .collect()
+            }),
         }
     }
 }
@@ -451,6 +467,14 @@ fn print_app(app: &App, secret: Option<&grantd_protocol::Secret>, json: bool) {
         println!("  refresh tokens:   {} s", app.refresh_token_ttl);
     } else {
         println!("  refresh tokens:   not issued");
+    }
+    if !app.rate_limits.is_empty() {
+        let limits: Vec<String> = app
+            .rate_limits
+            .iter()
+            .map(|(group, limit)| format!("{}={limit}", group.key()))
+            .collect();
+        println!("  rate limits:      {} (own)", limits.join(", "));
     }
     if let Some(s) = secret {
         println!("  client secret:    {}", s.expose());

@@ -3,7 +3,8 @@
 
 use anyhow::{bail, Context};
 use clap::Args;
-use grantd_core::Policy;
+use grantd_core::rate_limits::{Group, Limit, RateLimits};
+use grantd_core::{Policy, StartError, MIN_ADMIN_TOKEN_BYTES};
 use grantd_server::client_ip::TrustedProxies;
 use grantd_server::listen::ConnectionLimits;
 use grantd_server::EdgeSettings;
@@ -48,6 +49,16 @@ pub struct ServeArgs {
     /// reach ten times that; 0 = no limit).
     #[arg(long, env = "GRANTD_AUTH_FAILURE_LIMIT")]
     pub auth_failure_limit: Option<u32>,
+    /// A request quota for a RingCentral rate-limit group:
+    /// GROUP=REQUESTS/SECONDS (groups auth, light, medium, heavy) or
+    /// GROUP=off; repeat for several (environment: a comma-separated list,
+    /// e.g. "auth=5/60,light=50/60"). Counted per app and user; off unless set.
+    #[arg(long = "rate-limit", env = "GRANTD_RATE_LIMITS", value_delimiter = ',')]
+    pub rate_limits: Option<Vec<String>>,
+    /// Start the quotas from a preset: ringcentral (Auth 5/60, Light 50/60,
+    /// Medium 40/60, Heavy 10/60); --rate-limit then changes single groups.
+    #[arg(long, env = "GRANTD_RATE_LIMIT_PRESET")]
+    pub rate_limit_preset: Option<String>,
     /// A reverse proxy (IP address or CIDR range) whose X-Forwarded-For or
     /// Forwarded header names the client's address; repeat for several
     /// (environment: a comma-separated list). Default: none, so the peer
@@ -199,6 +210,52 @@ pub struct FileConfig {
     pub legacy: LegacyFile,
     #[serde(default)]
     pub server: ServerFile,
+    #[serde(default)]
+    pub rate_limits: RateLimitsFile,
+}
+
+/// `[rate_limits]`: `preset = "ringcentral"`, and per group `"REQUESTS/SECONDS"` or `"off"`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitsFile {
+    pub preset: Option<String>,
+    pub auth: Option<String>,
+    pub light: Option<String>,
+    pub medium: Option<String>,
+    pub heavy: Option<String>,
+}
+
+impl RateLimitsFile {
+    fn groups(&self) -> [(Group, Option<&String>); 4] {
+        [
+            (Group::Auth, self.auth.as_ref()),
+            (Group::Light, self.light.as_ref()),
+            (Group::Medium, self.medium.as_ref()),
+            (Group::Heavy, self.heavy.as_ref()),
+        ]
+    }
+}
+
+/// The server-wide quotas: a preset (flag, else file), then the file's
+/// groups, then the flags' groups.
+fn resolve_rate_limits(serve: &ServeArgs, file: &RateLimitsFile) -> anyhow::Result<RateLimits> {
+    let mut limits = match serve.rate_limit_preset.as_ref().or(file.preset.as_ref()) {
+        Some(name) => RateLimits::preset(name).map_err(anyhow::Error::msg)?,
+        None => RateLimits::default(),
+    };
+    for (group, value) in file.groups() {
+        if let Some(v) = value {
+            let limit = Limit::parse(v)
+                .map_err(|e| anyhow::anyhow!("[rate_limits] {}: {e}", group.key()))?;
+            limits.set(group, limit);
+        }
+    }
+    for assignment in serve.rate_limits.iter().flatten() {
+        limits
+            .apply(assignment)
+            .map_err(|e| anyhow::anyhow!("rate limit {assignment}: {e}"))?;
+    }
+    Ok(limits)
 }
 
 /// `[server]`: how connections are handled.
@@ -246,6 +303,7 @@ pub struct Settings {
     pub master_key: Option<String>,
     pub policy: Policy,
     pub auth_failure_limit: u32,
+    pub rate_limits: RateLimits,
     pub trusted_proxies: TrustedProxies,
     pub body_read_timeout: Duration,
     pub connections: ConnectionLimits,
@@ -287,6 +345,17 @@ impl Settings {
                 .unwrap_or_default(),
         )
         .map_err(anyhow::Error::msg)?;
+        let rate_limits = resolve_rate_limits(serve, &file.rate_limits)?;
+        // Secrets come from the environment only, never from a file that
+        // may be committed or a flag visible in `ps`.
+        let admin_token = std::env::var("GRANTD_ADMIN_TOKEN")
+            .ok()
+            .filter(|s| !s.is_empty());
+        if let Some(t) = &admin_token {
+            if t.len() < MIN_ADMIN_TOKEN_BYTES {
+                bail!("{}", StartError::AdminTokenTooShort(t.len()));
+            }
+        }
         let d = ConnectionLimits::default();
         let seconds =
             |flag: Option<u64>, file: Option<u64>, default: Duration, name: &str| match flag
@@ -323,6 +392,8 @@ impl Settings {
         )?;
         Ok(Self {
             policy,
+            rate_limits,
+            admin_token,
             trusted_proxies,
             body_read_timeout,
             connections,
@@ -349,11 +420,6 @@ impl Settings {
                 .or(file.signing_alg)
                 .unwrap_or_else(|| "ES256".into()),
             log_format,
-            // Secrets come from the environment only, never from a file that
-            // may be committed or a flag visible in `ps`.
-            admin_token: std::env::var("GRANTD_ADMIN_TOKEN")
-                .ok()
-                .filter(|s| !s.is_empty()),
             master_key: std::env::var("GRANTD_MASTER_KEY")
                 .ok()
                 .filter(|s| !s.is_empty()),
@@ -377,6 +443,40 @@ mod tests {
     fn redacts_passwords() {
         assert_eq!(redact_url("postgres://u:pw@h/db"), "postgres://…@h/db");
         assert_eq!(redact_url("sqlite://x.db"), "sqlite://x.db");
+    }
+
+    #[test]
+    fn rate_limits_from_preset_file_and_flags() {
+        let file: FileConfig = toml::from_str(
+            "[rate_limits]\npreset = \"ringcentral\"\nauth = \"10/60\"\nheavy = \"off\"\n",
+        )
+        .unwrap();
+        let serve = ServeArgs {
+            rate_limits: Some(vec!["light=100/30".into()]),
+            ..Default::default()
+        };
+        let limits = resolve_rate_limits(&serve, &file.rate_limits).unwrap();
+        assert_eq!(limits.to_string(), "auth=10/60,light=100/30,medium=40/60");
+        assert!(
+            resolve_rate_limits(&ServeArgs::default(), &RateLimitsFile::default())
+                .unwrap()
+                .is_off()
+        );
+        let bad = ServeArgs {
+            rate_limits: Some(vec!["auth=5 per minute".into()]),
+            ..Default::default()
+        };
+        let e = resolve_rate_limits(&bad, &RateLimitsFile::default()).unwrap_err();
+        assert!(e.to_string().contains("REQUESTS/SECONDS"), "{e}");
+        let preset = ServeArgs {
+            rate_limit_preset: Some("ringcentral".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            resolve_rate_limits(&preset, &RateLimitsFile::default()).unwrap(),
+            RateLimits::ringcentral()
+        );
+        assert!(toml::from_str::<FileConfig>("[rate_limits]\nauht = \"1/1\"\n").is_err());
     }
 
     #[test]

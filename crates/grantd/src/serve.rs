@@ -229,7 +229,7 @@ pub fn print_first_start(first: &FirstStart) {
         use std::io::Write;
         let _ = writeln!(
             std::io::stderr(),
-            "Admin token (shown once; store it now): {token}\n  Use it as: Authorization: Bearer <token> on /admin/v1, or set GRANTD_ADMIN_TOKEN to choose your own."
+            "Admin token (shown once; store it now): {token}\n  Use it as: Authorization: Bearer <token> on /admin/v1, or set GRANTD_ADMIN_TOKEN to choose your own (at least 32 bytes: openssl rand -base64 32)."
         );
     }
 }
@@ -248,14 +248,22 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     print_first_start(&first);
     spawn_housekeeping(grantd.clone());
     tokio::spawn(grantd.clone().follow_changes());
-    let app = grantd_server::router(grantd_server::AppState::new(
+    let state = grantd_server::AppState::new(
         grantd,
         grantd_server::EdgeSettings {
             auth_failure_limit: settings.auth_failure_limit,
+            rate_limits: settings.rate_limits,
             trusted_proxies: settings.trusted_proxies.clone(),
             body_read_timeout: settings.body_read_timeout,
         },
-    ));
+    );
+    if state.share_counters() {
+        tracing::info!("request counters are shared with the other nodes through the database");
+    }
+    if !settings.rate_limits.is_off() {
+        tracing::info!(quotas = %settings.rate_limits, "rate-limit group quotas on");
+    }
+    let app = grantd_server::router(state);
     if !settings.trusted_proxies.is_empty() {
         tracing::info!(proxies = ?settings.trusted_proxies, "trusting forwarding headers from these peers");
     }

@@ -488,6 +488,11 @@ async fn generated_admin_token_is_printed_once_and_works() {
         .unwrap();
     std::thread::spawn(move || for _ in stdout {});
     let token = token.expect("admin token printed");
+    use base64::Engine;
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(&token)
+        .expect("base64url");
+    assert!(raw.len() >= 32, "{} random bytes", raw.len());
     let http = reqwest::Client::new();
     let res = http
         .get(format!("{base}/admin/v1/apps"))

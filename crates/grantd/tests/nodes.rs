@@ -1,6 +1,7 @@
 //! Several grantd nodes on one PostgreSQL database act as one server: what
-//! one node issues, changes or revokes holds on the other at once, and a node
-//! killed mid-refresh loses no refresh token a client received.
+//! one node issues, changes or revokes holds on the other at once, a node
+//! killed mid-refresh loses no refresh token a client received, and the
+//! failure limit and request quotas count every node's requests.
 //!
 //! Needs PostgreSQL (`GRANTD_TEST_DATABASE_URL`); each test makes its own
 //! database. Without the variable the tests are skipped, except under CI.
@@ -28,12 +29,18 @@ struct Cluster {
 }
 
 async fn cluster() -> Option<Cluster> {
+    cluster_with(&[], &[]).await
+}
+
+/// Two nodes with the same extra flags and environment.
+async fn cluster_with(args: &[&str], env: &[(&str, &str)]) -> Option<Cluster> {
     let db = EmptyDatabase::create().await?;
     let node = |db: &EmptyDatabase| {
-        Server::start_with(
-            &["--database-url", db.url(), "--issuer", ISSUER],
-            &[("GRANTD_MASTER_KEY", MASTER_KEY)],
-        )
+        let mut all_args = vec!["--database-url", db.url(), "--issuer", ISSUER];
+        all_args.extend_from_slice(args);
+        let mut all_env = vec![("GRANTD_MASTER_KEY", MASTER_KEY)];
+        all_env.extend_from_slice(env);
+        Server::start_with(&all_args, &all_env)
     };
     let a = node(&db);
     let b = node(&db);
@@ -404,4 +411,141 @@ async fn a_database_that_stops_answering_gets_grd_503_and_the_server_recovers() 
     })
     .await;
     assert!(took.is_some(), "the server did not recover");
+}
+
+/// Long enough for one node's counts to reach the database and the other
+/// node to read them back (each syncs every 250 ms), with room for a busy
+/// machine.
+const SYNCED: Duration = Duration::from_millis(1000);
+/// The most the limits may take to hold on every node.
+const ACROSS_NODES: Duration = Duration::from_secs(2);
+
+/// Sends with `send` (every 250 ms, for at most two seconds) until the
+/// answer is 429; returns the statuses of the other answers. Each answer
+/// that is not 429 counts against the limit under test, so callers first
+/// give the nodes time to sync.
+async fn until_refused<F, Fut>(send: F) -> (bool, Vec<u16>)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Reply>,
+{
+    let start = Instant::now();
+    let mut other = Vec::new();
+    loop {
+        let r = send().await;
+        if r.status == 429 {
+            assert_eq!(r.code(), "CMN-301", "{}", r.text);
+            assert!(r.header("retry-after").is_some());
+            return (true, other);
+        }
+        other.push(r.status);
+        if start.elapsed() > ACROSS_NODES {
+            return (false, other);
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// Ten failures per identity and minute is the limit of the deployment,
+/// not of each node: guessing on A and then on B is paused on both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_failure_limit_holds_across_nodes() {
+    let Some(c) = cluster_with(&[], &[("GRANTD_AUTH_FAILURE_LIMIT", "10")]).await else {
+        return;
+    };
+    let real = c.a.server_only_app(json!({})).await;
+    let guess = common::App {
+        client_id: "invented-client".into(),
+        secret: "guess".into(),
+        json: Value::Null,
+    };
+    let cc = "grant_type=client_credentials";
+    let mut failed = 0;
+    for i in 0..6 {
+        let r = token(&c.a, &guess, cc).await;
+        assert_eq!(r.code(), "OAU-153", "A, attempt {i}: {}", r.text);
+        failed += 1;
+    }
+    tokio::time::sleep(SYNCED).await;
+    let mut on_b = Vec::new();
+    for _ in 0..6 {
+        let r = token(&c.b, &guess, cc).await;
+        if r.status == 401 {
+            failed += 1;
+        } else {
+            r.assert_error(
+                429,
+                "temporarily_unavailable",
+                "CMN-301",
+                &["for client id 'invented-client'", "More than 10"],
+            );
+        }
+        on_b.push(r.status);
+    }
+    assert_eq!(
+        on_b,
+        [401, 401, 401, 401, 429, 429],
+        "B counted A's six failures: the 11th and 12th are paused"
+    );
+    // A learns of B's four within the sync delay.
+    tokio::time::sleep(SYNCED).await;
+    let (paused, before) = until_refused(|| token(&c.a, &guess, cc)).await;
+    failed += before.iter().filter(|s| **s == 401).count();
+    assert!(paused, "A never paused the identity: {before:?}");
+    assert!(
+        failed <= 11,
+        "{failed} failures got through two nodes with a limit of 10"
+    );
+    // The real client is not paused, on either node.
+    for node in [&c.a, &c.b] {
+        assert_eq!(token(node, &real, cc).await.status, 200);
+    }
+    drop(c.db);
+}
+
+/// A request quota counts every node's requests of the app.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_quotas_hold_across_nodes() {
+    let Some(c) = cluster_with(&["--rate-limit", "auth=6/60"], &[]).await else {
+        return;
+    };
+    let app = c.a.server_only_app(json!({})).await;
+    let cc = "grant_type=client_credentials";
+    let mut granted = 0;
+    for left in ["5", "4", "3"] {
+        let r = token(&c.a, &app, cc).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert_eq!(r.header("x-rate-limit-group"), Some("Auth"));
+        assert_eq!(r.header("x-rate-limit-remaining"), Some(left));
+        granted += 1;
+    }
+    tokio::time::sleep(SYNCED).await;
+    let mut on_b = Vec::new();
+    for _ in 0..4 {
+        let r = token(&c.b, &app, cc).await;
+        if r.status == 200 {
+            granted += 1;
+        }
+        on_b.push((
+            r.status,
+            r.header("x-rate-limit-remaining").map(String::from),
+        ));
+    }
+    let rem = |s: &str| Some(s.to_string());
+    assert_eq!(
+        on_b,
+        [
+            (200, rem("2")),
+            (200, rem("1")),
+            (200, rem("0")),
+            (429, rem("0"))
+        ],
+        "B counted A's three requests"
+    );
+    tokio::time::sleep(SYNCED).await;
+    let (refused, before) = until_refused(|| token(&c.a, &app, cc)).await;
+    granted += before.iter().filter(|s| **s == 200).count();
+    assert!(refused, "A never applied the quota: {before:?}");
+    assert!(granted <= 7, "{granted} requests granted with a quota of 6");
+    drop(c.db);
 }

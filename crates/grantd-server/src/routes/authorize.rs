@@ -2,6 +2,7 @@
 //! browser session cookie and CSRF tokens on every form.
 
 use crate::extract::{read_form, BearerToken};
+use crate::quota::Metering;
 use crate::ratelimit::{Attempt, Identity};
 use crate::reject::{error_response, Rejection};
 use crate::state::AppState;
@@ -339,8 +340,10 @@ impl Step {
     }
 }
 
-/// `GET|POST /oauth/authorize`.
-pub async fn authorize(State(s): State<AppState>, req: Request) -> Response {
+/// `GET|POST /oauth/authorize`. The Auth quota counts per app and signed-in
+/// user; past it the user sees a page (429 with Retry-After) rather than a
+/// redirect the app might follow straight back here.
+pub async fn authorize(State(s): State<AppState>, metering: Metering, req: Request) -> Response {
     let step = match Step::begin(&s, req).await {
         Ok(step) => step,
         Err(res) => return res,
@@ -349,6 +352,10 @@ pub async fn authorize(State(s): State<AppState>, req: Request) -> Response {
         Ok(u) => u,
         Err(res) => return res,
     };
+    let user = signed_in.as_ref().map(|(u, _)| u.id.as_str());
+    if let Err(e) = metering.check(&step.ctx.app, user) {
+        return error_page(&s, &step.headers, &e);
+    }
     let Step {
         headers,
         ctx,
@@ -393,7 +400,7 @@ pub async fn login(State(s): State<AppState>, req: Request) -> Response {
         Err(e) => {
             tracing::info!(code = e.entry().code, client_id = %ctx.app.client_id, "sign-in failed");
             let status = match e.code {
-                Code::TooManyFailures => StatusCode::TOO_MANY_REQUESTS,
+                Code::RateExceeded => StatusCode::TOO_MANY_REQUESTS,
                 _ => StatusCode::UNAUTHORIZED,
             };
             return sign_in_page(&s, &headers, &ctx, status, Some(&e), params.get("username"));
@@ -485,9 +492,13 @@ pub async fn signout(State(s): State<AppState>, req: Request) -> Response {
 /// `GET|POST /oauth/userinfo` (OIDC Core §5.3).
 pub async fn userinfo(
     State(s): State<AppState>,
+    metering: Metering,
     BearerToken(token): BearerToken,
 ) -> Result<Response, Rejection> {
     let bearer = s.grantd.authenticate_bearer(token.as_deref()).await?;
+    metering
+        .check_client(&s, Some(&bearer.client_id), Some(&bearer.user.id))
+        .await?;
     let scopes = Scopes::parse(&bearer.scope)?;
     if !scopes.contains("openid") {
         return Err(OAuthError::openid_scope_missing().into());

@@ -2,6 +2,7 @@
 //! `GET /restapi/v1.0/account/~/extension/~`, the token's user.
 
 use crate::extract::BearerToken;
+use crate::quota::Metering;
 use crate::reject::Rejection;
 use crate::state::AppState;
 use axum::extract::State;
@@ -10,9 +11,13 @@ use serde_json::{json, Value};
 
 pub async fn current_extension(
     State(s): State<AppState>,
+    metering: Metering,
     BearerToken(token): BearerToken,
 ) -> Result<Json<Value>, Rejection> {
     let bearer = s.grantd.authenticate_bearer(token.as_deref()).await?;
+    metering
+        .check_client(&s, Some(&bearer.client_id), Some(&bearer.user.id))
+        .await?;
     let u = &bearer.user;
     let base = format!("{}/restapi/v1.0/account/{}", s.issuer(), u.account_id);
     let (first, last) = u.name.split_once(' ').unwrap_or((u.name.as_str(), ""));

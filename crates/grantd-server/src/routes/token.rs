@@ -2,6 +2,7 @@
 
 use super::no_store_json;
 use crate::extract::{OAuthForm, TokenParamRule, TokenRule};
+use crate::quota::Metering;
 use crate::reject::Rejection;
 use crate::state::AppState;
 use axum::extract::State;
@@ -10,11 +11,16 @@ use axum::response::{IntoResponse, Response};
 use grantd_core::tokens::Deprecation;
 use grantd_protocol::{Code, OAuthError};
 
-/// `POST /oauth/token`: every grant.
+/// `POST /oauth/token`: every grant. The Auth quota counts per app: the
+/// user is known only once the grant has run.
 pub async fn token(
     State(s): State<AppState>,
+    metering: Metering,
     form: OAuthForm<TokenRule>,
 ) -> Result<Response, Rejection> {
+    metering
+        .check_client(&s, form.client.client_id(), None)
+        .await?;
     let issued = s.grantd.token(&form.client, &form.params).await?;
     let mut res = no_store_json(&issued.response);
     if let Some(d) = issued.deprecation {
@@ -50,9 +56,11 @@ pub fn deprecation_headers(res: &mut Response, issuer: &str, d: Deprecation) {
 /// `POST /oauth/introspect` (RFC 7662), client-authenticated.
 pub async fn introspect(
     State(s): State<AppState>,
+    metering: Metering,
     form: OAuthForm<TokenParamRule>,
 ) -> Result<Response, Rejection> {
     let app = s.grantd.authenticate_client(&form.client).await?;
+    metering.check(&app, None)?;
     let token = form
         .params
         .require("token", "to say which token to introspect")?;
@@ -64,9 +72,11 @@ pub async fn introspect(
 /// token was known, as RingCentral answers.
 pub async fn revoke(
     State(s): State<AppState>,
+    metering: Metering,
     form: OAuthForm<TokenParamRule>,
 ) -> Result<Response, Rejection> {
     let app = s.grantd.authenticate_client(&form.client).await?;
+    metering.check(&app, None)?;
     let token = form
         .params
         .get("token")
