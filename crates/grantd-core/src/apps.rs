@@ -84,13 +84,13 @@ fn parse_grants(values: &[String]) -> Result<Vec<Grant>, OAuthError> {
 }
 
 /// The grants an app gets when none are named: those its platform allows,
-/// minus the legacy ones.
+/// minus the legacy ones and token exchange ([`Grant::on_by_default`]).
 fn default_grants(platform: PlatformType) -> Vec<Grant> {
     let mut grants: Vec<Grant> = platform
         .allowed_grants()
         .iter()
         .copied()
-        .filter(|g| !g.is_legacy())
+        .filter(|g| g.on_by_default())
         .collect();
     grants.sort();
     grants

@@ -48,6 +48,7 @@ impl Pair {
             endpoint_id: Some(params.endpoint_id.clone().unwrap_or_else(|| random_id(22))),
             session_id: Some(session.id.clone()),
             id_token: None,
+            issued_token_type: None,
         }
     }
 }

@@ -254,6 +254,7 @@ impl Grantd {
                 endpoint_id: params.endpoint_id.clone(),
                 session_id: None,
                 id_token: None,
+                issued_token_type: None,
             });
         };
         let (credential_id, code) = match grantee.session {
