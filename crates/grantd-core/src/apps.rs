@@ -2,7 +2,7 @@
 //! lifetimes, and client secrets (256 random bits, shown once, stored hashed).
 
 use crate::crypto::{random_id, random_token, sha256};
-use crate::model::{AccessTokenFormat, App, Distribution};
+use crate::model::{AccessTokenFormat, App, Distribution, ExchangePolicy};
 use crate::store::Cas;
 use crate::Grantd;
 use grantd_protocol::grant::join;
@@ -35,7 +35,33 @@ pub struct AppSpec {
     pub access_token_format: Option<String>,
     pub allow_plain_pkce: Option<bool>,
     pub resource_server: Option<bool>,
+    /// Absent: unchanged; `null`: no policy; an object: its fields change.
+    #[serde(default, deserialize_with = "present")]
+    pub token_exchange: Option<Option<ExchangePolicySpec>>,
 }
+
+/// Changes to an app's token exchange policy (absent fields unchanged).
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExchangePolicySpec {
+    pub allowed_subject_apps: Option<Vec<String>>,
+    pub audiences: Option<Vec<String>>,
+    /// `null`: no limit beyond the subject token's scope.
+    #[serde(default, deserialize_with = "present")]
+    pub max_scope: Option<Option<Vec<String>>>,
+}
+
+/// Tells a field sent as `null` (`Some(None)`) from one left out (`None`).
+fn present<'de, T, D>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    T: Deserialize<'de>,
+    D: serde::Deserializer<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// Most client ids a token exchange policy lists in each of its fields.
+pub const MAX_EXCHANGE_POLICY_APPS: usize = 50;
 
 /// A new app and, for confidential apps, its secret (shown this once).
 #[derive(Debug)]
@@ -200,6 +226,22 @@ fn apply(mut app: App, spec: AppSpec, creating: bool) -> Result<App, OAuthError>
         }
         app.resource_server = r;
     }
+    match spec.token_exchange {
+        None => {}
+        Some(None) => app.token_exchange = None,
+        Some(Some(change)) => {
+            if !app.has_grant(Grant::TokenExchange) {
+                return Err(OAuthError::invalid_app_field(
+                    "token_exchange",
+                    "a token exchange policy needs the token_exchange grant; add it to grants",
+                ));
+            }
+            app.token_exchange = Some(apply_exchange_policy(
+                app.token_exchange.take().unwrap_or_default(),
+                change,
+            )?);
+        }
+    }
     if let Some(t) = spec.access_token_ttl {
         app.access_token_ttl = check_ttl("access_token_ttl", t, ACCESS_TTL_RANGE)?;
     }
@@ -220,6 +262,53 @@ fn apply(mut app: App, spec: AppSpec, creating: bool) -> Result<App, OAuthError>
         None => {}
     }
     Ok(app)
+}
+
+fn apply_exchange_policy(
+    mut policy: ExchangePolicy,
+    change: ExchangePolicySpec,
+) -> Result<ExchangePolicy, OAuthError> {
+    if let Some(ids) = change.allowed_subject_apps {
+        policy.allowed_subject_apps = client_ids("token_exchange.allowed_subject_apps", ids)?;
+    }
+    if let Some(ids) = change.audiences {
+        policy.audiences = client_ids("token_exchange.audiences", ids)?;
+    }
+    match change.max_scope {
+        None => {}
+        Some(None) => policy.max_scope = None,
+        Some(Some(names)) => {
+            policy.max_scope = Some(
+                Scopes::from_names(names.iter().map(String::as_str))
+                    .map_err(|why| OAuthError::invalid_app_field("token_exchange", why))?,
+            );
+        }
+    }
+    Ok(policy)
+}
+
+/// A policy's list of client ids: trimmed, without repeats, bounded.
+fn client_ids(field: &str, ids: Vec<String>) -> Result<Vec<String>, OAuthError> {
+    let mut out: Vec<String> = Vec::new();
+    for id in ids {
+        let id = id.trim();
+        if id.is_empty() || id.len() > 100 || !id.chars().all(|c| c.is_ascii_graphic()) {
+            return Err(OAuthError::invalid_app_field(
+                "token_exchange",
+                format!("{field} holds client ids: 1 to 100 printable ASCII characters each"),
+            ));
+        }
+        if !out.iter().any(|o| o == id) {
+            out.push(id.to_string());
+        }
+    }
+    if out.len() > MAX_EXCHANGE_POLICY_APPS {
+        return Err(OAuthError::invalid_app_field(
+            "token_exchange",
+            format!("{field} lists at most {MAX_EXCHANGE_POLICY_APPS} apps"),
+        ));
+    }
+    Ok(out)
 }
 
 /// How often an update is retried when a concurrent change got there first.
@@ -244,12 +333,17 @@ impl Grantd {
             access_token_format: AccessTokenFormat::Jwt,
             allow_plain_pkce: false,
             resource_server: false,
+            token_exchange: None,
             secret_hash: None,
             created_at: now,
             updated_at: now,
             revision: 1,
         };
+        let policy_given = spec.token_exchange.is_some();
         let mut app = apply(blank, spec, true)?;
+        if policy_given {
+            self.check_exchange_policy(&app).await?;
+        }
         let secret = app.is_confidential().then(|| Secret::new(random_token()));
         app.secret_hash = secret.as_ref().map(|s| sha256(s.expose().as_bytes()));
         self.store.insert_app(&app).await?;
@@ -273,6 +367,9 @@ impl Grantd {
         for _ in 0..UPDATE_ATTEMPTS {
             let current = self.get_app(client_id).await?;
             let mut app = apply(current, spec.clone(), false)?;
+            if spec.token_exchange.is_some() {
+                self.check_exchange_policy(&app).await?;
+            }
             app.updated_at = self.now();
             match self.store.update_app(&app).await? {
                 Cas::Done => {
@@ -287,6 +384,46 @@ impl Grantd {
         }
         tracing::warn!(client_id, "app update kept losing races with other changes");
         Err(OAuthError::store_unavailable())
+    }
+
+    /// The apps a token exchange policy names exist, and its audiences are
+    /// resource servers. Checked when the policy is set; an exchange checks
+    /// again, since apps change after.
+    async fn check_exchange_policy(&self, app: &App) -> Result<(), OAuthError> {
+        let Some(policy) = &app.token_exchange else {
+            return Ok(());
+        };
+        for id in &policy.allowed_subject_apps {
+            if id != &app.client_id && self.store.get_app(id).await?.is_none() {
+                return Err(OAuthError::invalid_app_field(
+                    "token_exchange",
+                    format!(
+                        "allowed_subject_apps names '{}', which is not a registered app",
+                        grantd_protocol::error::sanitize(id, 100)
+                    ),
+                ));
+            }
+        }
+        for id in &policy.audiences {
+            let resource_server = if id == &app.client_id {
+                app.resource_server
+            } else {
+                self.store
+                    .get_app(id)
+                    .await?
+                    .is_some_and(|a| a.resource_server)
+            };
+            if !resource_server {
+                return Err(OAuthError::invalid_app_field(
+                    "token_exchange",
+                    format!(
+                        "audiences names '{}', which is not a registered resource server (an app with resource_server: true)",
+                        grantd_protocol::error::sanitize(id, 100)
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 
     pub async fn delete_app(&self, client_id: &str) -> Result<(), OAuthError> {
@@ -374,6 +511,7 @@ mod tests {
             access_token_format: AccessTokenFormat::Jwt,
             allow_plain_pkce: false,
             resource_server: false,
+            token_exchange: None,
             secret_hash: None,
             created_at: 0,
             updated_at: 0,
@@ -430,6 +568,66 @@ mod tests {
         assert!(e.description.contains("server-web, browser"));
         let e = apply(blank(), spec("server-only", &["jwt"]), true).unwrap_err();
         assert!(e.description.contains("jwt_bearer"));
+    }
+
+    #[test]
+    fn exchange_policy_needs_the_grant_and_merges() {
+        let with_policy = |grants: &[&str], policy: serde_json::Value| AppSpec {
+            token_exchange: serde_json::from_value::<AppSpec>(
+                serde_json::json!({ "token_exchange": policy }),
+            )
+            .unwrap()
+            .token_exchange,
+            ..spec("server-only", grants)
+        };
+        let e = apply(
+            blank(),
+            with_policy(
+                &["client_credentials"],
+                serde_json::json!({"audiences": ["rs"]}),
+            ),
+            true,
+        )
+        .unwrap_err();
+        assert!(
+            e.description.contains("token_exchange grant"),
+            "{}",
+            e.description
+        );
+        let grants = ["client_credentials", "token_exchange"];
+        let app = apply(
+            blank(),
+            with_policy(
+                &grants,
+                serde_json::json!({"audiences": ["rs", "rs"], "max_scope": ["A"]}),
+            ),
+            true,
+        )
+        .unwrap();
+        let policy = app.token_exchange.clone().unwrap();
+        assert_eq!(policy.audiences, vec!["rs"]);
+        assert_eq!(policy.max_scope, Some(Scopes::parse("A").unwrap()));
+        // Fields left out stay; null clears.
+        let app = apply(
+            app,
+            with_policy(
+                &grants,
+                serde_json::json!({"allowed_subject_apps": ["x"], "max_scope": null}),
+            ),
+            false,
+        )
+        .unwrap();
+        let policy = app.token_exchange.clone().unwrap();
+        assert_eq!(
+            (
+                policy.allowed_subject_apps,
+                policy.audiences,
+                policy.max_scope
+            ),
+            (vec!["x".to_string()], vec!["rs".to_string()], None)
+        );
+        let app = apply(app, with_policy(&grants, serde_json::Value::Null), false).unwrap();
+        assert_eq!(app.token_exchange, None);
     }
 
     #[test]

@@ -89,6 +89,7 @@ mod tests {
             access_token_format: AccessTokenFormat::Jwt,
             allow_plain_pkce: false,
             resource_server: false,
+            token_exchange: None,
             secret_hash: None,
             created_at: 0,
             updated_at: 0,

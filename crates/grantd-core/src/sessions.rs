@@ -106,6 +106,7 @@ impl Grantd {
                 replay: None,
                 pair_access_id: Some(access.jti.clone()),
                 pair_access_expires_at: Some(access.exp),
+                exchange: None,
             };
             (value, record)
         });

@@ -536,6 +536,7 @@ impl Grantd {
                     replay: None,
                     pair_access_id: None,
                     pair_access_expires_at: None,
+                    exchange: None,
                 };
                 AccessToken {
                     value,

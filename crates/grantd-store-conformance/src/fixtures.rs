@@ -3,8 +3,8 @@
 use grantd_core::clock::UnixTime;
 use grantd_core::crypto::{random_id, sha256};
 use grantd_core::model::{
-    AccessTokenFormat, Account, App, AuthCode, BrowserSession, Distribution, JwtCredential, Role,
-    Session, TokenKind, TokenRecord, User, UserStatus,
+    AccessTokenFormat, Account, App, AuthCode, BrowserSession, Distribution, ExchangePolicy,
+    JwtCredential, Role, Session, TokenKind, TokenRecord, User, UserStatus,
 };
 use grantd_core::store::{Change, NewSession, SessionCap, SessionOpened, Store};
 use grantd_protocol::{Grant, PlatformType, RedirectUri, Scopes};
@@ -84,10 +84,20 @@ pub(crate) fn full_app(client_id: &str, account_id: &str) -> App {
         access_token_format: AccessTokenFormat::Jwt,
         allow_plain_pkce: true,
         resource_server: true,
+        token_exchange: Some(exchange_policy()),
         secret_hash: Some(hash(client_id)),
         created_at: T,
         updated_at: T + 1,
         revision: 1,
+    }
+}
+
+/// A token exchange policy with every field set.
+pub(crate) fn exchange_policy() -> ExchangePolicy {
+    ExchangePolicy {
+        allowed_subject_apps: vec!["front-end".to_string(), "Zoë's \"app\"".to_string()],
+        audiences: vec!["billing-api".to_string()],
+        max_scope: Some(scopes("ReadAccounts team:write")),
     }
 }
 
@@ -108,6 +118,7 @@ pub(crate) fn bare_app(client_id: &str, account_id: &str) -> App {
         access_token_format: AccessTokenFormat::Opaque,
         allow_plain_pkce: false,
         resource_server: false,
+        token_exchange: None,
         secret_hash: None,
         created_at: T + 2,
         updated_at: T + 2,
@@ -133,6 +144,7 @@ pub(crate) fn token(id: &str, client_id: &str, expires_at: UnixTime) -> TokenRec
         replay: None,
         pair_access_id: None,
         pair_access_expires_at: None,
+        exchange: None,
     }
 }
 

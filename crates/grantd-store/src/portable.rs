@@ -69,6 +69,7 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("created_at", Int),
             ("updated_at", Int),
             ("revision", Int),
+            ("token_exchange", Text),
         ],
     ),
     (
@@ -127,6 +128,8 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("replay", Bytes),
             ("pair_access_id", Text),
             ("pair_access_expires_at", Int),
+            ("audience", Text),
+            ("act", Text),
         ],
     ),
     (
