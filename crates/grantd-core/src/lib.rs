@@ -11,6 +11,7 @@ pub mod grants;
 pub mod keys;
 pub mod model;
 pub mod oidc;
+pub mod own_token;
 pub mod resource;
 pub mod sessions;
 pub mod store;

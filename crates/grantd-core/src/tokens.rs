@@ -7,7 +7,8 @@ use crate::grants::{
     self, refresh_token, Continuation, GrantContext, GrantDeps, Grantee, Issue, SessionPlan,
     REGISTRY,
 };
-use crate::model::{AccessTokenFormat, App, Session, TokenKind, TokenRecord};
+use crate::model::{AccessTokenFormat, Actor, App, Session, TokenKind, TokenRecord};
+use crate::own_token::OwnKind;
 use crate::sessions::tombstone;
 use crate::store::{NewSession, RotateOutcome, Rotation, SessionOpened};
 use crate::Grantd;
@@ -33,6 +34,9 @@ pub struct AccessClaims {
     pub account_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub session_id: Option<String>,
+    /// Token exchange: who acts for `sub` (RFC 8693 §4.1).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub act: Option<Actor>,
 }
 
 pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
@@ -63,6 +67,9 @@ pub struct Introspection {
     pub account_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub session_id: Option<String>,
+    /// A token exchange's actor (RFC 8693 §4.1; RFC 7662 §2.2 admits more members).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub act: Option<Actor>,
 }
 
 impl Grantd {
@@ -370,66 +377,40 @@ impl Grantd {
     }
 
     /// RFC 7662. A client may introspect the tokens issued to it, and a
-    /// resource server (an app marked `resource_server`) any token; anything
-    /// else (unknown, expired, revoked, another app's) is `{"active": false}`.
+    /// resource server (an app marked `resource_server`) any token meant for
+    /// grantd's API or for itself; anything else (unknown, expired, revoked,
+    /// another app's, an ID token or JWT credential) is `{"active": false}`.
     pub async fn introspect(&self, caller: &App, token: &str) -> Result<Introspection, OAuthError> {
-        let now = self.now();
-        if looks_like_jwt(token) {
-            let claims: AccessClaims = match self.keys.verify(token, ACCESS_TOKEN_TYP, now, 0) {
-                Ok(c) => c,
-                Err(_) => return Ok(Introspection::default()),
-            };
-            if (claims.client_id != caller.client_id && !caller.resource_server)
-                || self.store.is_jti_revoked(&claims.jti).await?
-                || !self.session_in_use(claims.session_id.as_deref()).await?
-                // A deleted app's tokens end with it (its opaque ones are deleted).
-                || self.find_app(&claims.client_id).await?.is_none()
-            {
-                return Ok(Introspection::default());
-            }
-            return Ok(Introspection {
-                active: true,
-                scope: Some(claims.scope),
-                client_id: Some(claims.client_id),
-                token_type: Some("Bearer".into()),
-                exp: Some(claims.exp),
-                iat: Some(claims.iat),
-                sub: Some(claims.sub),
-                aud: Some(claims.aud),
-                iss: Some(claims.iss),
-                jti: Some(claims.jti),
-                account_id: claims.account_id,
-                session_id: claims.session_id,
-            });
-        }
-        let Some(record) = self.store.get_token(&sha256(token.as_bytes())).await? else {
+        let Ok(t) = self.verify_own_token(token).await? else {
             return Ok(Introspection::default());
         };
-        if (record.client_id != caller.client_id && !caller.resource_server)
-            || record.revoked_at.is_some()
-            || record.rotated_at.is_some()
-            || record.expires_at <= now
-            || self.store.is_jti_revoked(&record.id).await?
-            || !self.session_in_use(record.session_id.as_deref()).await?
-        {
+        let token_type = match t.kind {
+            OwnKind::JwtAccess | OwnKind::OpaqueAccess => "Bearer",
+            OwnKind::Refresh => "refresh_token",
+            OwnKind::IdToken | OwnKind::Credential => return Ok(Introspection::default()),
+        };
+        let Some(client_id) = t.client_id else {
+            return Ok(Introspection::default());
+        };
+        // A token exchanged for one resource server is that one's to see.
+        let for_caller = t.audience == self.config.audience || t.audience == caller.client_id;
+        if client_id != caller.client_id && !(caller.resource_server && for_caller) {
             return Ok(Introspection::default());
         }
         Ok(Introspection {
             active: true,
-            scope: Some(record.scope),
-            client_id: Some(record.client_id),
-            token_type: Some(match record.kind {
-                TokenKind::Access => "Bearer".into(),
-                TokenKind::Refresh => "refresh_token".into(),
-            }),
-            exp: Some(record.expires_at),
-            iat: Some(record.issued_at),
-            sub: Some(record.subject),
-            aud: Some(self.config.audience.clone()),
+            scope: t.scope,
+            client_id: Some(client_id),
+            token_type: Some(token_type.into()),
+            exp: t.expires_at,
+            iat: Some(t.issued_at),
+            sub: Some(t.subject),
+            aud: Some(t.audience),
             iss: Some(self.config.issuer.clone()),
-            jti: Some(record.id),
-            account_id: record.account_id,
-            session_id: record.session_id,
+            jti: Some(t.id),
+            account_id: t.account_id,
+            session_id: t.session_id,
+            act: t.act,
         })
     }
 
@@ -468,20 +449,6 @@ impl Grantd {
         Ok(())
     }
 
-    /// Whether a token's session (if it has one) is still going.
-    pub(crate) async fn session_in_use(
-        &self,
-        session_id: Option<&str>,
-    ) -> Result<bool, OAuthError> {
-        let Some(id) = session_id else {
-            return Ok(true);
-        };
-        match self.store.get_session(id).await? {
-            Some(s) => Ok(s.ended_at.is_none()),
-            None => Ok(false),
-        }
-    }
-
     /// Makes an access token (signed, or opaque with the record to store).
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn new_access_token(
@@ -511,6 +478,7 @@ impl Grantd {
                         jti: jti.clone(),
                         account_id: account_id.map(str::to_string),
                         session_id: session_id.map(str::to_string),
+                        act: None,
                     },
                 ),
                 jti,
