@@ -317,6 +317,13 @@ impl grants::Authenticate for Grantd {
     ) -> Result<model::User, OAuthError> {
         Grantd::authenticate_user(self, login, password).await
     }
+
+    async fn verify_own_token(
+        &self,
+        token: &grantd_protocol::Secret,
+    ) -> Result<Result<own_token::OwnToken, own_token::Refused>, OAuthError> {
+        Grantd::verify_own_token(self, token.expose()).await
+    }
 }
 
 /// Store failures reach clients as the catalog's server errors; the cause
