@@ -2,7 +2,7 @@
 //! lifetimes, and client secrets (256 random bits, shown once, stored hashed).
 
 use crate::crypto::{random_id, random_token, sha256};
-use crate::model::{AccessTokenFormat, App, Distribution};
+use crate::model::{AccessTokenFormat, App, Distribution, ExchangePolicy};
 use crate::rate_limits::AppRateLimits;
 use crate::store::Cas;
 use crate::Grantd;
@@ -39,7 +39,33 @@ pub struct AppSpec {
     /// `{"auth": "10/60", "light": "off"}`: the app's own quotas per
     /// rate-limit group; replaces the whole set (`{}` clears it).
     pub rate_limits: Option<std::collections::BTreeMap<String, String>>,
+    /// Absent: unchanged; `null`: no policy; an object: its fields change.
+    #[serde(default, deserialize_with = "present")]
+    pub token_exchange: Option<Option<ExchangePolicySpec>>,
 }
+
+/// Changes to an app's token exchange policy (absent fields unchanged).
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExchangePolicySpec {
+    pub allowed_subject_apps: Option<Vec<String>>,
+    pub audiences: Option<Vec<String>>,
+    /// `null`: no limit beyond the subject token's scope.
+    #[serde(default, deserialize_with = "present")]
+    pub max_scope: Option<Option<Vec<String>>>,
+}
+
+/// Tells a field sent as `null` (`Some(None)`) from one left out (`None`).
+fn present<'de, T, D>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    T: Deserialize<'de>,
+    D: serde::Deserializer<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// Most client ids a token exchange policy lists in each of its fields.
+pub const MAX_EXCHANGE_POLICY_APPS: usize = 50;
 
 /// A new app and, for confidential apps, its secret (shown this once).
 #[derive(Debug)]
@@ -88,13 +114,13 @@ fn parse_grants(values: &[String]) -> Result<Vec<Grant>, OAuthError> {
 }
 
 /// The grants an app gets when none are named: those its platform allows,
-/// minus the legacy ones.
+/// minus the legacy ones and token exchange ([`Grant::on_by_default`]).
 fn default_grants(platform: PlatformType) -> Vec<Grant> {
     let mut grants: Vec<Grant> = platform
         .allowed_grants()
         .iter()
         .copied()
-        .filter(|g| !g.is_legacy())
+        .filter(|g| g.on_by_default())
         .collect();
     grants.sort();
     grants
@@ -209,6 +235,22 @@ fn apply(mut app: App, spec: AppSpec, creating: bool) -> Result<App, OAuthError>
             AppRateLimits::parse(limits.iter().map(|(g, l)| (g.as_str(), l.as_str())))
                 .map_err(|why| OAuthError::invalid_app_field("rate_limits", why))?;
     }
+    match spec.token_exchange {
+        None => {}
+        Some(None) => app.token_exchange = None,
+        Some(Some(change)) => {
+            if !app.has_grant(Grant::TokenExchange) {
+                return Err(OAuthError::invalid_app_field(
+                    "token_exchange",
+                    "a token exchange policy needs the token_exchange grant; add it to grants",
+                ));
+            }
+            app.token_exchange = Some(apply_exchange_policy(
+                app.token_exchange.take().unwrap_or_default(),
+                change,
+            )?);
+        }
+    }
     if let Some(t) = spec.access_token_ttl {
         app.access_token_ttl = check_ttl("access_token_ttl", t, ACCESS_TTL_RANGE)?;
     }
@@ -229,6 +271,53 @@ fn apply(mut app: App, spec: AppSpec, creating: bool) -> Result<App, OAuthError>
         None => {}
     }
     Ok(app)
+}
+
+fn apply_exchange_policy(
+    mut policy: ExchangePolicy,
+    change: ExchangePolicySpec,
+) -> Result<ExchangePolicy, OAuthError> {
+    if let Some(ids) = change.allowed_subject_apps {
+        policy.allowed_subject_apps = client_ids("token_exchange.allowed_subject_apps", ids)?;
+    }
+    if let Some(ids) = change.audiences {
+        policy.audiences = client_ids("token_exchange.audiences", ids)?;
+    }
+    match change.max_scope {
+        None => {}
+        Some(None) => policy.max_scope = None,
+        Some(Some(names)) => {
+            policy.max_scope = Some(
+                Scopes::from_names(names.iter().map(String::as_str))
+                    .map_err(|why| OAuthError::invalid_app_field("token_exchange", why))?,
+            );
+        }
+    }
+    Ok(policy)
+}
+
+/// A policy's list of client ids: trimmed, without repeats, bounded.
+fn client_ids(field: &str, ids: Vec<String>) -> Result<Vec<String>, OAuthError> {
+    let mut out: Vec<String> = Vec::new();
+    for id in ids {
+        let id = id.trim();
+        if id.is_empty() || id.len() > 100 || !id.chars().all(|c| c.is_ascii_graphic()) {
+            return Err(OAuthError::invalid_app_field(
+                "token_exchange",
+                format!("{field} holds client ids: 1 to 100 printable ASCII characters each"),
+            ));
+        }
+        if !out.iter().any(|o| o == id) {
+            out.push(id.to_string());
+        }
+    }
+    if out.len() > MAX_EXCHANGE_POLICY_APPS {
+        return Err(OAuthError::invalid_app_field(
+            "token_exchange",
+            format!("{field} lists at most {MAX_EXCHANGE_POLICY_APPS} apps"),
+        ));
+    }
+    Ok(out)
 }
 
 /// How often an update is retried when a concurrent change got there first.
@@ -254,12 +343,17 @@ impl Grantd {
             allow_plain_pkce: false,
             resource_server: false,
             rate_limits: Default::default(),
+            token_exchange: None,
             secret_hash: None,
             created_at: now,
             updated_at: now,
             revision: 1,
         };
+        let policy_given = spec.token_exchange.is_some();
         let mut app = apply(blank, spec, true)?;
+        if policy_given {
+            self.check_exchange_policy(&app).await?;
+        }
         let secret = app.is_confidential().then(|| Secret::new(random_token()));
         app.secret_hash = secret.as_ref().map(|s| sha256(s.expose().as_bytes()));
         self.store.insert_app(&app).await?;
@@ -283,6 +377,9 @@ impl Grantd {
         for _ in 0..UPDATE_ATTEMPTS {
             let current = self.get_app(client_id).await?;
             let mut app = apply(current, spec.clone(), false)?;
+            if spec.token_exchange.is_some() {
+                self.check_exchange_policy(&app).await?;
+            }
             app.updated_at = self.now();
             match self.store.update_app(&app).await? {
                 Cas::Done => {
@@ -297,6 +394,46 @@ impl Grantd {
         }
         tracing::warn!(client_id, "app update kept losing races with other changes");
         Err(OAuthError::store_unavailable())
+    }
+
+    /// The apps a token exchange policy names exist, and its audiences are
+    /// resource servers. Checked when the policy is set; an exchange checks
+    /// again, since apps change after.
+    async fn check_exchange_policy(&self, app: &App) -> Result<(), OAuthError> {
+        let Some(policy) = &app.token_exchange else {
+            return Ok(());
+        };
+        for id in &policy.allowed_subject_apps {
+            if id != &app.client_id && self.store.get_app(id).await?.is_none() {
+                return Err(OAuthError::invalid_app_field(
+                    "token_exchange",
+                    format!(
+                        "allowed_subject_apps names '{}', which is not a registered app",
+                        grantd_protocol::error::sanitize(id, 100)
+                    ),
+                ));
+            }
+        }
+        for id in &policy.audiences {
+            let resource_server = if id == &app.client_id {
+                app.resource_server
+            } else {
+                self.store
+                    .get_app(id)
+                    .await?
+                    .is_some_and(|a| a.resource_server)
+            };
+            if !resource_server {
+                return Err(OAuthError::invalid_app_field(
+                    "token_exchange",
+                    format!(
+                        "audiences names '{}', which is not a registered resource server (an app with resource_server: true)",
+                        grantd_protocol::error::sanitize(id, 100)
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 
     pub async fn delete_app(&self, client_id: &str) -> Result<(), OAuthError> {
@@ -385,6 +522,7 @@ mod tests {
             allow_plain_pkce: false,
             resource_server: false,
             rate_limits: Default::default(),
+            token_exchange: None,
             secret_hash: None,
             created_at: 0,
             updated_at: 0,
@@ -476,6 +614,66 @@ mod tests {
             "{}",
             e.description
         );
+    }
+
+    #[test]
+    fn exchange_policy_needs_the_grant_and_merges() {
+        let with_policy = |grants: &[&str], policy: serde_json::Value| AppSpec {
+            token_exchange: serde_json::from_value::<AppSpec>(
+                serde_json::json!({ "token_exchange": policy }),
+            )
+            .unwrap()
+            .token_exchange,
+            ..spec("server-only", grants)
+        };
+        let e = apply(
+            blank(),
+            with_policy(
+                &["client_credentials"],
+                serde_json::json!({"audiences": ["rs"]}),
+            ),
+            true,
+        )
+        .unwrap_err();
+        assert!(
+            e.description.contains("token_exchange grant"),
+            "{}",
+            e.description
+        );
+        let grants = ["client_credentials", "token_exchange"];
+        let app = apply(
+            blank(),
+            with_policy(
+                &grants,
+                serde_json::json!({"audiences": ["rs", "rs"], "max_scope": ["A"]}),
+            ),
+            true,
+        )
+        .unwrap();
+        let policy = app.token_exchange.clone().unwrap();
+        assert_eq!(policy.audiences, vec!["rs"]);
+        assert_eq!(policy.max_scope, Some(Scopes::parse("A").unwrap()));
+        // Fields left out stay; null clears.
+        let app = apply(
+            app,
+            with_policy(
+                &grants,
+                serde_json::json!({"allowed_subject_apps": ["x"], "max_scope": null}),
+            ),
+            false,
+        )
+        .unwrap();
+        let policy = app.token_exchange.clone().unwrap();
+        assert_eq!(
+            (
+                policy.allowed_subject_apps,
+                policy.audiences,
+                policy.max_scope
+            ),
+            (vec!["x".to_string()], vec!["rs".to_string()], None)
+        );
+        let app = apply(app, with_policy(&grants, serde_json::Value::Null), false).unwrap();
+        assert_eq!(app.token_exchange, None);
     }
 
     #[test]

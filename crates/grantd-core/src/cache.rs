@@ -90,6 +90,7 @@ mod tests {
             allow_plain_pkce: false,
             resource_server: false,
             rate_limits: Default::default(),
+            token_exchange: None,
             secret_hash: None,
             created_at: 0,
             updated_at: 0,

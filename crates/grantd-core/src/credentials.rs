@@ -4,7 +4,7 @@
 
 use crate::crypto::{random_id, rfc3339};
 use crate::keys::VerifyError;
-use crate::model::{App, Distribution, JwtCredential, User, UserStatus};
+use crate::model::{App, JwtCredential, User, UserStatus};
 use crate::store::SessionsOf;
 use crate::Grantd;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -276,21 +276,12 @@ impl Grantd {
         if user.status != UserStatus::Enabled {
             return Err(OAuthError::user_disabled());
         }
-        let allowed = match &credential.allowed_apps {
-            Some(ids) => ids.contains(&app.client_id),
-            None => app.account_id == user.account_id,
-        } && (app.distribution == Distribution::Public
-            || app.account_id == user.account_id);
-        if !allowed {
-            let list = match &credential.allowed_apps {
-                Some(ids) => ids.join(", "),
-                None => format!("the apps of account {}", user.account_id),
-            };
+        if !credential.allows(app, &user.account_id) {
             return Err(OAuthError::assertion_app_not_allowed(
                 &credential.id,
                 &app.name,
                 &app.client_id,
-                &list,
+                &credential.allowed_list(&user.account_id),
             ));
         }
         Ok((user, credential.id))

@@ -11,6 +11,7 @@ pub mod grants;
 pub mod keys;
 pub mod model;
 pub mod oidc;
+pub mod own_token;
 pub mod rate_limits;
 pub mod resource;
 pub mod sessions;
@@ -418,6 +419,13 @@ impl grants::Authenticate for Grantd {
         password: grantd_protocol::Secret,
     ) -> Result<model::User, OAuthError> {
         Grantd::authenticate_user(self, login, password).await
+    }
+
+    async fn verify_own_token(
+        &self,
+        token: &grantd_protocol::Secret,
+    ) -> Result<Result<own_token::OwnToken, own_token::Refused>, OAuthError> {
+        Grantd::verify_own_token(self, token.expose()).await
     }
 }
 

@@ -92,6 +92,10 @@ pub struct App {
     /// server-wide ones for the groups named.
     #[serde(default)]
     pub rate_limits: crate::rate_limits::AppRateLimits,
+    /// Whose tokens the app may exchange, and for which resource servers
+    /// (RFC 8693); `None`: only its own tokens, for grantd's own API.
+    #[serde(default)]
+    pub token_exchange: Option<ExchangePolicy>,
     /// SHA-256 of the client secret; `None` for public apps.
     #[serde(skip)]
     pub secret_hash: Option<[u8; 32]>,
@@ -100,6 +104,21 @@ pub struct App {
     /// Moves on by one with every stored change; updates compare it (no lost update).
     #[serde(skip)]
     pub revision: i64,
+}
+
+/// An app's token exchange policy: which tokens it may exchange (beyond its
+/// own), for which audiences, up to which scope.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExchangePolicy {
+    /// Client ids of the apps whose tokens it may exchange, besides its own.
+    #[serde(default)]
+    pub allowed_subject_apps: Vec<String>,
+    /// Resource servers (client ids) its exchanged tokens may be for.
+    #[serde(default)]
+    pub audiences: Vec<String>,
+    /// The widest scope an exchanged token may carry; `None`: the subject token's.
+    #[serde(default)]
+    pub max_scope: Option<Scopes>,
 }
 
 impl App {
@@ -202,6 +221,50 @@ pub struct TokenRecord {
     /// Refresh tokens: `jti` and expiry of the access token issued with it.
     pub pair_access_id: Option<String>,
     pub pair_access_expires_at: Option<UnixTime>,
+    /// Access tokens made by a token exchange: their audience and actor.
+    pub exchange: Option<ExchangeClaims>,
+}
+
+/// What a token exchange (RFC 8693) adds to an access token.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExchangeClaims {
+    /// `aud`: the resource server's client id; `None`: grantd's own audience.
+    pub audience: Option<String>,
+    /// `act`: who acts for the subject (delegation); `None`: impersonation.
+    pub act: Option<Actor>,
+}
+
+/// RFC 8693 §4.1 `act`: the party acting for a token's subject. A nested
+/// `act` names the one who acted before it; the least recent is innermost.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Actor {
+    pub sub: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub client_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub act: Option<Box<Actor>>,
+}
+
+impl Actor {
+    /// How many actors the chain names, this one included.
+    pub fn chain_len(&self) -> usize {
+        1 + self.act.as_ref().map_or(0, |a| a.chain_len())
+    }
+
+    /// This chain with `earlier` nested under its innermost actor: they
+    /// acted before everyone in it.
+    pub fn then(self, earlier: Option<Actor>) -> Actor {
+        let Some(earlier) = earlier else {
+            return self;
+        };
+        Actor {
+            act: Some(Box::new(match self.act {
+                Some(inner) => inner.then(Some(earlier)),
+                None => earlier,
+            })),
+            ..self
+        }
+    }
 }
 
 /// What a user may do in the console.
@@ -285,7 +348,7 @@ pub struct LoginState {
 }
 
 /// A JWT credential: a user's long-lived proof, exchanged for tokens with
-/// the jwt-bearer grant. The JWT itself is never stored.
+/// the jwt-bearer grant (or token exchange). The JWT itself is never stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JwtCredential {
     /// Also the JWT's `jti`.
@@ -298,6 +361,27 @@ pub struct JwtCredential {
     pub expires_at: Option<UnixTime>,
     pub created_at: UnixTime,
     pub revoked_at: Option<UnixTime>,
+}
+
+impl JwtCredential {
+    /// Whether `app` may exchange this credential of a user of `user_account`:
+    /// an app it names, or (when it names none) an app of the user's
+    /// account; a private app only for users of its own account.
+    pub fn allows(&self, app: &App, user_account: &str) -> bool {
+        let named = match &self.allowed_apps {
+            Some(ids) => ids.contains(&app.client_id),
+            None => app.account_id == user_account,
+        };
+        named && (app.distribution == Distribution::Public || app.account_id == user_account)
+    }
+
+    /// The apps it allows, for messages.
+    pub fn allowed_list(&self, user_account: &str) -> String {
+        match &self.allowed_apps {
+            Some(ids) => ids.join(", "),
+            None => format!("the apps of account {user_account}"),
+        }
+    }
 }
 
 /// A user's sign-in to one app; refreshes continue it, revocation ends it.

@@ -1,11 +1,9 @@
 //! Bearer tokens presented to grantd's own APIs (the RingCentral extension
 //! endpoint, userinfo): checked, with each failure named.
 
-use crate::credentials::CREDENTIAL_TYP;
-use crate::crypto::{rfc3339, sha256};
-use crate::keys::VerifyError;
-use crate::model::{TokenKind, User, UserStatus};
-use crate::tokens::{looks_like_jwt, AccessClaims, ACCESS_TOKEN_TYP};
+use crate::crypto::rfc3339;
+use crate::model::User;
+use crate::own_token::{OwnKind, Refusal, Refused};
 use crate::Grantd;
 use grantd_protocol::OAuthError;
 
@@ -23,87 +21,57 @@ impl Grantd {
     /// that answers about the token's user.
     pub async fn authenticate_bearer(&self, token: Option<&str>) -> Result<Bearer, OAuthError> {
         let token = token.ok_or_else(OAuthError::bearer_missing)?;
-        let now = self.now();
-        let (subject, client_id, scope, session_id) = if looks_like_jwt(token) {
-            let header = jsonwebtoken::decode_header(token)
-                .map_err(|_| OAuthError::access_token_unparsable())?;
-            let typ = header.typ.unwrap_or_default();
-            if typ.eq_ignore_ascii_case(CREDENTIAL_TYP)
-                && self
-                    .keys
-                    .verify::<serde_json::Value>(token, CREDENTIAL_TYP, now, 0)
-                    .is_ok()
-            {
-                return Err(OAuthError::credential_as_bearer(&self.token_endpoint()));
-            }
-            let claims: AccessClaims =
-                self.keys
-                    .verify(token, ACCESS_TOKEN_TYP, now, 0)
-                    .map_err(|e| match e {
-                        VerifyError::Expired => {
-                            let exp =
-                                jsonwebtoken::dangerous::insecure_decode::<serde_json::Value>(
-                                    token,
-                                )
-                                .ok()
-                                .and_then(|d| d.claims["exp"].as_i64())
-                                .unwrap_or(0);
-                            OAuthError::access_token_expired(&rfc3339(exp))
-                        }
-                        VerifyError::NotAJwt | VerifyError::WrongType | VerifyError::Invalid(_) => {
-                            OAuthError::access_token_unparsable()
-                        }
-                        _ => OAuthError::access_token_corrupted(),
-                    })?;
-            if self.store.is_jti_revoked(&claims.jti).await? {
-                return Err(OAuthError::access_token_revoked(
-                    "it was revoked or replaced by a refresh",
-                ));
-            }
-            (
-                claims.sub,
-                claims.client_id,
-                claims.scope,
-                claims.session_id,
-            )
-        } else {
-            let record = match self.store.get_token(&sha256(token.as_bytes())).await? {
-                Some(r) if r.kind == TokenKind::Access => r,
-                _ => return Err(OAuthError::access_token_unparsable()),
-            };
-            if record.expires_at <= now {
-                return Err(OAuthError::access_token_expired(&rfc3339(
-                    record.expires_at,
-                )));
-            }
-            if record.revoked_at.is_some() || self.store.is_jti_revoked(&record.id).await? {
-                return Err(OAuthError::access_token_revoked(
-                    "it was revoked or replaced by a refresh",
-                ));
-            }
-            (
-                record.subject,
-                record.client_id,
-                record.scope,
-                record.session_id,
-            )
+        let own = match self.verify_own_token(token).await? {
+            Ok(own) if own.kind.is_access() => own,
+            Ok(own) => return Err(self.not_an_access_token(own.kind, None)),
+            Err(Refused {
+                kind: Some(kind),
+                reason,
+            }) if !kind.is_access() => return Err(self.not_an_access_token(kind, Some(&reason))),
+            Err(Refused { reason, .. }) => return Err(refused_at_api(&reason)),
         };
-        let Some(sid) = session_id.clone() else {
+        if own.audience != self.config.audience {
+            return Err(OAuthError::token_for_other_audience(&own.audience));
+        }
+        // The APIs answer about a user: an app's own token has none.
+        let (Some(session_id), Some(user)) = (own.session_id, own.user) else {
             return Err(OAuthError::no_user_in_token());
         };
-        if !self.session_in_use(Some(&sid)).await? {
-            return Err(OAuthError::access_token_revoked("its session has ended"));
-        }
-        let user = match self.store.get_user(&subject).await? {
-            Some(u) if u.status == UserStatus::Enabled => u,
-            _ => return Err(OAuthError::access_token_revoked("its user is disabled")),
-        };
-
         Ok(Bearer {
-            client_id,
-            scope,
-            session_id,
+            client_id: own.client_id.unwrap_or_default(),
+            scope: own.scope.unwrap_or_default(),
+            session_id: Some(session_id),
             user,
         })
+    }
+
+    /// One of grantd's tokens that is not an access token. A signed JWT
+    /// credential (or ID token, which looks the same) is named as such, so
+    /// the caller learns to exchange it first.
+    fn not_an_access_token(&self, kind: OwnKind, refusal: Option<&Refusal>) -> OAuthError {
+        let verified = refusal.is_none_or(Refusal::after_verification);
+        match kind {
+            OwnKind::Credential | OwnKind::IdToken if verified => {
+                OAuthError::credential_as_bearer(&self.token_endpoint())
+            }
+            _ => OAuthError::access_token_unparsable(),
+        }
+    }
+}
+
+/// An access token refused, in the API's words.
+fn refused_at_api(reason: &Refusal) -> OAuthError {
+    match reason {
+        Refusal::NotOurs => OAuthError::access_token_unparsable(),
+        Refusal::Corrupted => OAuthError::access_token_corrupted(),
+        Refusal::Expired { at } => OAuthError::access_token_expired(&rfc3339(*at)),
+        Refusal::Revoked => {
+            OAuthError::access_token_revoked("it was revoked or replaced by a refresh")
+        }
+        Refusal::SessionEnded { .. } => OAuthError::access_token_revoked("its session has ended"),
+        Refusal::UserDisabled => OAuthError::access_token_revoked("its user is disabled"),
+        Refusal::AppDeleted { .. } => OAuthError::access_token_revoked("its app was deleted"),
+        // Access tokens have no credential.
+        Refusal::CredentialRevoked { .. } => OAuthError::access_token_unparsable(),
     }
 }

@@ -5,7 +5,7 @@
 use crate::clock::UnixTime;
 use crate::crypto::{random_id, random_token, sha256};
 use crate::model::{App, Session, TokenKind, TokenRecord, User};
-use crate::tokens::{access_ttl, AccessToken};
+use crate::tokens::{access_ttl, AccessSpec, AccessToken};
 use crate::Grantd;
 use grantd_protocol::{IssueParams, OAuthError, TokenResponse};
 
@@ -48,6 +48,7 @@ impl Pair {
             endpoint_id: Some(params.endpoint_id.clone().unwrap_or_else(|| random_id(22))),
             session_id: Some(session.id.clone()),
             id_token: None,
+            issued_token_type: None,
         }
     }
 }
@@ -73,11 +74,15 @@ impl Grantd {
     ) -> Pair {
         let access = self.new_access_token(
             app,
-            &session.user_id,
-            Some(&session.account_id),
-            scope,
-            Some(&session.id),
-            access_ttl(app, params.access_token_ttl),
+            AccessSpec {
+                subject: &session.user_id,
+                account_id: Some(&session.account_id),
+                scope,
+                session_id: Some(&session.id),
+                ttl: access_ttl(app, params.access_token_ttl),
+                format: app.access_token_format,
+                exchange: None,
+            },
             now,
         );
         let mut ttl = refresh_ttl(app, params.refresh_token_ttl);
@@ -105,6 +110,7 @@ impl Grantd {
                 replay: None,
                 pair_access_id: Some(access.jti.clone()),
                 pair_access_expires_at: Some(access.exp),
+                exchange: None,
             };
             (value, record)
         });

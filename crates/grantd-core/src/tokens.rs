@@ -4,13 +4,17 @@
 use crate::clock::UnixTime;
 use crate::crypto::{constant_time_eq, random_id, random_token, rfc3339, seal_with_token, sha256};
 use crate::grants::{
-    self, refresh_token, Continuation, GrantContext, GrantDeps, Grantee, Issue, SessionPlan,
-    REGISTRY,
+    self, refresh_token, Continuation, ExchangeSession, Exchanged, GrantContext, GrantDeps,
+    Grantee, Issue, SessionPlan, REGISTRY,
 };
-use crate::model::{AccessTokenFormat, App, Session, TokenKind, TokenRecord};
+use crate::model::{
+    AccessTokenFormat, Actor, App, ExchangeClaims, Session, TokenKind, TokenRecord,
+};
+use crate::own_token::OwnKind;
 use crate::sessions::tombstone;
 use crate::store::{NewSession, RotateOutcome, Rotation, SessionOpened};
 use crate::Grantd;
+use grantd_protocol::requests::IssuedTokenType;
 use grantd_protocol::{
     Challenge, ClientAuth, Grant, GrantType, IssueParams, OAuthError, Params, Scopes, TokenRequest,
     TokenResponse,
@@ -33,6 +37,9 @@ pub struct AccessClaims {
     pub account_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub session_id: Option<String>,
+    /// Token exchange: who acts for `sub` (RFC 8693 §4.1).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub act: Option<Actor>,
 }
 
 pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
@@ -63,6 +70,9 @@ pub struct Introspection {
     pub account_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub session_id: Option<String>,
+    /// A token exchange's actor (RFC 8693 §4.1; RFC 7662 §2.2 admits more members).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub act: Option<Actor>,
 }
 
 impl Grantd {
@@ -135,6 +145,10 @@ impl Grantd {
         let deps = self.grant_deps();
         let response = match grant.run(&deps, &ctx, params).await? {
             Issue::Tokens(grantee) => self.issue(&deps, &app, &request.issue, grantee).await?,
+            Issue::Exchanged(exchanged) => {
+                self.issue_exchanged(&deps, &app, &request.issue, *exchanged)
+                    .await?
+            }
             Issue::Replay(response) => *response,
         };
         Ok(Issued {
@@ -149,6 +163,7 @@ impl Grantd {
             store: &*self.store,
             now: self.now(),
             policy: &self.config.policy,
+            audience: &self.config.audience,
             auth: self,
         }
     }
@@ -233,11 +248,15 @@ impl Grantd {
         let Some(user) = grantee.user else {
             let access = self.new_access_token(
                 app,
-                &grantee.subject,
-                grantee.account_id.as_deref(),
-                &scope,
-                None,
-                access_ttl(app, params.access_token_ttl),
+                AccessSpec {
+                    subject: &grantee.subject,
+                    account_id: grantee.account_id.as_deref(),
+                    scope: &scope,
+                    session_id: None,
+                    ttl: access_ttl(app, params.access_token_ttl),
+                    format: app.access_token_format,
+                    exchange: None,
+                },
                 now,
             );
             if let Some(record) = &access.record {
@@ -254,6 +273,7 @@ impl Grantd {
                 endpoint_id: params.endpoint_id.clone(),
                 session_id: None,
                 id_token: None,
+                issued_token_type: None,
             });
         };
         let (credential_id, code) = match grantee.session {
@@ -318,6 +338,117 @@ impl Grantd {
         Ok(response)
     }
 
+    /// Issues what a token exchange decided: one access token, never a
+    /// refresh or ID token (RFC 8693 §2.2.1). A token of a user's session
+    /// joins that session and ends with it; a user proved by an ID token or a
+    /// JWT credential opens a session, as a sign-in does.
+    async fn issue_exchanged(
+        &self,
+        deps: &GrantDeps<'_>,
+        app: &App,
+        params: &IssueParams,
+        exchanged: Exchanged,
+    ) -> Result<TokenResponse, OAuthError> {
+        let now = deps.now;
+        let scope = exchanged.scopes.to_string();
+        let mut ttl = access_ttl(app, params.access_token_ttl);
+        // Never longer than the tokens it came from.
+        if let Some(end) = exchanged.not_after {
+            ttl = ttl.min(end.saturating_sub(now).max(1) as u64);
+        }
+        let format = match exchanged.token_type {
+            IssuedTokenType::Jwt => AccessTokenFormat::Jwt,
+            IssuedTokenType::AccessToken => app.access_token_format,
+        };
+        let (session_id, opened) = match exchanged.session {
+            ExchangeSession::None => (None, None),
+            ExchangeSession::Join(id) => (Some(id), None),
+            ExchangeSession::Open {
+                user,
+                credential_id,
+            } => {
+                let session = Session {
+                    id: crate::crypto::ordered_id(now, 22),
+                    user_id: user.id,
+                    client_id: app.client_id.clone(),
+                    account_id: user.account_id,
+                    scope: scope.clone(),
+                    created_at: now,
+                    ended_at: None,
+                    end_reason: None,
+                    credential_id,
+                };
+                (Some(session.id.clone()), Some(session))
+            }
+        };
+        let claims = ExchangeClaims {
+            audience: exchanged.audience,
+            act: exchanged.act,
+        };
+        let access = self.new_access_token(
+            app,
+            AccessSpec {
+                subject: &exchanged.subject,
+                account_id: exchanged.account_id.as_deref(),
+                scope: &scope,
+                session_id: session_id.as_deref(),
+                ttl,
+                format,
+                exchange: Some(&claims),
+            },
+            now,
+        );
+        match opened {
+            Some(session) => {
+                let new = NewSession {
+                    tokens: access.record.iter().cloned().collect(),
+                    session,
+                    code: None,
+                };
+                match self
+                    .store
+                    .open_session(&new, &self.config.policy.session_cap(), now)
+                    .await?
+                {
+                    SessionOpened::Opened { evicted } => {
+                        for id in evicted {
+                            tracing::info!(session_id = %id, user_id = %new.session.user_id, client_id = %app.client_id, "session ended: too many sessions for this user and app");
+                        }
+                    }
+                    // Only a code exchange can be replayed; none is linked here.
+                    SessionOpened::CodeReplayed => return Err(OAuthError::server_error()),
+                }
+                tracing::info!(session_id = %new.session.id, user_id = %new.session.user_id, client_id = %app.client_id, "session opened by token exchange");
+            }
+            None => {
+                if let Some(record) = &access.record {
+                    self.store.insert_token(record).await?;
+                }
+            }
+        }
+        tracing::info!(
+            client_id = %app.client_id,
+            sub = %exchanged.subject,
+            actor = claims.act.as_ref().map(|a| a.sub.as_str()).unwrap_or("-"),
+            audience = claims.audience.as_deref().unwrap_or("-"),
+            jti = %access.jti,
+            "token exchanged"
+        );
+        Ok(TokenResponse {
+            access_token: access.value,
+            token_type: "bearer".into(),
+            expires_in: access.ttl,
+            refresh_token: None,
+            refresh_token_expires_in: None,
+            scope,
+            owner_id: None,
+            endpoint_id: params.endpoint_id.clone(),
+            session_id: None,
+            id_token: None,
+            issued_token_type: Some(exchanged.token_type.uri().into()),
+        })
+    }
+
     /// The next pair of a session: the refresh token presented is exchanged
     /// for it in one unit of work (the old access token revoked with it).
     async fn rotate(
@@ -369,66 +500,40 @@ impl Grantd {
     }
 
     /// RFC 7662. A client may introspect the tokens issued to it, and a
-    /// resource server (an app marked `resource_server`) any token; anything
-    /// else (unknown, expired, revoked, another app's) is `{"active": false}`.
+    /// resource server (an app marked `resource_server`) any token meant for
+    /// grantd's API or for itself; anything else (unknown, expired, revoked,
+    /// another app's, an ID token or JWT credential) is `{"active": false}`.
     pub async fn introspect(&self, caller: &App, token: &str) -> Result<Introspection, OAuthError> {
-        let now = self.now();
-        if looks_like_jwt(token) {
-            let claims: AccessClaims = match self.keys.verify(token, ACCESS_TOKEN_TYP, now, 0) {
-                Ok(c) => c,
-                Err(_) => return Ok(Introspection::default()),
-            };
-            if (claims.client_id != caller.client_id && !caller.resource_server)
-                || self.store.is_jti_revoked(&claims.jti).await?
-                || !self.session_in_use(claims.session_id.as_deref()).await?
-                // A deleted app's tokens end with it (its opaque ones are deleted).
-                || self.find_app(&claims.client_id).await?.is_none()
-            {
-                return Ok(Introspection::default());
-            }
-            return Ok(Introspection {
-                active: true,
-                scope: Some(claims.scope),
-                client_id: Some(claims.client_id),
-                token_type: Some("Bearer".into()),
-                exp: Some(claims.exp),
-                iat: Some(claims.iat),
-                sub: Some(claims.sub),
-                aud: Some(claims.aud),
-                iss: Some(claims.iss),
-                jti: Some(claims.jti),
-                account_id: claims.account_id,
-                session_id: claims.session_id,
-            });
-        }
-        let Some(record) = self.store.get_token(&sha256(token.as_bytes())).await? else {
+        let Ok(t) = self.verify_own_token(token).await? else {
             return Ok(Introspection::default());
         };
-        if (record.client_id != caller.client_id && !caller.resource_server)
-            || record.revoked_at.is_some()
-            || record.rotated_at.is_some()
-            || record.expires_at <= now
-            || self.store.is_jti_revoked(&record.id).await?
-            || !self.session_in_use(record.session_id.as_deref()).await?
-        {
+        let token_type = match t.kind {
+            OwnKind::JwtAccess | OwnKind::OpaqueAccess => "Bearer",
+            OwnKind::Refresh => "refresh_token",
+            OwnKind::IdToken | OwnKind::Credential => return Ok(Introspection::default()),
+        };
+        let Some(client_id) = t.client_id else {
+            return Ok(Introspection::default());
+        };
+        // A token exchanged for one resource server is that one's to see.
+        let for_caller = t.audience == self.config.audience || t.audience == caller.client_id;
+        if client_id != caller.client_id && !(caller.resource_server && for_caller) {
             return Ok(Introspection::default());
         }
         Ok(Introspection {
             active: true,
-            scope: Some(record.scope),
-            client_id: Some(record.client_id),
-            token_type: Some(match record.kind {
-                TokenKind::Access => "Bearer".into(),
-                TokenKind::Refresh => "refresh_token".into(),
-            }),
-            exp: Some(record.expires_at),
-            iat: Some(record.issued_at),
-            sub: Some(record.subject),
-            aud: Some(self.config.audience.clone()),
+            scope: t.scope,
+            client_id: Some(client_id),
+            token_type: Some(token_type.into()),
+            exp: t.expires_at,
+            iat: Some(t.issued_at),
+            sub: Some(t.subject),
+            aud: Some(t.audience),
             iss: Some(self.config.issuer.clone()),
-            jti: Some(record.id),
-            account_id: record.account_id,
-            session_id: record.session_id,
+            jti: Some(t.id),
+            account_id: t.account_id,
+            session_id: t.session_id,
+            act: t.act,
         })
     }
 
@@ -447,7 +552,7 @@ impl Grantd {
                     self.store.revoke_jti(&claims.jti, claims.exp, now).await?;
                     tracing::info!(client_id = %caller.client_id, jti = %claims.jti, "access token revoked");
                     if let Some(sid) = &claims.session_id {
-                        self.end_session(sid, "revoked").await?;
+                        self.end_session_of(caller, sid).await?;
                     }
                 }
             }
@@ -460,56 +565,56 @@ impl Grantd {
                     tracing::info!(client_id = %caller.client_id, jti = %record.id, kind = record.kind.as_str(), "token revoked");
                 }
                 if let Some(sid) = &record.session_id {
-                    self.end_session(sid, "revoked").await?;
+                    self.end_session_of(caller, sid).await?;
                 }
             }
         }
         Ok(())
     }
 
-    /// Whether a token's session (if it has one) is still going.
-    pub(crate) async fn session_in_use(
-        &self,
-        session_id: Option<&str>,
-    ) -> Result<bool, OAuthError> {
-        let Some(id) = session_id else {
-            return Ok(true);
-        };
-        match self.store.get_session(id).await? {
-            Some(s) => Ok(s.ended_at.is_none()),
-            None => Ok(false),
+    /// Revocation ends the caller's own session. A token exchanged from
+    /// another app's session belongs to that session but is not the
+    /// caller's to end: revoking it revokes that token alone.
+    async fn end_session_of(&self, caller: &App, session_id: &str) -> Result<(), OAuthError> {
+        match self.store.get_session(session_id).await? {
+            Some(s) if s.client_id != caller.client_id => Ok(()),
+            _ => self.end_session(session_id, "revoked").await.map(|_| ()),
         }
     }
 
     /// Makes an access token (signed, or opaque with the record to store).
-    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new_access_token(
         &self,
         app: &App,
-        subject: &str,
-        account_id: Option<&str>,
-        scope: &str,
-        session_id: Option<&str>,
-        ttl: u64,
+        spec: AccessSpec<'_>,
         now: UnixTime,
     ) -> AccessToken {
         let jti = random_id(22);
+        let ttl = spec.ttl;
         let exp = now + ttl as i64;
-        match app.access_token_format {
+        let exchange = spec
+            .exchange
+            .filter(|x| x.audience.is_some() || x.act.is_some())
+            .cloned();
+        match spec.format {
             AccessTokenFormat::Jwt => AccessToken {
                 value: self.keys.sign(
                     ACCESS_TOKEN_TYP,
                     &AccessClaims {
                         iss: self.config.issuer.clone(),
-                        sub: subject.to_string(),
-                        aud: self.config.audience.clone(),
+                        sub: spec.subject.to_string(),
+                        aud: exchange
+                            .as_ref()
+                            .and_then(|x| x.audience.clone())
+                            .unwrap_or_else(|| self.config.audience.clone()),
                         client_id: app.client_id.clone(),
-                        scope: scope.to_string(),
+                        scope: spec.scope.to_string(),
                         exp,
                         iat: now,
                         jti: jti.clone(),
-                        account_id: account_id.map(str::to_string),
-                        session_id: session_id.map(str::to_string),
+                        account_id: spec.account_id.map(str::to_string),
+                        session_id: spec.session_id.map(str::to_string),
+                        act: exchange.and_then(|x| x.act),
                     },
                 ),
                 jti,
@@ -524,10 +629,10 @@ impl Grantd {
                     kind: TokenKind::Access,
                     id: jti.clone(),
                     client_id: app.client_id.clone(),
-                    subject: subject.to_string(),
-                    account_id: account_id.map(str::to_string),
-                    session_id: session_id.map(str::to_string),
-                    scope: scope.to_string(),
+                    subject: spec.subject.to_string(),
+                    account_id: spec.account_id.map(str::to_string),
+                    session_id: spec.session_id.map(str::to_string),
+                    scope: spec.scope.to_string(),
                     issued_at: now,
                     expires_at: exp,
                     revoked_at: None,
@@ -535,6 +640,7 @@ impl Grantd {
                     replay: None,
                     pair_access_id: None,
                     pair_access_expires_at: None,
+                    exchange,
                 };
                 AccessToken {
                     value,
@@ -546,6 +652,19 @@ impl Grantd {
             }
         }
     }
+}
+
+/// What an access token says, besides the app it is issued to.
+pub(crate) struct AccessSpec<'a> {
+    /// `sub`: a user id, or a client id.
+    pub subject: &'a str,
+    pub account_id: Option<&'a str>,
+    pub scope: &'a str,
+    pub session_id: Option<&'a str>,
+    pub ttl: u64,
+    pub format: AccessTokenFormat,
+    /// The audience and actor a token exchange set.
+    pub exchange: Option<&'a ExchangeClaims>,
 }
 
 /// A freshly made access token.

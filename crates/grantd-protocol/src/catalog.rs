@@ -5,7 +5,7 @@
 use std::fmt;
 
 /// The RFC error codes grantd uses (RFC 6749 §4.1.2.1, §5.2; RFC 6750 §3.1;
-/// RFC 7009 §2.2.1; OIDC Core §3.1.2.6).
+/// RFC 7009 §2.2.1; RFC 8707 §2; OIDC Core §3.1.2.6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RfcError {
     InvalidRequest,
@@ -15,6 +15,7 @@ pub enum RfcError {
     UnsupportedGrantType,
     UnsupportedResponseType,
     InvalidScope,
+    InvalidTarget,
     AccessDenied,
     InvalidToken,
     InsufficientScope,
@@ -35,6 +36,7 @@ impl RfcError {
             RfcError::UnsupportedGrantType => "unsupported_grant_type",
             RfcError::UnsupportedResponseType => "unsupported_response_type",
             RfcError::InvalidScope => "invalid_scope",
+            RfcError::InvalidTarget => "invalid_target",
             RfcError::AccessDenied => "access_denied",
             RfcError::InvalidToken => "invalid_token",
             RfcError::InsufficientScope => "insufficient_scope",
@@ -428,6 +430,50 @@ catalog! {
         "Token lacks the openid scope",
         "The userinfo endpoint answers only for tokens issued with the openid scope (OpenID Connect Core §5.3).",
         "Ask for scope=openid (and profile, email as needed) in the authorization request.";
+
+    // --- Token exchange (RFC 8693) ---------------------------------------------------
+    // RFC 8693 §2.2.2: a subject or actor token that is invalid, or unacceptable
+    // by policy, is `invalid_request`; a target refused is `invalid_target`.
+    ExchangeTokenTypeUnsupported = "GRD-380", InvalidRequest, 400,
+        "Token type not supported",
+        "A token exchange names the type of each token it sends (subject_token_type, actor_token_type) and may name the type it wants (requested_token_type), as a URI of RFC 8693 §3. The value given is not one grantd takes for that parameter. grantd exchanges its own access tokens (urn:ietf:params:oauth:token-type:access_token, JWT or opaque), its ID tokens (urn:ietf:params:oauth:token-type:id_token) and any JWT it signed (urn:ietf:params:oauth:token-type:jwt: JWT access tokens, ID tokens, JWT credentials). It issues access tokens (urn:ietf:params:oauth:token-type:access_token, in the app's access token format, the default) or JWT access tokens (urn:ietf:params:oauth:token-type:jwt). SAML assertions are neither accepted nor issued.",
+        "Send one of the URIs the description lists for the parameter, spelled in full.";
+    ExchangeRefreshToken = "GRD-381", InvalidRequest, 400,
+        "Refresh tokens are not exchanged",
+        "A refresh token was sent as subject_token or actor_token, or asked for with requested_token_type. grantd neither exchanges refresh tokens nor issues one by exchange: a refresh token belongs to the app and the session it was issued to and rotates on every use (RFC 9700 §4.14), and one held by a second app would keep the user's session going without the user or the first app. An exchange issues one short-lived access token that ends with the session of the token it came from.",
+        "Exchange the session's access token instead (subject_token_type=urn:ietf:params:oauth:token-type:access_token). When the exchanged token expires, exchange a current access token again; the app the session belongs to keeps it going with its refresh token.";
+    ExchangeTokenTypeMismatch = "GRD-382", InvalidRequest, 400,
+        "Token is not of the type named",
+        "The token is one of grantd's, but of another type than its subject_token_type or actor_token_type says: for example an access token sent as an ID token, an opaque access token sent as a JWT, or a JWT credential sent as an access token.",
+        "Name the token's real type: urn:ietf:params:oauth:token-type:access_token for access tokens (JWT or opaque), urn:ietf:params:oauth:token-type:id_token for ID tokens, urn:ietf:params:oauth:token-type:jwt for any JWT grantd signed (access token, ID token, JWT credential).";
+    ExchangeTokenInvalid = "GRD-383", InvalidRequest, 400,
+        "Token not issued by this server",
+        "The subject_token or actor_token is not a token this server issued: not a JWT signed by one of its keys for its issuer, nor an opaque token it stores. It was altered, comes from another server or environment, or was purged after it expired.",
+        "Send the token exactly as this server issued it (the access_token or id_token of a token response, or the JWT credential as created).";
+    ExchangeTokenExpired = "GRD-384", InvalidRequest, 400,
+        "Token expired",
+        "The subject_token or actor_token is past its expiry (exp) and can no longer be exchanged. An exchanged token never outlives the tokens it came from either.",
+        "Exchange a current token: refresh the access token (or sign in again) first.";
+    ExchangeTokenRevoked = "GRD-385", InvalidRequest, 400,
+        "Token no longer valid",
+        "The subject_token or actor_token was revoked, its session ended (logout, the session cap, refresh-token reuse, a disabled user), its JWT credential was revoked, or the app it was issued to was deleted. The description says which.",
+        "Sign the user in again (or get a new token for the app) and exchange the new token.";
+    ExchangeNotAllowed = "GRD-386", InvalidRequest, 400,
+        "Exchange not allowed by the app's policy",
+        "The app may not exchange this token. An app enabled for token_exchange may exchange the tokens its policy (token_exchange.allowed_subject_apps) names the apps of; with no policy, only tokens issued to itself. A JWT credential must allow the app, as for the JWT grant. The actor_token says who acts, so it must be a token of the requesting app itself, and a delegation chain (nested act) holds at most 5 actors. The description names the rule that refused.",
+        "Exchange a token the policy allows, or widen the policy: grantd app update CLIENT_ID --exchange-subject-apps OTHER_CLIENT_ID (admin API: token_exchange.allowed_subject_apps).";
+    ExchangeTargetNotAllowed = "GRD-387", InvalidTarget, 400,
+        "Audience not allowed",
+        "audience (or resource, RFC 8707) names where the exchanged token will be used: a resource server registered in grantd (an app with resource_server: true), by its client id. Either that app is not a registered resource server, or the requesting app's policy (token_exchange.audiences) does not list it. With no policy, an exchange may issue tokens for grantd's own API only (no audience).",
+        "Name a resource server the policy lists, or add it (grantd app update CLIENT_ID --exchange-audiences RESOURCE_SERVER_ID; admin API: token_exchange.audiences). Leave audience out for a token for grantd's own API.";
+    TokenForOtherAudience = "GRD-388", InvalidToken, 401,
+        "Access token for another API",
+        "The access token was issued by token exchange for another resource server (its aud names that app), so grantd's own API does not accept it: a token is used only where its audience says (RFC 8707 §2, RFC 9068 §4).",
+        "Send the token to the resource server it names, or exchange for a token without audience to call grantd's API.";
+    ExchangeScopeTooWide = "GRD-389", InvalidScope, 400,
+        "Scope wider than the exchange allows",
+        "An exchange never widens what the subject token allowed: the new token's scope must lie within the subject token's scope (ID tokens and JWT credentials carry none, so within the app's own scopes) and within the policy's max_scope when it sets one. The description names the limit that refused and what it allows.",
+        "Ask for a narrower scope, or leave scope out to get everything the limits allow; or raise the policy's max_scope (grantd app update CLIENT_ID --exchange-max-scope …).";
 
     // --- The admin API -----------------------------------------------------------
     AdminAuthMissing = "GRD-401", InvalidToken, 401,

@@ -900,6 +900,248 @@ impl OAuthError {
         .with_challenge(Challenge::Bearer)
     }
 
+    // --- token exchange (RFC 8693) ------------------------------------------------------
+
+    pub fn exchange_token_type_unsupported(
+        parameter: &'static str,
+        value: &str,
+        reason: &str,
+        accepted: &[&str],
+    ) -> Self {
+        Self::new(
+            Code::ExchangeTokenTypeUnsupported,
+            format!(
+                "{parameter} '{}' is not a token type grantd takes there: {reason}. Use one of {}.",
+                sanitize(value, 100),
+                join(accepted)
+            ),
+        )
+        .with_parameter(parameter)
+    }
+
+    /// A refresh token named (`…_token_type`), sent (`…_token`) or asked for
+    /// (`requested_token_type`).
+    pub fn exchange_refresh_token(parameter: &'static str) -> Self {
+        const WHY: &str = "grantd neither exchanges refresh tokens nor issues one by exchange: a refresh token stays with the app and the session it was issued to";
+        let description = match parameter {
+            "requested_token_type" => format!(
+                "requested_token_type asks for a refresh token, but {WHY}, and an exchange issues one access token that ends with the session it came from. Ask for urn:ietf:params:oauth:token-type:access_token (the default) or urn:ietf:params:oauth:token-type:jwt."
+            ),
+            "subject_token" | "actor_token" => format!(
+                "The {parameter} is a refresh token, and {WHY}. Send the session's access token instead, with {parameter}_type=urn:ietf:params:oauth:token-type:access_token."
+            ),
+            _ => format!(
+                "{parameter} names a refresh token, and {WHY}. Send the session's access token instead, with {parameter}=urn:ietf:params:oauth:token-type:access_token."
+            ),
+        };
+        Self::new(Code::ExchangeRefreshToken, description).with_parameter(parameter)
+    }
+
+    pub fn exchange_token_type_mismatch(
+        parameter: &'static str,
+        declared: &str,
+        actual: &str,
+        fits: &[&str],
+    ) -> Self {
+        Self::new(
+            Code::ExchangeTokenTypeMismatch,
+            format!(
+                "The {parameter} is {actual}, but {parameter}_type says {declared}. Send {parameter}_type={}.",
+                fits.join(" or ")
+            ),
+        )
+        .with_parameter(parameter)
+    }
+
+    pub fn exchange_token_invalid(parameter: &'static str, why: &str) -> Self {
+        Self::new(
+            Code::ExchangeTokenInvalid,
+            format!(
+                "The {parameter} is not a token this server issued: {why}. Send it exactly as this server issued it."
+            ),
+        )
+        .with_parameter(parameter)
+    }
+
+    pub fn exchange_token_expired(parameter: &'static str, what: &str, at: &str) -> Self {
+        Self::new(
+            Code::ExchangeTokenExpired,
+            format!(
+                "The {parameter} ({what}) expired at {at}. Exchange a current one: refresh it, or sign in again."
+            ),
+        )
+        .with_parameter(parameter)
+    }
+
+    pub fn exchange_token_revoked(parameter: &'static str, what: &str, why: &str) -> Self {
+        Self::new(
+            Code::ExchangeTokenRevoked,
+            format!(
+                "The {parameter} ({what}) no longer works: {why}. Sign in again (or get a new token for the app) and exchange the new token."
+            ),
+        )
+        .with_parameter(parameter)
+    }
+
+    /// The subject token was issued to an app the policy does not name.
+    pub fn exchange_subject_app_not_allowed(
+        app_name: &str,
+        client_id: &str,
+        token_app: &str,
+        allowed: Option<&[String]>,
+    ) -> Self {
+        let description = match allowed {
+            Some(allowed) => {
+                let mut widened: Vec<&str> = allowed.iter().map(String::as_str).collect();
+                widened.push(token_app);
+                format!(
+                    "App '{app_name}' may not exchange tokens issued to app {token_app}: its token_exchange policy (allowed_subject_apps) allows tokens of itself and of {}. Exchange a token of one of those apps, or add {token_app} to the policy (grantd app update {client_id} --exchange-subject-apps {}).",
+                    join(allowed),
+                    widened.join(",")
+                )
+            }
+            None => format!(
+                "App '{app_name}' has no token_exchange policy, so it may exchange only tokens issued to itself ({client_id}); this subject_token was issued to app {token_app}. Give it a policy that allows that app (grantd app update {client_id} --exchange-subject-apps {token_app})."
+            ),
+        };
+        Self::new(Code::ExchangeNotAllowed, description).with_parameter("subject_token")
+    }
+
+    pub fn exchange_credential_not_allowed(
+        parameter: &'static str,
+        app_name: &str,
+        client_id: &str,
+        credential_id: &str,
+        allowed: &str,
+    ) -> Self {
+        Self::new(
+            Code::ExchangeNotAllowed,
+            format!(
+                "JWT credential {credential_id} may be used by {allowed}, not by app '{app_name}' ({client_id}): a credential allows the same apps for token exchange as for the JWT grant. Use a credential that allows the app, or create one (grantd jwt create --user USER_ID --app {client_id})."
+            ),
+        )
+        .with_parameter(parameter)
+    }
+
+    pub fn exchange_actor_not_own(app_name: &str, client_id: &str, actor_app: &str) -> Self {
+        Self::new(
+            Code::ExchangeNotAllowed,
+            format!(
+                "The actor_token says who acts, so it must be a token of the requesting app '{app_name}' ({client_id}): its client_credentials token, or a token a user got through it. This one was issued to app {actor_app}. Send a token of app {client_id} as actor_token, or leave actor_token out for impersonation."
+            ),
+        )
+        .with_parameter("actor_token")
+    }
+
+    pub fn exchange_chain_too_long(actors: usize, max: usize) -> Self {
+        Self::new(
+            Code::ExchangeNotAllowed,
+            format!(
+                "The exchanged token would name {actors} actors in its act chain (the actor, then those before it); grantd allows at most {max}. Exchange a token nearer the start of the chain."
+            ),
+        )
+        .with_parameter("actor_token")
+    }
+
+    pub fn exchange_target_unknown(parameter: &'static str, value: &str) -> Self {
+        Self::new(
+            Code::ExchangeTargetNotAllowed,
+            format!(
+                "{parameter} '{}' is not a registered resource server. Name a resource server by its client id (an app registered with resource_server: true), or leave {parameter} out for a token for grantd's own API.",
+                sanitize(value, 100)
+            ),
+        )
+        .with_parameter(parameter)
+    }
+
+    pub fn exchange_target_not_allowed(
+        app_name: &str,
+        client_id: &str,
+        target: &str,
+        allowed: Option<&[String]>,
+    ) -> Self {
+        let description = match allowed {
+            Some(allowed) => {
+                let mut widened: Vec<&str> = allowed.iter().map(String::as_str).collect();
+                widened.push(target);
+                format!(
+                    "App '{app_name}' may not exchange for resource server {target}: its token_exchange policy (audiences) allows {}. Name one of those, leave audience out for grantd's own API, or add {target} to the policy (grantd app update {client_id} --exchange-audiences {}).",
+                    join(allowed),
+                    widened.join(",")
+                )
+            }
+            None => format!(
+                "App '{app_name}' has no token_exchange policy, so its exchanged tokens are for grantd's own API only (no audience). Leave audience out, or allow {target} (grantd app update {client_id} --exchange-audiences {target})."
+            ),
+        };
+        Self::new(Code::ExchangeTargetNotAllowed, description).with_parameter("audience")
+    }
+
+    pub fn exchange_targets_differ(audience: &str, resource: &str) -> Self {
+        Self::new(
+            Code::ExchangeTargetNotAllowed,
+            format!(
+                "audience '{}' and resource '{}' name different resource servers, and an exchanged token has one audience. Send one of them (or the same client id in both).",
+                sanitize(audience, 100),
+                sanitize(resource, 100)
+            ),
+        )
+        .with_parameter("resource")
+    }
+
+    pub fn token_for_other_audience(audience: &str) -> Self {
+        Self::new(
+            Code::TokenForOtherAudience,
+            format!(
+                "This access token is for resource server {audience} (its aud), not for grantd's API. Send it to that API, or exchange for a token without audience to call grantd."
+            ),
+        )
+        .with_challenge(Challenge::Bearer)
+    }
+
+    pub fn exchange_scope_beyond_subject(missing: &[&str], allowed: &[String]) -> Self {
+        Self::new(
+            Code::ExchangeScopeTooWide,
+            format!(
+                "The exchange asked for {} {} beyond the subject token's scope ({}): an exchange never widens what the subject token allowed. Ask only for those, or leave scope out.",
+                if missing.len() == 1 { "scope" } else { "scopes" },
+                quoted(missing),
+                join(allowed)
+            ),
+        )
+        .with_parameter("scope")
+    }
+
+    pub fn exchange_scope_beyond_policy(
+        app_name: &str,
+        client_id: &str,
+        missing: &[&str],
+        max: &[String],
+    ) -> Self {
+        Self::new(
+            Code::ExchangeScopeTooWide,
+            format!(
+                "App '{app_name}' asked for {} {} beyond its token_exchange policy's max_scope ({}). Ask only for those, leave scope out, or raise the policy (grantd app update {client_id} --exchange-max-scope …).",
+                if missing.len() == 1 { "scope" } else { "scopes" },
+                quoted(missing),
+                join(max)
+            ),
+        )
+        .with_parameter("scope")
+    }
+
+    pub fn exchange_scope_none_left(subject_scope: &str, allowed: &[String]) -> Self {
+        Self::new(
+            Code::ExchangeScopeTooWide,
+            format!(
+                "None of the subject token's scopes ({}) may be passed on: the app's scopes and its token_exchange policy allow {}. Exchange a token with one of those scopes, or widen the app's scopes or its policy's max_scope.",
+                sanitize(subject_scope, 400),
+                join(allowed)
+            ),
+        )
+        .with_parameter("scope")
+    }
+
     // --- admin API -----------------------------------------------------------------
 
     pub fn admin_auth_missing() -> Self {
@@ -1071,6 +1313,15 @@ impl fmt::Display for OAuthError {
 }
 
 impl std::error::Error for OAuthError {}
+
+/// Client-supplied names, each quoted and sanitized, joined by ", ".
+fn quoted(names: &[&str]) -> String {
+    names
+        .iter()
+        .map(|s| format!("'{}'", sanitize(s, 128)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
 
 /// Makes a client-supplied value safe to quote in a message: printable ASCII
 /// only (anything else becomes `?`), cut to `max` characters, and the

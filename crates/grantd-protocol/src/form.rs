@@ -24,7 +24,7 @@ pub fn max_value_len(name: &str) -> usize {
     match name {
         "nonce" => 512,
         "state" => 2048,
-        "token" | "assertion" | "refresh_token" => 8192,
+        "token" | "assertion" | "refresh_token" | "subject_token" | "actor_token" => 8192,
         _ => MAX_VALUE_LEN,
     }
 }
@@ -39,6 +39,8 @@ pub const TOKEN_QUERY_FORBIDDEN: &[&str] = &[
     "code",
     "code_verifier",
     "refresh_token",
+    "subject_token",
+    "actor_token",
 ];
 
 /// The same, for endpoints that take a token (revocation, introspection).
@@ -70,6 +72,13 @@ const KNOWN: &[&str] = &[
     "prompt",
     "code_challenge",
     "code_challenge_method",
+    "subject_token",
+    "subject_token_type",
+    "actor_token",
+    "actor_token_type",
+    "requested_token_type",
+    "audience",
+    "resource",
 ];
 
 /// The static name of a known parameter.

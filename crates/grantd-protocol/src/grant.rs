@@ -15,16 +15,18 @@ pub enum Grant {
     ClientCredentials,
     Password,
     Implicit,
+    TokenExchange,
 }
 
 impl Grant {
-    pub const ALL: [Grant; 6] = [
+    pub const ALL: [Grant; 7] = [
         Grant::AuthorizationCode,
         Grant::RefreshToken,
         Grant::JwtBearer,
         Grant::ClientCredentials,
         Grant::Password,
         Grant::Implicit,
+        Grant::TokenExchange,
     ];
 
     /// The name used in app configuration.
@@ -36,6 +38,7 @@ impl Grant {
             Grant::ClientCredentials => "client_credentials",
             Grant::Password => "password",
             Grant::Implicit => "implicit",
+            Grant::TokenExchange => "token_exchange",
         }
     }
 
@@ -55,11 +58,19 @@ impl Grant {
     pub fn is_legacy(self) -> bool {
         matches!(self, Grant::Password | Grant::Implicit)
     }
+
+    /// Whether a new app gets this grant when none are named. Token
+    /// exchange lets an app mint tokens from other tokens, so it is only
+    /// ever enabled by name.
+    pub fn on_by_default(self) -> bool {
+        !self.is_legacy() && self != Grant::TokenExchange
+    }
 }
 
 pub const JWT_BEARER_URN: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+pub const TOKEN_EXCHANGE_URN: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
 
-/// A `grant_type` value of the token endpoint (RFC 6749 §4, RFC 7523), as
+/// A `grant_type` value of the token endpoint (RFC 6749 §4, RFC 7523, RFC 8693), as
 /// opposed to [`Grant`], what an app is configured with: implicit is a grant
 /// with no `grant_type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -69,15 +80,17 @@ pub enum GrantType {
     JwtBearer,
     ClientCredentials,
     Password,
+    TokenExchange,
 }
 
 impl GrantType {
-    pub const ALL: [GrantType; 5] = [
+    pub const ALL: [GrantType; 6] = [
         GrantType::AuthorizationCode,
         GrantType::RefreshToken,
         GrantType::JwtBearer,
         GrantType::ClientCredentials,
         GrantType::Password,
+        GrantType::TokenExchange,
     ];
 
     /// The value on the wire.
@@ -88,6 +101,7 @@ impl GrantType {
             GrantType::JwtBearer => JWT_BEARER_URN,
             GrantType::ClientCredentials => "client_credentials",
             GrantType::Password => "password",
+            GrantType::TokenExchange => TOKEN_EXCHANGE_URN,
         }
     }
 
@@ -103,6 +117,7 @@ impl GrantType {
             GrantType::JwtBearer => Grant::JwtBearer,
             GrantType::ClientCredentials => Grant::ClientCredentials,
             GrantType::Password => Grant::Password,
+            GrantType::TokenExchange => Grant::TokenExchange,
         }
     }
 }
@@ -175,12 +190,18 @@ impl PlatformType {
     pub fn allowed_grants(self) -> &'static [Grant] {
         use Grant::*;
         match self {
-            PlatformType::ServerWeb => &[AuthorizationCode, RefreshToken],
+            PlatformType::ServerWeb => &[AuthorizationCode, RefreshToken, TokenExchange],
             PlatformType::Browser => &[AuthorizationCode, RefreshToken, Implicit],
             PlatformType::Desktop | PlatformType::Mobile => {
                 &[AuthorizationCode, RefreshToken, Password]
             }
-            PlatformType::ServerOnly => &[JwtBearer, ClientCredentials, RefreshToken, Password],
+            PlatformType::ServerOnly => &[
+                JwtBearer,
+                ClientCredentials,
+                RefreshToken,
+                Password,
+                TokenExchange,
+            ],
         }
     }
 
@@ -234,6 +255,11 @@ mod tests {
         assert!(PlatformType::Browser.allows(Grant::Implicit));
         assert!(!PlatformType::Browser.allows(Grant::Password));
         assert!(!PlatformType::ServerOnly.allows(Grant::AuthorizationCode));
+        assert_eq!(
+            PlatformType::allowing(Grant::TokenExchange),
+            vec![PlatformType::ServerWeb, PlatformType::ServerOnly]
+        );
+        assert!(!Grant::TokenExchange.on_by_default());
         assert_eq!(
             PlatformType::allowing(Grant::Password),
             vec![

@@ -103,6 +103,182 @@ impl GrantRequest for RefreshTokenRequest {
     }
 }
 
+/// A token type URI (RFC 8693 §3; `jwt` from RFC 7519 §9).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenType {
+    AccessToken,
+    RefreshToken,
+    IdToken,
+    Jwt,
+}
+
+impl TokenType {
+    pub const ALL: [TokenType; 4] = [
+        TokenType::AccessToken,
+        TokenType::RefreshToken,
+        TokenType::IdToken,
+        TokenType::Jwt,
+    ];
+
+    pub fn uri(self) -> &'static str {
+        match self {
+            TokenType::AccessToken => "urn:ietf:params:oauth:token-type:access_token",
+            TokenType::RefreshToken => "urn:ietf:params:oauth:token-type:refresh_token",
+            TokenType::IdToken => "urn:ietf:params:oauth:token-type:id_token",
+            TokenType::Jwt => "urn:ietf:params:oauth:token-type:jwt",
+        }
+    }
+
+    pub fn parse(uri: &str) -> Option<TokenType> {
+        TokenType::ALL.into_iter().find(|t| t.uri() == uri)
+    }
+}
+
+/// What a token exchange may issue (`requested_token_type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum IssuedTokenType {
+    /// An access token in the app's format (JWT or opaque).
+    #[default]
+    AccessToken,
+    /// A JWT access token, whatever the app's format.
+    Jwt,
+}
+
+impl IssuedTokenType {
+    /// The `issued_token_type` of the answer.
+    pub fn uri(self) -> &'static str {
+        match self {
+            IssuedTokenType::AccessToken => TokenType::AccessToken.uri(),
+            IssuedTokenType::Jwt => TokenType::Jwt.uri(),
+        }
+    }
+}
+
+/// A token sent to an exchange, with the type the client says it is.
+#[derive(Debug, Clone)]
+pub struct PresentedToken {
+    pub token: Secret,
+    /// Never [`TokenType::RefreshToken`]: refused when read.
+    pub token_type: TokenType,
+}
+
+/// `urn:ietf:params:oauth:grant-type:token-exchange` (RFC 8693 §2.1).
+#[derive(Debug, Clone)]
+pub struct TokenExchangeRequest {
+    /// Whom the new token is about.
+    pub subject: PresentedToken,
+    /// Who acts for the subject (delegation); none for impersonation.
+    pub actor: Option<PresentedToken>,
+    pub requested: IssuedTokenType,
+    /// The resource server the token is for, by client id (`audience`).
+    pub audience: Option<String>,
+    /// The same, as `resource` (RFC 8707); grantd names resource servers by client id.
+    pub resource: Option<String>,
+}
+
+/// The token types a token exchange accepts for a token it is sent.
+const ACCEPTED_TYPES: [&str; 3] = [
+    "urn:ietf:params:oauth:token-type:access_token",
+    "urn:ietf:params:oauth:token-type:id_token",
+    "urn:ietf:params:oauth:token-type:jwt",
+];
+
+/// Reads `{name}` and `{name}_type`.
+fn presented(
+    params: &Params,
+    name: &'static str,
+    type_name: &'static str,
+) -> Result<Option<PresentedToken>, OAuthError> {
+    let (token, type_value) = match (params.get(name), params.get(type_name)) {
+        (None, None) => return Ok(None),
+        (Some(_), None) => {
+            return Err(OAuthError::missing_parameter(
+                type_name,
+                &format!("with {name} (RFC 8693 §2.1: the type of the token sent)"),
+            ))
+        }
+        (None, Some(_)) => {
+            return Err(OAuthError::missing_parameter(
+                name,
+                &format!("when {type_name} is sent (it names the type of {name})"),
+            ))
+        }
+        (Some(t), Some(v)) => (t, v),
+    };
+    let token_type = match TokenType::parse(type_value) {
+        Some(TokenType::RefreshToken) => return Err(OAuthError::exchange_refresh_token(type_name)),
+        Some(t) => t,
+        None => {
+            return Err(OAuthError::exchange_token_type_unsupported(
+                type_name,
+                type_value,
+                unknown_type_reason(type_value),
+                &ACCEPTED_TYPES,
+            ))
+        }
+    };
+    Ok(Some(PresentedToken {
+        token: Secret::new(token),
+        token_type,
+    }))
+}
+
+fn unknown_type_reason(value: &str) -> &'static str {
+    if value.starts_with("urn:ietf:params:oauth:token-type:saml") {
+        "grantd neither accepts nor issues SAML assertions"
+    } else {
+        "it is not a token type URI grantd knows (RFC 8693 §3)"
+    }
+}
+
+impl GrantRequest for TokenExchangeRequest {
+    fn read(params: &Params) -> Result<Self, OAuthError> {
+        let subject = match presented(params, "subject_token", "subject_token_type")? {
+            Some(s) => s,
+            None => {
+                return Err(OAuthError::missing_parameter(
+                    "subject_token",
+                    "for token exchange (the token of the user or app the new token is about), with subject_token_type",
+                ))
+            }
+        };
+        let actor = presented(params, "actor_token", "actor_token_type")?;
+        let requested = match params.get("requested_token_type") {
+            None => IssuedTokenType::AccessToken,
+            Some(v) => match TokenType::parse(v) {
+                Some(TokenType::AccessToken) => IssuedTokenType::AccessToken,
+                Some(TokenType::Jwt) => IssuedTokenType::Jwt,
+                Some(TokenType::RefreshToken) => {
+                    return Err(OAuthError::exchange_refresh_token("requested_token_type"))
+                }
+                Some(TokenType::IdToken) => {
+                    return Err(OAuthError::exchange_token_type_unsupported(
+                        "requested_token_type",
+                        v,
+                        "grantd issues ID tokens only when a user signs in, and an exchange issues access tokens",
+                        &[IssuedTokenType::AccessToken.uri(), IssuedTokenType::Jwt.uri()],
+                    ))
+                }
+                None => {
+                    return Err(OAuthError::exchange_token_type_unsupported(
+                        "requested_token_type",
+                        v,
+                        unknown_type_reason(v),
+                        &[IssuedTokenType::AccessToken.uri(), IssuedTokenType::Jwt.uri()],
+                    ))
+                }
+            },
+        };
+        Ok(Self {
+            subject,
+            actor,
+            requested,
+            audience: params.get("audience").map(str::to_string),
+            resource: params.get("resource").map(str::to_string),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -128,12 +304,80 @@ mod tests {
             Some("refresh_token")
         );
         assert!(ClientCredentialsRequest::read(&empty).is_ok());
+        assert_eq!(
+            missing(TokenExchangeRequest::read(&empty).unwrap_err()),
+            Some("subject_token")
+        );
+    }
+
+    const AT: &str = "urn%3Aietf%3Aparams%3Aoauth%3Atoken-type%3Aaccess_token";
+
+    fn exchange(body: &str) -> Result<TokenExchangeRequest, OAuthError> {
+        TokenExchangeRequest::read(&Params::parse(body.as_bytes()).unwrap())
+    }
+
+    #[test]
+    fn token_exchange_reads_its_tokens_and_types() {
+        let r = exchange(&format!(
+            "subject_token=s&subject_token_type={AT}&actor_token=a&actor_token_type=urn%3Aietf%3Aparams%3Aoauth%3Atoken-type%3Ajwt&requested_token_type=urn%3Aietf%3Aparams%3Aoauth%3Atoken-type%3Ajwt&audience=rs"
+        ))
+        .unwrap();
+        assert_eq!(r.subject.token_type, TokenType::AccessToken);
+        assert_eq!(r.actor.unwrap().token_type, TokenType::Jwt);
+        assert_eq!(r.requested, IssuedTokenType::Jwt);
+        assert_eq!(r.audience.as_deref(), Some("rs"));
+        let r = exchange(&format!("subject_token=s&subject_token_type={AT}")).unwrap();
+        assert_eq!(r.requested, IssuedTokenType::AccessToken);
+        assert!(r.actor.is_none());
+    }
+
+    #[test]
+    fn token_exchange_refusals() {
+        use crate::Code;
+        let code = |body: String| exchange(&body).unwrap_err();
+        let e = code("subject_token=s&subject_token_type=urn%3Aietf%3Aparams%3Aoauth%3Atoken-type%3Arefresh_token".into());
+        assert_eq!(
+            (e.code, e.parameter),
+            (Code::ExchangeRefreshToken, Some("subject_token_type"))
+        );
+        let e = code("subject_token=s&subject_token_type=bearer".into());
+        assert_eq!(e.code, Code::ExchangeTokenTypeUnsupported);
+        assert!(
+            e.description.contains("token-type:id_token"),
+            "{}",
+            e.description
+        );
+        let e = code(format!(
+            "subject_token=s&subject_token_type={AT}&actor_token=a"
+        ));
+        assert_eq!(
+            (e.code, e.parameter),
+            (Code::MissingParameter, Some("actor_token_type"))
+        );
+        let e = code(format!("subject_token=s&subject_token_type={AT}&requested_token_type=urn%3Aietf%3Aparams%3Aoauth%3Atoken-type%3Arefresh_token"));
+        assert_eq!(
+            (e.code, e.parameter),
+            (Code::ExchangeRefreshToken, Some("requested_token_type"))
+        );
+        let e = code(format!("subject_token=s&subject_token_type={AT}&requested_token_type=urn%3Aietf%3Aparams%3Aoauth%3Atoken-type%3Aid_token"));
+        assert_eq!(e.code, Code::ExchangeTokenTypeUnsupported);
+        let e = code(
+            "subject_token=s&subject_token_type=urn%3Aietf%3Aparams%3Aoauth%3Atoken-type%3Asaml2"
+                .into(),
+        );
+        assert!(e.description.contains("SAML"), "{}", e.description);
     }
 
     #[test]
     fn secrets_stay_redacted() {
         let p = Params::parse(b"code=abc&code_verifier=xyz").unwrap();
         let r = AuthorizationCodeRequest::read(&p).unwrap();
+        let shown = format!("{r:?}");
+        assert!(!shown.contains("abc") && !shown.contains("xyz"), "{shown}");
+        let r = exchange(&format!(
+            "subject_token=abc&subject_token_type={AT}&actor_token=xyz&actor_token_type={AT}"
+        ))
+        .unwrap();
         let shown = format!("{r:?}");
         assert!(!shown.contains("abc") && !shown.contains("xyz"), "{shown}");
     }

@@ -79,6 +79,9 @@ pub struct TokenResponse {
     pub session_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id_token: Option<String>,
+    /// Token exchange (RFC 8693 §2.2.1): the type of `access_token`.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub issued_token_type: Option<String>,
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 
 use grantd_protocol::authorize::AuthorizeRequest;
 use grantd_protocol::form::{forbidden_in_query, TOKEN_QUERY_FORBIDDEN};
+use grantd_protocol::requests::{GrantRequest, TokenExchangeRequest};
 use grantd_protocol::{ClientAuth, Params, RedirectUri, Scopes, TokenRequest};
 use proptest::prelude::*;
 
@@ -22,6 +23,7 @@ proptest! {
                 prop_assert!(!p.get(n).unwrap_or_default().is_empty());
             }
             let _ = TokenRequest::read(&p);
+            let _ = TokenExchangeRequest::read(&p);
             let _ = AuthorizeRequest::read(&p, "https://as/oauth/token");
             let _ = ClientAuth::read(None, &p);
         }
@@ -31,9 +33,33 @@ proptest! {
     fn form_like_bodies_never_panic(body in "[a-z_=&%0-9A-F+.~*-]{0,200}") {
         if let Ok(p) = Params::parse(body.as_bytes()) {
             let _ = TokenRequest::read(&p);
+            let _ = TokenExchangeRequest::read(&p);
             let _ = AuthorizeRequest::read(&p, "t");
         }
         let _ = forbidden_in_query(Some(&body), TOKEN_QUERY_FORBIDDEN);
+    }
+
+    #[test]
+    fn token_exchange_types_never_panic(
+        subject_type in "(urn:ietf:params:oauth:token-type:)?[a-z_0-9]{0,20}",
+        actor in proptest::option::of("(urn:ietf:params:oauth:token-type:)?[a-z_0-9]{0,20}"),
+        requested in proptest::option::of("(urn:ietf:params:oauth:token-type:)?[a-z_0-9]{0,20}"),
+    ) {
+        let mut body = form_urlencoded::Serializer::new(String::new());
+        body.append_pair("subject_token", "t").append_pair("subject_token_type", &subject_type);
+        if let Some(a) = &actor {
+            body.append_pair("actor_token", "a").append_pair("actor_token_type", a);
+        }
+        if let Some(r) = &requested {
+            body.append_pair("requested_token_type", r);
+        }
+        if let Ok(p) = Params::parse(body.finish().as_bytes()) {
+            if let Ok(r) = TokenExchangeRequest::read(&p) {
+                // A refresh token is never read as one to exchange.
+                prop_assert!(r.subject.token_type != grantd_protocol::requests::TokenType::RefreshToken);
+                prop_assert!(r.actor.is_none_or(|a| a.token_type != grantd_protocol::requests::TokenType::RefreshToken));
+            }
+        }
     }
 
     #[test]

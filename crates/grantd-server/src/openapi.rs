@@ -114,7 +114,14 @@ pub fn document(issuer: &str) -> Value {
             "propertyNames": {"enum": ["auth", "light", "medium", "heavy"]},
             "additionalProperties": {"type": "string", "pattern": "^(off|[0-9]+/[0-9]+)$"},
             "examples": [{"auth": "10/60", "light": "off"}]
-        }
+        },
+        "token_exchange": {"type": ["object", "null"], "additionalProperties": false,
+            "description": "Token exchange policy (RFC 8693; needs the token_exchange grant). Fields left out stay as they are; null removes the policy: the app may then exchange only its own tokens, for grantd's own API, within their scope.",
+            "properties": {
+                "allowed_subject_apps": {"type": "array", "maxItems": 50, "items": {"type": "string"}, "description": "Client ids of the apps whose tokens this app may exchange, besides its own"},
+                "audiences": {"type": "array", "maxItems": 50, "items": {"type": "string"}, "description": "Resource servers (apps with resource_server: true) its exchanged tokens may be for"},
+                "max_scope": {"type": ["array", "null"], "items": {"type": "string"}, "description": "The widest scope of an exchanged token; null: the subject token's"}
+            }}
     });
     let mut app_props = spec_props.clone();
     app_props["client_id"] = json!({"type": "string"});

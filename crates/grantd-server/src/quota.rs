@@ -203,6 +203,7 @@ mod tests {
             access_token_format: AccessTokenFormat::Jwt,
             allow_plain_pkce: false,
             resource_server: false,
+            token_exchange: None,
             rate_limits: AppRateLimits::parse(limits.iter().copied()).unwrap(),
             secret_hash: None,
             created_at: 0,

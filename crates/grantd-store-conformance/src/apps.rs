@@ -1,10 +1,12 @@
 //! Checks of apps: round trips, the compare-and-set update, the secret, deletion, and their races.
 
 use crate::fixtures::{
-    auth_code, bare_app, expect_change, full_app, get_app, get_session, get_token, hash,
-    new_session, open, prefix, race, session, setup_account, token, NO_CAP, T,
+    auth_code, bare_app, exchange_policy, expect_change, full_app, get_app, get_session, get_token,
+    hash, new_session, open, prefix, race, session, setup_account, token, NO_CAP, T,
 };
-use grantd_core::model::{AccessTokenFormat, App, CodeUse, Consent, Distribution, TokenRecord};
+use grantd_core::model::{
+    AccessTokenFormat, App, CodeUse, Consent, Distribution, ExchangePolicy, TokenRecord,
+};
 use grantd_core::store::{Cas, Change, Store, StoreError, UniqueKey};
 use grantd_protocol::{Grant, PlatformType};
 
@@ -314,6 +316,50 @@ pub async fn update_app_sets_allow_plain_pkce_both_ways(store: &dyn Store) {
             (s256_only.client_id.clone(), true)
         ]
     );
+}
+
+pub async fn update_app_sets_and_clears_the_token_exchange_policy(store: &dyn Store) {
+    let p = prefix();
+    let owner = format!("{p}-owner");
+    setup_account(store, &owner).await;
+    let app = bare_app(&format!("{p}-exchanger"), &owner);
+    store.insert_app(&app).await.expect("insert_app");
+    assert_eq!(get_app(store, &app.client_id).await, Some(app.clone()));
+    let mut stored = app;
+    for policy in [
+        Some(exchange_policy()),
+        Some(ExchangePolicy::default()),
+        Some(ExchangePolicy {
+            max_scope: None,
+            ..exchange_policy()
+        }),
+        None,
+    ] {
+        let changed = App {
+            token_exchange: policy.clone(),
+            ..stored.clone()
+        };
+        assert_eq!(
+            store.update_app(&changed).await.expect("update_app"),
+            Cas::Done
+        );
+        let expected = updated(&changed, &stored);
+        assert_eq!(
+            get_app(store, &expected.client_id).await,
+            Some(expected.clone()),
+            "update_app sets the token exchange policy to {policy:?}"
+        );
+        let listed = store.list_apps().await.expect("list_apps");
+        assert_eq!(
+            listed
+                .iter()
+                .find(|a| a.client_id == expected.client_id)
+                .map(|a| a.token_exchange.clone()),
+            Some(policy),
+            "list_apps reads the token exchange policy"
+        );
+        stored = expected;
+    }
 }
 
 pub async fn set_app_secret_replaces_the_hash_and_moves_the_revision(store: &dyn Store) {

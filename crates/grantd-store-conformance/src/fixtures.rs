@@ -3,8 +3,8 @@
 use grantd_core::clock::UnixTime;
 use grantd_core::crypto::{random_id, sha256};
 use grantd_core::model::{
-    AccessTokenFormat, Account, App, AuthCode, BrowserSession, Distribution, JwtCredential, Role,
-    Session, TokenKind, TokenRecord, User, UserStatus,
+    AccessTokenFormat, Account, App, AuthCode, BrowserSession, Distribution, ExchangePolicy,
+    JwtCredential, Role, Session, TokenKind, TokenRecord, User, UserStatus,
 };
 use grantd_core::rate_limits::AppRateLimits;
 use grantd_core::store::{Change, NewSession, SessionCap, SessionOpened, Store};
@@ -87,10 +87,20 @@ pub(crate) fn full_app(client_id: &str, account_id: &str) -> App {
         resource_server: true,
         rate_limits: AppRateLimits::parse([("auth", "10/60"), ("light", "off")])
             .expect("valid rate limits"),
+        token_exchange: Some(exchange_policy()),
         secret_hash: Some(hash(client_id)),
         created_at: T,
         updated_at: T + 1,
         revision: 1,
+    }
+}
+
+/// A token exchange policy with every field set.
+pub(crate) fn exchange_policy() -> ExchangePolicy {
+    ExchangePolicy {
+        allowed_subject_apps: vec!["front-end".to_string(), "Zoë's \"app\"".to_string()],
+        audiences: vec!["billing-api".to_string()],
+        max_scope: Some(scopes("ReadAccounts team:write")),
     }
 }
 
@@ -112,6 +122,7 @@ pub(crate) fn bare_app(client_id: &str, account_id: &str) -> App {
         allow_plain_pkce: false,
         resource_server: false,
         rate_limits: Default::default(),
+        token_exchange: None,
         secret_hash: None,
         created_at: T + 2,
         updated_at: T + 2,
@@ -137,6 +148,7 @@ pub(crate) fn token(id: &str, client_id: &str, expires_at: UnixTime) -> TokenRec
         replay: None,
         pair_access_id: None,
         pair_access_expires_at: None,
+        exchange: None,
     }
 }
 

@@ -1,7 +1,7 @@
 //! Checks of stored tokens and revoked JWT ids, alone and many at once.
 
 use crate::fixtures::{get_token, hash, join_all, prefix, revoked, token, T};
-use grantd_core::model::{TokenKind, TokenRecord};
+use grantd_core::model::{Actor, ExchangeClaims, TokenKind, TokenRecord};
 use grantd_core::store::{Store, StoreError, UniqueKey};
 use std::future::Future;
 use std::pin::Pin;
@@ -31,6 +31,36 @@ pub async fn tokens_round_trip_and_revoke_once(store: &dyn Store) {
         replay: None,
         pair_access_id: None,
         pair_access_expires_at: None,
+        exchange: None,
+    };
+    // An opaque access token made by a token exchange: audience and a nested actor chain.
+    let exchanged = TokenRecord {
+        kind: TokenKind::Access,
+        exchange: Some(ExchangeClaims {
+            audience: Some("billing-api".to_string()),
+            act: Some(Actor {
+                sub: "service-b".to_string(),
+                client_id: Some("service-b".to_string()),
+                act: Some(Box::new(Actor {
+                    sub: "Zoë \"a\"".to_string(),
+                    client_id: None,
+                    act: None,
+                })),
+            }),
+        }),
+        ..token(&format!("{p}-exchanged"), &client, T + 3600)
+    };
+    let actor_only = TokenRecord {
+        kind: TokenKind::Access,
+        exchange: Some(ExchangeClaims {
+            audience: None,
+            act: Some(Actor {
+                sub: "service-c".to_string(),
+                client_id: None,
+                act: None,
+            }),
+        }),
+        ..token(&format!("{p}-actor-only"), &client, T + 3600)
     };
     let rotated = TokenRecord {
         rotated_at: Some(T + 5),
@@ -49,7 +79,15 @@ pub async fn tokens_round_trip_and_revoke_once(store: &dyn Store) {
         T - 1,
     );
     assert_eq!(get_token(store, &full.hash).await, None);
-    for t in [&full, &bare, &rotated, &empty_replay, &born_revoked] {
+    for t in [
+        &full,
+        &bare,
+        &exchanged,
+        &actor_only,
+        &rotated,
+        &empty_replay,
+        &born_revoked,
+    ] {
         store.insert_token(t).await.expect("insert_token");
         assert_eq!(
             get_token(store, &t.hash).await.as_ref(),

@@ -10,7 +10,7 @@ use grantd_core::store::{StoreError, StoreResult};
 use sqlx::SqlitePool;
 use tokio::sync::{mpsc, oneshot};
 
-/// Most tokens one statement carries (15 columns each, far below SQLite's
+/// Most tokens one statement carries (17 columns each, far below SQLite's
 /// 32766 bound parameters).
 const MAX_BATCH: usize = 64;
 
@@ -70,7 +70,7 @@ async fn run(writer: SqlitePool, mut jobs: mpsc::Receiver<Job>) {
 }
 
 async fn insert_many(writer: &SqlitePool, tokens: &[&TokenRecord]) -> StoreResult<()> {
-    let row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    let row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
     let sql = format!(
         "INSERT INTO tokens ({}) VALUES {}",
         crate::rows::TOKEN_COLUMNS,
@@ -93,7 +93,11 @@ async fn insert_many(writer: &SqlitePool, tokens: &[&TokenRecord]) -> StoreResul
             .bind(t.rotated_at)
             .bind(t.replay.as_deref())
             .bind(&t.pair_access_id)
-            .bind(t.pair_access_expires_at);
+            .bind(t.pair_access_expires_at)
+            .bind(t.exchange.as_ref().and_then(|x| x.audience.as_deref()))
+            .bind(crate::codec::actor_to_json(
+                t.exchange.as_ref().and_then(|x| x.act.as_ref()),
+            ));
     }
     let what = match tokens {
         [one] => format!("token {}", one.id),

@@ -2,7 +2,7 @@
 //! as JSON arrays of strings, digests as 32 raw bytes, and sqlx errors as [`StoreError`].
 
 use grantd_core::model::{
-    AccessTokenFormat, Distribution, Role, SigningAlg, TokenKind, UserStatus,
+    AccessTokenFormat, Actor, Distribution, ExchangePolicy, Role, SigningAlg, TokenKind, UserStatus,
 };
 use grantd_core::rate_limits::AppRateLimits;
 use grantd_core::store::{CounterDelta, StoreError, StoreResult, UniqueKey};
@@ -95,6 +95,29 @@ pub(crate) fn rate_limits_to_json(limits: &AppRateLimits) -> String {
 
 pub(crate) fn rate_limits_from_json(what: &str, json: &str) -> StoreResult<AppRateLimits> {
     serde_json::from_str(json).map_err(|e| corrupt(what, "rate_limits", e))
+}
+
+/// An app's token exchange policy as a JSON object (`NULL`: none).
+pub(crate) fn exchange_policy_to_json(policy: Option<&ExchangePolicy>) -> Option<String> {
+    policy.and_then(|p| serde_json::to_string(p).ok())
+}
+
+pub(crate) fn exchange_policy_from_json(
+    what: &str,
+    json: Option<&str>,
+) -> StoreResult<Option<ExchangePolicy>> {
+    json.map(|j| serde_json::from_str(j).map_err(|e| corrupt(what, "token_exchange", e)))
+        .transpose()
+}
+
+/// A token exchange's `act` claim as JSON (`NULL`: none).
+pub(crate) fn actor_to_json(act: Option<&Actor>) -> Option<String> {
+    act.and_then(|a| serde_json::to_string(a).ok())
+}
+
+pub(crate) fn actor_from_json(what: &str, json: Option<&str>) -> StoreResult<Option<Actor>> {
+    json.map(|j| serde_json::from_str(j).map_err(|e| corrupt(what, "act", e)))
+        .transpose()
 }
 
 pub(crate) fn grants_to_json(grants: &[Grant]) -> String {

@@ -73,6 +73,7 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("updated_at", Int),
             ("revision", Int),
             ("rate_limits", Text),
+            ("token_exchange", Text),
         ],
     ),
     (
@@ -131,6 +132,8 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("replay", Bytes),
             ("pair_access_id", Text),
             ("pair_access_expires_at", Int),
+            ("audience", Text),
+            ("act", Text),
         ],
     ),
     (

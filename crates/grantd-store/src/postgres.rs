@@ -362,7 +362,8 @@ async fn start_listening(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
 
 type PgQuery<'q> = sqlx::query::Query<'q, Postgres, PgArguments>;
 
-/// Binds an app's fields as `$1..$18`, in [`APP_COLUMNS`] order (without `revision`).
+/// Binds an app's fields as `$1..$19`, in [`APP_COLUMNS`] order (without
+/// `revision`: `rate_limits` is `$18`, `token_exchange` `$19`).
 fn bind_app<'q>(q: PgQuery<'q>, app: &'q App) -> StoreResult<PgQuery<'q>> {
     Ok(q.bind(&app.client_id)
         .bind(&app.account_id)
@@ -384,7 +385,8 @@ fn bind_app<'q>(q: PgQuery<'q>, app: &'q App) -> StoreResult<PgQuery<'q>> {
         .bind(app.secret_hash.as_ref().map(|h| h.as_slice()))
         .bind(app.created_at)
         .bind(app.updated_at)
-        .bind(codec::rate_limits_to_json(&app.rate_limits)))
+        .bind(codec::rate_limits_to_json(&app.rate_limits))
+        .bind(codec::exchange_policy_to_json(app.token_exchange.as_ref())))
 }
 
 /// Inserts `tokens` in one statement.
@@ -408,7 +410,11 @@ async fn insert_tokens<'e>(ex: impl PgExecutor<'e>, tokens: &[TokenRecord]) -> S
             .push_bind(t.rotated_at)
             .push_bind(t.replay.clone())
             .push_bind(t.pair_access_id.clone())
-            .push_bind(t.pair_access_expires_at);
+            .push_bind(t.pair_access_expires_at)
+            .push_bind(t.exchange.as_ref().and_then(|x| x.audience.clone()))
+            .push_bind(codec::actor_to_json(
+                t.exchange.as_ref().and_then(|x| x.act.as_ref()),
+            ));
     });
     let what = match tokens {
         [one] => format!("token {}", one.id),
@@ -613,7 +619,7 @@ impl Store for PgStore {
         let mut tx = self.begin(&what).await?;
         let sql = format!(
             "INSERT INTO apps ({APP_COLUMNS}) VALUES \
-             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 1, $18)"
+             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 1, $18, $19)"
         );
         bind_app(sqlx::query(&sql), app)?
             .execute(&mut *tx)
@@ -660,8 +666,8 @@ impl Store for PgStore {
                  redirect_uris = $6, scopes = $7, distribution = $8, issue_refresh_tokens = $9, \
                  access_token_ttl = $10, refresh_token_ttl = $11, access_token_format = $12, \
                  allow_plain_pkce = $13, resource_server = $14, updated_at = $17, \
-                 rate_limits = $18, revision = revision + 1 \
-                 WHERE client_id = $1 AND revision = $19",
+                 rate_limits = $18, token_exchange = $19, revision = revision + 1 \
+                 WHERE client_id = $1 AND revision = $20",
             ),
             app,
         )?

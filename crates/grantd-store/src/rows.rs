@@ -3,8 +3,8 @@
 
 use crate::codec::{self, corrupt};
 use grantd_core::model::{
-    Account, App, AuthCode, BrowserSession, Consent, JwtCredential, LoginState, Session, StoredKey,
-    TokenRecord, User,
+    Account, App, AuthCode, BrowserSession, Consent, ExchangeClaims, JwtCredential, LoginState,
+    Session, StoredKey, TokenRecord, User,
 };
 use grantd_core::store::{CounterTotal, StoreResult};
 use sqlx::postgres::PgRow;
@@ -58,7 +58,7 @@ pub(crate) fn account(row: &impl Cols) -> StoreResult<Account> {
 pub(crate) const APP_COLUMNS: &str = "client_id, account_id, name, platform_type, grants, \
      redirect_uris, scopes, distribution, issue_refresh_tokens, access_token_ttl, \
      refresh_token_ttl, access_token_format, allow_plain_pkce, resource_server, secret_hash, \
-     created_at, updated_at, revision, rate_limits";
+     created_at, updated_at, revision, rate_limits, token_exchange";
 
 pub(crate) fn app(row: &impl Cols) -> StoreResult<App> {
     let client_id: String = row.col("app", "client_id")?;
@@ -90,6 +90,10 @@ pub(crate) fn app(row: &impl Cols) -> StoreResult<App> {
         allow_plain_pkce: row.col(w, "allow_plain_pkce")?,
         resource_server: row.col(w, "resource_server")?,
         rate_limits: codec::rate_limits_from_json(w, &row.col::<String>(w, "rate_limits")?)?,
+        token_exchange: codec::exchange_policy_from_json(
+            w,
+            row.col::<Option<String>>(w, "token_exchange")?.as_deref(),
+        )?,
         secret_hash: secret_hash
             .map(|h| codec::digest(w, "secret_hash", &h))
             .transpose()?,
@@ -117,11 +121,14 @@ pub(crate) fn key(row: &impl Cols) -> StoreResult<StoredKey> {
 
 pub(crate) const TOKEN_COLUMNS: &str =
     "hash, kind, id, client_id, subject, account_id, session_id, scope, \
-     issued_at, expires_at, revoked_at, rotated_at, replay, pair_access_id, pair_access_expires_at";
+     issued_at, expires_at, revoked_at, rotated_at, replay, pair_access_id, pair_access_expires_at, \
+     audience, act";
 
 pub(crate) fn token(row: &impl Cols) -> StoreResult<TokenRecord> {
     let id: String = row.col("token", "id")?;
     let w = &format!("token {id}");
+    let audience: Option<String> = row.col(w, "audience")?;
+    let act = codec::actor_from_json(w, row.col::<Option<String>>(w, "act")?.as_deref())?;
     Ok(TokenRecord {
         hash: codec::digest(w, "hash", &row.col::<Vec<u8>>(w, "hash")?)?,
         kind: codec::token_kind(w, &row.col::<String>(w, "kind")?)?,
@@ -137,6 +144,7 @@ pub(crate) fn token(row: &impl Cols) -> StoreResult<TokenRecord> {
         replay: row.col(w, "replay")?,
         pair_access_id: row.col(w, "pair_access_id")?,
         pair_access_expires_at: row.col(w, "pair_access_expires_at")?,
+        exchange: (audience.is_some() || act.is_some()).then_some(ExchangeClaims { audience, act }),
         id,
     })
 }

@@ -173,7 +173,7 @@ impl Drop for TempFile {
 
 type SqliteQuery<'q> = sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments<'q>>;
 
-/// Binds an app's fields in [`APP_COLUMNS`] order (as ?1..?19).
+/// Binds an app's fields in [`APP_COLUMNS`] order (as ?1..?20).
 fn bind_app<'q>(q: SqliteQuery<'q>, app: &'q App) -> StoreResult<SqliteQuery<'q>> {
     Ok(q.bind(&app.client_id)
         .bind(&app.account_id)
@@ -196,7 +196,8 @@ fn bind_app<'q>(q: SqliteQuery<'q>, app: &'q App) -> StoreResult<SqliteQuery<'q>
         .bind(app.created_at)
         .bind(app.updated_at)
         .bind(app.revision)
-        .bind(codec::rate_limits_to_json(&app.rate_limits)))
+        .bind(codec::rate_limits_to_json(&app.rate_limits))
+        .bind(codec::exchange_policy_to_json(app.token_exchange.as_ref())))
 }
 
 /// Inserts `token` on `conn`, with `revoked_at` in place of the record's own.
@@ -207,7 +208,7 @@ async fn insert_token_on(
 ) -> StoreResult<()> {
     sqlx::query(&format!(
         "INSERT INTO tokens ({TOKEN_COLUMNS}) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     ))
     .bind(token.hash.as_slice())
     .bind(token.kind.as_str())
@@ -224,6 +225,10 @@ async fn insert_token_on(
     .bind(token.replay.as_deref())
     .bind(&token.pair_access_id)
     .bind(token.pair_access_expires_at)
+    .bind(token.exchange.as_ref().and_then(|x| x.audience.as_deref()))
+    .bind(codec::actor_to_json(
+        token.exchange.as_ref().and_then(|x| x.act.as_ref()),
+    ))
     .execute(conn)
     .await
     .map_err(|e| db_error(e, &format!("token {}", token.id)))?;
@@ -379,7 +384,7 @@ impl Store for SqliteStore {
     async fn insert_app(&self, app: &App) -> StoreResult<()> {
         let sql = format!(
             "INSERT INTO apps ({APP_COLUMNS}) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, 1, ?19)"
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, 1, ?19, ?20)"
         );
         bind_app(sqlx::query(&sql), app)?
             .execute(&self.writer)
@@ -425,7 +430,7 @@ impl Store for SqliteStore {
                  redirect_uris = ?6, scopes = ?7, distribution = ?8, issue_refresh_tokens = ?9, \
                  access_token_ttl = ?10, refresh_token_ttl = ?11, access_token_format = ?12, \
                  allow_plain_pkce = ?13, resource_server = ?14, updated_at = ?17, \
-                 rate_limits = ?19, revision = revision + 1 \
+                 rate_limits = ?19, token_exchange = ?20, revision = revision + 1 \
                  WHERE client_id = ?1 AND revision = ?18",
             ),
             app,

@@ -46,6 +46,7 @@ fn app(client_id: &str, account_id: &str) -> App {
         allow_plain_pkce: false,
         resource_server: false,
         rate_limits: Default::default(),
+        token_exchange: None,
         secret_hash: Some([7; 32]),
         created_at: T,
         updated_at: T,
@@ -84,6 +85,7 @@ fn refresh_token(id: &str, session_id: &str, expires_at: i64) -> TokenRecord {
         replay: None,
         pair_access_id: None,
         pair_access_expires_at: None,
+        exchange: None,
     }
 }
 

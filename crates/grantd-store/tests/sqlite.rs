@@ -137,6 +137,7 @@ fn app(client_id: &str, account_id: &str) -> App {
         allow_plain_pkce: false,
         resource_server: false,
         rate_limits: Default::default(),
+        token_exchange: None,
         secret_hash: None,
         created_at: 1,
         updated_at: 1,
@@ -169,6 +170,7 @@ fn refresh_token(id: &str, session_id: &str) -> TokenRecord {
         replay: None,
         pair_access_id: None,
         pair_access_expires_at: None,
+        exchange: None,
     }
 }
 
@@ -341,6 +343,7 @@ async fn a_0001_database_is_upgraded() {
             replay: None,
             pair_access_id: None,
             pair_access_expires_at: None,
+            exchange: None,
         })
     );
     // Ending a session revokes tokens that predate the sessions table too.
@@ -484,7 +487,8 @@ async fn spawned_rotations_never_fork_a_session() {
 
 /// A database at migration 0002 (the release before the authorization-code
 /// flow) opens, gains the later migrations, and reads its apps back with
-/// `allow_plain_pkce` and `resource_server` false, at revision 1.
+/// `allow_plain_pkce` and `resource_server` false, no token exchange
+/// policy, at revision 1.
 #[tokio::test]
 async fn a_0002_database_is_upgraded() {
     use grantd_protocol::{Grant, PlatformType, RedirectUri, Scopes};
@@ -522,6 +526,7 @@ async fn a_0002_database_is_upgraded() {
         allow_plain_pkce: false,
         resource_server: false,
         rate_limits: Default::default(),
+        token_exchange: None,
         secret_hash: None,
         created_at: 1,
         updated_at: 2,

@@ -5,7 +5,7 @@ use crate::config::{ServeArgs, Settings, StoreArgs};
 use crate::serve;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-use grantd_core::apps::AppSpec;
+use grantd_core::apps::{AppSpec, ExchangePolicySpec};
 use grantd_core::credentials::CredentialSpec;
 use grantd_core::model::{App, SigningAlg, UserStatus};
 use grantd_core::store::SessionsOf;
@@ -131,7 +131,7 @@ struct SpecArgs {
     /// server-web, browser, desktop, mobile or server-only.
     #[arg(long)]
     platform_type: Option<String>,
-    /// Comma-separated: authorization_code, refresh_token, jwt_bearer, client_credentials, password, implicit.
+    /// Comma-separated: authorization_code, refresh_token, jwt_bearer, client_credentials, password, implicit, token_exchange.
     #[arg(long, value_delimiter = ',')]
     grants: Option<Vec<String>>,
     /// A redirect URI; repeat for several (replaces the list on update).
@@ -165,6 +165,26 @@ struct SpecArgs {
     rate_limits: Option<Vec<String>>,
     #[arg(long)]
     account_id: Option<String>,
+    /// Token exchange: client ids of the apps whose tokens this app may exchange (besides its own); comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    exchange_subject_apps: Option<Vec<String>>,
+    /// Token exchange: resource servers (client ids) its exchanged tokens may be for; comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    exchange_audiences: Option<Vec<String>>,
+    /// Token exchange: the widest scope of an exchanged token, comma- or space-separated ('' for no limit beyond the subject token's).
+    #[arg(long)]
+    exchange_max_scope: Option<String>,
+    /// Remove the app's token exchange policy (it may then exchange only its own tokens, for grantd's API).
+    #[arg(long, conflicts_with_all = ["exchange_subject_apps", "exchange_audiences", "exchange_max_scope"])]
+    no_exchange_policy: bool,
+}
+
+/// Comma- or space-separated names.
+fn names(s: &str) -> Vec<String> {
+    s.split([',', ' '])
+        .filter(|x| !x.is_empty())
+        .map(String::from)
+        .collect()
 }
 
 impl From<SpecArgs> for AppSpec {
@@ -175,12 +195,7 @@ impl From<SpecArgs> for AppSpec {
             platform_type: a.platform_type,
             grants: a.grants,
             redirect_uris: a.redirect_uris,
-            scopes: a.scopes.map(|s| {
-                s.split([',', ' '])
-                    .filter(|x| !x.is_empty())
-                    .map(String::from)
-                    .collect()
-            }),
+            scopes: a.scopes.as_deref().map(names),
             distribution: a.distribution,
             issue_refresh_tokens: a.issue_refresh_tokens,
             access_token_ttl: a.access_token_ttl,
@@ -199,6 +214,23 @@ impl From<SpecArgs> for AppSpec {
                     })
                     .collect()
             }),
+            token_exchange: if a.no_exchange_policy {
+                Some(None)
+            } else if a.exchange_subject_apps.is_some()
+                || a.exchange_audiences.is_some()
+                || a.exchange_max_scope.is_some()
+            {
+                Some(Some(ExchangePolicySpec {
+                    allowed_subject_apps: a.exchange_subject_apps,
+                    audiences: a.exchange_audiences,
+                    max_scope: a.exchange_max_scope.map(|s| {
+                        let max = names(&s);
+                        (!max.is_empty()).then_some(max)
+                    }),
+                }))
+            } else {
+                None
+            },
         }
     }
 }
@@ -475,6 +507,20 @@ fn print_app(app: &App, secret: Option<&grantd_protocol::Secret>, json: bool) {
             .map(|(group, limit)| format!("{}={limit}", group.key()))
             .collect();
         println!("  rate limits:      {} (own)", limits.join(", "));
+    }
+    if let Some(p) = &app.token_exchange {
+        println!(
+            "  token exchange:   tokens of itself and {}; audiences {}; max scope {}",
+            grantd_protocol::grant::join(&p.allowed_subject_apps),
+            grantd_protocol::grant::join(&p.audiences),
+            p.max_scope
+                .as_ref()
+                .map_or("that of the subject token".to_string(), |m| {
+                    grantd_protocol::grant::join(m.iter())
+                })
+        );
+    } else if app.has_grant(grantd_protocol::Grant::TokenExchange) {
+        println!("  token exchange:   no policy: only its own tokens, for grantd's API");
     }
     if let Some(s) = secret {
         println!("  client secret:    {}", s.expose());

@@ -18,14 +18,16 @@ pub mod client_credentials;
 pub mod jwt_bearer;
 pub mod password;
 pub mod refresh_token;
+pub mod token_exchange;
 
 use crate::clock::UnixTime;
-use crate::model::{App, Session, TokenRecord, User};
+use crate::model::{Actor, App, Session, TokenRecord, User};
+use crate::own_token::{OwnToken, Refused};
 use crate::store::Store;
 use crate::users::Login;
 use crate::Policy;
 use async_trait::async_trait;
-use grantd_protocol::requests::GrantRequest;
+use grantd_protocol::requests::{GrantRequest, IssuedTokenType};
 use grantd_protocol::{GrantType, OAuthError, Params, Scopes, Secret, TokenRequest, TokenResponse};
 
 /// One grant of the token endpoint.
@@ -52,6 +54,7 @@ pub static REGISTRY: &[&dyn RegisteredGrant] = &[
     &client_credentials::ClientCredentials,
     &refresh_token::RefreshToken,
     &password::Password,
+    &token_exchange::TokenExchange,
 ];
 
 /// The registry's entry for a grant type.
@@ -92,12 +95,14 @@ impl<G: TokenGrant> RegisteredGrant for G {
     }
 }
 
-/// What a grant may use: the store, the time, the policy, and the two
-/// authentications grants share. Not the whole server.
+/// What a grant may use: the store, the time, the policy, grantd's own
+/// audience, and the authentications grants share. Not the whole server.
 pub struct GrantDeps<'a> {
     pub store: &'a dyn Store,
     pub now: UnixTime,
     pub policy: &'a Policy,
+    /// `aud` of tokens for grantd's own API.
+    pub audience: &'a str,
     pub auth: &'a dyn Authenticate,
 }
 
@@ -112,6 +117,12 @@ pub trait Authenticate: Send + Sync {
     ) -> Result<(User, String), OAuthError>;
     /// A password sign-in, with the lockout.
     async fn authenticate_user(&self, login: &Login, password: Secret) -> Result<User, OAuthError>;
+    /// One of grantd's own tokens (see [`crate::own_token`]): the token, or
+    /// why it is refused; the outer error is the store failing.
+    async fn verify_own_token(
+        &self,
+        token: &Secret,
+    ) -> Result<Result<OwnToken, Refused>, OAuthError>;
 }
 
 /// The request as the shared steps left it.
@@ -128,6 +139,8 @@ pub struct GrantContext<'a> {
 pub enum Issue {
     /// Issue tokens for this grantee.
     Tokens(Grantee),
+    /// Issue the one access token a token exchange decided (RFC 8693).
+    Exchanged(Box<Exchanged>),
     /// Answer again what an earlier, identical exchange answered (a refresh
     /// retried inside the grace window).
     Replay(Box<TokenResponse>),
@@ -189,6 +202,37 @@ impl Grantee {
             },
         }
     }
+}
+
+/// What a token exchange decided: one access token, never a refresh token
+/// or an ID token.
+pub struct Exchanged {
+    /// `sub`: the subject token's.
+    pub subject: String,
+    pub account_id: Option<String>,
+    pub scopes: Scopes,
+    /// Who acts for the subject; `None`: impersonation.
+    pub act: Option<Actor>,
+    /// The resource server the token is for; `None`: grantd's own API.
+    pub audience: Option<String>,
+    pub token_type: IssuedTokenType,
+    /// The token lives no longer than the tokens it came from.
+    pub not_after: Option<UnixTime>,
+    pub session: ExchangeSession,
+}
+
+/// The session an exchanged token belongs to.
+pub enum ExchangeSession {
+    /// None: the subject is an app's own token.
+    None,
+    /// The subject token's session: the new token ends with it.
+    Join(String),
+    /// A user proved by an ID token or a JWT credential signs in to the
+    /// exchanging app: a new session, as with the JWT grant.
+    Open {
+        user: User,
+        credential_id: Option<String>,
+    },
 }
 
 pub struct Oidc {
