@@ -39,6 +39,7 @@ pub const TOKEN_QUERY_FORBIDDEN: &[&str] = &[
     "code",
     "code_verifier",
     "refresh_token",
+    "device_code",
 ];
 
 /// The same, for endpoints that take a token (revocation, introspection).
@@ -70,6 +71,8 @@ const KNOWN: &[&str] = &[
     "prompt",
     "code_challenge",
     "code_challenge_method",
+    "device_code",
+    "user_code",
 ];
 
 /// The static name of a known parameter.

@@ -15,16 +15,18 @@ pub enum Grant {
     ClientCredentials,
     Password,
     Implicit,
+    DeviceCode,
 }
 
 impl Grant {
-    pub const ALL: [Grant; 6] = [
+    pub const ALL: [Grant; 7] = [
         Grant::AuthorizationCode,
         Grant::RefreshToken,
         Grant::JwtBearer,
         Grant::ClientCredentials,
         Grant::Password,
         Grant::Implicit,
+        Grant::DeviceCode,
     ];
 
     /// The name used in app configuration.
@@ -36,6 +38,7 @@ impl Grant {
             Grant::ClientCredentials => "client_credentials",
             Grant::Password => "password",
             Grant::Implicit => "implicit",
+            Grant::DeviceCode => "device_code",
         }
     }
 
@@ -58,8 +61,9 @@ impl Grant {
 }
 
 pub const JWT_BEARER_URN: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+pub const DEVICE_CODE_URN: &str = "urn:ietf:params:oauth:grant-type:device_code";
 
-/// A `grant_type` value of the token endpoint (RFC 6749 §4, RFC 7523), as
+/// A `grant_type` value of the token endpoint (RFC 6749 §4, RFC 7523, RFC 8628), as
 /// opposed to [`Grant`], what an app is configured with: implicit is a grant
 /// with no `grant_type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -69,15 +73,17 @@ pub enum GrantType {
     JwtBearer,
     ClientCredentials,
     Password,
+    DeviceCode,
 }
 
 impl GrantType {
-    pub const ALL: [GrantType; 5] = [
+    pub const ALL: [GrantType; 6] = [
         GrantType::AuthorizationCode,
         GrantType::RefreshToken,
         GrantType::JwtBearer,
         GrantType::ClientCredentials,
         GrantType::Password,
+        GrantType::DeviceCode,
     ];
 
     /// The value on the wire.
@@ -88,6 +94,7 @@ impl GrantType {
             GrantType::JwtBearer => JWT_BEARER_URN,
             GrantType::ClientCredentials => "client_credentials",
             GrantType::Password => "password",
+            GrantType::DeviceCode => DEVICE_CODE_URN,
         }
     }
 
@@ -103,6 +110,7 @@ impl GrantType {
             GrantType::JwtBearer => Grant::JwtBearer,
             GrantType::ClientCredentials => Grant::ClientCredentials,
             GrantType::Password => Grant::Password,
+            GrantType::DeviceCode => Grant::DeviceCode,
         }
     }
 }
@@ -144,15 +152,20 @@ pub enum PlatformType {
     Mobile,
     #[serde(rename = "server-only")]
     ServerOnly,
+    /// A limited-input device (TV, CLI, appliance): public, no redirect URI,
+    /// the user approves it on another screen (RFC 8628).
+    #[serde(rename = "device")]
+    Device,
 }
 
 impl PlatformType {
-    pub const ALL: [PlatformType; 5] = [
+    pub const ALL: [PlatformType; 6] = [
         PlatformType::ServerWeb,
         PlatformType::Browser,
         PlatformType::Desktop,
         PlatformType::Mobile,
         PlatformType::ServerOnly,
+        PlatformType::Device,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -162,6 +175,7 @@ impl PlatformType {
             PlatformType::Desktop => "desktop",
             PlatformType::Mobile => "mobile",
             PlatformType::ServerOnly => "server-only",
+            PlatformType::Device => "device",
         }
     }
 
@@ -177,10 +191,10 @@ impl PlatformType {
         match self {
             PlatformType::ServerWeb => &[AuthorizationCode, RefreshToken],
             PlatformType::Browser => &[AuthorizationCode, RefreshToken, Implicit],
-            PlatformType::Desktop | PlatformType::Mobile => {
-                &[AuthorizationCode, RefreshToken, Password]
-            }
+            PlatformType::Desktop => &[AuthorizationCode, RefreshToken, Password, DeviceCode],
+            PlatformType::Mobile => &[AuthorizationCode, RefreshToken, Password],
             PlatformType::ServerOnly => &[JwtBearer, ClientCredentials, RefreshToken, Password],
+            PlatformType::Device => &[DeviceCode, RefreshToken],
         }
     }
 
@@ -252,5 +266,23 @@ mod tests {
         }
         assert_eq!(GrantType::parse("implicit"), None);
         assert_eq!(Grant::Implicit.grant_type(), None);
+    }
+
+    #[test]
+    fn the_device_grant() {
+        assert_eq!(
+            GrantType::parse("urn:ietf:params:oauth:grant-type:device_code"),
+            Some(GrantType::DeviceCode)
+        );
+        assert_eq!("device_code".parse::<Grant>(), Ok(Grant::DeviceCode));
+        assert_eq!(
+            PlatformType::allowing(Grant::DeviceCode),
+            vec![PlatformType::Desktop, PlatformType::Device]
+        );
+        assert_eq!(
+            PlatformType::Device.allowed_grants(),
+            &[Grant::DeviceCode, Grant::RefreshToken]
+        );
+        assert!(!PlatformType::Device.is_confidential());
     }
 }
