@@ -256,7 +256,7 @@ impl Grantd {
                 id_token: None,
             });
         };
-        let (credential_id, code) = match grantee.session {
+        let (credential_id, code, device_code) = match grantee.session {
             SessionPlan::Continue(continuation) => {
                 return self
                     .rotate(deps, app, params, &scope, &user, *continuation)
@@ -265,8 +265,9 @@ impl Grantd {
             SessionPlan::Open {
                 credential_id,
                 code,
-            } => (credential_id, code),
-            SessionPlan::None => (None, None),
+            } => (credential_id, code, None),
+            SessionPlan::Device { device_code } => (None, None, Some(device_code)),
+            SessionPlan::None => (None, None, None),
         };
         let session = Session {
             id: crate::crypto::ordered_id(now, 22),
@@ -284,9 +285,10 @@ impl Grantd {
             tokens: pair.stored_records(),
             session,
             code,
+            device_code,
         };
-        // One unit of work: the session, its first pair, the code's link to
-        // it, and the sessions the cap ends.
+        // One unit of work: the session, its first pair, the code's (or the
+        // device code's) link to it, and the sessions the cap ends.
         match self
             .store
             .open_session(&new, &self.config.policy.session_cap(), now)
@@ -300,6 +302,10 @@ impl Grantd {
             SessionOpened::CodeReplayed => {
                 tracing::warn!(client_id = %app.client_id, "authorization code replayed during its exchange: nothing issued");
                 return Err(OAuthError::code_replayed("the moment it was exchanged"));
+            }
+            SessionOpened::DeviceCodeUsed => {
+                tracing::info!(client_id = %app.client_id, "device code used by another poll meanwhile: nothing issued");
+                return Err(OAuthError::device_code_used());
             }
         }
         let session = new.session;
@@ -563,7 +569,7 @@ pub(crate) fn looks_like_jwt(token: &str) -> bool {
 }
 
 /// Step 3: the app is enabled for the grant (the seed's first cause).
-fn check_grant_enabled(app: &App, grant: Grant) -> Result<(), OAuthError> {
+pub(crate) fn check_grant_enabled(app: &App, grant: Grant) -> Result<(), OAuthError> {
     if grant == Grant::RefreshToken && !(app.has_grant(grant) && app.issue_refresh_tokens) {
         return Err(OAuthError::refresh_not_issued(&app.name, &app.client_id));
     }

@@ -232,6 +232,7 @@ pub(crate) fn new_session(session: &Session) -> NewSession {
         tokens: first_pair(session),
         session: session.clone(),
         code: None,
+        device_code: None,
     }
 }
 
@@ -248,7 +249,7 @@ pub(crate) async fn open(
         .expect("open_session")
     {
         SessionOpened::Opened { evicted } => evicted,
-        SessionOpened::CodeReplayed => panic!("open_session answered CodeReplayed"),
+        refused => panic!("open_session answered {refused:?}"),
     }
 }
 

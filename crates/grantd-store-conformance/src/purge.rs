@@ -25,6 +25,7 @@ async fn store_session(store: &dyn Store, session: &Session) {
         session: session.clone(),
         tokens: vec![],
         code: None,
+        device_code: None,
     };
     open(store, &new, NO_CAP, PURGE_BEFORE).await;
 }
