@@ -25,6 +25,10 @@ pub const AUTH_PATHS: &[&str] = &[
     "/oauth/revoke",
     "/restapi/oauth/revoke",
     "/oauth/authorize/login",
+    "/oauth/device_authorization",
+    "/device",
+    "/device/login",
+    "/device/decision",
 ];
 
 /// The per-address ceiling as a multiple of the per-identity limit.
