@@ -420,7 +420,8 @@ async fn discovery_lists_what_is_served() {
                 "authorization_code",
                 "urn:ietf:params:oauth:grant-type:jwt-bearer",
                 "client_credentials",
-                "refresh_token"
+                "refresh_token",
+                "urn:ietf:params:oauth:grant-type:device_code"
             ])
         );
         // Every advertised endpoint answers (a GET on a POST endpoint gets its 405).
@@ -430,6 +431,7 @@ async fn discovery_lists_what_is_served() {
             "token_endpoint",
             "introspection_endpoint",
             "revocation_endpoint",
+            "device_authorization_endpoint",
             "jwks_uri",
         ] {
             let res = server
