@@ -1,4 +1,5 @@
-// grantd's authorization-code flow in a real browser: headless Debian Chromium
+// grantd's pages in a real browser (the authorization-code flow, the device
+// flow's verification page): headless Debian Chromium
 // (/usr/bin/chromium) driven by Playwright (playwright-core, pinned in
 // package.json / package-lock.json; it never downloads a browser).
 //
@@ -44,7 +45,9 @@ const CHROMIUM_ARGS = [
 const ADMIN_TOKEN = `browser-admin-${randomBytes(24).toString('hex')}`;
 const USER = { email: 'alice@example.com', name: 'Alice Smith', password: 'correct horse battery' };
 const APP_NAME = 'Acme Web';
+const DEVICE_APP_NAME = 'Acme TV';
 const SCOPE = 'ReadAccounts';
+const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 const START_TIMEOUT_MS = 30_000; // for "grantd listening on ..."
 const TEST_TIMEOUT_MS = 60_000; // per test
 const SUITE_TIMEOUT_MS = 5 * 60_000; // the whole run, setup included
@@ -206,6 +209,7 @@ const S = {
   browser: null,
   base: null, // grantd's issuer URL
   client: null, // { client_id, client_secret }
+  deviceClientId: null, // a device app (public: no secret)
   userId: null,
 };
 
@@ -260,6 +264,13 @@ async function setup(binary) {
   });
   assert.ok(app.client_id && app.client_secret, 'the admin API returned no client_id / client_secret');
   S.client = { client_id: app.client_id, client_secret: app.client_secret };
+  const device = await adminPost('/admin/v1/apps', {
+    name: DEVICE_APP_NAME,
+    platform_type: 'device',
+    scopes: [SCOPE],
+  });
+  assert.ok(device.client_id && !device.client_secret, 'the device app is not a public app');
+  S.deviceClientId = device.client_id;
 
   if (!fs.existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM} (apt-get install chromium)`);
   // launch() starts Chromium with a new, empty --user-data-dir of Playwright's
@@ -396,6 +407,23 @@ async function exchange(code) {
   return body;
 }
 
+/** POSTs a form to grantd as a device would (no browser); returns { status, body }. */
+async function postForm(urlPath, params) {
+  const res = await fetch(`${S.base}${urlPath}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams(params),
+  });
+  const text = await res.text();
+  let body = null;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    // not JSON: the assertions below show the text
+  }
+  return { status: res.status, body, text };
+}
+
 // ---------------------------------------------------------------------------
 // The tests
 
@@ -501,6 +529,61 @@ const tests = [
       await page.emulateMedia({ colorScheme: 'light' });
       await page.setViewportSize({ width: 375, height: 667 });
       await shot(t, page, '03-signin-narrow');
+    },
+  },
+  {
+    name: 'device flow: the device starts it, the person opens verification_uri_complete, signs in and allows; the device\'s poll gets tokens',
+    slug: '5-device-flow',
+    async fn(t) {
+      // The device (here: node) asks for a device code, as a TV or CLI would.
+      const started = await postForm('/oauth/device_authorization', { client_id: S.deviceClientId, scope: SCOPE });
+      assert.equal(started.status, 200, `the device authorization endpoint answered ${started.status}: ${quiet(started.text)}`);
+      const { device_code: deviceCode, user_code: userCode, verification_uri_complete: complete } = started.body;
+      assert.match(userCode, /^[BCDFGHJKLMNPQRSTVWXZ]{5}-[BCDFGHJKLMNPQRSTVWXZ]{5}$/, `user_code ${userCode}`);
+      assert.equal(started.body.verification_uri, `${S.base}/device`);
+      assert.ok(complete.startsWith(`${S.base}/device?user_code=`), `verification_uri_complete ${complete}`);
+      const pending = await postForm('/oauth/token', { grant_type: DEVICE_GRANT, client_id: S.deviceClientId, device_code: deviceCode });
+      assert.equal(pending.status, 400);
+      assert.equal(pending.body?.error, 'authorization_pending', `before approval: ${quiet(pending.text)}`);
+
+      // The person, on another screen, without JavaScript.
+      const page = await openPage(t, { javaScriptEnabled: false });
+      const res = await page.goto(complete);
+      assert.equal(res.status(), 200, `the verification page answered ${res.status()}`);
+      await page.getByRole('heading', { name: 'Sign in to connect a device' }).waitFor();
+      assert.match(await page.locator('main').innerText(), new RegExp(userCode), 'the sign-in page does not show the code');
+      const html = await res.text();
+      assert.doesNotMatch(html, /<script\b|\son[a-z]+\s*=|javascript:/i, 'the verification page has script');
+      assert.equal(res.headers()['x-frame-options'], 'DENY');
+      assert.match(res.headers()['content-security-policy'] ?? '', /default-src 'none'/);
+      await shot(t, page, '01-signin');
+
+      await page.locator('input[name="username"]').fill(USER.email);
+      await page.locator('input[name="password"]').fill(USER.password);
+      await Promise.all([
+        page.waitForURL((u) => u.pathname === '/device' && u.searchParams.get('user_code') === userCode),
+        page.getByRole('button', { name: 'Sign in', exact: true }).click(),
+      ]);
+      await page.getByRole('button', { name: 'Allow', exact: true }).waitFor();
+      const confirm = await page.locator('main').innerText();
+      for (const shown of [DEVICE_APP_NAME, SCOPE, 'Alice Smith', userCode]) {
+        assert.ok(confirm.includes(shown), `the confirmation page does not show ${shown}`);
+      }
+      await shot(t, page, '02-confirm');
+      await Promise.all([
+        page.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname === '/device/decision'),
+        page.getByRole('button', { name: 'Allow', exact: true }).click(),
+      ]);
+      await page.getByRole('heading', { name: 'Device connected' }).waitFor();
+      assert.ok(onGrantd(page), `the decision left grantd: ${page.url()}`);
+      await shot(t, page, '03-connected');
+
+      // The device's next poll gets the tokens.
+      const polled = await postForm('/oauth/token', { grant_type: DEVICE_GRANT, client_id: S.deviceClientId, device_code: deviceCode });
+      assert.equal(polled.status, 200, `the poll after approval answered ${polled.status}: ${quiet(polled.text)}`);
+      assert.ok(typeof polled.body.access_token === 'string' && polled.body.access_token.length > 0, 'no access_token');
+      assert.ok(typeof polled.body.refresh_token === 'string', 'no refresh_token');
+      assert.equal(polled.body.scope, SCOPE, 'the token\'s scope is not the one approved');
     },
   },
 ];

@@ -114,13 +114,17 @@ fn parse_grants(values: &[String]) -> Result<Vec<Grant>, OAuthError> {
 }
 
 /// The grants an app gets when none are named: those its platform allows,
-/// minus the legacy ones and token exchange ([`Grant::on_by_default`]).
+/// minus the legacy ones and token exchange ([`Grant::on_by_default`]), and
+/// minus the device grant except on device apps (every app with it can be
+/// named in a device-flow phishing attempt, RFC 8628 §5.4, so a desktop app
+/// opts in).
 fn default_grants(platform: PlatformType) -> Vec<Grant> {
     let mut grants: Vec<Grant> = platform
         .allowed_grants()
         .iter()
         .copied()
         .filter(|g| g.on_by_default())
+        .filter(|g| *g != Grant::DeviceCode || platform == PlatformType::Device)
         .collect();
     grants.sort();
     grants
@@ -571,6 +575,40 @@ mod tests {
             ]
         );
         assert!(app.issue_refresh_tokens);
+    }
+
+    #[test]
+    fn device_apps_default_to_the_device_flow_and_desktop_apps_opt_in() {
+        let default = |platform: &str| {
+            let spec = AppSpec {
+                name: Some("x".into()),
+                platform_type: Some(platform.into()),
+                ..Default::default()
+            };
+            apply(blank(), spec, true).unwrap()
+        };
+        let device = default("device");
+        assert_eq!(device.grants, vec![Grant::RefreshToken, Grant::DeviceCode]);
+        assert!(!device.is_confidential());
+        assert_eq!(
+            default("desktop").grants,
+            vec![Grant::AuthorizationCode, Grant::RefreshToken]
+        );
+        let opted_in = apply(
+            blank(),
+            spec("desktop", &["authorization_code", "device_code"]),
+            true,
+        )
+        .unwrap();
+        assert!(opted_in.has_grant(Grant::DeviceCode));
+        let e = apply(blank(), spec("mobile", &["device_code"]), true).unwrap_err();
+        assert_eq!(e.code, Code::GrantNotAllowedForPlatform);
+        assert!(
+            e.description
+                .contains("'device_code' is allowed for: desktop, device"),
+            "{}",
+            e.description
+        );
     }
 
     #[test]

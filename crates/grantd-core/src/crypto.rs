@@ -23,13 +23,23 @@ pub fn random_token() -> String {
 
 /// A random identifier of `len` characters from [A-Za-z0-9].
 pub fn random_id(len: usize) -> String {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    random_chars(
+        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789",
+        len,
+    )
+}
+
+/// `len` characters drawn uniformly from `alphabet` (ASCII, 1 to 256 symbols).
+pub fn random_chars(alphabet: &[u8], len: usize) -> String {
+    // Bytes at or above the largest multiple of the alphabet's size are
+    // skipped (rejection sampling), so every symbol is equally likely.
+    let size = alphabet.len().clamp(1, 256);
+    let accept = 256 - 256 % size;
     let mut out = String::with_capacity(len);
     while out.len() < len {
         for b in random_bytes::<32>() {
-            // 248 = 4 * 62: rejection sampling keeps the distribution uniform.
-            if b < 248 && out.len() < len {
-                out.push(ALPHABET[(b % 62) as usize] as char);
+            if usize::from(b) < accept && out.len() < len {
+                out.push(char::from(alphabet[usize::from(b) % size]));
             }
         }
     }
@@ -239,6 +249,23 @@ mod tests {
         assert_eq!(a.len(), 43);
         assert_ne!(a, random_token());
         assert_eq!(random_id(22).len(), 22);
+    }
+
+    #[test]
+    fn random_chars_use_every_symbol_of_the_alphabet_only() {
+        let alphabet = b"BCDFGHJKLMNPQRSTVWXZ";
+        let drawn = random_chars(alphabet, 20_000);
+        assert_eq!(drawn.len(), 20_000);
+        for symbol in alphabet {
+            let n = drawn.bytes().filter(|b| b == symbol).count();
+            // 1,000 expected; far outside this range is not chance.
+            assert!(
+                (700..1300).contains(&n),
+                "{} drawn {n} times",
+                *symbol as char
+            );
+        }
+        assert!(drawn.bytes().all(|b| alphabet.contains(&b)));
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod cache;
 pub mod clock;
 pub mod credentials;
 pub mod crypto;
+pub mod device;
 pub mod grants;
 pub mod keys;
 pub mod model;

@@ -434,6 +434,64 @@ pub enum CodeUse {
     Unknown,
 }
 
+/// Where a device authorization stands (RFC 8628): pending until the user
+/// decides on the verification page; an approved code is used by the one
+/// poll that gets tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceStatus {
+    Pending,
+    Approved,
+    Denied,
+    Used,
+}
+
+impl DeviceStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeviceStatus::Pending => "pending",
+            DeviceStatus::Approved => "approved",
+            DeviceStatus::Denied => "denied",
+            DeviceStatus::Used => "used",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "pending" => Some(DeviceStatus::Pending),
+            "approved" => Some(DeviceStatus::Approved),
+            "denied" => Some(DeviceStatus::Denied),
+            "used" => Some(DeviceStatus::Used),
+            _ => None,
+        }
+    }
+}
+
+/// A device authorization (RFC 8628 §3.1–3.2): found by the hash of its
+/// device code when the device polls, and by its user code on the
+/// verification page. The device code itself is never stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceCode {
+    pub hash: [u8; 32],
+    /// In normal form (`BCDFGHJKLM`); unique among stored codes.
+    pub user_code: String,
+    pub client_id: String,
+    /// The scope asked for; once approved, the scope the user approved.
+    pub scope: String,
+    /// Seconds the device must wait between polls; slow_down raises it.
+    pub interval: i64,
+    pub created_at: UnixTime,
+    pub expires_at: UnixTime,
+    pub last_polled_at: Option<UnixTime>,
+    pub status: DeviceStatus,
+    /// Who approved or denied it.
+    pub user_id: Option<String>,
+    /// When the approving user signed in (for the ID token).
+    pub auth_time: Option<UnixTime>,
+    pub decided_at: Option<UnixTime>,
+    /// The session its exchange opened.
+    pub session_id: Option<String>,
+}
+
 /// A user's standing consent to an app's scopes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Consent {

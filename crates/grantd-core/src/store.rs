@@ -15,8 +15,8 @@
 
 use crate::clock::UnixTime;
 use crate::model::{
-    Account, App, AuthCode, BrowserSession, CodeUse, Consent, JwtCredential, LoginState, Session,
-    StoredKey, TokenRecord, User, UserStatus,
+    Account, App, AuthCode, BrowserSession, CodeUse, Consent, DeviceCode, DeviceStatus,
+    JwtCredential, LoginState, Session, StoredKey, TokenRecord, User, UserStatus,
 };
 use async_trait::async_trait;
 
@@ -29,6 +29,8 @@ pub enum UniqueKey {
     UserEmail,
     /// A user's extension number (unique within the account).
     UserExtension,
+    /// A device code's user code (unique among stored device codes).
+    UserCode,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -150,6 +152,9 @@ pub struct NewSession {
     pub tokens: Vec<TokenRecord>,
     /// The authorization code whose exchange opens the session (its hash).
     pub code: Option<[u8; 32]>,
+    /// The approved device code whose exchange opens the session (its hash):
+    /// marked used, with the session, in the same unit of work.
+    pub device_code: Option<[u8; 32]>,
 }
 
 /// What [`Store::open_session`] did.
@@ -160,6 +165,67 @@ pub enum SessionOpened {
     /// The code was presented again before this exchange stored anything:
     /// nothing was stored.
     CodeReplayed,
+    /// The device code was no longer approved (another poll used it, or it
+    /// is gone): nothing was stored.
+    DeviceCodeUsed,
+}
+
+/// A user's decision on the verification page of the device flow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeviceDecision {
+    /// `user_id`, signed in at `auth_time`, lets the device act for them with `scope`.
+    Approve {
+        user_id: String,
+        scope: String,
+        auth_time: UnixTime,
+    },
+    Deny {
+        user_id: String,
+    },
+}
+
+/// How a device's polling is paced (RFC 8628 §3.5): a poll sooner than the
+/// interval after the previous one must slow down, and the interval grows
+/// by `slow_down_by` for it and every later poll. The rule is core's; the
+/// store applies it to the code's row, locked, so concurrent polls are
+/// paced one after another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PollPace {
+    pub slow_down_by: i64,
+}
+
+impl PollPace {
+    /// The code as a poll at `now` leaves it (polled now, its interval
+    /// raised if the poll came too soon). Only a pending code is paced: once
+    /// the user has decided, the answer is final however soon it is asked.
+    pub fn after_poll(&self, code: &DeviceCode, now: UnixTime) -> Polled {
+        let too_soon = code.status == DeviceStatus::Pending
+            && code
+                .last_polled_at
+                .is_some_and(|last| now.saturating_sub(last) < code.interval);
+        let interval = if too_soon {
+            code.interval.saturating_add(self.slow_down_by)
+        } else {
+            code.interval
+        };
+        Polled {
+            code: DeviceCode {
+                last_polled_at: Some(now),
+                interval,
+                ..code.clone()
+            },
+            slow_down: too_soon,
+        }
+    }
+}
+
+/// What [`Store::poll_device_code`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Polled {
+    /// The code as stored after the poll.
+    pub code: DeviceCode,
+    /// The poll came too soon (the interval is already raised).
+    pub slow_down: bool,
 }
 
 /// One refresh: the old refresh token is exchanged for `next`.
@@ -288,8 +354,8 @@ pub trait Store: Send + Sync + 'static {
         secret_hash: &[u8; 32],
         now: UnixTime,
     ) -> StoreResult<bool>;
-    /// Deletes the app with its tokens, codes and consents, and ends its
-    /// sessions (reason `app deleted`, at `now`); false if it did not exist.
+    /// Deletes the app with its tokens, codes, device codes and consents, and
+    /// ends its sessions (reason `app deleted`, at `now`); false if it did not exist.
     /// Notifies [`Change::App`].
     async fn delete_app(&self, client_id: &str, now: UnixTime) -> StoreResult<bool>;
 
@@ -314,8 +380,8 @@ pub trait Store: Send + Sync + 'static {
     async fn is_jti_revoked(&self, jti: &str) -> StoreResult<bool>;
 
     /// Deletes at most `limit` rows of each kind: tokens, revocation records,
-    /// codes, browser sessions and request counters that expired before
-    /// `before`, and sessions that ended before it. Returns how many rows went. Runs on one node at a
+    /// codes, device codes, browser sessions and request counters that expired
+    /// before `before`, and sessions that ended before it. Returns how many rows went. Runs on one node at a
     /// time (another node purging makes this return 0).
     async fn purge_expired(&self, before: UnixTime, limit: u32) -> StoreResult<u64>;
 
@@ -358,10 +424,13 @@ pub trait Store: Send + Sync + 'static {
 
     /// In one unit of work: if `new.code` is set and that code was presented
     /// again meanwhile (its `replayed_at` is set), store nothing and answer
-    /// `CodeReplayed`; otherwise insert the session and its tokens, record the
-    /// session on the code, and end (reason `session_limit`, at `now`) the
-    /// other active sessions of the same user and app that `cap` chooses.
-    /// PostgreSQL locks the code row first, then the user's sessions of the app.
+    /// `CodeReplayed`; if `new.device_code` is set and that device code is
+    /// not approved (any more), store nothing and answer `DeviceCodeUsed`;
+    /// otherwise mark the device code used, insert the session and its
+    /// tokens, record the session on the code or device code, and end
+    /// (reason `session_limit`, at `now`) the other active sessions of the
+    /// same user and app that `cap` chooses. PostgreSQL locks the code (or
+    /// device code) row first, then the user's sessions of the app.
     async fn open_session(
         &self,
         new: &NewSession,
@@ -400,6 +469,33 @@ pub trait Store: Send + Sync + 'static {
     /// answers `Fresh` with it; `Replayed` if it had been used (recording the
     /// first replay's time, which [`Store::open_session`] checks); `Unknown`.
     async fn consume_code(&self, hash: &[u8; 32], now: UnixTime) -> StoreResult<CodeUse>;
+
+    /// `Conflict(UserCode)` if its user code is taken (by any stored code,
+    /// expired or not), `Conflict(PrimaryKey)` if its hash is.
+    async fn insert_device_code(&self, code: &DeviceCode) -> StoreResult<()>;
+    /// The device code with this user code (in normal form).
+    async fn find_device_code(&self, user_code: &str) -> StoreResult<Option<DeviceCode>>;
+    /// The user's decision, as a compare-and-set on `status = pending`: sets
+    /// the status (approved or denied), `user_id`, `decided_at = now` and,
+    /// for an approval, `scope` and `auth_time`. False (and nothing written)
+    /// if the code is unknown or was decided already. The store does not
+    /// judge expiry (a poll does).
+    async fn decide_device_code(
+        &self,
+        user_code: &str,
+        decision: &DeviceDecision,
+        now: UnixTime,
+    ) -> StoreResult<bool>;
+    /// A poll by the device: with the code's row locked, applies
+    /// `pace.after_poll` and stores its `last_polled_at` and `interval`;
+    /// answers what it decided, or `None` for an unknown code. The code is
+    /// used by [`Store::open_session`], not here.
+    async fn poll_device_code(
+        &self,
+        hash: &[u8; 32],
+        now: UnixTime,
+        pace: &PollPace,
+    ) -> StoreResult<Option<Polled>>;
 
     async fn get_consent(&self, user_id: &str, client_id: &str) -> StoreResult<Option<Consent>>;
     /// Inserts or replaces the consent of (user, app).
@@ -477,6 +573,54 @@ mod tests {
         assert_eq!(cap.evicted(&others), vec!["a", "b"]);
         assert!(SessionCap { max_active: 5 }.evicted(&others).is_empty());
         assert_eq!(SessionCap { max_active: 1 }.evicted(&others).len(), 4);
+    }
+
+    fn pending(interval: i64, last_polled_at: Option<UnixTime>) -> DeviceCode {
+        DeviceCode {
+            hash: [7; 32],
+            user_code: "BCDFGHJKLM".into(),
+            client_id: "c".into(),
+            scope: String::new(),
+            interval,
+            created_at: 0,
+            expires_at: 600,
+            last_polled_at,
+            status: DeviceStatus::Pending,
+            user_id: None,
+            auth_time: None,
+            decided_at: None,
+            session_id: None,
+        }
+    }
+
+    #[test]
+    fn polls_are_paced_while_pending() {
+        let pace = PollPace { slow_down_by: 5 };
+        // The first poll, and one a full interval later, are in time.
+        let first = pace.after_poll(&pending(5, None), 100);
+        assert!(!first.slow_down);
+        assert_eq!(
+            (first.code.last_polled_at, first.code.interval),
+            (Some(100), 5)
+        );
+        assert!(!pace.after_poll(&first.code, 105).slow_down);
+        // Sooner: slow down, and the interval grows for this poll and the next.
+        let early = pace.after_poll(&first.code, 104);
+        assert!(early.slow_down);
+        assert_eq!(
+            (early.code.last_polled_at, early.code.interval),
+            (Some(104), 10)
+        );
+        assert!(pace.after_poll(&early.code, 113).slow_down);
+        assert!(!pace.after_poll(&early.code, 114).slow_down);
+        // Once decided, the answer is given however soon it is asked.
+        let approved = DeviceCode {
+            status: DeviceStatus::Approved,
+            ..early.code.clone()
+        };
+        let again = pace.after_poll(&approved, 104);
+        assert!(!again.slow_down);
+        assert_eq!(again.code.interval, 10);
     }
 
     #[test]

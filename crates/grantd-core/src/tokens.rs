@@ -276,7 +276,7 @@ impl Grantd {
                 issued_token_type: None,
             });
         };
-        let (credential_id, code) = match grantee.session {
+        let (credential_id, code, device_code) = match grantee.session {
             SessionPlan::Continue(continuation) => {
                 return self
                     .rotate(deps, app, params, &scope, &user, *continuation)
@@ -285,8 +285,9 @@ impl Grantd {
             SessionPlan::Open {
                 credential_id,
                 code,
-            } => (credential_id, code),
-            SessionPlan::None => (None, None),
+            } => (credential_id, code, None),
+            SessionPlan::Device { device_code } => (None, None, Some(device_code)),
+            SessionPlan::None => (None, None, None),
         };
         let session = Session {
             id: crate::crypto::ordered_id(now, 22),
@@ -304,9 +305,10 @@ impl Grantd {
             tokens: pair.stored_records(),
             session,
             code,
+            device_code,
         };
-        // One unit of work: the session, its first pair, the code's link to
-        // it, and the sessions the cap ends.
+        // One unit of work: the session, its first pair, the code's (or the
+        // device code's) link to it, and the sessions the cap ends.
         match self
             .store
             .open_session(&new, &self.config.policy.session_cap(), now)
@@ -320,6 +322,10 @@ impl Grantd {
             SessionOpened::CodeReplayed => {
                 tracing::warn!(client_id = %app.client_id, "authorization code replayed during its exchange: nothing issued");
                 return Err(OAuthError::code_replayed("the moment it was exchanged"));
+            }
+            SessionOpened::DeviceCodeUsed => {
+                tracing::info!(client_id = %app.client_id, "device code used by another poll meanwhile: nothing issued");
+                return Err(OAuthError::device_code_used());
             }
         }
         let session = new.session;
@@ -404,6 +410,7 @@ impl Grantd {
                     tokens: access.record.iter().cloned().collect(),
                     session,
                     code: None,
+                    device_code: None,
                 };
                 match self
                     .store
@@ -415,8 +422,10 @@ impl Grantd {
                             tracing::info!(session_id = %id, user_id = %new.session.user_id, client_id = %app.client_id, "session ended: too many sessions for this user and app");
                         }
                     }
-                    // Only a code exchange can be replayed; none is linked here.
-                    SessionOpened::CodeReplayed => return Err(OAuthError::server_error()),
+                    // Only a code or device exchange can be replayed; none is linked here.
+                    SessionOpened::CodeReplayed | SessionOpened::DeviceCodeUsed => {
+                        return Err(OAuthError::server_error())
+                    }
                 }
                 tracing::info!(session_id = %new.session.id, user_id = %new.session.user_id, client_id = %app.client_id, "session opened by token exchange");
             }
@@ -682,7 +691,7 @@ pub(crate) fn looks_like_jwt(token: &str) -> bool {
 }
 
 /// Step 3: the app is enabled for the grant (the seed's first cause).
-fn check_grant_enabled(app: &App, grant: Grant) -> Result<(), OAuthError> {
+pub(crate) fn check_grant_enabled(app: &App, grant: Grant) -> Result<(), OAuthError> {
     if grant == Grant::RefreshToken && !(app.has_grant(grant) && app.issue_refresh_tokens) {
         return Err(OAuthError::refresh_not_issued(&app.name, &app.client_id));
     }

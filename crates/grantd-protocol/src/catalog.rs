@@ -5,7 +5,7 @@
 use std::fmt;
 
 /// The RFC error codes grantd uses (RFC 6749 §4.1.2.1, §5.2; RFC 6750 §3.1;
-/// RFC 7009 §2.2.1; RFC 8707 §2; OIDC Core §3.1.2.6).
+/// RFC 7009 §2.2.1; RFC 8628 §3.5; RFC 8707 §2; OIDC Core §3.1.2.6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RfcError {
     InvalidRequest,
@@ -24,6 +24,9 @@ pub enum RfcError {
     ServerError,
     TemporarilyUnavailable,
     NotFound,
+    AuthorizationPending,
+    SlowDown,
+    ExpiredToken,
 }
 
 impl RfcError {
@@ -45,6 +48,9 @@ impl RfcError {
             RfcError::ServerError => "server_error",
             RfcError::TemporarilyUnavailable => "temporarily_unavailable",
             RfcError::NotFound => "not_found",
+            RfcError::AuthorizationPending => "authorization_pending",
+            RfcError::SlowDown => "slow_down",
+            RfcError::ExpiredToken => "expired_token",
         }
     }
 }
@@ -208,7 +214,7 @@ catalog! {
         "Use one of the grant_type values listed in the description (and in grant_types_supported of /.well-known/oauth-authorization-server).";
     GrantNotEnabled = "OAU-251", UnauthorizedClient, 400,
         "Unauthorized for this grant type",
-        "The grant is one grantd supports, but this app is not enabled for it. Which grants an app may use depends on its platform type: server-web apps use the authorization code flow, server-only apps JWT bearer or client credentials, desktop and mobile apps authorization code with PKCE (and the legacy password grant), browser apps authorization code with PKCE.",
+        "The grant is one grantd supports, but this app is not enabled for it. Which grants an app may use depends on its platform type: server-web apps use the authorization code flow, server-only apps JWT bearer or client credentials, desktop and mobile apps authorization code with PKCE (and the legacy password grant), browser apps authorization code with PKCE, device apps (and desktop apps that opt in) the device flow.",
         "Use a grant the app is enabled for (the description lists them), or enable this grant in the app's settings (grantd app update CLIENT_ID --grants ...). If its platform type cannot have the grant, register a new app with a platform type that can.";
     ScopeNotPermitted = "GRD-301", InvalidScope, 400,
         "Scope not permitted for this app",
@@ -431,6 +437,48 @@ catalog! {
         "The userinfo endpoint answers only for tokens issued with the openid scope (OpenID Connect Core §5.3).",
         "Ask for scope=openid (and profile, email as needed) in the authorization request.";
 
+    // --- The device authorization grant (RFC 8628) ---------------------------------
+    DevicePending = "GRD-370", AuthorizationPending, 400,
+        "Authorization pending",
+        "The user has not yet approved or denied the device on the verification page. This is the normal answer while the device waits (RFC 8628 §3.5), not a failure.",
+        "Keep polling the token endpoint with the same device_code, waiting the interval given in the description (the interval of the device authorization response) between polls, until the user decides or the code expires.";
+    DeviceSlowDown = "GRD-371", SlowDown, 400,
+        "Polling too fast",
+        "The device polled again sooner than its interval allows. RFC 8628 §3.5: the interval for this device code is now 5 seconds longer, for this poll and every later one.",
+        "Poll slower: wait the new interval given in the description between polls (add 5 seconds to the interval after every slow_down).";
+    DeviceDenied = "GRD-372", AccessDenied, 400,
+        "The user denied the device",
+        "The user declined, on the verification page, to let this device access their account. The device code is finished.",
+        "Stop polling. If the user wants to try again, start the flow again: a new device authorization request, and show the new user code.";
+    DeviceCodeExpired = "GRD-373", ExpiredToken, 400,
+        "Device code expired",
+        "The device code's lifetime (expires_in of the device authorization response) passed before the user approved it and the device exchanged it.",
+        "Stop polling and restart the flow: a new device authorization request, and show the user the new user code (and verification_uri_complete).";
+    DeviceCodeUnknown = "GRD-374", InvalidGrant, 400,
+        "Unknown device code",
+        "The device_code is not one this server issued: it was mistyped or cut short, comes from another server, or was purged long after it expired.",
+        "Send the device_code of the device authorization response exactly as received, or start the flow again.";
+    DeviceCodeOtherClient = "GRD-375", InvalidGrant, 400,
+        "Device code issued to another app",
+        "The device code was issued to a different app than the one authenticating this token request.",
+        "Poll with the client_id of the app that made the device authorization request.";
+    DeviceCodeUsed = "GRD-376", InvalidGrant, 400,
+        "Device code already used",
+        "The device code was already exchanged for tokens. A device code is single-use: once the device has its tokens, it refreshes them (refresh_token grant) instead of polling again.",
+        "Use the tokens of the first exchange. To sign in again, start the flow again with a new device authorization request.";
+    UserCodeUnknown = "GRD-377", InvalidRequest, 400,
+        "Code not recognised",
+        "The code typed on the verification page is not the code of any device waiting for approval (or is not a code at all: codes are 10 letters, consonants only, such as BCDFG-HJKLM). Wrong codes count towards the failure limit of the address, so codes cannot be guessed.",
+        "Type the code exactly as the device shows it (case and dashes do not matter). If the device shows no code or a new one, use that; if it keeps failing, start again on the device.";
+    UserCodeExpired = "GRD-378", InvalidRequest, 400,
+        "Code expired",
+        "The code was right, but the device's request has expired (device codes live 10 minutes), so it can no longer be approved.",
+        "Start again on the device: it shows a new code to type.";
+    UserCodeDecided = "GRD-379", InvalidRequest, 400,
+        "Code already used",
+        "The device's request was already approved or denied (in this browser or another), so its code cannot be used again.",
+        "Nothing to do if you decided it. If you did not, someone else used the code first: start again on the device for a new code, and never type a code that someone else sent you (RFC 8628 §5.4: device codes are a phishing lure).";
+
     // --- Token exchange (RFC 8693) ---------------------------------------------------
     // RFC 8693 §2.2.2: a subject or actor token that is invalid, or unacceptable
     // by policy, is `invalid_request`; a target refused is `invalid_target`.
@@ -494,7 +542,7 @@ catalog! {
         "Correct the field named in the description; the accepted values are listed there.";
     GrantNotAllowedForPlatform = "GRD-411", InvalidRequest, 400,
         "Grant not allowed for this platform type",
-        "An app's platform type decides which grants it may enable: server-web: authorization_code, refresh_token; browser: authorization_code, refresh_token, implicit (legacy); desktop and mobile: authorization_code, refresh_token, password (legacy); server-only: jwt_bearer, client_credentials, refresh_token, password (legacy).",
+        "An app's platform type decides which grants it may enable: server-web: authorization_code, refresh_token; browser: authorization_code, refresh_token, implicit (legacy); desktop: authorization_code, refresh_token, password (legacy), device_code; mobile: authorization_code, refresh_token, password (legacy); server-only: jwt_bearer, client_credentials, refresh_token, password (legacy); device: device_code, refresh_token.",
         "Enable only grants the platform type allows, or choose a platform type that allows the grant you need.";
     RedirectUriInvalid = "GRD-412", InvalidRequest, 400,
         "Invalid redirect URI",

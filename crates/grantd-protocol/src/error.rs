@@ -1142,6 +1142,93 @@ impl OAuthError {
         .with_parameter("scope")
     }
 
+    // --- the device authorization grant (RFC 8628) -----------------------------------
+
+    pub fn device_pending(interval: i64, expires_at: &str) -> Self {
+        Self::new(
+            Code::DevicePending,
+            format!("The user has not yet approved or denied this device on the verification page. Keep polling every {interval} seconds with the same device_code; the code expires at {expires_at}."),
+        )
+    }
+
+    pub fn device_slow_down(interval: i64) -> Self {
+        Self::new(
+            Code::DeviceSlowDown,
+            format!("This poll came sooner than the interval allows. Poll slower: the interval for this device code is now {interval} seconds, for this and every later poll."),
+        )
+    }
+
+    pub fn device_denied(app_name: &str) -> Self {
+        Self::new(
+            Code::DeviceDenied,
+            format!("The user declined to let this device use '{app_name}' with their account. Stop polling; to try again, restart the flow with a new device authorization request."),
+        )
+    }
+
+    pub fn device_code_expired(at: &str) -> Self {
+        Self::new(
+            Code::DeviceCodeExpired,
+            format!("The device code expired at {at}. Stop polling and restart the flow: a new device authorization request, and show the user the new code."),
+        )
+        .with_parameter("device_code")
+    }
+
+    pub fn device_code_unknown() -> Self {
+        Self::new(
+            Code::DeviceCodeUnknown,
+            "The device_code is not one this server issued. Send the device_code of the device authorization response exactly as received, or restart the flow.",
+        )
+        .with_parameter("device_code")
+    }
+
+    pub fn device_code_other_client(client_id: &str) -> Self {
+        Self::new(
+            Code::DeviceCodeOtherClient,
+            format!("The device code was not issued to app {client_id}. Poll with the app that made the device authorization request."),
+        )
+        .with_parameter("device_code")
+    }
+
+    pub fn device_code_used() -> Self {
+        Self::new(
+            Code::DeviceCodeUsed,
+            "The device code was already exchanged for tokens; a device code is single-use. Use the tokens of that exchange (refresh them with the refresh_token grant), or restart the flow to sign in again.",
+        )
+        .with_parameter("device_code")
+    }
+
+    pub fn user_code_malformed(reason: &str) -> Self {
+        Self::new(
+            Code::UserCodeUnknown,
+            format!("That is not a code: {reason}. Type the code your device shows: 10 letters, such as BCDFG-HJKLM (case and dashes do not matter)."),
+        )
+        .with_parameter("user_code")
+    }
+
+    pub fn user_code_unknown() -> Self {
+        Self::new(
+            Code::UserCodeUnknown,
+            "No device is waiting for this code. Check the code on your device's screen and type it again; if the device shows a new code, type that one.",
+        )
+        .with_parameter("user_code")
+    }
+
+    pub fn user_code_expired(at: &str) -> Self {
+        Self::new(
+            Code::UserCodeExpired,
+            format!("This code expired at {at}, so the device can no longer be approved with it. Start again on the device: it will show a new code."),
+        )
+        .with_parameter("user_code")
+    }
+
+    pub fn user_code_decided(decision: &str) -> Self {
+        Self::new(
+            Code::UserCodeDecided,
+            format!("This code was already used: the device's request was {decision}. If that was not you, start again on the device for a new code, and never type a code someone else sent you."),
+        )
+        .with_parameter("user_code")
+    }
+
     // --- admin API -----------------------------------------------------------------
 
     pub fn admin_auth_missing() -> Self {
@@ -1182,9 +1269,14 @@ impl OAuthError {
         Self::new(
             Code::GrantNotAllowedForPlatform,
             format!(
-                "A {platform} app cannot enable {} (allowed for {platform}: {}). Platform types and their grants — server-web: authorization_code, refresh_token; browser: authorization_code, refresh_token, implicit; desktop, mobile: authorization_code, refresh_token, password; server-only: jwt_bearer, client_credentials, refresh_token, password. {}",
+                "A {platform} app cannot enable {} (allowed for {platform}: {}). Platform types and their grants — {}. {}",
                 refused.iter().map(|g| format!("'{g}'")).collect::<Vec<_>>().join(", "),
                 join(platform.allowed_grants().iter()),
+                PlatformType::ALL
+                    .iter()
+                    .map(|p| format!("{p}: {}", join(p.allowed_grants())))
+                    .collect::<Vec<_>>()
+                    .join("; "),
                 refused
                     .iter()
                     .map(|g| format!("'{g}' is allowed for: {}.", join(PlatformType::allowing(*g))))

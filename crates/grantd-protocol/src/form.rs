@@ -41,6 +41,7 @@ pub const TOKEN_QUERY_FORBIDDEN: &[&str] = &[
     "refresh_token",
     "subject_token",
     "actor_token",
+    "device_code",
 ];
 
 /// The same, for endpoints that take a token (revocation, introspection).
@@ -79,6 +80,8 @@ const KNOWN: &[&str] = &[
     "requested_token_type",
     "audience",
     "resource",
+    "device_code",
+    "user_code",
 ];
 
 /// The static name of a known parameter.

@@ -16,10 +16,11 @@ pub enum Grant {
     Password,
     Implicit,
     TokenExchange,
+    DeviceCode,
 }
 
 impl Grant {
-    pub const ALL: [Grant; 7] = [
+    pub const ALL: [Grant; 8] = [
         Grant::AuthorizationCode,
         Grant::RefreshToken,
         Grant::JwtBearer,
@@ -27,6 +28,7 @@ impl Grant {
         Grant::Password,
         Grant::Implicit,
         Grant::TokenExchange,
+        Grant::DeviceCode,
     ];
 
     /// The name used in app configuration.
@@ -39,6 +41,7 @@ impl Grant {
             Grant::Password => "password",
             Grant::Implicit => "implicit",
             Grant::TokenExchange => "token_exchange",
+            Grant::DeviceCode => "device_code",
         }
     }
 
@@ -70,7 +73,9 @@ impl Grant {
 pub const JWT_BEARER_URN: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 pub const TOKEN_EXCHANGE_URN: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
 
-/// A `grant_type` value of the token endpoint (RFC 6749 §4, RFC 7523, RFC 8693), as
+pub const DEVICE_CODE_URN: &str = "urn:ietf:params:oauth:grant-type:device_code";
+
+/// A `grant_type` value of the token endpoint (RFC 6749 §4, RFC 7523, RFC 8628, RFC 8693), as
 /// opposed to [`Grant`], what an app is configured with: implicit is a grant
 /// with no `grant_type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -81,16 +86,18 @@ pub enum GrantType {
     ClientCredentials,
     Password,
     TokenExchange,
+    DeviceCode,
 }
 
 impl GrantType {
-    pub const ALL: [GrantType; 6] = [
+    pub const ALL: [GrantType; 7] = [
         GrantType::AuthorizationCode,
         GrantType::RefreshToken,
         GrantType::JwtBearer,
         GrantType::ClientCredentials,
         GrantType::Password,
         GrantType::TokenExchange,
+        GrantType::DeviceCode,
     ];
 
     /// The value on the wire.
@@ -102,6 +109,7 @@ impl GrantType {
             GrantType::ClientCredentials => "client_credentials",
             GrantType::Password => "password",
             GrantType::TokenExchange => TOKEN_EXCHANGE_URN,
+            GrantType::DeviceCode => DEVICE_CODE_URN,
         }
     }
 
@@ -118,6 +126,7 @@ impl GrantType {
             GrantType::ClientCredentials => Grant::ClientCredentials,
             GrantType::Password => Grant::Password,
             GrantType::TokenExchange => Grant::TokenExchange,
+            GrantType::DeviceCode => Grant::DeviceCode,
         }
     }
 }
@@ -159,15 +168,20 @@ pub enum PlatformType {
     Mobile,
     #[serde(rename = "server-only")]
     ServerOnly,
+    /// A limited-input device (TV, CLI, appliance): public, no redirect URI,
+    /// the user approves it on another screen (RFC 8628).
+    #[serde(rename = "device")]
+    Device,
 }
 
 impl PlatformType {
-    pub const ALL: [PlatformType; 5] = [
+    pub const ALL: [PlatformType; 6] = [
         PlatformType::ServerWeb,
         PlatformType::Browser,
         PlatformType::Desktop,
         PlatformType::Mobile,
         PlatformType::ServerOnly,
+        PlatformType::Device,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -177,6 +191,7 @@ impl PlatformType {
             PlatformType::Desktop => "desktop",
             PlatformType::Mobile => "mobile",
             PlatformType::ServerOnly => "server-only",
+            PlatformType::Device => "device",
         }
     }
 
@@ -192,9 +207,8 @@ impl PlatformType {
         match self {
             PlatformType::ServerWeb => &[AuthorizationCode, RefreshToken, TokenExchange],
             PlatformType::Browser => &[AuthorizationCode, RefreshToken, Implicit],
-            PlatformType::Desktop | PlatformType::Mobile => {
-                &[AuthorizationCode, RefreshToken, Password]
-            }
+            PlatformType::Desktop => &[AuthorizationCode, RefreshToken, Password, DeviceCode],
+            PlatformType::Mobile => &[AuthorizationCode, RefreshToken, Password],
             PlatformType::ServerOnly => &[
                 JwtBearer,
                 ClientCredentials,
@@ -202,6 +216,7 @@ impl PlatformType {
                 Password,
                 TokenExchange,
             ],
+            PlatformType::Device => &[DeviceCode, RefreshToken],
         }
     }
 
@@ -278,5 +293,23 @@ mod tests {
         }
         assert_eq!(GrantType::parse("implicit"), None);
         assert_eq!(Grant::Implicit.grant_type(), None);
+    }
+
+    #[test]
+    fn the_device_grant() {
+        assert_eq!(
+            GrantType::parse("urn:ietf:params:oauth:grant-type:device_code"),
+            Some(GrantType::DeviceCode)
+        );
+        assert_eq!("device_code".parse::<Grant>(), Ok(Grant::DeviceCode));
+        assert_eq!(
+            PlatformType::allowing(Grant::DeviceCode),
+            vec![PlatformType::Desktop, PlatformType::Device]
+        );
+        assert_eq!(
+            PlatformType::Device.allowed_grants(),
+            &[Grant::DeviceCode, Grant::RefreshToken]
+        );
+        assert!(!PlatformType::Device.is_confidential());
     }
 }

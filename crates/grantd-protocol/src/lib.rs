@@ -4,6 +4,7 @@
 pub mod authorize;
 pub mod catalog;
 pub mod client_auth;
+pub mod device;
 pub mod error;
 pub mod form;
 pub mod grant;

@@ -279,6 +279,25 @@ impl GrantRequest for TokenExchangeRequest {
     }
 }
 
+/// `urn:ietf:params:oauth:grant-type:device_code` (RFC 8628 §3.4): a device
+/// polling with the device code of its device authorization response.
+#[derive(Debug, Clone)]
+pub struct DeviceCodeRequest {
+    pub device_code: Secret,
+}
+
+impl GrantRequest for DeviceCodeRequest {
+    fn read(params: &Params) -> Result<Self, OAuthError> {
+        let code = params.require(
+            "device_code",
+            "for the device_code grant (the device_code of the device authorization response)",
+        )?;
+        Ok(Self {
+            device_code: Secret::new(code),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -302,6 +321,10 @@ mod tests {
         assert_eq!(
             missing(RefreshTokenRequest::read(&empty).unwrap_err()),
             Some("refresh_token")
+        );
+        assert_eq!(
+            missing(DeviceCodeRequest::read(&empty).unwrap_err()),
+            Some("device_code")
         );
         assert!(ClientCredentialsRequest::read(&empty).is_ok());
         assert_eq!(

@@ -89,6 +89,10 @@ pub fn document(issuer: &str) -> Value {
         }
         paths.insert(e.path.to_string(), Value::Object(item));
     }
+    let platform_types = json!(grantd_protocol::PlatformType::ALL
+        .iter()
+        .map(|p| p.as_str())
+        .collect::<Vec<_>>());
     // The app settings, from the one list of grants.
     let grants = json!(grantd_protocol::Grant::ALL
         .iter()
@@ -97,7 +101,7 @@ pub fn document(issuer: &str) -> Value {
     let spec_props = json!({
         "name": {"type": "string"},
         "account_id": {"type": "string"},
-        "platform_type": {"type": "string", "enum": ["server-web", "browser", "desktop", "mobile", "server-only"]},
+        "platform_type": {"type": "string", "enum": platform_types},
         "grants": {"type": "array", "items": {"type": "string", "enum": grants}},
         "redirect_uris": {"type": "array", "maxItems": 10, "items": {"type": "string", "format": "uri"}},
         "scopes": {"type": "array", "items": {"type": "string"}},

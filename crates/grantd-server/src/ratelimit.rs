@@ -25,6 +25,10 @@ pub const AUTH_PATHS: &[&str] = &[
     "/oauth/revoke",
     "/restapi/oauth/revoke",
     "/oauth/authorize/login",
+    "/oauth/device_authorization",
+    "/device",
+    "/device/login",
+    "/device/decision",
 ];
 
 /// Whether failed authentications on `path` count: the authentication

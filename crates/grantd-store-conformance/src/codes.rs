@@ -309,6 +309,7 @@ pub async fn an_exchange_racing_a_replay_is_caught_either_way(store: &dyn Store)
                     Some(&new.session)
                 );
             }
+            SessionOpened::DeviceCodeUsed => panic!("no device code was given"),
             SessionOpened::CodeReplayed => {
                 assert_eq!(
                     replay.session_id, None,

@@ -1,13 +1,15 @@
 //! What the checks share: times, prefixed ids, a builder per record, short getters, and the racing helper.
 
 use grantd_core::clock::UnixTime;
-use grantd_core::crypto::{random_id, sha256};
+use grantd_core::crypto::{random_chars, random_id, sha256};
 use grantd_core::model::{
-    AccessTokenFormat, Account, App, AuthCode, BrowserSession, Distribution, ExchangePolicy,
-    JwtCredential, Role, Session, TokenKind, TokenRecord, User, UserStatus,
+    AccessTokenFormat, Account, App, AuthCode, BrowserSession, DeviceCode, DeviceStatus,
+    Distribution, ExchangePolicy, JwtCredential, Role, Session, TokenKind, TokenRecord, User,
+    UserStatus,
 };
 use grantd_core::rate_limits::AppRateLimits;
 use grantd_core::store::{Change, NewSession, SessionCap, SessionOpened, Store};
+use grantd_protocol::device::UserCode;
 use grantd_protocol::{Grant, PlatformType, RedirectUri, Scopes};
 use std::future::Future;
 use std::pin::Pin;
@@ -248,6 +250,7 @@ pub(crate) fn new_session(session: &Session) -> NewSession {
         tokens: first_pair(session),
         session: session.clone(),
         code: None,
+        device_code: None,
     }
 }
 
@@ -264,7 +267,7 @@ pub(crate) async fn open(
         .expect("open_session")
     {
         SessionOpened::Opened { evicted } => evicted,
-        SessionOpened::CodeReplayed => panic!("open_session answered CodeReplayed"),
+        refused => panic!("open_session answered {refused:?}"),
     }
 }
 
@@ -287,6 +290,32 @@ pub(crate) fn auth_code(name: &str, client_id: &str, expires_at: UnixTime) -> Au
         used_at: None,
         session_id: None,
     }
+}
+
+/// A pending device code, never polled, with a random user code.
+pub(crate) fn device_code(name: &str, client_id: &str, expires_at: UnixTime) -> DeviceCode {
+    DeviceCode {
+        hash: hash(name),
+        user_code: random_chars(UserCode::ALPHABET, UserCode::LEN),
+        client_id: client_id.to_string(),
+        scope: "ReadAccounts SMS openid".to_string(),
+        interval: 5,
+        created_at: expires_at - 600,
+        expires_at,
+        last_polled_at: None,
+        status: DeviceStatus::Pending,
+        user_id: None,
+        auth_time: None,
+        decided_at: None,
+        session_id: None,
+    }
+}
+
+pub(crate) async fn find_device_code(store: &dyn Store, user_code: &str) -> Option<DeviceCode> {
+    store
+        .find_device_code(user_code)
+        .await
+        .expect("find_device_code")
 }
 
 pub(crate) fn browser_session(name: &str, user_id: &str, expires_at: UnixTime) -> BrowserSession {

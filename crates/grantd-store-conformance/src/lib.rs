@@ -49,6 +49,7 @@ pub mod codes;
 pub mod consents;
 pub mod counters;
 pub mod credentials;
+pub mod devices;
 pub mod keys;
 pub mod purge;
 pub mod sessions;
@@ -137,11 +138,21 @@ macro_rules! tests {
             codes::concurrent_consume_code_has_one_winner,
             codes::an_exchange_racing_a_replay_is_caught_either_way,
 
+            devices::device_codes_round_trip_and_user_codes_are_unique,
+            devices::decide_device_code_is_a_compare_and_set_on_pending,
+            devices::poll_device_code_paces_the_polls_and_records_them,
+            devices::open_session_uses_an_approved_device_code_once,
+            devices::concurrent_polls_after_approval_open_one_session,
+            devices::concurrent_polls_are_paced_one_after_another,
+            devices::concurrent_decisions_have_one_winner,
+            devices::delete_app_removes_its_device_codes,
+
             consents::consents_are_upserted_per_user_and_app,
             consents::browser_sessions_round_trip_and_delete,
 
             purge::purge_removes_what_expired_before_the_cut_off,
             purge::purge_deletes_at_most_limit_rows_of_each_kind,
+            purge::purge_removes_device_codes_that_expired,
             purge::concurrent_purges_remove_each_row_once,
             purge::purge_removes_counters_whose_window_ended,
 

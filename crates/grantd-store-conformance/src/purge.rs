@@ -1,8 +1,8 @@
 //! Checks of purging what expired: what goes, what stays, the limit, purges at once.
 
 use crate::fixtures::{
-    auth_code, browser_session, get_session, get_token, open, prefix, race, revoked, session,
-    token, NO_CAP, PURGE_BEFORE,
+    auth_code, browser_session, device_code, find_device_code, get_session, get_token, open,
+    prefix, race, revoked, session, token, NO_CAP, PURGE_BEFORE,
 };
 use grantd_core::crypto::random_bytes;
 use grantd_core::model::{AuthCode, CodeUse, Session};
@@ -26,6 +26,7 @@ async fn store_session(store: &dyn Store, session: &Session) {
         session: session.clone(),
         tokens: vec![],
         code: None,
+        device_code: None,
     };
     open(store, &new, NO_CAP, PURGE_BEFORE).await;
 }
@@ -181,6 +182,39 @@ pub async fn purge_removes_what_expired_before_the_cut_off(store: &dyn Store) {
         0,
         "a second purge finds nothing"
     );
+}
+
+pub async fn purge_removes_device_codes_that_expired(store: &dyn Store) {
+    let p = prefix();
+    let client = format!("{p}-client");
+    let expired: Vec<_> = (0..3)
+        .map(|i| device_code(&format!("{p}-expired-{i}"), &client, PURGE_BEFORE - 1 - i))
+        .collect();
+    let at_cutoff = device_code(&format!("{p}-at-cutoff"), &client, PURGE_BEFORE);
+    let live = device_code(&format!("{p}-live"), &client, PURGE_BEFORE + 60);
+    for c in expired.iter().chain([&at_cutoff, &live]) {
+        store
+            .insert_device_code(c)
+            .await
+            .expect("insert_device_code");
+    }
+    assert_eq!(purge(store, 2).await, 2, "at most the limit");
+    assert_eq!(purge(store, 2).await, 1, "then the rest");
+    assert_eq!(purge(store, 2).await, 0);
+    for c in &expired {
+        assert_eq!(
+            find_device_code(store, &c.user_code).await,
+            None,
+            "an expired device code is purged"
+        );
+    }
+    for c in [&at_cutoff, &live] {
+        assert_eq!(
+            find_device_code(store, &c.user_code).await.as_ref(),
+            Some(c),
+            "a device code expiring at or after the cut-off stays"
+        );
+    }
 }
 
 pub async fn purge_deletes_at_most_limit_rows_of_each_kind(store: &dyn Store) {

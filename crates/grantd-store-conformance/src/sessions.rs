@@ -103,12 +103,14 @@ pub async fn open_session_stores_the_session_and_its_tokens(store: &dyn Store) {
         session: session(&format!("{p}-no-tokens"), &user, &app, T + 2),
         tokens: vec![],
         code: None,
+        device_code: None,
     };
     for new in [
         NewSession {
             session: odd,
             tokens: vec![tombstone],
             code: None,
+            device_code: None,
         },
         no_tokens,
     ] {
@@ -187,6 +189,7 @@ pub async fn open_session_ends_the_oldest_beyond_the_cap(store: &dyn Store) {
         ),
         tokens: vec![],
         code: None,
+        device_code: None,
     };
     for s in [&other_app, &other_user, &already_ended] {
         assert!(open(store, s, cap(1), T).await.is_empty());
@@ -333,6 +336,7 @@ async fn check_end_sessions(
         },
         tokens: vec![],
         code: None,
+        device_code: None,
     };
     for (s, _) in sessions {
         open(store, s, NO_CAP, T).await;
@@ -463,6 +467,7 @@ async fn rotation_setup(store: &dyn Store, p: &str) -> (Session, TokenRecord) {
         session: s.clone(),
         tokens: vec![old.clone()],
         code: None,
+        device_code: None,
     };
     open(store, &new, NO_CAP, T).await;
     (s, old)
@@ -818,7 +823,9 @@ pub async fn concurrent_opens_leave_exactly_the_cap_active(store: &dyn Store) {
     for outcome in outcomes {
         match outcome.expect("concurrent open_session") {
             SessionOpened::Opened { evicted: e } => evicted.extend(e),
-            SessionOpened::CodeReplayed => panic!("no code was given"),
+            SessionOpened::CodeReplayed | SessionOpened::DeviceCodeUsed => {
+                panic!("no code was given")
+            }
         }
     }
     let evicted_set: BTreeSet<&String> = evicted.iter().collect();

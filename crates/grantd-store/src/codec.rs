@@ -2,7 +2,8 @@
 //! as JSON arrays of strings, digests as 32 raw bytes, and sqlx errors as [`StoreError`].
 
 use grantd_core::model::{
-    AccessTokenFormat, Actor, Distribution, ExchangePolicy, Role, SigningAlg, TokenKind, UserStatus,
+    AccessTokenFormat, Actor, DeviceStatus, Distribution, ExchangePolicy, Role, SigningAlg,
+    TokenKind, UserStatus,
 };
 use grantd_core::rate_limits::AppRateLimits;
 use grantd_core::store::{CounterDelta, StoreError, StoreResult, UniqueKey};
@@ -36,6 +37,10 @@ fn unique_key(d: &dyn sqlx::error::DatabaseError) -> UniqueKey {
         || message.contains("users.extension_number")
     {
         UniqueKey::UserExtension
+    } else if constraint == "device_codes_user_code_key"
+        || message.contains("device_codes.user_code")
+    {
+        UniqueKey::UserCode
     } else {
         UniqueKey::PrimaryKey
     }
@@ -184,6 +189,11 @@ pub(crate) fn signing_alg(what: &str, s: &str) -> StoreResult<SigningAlg> {
 
 pub(crate) fn token_kind(what: &str, s: &str) -> StoreResult<TokenKind> {
     TokenKind::parse(s).ok_or_else(|| corrupt(what, "kind", format!("unknown token kind {s:?}")))
+}
+
+pub(crate) fn device_status(what: &str, s: &str) -> StoreResult<DeviceStatus> {
+    DeviceStatus::parse(s)
+        .ok_or_else(|| corrupt(what, "status", format!("unknown device code status {s:?}")))
 }
 
 pub(crate) fn role(what: &str, s: &str) -> StoreResult<Role> {

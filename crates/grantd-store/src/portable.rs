@@ -171,6 +171,24 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
         ],
     ),
     (
+        "device_codes",
+        &[
+            ("hash", Bytes),
+            ("user_code", Text),
+            ("client_id", Text),
+            ("scope", Text),
+            ("poll_interval", Int),
+            ("created_at", Int),
+            ("expires_at", Int),
+            ("last_polled_at", Int),
+            ("status", Text),
+            ("user_id", Text),
+            ("auth_time", Int),
+            ("decided_at", Int),
+            ("session_id", Text),
+        ],
+    ),
+    (
         "consents",
         &[
             ("user_id", Text),

@@ -4,18 +4,19 @@
 use crate::codec::{self, db_error};
 use crate::rows::{
     self, ACCOUNT_COLUMNS, APP_COLUMNS, AUTH_CODE_COLUMNS, BROWSER_SESSION_COLUMNS,
-    CONSENT_COLUMNS, COUNTER_COLUMNS, JWT_CREDENTIAL_COLUMNS, KEY_COLUMNS, LOGIN_STATE_COLUMNS,
-    SESSION_COLUMNS, TOKEN_COLUMNS, USER_COLUMNS,
+    CONSENT_COLUMNS, COUNTER_COLUMNS, DEVICE_CODE_COLUMNS, JWT_CREDENTIAL_COLUMNS, KEY_COLUMNS,
+    LOGIN_STATE_COLUMNS, SESSION_COLUMNS, TOKEN_COLUMNS, USER_COLUMNS,
 };
 use async_trait::async_trait;
 use grantd_core::clock::UnixTime;
 use grantd_core::model::{
-    Account, App, AuthCode, BrowserSession, CodeUse, Consent, JwtCredential, LoginState, Session,
-    StoredKey, TokenRecord, User, UserStatus,
+    Account, App, AuthCode, BrowserSession, CodeUse, Consent, DeviceCode, JwtCredential,
+    LoginState, Session, StoredKey, TokenRecord, User, UserStatus,
 };
 use grantd_core::store::{
-    Cas, Change, CounterDelta, CounterSync, LockoutPolicy, LoginAttempt, NewSession, RotateOutcome,
-    Rotation, SessionCap, SessionOpened, SessionsOf, Store, StoreError, StoreResult,
+    Cas, Change, CounterDelta, CounterSync, DeviceDecision, LockoutPolicy, LoginAttempt,
+    NewSession, PollPace, Polled, RotateOutcome, Rotation, SessionCap, SessionOpened, SessionsOf,
+    Store, StoreError, StoreResult,
 };
 use sqlx::migrate::MigrateError;
 use sqlx::postgres::{
@@ -735,11 +736,16 @@ impl Store for PgStore {
             return Ok(false);
         }
         // Codes before sessions before tokens: the order open_session locks in.
-        sqlx::query("DELETE FROM auth_codes WHERE client_id = $1")
-            .bind(client_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(err)?;
+        for sql in [
+            "DELETE FROM auth_codes WHERE client_id = $1",
+            "DELETE FROM device_codes WHERE client_id = $1",
+        ] {
+            sqlx::query(sql)
+                .bind(client_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(err)?;
+        }
         let sessions = lock_active_sessions(&mut tx, "client_id = $1", &[client_id]).await?;
         end_locked(&mut tx, &sessions, "app deleted", now).await?;
         for sql in [
@@ -877,6 +883,7 @@ impl Store for PgStore {
             ("tokens", "expires_at < $1"),
             ("revoked_jtis", "expires_at < $1"),
             ("auth_codes", "expires_at < $1"),
+            ("device_codes", "expires_at < $1"),
             ("browser_sessions", "expires_at < $1"),
             ("rate_counters", "window_end < $1"),
         ] {
@@ -1096,6 +1103,24 @@ impl Store for PgStore {
             if !matches!(replayed_at, Some(None)) {
                 tx.rollback().await.map_err(err)?;
                 return Ok(SessionOpened::CodeReplayed);
+            }
+        }
+        // Or the device code: the compare-and-set locks its row, so of
+        // concurrent polls one uses it and the others find it used.
+        if let Some(device_code) = &new.device_code {
+            let used = sqlx::query(
+                "UPDATE device_codes SET status = 'used', session_id = $1 \
+                 WHERE hash = $2 AND status = 'approved'",
+            )
+            .bind(&session.id)
+            .bind(device_code.as_slice())
+            .execute(&mut *tx)
+            .await
+            .map_err(err)?
+            .rows_affected();
+            if used == 0 {
+                tx.rollback().await.map_err(err)?;
+                return Ok(SessionOpened::DeviceCodeUsed);
             }
         }
         // Then the user's sessions of the app. Row locks alone would let two
@@ -1333,6 +1358,113 @@ impl Store for PgStore {
             Some(row) => CodeUse::Replayed(Box::new(rows::auth_code(&row)?)),
             None => CodeUse::Unknown,
         })
+    }
+
+    async fn insert_device_code(&self, code: &DeviceCode) -> StoreResult<()> {
+        sqlx::query(&format!(
+            "INSERT INTO device_codes ({DEVICE_CODE_COLUMNS}) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+        ))
+        .bind(code.hash.as_slice())
+        .bind(&code.user_code)
+        .bind(&code.client_id)
+        .bind(&code.scope)
+        .bind(code.interval)
+        .bind(code.created_at)
+        .bind(code.expires_at)
+        .bind(code.last_polled_at)
+        .bind(code.status.as_str())
+        .bind(&code.user_id)
+        .bind(code.auth_time)
+        .bind(code.decided_at)
+        .bind(&code.session_id)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| db_error(e, &format!("device code of app {}", code.client_id)))?;
+        Ok(())
+    }
+
+    async fn find_device_code(&self, user_code: &str) -> StoreResult<Option<DeviceCode>> {
+        sqlx::query(&format!(
+            "SELECT {DEVICE_CODE_COLUMNS} FROM device_codes WHERE user_code = $1"
+        ))
+        .bind(user_code)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|e| db_error(e, "device code"))?
+        .map(|row| rows::device_code(&row))
+        .transpose()
+    }
+
+    async fn decide_device_code(
+        &self,
+        user_code: &str,
+        decision: &DeviceDecision,
+        now: UnixTime,
+    ) -> StoreResult<bool> {
+        // The compare-and-set: a concurrent decision waits on the row lock,
+        // then finds the status no longer pending.
+        let query = match decision {
+            DeviceDecision::Approve {
+                user_id,
+                scope,
+                auth_time,
+            } => sqlx::query(
+                "UPDATE device_codes SET status = 'approved', user_id = $1, scope = $2, \
+                 auth_time = $3, decided_at = $4 WHERE user_code = $5 AND status = 'pending'",
+            )
+            .bind(user_id)
+            .bind(scope)
+            .bind(auth_time),
+            DeviceDecision::Deny { user_id } => sqlx::query(
+                "UPDATE device_codes SET status = 'denied', user_id = $1, decided_at = $2 \
+                 WHERE user_code = $3 AND status = 'pending'",
+            )
+            .bind(user_id),
+        };
+        let done = query
+            .bind(now)
+            .bind(user_code)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| db_error(e, "device code"))?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn poll_device_code(
+        &self,
+        hash: &[u8; 32],
+        now: UnixTime,
+        pace: &PollPace,
+    ) -> StoreResult<Option<Polled>> {
+        let err = |e| db_error(e, "device code");
+        let mut tx = self.begin("device code").await?;
+        // Locked: concurrent polls are paced one after another.
+        let Some(code) = sqlx::query(&format!(
+            "SELECT {DEVICE_CODE_COLUMNS} FROM device_codes WHERE hash = $1 FOR UPDATE"
+        ))
+        .bind(hash.as_slice())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(err)?
+        .map(|row| rows::device_code(&row))
+        .transpose()?
+        else {
+            tx.rollback().await.map_err(err)?;
+            return Ok(None);
+        };
+        let polled = pace.after_poll(&code, now);
+        sqlx::query(
+            "UPDATE device_codes SET last_polled_at = $1, poll_interval = $2 WHERE hash = $3",
+        )
+        .bind(polled.code.last_polled_at)
+        .bind(polled.code.interval)
+        .bind(hash.as_slice())
+        .execute(&mut *tx)
+        .await
+        .map_err(err)?;
+        tx.commit().await.map_err(err)?;
+        Ok(Some(polled))
     }
 
     async fn get_consent(&self, user_id: &str, client_id: &str) -> StoreResult<Option<Consent>> {

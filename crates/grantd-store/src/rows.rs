@@ -3,8 +3,8 @@
 
 use crate::codec::{self, corrupt};
 use grantd_core::model::{
-    Account, App, AuthCode, BrowserSession, Consent, ExchangeClaims, JwtCredential, LoginState,
-    Session, StoredKey, TokenRecord, User,
+    Account, App, AuthCode, BrowserSession, Consent, DeviceCode, ExchangeClaims, JwtCredential,
+    LoginState, Session, StoredKey, TokenRecord, User,
 };
 use grantd_core::store::{CounterTotal, StoreResult};
 use sqlx::postgres::PgRow;
@@ -242,6 +242,31 @@ pub(crate) fn auth_code(row: &impl Cols) -> StoreResult<AuthCode> {
         created_at: row.col(w, "created_at")?,
         expires_at: row.col(w, "expires_at")?,
         used_at: row.col(w, "used_at")?,
+        session_id: row.col(w, "session_id")?,
+        client_id,
+    })
+}
+
+/// The device code's columns, in the order the backends bind its fields.
+pub(crate) const DEVICE_CODE_COLUMNS: &str = "hash, user_code, client_id, scope, poll_interval, \
+     created_at, expires_at, last_polled_at, status, user_id, auth_time, decided_at, session_id";
+
+/// Names a device code in errors by its app, never by its codes or hash.
+pub(crate) fn device_code(row: &impl Cols) -> StoreResult<DeviceCode> {
+    let client_id: String = row.col("device code", "client_id")?;
+    let w = &format!("device code of app {client_id}");
+    Ok(DeviceCode {
+        hash: codec::digest(w, "hash", &row.col::<Vec<u8>>(w, "hash")?)?,
+        user_code: row.col(w, "user_code")?,
+        scope: row.col(w, "scope")?,
+        interval: row.col(w, "poll_interval")?,
+        created_at: row.col(w, "created_at")?,
+        expires_at: row.col(w, "expires_at")?,
+        last_polled_at: row.col(w, "last_polled_at")?,
+        status: codec::device_status(w, &row.col::<String>(w, "status")?)?,
+        user_id: row.col(w, "user_id")?,
+        auth_time: row.col(w, "auth_time")?,
+        decided_at: row.col(w, "decided_at")?,
         session_id: row.col(w, "session_id")?,
         client_id,
     })

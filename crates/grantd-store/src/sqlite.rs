@@ -5,21 +5,22 @@ use crate::codec::{self, db_error};
 use crate::rows::{
     self, account as account_from_row, app as app_from_row, auth_code as auth_code_from_row,
     browser_session as browser_session_from_row, consent as consent_from_row,
-    jwt_credential as jwt_credential_from_row, key as key_from_row,
-    login_state as login_state_from_row, session as session_from_row, token as token_from_row,
-    user as user_from_row, APP_COLUMNS, AUTH_CODE_COLUMNS, BROWSER_SESSION_COLUMNS,
-    CONSENT_COLUMNS, COUNTER_COLUMNS, JWT_CREDENTIAL_COLUMNS, SESSION_COLUMNS, TOKEN_COLUMNS,
-    USER_COLUMNS,
+    device_code as device_code_from_row, jwt_credential as jwt_credential_from_row,
+    key as key_from_row, login_state as login_state_from_row, session as session_from_row,
+    token as token_from_row, user as user_from_row, APP_COLUMNS, AUTH_CODE_COLUMNS,
+    BROWSER_SESSION_COLUMNS, CONSENT_COLUMNS, COUNTER_COLUMNS, DEVICE_CODE_COLUMNS,
+    JWT_CREDENTIAL_COLUMNS, SESSION_COLUMNS, TOKEN_COLUMNS, USER_COLUMNS,
 };
 use async_trait::async_trait;
 use grantd_core::clock::UnixTime;
 use grantd_core::model::{
-    Account, App, AuthCode, BrowserSession, CodeUse, Consent, JwtCredential, LoginState, Session,
-    StoredKey, TokenRecord, User, UserStatus,
+    Account, App, AuthCode, BrowserSession, CodeUse, Consent, DeviceCode, JwtCredential,
+    LoginState, Session, StoredKey, TokenRecord, User, UserStatus,
 };
 use grantd_core::store::{
-    Cas, CounterDelta, CounterSync, LockoutPolicy, LoginAttempt, NewSession, RotateOutcome,
-    Rotation, SessionCap, SessionOpened, SessionsOf, Store, StoreError, StoreResult,
+    Cas, CounterDelta, CounterSync, DeviceDecision, LockoutPolicy, LoginAttempt, NewSession,
+    PollPace, Polled, RotateOutcome, Rotation, SessionCap, SessionOpened, SessionsOf, Store,
+    StoreError, StoreResult,
 };
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
@@ -494,6 +495,7 @@ impl Store for SqliteStore {
         for sql in [
             "DELETE FROM tokens WHERE client_id = ?",
             "DELETE FROM auth_codes WHERE client_id = ?",
+            "DELETE FROM device_codes WHERE client_id = ?",
             "DELETE FROM consents WHERE client_id = ?",
         ] {
             sqlx::query(sql)
@@ -619,6 +621,8 @@ impl Store for SqliteStore {
              (SELECT rowid FROM revoked_jtis WHERE expires_at < ?1 LIMIT ?2)",
             "DELETE FROM auth_codes WHERE rowid IN \
              (SELECT rowid FROM auth_codes WHERE expires_at < ?1 LIMIT ?2)",
+            "DELETE FROM device_codes WHERE rowid IN \
+             (SELECT rowid FROM device_codes WHERE expires_at < ?1 LIMIT ?2)",
             "DELETE FROM browser_sessions WHERE rowid IN \
              (SELECT rowid FROM browser_sessions WHERE expires_at < ?1 LIMIT ?2)",
             "DELETE FROM sessions WHERE rowid IN \
@@ -884,6 +888,23 @@ impl Store for SqliteStore {
                 return Ok(SessionOpened::CodeReplayed);
             }
         }
+        if let Some(device_code) = &new.device_code {
+            // The compare-and-set: of concurrent polls, one uses the code.
+            let used = sqlx::query(
+                "UPDATE device_codes SET status = 'used', session_id = ? \
+                 WHERE hash = ? AND status = 'approved'",
+            )
+            .bind(&session.id)
+            .bind(device_code.as_slice())
+            .execute(&mut *tx)
+            .await
+            .map_err(err)?
+            .rows_affected();
+            if used == 0 {
+                tx.rollback().await.map_err(err)?;
+                return Ok(SessionOpened::DeviceCodeUsed);
+            }
+        }
         let others = sqlx::query(&format!(
             "SELECT {SESSION_COLUMNS} FROM sessions \
              WHERE user_id = ? AND client_id = ? AND ended_at IS NULL"
@@ -1103,6 +1124,110 @@ impl Store for SqliteStore {
             Some(code) => CodeUse::Replayed(Box::new(code)),
             None => CodeUse::Unknown,
         })
+    }
+
+    async fn insert_device_code(&self, code: &DeviceCode) -> StoreResult<()> {
+        sqlx::query(&format!(
+            "INSERT INTO device_codes ({DEVICE_CODE_COLUMNS}) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        ))
+        .bind(code.hash.as_slice())
+        .bind(&code.user_code)
+        .bind(&code.client_id)
+        .bind(&code.scope)
+        .bind(code.interval)
+        .bind(code.created_at)
+        .bind(code.expires_at)
+        .bind(code.last_polled_at)
+        .bind(code.status.as_str())
+        .bind(&code.user_id)
+        .bind(code.auth_time)
+        .bind(code.decided_at)
+        .bind(&code.session_id)
+        .execute(&self.writer)
+        .await
+        .map_err(|e| db_error(e, &format!("device code of app {}", code.client_id)))?;
+        Ok(())
+    }
+
+    async fn find_device_code(&self, user_code: &str) -> StoreResult<Option<DeviceCode>> {
+        sqlx::query(&format!(
+            "SELECT {DEVICE_CODE_COLUMNS} FROM device_codes WHERE user_code = ?"
+        ))
+        .bind(user_code)
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(|e| db_error(e, "device code"))?
+        .map(|row| device_code_from_row(&row))
+        .transpose()
+    }
+
+    async fn decide_device_code(
+        &self,
+        user_code: &str,
+        decision: &DeviceDecision,
+        now: UnixTime,
+    ) -> StoreResult<bool> {
+        // One statement: the compare-and-set on `pending`.
+        let query = match decision {
+            DeviceDecision::Approve {
+                user_id,
+                scope,
+                auth_time,
+            } => sqlx::query(
+                "UPDATE device_codes SET status = 'approved', user_id = ?, scope = ?, \
+                 auth_time = ?, decided_at = ? WHERE user_code = ? AND status = 'pending'",
+            )
+            .bind(user_id)
+            .bind(scope)
+            .bind(auth_time),
+            DeviceDecision::Deny { user_id } => sqlx::query(
+                "UPDATE device_codes SET status = 'denied', user_id = ?, decided_at = ? \
+                 WHERE user_code = ? AND status = 'pending'",
+            )
+            .bind(user_id),
+        };
+        let done = query
+            .bind(now)
+            .bind(user_code)
+            .execute(&self.writer)
+            .await
+            .map_err(|e| db_error(e, "device code"))?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn poll_device_code(
+        &self,
+        hash: &[u8; 32],
+        now: UnixTime,
+        pace: &PollPace,
+    ) -> StoreResult<Option<Polled>> {
+        let err = |e| db_error(e, "device code");
+        let mut tx = self.write_tx().await.map_err(err)?;
+        let Some(code) = sqlx::query(&format!(
+            "SELECT {DEVICE_CODE_COLUMNS} FROM device_codes WHERE hash = ?"
+        ))
+        .bind(hash.as_slice())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(err)?
+        .map(|row| device_code_from_row(&row))
+        .transpose()?
+        else {
+            tx.rollback().await.map_err(err)?;
+            return Ok(None);
+        };
+        // The write lock is held, so the pace is decided on the latest poll.
+        let polled = pace.after_poll(&code, now);
+        sqlx::query("UPDATE device_codes SET last_polled_at = ?, poll_interval = ? WHERE hash = ?")
+            .bind(polled.code.last_polled_at)
+            .bind(polled.code.interval)
+            .bind(hash.as_slice())
+            .execute(&mut *tx)
+            .await
+            .map_err(err)?;
+        tx.commit().await.map_err(err)?;
+        Ok(Some(polled))
     }
 
     async fn get_consent(&self, user_id: &str, client_id: &str) -> StoreResult<Option<Consent>> {

@@ -401,6 +401,7 @@ async fn the_session_cap_holds_across_nodes() {
                     T + 9999,
                 )],
                 code: None,
+                device_code: None,
             };
             async move { store.open_session(&new, &cap, T + 100).await }
         })

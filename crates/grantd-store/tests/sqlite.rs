@@ -448,6 +448,7 @@ async fn spawned_rotations_never_fork_a_session() {
         session,
         tokens: vec![old.clone()],
         code: None,
+        device_code: None,
     };
     store
         .open_session(&new, &SessionCap { max_active: 5 }, 1)

@@ -128,10 +128,10 @@ enum AppCommand {
 struct SpecArgs {
     #[arg(long)]
     name: Option<String>,
-    /// server-web, browser, desktop, mobile or server-only.
+    /// server-web, browser, desktop, mobile, server-only or device.
     #[arg(long)]
     platform_type: Option<String>,
-    /// Comma-separated: authorization_code, refresh_token, jwt_bearer, client_credentials, password, implicit, token_exchange.
+    /// Comma-separated: authorization_code, refresh_token, jwt_bearer, client_credentials, password, implicit, device_code, token_exchange.
     #[arg(long, value_delimiter = ',')]
     grants: Option<Vec<String>>,
     /// A redirect URI; repeat for several (replaces the list on update).

@@ -421,7 +421,8 @@ async fn discovery_lists_what_is_served() {
                 "urn:ietf:params:oauth:grant-type:jwt-bearer",
                 "client_credentials",
                 "refresh_token",
-                "urn:ietf:params:oauth:grant-type:token-exchange"
+                "urn:ietf:params:oauth:grant-type:token-exchange",
+                "urn:ietf:params:oauth:grant-type:device_code"
             ])
         );
         // Every advertised endpoint answers (a GET on a POST endpoint gets its 405).
@@ -431,6 +432,7 @@ async fn discovery_lists_what_is_served() {
             "token_endpoint",
             "introspection_endpoint",
             "revocation_endpoint",
+            "device_authorization_endpoint",
             "jwks_uri",
         ] {
             let res = server

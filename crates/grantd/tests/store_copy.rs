@@ -1,6 +1,6 @@
 //! Growing out of SQLite: `grantd store copy` moves a store with every kind
 //! of record to PostgreSQL, and a node on the copy honours every token,
-//! credential and session; `grantd backup` copies a live SQLite store.
+//! credential, session and waiting device; `grantd backup` copies a live SQLite store.
 
 mod common;
 
@@ -98,6 +98,19 @@ async fn a_sqlite_store_copied_to_postgres_keeps_every_token_credential_and_sess
         )
         .await;
     assert_eq!(revoked.status, 200);
+    // A device waiting for its user (RFC 8628): its code must still be waiting.
+    let tv = common::App::from(
+        old.create_app(json!({"name": "TV", "platform_type": "device"}))
+            .await,
+    );
+    let device = old
+        .post_form(
+            "/oauth/device_authorization",
+            None,
+            &format!("client_id={}", tv.client_id),
+        )
+        .await;
+    assert_eq!(device.status, 200, "{}", device.json);
     let dir = old.dir.clone();
     let tmp = old.stop();
 
@@ -133,6 +146,17 @@ async fn a_sqlite_store_copied_to_postgres_keeps_every_token_credential_and_sess
     assert_eq!(refreshed.json["session_id"], session["session_id"]);
     let (status, body) = login(&new).await;
     assert_eq!(status, 200, "the JWT credential no longer works: {body}");
+    new.post_form(
+        "/oauth/token",
+        None,
+        &format!(
+            "grant_type=urn:ietf:params:oauth:grant-type:device_code&client_id={}&device_code={}",
+            tv.client_id,
+            s(&device.json, "device_code")
+        ),
+    )
+    .await
+    .assert_error(400, "authorization_pending", "GRD-370", &[]);
     drop(tmp);
 }
 

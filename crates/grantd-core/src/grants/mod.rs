@@ -15,6 +15,7 @@
 
 pub mod authorization_code;
 pub mod client_credentials;
+pub mod device_code;
 pub mod jwt_bearer;
 pub mod password;
 pub mod refresh_token;
@@ -55,6 +56,7 @@ pub static REGISTRY: &[&dyn RegisteredGrant] = &[
     &refresh_token::RefreshToken,
     &password::Password,
     &token_exchange::TokenExchange,
+    &device_code::DeviceCode,
 ];
 
 /// The registry's entry for a grant type.
@@ -174,6 +176,10 @@ pub enum SessionPlan {
     },
     /// The session goes on with a new pair (a refresh).
     Continue(Box<Continuation>),
+    /// A new session for the user who approved a device code (its hash):
+    /// the code is marked used in the same unit of work, so of concurrent
+    /// polls exactly one gets tokens.
+    Device { device_code: [u8; 32] },
 }
 
 /// A refresh: the session, the refresh token presented and its record.

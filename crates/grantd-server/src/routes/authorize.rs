@@ -22,12 +22,12 @@ use serde_json::Value;
 
 /// The browser-session and CSRF cookies. Over https they carry the
 /// `__Host-` prefix, so a sibling subdomain cannot set or shadow them.
-struct CookieNames {
-    session: &'static str,
-    csrf: &'static str,
+pub(super) struct CookieNames {
+    pub(super) session: &'static str,
+    pub(super) csrf: &'static str,
 }
 
-fn names(s: &AppState) -> CookieNames {
+pub(super) fn names(s: &AppState) -> CookieNames {
     if secure(s) {
         CookieNames {
             session: "__Host-grantd_session",
@@ -72,7 +72,7 @@ struct ErrorPage<'a> {
     description: &'a str,
 }
 
-fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+pub(super) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -84,7 +84,14 @@ fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .filter(|v| !v.is_empty())
 }
 
-fn set_cookie(res: &mut Response, secure: bool, name: &str, value: &str, path: &str, max_age: i64) {
+pub(super) fn set_cookie(
+    res: &mut Response,
+    secure: bool,
+    name: &str,
+    value: &str,
+    path: &str,
+    max_age: i64,
+) {
     let secure = if secure { "; Secure" } else { "" };
     let c =
         format!("{name}={value}; Path={path}; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}");
@@ -93,7 +100,7 @@ fn set_cookie(res: &mut Response, secure: bool, name: &str, value: &str, path: &
     }
 }
 
-fn secure(s: &AppState) -> bool {
+pub(super) fn secure(s: &AppState) -> bool {
     s.issuer().starts_with("https://")
 }
 
@@ -103,7 +110,7 @@ fn origin(uri: &str) -> String {
     RedirectUri::parse(uri).map_or_else(|_| "'none'".to_string(), |u| u.csp_source())
 }
 
-fn page(
+pub(super) fn page(
     s: &AppState,
     status: StatusCode,
     html: Result<String, askama::Error>,
@@ -141,7 +148,7 @@ fn page(
     res
 }
 
-fn redirect(url: &str) -> Response {
+pub(super) fn redirect(url: &str) -> Response {
     match HeaderValue::from_str(url) {
         Ok(v) => {
             let mut res = StatusCode::SEE_OTHER.into_response();
@@ -218,13 +225,17 @@ async fn read_params(
     }
 }
 
-fn csrf_for(s: &AppState, headers: &HeaderMap) -> String {
+pub(super) fn csrf_for(s: &AppState, headers: &HeaderMap) -> String {
     cookie(headers, names(s).csrf)
         .map(str::to_string)
         .unwrap_or_else(random_token)
 }
 
-fn check_csrf(s: &AppState, headers: &HeaderMap, params: &Params) -> Result<(), OAuthError> {
+pub(super) fn check_csrf(
+    s: &AppState,
+    headers: &HeaderMap,
+    params: &Params,
+) -> Result<(), OAuthError> {
     match (cookie(headers, names(s).csrf), params.get("csrf")) {
         (Some(c), Some(f)) if constant_time_eq(c.as_bytes(), f.as_bytes()) => Ok(()),
         _ => Err(OAuthError::invalid_parameter(
