@@ -101,6 +101,17 @@ pub const ADMIN_ENDPOINTS: &[Endpoint] = &[
     },
 ];
 
+/// The admin API's own description; outside [`ADMIN_ENDPOINTS`], which it
+/// documents, but mounted the same way, so a wrong method gets the catalog's 405.
+pub const OPENAPI_ENDPOINT: &[Endpoint] = &[Endpoint {
+    path: "/admin/v1/openapi.json",
+    ringcentral: None,
+    allow: "GET",
+    metadata: None,
+    router: || get(openapi),
+    summary: "The admin API's OpenAPI document",
+}];
+
 /// Middleware: every admin route needs the admin token.
 pub async fn require_admin(
     State(s): State<AppState>,

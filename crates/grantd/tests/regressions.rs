@@ -1,0 +1,31 @@
+//! Bugs the fuzz targets and the hostile suite found, one test each, so they
+//! stay fixed.
+
+mod common;
+
+use common::{Reply, Server, ADMIN_TOKEN};
+
+#[tokio::test]
+async fn the_openapi_document_answers_a_wrong_method_from_the_catalog() {
+    let server = Server::start();
+    for method in [reqwest::Method::POST, reqwest::Method::DELETE] {
+        let res = server
+            .http
+            .request(method.clone(), server.url("/admin/v1/openapi.json"))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .unwrap();
+        let r = Reply::from(res).await;
+        r.assert_error(405, "invalid_request", "GRD-101", &["accepts GET only"]);
+        assert_eq!(r.header("allow"), Some("GET"), "{method}");
+    }
+    let res = server
+        .http
+        .get(server.url("/admin/v1/openapi.json"))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+}
