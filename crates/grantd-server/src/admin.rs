@@ -1,10 +1,10 @@
 //! The admin API (`/admin/v1`), authenticated with the admin bearer token.
 
 use crate::endpoints::Endpoint;
-use crate::extract::{AdminJson, BearerToken};
+use crate::extract::{AdminJson, BearerToken, PathParams};
 use crate::reject::Rejection;
 use crate::state::AppState;
-use axum::extract::{Path, Request, State};
+use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -188,14 +188,14 @@ async fn list_apps(State(s): State<AppState>) -> Result<Response, Rejection> {
 
 async fn show_app(
     State(s): State<AppState>,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
 ) -> Result<Response, Rejection> {
     Ok(Json(app_json(&s.grantd.get_app(&id).await?, None)).into_response())
 }
 
 async fn update_app(
     State(s): State<AppState>,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
     AdminJson(spec): AdminJson<AppSpec>,
 ) -> Result<Response, Rejection> {
     Ok(Json(app_json(&s.grantd.update_app(&id, spec).await?, None)).into_response())
@@ -203,7 +203,7 @@ async fn update_app(
 
 async fn delete_app(
     State(s): State<AppState>,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
 ) -> Result<Response, Rejection> {
     s.grantd.delete_app(&id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -211,7 +211,7 @@ async fn delete_app(
 
 async fn rotate_secret(
     State(s): State<AppState>,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
 ) -> Result<Response, Rejection> {
     let (app, secret) = s.grantd.rotate_secret(&id).await?;
     Ok(Json(app_json(&app, Some(&secret))).into_response())
@@ -245,7 +245,7 @@ async fn list_users(
 
 async fn show_user(
     State(s): State<AppState>,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
 ) -> Result<Response, Rejection> {
     Ok(Json(s.grantd.get_user(&id).await?).into_response())
 }
@@ -258,7 +258,7 @@ pub struct UserPatch {
 
 async fn update_user(
     State(s): State<AppState>,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
     AdminJson(patch): AdminJson<UserPatch>,
 ) -> Result<Response, Rejection> {
     let status = UserStatus::parse(&patch.status)
@@ -268,7 +268,7 @@ async fn update_user(
 
 async fn create_credential(
     State(s): State<AppState>,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
     AdminJson(spec): AdminJson<CredentialSpec>,
 ) -> Result<Response, Rejection> {
     let issued = s.grantd.create_credential(&id, spec).await?;
@@ -277,7 +277,7 @@ async fn create_credential(
 
 async fn list_credentials(
     State(s): State<AppState>,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
 ) -> Result<Response, Rejection> {
     s.grantd.get_user(&id).await?;
     let list = s
@@ -291,7 +291,7 @@ async fn list_credentials(
 
 async fn list_consents(
     State(s): State<AppState>,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
 ) -> Result<Response, Rejection> {
     s.grantd.get_user(&id).await?;
     let list = s
@@ -305,7 +305,7 @@ async fn list_consents(
 
 async fn revoke_consent(
     State(s): State<AppState>,
-    Path((id, client_id)): Path<(String, String)>,
+    PathParams((id, client_id)): PathParams<(String, String)>,
 ) -> Result<Response, Rejection> {
     if !s
         .grantd
@@ -322,7 +322,7 @@ async fn revoke_consent(
 
 async fn revoke_credential(
     State(s): State<AppState>,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
 ) -> Result<Response, Rejection> {
     s.grantd.revoke_credential(&id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())

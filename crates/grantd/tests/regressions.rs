@@ -29,3 +29,29 @@ async fn the_openapi_document_answers_a_wrong_method_from_the_catalog() {
         .unwrap();
     assert_eq!(res.status(), 200);
 }
+
+#[tokio::test]
+async fn path_segments_that_do_not_decode_name_nothing() {
+    let server = Server::start();
+    for path in [
+        "/docs/errors/%FF%FE",
+        "/docs/errors/%C0%AF",
+        "/admin/v1/apps/%FF",
+        "/admin/v1/users/%C0%AF",
+        "/admin/v1/users/%FF/jwt-credentials",
+    ] {
+        let res = server
+            .http
+            .get(server.url(path))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .unwrap();
+        Reply::from(res).await.assert_error(
+            404,
+            "not_found",
+            "GRD-109",
+            &["Nothing is served at GET"],
+        );
+    }
+}
