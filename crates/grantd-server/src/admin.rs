@@ -225,19 +225,17 @@ async fn create_user(
     Ok((StatusCode::CREATED, Json(user)).into_response())
 }
 
-#[derive(Deserialize)]
-pub struct UserFilter {
-    pub account_id: Option<String>,
-}
-
+/// `?account_id=`, read by grantd's own parser so a repeat or a value that
+/// is not UTF-8 gets a catalog error.
 async fn list_users(
     State(s): State<AppState>,
-    axum::extract::Query(f): axum::extract::Query<UserFilter>,
+    uri: axum::http::Uri,
 ) -> Result<Response, Rejection> {
+    let filter = grantd_protocol::Params::parse_query(uri.query())?;
     let users = s
         .grantd
         .store
-        .list_users(f.account_id.as_deref())
+        .list_users(filter.get("account_id"))
         .await
         .map_err(OAuthError::from)?;
     Ok(Json(json!({"users": users})).into_response())

@@ -55,3 +55,30 @@ async fn path_segments_that_do_not_decode_name_nothing() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_user_list_filter_is_read_by_the_form_parser() {
+    let server = Server::start();
+    let get = |q: &str| {
+        server
+            .http
+            .get(server.url(&format!("/admin/v1/users?{q}")))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+    };
+    Reply::from(get("account_id=a&account_id=b").await.unwrap())
+        .await
+        .assert_error(400, "invalid_request", "OAU-111", &["'account_id'"]);
+    Reply::from(get("account_id=%FF").await.unwrap())
+        .await
+        .assert_error(400, "invalid_request", "GRD-104", &["not UTF-8"]);
+    let r = Reply::from(get("account_id=nobody").await.unwrap()).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json["users"], serde_json::json!([]));
+    let user = server
+        .create_user(serde_json::json!({"email": "a@example.com", "name": "A"}))
+        .await;
+    let account = user["account_id"].as_str().unwrap();
+    let r = Reply::from(get(&format!("account_id={account}")).await.unwrap()).await;
+    assert_eq!(r.json["users"][0]["id"], user["id"], "{}", r.text);
+}
