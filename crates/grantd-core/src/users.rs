@@ -66,7 +66,11 @@ impl Login {
             (Some(a), Some(b)) if a != b => {
                 return Err(OAuthError::invalid_parameter(
                     "extension",
-                    format!("the username names extension {a} but the extension parameter says {b}; send one"),
+                    format!(
+                    "the username names extension {} but the extension parameter says {}; send one",
+                    grantd_protocol::error::sanitize(a, 20),
+                    grantd_protocol::error::sanitize(b, 20)
+                ),
                 ))
             }
             (Some(a), _) => Some(a.to_string()),
@@ -409,6 +413,14 @@ mod tests {
         );
         assert!(Login::parse("+16505550100*101", Some("102")).is_err());
         assert!(Login::parse("bob", None).is_err());
+    }
+
+    #[test]
+    fn extensions_in_errors_are_sanitized() {
+        let e = Login::parse("+16505550100*<script>\0", Some("102\r\n<b>")).unwrap_err();
+        let d = e.description;
+        assert!(!d.contains(['<', '>', '\0', '\r', '\n']), "{d}");
+        assert!(d.contains("%3Cscript%3E") && d.contains("102"), "{d}");
     }
 
     #[test]

@@ -97,9 +97,21 @@ impl RedirectUri {
 
     /// Where a browser sent to this URI goes, for a Content-Security-Policy
     /// source: `scheme://host:port`, or `scheme:` for a private-use scheme.
+    /// A host that a source expression cannot hold (`ws:a;script-src` keeps
+    /// `;` in its host) gives `'none'`, so it cannot end the directive.
     pub fn csp_source(&self) -> String {
         match url::Url::parse(&self.0) {
-            Ok(u) if u.host().is_some() => u.origin().ascii_serialization(),
+            Ok(u) if u.host().is_some() => {
+                let origin = u.origin().ascii_serialization();
+                if origin
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-.:/[]".contains(c))
+                {
+                    origin
+                } else {
+                    "'none'".into()
+                }
+            }
             Ok(u) => format!("{}:", u.scheme()),
             Err(_) => "'none'".into(),
         }
@@ -216,6 +228,33 @@ mod tests {
                 .unwrap()
                 .csp_source(),
             "com.example.app:"
+        );
+    }
+
+    #[test]
+    fn csp_sources_cannot_end_the_directive() {
+        // Special schemes other than http(s) keep `;`, `,` and `"` in their
+        // host; the CSP source must not carry them into the header.
+        for uri in [
+            "ws:a;script-src",
+            "wss:x\"y",
+            "ftp:a,b",
+            "ws:'unsafe-inline'",
+        ] {
+            let r = RedirectUri::parse(uri).expect(uri);
+            assert_eq!(r.csp_source(), "'none'", "{uri}");
+        }
+        assert_eq!(
+            RedirectUri::parse("wss://app.example.com/cb")
+                .unwrap()
+                .csp_source(),
+            "wss://app.example.com"
+        );
+        assert_eq!(
+            RedirectUri::parse("http://[::1]:9000/cb")
+                .unwrap()
+                .csp_source(),
+            "http://[::1]:9000"
         );
     }
 

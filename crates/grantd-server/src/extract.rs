@@ -178,6 +178,31 @@ fn describe_json_error(e: &serde_json::Error) -> String {
     out
 }
 
+/// Path parameters. A segment that does not decode (percent-encoded bytes
+/// that are not UTF-8) names nothing, so it is answered as an unknown
+/// endpoint, from the catalog like any other path.
+pub struct PathParams<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for PathParams<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = Rejection;
+
+    async fn from_request_parts(parts: &mut Parts, s: &S) -> Result<Self, Rejection> {
+        match axum::extract::Path::<T>::from_request_parts(parts, s).await {
+            Ok(axum::extract::Path(v)) => Ok(Self(v)),
+            Err(_) => {
+                Err(
+                    OAuthError::unknown_endpoint(parts.method.as_str(), parts.uri.path(), None)
+                        .into(),
+                )
+            }
+        }
+    }
+}
+
 /// The bearer token of a request, if any (scheme case-insensitive).
 pub struct BearerToken(pub Option<String>);
 

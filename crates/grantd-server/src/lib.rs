@@ -23,7 +23,6 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use axum::Router;
 use grantd_protocol::OAuthError;
 use std::net::SocketAddr;
@@ -39,12 +38,10 @@ static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The whole HTTP application.
 pub fn router(state: AppState) -> Router {
-    let admin = endpoints::mount(Router::new(), admin::ADMIN_ENDPOINTS)
-        .route("/admin/v1/openapi.json", get(admin::openapi))
-        .route_layer(middleware::from_fn_with_state(
-            state.clone(),
-            admin::require_admin,
-        ));
+    let admin = endpoints::mount(Router::new(), admin::ADMIN_ENDPOINTS);
+    let admin = endpoints::mount(admin, admin::OPENAPI_ENDPOINT).route_layer(
+        middleware::from_fn_with_state(state.clone(), admin::require_admin),
+    );
     endpoints::mount(Router::new(), endpoints::ENDPOINTS)
         .merge(admin)
         .fallback(unknown_endpoint)

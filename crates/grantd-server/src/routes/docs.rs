@@ -1,9 +1,9 @@
 //! The error catalog as pages: `/docs/errors` and `/docs/errors/{code}`, the
 //! target of every `error_uri`.
 
+use crate::extract::PathParams;
 use crate::reject::Rejection;
 use askama::Template;
-use axum::extract::Path;
 use axum::http::{header, HeaderValue};
 use axum::response::{Html, IntoResponse, Response};
 use grantd_protocol::{Code, Entry, OAuthError};
@@ -35,7 +35,7 @@ pub async fn index() -> Result<Response, Rejection> {
     html(IndexPage { entries }.render())
 }
 
-pub async fn page(Path(code): Path<String>) -> Result<Response, Rejection> {
+pub async fn page(PathParams(code): PathParams<String>) -> Result<Response, Rejection> {
     let entry = Code::find(&code)
         .ok_or_else(|| {
             OAuthError::unknown_endpoint(
