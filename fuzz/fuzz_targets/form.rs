@@ -70,7 +70,7 @@ fuzz_target!(|data: &[u8]| {
         if let Some(scope) = &req.scope {
             assert!(scope.iter().all(|s| !s.is_empty()));
         }
-        if let Some(e) = &req.endpoint_id {
+        if let Some(e) = &req.issue.endpoint_id {
             assert!(e.len() <= 64);
         }
     }

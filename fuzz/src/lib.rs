@@ -236,6 +236,7 @@ fn build() -> Fixture {
                 auth_failure_limit: 1_000_000,
                 trusted_proxies: TrustedProxies::parse(&["127.0.0.0/8", "::1"]).expect("proxies"),
                 body_read_timeout: Duration::from_secs(1),
+                ..EdgeSettings::default()
             },
         );
         Fixture {
