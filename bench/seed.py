@@ -25,14 +25,14 @@ def expressions(backend, apps):
         "sessions": {
             "id": "'seedsession' || n",
             "user_id": "'seeduser' || (n % 100000)",
-            "client_id": "'seedapp' || (n % %d)" % apps,
+            "client_id": "'seedapp' || (n %% %d)" % apps,
             "ended_at": "NULL",
         },
         "tokens": {
             "hash": blob,
             "id": "'seedtoken' || n",
             "session_id": "'seedsession' || (n % {sessions})",
-            "client_id": "'seedapp' || (n % %d)" % apps,
+            "client_id": "'seedapp' || (n %% %d)" % apps,
         },
     }
 
@@ -75,6 +75,9 @@ def main():
             db.execute(statement(backend, table, columns_sqlite(db, table), exprs[table], count, where))
         db.execute("COMMIT")
         db.execute("ANALYZE")
+        for table, _, _ in plan:
+            n = db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            print(f"seed.py: {table}: {n} rows", file=sys.stderr)
         db.close()
     else:
         sql = ["BEGIN;"]
