@@ -357,6 +357,10 @@ async fn jwt_bearer_failures_each_have_a_code() {
     let (short_id, short) = server
         .create_credential(uid, json!({"expires_in": 1}))
         .await;
+    // Accepted while valid: its signature is now remembered, and the expiry
+    // below must still be checked on every use.
+    let r = try_assertion(short.clone()).await;
+    assert_eq!(r.status, 200, "{}", r.text);
     // Revoked.
     let (_, revoked) = server.create_credential(uid, json!({})).await;
     let revoked_id = {
