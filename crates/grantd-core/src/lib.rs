@@ -12,6 +12,7 @@ pub mod grants;
 pub mod keys;
 pub mod model;
 pub mod oidc;
+pub mod origins;
 pub mod own_token;
 pub mod rate_limits;
 pub mod resource;
@@ -136,6 +137,8 @@ pub struct Grantd {
     admin_key: KeyedHash,
     admin_token: AdminTokenHash,
     apps: AppCache,
+    /// Web origins that apps allow to call grantd from a browser (CORS).
+    pub origins: origins::OriginIndex,
 }
 
 /// How the admin token is stored.
@@ -193,7 +196,9 @@ impl Grantd {
             admin_key,
             admin_token,
             apps: AppCache::new(Duration::from_secs(5)),
+            origins: origins::OriginIndex::default(),
         };
+        grantd.origins.rebuild(&grantd.store.list_apps().await?);
         Ok((grantd, first))
     }
 
@@ -347,11 +352,17 @@ impl Grantd {
         let reload_keys = match change {
             Change::App(client_id) => {
                 self.apps.forget(client_id);
+                match self.store.get_app(client_id).await {
+                    Ok(Some(app)) => self.origins.set(&app),
+                    Ok(None) => self.origins.remove(client_id),
+                    Err(e) => tracing::warn!(error = %e, "reading a changed app for CORS failed"),
+                }
                 false
             }
             Change::Keys => true,
             Change::Resync => {
                 self.apps.clear();
+                self.refresh_origins().await;
                 true
             }
         };
@@ -359,6 +370,15 @@ impl Grantd {
             if let Err(e) = self.keys.reload(&*self.store).await {
                 tracing::warn!(error = %e, "reloading signing keys after a change failed");
             }
+        }
+    }
+
+    /// Rebuilds the CORS origin index from the store (at a resync, and
+    /// periodically: changes made through the CLI on SQLite have no feed).
+    pub async fn refresh_origins(&self) {
+        match self.store.list_apps().await {
+            Ok(apps) => self.origins.rebuild(&apps),
+            Err(e) => tracing::warn!(error = %e, "reloading the apps' CORS origins failed"),
         }
     }
 

@@ -176,6 +176,14 @@ catalog! {
         "Parameter too long",
         "A parameter name or value is longer than grantd accepts for it. Values are capped (most at 4096 bytes; nonce at 512, state at 2048; token, assertion and refresh_token at 8192) because they are stored, echoed into redirects and shown in pages.",
         "Shorten the parameter named in the description. For state and nonce send a short random value and keep any data on the app's side.";
+    OriginNotAllowed = "GRD-140", InvalidRequest, 403,
+        "Origin not allowed (CORS)",
+        "A page from a web origin that no app allows called grantd from a browser (a cross-origin request, CORS). grantd answers a browser's request only for origins an app allows: the origins of a browser app's registered redirect URIs, the origins listed in an app's allowed_origins, and the server's cors.allowed_origins. A preflight (OPTIONS) carries no client id, so the origin is checked against every app. The request was not processed.",
+        "Add the page's origin (scheme://host[:port], exactly as the browser sends it in Origin) to the app's allowed_origins (admin API PATCH /admin/v1/apps/{client_id} or grantd app update CLIENT_ID --allowed-origin ORIGIN), register a redirect URI on that origin for a browser app, or have the operator add it to cors.allowed_origins.";
+    AdminCrossOrigin = "GRD-141", InvalidRequest, 403,
+        "Admin API called from a web page",
+        "The admin API was called with an Origin header from another origin: a web page tried to use it. The admin token would give that page the whole server, so the admin API never answers cross-origin requests, whatever the origin.",
+        "Call the admin API from a server, a script or the CLI (grantd app …), never from a page's JavaScript. Same-origin pages served by grantd itself are not affected.";
 
     // --- Who the client is -------------------------------------------------------
     ClientAuthMissing = "OAU-123", InvalidClient, 401,

@@ -84,6 +84,30 @@ impl OAuthError {
         e
     }
 
+    /// A browser request from an origin that no app (and not the server) allows.
+    pub fn origin_not_allowed(origin: &str, path: &str) -> Self {
+        Self::new(
+            Code::OriginNotAllowed,
+            format!(
+                "The page at origin '{}' may not call {path} from a browser: no app lists that origin. Add it to your app's allowed_origins (PATCH /admin/v1/apps/{{client_id}} with {{\"allowed_origins\": [\"{}\"]}}, or grantd app update CLIENT_ID --allowed-origin {}), or register a redirect URI on that origin for a browser app; operators can allow it server-wide in cors.allowed_origins.",
+                sanitize(origin, 120),
+                sanitize(origin, 120),
+                sanitize(origin, 120),
+            ),
+        )
+    }
+
+    /// The admin API called from another origin's page.
+    pub fn admin_cross_origin(origin: &str) -> Self {
+        Self::new(
+            Code::AdminCrossOrigin,
+            format!(
+                "A page at origin '{}' called the admin API. The admin API never answers cross-origin requests: call it from a server, a script or the grantd CLI.",
+                sanitize(origin, 120)
+            ),
+        )
+    }
+
     pub fn credentials_in_query(names: &[&str]) -> Self {
         Self::new(
             Code::CredentialsInQuery,

@@ -112,6 +112,9 @@ pub fn document(issuer: &str) -> Value {
         "access_token_format": {"type": "string", "enum": ["jwt", "opaque"]},
                 "allow_plain_pkce": {"type": "boolean"},
         "resource_server": {"type": "boolean", "description": "The app is one of the operator's APIs and may introspect tokens of every app"},
+        "allowed_origins": {"type": "array", "maxItems": 20, "items": {"type": "string", "format": "uri", "pattern": "^https?://[^/?#]+$"},
+            "description": "Origins (scheme://host[:port]) whose pages may call grantd's token endpoints and APIs from a browser (CORS), besides the origins of a browser app's redirect URIs. Replaces the list on update.",
+            "examples": [["https://app.example.com"]]},
         "rate_limits": {
             "type": "object",
             "description": "The app's own request quota per rate-limit group, replacing the server's: \"REQUESTS/SECONDS\" or \"off\". Replaces the whole set on update ({} clears it).",

@@ -74,6 +74,7 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("revision", Int),
             ("rate_limits", Text),
             ("token_exchange", Text),
+            ("allowed_origins", Text),
         ],
     ),
     (

@@ -364,7 +364,8 @@ async fn start_listening(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
 type PgQuery<'q> = sqlx::query::Query<'q, Postgres, PgArguments>;
 
 /// Binds an app's fields as `$1..$19`, in [`APP_COLUMNS`] order (without
-/// `revision`: `rate_limits` is `$18`, `token_exchange` `$19`).
+/// `revision`: `rate_limits` is `$18`, `token_exchange` `$19`,
+/// `allowed_origins` `$20`).
 fn bind_app<'q>(q: PgQuery<'q>, app: &'q App) -> StoreResult<PgQuery<'q>> {
     Ok(q.bind(&app.client_id)
         .bind(&app.account_id)
@@ -387,7 +388,8 @@ fn bind_app<'q>(q: PgQuery<'q>, app: &'q App) -> StoreResult<PgQuery<'q>> {
         .bind(app.created_at)
         .bind(app.updated_at)
         .bind(codec::rate_limits_to_json(&app.rate_limits))
-        .bind(codec::exchange_policy_to_json(app.token_exchange.as_ref())))
+        .bind(codec::exchange_policy_to_json(app.token_exchange.as_ref()))
+        .bind(codec::origins_to_json(&app.allowed_origins)))
 }
 
 /// Inserts `tokens` in one statement.
@@ -620,7 +622,7 @@ impl Store for PgStore {
         let mut tx = self.begin(&what).await?;
         let sql = format!(
             "INSERT INTO apps ({APP_COLUMNS}) VALUES \
-             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 1, $18, $19)"
+             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 1, $18, $19, $20)"
         );
         bind_app(sqlx::query(&sql), app)?
             .execute(&mut *tx)
@@ -667,8 +669,8 @@ impl Store for PgStore {
                  redirect_uris = $6, scopes = $7, distribution = $8, issue_refresh_tokens = $9, \
                  access_token_ttl = $10, refresh_token_ttl = $11, access_token_format = $12, \
                  allow_plain_pkce = $13, resource_server = $14, updated_at = $17, \
-                 rate_limits = $18, token_exchange = $19, revision = revision + 1 \
-                 WHERE client_id = $1 AND revision = $20",
+                 rate_limits = $18, token_exchange = $19, allowed_origins = $20, \
+                 revision = revision + 1 WHERE client_id = $1 AND revision = $21",
             ),
             app,
         )?

@@ -198,7 +198,8 @@ fn bind_app<'q>(q: SqliteQuery<'q>, app: &'q App) -> StoreResult<SqliteQuery<'q>
         .bind(app.updated_at)
         .bind(app.revision)
         .bind(codec::rate_limits_to_json(&app.rate_limits))
-        .bind(codec::exchange_policy_to_json(app.token_exchange.as_ref())))
+        .bind(codec::exchange_policy_to_json(app.token_exchange.as_ref()))
+        .bind(codec::origins_to_json(&app.allowed_origins)))
 }
 
 /// Inserts `token` on `conn`, with `revoked_at` in place of the record's own.
@@ -385,7 +386,7 @@ impl Store for SqliteStore {
     async fn insert_app(&self, app: &App) -> StoreResult<()> {
         let sql = format!(
             "INSERT INTO apps ({APP_COLUMNS}) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, 1, ?19, ?20)"
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, 1, ?19, ?20, ?21)"
         );
         bind_app(sqlx::query(&sql), app)?
             .execute(&self.writer)
@@ -431,7 +432,7 @@ impl Store for SqliteStore {
                  redirect_uris = ?6, scopes = ?7, distribution = ?8, issue_refresh_tokens = ?9, \
                  access_token_ttl = ?10, refresh_token_ttl = ?11, access_token_format = ?12, \
                  allow_plain_pkce = ?13, resource_server = ?14, updated_at = ?17, \
-                 rate_limits = ?19, token_exchange = ?20, revision = revision + 1 \
+                 rate_limits = ?19, token_exchange = ?20, allowed_origins = ?21, revision = revision + 1 \
                  WHERE client_id = ?1 AND revision = ?18",
             ),
             app,

@@ -158,6 +158,11 @@ struct SpecArgs {
     /// The app is one of your APIs: it may introspect tokens of every app.
     #[arg(long)]
     resource_server: Option<bool>,
+    /// An origin (https://app.example.com) whose pages may call grantd from a
+    /// browser, besides a browser app's redirect URI origins; repeat for
+    /// several (replaces the list on update; --allowed-origin none clears it).
+    #[arg(long = "allowed-origin")]
+    allowed_origins: Option<Vec<String>>,
     /// The app's own quota for a rate-limit group, GROUP=REQUESTS/SECONDS or
     /// GROUP=off (auth, light, medium, heavy); repeat for several (replaces
     /// the app's set on update; --rate-limit none clears it).
@@ -203,6 +208,9 @@ impl From<SpecArgs> for AppSpec {
             access_token_format: a.access_token_format,
             allow_plain_pkce: a.allow_plain_pkce,
             resource_server: a.resource_server,
+            allowed_origins: a
+                .allowed_origins
+                .map(|o| o.into_iter().filter(|o| o != "none").collect()),
             // Malformed entries reach core as they are, so the message is the API's.
             rate_limits: a.rate_limits.map(|entries| {
                 entries
@@ -499,6 +507,10 @@ fn print_app(app: &App, secret: Option<&grantd_protocol::Secret>, json: bool) {
         println!("  refresh tokens:   {} s", app.refresh_token_ttl);
     } else {
         println!("  refresh tokens:   not issued");
+    }
+    let origins = app.cors_origins();
+    if !origins.is_empty() {
+        println!("  browser origins:  {} (CORS)", origins.join(", "));
     }
     if !app.rate_limits.is_empty() {
         let limits: Vec<String> = app

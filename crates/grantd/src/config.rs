@@ -69,6 +69,16 @@ pub struct ServeArgs {
         value_delimiter = ','
     )]
     pub trusted_proxies: Option<Vec<String>>,
+    /// A web origin (https://app.example.com) whose pages may call grantd's
+    /// token endpoints and APIs from a browser (CORS), whatever the app;
+    /// repeat for several (environment: a comma-separated list). Apps allow
+    /// their own origins (allowed_origins; a browser app's redirect URIs).
+    #[arg(
+        long = "cors-allowed-origin",
+        env = "GRANTD_CORS_ALLOWED_ORIGINS",
+        value_delimiter = ','
+    )]
+    pub cors_allowed_origins: Option<Vec<String>>,
     /// Seconds a client has to send a request's headers (also how long an
     /// idle kept-alive connection stays open); default 10.
     #[arg(long, env = "GRANTD_HEADER_READ_TIMEOUT")]
@@ -212,6 +222,15 @@ pub struct FileConfig {
     pub server: ServerFile,
     #[serde(default)]
     pub rate_limits: RateLimitsFile,
+    #[serde(default)]
+    pub cors: CorsFile,
+}
+
+/// `[cors]`: `allowed_origins = ["https://app.example.com"]`, allowed for every app.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CorsFile {
+    pub allowed_origins: Option<Vec<String>>,
 }
 
 /// `[rate_limits]`: `preset = "ringcentral"`, and per group `"REQUESTS/SECONDS"` or `"off"`.
@@ -307,6 +326,8 @@ pub struct Settings {
     pub trusted_proxies: TrustedProxies,
     pub body_read_timeout: Duration,
     pub connections: ConnectionLimits,
+    /// Origins every app's pages may call grantd from (CORS), normalised.
+    pub cors_allowed_origins: Vec<String>,
 }
 
 impl Settings {
@@ -346,6 +367,18 @@ impl Settings {
         )
         .map_err(anyhow::Error::msg)?;
         let rate_limits = resolve_rate_limits(serve, &file.rate_limits)?;
+        let cors_allowed_origins = serve
+            .cors_allowed_origins
+            .clone()
+            .or(file.cors.allowed_origins)
+            .unwrap_or_default()
+            .iter()
+            .filter(|o| !o.trim().is_empty())
+            .map(|o| {
+                grantd_protocol::redirect_uri::parse_origin(o)
+                    .map_err(|why| anyhow::anyhow!("cors.allowed_origins: {why}"))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
         // Secrets come from the environment only, never from a file that
         // may be committed or a flag visible in `ps`.
         let admin_token = std::env::var("GRANTD_ADMIN_TOKEN")
@@ -393,6 +426,7 @@ impl Settings {
         Ok(Self {
             policy,
             rate_limits,
+            cors_allowed_origins,
             admin_token,
             trusted_proxies,
             body_read_timeout,

@@ -1,0 +1,4 @@
+-- RingCentral's browser apps and sessions.
+-- An app's extra CORS origins (a JSON array of `scheme://host[:port]`;
+-- a browser app's redirect URI origins are allowed without being listed).
+ALTER TABLE apps ADD COLUMN allowed_origins TEXT NOT NULL DEFAULT '[]';

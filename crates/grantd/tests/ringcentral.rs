@@ -1,0 +1,233 @@
+//! RingCentral clients beyond the server SDKs' happy paths: browser apps
+//! (CORS), request ids under RingCentral's name.
+
+mod common;
+
+use common::{Reply, Server};
+use reqwest::Method;
+use serde_json::json;
+
+const SPA_ORIGIN: &str = "http://localhost:5173";
+const SPA_CALLBACK: &str = "http://localhost:5173/callback";
+const OTHER_ORIGIN: &str = "http://evil.example:4000";
+
+async fn browser_app(s: &Server) -> common::App {
+    common::App::from(
+        s.create_app(json!({
+            "name": "Acme SPA",
+            "platform_type": "browser",
+            "grants": ["authorization_code", "refresh_token"],
+            "redirect_uris": [SPA_CALLBACK],
+            "scopes": ["ReadAccounts"],
+            "issue_refresh_tokens": true,
+        }))
+        .await,
+    )
+}
+
+/// A preflight as Chromium sends one for the JS SDK's token request.
+async fn preflight(s: &Server, path: &str, origin: &str) -> Reply {
+    let res = s
+        .http
+        .request(Method::OPTIONS, s.url(path))
+        .header("origin", origin)
+        .header("access-control-request-method", "POST")
+        .header(
+            "access-control-request-headers",
+            "authorization,content-type,x-user-agent",
+        )
+        .send()
+        .await
+        .expect("preflight");
+    Reply::from(res).await
+}
+
+async fn post_from(s: &Server, path: &str, origin: &str, body: &str) -> Reply {
+    let res = s
+        .http
+        .post(s.url(path))
+        .header("origin", origin)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body.to_string())
+        .send()
+        .await
+        .expect("request");
+    Reply::from(res).await
+}
+
+#[tokio::test]
+async fn a_browser_apps_redirect_origin_may_call_the_token_endpoint() {
+    let s = Server::start();
+    let app = browser_app(&s).await;
+    for path in [
+        "/restapi/oauth/token",
+        "/oauth/token",
+        "/restapi/oauth/revoke",
+        "/restapi/v1.0/account/~/extension/~",
+    ] {
+        let r = preflight(&s, path, SPA_ORIGIN).await;
+        assert_eq!(r.status, 204, "{path}: {}", r.text);
+        assert_eq!(r.header("access-control-allow-origin"), Some(SPA_ORIGIN));
+        assert_eq!(r.header("access-control-allow-credentials"), Some("true"));
+        assert_eq!(r.header("access-control-allow-methods"), Some("POST"));
+        assert_eq!(
+            r.header("access-control-allow-headers"),
+            Some("authorization,content-type,x-user-agent")
+        );
+        assert!(r.header("access-control-max-age").is_some());
+    }
+    // The request itself: its answer (here a refusal) is readable by the page,
+    // with the headers the SDKs read.
+    let r = post_from(
+        &s,
+        "/restapi/oauth/token",
+        SPA_ORIGIN,
+        &format!(
+            "grant_type=authorization_code&client_id={}&code=made-up",
+            app.client_id
+        ),
+    )
+    .await;
+    assert_eq!(r.json["error"], "invalid_grant", "{}", r.text);
+    assert_eq!(r.header("access-control-allow-origin"), Some(SPA_ORIGIN));
+    assert_eq!(r.header("access-control-allow-credentials"), Some("true"));
+    let exposed = r.header("access-control-expose-headers").unwrap_or("");
+    for h in [
+        "Retry-After",
+        "X-Rate-Limit-Remaining",
+        "RCRequestId",
+        "X-Request-Id",
+    ] {
+        assert!(exposed.contains(h), "{h} not exposed: {exposed}");
+    }
+    assert!(r.header("vary").unwrap_or("").contains("Origin"));
+    assert_eq!(r.header("rcrequestid"), r.header("x-request-id"));
+    assert!(r.header("rcrequestid").is_some());
+}
+
+#[tokio::test]
+async fn an_origin_no_app_allows_is_refused_with_the_setting_to_change() {
+    let s = Server::start();
+    let app = browser_app(&s).await;
+    let r = preflight(&s, "/restapi/oauth/token", OTHER_ORIGIN).await;
+    r.assert_error(
+        403,
+        "invalid_request",
+        "GRD-140",
+        &[OTHER_ORIGIN, "allowed_origins", "cors.allowed_origins"],
+    );
+    assert_eq!(r.header("access-control-allow-origin"), None);
+    // A request the browser sends without a preflight is refused before it
+    // does anything; the page may read why.
+    let r = post_from(
+        &s,
+        "/oauth/token",
+        OTHER_ORIGIN,
+        &format!(
+            "grant_type=authorization_code&client_id={}&code=made-up",
+            app.client_id
+        ),
+    )
+    .await;
+    r.assert_error(403, "invalid_request", "GRD-140", &[OTHER_ORIGIN]);
+    assert_eq!(r.header("access-control-allow-origin"), Some(OTHER_ORIGIN));
+    assert_ne!(r.header("access-control-allow-origin"), Some("*"));
+
+    // The app lists the origin: allowed at once (the index follows the
+    // change); taken off again: refused.
+    let path = format!("/admin/v1/apps/{}", app.client_id);
+    let (status, body) = s
+        .admin(
+            Method::PATCH,
+            &path,
+            Some(json!({"allowed_origins": [OTHER_ORIGIN]})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["allowed_origins"], json!([OTHER_ORIGIN]));
+    assert_eq!(
+        preflight(&s, "/restapi/oauth/token", OTHER_ORIGIN)
+            .await
+            .status,
+        204
+    );
+    s.admin(Method::PATCH, &path, Some(json!({"allowed_origins": []})))
+        .await;
+    assert_eq!(
+        preflight(&s, "/restapi/oauth/token", OTHER_ORIGIN)
+            .await
+            .status,
+        403
+    );
+    // A deleted app's origins go with it.
+    s.admin(Method::DELETE, &path, None).await;
+    assert_eq!(
+        preflight(&s, "/restapi/oauth/token", SPA_ORIGIN)
+            .await
+            .status,
+        403
+    );
+    // A malformed origin is refused at registration, naming the field.
+    let (status, body) = s
+        .admin(
+            Method::POST,
+            "/admin/v1/apps",
+            Some(json!({"name": "x", "platform_type": "browser",
+                        "allowed_origins": ["https://app.example.com/path"]})),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["error_description"]
+        .as_str()
+        .unwrap_or("")
+        .contains("allowed_origins"));
+}
+
+#[tokio::test]
+async fn server_wide_origins_public_documents_and_same_origin_pages() {
+    let s = Server::start_with(
+        &["--cors-allowed-origin", "https://console.example.com"],
+        &[],
+    );
+    assert_eq!(
+        preflight(&s, "/restapi/oauth/token", "https://console.example.com")
+            .await
+            .status,
+        204
+    );
+    // Keys and metadata are public documents: any origin may read them.
+    let r = Reply::from(
+        s.http
+            .get(s.url("/.well-known/openid-configuration"))
+            .header("origin", OTHER_ORIGIN)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("access-control-allow-origin"), Some(OTHER_ORIGIN));
+    // grantd's own pages send Origin too: same origin, not CORS.
+    let r = post_from(&s, "/oauth/token", &s.base, "grant_type=password").await;
+    assert_ne!(r.code(), "GRD-140", "{}", r.text);
+}
+
+#[tokio::test]
+async fn the_admin_api_never_answers_another_origin() {
+    let s = Server::start_with(&["--cors-allowed-origin", SPA_ORIGIN], &[]);
+    let r = Reply::from(
+        s.http
+            .get(s.url("/admin/v1/apps"))
+            .bearer_auth(common::ADMIN_TOKEN)
+            .header("origin", SPA_ORIGIN)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    r.assert_error(403, "invalid_request", "GRD-141", &[SPA_ORIGIN]);
+    assert_eq!(r.header("access-control-allow-origin"), None);
+    let r = preflight(&s, "/admin/v1/apps", SPA_ORIGIN).await;
+    assert_eq!(r.status, 403);
+    assert_eq!(r.header("access-control-allow-origin"), None);
+}
