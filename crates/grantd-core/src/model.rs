@@ -419,6 +419,10 @@ pub struct Session {
     pub end_reason: Option<String>,
     /// The JWT credential the session was opened with (revoking it ends the session).
     pub credential_id: Option<String>,
+    /// RingCentral's `endpoint_id`: the client's value when the session
+    /// opened, or one made then; every refresh answers the same (web phones
+    /// use it as their identity). `None` only for sessions stored before it.
+    pub endpoint_id: Option<String>,
 }
 
 /// An authorization code (RFC 6749 §4.1.2), stored by the hash of its value

@@ -557,6 +557,7 @@ mod tests {
             ended_at: None,
             end_reason: None,
             credential_id: None,
+            endpoint_id: None,
         }
     }
 

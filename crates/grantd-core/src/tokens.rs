@@ -299,6 +299,12 @@ impl Grantd {
             ended_at: None,
             end_reason: None,
             credential_id,
+            endpoint_id: Some(
+                params
+                    .endpoint_id
+                    .clone()
+                    .unwrap_or_else(|| crate::crypto::random_id(22)),
+            ),
         };
         let pair = self.new_pair(app, &session, &scope, params, now);
         let new = NewSession {
@@ -383,6 +389,7 @@ impl Grantd {
                     ended_at: None,
                     end_reason: None,
                     credential_id,
+                    endpoint_id: params.endpoint_id.clone(),
                 };
                 (Some(session.id.clone()), Some(session))
             }

@@ -212,6 +212,7 @@ pub(crate) fn session(id: &str, user_id: &str, client_id: &str, created_at: Unix
         ended_at: None,
         end_reason: None,
         credential_id: None,
+        endpoint_id: Some(format!("endpoint-{id}")),
     }
 }
 

@@ -113,6 +113,7 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("ended_at", Int),
             ("end_reason", Text),
             ("credential_id", Text),
+            ("endpoint_id", Text),
         ],
     ),
     (

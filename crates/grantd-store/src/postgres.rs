@@ -1151,7 +1151,7 @@ impl Store for PgStore {
         let evicted = cap.evicted(&others);
         end_locked(&mut tx, &evicted, "session_limit", now).await?;
         sqlx::query(&format!(
-            "INSERT INTO sessions ({SESSION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+            "INSERT INTO sessions ({SESSION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
         ))
         .bind(&session.id)
         .bind(&session.user_id)
@@ -1162,6 +1162,7 @@ impl Store for PgStore {
         .bind(session.ended_at)
         .bind(&session.end_reason)
         .bind(&session.credential_id)
+        .bind(&session.endpoint_id)
         .execute(&mut *tx)
         .await
         .map_err(err)?;

@@ -203,7 +203,7 @@ pub(crate) fn jwt_credential(row: &impl Cols) -> StoreResult<JwtCredential> {
 }
 
 pub(crate) const SESSION_COLUMNS: &str = "id, user_id, client_id, account_id, scope, created_at, \
-     ended_at, end_reason, credential_id";
+     ended_at, end_reason, credential_id, endpoint_id";
 
 pub(crate) fn session(row: &impl Cols) -> StoreResult<Session> {
     let id: String = row.col("session", "id")?;
@@ -217,6 +217,7 @@ pub(crate) fn session(row: &impl Cols) -> StoreResult<Session> {
         ended_at: row.col(w, "ended_at")?,
         end_reason: row.col(w, "end_reason")?,
         credential_id: row.col(w, "credential_id")?,
+        endpoint_id: row.col(w, "endpoint_id")?,
         id,
     })
 }

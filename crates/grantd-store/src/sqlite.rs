@@ -923,7 +923,7 @@ impl Store for SqliteStore {
             end_session_on(&mut tx, id, "session_limit", now).await?;
         }
         sqlx::query(&format!(
-            "INSERT INTO sessions ({SESSION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            "INSERT INTO sessions ({SESSION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         ))
         .bind(&session.id)
         .bind(&session.user_id)
@@ -934,6 +934,7 @@ impl Store for SqliteStore {
         .bind(session.ended_at)
         .bind(&session.end_reason)
         .bind(&session.credential_id)
+        .bind(&session.endpoint_id)
         .execute(&mut *tx)
         .await
         .map_err(err)?;

@@ -66,6 +66,7 @@ fn session(id: &str, created_at: i64) -> Session {
         ended_at: None,
         end_reason: None,
         credential_id: None,
+        endpoint_id: None,
     }
 }
 

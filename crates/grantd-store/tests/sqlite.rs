@@ -444,6 +444,7 @@ async fn spawned_rotations_never_fork_a_session() {
         ended_at: None,
         end_reason: None,
         credential_id: None,
+        endpoint_id: None,
     };
     let new = NewSession {
         session,
@@ -615,6 +616,7 @@ async fn a_0005_database_is_upgraded() {
             ended_at: None,
             end_reason: None,
             credential_id: None,
+            endpoint_id: None,
         })
     );
 }

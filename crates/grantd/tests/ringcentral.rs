@@ -231,3 +231,69 @@ async fn the_admin_api_never_answers_another_origin() {
     assert_eq!(r.status, 403);
     assert_eq!(r.header("access-control-allow-origin"), None);
 }
+
+const JWT_GRANT: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+
+/// A server-only app issuing refresh tokens, a user and a JWT credential.
+async fn jwt_app(s: &Server) -> (common::App, String) {
+    let app = s
+        .server_only_app(
+            json!({"name": "Acme Phone", "grants": ["jwt_bearer", "refresh_token"],
+                                 "issue_refresh_tokens": true}),
+        )
+        .await;
+    let user = s
+        .create_user(json!({"email": "alice@example.com", "name": "Alice Smith",
+                            "password": "correct horse battery"}))
+        .await;
+    let (_, jwt) = s
+        .create_credential(user["id"].as_str().unwrap(), json!({"label": "phone"}))
+        .await;
+    (app, jwt)
+}
+
+async fn refresh(s: &Server, app: &common::App, rt: &str, extra: &str) -> Reply {
+    s.post_form(
+        "/restapi/oauth/token",
+        Some((&app.client_id, &app.secret)),
+        &format!("grant_type=refresh_token&refresh_token={rt}{extra}"),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn endpoint_id_is_the_sessions_for_every_refresh() {
+    let s = Server::start();
+    let (app, jwt) = jwt_app(&s).await;
+    // Made by grantd when the client sends none; kept by every refresh
+    // (neither SDK resends it).
+    let login = s
+        .post_form(
+            "/restapi/oauth/token",
+            Some((&app.client_id, &app.secret)),
+            &format!("grant_type={JWT_GRANT}&assertion={jwt}"),
+        )
+        .await;
+    assert_eq!(login.status, 200, "{}", login.text);
+    let endpoint = login.json["endpoint_id"].as_str().unwrap().to_string();
+    let mut rt = login.json["refresh_token"].as_str().unwrap().to_string();
+    for _ in 0..3 {
+        let r = refresh(&s, &app, &rt, "").await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert_eq!(r.json["endpoint_id"], endpoint.as_str());
+        assert_eq!(r.json["session_id"], login.json["session_id"]);
+        rt = r.json["refresh_token"].as_str().unwrap().to_string();
+    }
+    // The client's own value is the session's, even if a refresh sends another.
+    let login = s
+        .post_form(
+            "/restapi/oauth/token",
+            Some((&app.client_id, &app.secret)),
+            &format!("grant_type={JWT_GRANT}&assertion={jwt}&endpoint_id=web-phone-1"),
+        )
+        .await;
+    assert_eq!(login.json["endpoint_id"], "web-phone-1", "{}", login.text);
+    let rt = login.json["refresh_token"].as_str().unwrap();
+    let r = refresh(&s, &app, rt, "&endpoint_id=another").await;
+    assert_eq!(r.json["endpoint_id"], "web-phone-1", "{}", r.text);
+}
