@@ -60,6 +60,8 @@ pub struct Policy {
     /// answer (a client that lost the response recovers); after that, reuse
     /// ends the session.
     pub refresh_grace: i64,
+    /// What an exchanged refresh token presented after the grace window does.
+    pub refresh_reuse: RefreshReuse,
     /// Active sessions per user and app; the oldest ends beyond this.
     pub max_sessions: u32,
     /// Seconds a session lasts at most, refreshes or not (0 = no limit).
@@ -67,6 +69,44 @@ pub struct Policy {
     pub lockout_threshold: u32,
     pub lockout_window: i64,
     pub lockout_duration: i64,
+}
+
+/// What a refresh token presented again after its grace window does
+/// (`refresh.reuse`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RefreshReuse {
+    /// End the session for public clients (RFC 9700 §4.14.2: reuse is how
+    /// a stolen token shows itself) and refuse the stale token, keeping the
+    /// session, for confidential clients, which authenticated: theirs is a
+    /// race between their own workers (RingCentral's rule).
+    #[default]
+    ByClientType,
+    /// End the session whatever the client (RFC 9700).
+    EndSession,
+    /// Refuse the stale token and keep the session (RingCentral).
+    Reject,
+}
+
+impl RefreshReuse {
+    pub const NAMES: &'static str = "end-session, reject (default: end-session for public clients, reject for confidential ones)";
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim() {
+            "end-session" => Some(Self::EndSession),
+            "reject" => Some(Self::Reject),
+            "auto" | "by-client-type" => Some(Self::ByClientType),
+            _ => None,
+        }
+    }
+
+    /// Whether reuse by a client of this kind ends its session.
+    pub fn ends_session(self, confidential: bool) -> bool {
+        match self {
+            Self::EndSession => true,
+            Self::Reject => false,
+            Self::ByClientType => !confidential,
+        }
+    }
 }
 
 /// 2024-03-31T00:00:00Z, when RingCentral retired the password grant.
@@ -78,6 +118,7 @@ impl Default for Policy {
             password_sunset: DEFAULT_LEGACY_SUNSET,
             implicit_sunset: DEFAULT_LEGACY_SUNSET,
             refresh_grace: 10,
+            refresh_reuse: RefreshReuse::default(),
             max_sessions: 5,
             session_max_lifetime: 90 * 86_400,
             lockout_threshold: 5,

@@ -504,7 +504,14 @@ impl Grantd {
             }
             // A concurrent refresh won: its answer, or reuse.
             RotateOutcome::AlreadyRotated(stored) => {
-                refresh_token::replay_or_reuse(deps, &stored, &session, &presented).await
+                refresh_token::replay_or_reuse(
+                    deps,
+                    &stored,
+                    &session,
+                    &presented,
+                    app.is_confidential(),
+                )
+                .await
             }
             // A revocation won the race: the session is over.
             RotateOutcome::Ended => match self.store.get_session(&session.id).await? {

@@ -608,6 +608,18 @@ impl OAuthError {
         )
     }
 
+    /// A confidential client's stale refresh token (RingCentral's rule: the
+    /// session goes on).
+    pub fn refresh_stale(rotated_at: &str) -> Self {
+        Self::new(
+            Code::RefreshUnknown,
+            format!(
+                "This refresh token was already exchanged at {rotated_at} (by this app, perhaps another of its workers or instances) and its grace window has passed, so it no longer works. The session lives on: load the newest token pair your app stored after that refresh and use its refresh token; share one token store between workers and refresh in one place."
+            ),
+        )
+        .with_parameter("refresh_token")
+    }
+
     pub fn refresh_reused(session_id: &str, rotated_at: &str) -> Self {
         Self::new(
             Code::RefreshReused,

@@ -4,7 +4,7 @@
 use anyhow::{bail, Context};
 use clap::Args;
 use grantd_core::rate_limits::{Group, Limit, RateLimits};
-use grantd_core::{Policy, StartError, MIN_ADMIN_TOKEN_BYTES};
+use grantd_core::{Policy, RefreshReuse, StartError, MIN_ADMIN_TOKEN_BYTES};
 use grantd_server::client_ip::TrustedProxies;
 use grantd_server::listen::ConnectionLimits;
 use grantd_server::EdgeSettings;
@@ -111,6 +111,13 @@ pub struct PolicyArgs {
     /// Seconds after its exchange that a refresh token replays the same answer (default 10, at most 3600).
     #[arg(long, env = "GRANTD_REFRESH_GRACE")]
     pub refresh_grace: Option<i64>,
+    /// What a refresh token presented again after its grace window does:
+    /// end-session (RFC 9700: the session and all its tokens end) or reject
+    /// (RingCentral: the stale token is refused, OAU-213, and the session
+    /// goes on). Default: end-session for public clients, reject for
+    /// confidential clients (they authenticated; reuse is their own workers racing).
+    #[arg(long, env = "GRANTD_REFRESH_REUSE")]
+    pub refresh_reuse: Option<String>,
     /// Seconds a session lasts at most, however often it is refreshed (default 7776000 = 90 days; 0 = no limit).
     #[arg(long, env = "GRANTD_SESSION_MAX_LIFETIME")]
     pub session_max_lifetime: Option<i64>,
@@ -134,6 +141,7 @@ impl PolicyArgs {
             password_grant_sunset: self.password_grant_sunset.or(file.password_grant_sunset),
             implicit_sunset: self.implicit_sunset.or(file.implicit_sunset),
             refresh_grace: self.refresh_grace.or(file.refresh_grace),
+            refresh_reuse: self.refresh_reuse.or(file.refresh_reuse),
             max_sessions: self.max_sessions.or(file.max_sessions),
             session_max_lifetime: self.session_max_lifetime.or(file.session_max_lifetime),
             lockout_threshold: self.lockout_threshold.or(file.lockout_threshold),
@@ -160,7 +168,14 @@ impl PolicyArgs {
         if max_sessions == 0 {
             bail!("max sessions must be at least 1");
         }
+        let refresh_reuse = match &self.refresh_reuse {
+            None => d.refresh_reuse,
+            Some(v) => RefreshReuse::parse(v).with_context(|| {
+                format!("refresh reuse '{v}' is not one of {}", RefreshReuse::NAMES)
+            })?,
+        };
         Ok(Policy {
+            refresh_reuse,
             password_sunset: date(
                 &self.password_grant_sunset,
                 "password grant sunset",
@@ -224,6 +239,15 @@ pub struct FileConfig {
     pub rate_limits: RateLimitsFile,
     #[serde(default)]
     pub cors: CorsFile,
+    #[serde(default)]
+    pub refresh: RefreshFile,
+}
+
+/// `[refresh]`: `reuse = "end-session" | "reject"` (also `[policy] refresh_reuse`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshFile {
+    pub reuse: Option<String>,
 }
 
 /// `[cors]`: `allowed_origins = ["https://app.example.com"]`, allowed for every app.
@@ -357,6 +381,7 @@ impl Settings {
             .password_grant_sunset
             .or(file.legacy.password_sunset);
         file_policy.implicit_sunset = file_policy.implicit_sunset.or(file.legacy.implicit_sunset);
+        file_policy.refresh_reuse = file_policy.refresh_reuse.or(file.refresh.reuse);
         let policy = serve.policy.clone().or(file_policy).resolve()?;
         let trusted_proxies = TrustedProxies::parse(
             &serve

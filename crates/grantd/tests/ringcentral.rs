@@ -297,3 +297,134 @@ async fn endpoint_id_is_the_sessions_for_every_refresh() {
     let r = refresh(&s, &app, rt, "&endpoint_id=another").await;
     assert_eq!(r.json["endpoint_id"], "web-phone-1", "{}", r.text);
 }
+
+/// The pair a client holds: (app, how to log in again, how to refresh).
+enum Client {
+    /// A server-only app: Basic with its secret, the JWT grant.
+    Confidential(common::App, String),
+    /// A desktop app: Basic with an empty secret (the Python SDK), the password grant.
+    Public(common::App),
+}
+
+impl Client {
+    async fn new(s: &Server, confidential: bool) -> Self {
+        if confidential {
+            let (app, jwt) = jwt_app(s).await;
+            return Client::Confidential(app, jwt);
+        }
+        let app = common::App::from(
+            s.create_app(json!({"name": "Acme Desk", "platform_type": "desktop",
+                                "grants": ["authorization_code", "refresh_token", "password"],
+                                "issue_refresh_tokens": true}))
+                .await,
+        );
+        s.create_user(json!({"email": "carol@example.com", "name": "Carol",
+                             "password": "correct horse battery"}))
+            .await;
+        Client::Public(app)
+    }
+
+    fn auth(&self) -> (&str, &str) {
+        match self {
+            Client::Confidential(app, _) => (&app.client_id, &app.secret),
+            Client::Public(app) => (&app.client_id, ""),
+        }
+    }
+
+    async fn login(&self, s: &Server) -> serde_json::Value {
+        let body = match self {
+            Client::Confidential(_, jwt) => format!("grant_type={JWT_GRANT}&assertion={jwt}"),
+            Client::Public(_) => {
+                "grant_type=password&username=carol%40example.com&password=correct+horse+battery"
+                    .to_string()
+            }
+        };
+        let r = s
+            .post_form("/restapi/oauth/token", Some(self.auth()), &body)
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        r.json
+    }
+
+    async fn refresh(&self, s: &Server, rt: &serde_json::Value) -> Reply {
+        s.post_form(
+            "/restapi/oauth/token",
+            Some(self.auth()),
+            &format!(
+                "grant_type=refresh_token&refresh_token={}",
+                rt.as_str().unwrap()
+            ),
+        )
+        .await
+    }
+}
+
+/// Two workers share a session; one refreshes, the other presents the old
+/// refresh token after the grace window. Answers whether the session lived on.
+async fn stale_refresh(policy: Option<&str>, confidential: bool) -> bool {
+    let mut args = vec!["--password-grant-sunset", "2099-12-31"];
+    if let Some(p) = policy {
+        args.extend(["--refresh-reuse", p]);
+    }
+    let s = Server::start_with(&args, &[]);
+    let client = Client::new(&s, confidential).await;
+    let t1 = client.login(&s).await;
+    let t2 = client.refresh(&s, &t1["refresh_token"]).await;
+    assert_eq!(t2.status, 200, "{}", t2.text);
+    s.advance(30);
+    let stale = client.refresh(&s, &t1["refresh_token"]).await;
+    let lives = stale.code() == "OAU-213";
+    if lives {
+        stale.assert_error(
+            400,
+            "invalid_grant",
+            "OAU-213",
+            &["already exchanged at", "The session lives on", "newest"],
+        );
+        // The winner's pair goes on working.
+        let me = s
+            .get_bearer(
+                "/restapi/v1.0/account/~/extension/~",
+                t2.json["access_token"].as_str().unwrap(),
+            )
+            .await;
+        assert_eq!(me.status, 200, "{}", me.text);
+        let t3 = client.refresh(&s, &t2.json["refresh_token"]).await;
+        assert_eq!(t3.status, 200, "{}", t3.text);
+        assert_eq!(t3.json["session_id"], t1["session_id"]);
+    } else {
+        stale.assert_error(
+            400,
+            "invalid_grant",
+            "GRD-331",
+            &["already exchanged", "ended"],
+        );
+        let t3 = client.refresh(&s, &t2.json["refresh_token"]).await;
+        t3.assert_error(400, "invalid_grant", "OAU-211", &["refresh token reuse"]);
+    }
+    lives
+}
+
+#[tokio::test]
+async fn a_stale_refresh_token_by_default_ends_a_public_clients_session_only() {
+    assert!(
+        stale_refresh(None, true).await,
+        "a confidential client's session ended"
+    );
+    assert!(
+        !stale_refresh(None, false).await,
+        "a public client's session lived on"
+    );
+}
+
+#[tokio::test]
+async fn refresh_reuse_reject_keeps_every_session() {
+    assert!(stale_refresh(Some("reject"), true).await);
+    assert!(stale_refresh(Some("reject"), false).await);
+}
+
+#[tokio::test]
+async fn refresh_reuse_end_session_ends_every_session() {
+    assert!(!stale_refresh(Some("end-session"), true).await);
+    assert!(!stale_refresh(Some("end-session"), false).await);
+}
