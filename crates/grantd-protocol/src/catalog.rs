@@ -180,6 +180,10 @@ catalog! {
         "Origin not allowed (CORS)",
         "A page from a web origin that no app allows called grantd from a browser (a cross-origin request, CORS). grantd answers a browser's request only for origins an app allows: the origins of a browser app's registered redirect URIs, the origins listed in an app's allowed_origins, and the server's cors.allowed_origins. A preflight (OPTIONS) carries no client id, so the origin is checked against every app. The request was not processed.",
         "Add the page's origin (scheme://host[:port], exactly as the browser sends it in Origin) to the app's allowed_origins (admin API PATCH /admin/v1/apps/{client_id} or grantd app update CLIENT_ID --allowed-origin ORIGIN), register a redirect URI on that origin for a browser app, or have the operator add it to cors.allowed_origins.";
+    WsNotConfigured = "GRD-600", NotFound, 404,
+        "No WebSocket gateway configured",
+        "POST /restapi/oauth/wstoken gives a short-lived token for the platform's WebSocket gateway (the RingCentral SDKs' WebSocket subscriptions ask for one), together with the gateway's URI. This grantd has no gateway URI configured, so it cannot say where to connect.",
+        "Operators: set ws.uri (--ws-uri, GRANTD_WS_URI, or uri under [ws] in the config file) to the gateway's wss:// URI. Developers: use webhook subscriptions instead, or ask the operator to configure the gateway.";
     AdminCrossOrigin = "GRD-141", InvalidRequest, 403,
         "Admin API called from a web page",
         "The admin API was called with an Origin header from another origin: a web page tried to use it. The admin token would give that page the whole server, so the admin API never answers cross-origin requests, whatever the origin.",

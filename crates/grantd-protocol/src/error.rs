@@ -97,6 +97,14 @@ impl OAuthError {
         )
     }
 
+    /// A WebSocket token asked of a grantd with no gateway.
+    pub fn ws_not_configured() -> Self {
+        Self::new(
+            Code::WsNotConfigured,
+            "This grantd has no WebSocket gateway configured, so it issues no wstoken. The operator sets the gateway's wss:// URI with ws.uri (--ws-uri or GRANTD_WS_URI); until then, subscribe with webhooks instead.",
+        )
+    }
+
     /// The admin API called from another origin's page.
     pub fn admin_cross_origin(origin: &str) -> Self {
         Self::new(

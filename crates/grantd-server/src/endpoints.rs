@@ -164,6 +164,16 @@ pub const ENDPOINTS: &[Endpoint] = &[
         group: Some(Group::Light),
     },
     Endpoint {
+        path: "/restapi/oauth/wstoken",
+        ringcentral: None,
+        allow: "POST",
+        metadata: None,
+        router: || post(routes::restapi::ws_token),
+        summary:
+            "A short-lived token for the WebSocket gateway, and its URI (RingCentral's wstoken)",
+        group: Some(Group::Auth),
+    },
+    Endpoint {
         path: "/.well-known/oauth-authorization-server",
         ringcentral: None,
         allow: "GET, HEAD",

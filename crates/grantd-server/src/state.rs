@@ -23,6 +23,8 @@ pub struct EdgeSettings {
     pub body_read_timeout: Duration,
     /// Origins whose pages may call grantd from a browser, for every app (CORS).
     pub cors_allowed_origins: Vec<String>,
+    /// The WebSocket gateway's URI (`ws.uri`), given with each wstoken.
+    pub ws_uri: Option<String>,
 }
 
 impl Default for EdgeSettings {
@@ -33,6 +35,7 @@ impl Default for EdgeSettings {
             trusted_proxies: TrustedProxies::default(),
             body_read_timeout: Duration::from_secs(10),
             cors_allowed_origins: Vec::new(),
+            ws_uri: None,
         }
     }
 }
@@ -50,6 +53,8 @@ pub struct AppState {
     pub body_read_timeout: Duration,
     /// The server-wide CORS origins (`cors.allowed_origins`).
     pub cors_origins: Arc<std::collections::HashSet<String>>,
+    /// The WebSocket gateway's URI (`ws.uri`).
+    pub ws_uri: Option<Arc<str>>,
 }
 
 impl AppState {
@@ -70,6 +75,7 @@ impl AppState {
             proxies: Arc::new(edge.trusted_proxies),
             body_read_timeout: edge.body_read_timeout,
             cors_origins: Arc::new(edge.cors_allowed_origins.into_iter().collect()),
+            ws_uri: edge.ws_uri.map(Arc::from),
         }
     }
 

@@ -79,6 +79,10 @@ pub struct ServeArgs {
         value_delimiter = ','
     )]
     pub cors_allowed_origins: Option<Vec<String>>,
+    /// The platform's WebSocket gateway (wss://…): POST /restapi/oauth/wstoken
+    /// answers it with a short-lived token for it. Unset: no wstoken.
+    #[arg(long, env = "GRANTD_WS_URI")]
+    pub ws_uri: Option<String>,
     /// Seconds a client has to send a request's headers (also how long an
     /// idle kept-alive connection stays open); default 10.
     #[arg(long, env = "GRANTD_HEADER_READ_TIMEOUT")]
@@ -241,6 +245,15 @@ pub struct FileConfig {
     pub cors: CorsFile,
     #[serde(default)]
     pub refresh: RefreshFile,
+    #[serde(default)]
+    pub ws: WsFile,
+}
+
+/// `[ws]`: `uri = "wss://ws.example.com/ws"`, the WebSocket gateway.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WsFile {
+    pub uri: Option<String>,
 }
 
 /// `[refresh]`: `reuse = "end-session" | "reject"` (also `[policy] refresh_reuse`).
@@ -352,6 +365,8 @@ pub struct Settings {
     pub connections: ConnectionLimits,
     /// Origins every app's pages may call grantd from (CORS), normalised.
     pub cors_allowed_origins: Vec<String>,
+    /// The WebSocket gateway's URI.
+    pub ws_uri: Option<String>,
 }
 
 impl Settings {
@@ -448,10 +463,23 @@ impl Settings {
             EdgeSettings::default().body_read_timeout,
             "body read timeout",
         )?;
+        let ws_uri = serve
+            .ws_uri
+            .clone()
+            .or(file.ws.uri)
+            .filter(|u| !u.trim().is_empty());
+        if let Some(u) = &ws_uri {
+            let ok = url::Url::parse(u)
+                .is_ok_and(|p| matches!(p.scheme(), "ws" | "wss") && p.host().is_some());
+            if !ok {
+                bail!("ws.uri '{u}' is not a ws:// or wss:// URL (e.g. wss://ws.example.com/ws)");
+            }
+        }
         Ok(Self {
             policy,
             rate_limits,
             cors_allowed_origins,
+            ws_uri,
             admin_token,
             trusted_proxies,
             body_read_timeout,

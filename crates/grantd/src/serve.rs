@@ -256,6 +256,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
             trusted_proxies: settings.trusted_proxies.clone(),
             body_read_timeout: settings.body_read_timeout,
             cors_allowed_origins: settings.cors_allowed_origins.clone(),
+            ws_uri: settings.ws_uri.clone(),
         },
     );
     if state.share_counters() {

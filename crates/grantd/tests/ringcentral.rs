@@ -428,3 +428,81 @@ async fn refresh_reuse_end_session_ends_every_session() {
     assert!(!stale_refresh(Some("end-session"), true).await);
     assert!(!stale_refresh(Some("end-session"), false).await);
 }
+
+async fn jwt_login(s: &Server, app: &common::App, jwt: &str) -> serde_json::Value {
+    let r = s
+        .post_form(
+            "/restapi/oauth/token",
+            Some((&app.client_id, &app.secret)),
+            &format!("grant_type={JWT_GRANT}&assertion={jwt}"),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    r.json
+}
+
+async fn post_bearer(s: &Server, path: &str, token: Option<&str>) -> Reply {
+    let mut req = s
+        .http
+        .post(s.url(path))
+        .header("content-type", "application/json")
+        .body("{}");
+    if let Some(t) = token {
+        req = req.header("authorization", format!("bearer {t}"));
+    }
+    Reply::from(req.send().await.unwrap()).await
+}
+
+#[tokio::test]
+async fn wstoken_names_the_gateway_and_ends_with_the_session() {
+    let gateway = "wss://ws.example.com/ws";
+    let s = Server::start_with(&["--ws-uri", gateway], &[]);
+    let (app, jwt) = jwt_app(&s).await;
+    let t = jwt_login(&s, &app, &jwt).await;
+    let at = t["access_token"].as_str().unwrap();
+    let r = post_bearer(&s, "/restapi/oauth/wstoken", Some(at)).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json["uri"], gateway);
+    assert_eq!(r.json["expires_in"], 60);
+    let ws = r.json["ws_access_token"].as_str().unwrap();
+    // A JWT for the gateway, verifiable with the JWKS; introspection by the
+    // app tells the gateway it is live and its session's.
+    use base64::Engine;
+    let claims: serde_json::Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(ws.split('.').nth(1).unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(claims["aud"], gateway);
+    assert_eq!(claims["session_id"], t["session_id"]);
+    let auth = Some((app.client_id.as_str(), app.secret.as_str()));
+    let live = s
+        .post_form("/oauth/introspect", auth, &format!("token={ws}"))
+        .await;
+    assert_eq!(live.json["active"], true, "{}", live.text);
+    // Not an access token for grantd's own API.
+    let me = s
+        .get_bearer("/restapi/v1.0/account/~/extension/~", ws)
+        .await;
+    assert_eq!(me.status, 401, "{}", me.text);
+    // Logging out ends it too.
+    s.post_form("/restapi/oauth/revoke", auth, &format!("token={at}"))
+        .await;
+    let dead = s
+        .post_form("/oauth/introspect", auth, &format!("token={ws}"))
+        .await;
+    assert_eq!(dead.json["active"], false, "{}", dead.text);
+    // No token, no wstoken.
+    let r = post_bearer(&s, "/restapi/oauth/wstoken", None).await;
+    assert_eq!(r.status, 401, "{}", r.text);
+}
+
+#[tokio::test]
+async fn wstoken_without_a_gateway_names_the_setting() {
+    let s = Server::start();
+    let (app, jwt) = jwt_app(&s).await;
+    let t = jwt_login(&s, &app, &jwt).await;
+    let r = post_bearer(&s, "/restapi/oauth/wstoken", t["access_token"].as_str()).await;
+    r.assert_error(404, "not_found", "GRD-600", &["ws.uri", "--ws-uri"]);
+}

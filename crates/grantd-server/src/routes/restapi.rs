@@ -1,5 +1,6 @@
-//! The RingCentral API resource the SDKs call right after login:
-//! `GET /restapi/v1.0/account/~/extension/~`, the token's user.
+//! The RingCentral API resources the SDKs call: the token's user
+//! (`GET /restapi/v1.0/account/~/extension/~`, right after login) and the
+//! WebSocket token (`POST /restapi/oauth/wstoken`).
 
 use crate::extract::BearerToken;
 use crate::quota::Metering;
@@ -36,5 +37,27 @@ pub async fn current_extension(
             "businessPhone": u.phone,
         },
         "account": {"uri": base, "id": u.account_id},
+    })))
+}
+
+/// `POST /restapi/oauth/wstoken`: a short-lived token for the platform's
+/// WebSocket gateway and where the gateway is (`ws.uri`).
+pub async fn ws_token(
+    State(s): State<AppState>,
+    metering: Metering,
+    BearerToken(token): BearerToken,
+) -> Result<Json<Value>, Rejection> {
+    let bearer = s.grantd.authenticate_bearer(token.as_deref()).await?;
+    metering
+        .check_client(&s, Some(&bearer.client_id), Some(&bearer.user.id))
+        .await?;
+    let Some(uri) = s.ws_uri.as_deref() else {
+        return Err(grantd_protocol::OAuthError::ws_not_configured().into());
+    };
+    let ws = s.grantd.ws_token(&bearer, uri).await?;
+    Ok(Json(json!({
+        "uri": uri,
+        "ws_access_token": ws.value,
+        "expires_in": ws.expires_in,
     })))
 }
