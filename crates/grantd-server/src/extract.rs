@@ -110,6 +110,16 @@ pub async fn read_form(
     body: Body,
     timeout: Duration,
 ) -> Result<Params, Rejection> {
+    read_form_allowing_repeats(headers, body, timeout, &[]).await
+}
+
+/// [`read_form`] where the names in `repeatable` may repeat (joined into one list).
+pub async fn read_form_allowing_repeats(
+    headers: &HeaderMap,
+    body: Body,
+    timeout: Duration,
+    repeatable: &[&str],
+) -> Result<Params, Rejection> {
     let bytes = read_body(body, FORM_LIMIT, timeout).await?;
     let content_type = headers
         .get(header::CONTENT_TYPE)
@@ -134,7 +144,7 @@ pub async fn read_form(
     if essence.as_deref() != Some("application/x-www-form-urlencoded") {
         return Err(OAuthError::wrong_content_type(content_type.as_deref()).into());
     }
-    Ok(Params::parse(&bytes)?)
+    Ok(Params::parse_allowing_repeats(&bytes, repeatable)?)
 }
 
 /// A JSON body for the admin API; errors say what is wrong with it.

@@ -506,3 +506,53 @@ async fn wstoken_without_a_gateway_names_the_setting() {
     let r = post_bearer(&s, "/restapi/oauth/wstoken", t["access_token"].as_str()).await;
     r.assert_error(404, "not_found", "GRD-600", &["ws.uri", "--ws-uri"]);
 }
+
+#[tokio::test]
+async fn ringcentral_ui_parameters_may_repeat_at_authorize_oauth_ones_may_not() {
+    let s = Server::start();
+    let app = browser_app(&s).await;
+    let base = format!(
+        "/restapi/oauth/authorize?response_type=code&client_id={}&redirect_uri={}\
+         &code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256",
+        app.client_id,
+        form_urlencoded::byte_serialize(SPA_CALLBACK.as_bytes()).collect::<String>()
+    );
+    // As the JS SDK sends array options, plus its empty ones.
+    let ui = "&ui_options=hide_logo&ui_options=hide_tos&response_hint=token&response_hint=id_token\
+              &login_hint=alice&login_hint=alice%40example.com&ui_locales=en-US&ui_locales=fr-FR\
+              &display=page&display=touch&brand_id=1210&brand_id=1210&localeId=en-US&localeId=en-US\
+              &state=&prompt=";
+    let get = |q: String| {
+        let http = s.http.clone();
+        let url = s.url(&q);
+        async move {
+            Reply::from(
+                http.get(url)
+                    .header("accept", "text/html")
+                    .send()
+                    .await
+                    .unwrap(),
+            )
+            .await
+        }
+    };
+    let r = get(format!("{base}{ui}")).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(
+        r.text.contains("/oauth/authorize/login"),
+        "not the sign-in page"
+    );
+    for dup in [
+        "&state=a&state=b",
+        "&scope=ReadAccounts&scope=ReadAccounts",
+        "&nonce=1&nonce=2",
+    ] {
+        let r = get(format!("{base}{ui}{dup}")).await;
+        assert_eq!(
+            r.header("x-error-code"),
+            Some("OAU-111"),
+            "{dup}: {}",
+            r.status
+        );
+    }
+}
