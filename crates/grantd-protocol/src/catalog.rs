@@ -184,6 +184,10 @@ catalog! {
         "No WebSocket gateway configured",
         "POST /restapi/oauth/wstoken gives a short-lived token for the platform's WebSocket gateway (the RingCentral SDKs' WebSocket subscriptions ask for one), together with the gateway's URI. This grantd has no gateway URI configured, so it cannot say where to connect.",
         "Operators: set ws.uri (--ws-uri, GRANTD_WS_URI, or uri under [ws] in the config file) to the gateway's wss:// URI. Developers: use webhook subscriptions instead, or ask the operator to configure the gateway.";
+    AccessTokenSentTwice = "GRD-142", InvalidRequest, 400,
+        "Access token sent twice",
+        "The request carries an access token both in the Authorization header and in the access_token query parameter. RFC 6750 §2 allows a client one way of sending the token per request, so grantd does not guess which one is meant. grantd's API resources accept RingCentral's documented ?access_token= only for links that cannot carry a header (the JS SDK's signUrl()), and answer it with a Deprecation header.",
+        "Send the token once, in Authorization: Bearer, and remove access_token from the URL.";
     AdminCrossOrigin = "GRD-141", InvalidRequest, 403,
         "Admin API called from a web page",
         "The admin API was called with an Origin header from another origin: a web page tried to use it. The admin token would give that page the whole server, so the admin API never answers cross-origin requests, whatever the origin.",

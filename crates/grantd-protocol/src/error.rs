@@ -649,6 +649,15 @@ impl OAuthError {
 
     // --- bearer tokens ------------------------------------------------------------------
 
+    /// An access token both in `Authorization` and in `?access_token=`.
+    pub fn access_token_sent_twice() -> Self {
+        Self::new(
+            Code::AccessTokenSentTwice,
+            "The request carries an access token both in the Authorization header and in the access_token query parameter; RFC 6750 §2 allows one method per request. Send it once, in the Authorization: Bearer header, and drop access_token from the URL (URLs end up in logs and browser history).",
+        )
+        .with_parameter("access_token")
+    }
+
     pub fn bearer_missing() -> Self {
         Self::new(
             Code::BearerMissing,

@@ -556,3 +556,60 @@ async fn ringcentral_ui_parameters_may_repeat_at_authorize_oauth_ones_may_not() 
         );
     }
 }
+
+#[tokio::test]
+async fn access_token_in_the_query_works_on_the_api_with_a_deprecation_header() {
+    let s = Server::start();
+    let (app, jwt) = jwt_app(&s).await;
+    let t = jwt_login(&s, &app, &jwt).await;
+    let at = t["access_token"].as_str().unwrap();
+    let path = "/restapi/v1.0/account/~/extension/~";
+    // As the JS SDK's signUrl() builds it.
+    let r = Reply::from(
+        s.http
+            .get(s.url(&format!("{path}?access_token={at}")))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json["contact"]["email"], "alice@example.com");
+    assert!(r.header("deprecation").is_some_and(|d| d.starts_with('@')));
+    assert!(r
+        .header("link")
+        .unwrap_or("")
+        .contains("rel=\"deprecation\""));
+    // In the header: no Deprecation.
+    let r = s.get_bearer(path, at).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("deprecation"), None);
+    // Both: which one is meant is not guessed.
+    let r = Reply::from(
+        s.http
+            .get(s.url(&format!("{path}?access_token={at}")))
+            .header("authorization", format!("bearer {at}"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    r.assert_error(
+        400,
+        "invalid_request",
+        "GRD-142",
+        &["Authorization header", "once"],
+    );
+    // A bad token in the query is refused like one in the header, and the
+    // URL never reaches the log with it.
+    let r = Reply::from(
+        s.http
+            .get(s.url(&format!("{path}?access_token=not-a-token")))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, 401, "{}", r.text);
+    assert!(!s.log().contains(at), "the token reached the log");
+}
