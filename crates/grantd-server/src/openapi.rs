@@ -154,7 +154,9 @@ pub fn document(issuer: &str) -> Value {
                     "phone": {"type": "string", "description": "E.164"}, "extension_number": {"type": "string"},
                     "name": {"type": "string"}, "role": {"type": "string", "enum": ["admin", "developer", "user"]},
                     "password": {"type": "string", "writeOnly": true, "minLength": 8}}},
-                "UserPatch": {"type": "object", "required": ["status"], "properties": {"status": {"type": "string", "enum": ["enabled", "disabled"]}}},
+                "UserPatch": {"type": "object", "minProperties": 1, "additionalProperties": false, "properties": {
+                    "status": {"type": "string", "enum": ["enabled", "disabled"], "description": "disabled ends the user's sessions"},
+                    "password": {"type": "string", "minLength": 8, "maxLength": 1024, "writeOnly": true, "description": "A new password; every session of the user ends (the answer's sessions_ended says how many)"}}},
                 "User": {"type": "object", "properties": {
                     "id": {"type": "string"}, "account_id": {"type": "string"}, "email": {"type": ["string", "null"]},
                     "phone": {"type": ["string", "null"]}, "extension_number": {"type": ["string", "null"]}, "name": {"type": "string"},

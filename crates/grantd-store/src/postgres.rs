@@ -1211,6 +1211,32 @@ impl Store for PgStore {
         Ok(ended > 0)
     }
 
+    async fn set_user_password(
+        &self,
+        id: &str,
+        password_hash: &str,
+        reason: &str,
+        now: UnixTime,
+    ) -> StoreResult<Option<u64>> {
+        let what = format!("password of user {id}");
+        let err = |e| db_error(e, &what);
+        let mut tx = self.begin(&what).await?;
+        let done = sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+            .bind(password_hash)
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(err)?;
+        if done.rows_affected() == 0 {
+            tx.rollback().await.map_err(err)?;
+            return Ok(None);
+        }
+        let ids = lock_active_sessions(&mut tx, "user_id = $1", &[id]).await?;
+        let ended = end_locked(&mut tx, &ids, reason, now).await?;
+        tx.commit().await.map_err(err)?;
+        Ok(Some(ended))
+    }
+
     async fn end_sessions(
         &self,
         of: SessionsOf<'_>,

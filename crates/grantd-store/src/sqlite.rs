@@ -733,6 +733,42 @@ impl Store for SqliteStore {
         Ok(done.rows_affected() > 0)
     }
 
+    async fn set_user_password(
+        &self,
+        id: &str,
+        password_hash: &str,
+        reason: &str,
+        now: UnixTime,
+    ) -> StoreResult<Option<u64>> {
+        let what = format!("password of user {id}");
+        let err = |e| db_error(e, &what);
+        let mut tx = self.write_tx().await.map_err(err)?;
+        let done = sqlx::query("UPDATE users SET password_hash = ? WHERE id = ?")
+            .bind(password_hash)
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(err)?;
+        if done.rows_affected() == 0 {
+            tx.rollback().await.map_err(err)?;
+            return Ok(None);
+        }
+        let ids: Vec<String> =
+            sqlx::query_scalar("SELECT id FROM sessions WHERE user_id = ? AND ended_at IS NULL")
+                .bind(id)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(err)?;
+        let mut ended = 0;
+        for sid in &ids {
+            if end_session_on(&mut tx, sid, reason, now).await? {
+                ended += 1;
+            }
+        }
+        tx.commit().await.map_err(err)?;
+        Ok(Some(ended))
+    }
+
     async fn reserve_login_attempt(
         &self,
         user_id: &str,

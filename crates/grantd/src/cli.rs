@@ -298,6 +298,11 @@ enum UserCommand {
     EndSessions {
         id: String,
     },
+    /// Set the user's password (read from the first line of standard
+    /// input); every session of the user ends.
+    SetPassword {
+        id: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -685,6 +690,17 @@ async fn user(grantd: &Grantd, cmd: UserCommand) -> anyhow::Result<ExitCode> {
             .set_user_status(&id, UserStatus::Enabled)
             .await
             .map(|u| println!("enabled {}", u.id)),
+        UserCommand::SetPassword { id } => {
+            let mut line = String::new();
+            std::io::stdin()
+                .read_line(&mut line)
+                .context("cannot read the password from standard input")?;
+            let password = grantd_protocol::Secret::new(line.trim_end_matches(['\r', '\n']));
+            grantd
+                .set_password(&id, password)
+                .await
+                .map(|n| println!("password of user {id} changed; {n} sessions ended"))
+        }
         UserCommand::EndSessions { id } => match grantd.get_user(&id).await {
             Ok(_) => grantd
                 .end_sessions(SessionsOf::User(&id), "ended by an administrator")

@@ -613,3 +613,42 @@ async fn access_token_in_the_query_works_on_the_api_with_a_deprecation_header() 
     assert_eq!(r.status, 401, "{}", r.text);
     assert!(!s.log().contains(at), "the token reached the log");
 }
+
+#[tokio::test]
+async fn changing_a_users_password_ends_their_sessions() {
+    let s = Server::start();
+    let (app, jwt) = jwt_app(&s).await;
+    let t = jwt_login(&s, &app, &jwt).await;
+    let at = t["access_token"].as_str().unwrap();
+    let path = "/restapi/v1.0/account/~/extension/~";
+    assert_eq!(s.get_bearer(path, at).await.status, 200);
+    let (_, users) = s.admin(Method::GET, "/admin/v1/users", None).await;
+    let id = users["users"][0]["id"]
+        .as_str()
+        .or(users[0]["id"].as_str())
+        .unwrap()
+        .to_string();
+    let (status, body) = s
+        .admin(
+            Method::PATCH,
+            &format!("/admin/v1/users/{id}"),
+            Some(json!({"password": "a brand new password"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["sessions_ended"], 1);
+    assert!(body.get("password").is_none() && body.get("password_hash").is_none());
+    let r = s.get_bearer(path, at).await;
+    r.assert_error(401, "invalid_token", "GRD-341", &["session has ended"]);
+    let r = refresh(&s, &app, t["refresh_token"].as_str().unwrap(), "").await;
+    r.assert_error(400, "invalid_grant", "OAU-211", &["password changed"]);
+    // Too short: refused, nothing ends.
+    let (status, body) = s
+        .admin(
+            Method::PATCH,
+            &format!("/admin/v1/users/{id}"),
+            Some(json!({"password": "short"})),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+}
