@@ -164,6 +164,15 @@ pub const ENDPOINTS: &[Endpoint] = &[
         group: Some(Group::Light),
     },
     Endpoint {
+        path: "/restapi/v1.0/client-info",
+        ringcentral: None,
+        allow: "GET, HEAD",
+        metadata: None,
+        router: || get(routes::restapi::client_info),
+        summary: "The app the token was issued to (the JS SDK's auth-proxy mode)",
+        group: Some(Group::Light),
+    },
+    Endpoint {
         path: "/restapi/oauth/wstoken",
         ringcentral: None,
         allow: "POST",

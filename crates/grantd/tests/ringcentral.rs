@@ -652,3 +652,29 @@ async fn changing_a_users_password_ends_their_sessions() {
         .await;
     assert_eq!(status, 400, "{body}");
 }
+
+#[tokio::test]
+async fn client_info_names_the_tokens_app() {
+    let s = Server::start();
+    let (app, jwt) = jwt_app(&s).await;
+    let t = jwt_login(&s, &app, &jwt).await;
+    let r = s
+        .get_bearer(
+            "/restapi/v1.0/client-info",
+            t["access_token"].as_str().unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json["client"]["appId"], app.client_id.as_str());
+    assert_eq!(r.json["client"]["appName"], "Acme Phone");
+    assert!(r.header("rcrequestid").is_some());
+    let r = Reply::from(
+        s.http
+            .get(s.url("/restapi/v1.0/client-info"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, 401, "{}", r.text);
+}

@@ -67,3 +67,35 @@ pub async fn ws_token(
         "expires_in": ws.expires_in,
     })))
 }
+
+/// `GET /restapi/v1.0/client-info`: the app the token was issued to (the JS
+/// SDK's auth-proxy mode asks it to tell whether it is signed in).
+pub async fn client_info(
+    State(s): State<AppState>,
+    metering: Metering,
+    token: ApiToken,
+) -> Result<Response, Rejection> {
+    let bearer = s.grantd.authenticate_bearer(token.token.as_deref()).await?;
+    metering
+        .check_client(&s, Some(&bearer.client_id), Some(&bearer.user.id))
+        .await?;
+    let app =
+        s.grantd.find_app(&bearer.client_id).await?.ok_or_else(|| {
+            grantd_protocol::OAuthError::access_token_revoked("its app was deleted")
+        })?;
+    let mut res = Json(json!({
+        "uri": format!("{}/restapi/v1.0/client-info", s.issuer()),
+        "client": {
+            "appId": app.client_id,
+            "appName": app.name,
+            "appVersion": env!("CARGO_PKG_VERSION"),
+            "platformType": app.platform_type.to_string(),
+        },
+        "scope": bearer.scope,
+    }))
+    .into_response();
+    if token.from_query {
+        deprecate_query_token(res.headers_mut());
+    }
+    Ok(res)
+}
