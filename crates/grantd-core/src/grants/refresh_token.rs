@@ -1,7 +1,8 @@
 //! refresh_token (RFC 6749 §6) with rotation: the session goes on with a new
 //! pair, the refresh token presented is exchanged at most once, a retry
 //! inside the grace window gets the same answer, and reuse after it ends
-//! the session (RFC 9700 §4.14). The rotation itself happens when the
+//! the session (RFC 9700 §4.14) or, for a confidential client by default,
+//! is refused while the session goes on (`Policy::refresh_reuse`). The rotation itself happens when the
 //! pipeline issues ([`crate::tokens`]), as one unit of work in the store.
 
 use super::{
