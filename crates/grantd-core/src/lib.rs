@@ -9,6 +9,7 @@ pub mod credentials;
 pub mod crypto;
 pub mod device;
 pub mod grants;
+pub mod interop;
 pub mod keys;
 pub mod model;
 pub mod oidc;

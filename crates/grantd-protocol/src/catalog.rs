@@ -188,6 +188,18 @@ catalog! {
         "Access token sent twice",
         "The request carries an access token both in the Authorization header and in the access_token query parameter. RFC 6750 §2 allows a client one way of sending the token per request, so grantd does not guess which one is meant. grantd's API resources accept RingCentral's documented ?access_token= only for links that cannot carry a header (the JS SDK's signUrl()), and answer it with a Deprecation header.",
         "Send the token once, in Authorization: Bearer, and remove access_token from the URL.";
+    InteropScopeMissing = "GRD-601", InsufficientScope, 403,
+        "Interoperability permission missing",
+        "POST /restapi/v1.0/interop/generate-code lets an app that holds a user's token mint an authorization code for another app of the same account (RingCentral's cross-app sign-in). The token presented does not carry the Interoperability permission, so it may not.",
+        "Add Interoperability to the calling app's scopes (admin API PATCH /admin/v1/apps/{client_id}), then sign the user in again so the new token carries it.";
+    InteropTargetUnknown = "GRD-602", InvalidRequest, 400,
+        "No such app for cross-app sign-in",
+        "The clientId sent to generate-code names no app of the calling app's account (apps of other accounts are answered alike), or a private app the user's account may not use.",
+        "Send the client id of an app registered in the same account as the calling app (GET /admin/v1/apps lists them).";
+    InteropTargetTakesNoCode = "GRD-603", UnauthorizedClient, 400,
+        "The target app takes no authorization code",
+        "An authorization code is exchanged by its app at the token endpoint with grant_type=authorization_code, and sent to one of its redirect URIs. The target app is not enabled for authorization_code or has no redirect URI.",
+        "Enable authorization_code for the target app (a server-web, browser, desktop or mobile app) and register a redirect URI.";
     AdminCrossOrigin = "GRD-141", InvalidRequest, 403,
         "Admin API called from a web page",
         "The admin API was called with an Origin header from another origin: a web page tried to use it. The admin token would give that page the whole server, so the admin API never answers cross-origin requests, whatever the origin.",

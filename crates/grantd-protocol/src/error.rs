@@ -105,6 +105,39 @@ impl OAuthError {
         )
     }
 
+    pub fn interop_scope_missing(client_id: &str) -> Self {
+        Self::new(
+            Code::InteropScopeMissing,
+            format!(
+                "The access token of app {} does not carry the Interoperability permission, so it cannot mint codes for other apps. Add Interoperability to the app's scopes and sign the user in again.",
+                sanitize(client_id, 60)
+            ),
+        )
+    }
+
+    pub fn interop_target_unknown(client_id: &str) -> Self {
+        Self::new(
+            Code::InteropTargetUnknown,
+            format!(
+                "clientId '{}' is not an app of the calling app's account that this user may use. Cross-app sign-in works between apps of one account: send the client id of one of them.",
+                sanitize(client_id, 60)
+            ),
+        )
+        .with_parameter("clientId")
+    }
+
+    pub fn interop_target_takes_no_code(name: &str, client_id: &str) -> Self {
+        Self::new(
+            Code::InteropTargetTakesNoCode,
+            format!(
+                "App '{}' ({}) cannot take an authorization code: it needs the authorization_code grant and a registered redirect URI. Enable the grant and register a redirect URI for it.",
+                sanitize(name, 60),
+                sanitize(client_id, 60)
+            ),
+        )
+        .with_parameter("clientId")
+    }
+
     /// The admin API called from another origin's page.
     pub fn admin_cross_origin(origin: &str) -> Self {
         Self::new(

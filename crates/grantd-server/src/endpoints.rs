@@ -173,6 +173,15 @@ pub const ENDPOINTS: &[Endpoint] = &[
         group: Some(Group::Light),
     },
     Endpoint {
+        path: "/restapi/v1.0/interop/generate-code",
+        ringcentral: None,
+        allow: "POST",
+        metadata: None,
+        router: || post(routes::restapi::interop_generate_code),
+        summary: "An authorization code for another app of the same account (cross-app sign-in)",
+        group: Some(Group::Medium),
+    },
+    Endpoint {
         path: "/restapi/oauth/wstoken",
         ringcentral: None,
         allow: "POST",

@@ -678,3 +678,80 @@ async fn client_info_names_the_tokens_app() {
     .await;
     assert_eq!(r.status, 401, "{}", r.text);
 }
+
+async fn generate_code(s: &Server, token: &str, body: serde_json::Value) -> Reply {
+    Reply::from(
+        s.http
+            .post(s.url("/restapi/v1.0/interop/generate-code"))
+            .header("authorization", format!("bearer {token}"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn interop_generate_code_signs_the_user_in_to_another_app_of_the_account() {
+    let s = Server::start();
+    let source = s
+        .server_only_app(json!({"name": "Acme Phone", "grants": ["jwt_bearer"],
+                                 "scopes": ["ReadAccounts", "Interoperability"]}))
+        .await;
+    let plain = s
+        .server_only_app(json!({"name": "Acme Plain", "grants": ["jwt_bearer"]}))
+        .await;
+    let user = s
+        .create_user(json!({"email": "alice@example.com", "name": "Alice Smith",
+                            "password": "correct horse battery"}))
+        .await;
+    let (_, jwt) = s
+        .create_credential(user["id"].as_str().unwrap(), json!({"label": "x"}))
+        .await;
+    let web_cb = "https://web.example.com/callback";
+    let web = common::App::from(
+        s.create_app(json!({"name": "Acme Web", "platform_type": "server-web",
+                            "redirect_uris": [web_cb], "scopes": ["ReadAccounts"]}))
+            .await,
+    );
+    let token = jwt_login(&s, &source, &jwt).await;
+    let at = token["access_token"].as_str().unwrap();
+
+    let r = generate_code(&s, at, json!({"clientId": web.client_id})).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json["expires_in"], 60);
+    let code = r.json["code"].as_str().unwrap();
+    // The target app exchanges it as any code, and gets the same user.
+    let t = s
+        .post_form(
+            "/restapi/oauth/token",
+            Some((&web.client_id, &web.secret)),
+            &format!("grant_type=authorization_code&code={code}"),
+        )
+        .await;
+    assert_eq!(t.status, 200, "{}", t.text);
+    assert_eq!(t.json["owner_id"], user["id"]);
+    assert_eq!(t.json["scope"], "ReadAccounts");
+
+    // Each refusal names its cause.
+    let r = generate_code(&s, at, json!({"clientId": "no-such-app"})).await;
+    r.assert_error(400, "invalid_request", "GRD-602", &["no-such-app"]);
+    let r = generate_code(&s, at, json!({"clientId": plain.client_id})).await;
+    r.assert_error(
+        400,
+        "unauthorized_client",
+        "GRD-603",
+        &["authorization_code"],
+    );
+    let r = generate_code(&s, at, json!({})).await;
+    r.assert_error(400, "invalid_request", "GRD-105", &["clientId"]);
+    let without = jwt_login(&s, &plain, &jwt).await;
+    let r = generate_code(
+        &s,
+        without["access_token"].as_str().unwrap(),
+        json!({"clientId": web.client_id}),
+    )
+    .await;
+    r.assert_error(403, "insufficient_scope", "GRD-601", &["Interoperability"]);
+}

@@ -99,3 +99,37 @@ pub async fn client_info(
     }
     Ok(res)
 }
+
+/// `POST /restapi/v1.0/interop/generate-code` with `{"clientId": "…"}`: an
+/// authorization code for another app of the same account, for the token's
+/// user (RingCentral's cross-app sign-in; the token needs Interoperability).
+pub async fn interop_generate_code(
+    State(s): State<AppState>,
+    metering: Metering,
+    BearerToken(token): BearerToken,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>, Rejection> {
+    let bearer = s.grantd.authenticate_bearer(token.as_deref()).await?;
+    metering
+        .check_client(&s, Some(&bearer.client_id), Some(&bearer.user.id))
+        .await?;
+    let target = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .and_then(|v| {
+            v.get("clientId")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        })
+        .filter(|c| !c.is_empty())
+        .ok_or_else(|| {
+            grantd_protocol::OAuthError::missing_parameter(
+                "clientId",
+                "in the JSON body ({\"clientId\": \"…\"}), naming the app the code is for",
+            )
+        })?;
+    let issued = s.grantd.interop_code(&bearer, &target).await?;
+    Ok(Json(json!({
+        "code": issued.code,
+        "expires_in": issued.expires_in,
+    })))
+}
