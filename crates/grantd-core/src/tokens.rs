@@ -299,6 +299,12 @@ impl Grantd {
             ended_at: None,
             end_reason: None,
             credential_id,
+            endpoint_id: Some(
+                params
+                    .endpoint_id
+                    .clone()
+                    .unwrap_or_else(|| crate::crypto::random_id(22)),
+            ),
         };
         let pair = self.new_pair(app, &session, &scope, params, now);
         let new = NewSession {
@@ -383,6 +389,7 @@ impl Grantd {
                     ended_at: None,
                     end_reason: None,
                     credential_id,
+                    endpoint_id: params.endpoint_id.clone(),
                 };
                 (Some(session.id.clone()), Some(session))
             }
@@ -497,7 +504,14 @@ impl Grantd {
             }
             // A concurrent refresh won: its answer, or reuse.
             RotateOutcome::AlreadyRotated(stored) => {
-                refresh_token::replay_or_reuse(deps, &stored, &session, &presented).await
+                refresh_token::replay_or_reuse(
+                    deps,
+                    &stored,
+                    &session,
+                    &presented,
+                    app.is_confidential(),
+                )
+                .await
             }
             // A revocation won the race: the session is over.
             RotateOutcome::Ended => match self.store.get_session(&session.id).await? {

@@ -176,6 +176,34 @@ catalog! {
         "Parameter too long",
         "A parameter name or value is longer than grantd accepts for it. Values are capped (most at 4096 bytes; nonce at 512, state at 2048; token, assertion and refresh_token at 8192) because they are stored, echoed into redirects and shown in pages.",
         "Shorten the parameter named in the description. For state and nonce send a short random value and keep any data on the app's side.";
+    OriginNotAllowed = "GRD-140", InvalidRequest, 403,
+        "Origin not allowed (CORS)",
+        "A page from a web origin that no app allows called grantd from a browser (a cross-origin request, CORS). grantd answers a browser's request only for origins an app allows: the origins of a browser app's registered redirect URIs, the origins listed in an app's allowed_origins, and the server's cors.allowed_origins. A preflight (OPTIONS) carries no client id, so the origin is checked against every app. The request was not processed.",
+        "Add the page's origin (scheme://host[:port], exactly as the browser sends it in Origin) to the app's allowed_origins (admin API PATCH /admin/v1/apps/{client_id} or grantd app update CLIENT_ID --allowed-origin ORIGIN), register a redirect URI on that origin for a browser app, or have the operator add it to cors.allowed_origins.";
+    WsNotConfigured = "GRD-600", NotFound, 404,
+        "No WebSocket gateway configured",
+        "POST /restapi/oauth/wstoken gives a short-lived token for the platform's WebSocket gateway (the RingCentral SDKs' WebSocket subscriptions ask for one), together with the gateway's URI. This grantd has no gateway URI configured, so it cannot say where to connect.",
+        "Operators: set ws.uri (--ws-uri, GRANTD_WS_URI, or uri under [ws] in the config file) to the gateway's wss:// URI. Developers: use webhook subscriptions instead, or ask the operator to configure the gateway.";
+    AccessTokenSentTwice = "GRD-142", InvalidRequest, 400,
+        "Access token sent twice",
+        "The request carries an access token both in the Authorization header and in the access_token query parameter. RFC 6750 §2 allows a client one way of sending the token per request, so grantd does not guess which one is meant. grantd's API resources accept RingCentral's documented ?access_token= only for links that cannot carry a header (the JS SDK's signUrl()), and answer it with a Deprecation header.",
+        "Send the token once, in Authorization: Bearer, and remove access_token from the URL.";
+    InteropScopeMissing = "GRD-601", InsufficientScope, 403,
+        "Interoperability permission missing",
+        "POST /restapi/v1.0/interop/generate-code lets an app that holds a user's token mint an authorization code for another app of the same account (RingCentral's cross-app sign-in). The token presented does not carry the Interoperability permission, so it may not.",
+        "Add Interoperability to the calling app's scopes (admin API PATCH /admin/v1/apps/{client_id}), then sign the user in again so the new token carries it.";
+    InteropTargetUnknown = "GRD-602", InvalidRequest, 400,
+        "No such app for cross-app sign-in",
+        "The clientId sent to generate-code names no app of the calling app's account (apps of other accounts are answered alike), or a private app the user's account may not use.",
+        "Send the client id of an app registered in the same account as the calling app (GET /admin/v1/apps lists them).";
+    InteropTargetTakesNoCode = "GRD-603", UnauthorizedClient, 400,
+        "The target app takes no authorization code",
+        "An authorization code is exchanged by its app at the token endpoint with grant_type=authorization_code, and sent to one of its redirect URIs. The target app is not enabled for authorization_code or has no redirect URI.",
+        "Enable authorization_code for the target app (a server-web, browser, desktop or mobile app) and register a redirect URI.";
+    AdminCrossOrigin = "GRD-141", InvalidRequest, 403,
+        "Admin API called from a web page",
+        "The admin API was called with an Origin header from another origin: a web page tried to use it. The admin token would give that page the whole server, so the admin API never answers cross-origin requests, whatever the origin.",
+        "Call the admin API from a server, a script or the CLI (grantd app …), never from a page's JavaScript. Same-origin pages served by grantd itself are not affected.";
 
     // --- Who the client is -------------------------------------------------------
     ClientAuthMissing = "OAU-123", InvalidClient, 401,

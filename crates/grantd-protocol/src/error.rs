@@ -84,6 +84,71 @@ impl OAuthError {
         e
     }
 
+    /// A browser request from an origin that no app (and not the server) allows.
+    pub fn origin_not_allowed(origin: &str, path: &str) -> Self {
+        Self::new(
+            Code::OriginNotAllowed,
+            format!(
+                "The page at origin '{}' may not call {path} from a browser: no app lists that origin. Add it to your app's allowed_origins (PATCH /admin/v1/apps/{{client_id}} with {{\"allowed_origins\": [\"{}\"]}}, or grantd app update CLIENT_ID --allowed-origin {}), or register a redirect URI on that origin for a browser app; operators can allow it server-wide in cors.allowed_origins.",
+                sanitize(origin, 120),
+                sanitize(origin, 120),
+                sanitize(origin, 120),
+            ),
+        )
+    }
+
+    /// A WebSocket token asked of a grantd with no gateway.
+    pub fn ws_not_configured() -> Self {
+        Self::new(
+            Code::WsNotConfigured,
+            "This grantd has no WebSocket gateway configured, so it issues no wstoken. The operator sets the gateway's wss:// URI with ws.uri (--ws-uri or GRANTD_WS_URI); until then, subscribe with webhooks instead.",
+        )
+    }
+
+    pub fn interop_scope_missing(client_id: &str) -> Self {
+        Self::new(
+            Code::InteropScopeMissing,
+            format!(
+                "The access token of app {} does not carry the Interoperability permission, so it cannot mint codes for other apps. Add Interoperability to the app's scopes and sign the user in again.",
+                sanitize(client_id, 60)
+            ),
+        )
+    }
+
+    pub fn interop_target_unknown(client_id: &str) -> Self {
+        Self::new(
+            Code::InteropTargetUnknown,
+            format!(
+                "clientId '{}' is not an app of the calling app's account that this user may use. Cross-app sign-in works between apps of one account: send the client id of one of them.",
+                sanitize(client_id, 60)
+            ),
+        )
+        .with_parameter("clientId")
+    }
+
+    pub fn interop_target_takes_no_code(name: &str, client_id: &str) -> Self {
+        Self::new(
+            Code::InteropTargetTakesNoCode,
+            format!(
+                "App '{}' ({}) cannot take an authorization code: it needs the authorization_code grant and a registered redirect URI. Enable the grant and register a redirect URI for it.",
+                sanitize(name, 60),
+                sanitize(client_id, 60)
+            ),
+        )
+        .with_parameter("clientId")
+    }
+
+    /// The admin API called from another origin's page.
+    pub fn admin_cross_origin(origin: &str) -> Self {
+        Self::new(
+            Code::AdminCrossOrigin,
+            format!(
+                "A page at origin '{}' called the admin API. The admin API never answers cross-origin requests: call it from a server, a script or the grantd CLI.",
+                sanitize(origin, 120)
+            ),
+        )
+    }
+
     pub fn credentials_in_query(names: &[&str]) -> Self {
         Self::new(
             Code::CredentialsInQuery,
@@ -584,6 +649,18 @@ impl OAuthError {
         )
     }
 
+    /// A confidential client's stale refresh token (RingCentral's rule: the
+    /// session goes on).
+    pub fn refresh_stale(rotated_at: &str) -> Self {
+        Self::new(
+            Code::RefreshUnknown,
+            format!(
+                "This refresh token was already exchanged at {rotated_at} (by this app, perhaps another of its workers or instances) and its grace window has passed, so it no longer works. The session lives on: load the newest token pair your app stored after that refresh and use its refresh token; share one token store between workers and refresh in one place."
+            ),
+        )
+        .with_parameter("refresh_token")
+    }
+
     pub fn refresh_reused(session_id: &str, rotated_at: &str) -> Self {
         Self::new(
             Code::RefreshReused,
@@ -604,6 +681,15 @@ impl OAuthError {
     }
 
     // --- bearer tokens ------------------------------------------------------------------
+
+    /// An access token both in `Authorization` and in `?access_token=`.
+    pub fn access_token_sent_twice() -> Self {
+        Self::new(
+            Code::AccessTokenSentTwice,
+            "The request carries an access token both in the Authorization header and in the access_token query parameter; RFC 6750 §2 allows one method per request. Send it once, in the Authorization: Bearer header, and drop access_token from the URL (URLs end up in logs and browser history).",
+        )
+        .with_parameter("access_token")
+    }
 
     pub fn bearer_missing() -> Self {
         Self::new(

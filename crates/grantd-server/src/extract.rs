@@ -7,7 +7,7 @@ use crate::state::AppState;
 use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap};
+use axum::http::{header, HeaderMap, HeaderValue};
 use grantd_protocol::form::forbidden_in_query;
 use grantd_protocol::{ClientAuth, OAuthError, Params};
 use http_body_util::BodyExt;
@@ -110,6 +110,16 @@ pub async fn read_form(
     body: Body,
     timeout: Duration,
 ) -> Result<Params, Rejection> {
+    read_form_allowing_repeats(headers, body, timeout, &[]).await
+}
+
+/// [`read_form`] where the names in `repeatable` may repeat (joined into one list).
+pub async fn read_form_allowing_repeats(
+    headers: &HeaderMap,
+    body: Body,
+    timeout: Duration,
+    repeatable: &[&str],
+) -> Result<Params, Rejection> {
     let bytes = read_body(body, FORM_LIMIT, timeout).await?;
     let content_type = headers
         .get(header::CONTENT_TYPE)
@@ -134,7 +144,7 @@ pub async fn read_form(
     if essence.as_deref() != Some("application/x-www-form-urlencoded") {
         return Err(OAuthError::wrong_content_type(content_type.as_deref()).into());
     }
-    Ok(Params::parse(&bytes)?)
+    Ok(Params::parse_allowing_repeats(&bytes, repeatable)?)
 }
 
 /// A JSON body for the admin API; errors say what is wrong with it.
@@ -223,6 +233,51 @@ impl<S: Send + Sync> FromRequestParts<S> for BearerToken {
             .filter(|t| !t.is_empty());
         Ok(Self(token))
     }
+}
+
+/// The access token of a request to grantd's API resources: `Authorization:
+/// Bearer`, or RingCentral's documented `?access_token=` (the JS SDK's
+/// `signUrl()`, for links and `<img>` sources that cannot carry a header).
+/// A token in the query travels in URLs, so the answer carries a
+/// `Deprecation` header; the URL is logged without its query as always.
+pub struct ApiToken {
+    pub token: Option<String>,
+    /// It came in the query (answer with `Deprecation`).
+    pub from_query: bool,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ApiToken {
+    type Rejection = Rejection;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Rejection> {
+        let BearerToken(header) = BearerToken::from_request_parts(parts, state).await?;
+        let in_query = Params::parse_query(parts.uri.query())
+            .ok()
+            .and_then(|p| p.get("access_token").map(str::to_string));
+        match (header, in_query) {
+            (Some(_), Some(_)) => Err(OAuthError::access_token_sent_twice().into()),
+            (Some(t), None) => Ok(Self {
+                token: Some(t),
+                from_query: false,
+            }),
+            (None, q) => Ok(Self {
+                from_query: q.is_some(),
+                token: q,
+            }),
+        }
+    }
+}
+
+/// `Deprecation` (RFC 9745: since RFC 6750 §2.3 advised against it, October
+/// 2012) and a link to why, for a token sent in the URL.
+pub fn deprecate_query_token(h: &mut HeaderMap) {
+    h.insert("deprecation", HeaderValue::from_static("@1350864000"));
+    h.insert(
+        header::LINK,
+        HeaderValue::from_static(
+            "<https://www.rfc-editor.org/rfc/rfc6750#section-2.3>; rel=\"deprecation\"",
+        ),
+    );
 }
 
 #[cfg(test)]

@@ -112,6 +112,9 @@ pub fn document(issuer: &str) -> Value {
         "access_token_format": {"type": "string", "enum": ["jwt", "opaque"]},
                 "allow_plain_pkce": {"type": "boolean"},
         "resource_server": {"type": "boolean", "description": "The app is one of the operator's APIs and may introspect tokens of every app"},
+        "allowed_origins": {"type": "array", "maxItems": 20, "items": {"type": "string", "format": "uri", "pattern": "^https?://[^/?#]+$"},
+            "description": "Origins (scheme://host[:port]) whose pages may call grantd's token endpoints and APIs from a browser (CORS), besides the origins of a browser app's redirect URIs. Replaces the list on update.",
+            "examples": [["https://app.example.com"]]},
         "rate_limits": {
             "type": "object",
             "description": "The app's own request quota per rate-limit group, replacing the server's: \"REQUESTS/SECONDS\" or \"off\". Replaces the whole set on update ({} clears it).",
@@ -151,7 +154,9 @@ pub fn document(issuer: &str) -> Value {
                     "phone": {"type": "string", "description": "E.164"}, "extension_number": {"type": "string"},
                     "name": {"type": "string"}, "role": {"type": "string", "enum": ["admin", "developer", "user"]},
                     "password": {"type": "string", "writeOnly": true, "minLength": 8}}},
-                "UserPatch": {"type": "object", "required": ["status"], "properties": {"status": {"type": "string", "enum": ["enabled", "disabled"]}}},
+                "UserPatch": {"type": "object", "minProperties": 1, "additionalProperties": false, "properties": {
+                    "status": {"type": "string", "enum": ["enabled", "disabled"], "description": "disabled ends the user's sessions"},
+                    "password": {"type": "string", "minLength": 8, "maxLength": 1024, "writeOnly": true, "description": "A new password; every session of the user ends (the answer's sessions_ended says how many)"}}},
                 "User": {"type": "object", "properties": {
                     "id": {"type": "string"}, "account_id": {"type": "string"}, "email": {"type": ["string", "null"]},
                     "phone": {"type": ["string", "null"]}, "extension_number": {"type": ["string", "null"]}, "name": {"type": "string"},

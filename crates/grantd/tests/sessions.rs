@@ -63,7 +63,12 @@ fn s(v: &Value, k: &str) -> String {
 
 #[tokio::test]
 async fn jwt_flow_refresh_grace_and_reuse() {
-    let server = Server::start_with(&["--refresh-grace", "1"], &[]);
+    // RFC 9700's rule for every client (a confidential one's default is
+    // RingCentral's: see tests/ringcentral.rs).
+    let server = Server::start_with(
+        &["--refresh-grace", "1", "--refresh-reuse", "end-session"],
+        &[],
+    );
     let setup = jwt_setup(&server).await;
     let r = login(&server, &setup).await;
     assert_eq!(r.status, 200, "{}", r.text);
@@ -866,7 +871,7 @@ async fn a_clients_access_token_ttl_never_exceeds_3600() {
 
 #[tokio::test]
 async fn reuse_after_the_grace_window_ends_the_session_even_when_the_new_pair_was_never_used() {
-    let server = Server::start();
+    let server = Server::start_with(&["--refresh-reuse", "end-session"], &[]);
     let setup = jwt_setup(&server).await;
     let t1 = login(&server, &setup).await.json;
     let t2 = refresh(&server, &setup, &s(&t1, "refresh_token")).await;

@@ -1,7 +1,8 @@
 //! refresh_token (RFC 6749 §6) with rotation: the session goes on with a new
 //! pair, the refresh token presented is exchanged at most once, a retry
 //! inside the grace window gets the same answer, and reuse after it ends
-//! the session (RFC 9700 §4.14). The rotation itself happens when the
+//! the session (RFC 9700 §4.14) or, for a confidential client by default,
+//! is refused while the session goes on (`Policy::refresh_reuse`). The rotation itself happens when the
 //! pipeline issues ([`crate::tokens`]), as one unit of work in the store.
 
 use super::{
@@ -46,7 +47,14 @@ impl TokenGrant for RefreshToken {
             return Err(ended(&session));
         }
         if record.rotated_at.is_some() {
-            let answer = replay_or_reuse(deps, &record, &session, &request.refresh_token).await?;
+            let answer = replay_or_reuse(
+                deps,
+                &record,
+                &session,
+                &request.refresh_token,
+                app.is_confidential(),
+            )
+            .await?;
             return Ok(Issue::Replay(Box::new(answer)));
         }
         if session_end(deps, &session).is_some_and(|end| now >= end) {
@@ -114,12 +122,15 @@ pub(crate) fn session_end(deps: &GrantDeps<'_>, session: &Session) -> Option<i64
 
 /// An exchanged refresh token presented again: inside the grace window
 /// (counted from the exchange, whether or not the new pair was used) it
-/// answers with the same new pair; after it, the session ends.
+/// answers with the same new pair; after it, the reuse policy decides:
+/// the session ends, or (a confidential client's own workers racing) the
+/// stale token is refused and the session lives on.
 pub(crate) async fn replay_or_reuse(
     deps: &GrantDeps<'_>,
     record: &TokenRecord,
     session: &Session,
     presented: &Secret,
+    confidential: bool,
 ) -> Result<TokenResponse, OAuthError> {
     let now = deps.now;
     let rotated_at = record.rotated_at.unwrap_or(now);
@@ -142,6 +153,10 @@ pub(crate) async fn replay_or_reuse(
         Some(response) if successor_current && now <= grace_end => {
             tracing::info!(session_id = %session.id, "refresh retried inside the grace window: same pair returned");
             Ok(response)
+        }
+        _ if !deps.policy.refresh_reuse.ends_session(confidential) => {
+            tracing::info!(session_id = %session.id, client_id = %session.client_id, "stale refresh token refused; the session goes on");
+            Err(OAuthError::refresh_stale(&rfc3339(rotated_at)))
         }
         _ => {
             end_session(deps, &session.id, "refresh token reuse").await?;

@@ -411,6 +411,7 @@ mod tests {
                 max_scope: Some(Scopes::parse(m).unwrap()),
                 ..Default::default()
             }),
+            allowed_origins: Vec::new(),
             secret_hash: None,
             created_at: 0,
             updated_at: 0,
