@@ -316,7 +316,7 @@ async fn target(
         return Err(OAuthError::exchange_target_not_allowed(
             &app.name,
             &app.client_id,
-            &grantd_protocol::error::sanitize(value, 100),
+            &grantd_protocol::error::echo(value, 100),
             policy.map(|p| p.audiences.as_slice()),
         ));
     }
