@@ -1763,6 +1763,39 @@ mod tests {
     }
 
     #[test]
+    fn the_audience_is_quoted_once_with_a_fix() {
+        let e = OAuthError::assertion_wrong_audience(
+            "https://other.example.com/restapi/oauth/token",
+            "https://grantd.example.com/restapi/oauth/token",
+        );
+        assert!(
+            e.description
+                .contains("is 'https://other.example.com/restapi/oauth/token', not"),
+            "{}",
+            e.description
+        );
+        assert!(!e.description.contains('"'), "{}", e.description);
+        assert!(e
+            .description
+            .contains("Create a JWT credential on this server"));
+    }
+
+    #[test]
+    fn values_that_look_like_secrets_are_not_echoed() {
+        let secret = "ugxCiygK1MT6SCwmyjM60O3vDmSMUu9ej89PturqcQw";
+        let e = OAuthError::unsupported_grant_type(secret, &["client_credentials"]);
+        assert!(!e.description.contains(secret), "{}", e.description);
+        assert!(e.description.contains("[43 characters, not shown]"));
+        let e = OAuthError::unsupported_grant_type("client_credential", &["client_credentials"]);
+        assert!(
+            e.description.contains("'client_credential'"),
+            "{}",
+            e.description
+        );
+        assert!(e.description.contains("Did you mean 'client_credentials'"));
+    }
+
+    #[test]
     fn sanitize_escapes_quotes_and_markup() {
         assert_eq!(
             sanitize("<img src=x onerror=\"a('b')\">\\`", 100),

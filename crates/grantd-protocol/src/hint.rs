@@ -79,13 +79,10 @@ impl Miss {
 /// The known value `value` nearly is, and how it misses. Checks, in order:
 /// invisible characters, case, separators, then an edit distance of at
 /// most 2 (1 for values of five characters or fewer).
-pub fn near_miss<'a, S: AsRef<str> + ?Sized>(
+pub fn near_miss<'a, S: AsRef<str> + ?Sized + 'a>(
     value: &str,
     known: impl IntoIterator<Item = &'a S>,
-) -> Option<(&'a str, Miss)>
-where
-    S: 'a,
-{
+) -> Option<(&'a str, Miss)> {
     let known: Vec<&'a str> = known.into_iter().map(AsRef::as_ref).collect();
     if known.contains(&value) {
         return None;

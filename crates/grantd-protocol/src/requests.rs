@@ -445,8 +445,30 @@ mod tests {
     }
 
     #[test]
+    fn code_verifier_follows_rfc_7636() {
+        let ok = "a".repeat(43);
+        assert!(check_code_verifier(&ok).is_ok());
+        assert!(check_code_verifier(&"-._~9".repeat(25)).is_ok());
+        for (bad, says) in [
+            ("a".repeat(42), "is 42 characters long"),
+            ("a".repeat(129), "is 129 characters long"),
+            (format!("{ok}+"), "'+' or '/'"),
+            (format!("{ok}="), "padding"),
+            (format!("{ok} b"), "contains a space"),
+            (format!("{ok}\n"), "ends with a newline"),
+            (format!("{ok}é"), "outside ASCII"),
+        ] {
+            let e = check_code_verifier(&bad).unwrap_err();
+            assert_eq!(e.code, crate::catalog::Code::CodeVerifierMalformed);
+            assert!(e.description.contains(says), "{}", e.description);
+            assert!(!e.description.contains(&ok), "{}", e.description);
+        }
+    }
+
+    #[test]
     fn secrets_stay_redacted() {
-        let p = Params::parse(b"code=abc&code_verifier=xyz").unwrap();
+        let verifier = "xyz".repeat(15);
+        let p = Params::parse(format!("code=abc&code_verifier={verifier}").as_bytes()).unwrap();
         let r = AuthorizationCodeRequest::read(&p).unwrap();
         let shown = format!("{r:?}");
         assert!(!shown.contains("abc") && !shown.contains("xyz"), "{shown}");
