@@ -131,7 +131,15 @@ impl Grantd {
         let app = self.authenticate_client(auth).await?;
         let enabled_by = request.grant_type.enabled_by();
         let deprecation = self.check_legacy_policy(enabled_by)?;
-        check_grant_enabled(&app, enabled_by)?;
+        if let Err(mut e) = check_grant_enabled(&app, enabled_by) {
+            // Every obstacle at once: fixing the grant alone would only
+            // lead to the scope's refusal next.
+            let with_user = request.grant_type != GrantType::ClientCredentials;
+            if let Err(s) = check_scopes(&app, request.scope.as_ref(), with_user) {
+                e.description = format!("{} Also: {}", e.description, s.description);
+            }
+            return Err(e);
+        }
         let scopes = check_scopes(
             &app,
             request.scope.as_ref(),
