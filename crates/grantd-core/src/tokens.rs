@@ -270,6 +270,14 @@ impl Grantd {
                 )));
             }
         }
+        if let Some(inner) = grantd_protocol::hint::unquoted(sent) {
+            if let Some(app) = self.find_app(inner).await? {
+                return Ok(Some(format!(
+                    "It is in quotes; without them, it is the client id of app '{}' ({}). Send the client id without quotes.",
+                    app.name, app.client_id
+                )));
+            }
+        }
         if let Some(s) = secret.filter(|s| !s.is_empty() && s.expose().len() <= 128) {
             if let Some(app) = self.find_app(s.expose()).await? {
                 return Ok(Some(format!(
@@ -745,6 +753,11 @@ fn secret_hint(app: &App, sent: &str, hash: &[u8]) -> Option<String> {
             "the secret sent {}, and without it the secret is right. Remove it (echo adds a newline unless given -n; a file read with its line ending keeps one).",
             hint::invisible(sent).unwrap_or_default()
         ));
+    }
+    if hint::unquoted(sent).is_some_and(|inner| constant_time_eq(&sha256(inner.as_bytes()), hash)) {
+        return Some(
+            "the secret sent is in quotes, and without them the secret is right. Send it without the quotes (they often come from copying a JSON value or a quoted shell line).".to_string(),
+        );
     }
     if sent == app.client_id {
         return Some(format!(

@@ -49,6 +49,17 @@ pub fn trimmed(value: &str) -> &str {
     value.trim_matches(hidden)
 }
 
+/// `value` without the quotes around it (`"…"`, `'…'`, as copied from
+/// JSON or a shell line), if it has them.
+pub fn unquoted(value: &str) -> Option<&str> {
+    let v = trimmed(value);
+    ["\"", "'", "`"].iter().find_map(|q| {
+        v.strip_prefix(q)
+            .and_then(|rest| rest.strip_suffix(q))
+            .filter(|inner| !inner.is_empty())
+    })
+}
+
 /// Why `value` is not `known` although it nearly is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Miss {
@@ -208,6 +219,14 @@ mod tests {
         );
         assert_eq!(near_miss("password", &known), None);
         assert_eq!(near_miss("authorization", &known), None);
+    }
+
+    #[test]
+    fn quotes_come_off() {
+        assert_eq!(unquoted("\"abc\""), Some("abc"));
+        assert_eq!(unquoted(" 'abc'\n"), Some("abc"));
+        assert_eq!(unquoted("abc"), None);
+        assert_eq!(unquoted("\"\""), None);
     }
 
     #[test]
