@@ -81,6 +81,7 @@ const fn case(
 
 const CC: Auth = Auth::Basic("{cc}", "{cc_secret}");
 const WEB: Auth = Auth::Basic("{web}", "{web_secret}");
+const XCH: Auth = Auth::Basic("{xch}", "{xch_secret}");
 const TOKEN: &str = "{oauth}/token";
 const REVOKE: &str = "{oauth}/revoke";
 const INTROSPECT: &str = "{oauth}/introspect";
@@ -203,6 +204,15 @@ const CASES: &[Case] = &[
     case("no device_code", "POST", TOKEN, Auth::None, "grant_type=urn:ietf:params:oauth:grant-type:device_code&client_id={tv}", e(400, "invalid_request", "GRD-105"), &["'device_code'"], "Add device_code="),
     case("an unknown device_code", "POST", TOKEN, Auth::None, "grant_type=urn:ietf:params:oauth:grant-type:device_code&client_id={tv}&device_code=not-a-device-code", e(400, "invalid_grant", "GRD-374"), &["not one this server issued"], "restart the flow"),
     case("a device poll before approval", "POST", "/restapi/oauth/token", Auth::None, "grant_type=urn:ietf:params:oauth:grant-type:device_code&client_id={tv}&device_code={device_code}", e(400, "authorization_pending", "GRD-370"), &["has not yet approved"], "Keep polling every"),
+
+    // --- token exchange (RFC 8693) ------------------------------------------------------------
+    case("exchange without subject_token_type", "POST", TOKEN, XCH, "grant_type=urn:ietf:params:oauth:grant-type:token-exchange&subject_token={access}", e(400, "invalid_request", "GRD-105"), &["'subject_token_type'"], "Add subject_token_type="),
+    case("exchange without subject_token", "POST", TOKEN, XCH, "grant_type=urn:ietf:params:oauth:grant-type:token-exchange", e(400, "invalid_request", "GRD-105"), &["'subject_token'"], "Add subject_token="),
+    case("exchange of a SAML assertion", "POST", TOKEN, XCH, "grant_type=urn:ietf:params:oauth:grant-type:token-exchange&subject_token=abc&subject_token_type=urn:ietf:params:oauth:token-type:saml2", e(400, "invalid_request", "GRD-380"), &["'urn:ietf:params:oauth:token-type:saml2'", "SAML"], "urn:ietf:params:oauth:token-type:access_token"),
+    case("exchange of a refresh token", "POST", TOKEN, XCH, "grant_type=urn:ietf:params:oauth:grant-type:token-exchange&subject_token={refresh}&subject_token_type=urn:ietf:params:oauth:token-type:refresh_token", e(400, "invalid_request", "GRD-381"), &["names a refresh token"], "Send the session's access token instead"),
+    case("exchange of garbage", "POST", TOKEN, XCH, "grant_type=urn:ietf:params:oauth:grant-type:token-exchange&subject_token=not-a-token&subject_token_type=urn:ietf:params:oauth:token-type:access_token", e(400, "invalid_request", "GRD-383"), &["subject_token is not a token this server issued"], "exactly as this server issued it"),
+    case("exchange of another app's token", "POST", TOKEN, XCH, "grant_type=urn:ietf:params:oauth:grant-type:token-exchange&subject_token={access}&subject_token_type=urn:ietf:params:oauth:token-type:access_token", e(400, "invalid_request", "GRD-386"), &["App 'Acme Exchange' has no token_exchange policy", "issued to app {cc}"], "--exchange-subject-apps {cc}"),
+    case("exchange of another app's token for an unknown audience", "POST", TOKEN, XCH, "grant_type=urn:ietf:params:oauth:grant-type:token-exchange&subject_token={access}&subject_token_type=urn:ietf:params:oauth:token-type:access_token&audience=billing-api", e(400, "invalid_request", "GRD-386"), &["issued to app {cc}", "Also: audience 'billing-api' is not a registered resource server"], "leave audience out"),
 
     // --- revocation -----------------------------------------------------------------------------
     case("revoke without token", "POST", REVOKE, CC, "", e(400, "invalid_request", "GRD-105"), &["'token'", "to say which token to revoke"], "Add token="),
@@ -342,6 +352,11 @@ impl Fixture {
                 .create_app(json!({"name": "Acme TV", "platform_type": "device", "scopes": ["ReadAccounts"]}))
                 .await,
         );
+        let xch = common::App::from(
+            server
+                .create_app(json!({"name": "Acme Exchange", "platform_type": "server-web", "redirect_uris": [WEB_CB], "grants": ["authorization_code", "token_exchange"], "scopes": ["ReadAccounts"]}))
+                .await,
+        );
         let user = server
             .create_user(json!({"email": "alice@example.com", "name": "Alice Smith", "password": PASSWORD, "extension_number": "101"}))
             .await;
@@ -405,6 +420,8 @@ impl Fixture {
         put(&mut vars, "jonly_secret", &jonly.secret);
         put(&mut vars, "web", &web.client_id);
         put(&mut vars, "web_secret", &web.secret);
+        put(&mut vars, "xch", &xch.client_id);
+        put(&mut vars, "xch_secret", &xch.secret);
         put(&mut vars, "bare", &bare.client_id);
         put(&mut vars, "bare2", &bare2.client_id);
         put(&mut vars, "spa", &spa.client_id);
@@ -426,6 +443,7 @@ impl Fixture {
             cc2.secret.clone(),
             jonly.secret.clone(),
             web.secret.clone(),
+            xch.secret.clone(),
             PASSWORD.to_string(),
             ADMIN_TOKEN.to_string(),
             jwt.clone(),

@@ -45,7 +45,15 @@ impl TokenGrant for TokenExchange {
         let app = ctx.app;
         let policy = app.token_exchange.as_ref();
         let subject = verified(deps, &request.subject, "subject_token").await?;
-        check_subject_allowed(app, policy, &subject)?;
+        if let Err(mut e) = check_subject_allowed(app, policy, &subject) {
+            // Every obstacle at once: a policy fixed for the subject alone
+            // would only lead to the audience's refusal next.
+            let audience = request.audience.as_deref();
+            if let Err(t) = target(deps, app, policy, audience, request.resource.as_deref()).await {
+                e.description = format!("{} Also: {}", e.description, t.description);
+            }
+            return Err(e);
+        }
         let actor = match &request.actor {
             Some(presented) => {
                 let actor = verified(deps, presented, "actor_token").await?;
