@@ -54,6 +54,7 @@ impl Grantd {
             OwnKind::Credential | OwnKind::IdToken if verified => {
                 OAuthError::credential_as_bearer(&self.token_endpoint())
             }
+            OwnKind::Refresh => OAuthError::refresh_as_bearer(&self.token_endpoint()),
             _ => OAuthError::access_token_unparsable(),
         }
     }

@@ -109,7 +109,7 @@ impl AuthorizeRequest {
                             "prompt",
                             format!(
                                 "'{}' is not none, login, consent or select_account",
-                                crate::error::sanitize(other, 30)
+                                crate::error::echo(other, 30)
                             ),
                         ))
                     }

@@ -197,9 +197,43 @@ impl Params {
         self.get(name).and_then(|v| v.trim().parse().ok())
     }
 
+    /// Adds a parameter read from elsewhere than the body (RingCentral's
+    /// revoke `?token=`); a name already in the body is a duplicate.
+    pub fn add(&mut self, name: &str, value: &str) -> Result<(), OAuthError> {
+        if self.contains(name) {
+            return Err(OAuthError::duplicate_parameter(name));
+        }
+        if !value.is_empty() {
+            self.pairs.push((name.to_string(), value.to_string()));
+        }
+        Ok(())
+    }
+
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.pairs.iter().map(|(n, _)| n.as_str())
     }
+}
+
+/// Every parameter name in a raw query string, once each, in order (never
+/// a value). Reads names only, so it works even when the query is not
+/// valid form encoding.
+pub fn query_names(query: Option<&str>) -> Vec<String> {
+    let Some(q) = query else { return Vec::new() };
+    let mut found: Vec<String> = Vec::new();
+    for (name, _) in form_urlencoded::parse(q.as_bytes()).take(MAX_PARAMS) {
+        if !name.is_empty() && !found.iter().any(|f| *f == name) {
+            found.push(name.into_owned());
+        }
+    }
+    found
+}
+
+/// Whether a parameter of this name carries a credential (a secret,
+/// password, code, token or assertion), so its value in a URL is exposed.
+pub fn carries_credential(name: &str) -> bool {
+    TOKEN_QUERY_FORBIDDEN.contains(&name)
+        || TOKEN_PARAM_QUERY_FORBIDDEN.contains(&name)
+        || name == "access_token"
 }
 
 /// Names (never values) of forbidden parameters present in a raw query string.

@@ -8,7 +8,7 @@ use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue};
-use grantd_protocol::form::forbidden_in_query;
+use grantd_protocol::form::{carries_credential, query_names};
 use grantd_protocol::{ClientAuth, OAuthError, Params};
 use http_body_util::BodyExt;
 use serde::de::DeserializeOwned;
@@ -19,19 +19,24 @@ pub const FORM_LIMIT: usize = 16 * 1024;
 /// Most an admin JSON body may be.
 pub const JSON_LIMIT: usize = 64 * 1024;
 
-/// Which parameters may not appear in the URL of an endpoint.
+/// Which parameters an endpoint reads from its URL: none for the token,
+/// revocation and introspection endpoints (RFC 6749 §3.2), where every
+/// query parameter is named and refused, but for RingCentral's documented
+/// `POST /restapi/oauth/revoke?token=…`.
 pub trait QueryRule {
-    const FORBIDDEN: &'static [&'static str];
+    /// A path on which `token` may come in the query, and only that.
+    const TOKEN_IN_QUERY_AT: Option<&'static str> = None;
 }
 
 pub struct TokenRule;
-impl QueryRule for TokenRule {
-    const FORBIDDEN: &'static [&'static str] = grantd_protocol::form::TOKEN_QUERY_FORBIDDEN;
-}
+impl QueryRule for TokenRule {}
 
 pub struct TokenParamRule;
-impl QueryRule for TokenParamRule {
-    const FORBIDDEN: &'static [&'static str] = grantd_protocol::form::TOKEN_PARAM_QUERY_FORBIDDEN;
+impl QueryRule for TokenParamRule {}
+
+pub struct RevokeRule;
+impl QueryRule for RevokeRule {
+    const TOKEN_IN_QUERY_AT: Option<&'static str> = Some("/restapi/oauth/revoke");
 }
 
 /// A form-encoded OAuth request with the client's claimed identity.
@@ -46,11 +51,22 @@ impl<R: QueryRule> FromRequest<AppState> for OAuthForm<R> {
 
     async fn from_request(req: Request, s: &AppState) -> Result<Self, Rejection> {
         let (parts, body) = req.into_parts();
-        let found = forbidden_in_query(parts.uri.query(), R::FORBIDDEN);
-        if !found.is_empty() {
-            return Err(OAuthError::credentials_in_query(&found).into());
+        let token_in_query = R::TOKEN_IN_QUERY_AT.is_some_and(|p| p == parts.uri.path());
+        let refused: Vec<String> = query_names(parts.uri.query())
+            .into_iter()
+            .filter(|n| !(token_in_query && n == "token"))
+            .collect();
+        if !refused.is_empty() {
+            let credentials = refused.iter().any(|n| carries_credential(n));
+            return Err(OAuthError::credentials_in_query(&refused, credentials).into());
         }
-        let params = read_form(&parts.headers, body, s.body_read_timeout).await?;
+        let mut params = read_form(&parts.headers, body, s.body_read_timeout).await?;
+        if token_in_query {
+            let query = Params::parse_query(parts.uri.query())?;
+            if let Some(token) = query.get("token") {
+                params.add("token", token)?;
+            }
+        }
         let client = ClientAuth::read(
             parts
                 .headers

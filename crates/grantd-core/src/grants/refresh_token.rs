@@ -34,7 +34,7 @@ impl TokenGrant for RefreshToken {
         let hash = sha256(request.refresh_token.expose().as_bytes());
         let record = match deps.store.get_token(&hash).await? {
             Some(r) if r.kind == TokenKind::Refresh => r,
-            _ => return Err(OAuthError::refresh_unknown()),
+            _ => return Err(not_refresh(deps, &request.refresh_token).await?),
         };
         if record.client_id != app.client_id {
             return Err(OAuthError::refresh_other_client(&app.client_id));
@@ -89,10 +89,15 @@ impl TokenGrant for RefreshToken {
             Some(asked) => {
                 let missing = asked.missing_from(&kept);
                 if !missing.is_empty() {
-                    return Err(OAuthError::scope_not_permitted(
-                        &app.name,
+                    let app_lacks: Vec<&str> = missing
+                        .iter()
+                        .copied()
+                        .filter(|s| !app.scopes.contains(s) && !OIDC_SCOPES.contains(s))
+                        .collect();
+                    return Err(OAuthError::refresh_scope_too_wide(
                         &missing,
                         kept.as_slice(),
+                        &app_lacks,
                     ));
                 }
                 asked.clone()
@@ -112,6 +117,26 @@ impl TokenGrant for RefreshToken {
             })),
         }))
     }
+}
+
+/// A refresh_token that is no refresh token: another of grantd's tokens
+/// is named as what it is; anything else is unknown.
+async fn not_refresh(deps: &GrantDeps<'_>, presented: &Secret) -> Result<OAuthError, OAuthError> {
+    use crate::own_token::OwnKind;
+    let kind = match deps.auth.verify_own_token(presented).await? {
+        Ok(t) => Some(t.kind),
+        Err(refused) => refused.kind,
+    };
+    Ok(match kind {
+        Some(OwnKind::JwtAccess | OwnKind::OpaqueAccess) => {
+            OAuthError::not_a_refresh_token("an access token")
+        }
+        Some(OwnKind::IdToken) => OAuthError::not_a_refresh_token("an ID token"),
+        Some(OwnKind::Credential) => OAuthError::not_a_refresh_token(
+            "a JWT credential (it is exchanged with grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer&assertion=…)",
+        ),
+        _ => OAuthError::refresh_unknown(),
+    })
 }
 
 /// When the session must end however often it is refreshed.
