@@ -458,7 +458,7 @@ impl OAuthError {
         } else if value == "code" {
             " For the authorization code flow the grant_type is authorization_code.".to_string()
         } else if value == "implicit" || value == "token" {
-            " The implicit flow has no token request: tokens come from the authorization endpoint with response_type=token.".to_string()
+            " The implicit flow has no token request, and it is legacy (RFC 9700): use the authorization code flow with PKCE, response_type=code at the authorization endpoint, then grant_type=authorization_code here.".to_string()
         } else {
             String::new()
         };
