@@ -17,6 +17,7 @@ pub mod origins;
 pub mod own_token;
 pub mod rate_limits;
 pub mod resource;
+pub mod session_policy;
 pub mod sessions;
 pub mod store;
 pub mod tokens;

@@ -56,6 +56,9 @@ impl Pair {
             session_id: Some(session.id.clone()),
             id_token: None,
             issued_token_type: None,
+            session_expires_in: None,
+            session_expiration_time: None,
+            session_idle_timeout: None,
         }
     }
 }

@@ -330,6 +330,9 @@ impl Grantd {
                 session_id: None,
                 id_token: None,
                 issued_token_type: None,
+                session_expires_in: None,
+                session_expiration_time: None,
+                session_idle_timeout: None,
             });
         };
         let (credential_id, code, device_code) = match grantee.session {
@@ -393,6 +396,9 @@ impl Grantd {
         let session = new.session;
         tracing::info!(session_id = %session.id, user_id = %user.id, client_id = %app.client_id, "session opened");
         let mut response = pair.response(params, &session, &scope, &user);
+        crate::session_policy::SessionPolicy::of(&*self.store, &session.account_id)
+            .await?
+            .describe(&mut response, &session, now);
         if let Some(oidc) = grantee.oidc.filter(|_| grantee.scopes.contains("openid")) {
             response.id_token = Some(self.id_token(
                 app,
@@ -518,6 +524,9 @@ impl Grantd {
             session_id: None,
             id_token: None,
             issued_token_type: Some(exchanged.token_type.uri().into()),
+            session_expires_in: None,
+            session_expiration_time: None,
+            session_idle_timeout: None,
         })
     }
 
@@ -539,7 +548,10 @@ impl Grantd {
             presented,
         } = continuation;
         let pair = self.new_pair(app, &session, scope, params, now);
-        let response = pair.response(params, &session, scope, user);
+        let mut response = pair.response(params, &session, scope, user);
+        crate::session_policy::SessionPolicy::of(&*self.store, &session.account_id)
+            .await?
+            .describe(&mut response, &session, now);
         let answer = serde_json::to_vec(&response).map_err(|_| OAuthError::server_error())?;
         let rotation = Rotation {
             old_hash: old.hash,

@@ -31,6 +31,15 @@ pub const ADMIN_ENDPOINTS: &[Endpoint] = &[
         group: None,
     },
     Endpoint {
+        path: "/admin/v1/accounts/{id}",
+        ringcentral: None,
+        allow: "PATCH",
+        metadata: None,
+        router: || axum::routing::patch(set_session_policy),
+        summary: "Set the account's session policy (session_expires_in, session_idle_timeout)",
+        group: None,
+    },
+    Endpoint {
         path: "/admin/v1/apps",
         ringcentral: None,
         allow: "GET, POST",
@@ -187,6 +196,15 @@ pub fn app_json(app: &App, secret: Option<&grantd_protocol::Secret>) -> Value {
 #[serde(deny_unknown_fields)]
 pub struct NewAccount {
     pub name: String,
+}
+
+async fn set_session_policy(
+    State(s): State<AppState>,
+    PathParams(id): PathParams<String>,
+    AdminJson(policy): AdminJson<grantd_core::session_policy::SessionPolicy>,
+) -> Result<Response, Rejection> {
+    let policy = s.grantd.set_session_policy(&id, policy).await?;
+    Ok(Json(json!({"account_id": id, "session_policy": policy})).into_response())
 }
 
 async fn create_account(

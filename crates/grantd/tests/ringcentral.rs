@@ -755,3 +755,73 @@ async fn interop_generate_code_signs_the_user_in_to_another_app_of_the_account()
     .await;
     r.assert_error(403, "insufficient_scope", "GRD-601", &["Interoperability"]);
 }
+
+#[tokio::test]
+async fn an_accounts_session_policy_is_told_and_enforced() {
+    let s = Server::start();
+    let (app, jwt) = jwt_app(&s).await;
+    let account = app.json["account_id"].as_str().unwrap().to_string();
+    let (status, body) = s
+        .admin(
+            Method::PATCH,
+            &format!("/admin/v1/accounts/{account}"),
+            Some(json!({"session_expires_in": 3600, "session_idle_timeout": 600})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let t = jwt_login(&s, &app, &jwt).await;
+    assert_eq!(t["session_expires_in"], 3600);
+    assert_eq!(t["session_idle_timeout"], 600);
+    assert!(t["session_expiration_time"]
+        .as_str()
+        .unwrap()
+        .ends_with('Z'));
+    // Refreshed in time: goes on, counting down to the same end.
+    s.advance(500);
+    let r = refresh(&s, &app, t["refresh_token"].as_str().unwrap(), "").await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let left = r.json["session_expires_in"].as_u64().unwrap();
+    assert!((3090..=3100).contains(&left), "{left}");
+    assert_eq!(
+        r.json["session_expiration_time"],
+        t["session_expiration_time"]
+    );
+    // Idle too long: the session ends, and says why.
+    s.advance(700);
+    let stale = refresh(&s, &app, r.json["refresh_token"].as_str().unwrap(), "").await;
+    stale.assert_error(400, "invalid_grant", "OAU-211", &["session_idle_timeout"]);
+
+    // However often refreshed, the session ends at its absolute end.
+    let t = jwt_login(&s, &app, &jwt).await;
+    let mut rt = t["refresh_token"].as_str().unwrap().to_string();
+    let mut last = None;
+    for _ in 0..8 {
+        s.advance(500);
+        let r = refresh(&s, &app, &rt, "").await;
+        if r.status != 200 {
+            last = Some(r);
+            break;
+        }
+        rt = r.json["refresh_token"].as_str().unwrap().to_string();
+    }
+    let last = last.expect("the session outlived session_expires_in");
+    last.assert_error(400, "invalid_grant", "OAU-211", &["session_expires_in"]);
+
+    // Cleared: no fields; out of range: refused, naming the field.
+    let path = format!("/admin/v1/accounts/{account}");
+    s.admin(Method::PATCH, &path, Some(json!({}))).await;
+    let t = jwt_login(&s, &app, &jwt).await;
+    assert!(t.get("session_expires_in").is_none() && t.get("session_idle_timeout").is_none());
+    let (status, body) = s
+        .admin(
+            Method::PATCH,
+            &path,
+            Some(json!({"session_idle_timeout": 5})),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["error_description"]
+        .as_str()
+        .unwrap()
+        .contains("session_idle_timeout"));
+}

@@ -65,6 +65,14 @@ impl TokenGrant for RefreshToken {
         if record.revoked_at.is_some() {
             return Err(OAuthError::session_ended(&session.id, "revoked"));
         }
+        // The account's own timeouts (RingCentral's session policy); the
+        // refresh token presented was issued at the session's last refresh.
+        let policy =
+            crate::session_policy::SessionPolicy::of(deps.store, &session.account_id).await?;
+        if let Some(reason) = policy.ended(&session, record.issued_at, now) {
+            end_session(deps, &session.id, &reason).await?;
+            return Err(OAuthError::session_ended(&session.id, &reason));
+        }
         if record.expires_at <= now {
             return Err(OAuthError::refresh_expired(&rfc3339(record.expires_at)));
         }
