@@ -14,10 +14,12 @@ pub mod model;
 pub mod oidc;
 pub mod own_token;
 pub mod rate_limits;
+pub mod rejections;
 pub mod resource;
 pub mod sessions;
 pub mod store;
 pub mod tokens;
+pub mod trace;
 pub mod users;
 
 use crate::cache::AppCache;
