@@ -7,6 +7,7 @@ use crate::crypto::{random_token, sha256};
 use crate::grants::{Grantee, SessionPlan};
 use crate::model::{App, AuthCode, BrowserSession, Consent, Distribution, User, UserStatus};
 use crate::tokens::check_scopes;
+use crate::trace;
 use crate::Grantd;
 use grantd_protocol::authorize::{check_challenge, AuthorizeRequest, PkceMethod, ResponseType};
 use grantd_protocol::{Grant, IssueParams, OAuthError, Params, Scopes};
@@ -88,6 +89,7 @@ impl Grantd {
         fragment: bool,
         e: OAuthError,
     ) -> AuthorizeError {
+        trace::rejected("authorize_request", &e);
         let entry = e.entry();
         let error_uri = format!("{}/docs/errors/{}", self.config.issuer, entry.code);
         let mut params: Vec<(&str, &str)> = vec![
@@ -112,24 +114,43 @@ impl Grantd {
         let client_id = request.client_id.clone().ok_or_else(|| {
             OAuthError::missing_parameter("client_id", "at the authorization endpoint")
         })?;
-        let app = self
-            .find_app(&client_id)
-            .await?
-            .ok_or_else(|| OAuthError::client_unknown(&client_id, None))?;
-        let registered: Vec<String> = app.redirect_uris.iter().map(|u| u.to_string()).collect();
-        if registered.is_empty() {
-            return Err(OAuthError::no_redirect_uri_registered(&app.name, &app.client_id).into());
+        trace::client(&client_id);
+        if let Some(rt) = request.response_type.as_deref() {
+            trace::grant(rt);
         }
-        let redirect_uri = match &request.redirect_uri {
-            Some(sent) => {
-                if !app.redirect_uris.iter().any(|r| r.matches(sent)) {
-                    return Err(OAuthError::redirect_uri_not_registered(sent, &registered).into());
+        let app = trace::check(
+            "find_client",
+            &[("client_id", &client_id)],
+            self.find_app(&client_id)
+                .await
+                .and_then(|a| a.ok_or_else(|| OAuthError::client_unknown(&client_id, None))),
+        )?;
+        let registered: Vec<String> = app.redirect_uris.iter().map(|u| u.to_string()).collect();
+        let sent_uri = request.redirect_uri.as_deref().unwrap_or("(none)");
+        let registered_list = registered.join(" ");
+        let checked = if registered.is_empty() {
+            Err(OAuthError::no_redirect_uri_registered(
+                &app.name,
+                &app.client_id,
+            ))
+        } else {
+            match &request.redirect_uri {
+                Some(sent) if !app.redirect_uris.iter().any(|r| r.matches(sent)) => {
+                    Err(OAuthError::redirect_uri_not_registered(sent, &registered))
                 }
-                sent.clone()
+                Some(sent) => Ok(sent.clone()),
+                None if registered.len() == 1 => Ok(registered[0].clone()),
+                None => Err(OAuthError::redirect_uri_required(&registered)),
             }
-            None if registered.len() == 1 => registered[0].clone(),
-            None => return Err(OAuthError::redirect_uri_required(&registered).into()),
         };
+        let redirect_uri = trace::check(
+            "check_redirect_uri",
+            &[
+                ("redirect_uri sent", sent_uri),
+                ("registered redirect URIs", &registered_list),
+            ],
+            checked,
+        )?;
         // From here on, errors go back to the app.
         let state = request.state.clone();
         let implicit = request.response_type.as_deref() == Some("token");

@@ -5,6 +5,7 @@ pub mod apps;
 pub mod authorize;
 pub mod cache;
 pub mod clock;
+pub mod console;
 pub mod credentials;
 pub mod crypto;
 pub mod device;

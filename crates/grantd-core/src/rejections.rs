@@ -30,6 +30,7 @@ const MAX_USER_AGENT: usize = 200;
 pub struct Rejection {
     pub client_id: String,
     /// Order within the app's log, given by the store (higher is newer).
+    #[serde(default)]
     pub seq: i64,
     pub request_id: String,
     pub at: UnixTime,
@@ -60,6 +61,47 @@ impl Rejection {
         grantd_protocol::Code::find(&self.code)
             .map(|c| c.entry().message)
             .unwrap_or("")
+    }
+
+    /// The rejection as `grantd explain <request-id>` prints it.
+    pub fn explain(&self, issuer: &str) -> String {
+        use std::fmt::Write;
+        let mut o = String::new();
+        let _ = writeln!(
+            o,
+            "Request {} to {} for app {}, {}",
+            self.request_id,
+            self.endpoint,
+            self.client_id,
+            crate::crypto::rfc3339(self.at)
+        );
+        if let Some(g) = &self.grant {
+            let _ = writeln!(o, "Grant: {g}");
+        }
+        let _ = writeln!(o, "Rejected: {} — {}", self.code, self.message());
+        let _ = writeln!(o, "\nCause:\n  {}", self.description);
+        let _ = writeln!(o, "\nHow to fix it:\n  {}", self.fix());
+        let _ = writeln!(
+            o,
+            "\nFrom: {}, user agent {}",
+            self.client_ip.as_deref().unwrap_or("(unknown address)"),
+            self.user_agent.as_deref().unwrap_or("(none)")
+        );
+        let _ = writeln!(o, "\nDecision trace (each check, in order):");
+        for (i, s) in self.trace.steps.iter().enumerate() {
+            let mark = if s.passed { "passed" } else { "FAILED" };
+            let code = s
+                .code
+                .as_deref()
+                .map(|c| format!(" {c}"))
+                .unwrap_or_default();
+            let _ = writeln!(o, "  {}. {} {}{}", i + 1, s.check, mark, code);
+            for (k, v) in &s.values {
+                let _ = writeln!(o, "       {k}: {v}");
+            }
+        }
+        let _ = writeln!(o, "\nReference: {issuer}/docs/errors/{}", self.code);
+        o
     }
 
     pub fn clip_user_agent(ua: &str) -> String {
@@ -146,4 +188,82 @@ impl RejectionLog {
         });
         true
     }
+}
+
+impl crate::Grantd {
+    /// An app's rejections, newest first.
+    pub async fn app_rejections(
+        &self,
+        client_id: &str,
+        filter: &RejectionFilter,
+    ) -> Result<Vec<Rejection>, grantd_protocol::OAuthError> {
+        if self.store.get_app(client_id).await?.is_none() {
+            return Err(grantd_protocol::OAuthError::app_not_found(client_id));
+        }
+        Ok(self.store.list_rejections(client_id, filter).await?)
+    }
+
+    /// The rejection of the request `request_id`, with its trace.
+    pub async fn rejection(
+        &self,
+        request_id: &str,
+    ) -> Result<Rejection, grantd_protocol::OAuthError> {
+        self.store
+            .get_rejection(request_id)
+            .await?
+            .ok_or_else(|| grantd_protocol::OAuthError::rejection_not_found(request_id))
+    }
+}
+
+/// Reads a rejection list's filter from query pairs (`code`, `endpoint`,
+/// `limit`; anything else is refused).
+pub fn read_filter<'a>(
+    pairs: impl Iterator<Item = (&'a str, &'a str)>,
+) -> Result<RejectionFilter, grantd_protocol::OAuthError> {
+    use grantd_protocol::OAuthError;
+    let mut f = RejectionFilter {
+        limit: 100,
+        ..RejectionFilter::default()
+    };
+    for (k, v) in pairs {
+        if v.is_empty() {
+            continue;
+        }
+        match k {
+            "code" => match grantd_protocol::Code::find(v) {
+                Some(c) => f.code = Some(c.entry().code.to_string()),
+                None => {
+                    return Err(OAuthError::invalid_rejection_filter(
+                        "code",
+                        "is not a catalog code",
+                    ))
+                }
+            },
+            "endpoint" => {
+                if !v.starts_with('/') || v.len() > 100 {
+                    return Err(OAuthError::invalid_rejection_filter(
+                        "endpoint",
+                        "is not an endpoint path",
+                    ));
+                }
+                f.endpoint = Some(v.to_string());
+            }
+            "limit" => match v.parse::<u32>() {
+                Ok(n) if (1..=KEEP_PER_APP).contains(&n) => f.limit = n,
+                _ => {
+                    return Err(OAuthError::invalid_rejection_filter(
+                        "limit",
+                        "is not a number from 1 to 1000",
+                    ))
+                }
+            },
+            other => {
+                return Err(OAuthError::invalid_rejection_filter(
+                    other,
+                    "is not a filter of the rejection list",
+                ))
+            }
+        }
+    }
+    Ok(f)
 }

@@ -38,6 +38,10 @@ pub struct Trace {
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub grant: Option<String>,
     pub steps: Vec<Step>,
+    /// The refusal, when it did not travel as the response's error body (an
+    /// authorization error redirected to the app): (code, description).
+    #[serde(skip)]
+    pub rejected: Option<(String, String)>,
 }
 
 impl Trace {
@@ -110,6 +114,22 @@ pub fn step(check: &str, passed: bool, code: Option<&str>, values: &[(&str, &str
                 .map(|(k, v)| (k.to_string(), clip(v)))
                 .collect(),
         });
+    });
+}
+
+/// Records a refusal that travels other than as a JSON error (a redirect
+/// or a page); if no check failed yet, it is the failed step.
+pub fn rejected(check: &str, e: &grantd_protocol::OAuthError) {
+    with(|t| {
+        t.rejected = Some((e.entry().code.to_string(), e.description.clone()));
+        if t.failed().is_none() && t.steps.len() < MAX_STEPS {
+            t.steps.push(Step {
+                check: check.to_string(),
+                passed: false,
+                code: Some(e.entry().code.to_string()),
+                values: Vec::new(),
+            });
+        }
     });
 }
 

@@ -5,6 +5,7 @@ use crate::counters::Counters;
 use crate::quota::Quotas;
 use crate::ratelimit::FailureLimiter;
 use grantd_core::rate_limits::RateLimits;
+use grantd_core::rejections::RejectionLog;
 use grantd_core::Grantd;
 use std::sync::Arc;
 use std::time::Duration;
@@ -45,6 +46,8 @@ pub struct AppState {
     pub counters: Arc<Counters>,
     pub proxies: Arc<TrustedProxies>,
     pub body_read_timeout: Duration,
+    /// Rejections at the OAuth endpoints, on their way to the store.
+    pub rejections: Arc<RejectionLog>,
 }
 
 impl AppState {
@@ -64,7 +67,14 @@ impl AppState {
             grantd,
             proxies: Arc::new(edge.trusted_proxies),
             body_read_timeout: edge.body_read_timeout,
+            rejections: Arc::new(RejectionLog::new()),
         }
+    }
+
+    /// Starts writing the rejection log (call once, on the runtime that
+    /// serves; until then rejections are dropped once the queue is full).
+    pub fn record_rejections(&self) -> bool {
+        self.rejections.spawn_writer(self.grantd.store.clone())
     }
 
     /// Starts sharing the request counters with the other nodes, when the

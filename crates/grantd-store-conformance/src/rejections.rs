@@ -35,6 +35,7 @@ fn rejection(client_id: &str, request_id: &str, code: &str, endpoint: &str) -> R
                     values: vec![("requested".to_string(), "password".to_string())],
                 },
             ],
+            rejected: None,
         },
     }
 }

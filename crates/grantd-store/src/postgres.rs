@@ -1655,7 +1655,7 @@ impl Store for PgStore {
         .await
         .map_err(|e| db_error(e, &format!("rejections of app {client_id}")))?
         .iter()
-        .map(|row| rows::rejection(row))
+        .map(rows::rejection)
         .collect()
     }
 

@@ -1487,7 +1487,7 @@ impl Store for SqliteStore {
         .await
         .map_err(|e| db_error(e, &format!("rejections of app {client_id}")))?
         .iter()
-        .map(|row| rejection_from_row(row))
+        .map(rejection_from_row)
         .collect()
     }
 

@@ -257,6 +257,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
             body_read_timeout: settings.body_read_timeout,
         },
     );
+    state.record_rejections();
     if state.share_counters() {
         tracing::info!("request counters are shared with the other nodes through the database");
     }

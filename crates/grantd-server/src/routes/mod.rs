@@ -1,6 +1,7 @@
 //! Handlers, one module per group of endpoints.
 
 pub mod authorize;
+pub mod console;
 pub mod device;
 pub mod docs;
 pub mod meta;

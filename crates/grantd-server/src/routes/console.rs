@@ -1,0 +1,457 @@
+//! The developer console (`/console`): for signed-in developers and
+//! administrators, their account's apps and, per app, the troubleshooter
+//! (rejected requests with cause, fix and decision trace). Server-rendered,
+//! no JavaScript; the authorization pages' browser session, CSRF cookies,
+//! CSP and headers.
+
+use super::authorize::{check_csrf, cookie, csrf_for, names, page, redirect, secure, set_cookie};
+use crate::extract::read_form;
+use crate::ratelimit::{Attempt, Identity};
+use crate::reject::Rejection;
+use crate::state::AppState;
+use askama::Template;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use grantd_core::authorize::BROWSER_SESSION_TTL;
+use grantd_core::console::check_console_user;
+use grantd_core::crypto::rfc3339;
+use grantd_core::model::{App, User};
+use grantd_core::rejections::read_filter;
+use grantd_core::users::Login;
+use grantd_protocol::{Code, OAuthError, Params};
+
+/// The OAuth endpoints the troubleshooter filters by.
+const ENDPOINTS: &[&str] = &[
+    "/oauth/token",
+    "/oauth/authorize",
+    "/oauth/revoke",
+    "/oauth/introspect",
+    "/oauth/device_authorization",
+    "/oauth/userinfo",
+];
+
+#[derive(Template)]
+#[template(path = "console_signin.html")]
+struct SignInPage<'a> {
+    csrf: &'a str,
+    username: &'a str,
+    error: Option<&'a str>,
+    error_code: Option<&'static str>,
+}
+
+struct AppRow {
+    client_id: String,
+    name: String,
+    platform: &'static str,
+    grants: String,
+}
+
+#[derive(Template)]
+#[template(path = "console_apps.html")]
+struct AppsPage<'a> {
+    csrf: &'a str,
+    user_name: &'a str,
+    role: &'static str,
+    flash: Option<&'a str>,
+    apps: Vec<AppRow>,
+}
+
+struct RejectionRow {
+    time: String,
+    endpoint: String,
+    grant: String,
+    code: String,
+    description: String,
+    fix: &'static str,
+    client_ip: String,
+    user_agent: String,
+    request_id: String,
+}
+
+#[derive(Template)]
+#[template(path = "console_app.html")]
+struct AppPage<'a> {
+    csrf: &'a str,
+    user_name: &'a str,
+    role: &'static str,
+    name: &'a str,
+    client_id: &'a str,
+    platform: &'static str,
+    client_type: &'static str,
+    grants: String,
+    scopes: String,
+    redirect_uris: Vec<String>,
+    code: &'a str,
+    endpoint: &'a str,
+    endpoints: &'static [&'static str],
+    error: Option<&'a str>,
+    error_code: Option<&'static str>,
+    rejections: Vec<RejectionRow>,
+}
+
+#[derive(Template)]
+#[template(path = "console_request.html")]
+struct RequestPage<'a> {
+    csrf: &'a str,
+    user_name: &'a str,
+    role: &'static str,
+    app_name: &'a str,
+    client_id: &'a str,
+    request_id: &'a str,
+    time: String,
+    endpoint: &'a str,
+    grant: &'a str,
+    code: &'a str,
+    message: &'static str,
+    description: &'a str,
+    fix: &'static str,
+    client_ip: &'a str,
+    user_agent: &'a str,
+    steps: &'a [grantd_core::trace::Step],
+}
+
+/// A console request: headers and parameters (query for GET, form for POST).
+struct PageRequest {
+    headers: HeaderMap,
+    params: Params,
+    attempt: Option<Attempt>,
+}
+
+impl PageRequest {
+    async fn read(s: &AppState, req: Request) -> Result<PageRequest, Response> {
+        let attempt = req.extensions().get::<Attempt>().cloned();
+        let (parts, body) = req.into_parts();
+        let params = if parts.method == Method::POST {
+            read_form(&parts.headers, body, s.body_read_timeout)
+                .await
+                .map_err(|r| r.0)
+        } else {
+            Params::parse_query(parts.uri.query())
+        };
+        match params {
+            Ok(params) => Ok(PageRequest {
+                headers: parts.headers,
+                params,
+                attempt,
+            }),
+            Err(e) => Err(Rejection(e).into_response()),
+        }
+    }
+
+    /// The signed-in console user; otherwise the answer to give (the
+    /// sign-in form, or the role's refusal).
+    async fn user(&self, s: &AppState) -> Result<User, Response> {
+        let signed_in = s
+            .grantd
+            .browser_user(cookie(&self.headers, names(s).session))
+            .await
+            .map_err(|e| Rejection(e).into_response())?;
+        let Some((user, _)) = signed_in else {
+            return Err(sign_in_page(s, self, StatusCode::OK, None));
+        };
+        if let Err(e) = check_console_user(&user) {
+            return Err(sign_in_page(s, self, StatusCode::FORBIDDEN, Some(&e)));
+        }
+        Ok(user)
+    }
+}
+
+fn with_error_code(mut res: Response, e: Option<&OAuthError>) -> Response {
+    if let Some(e) = e {
+        res.headers_mut()
+            .insert("x-error-code", HeaderValue::from_static(e.entry().code));
+    }
+    res
+}
+
+fn status_of(e: &OAuthError) -> StatusCode {
+    StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST)
+}
+
+fn sign_in_page(
+    s: &AppState,
+    r: &PageRequest,
+    status: StatusCode,
+    error: Option<&OAuthError>,
+) -> Response {
+    let csrf = csrf_for(s, &r.headers);
+    let html = SignInPage {
+        csrf: &csrf,
+        username: r.params.get("username").unwrap_or_default(),
+        error: error.map(|e| e.description.as_str()),
+        error_code: error.map(|e| e.entry().code),
+    }
+    .render();
+    with_error_code(page(s, status, html, None, Some(&csrf)), error)
+}
+
+fn grants_of(app: &App) -> String {
+    grantd_protocol::grant::join(&app.grants)
+}
+
+/// `GET /console`: the apps of the signed-in user's account.
+pub async fn apps(State(s): State<AppState>, req: Request) -> Response {
+    let r = match PageRequest::read(&s, req).await {
+        Ok(r) => r,
+        Err(res) => return res,
+    };
+    let user = match r.user(&s).await {
+        Ok(u) => u,
+        Err(res) => return res,
+    };
+    let apps = match s.grantd.console_apps(&user).await {
+        Ok(a) => a,
+        Err(e) => return Rejection(e).into_response(),
+    };
+    let flash = match r.params.get("done") {
+        Some("signed-in") => Some("Signed in."),
+        _ => None,
+    };
+    let csrf = csrf_for(&s, &r.headers);
+    let html = AppsPage {
+        csrf: &csrf,
+        user_name: &user.name,
+        role: user.role.as_str(),
+        flash,
+        apps: apps
+            .iter()
+            .map(|a| AppRow {
+                client_id: a.client_id.clone(),
+                name: a.name.clone(),
+                platform: a.platform_type.as_str(),
+                grants: grants_of(a),
+            })
+            .collect(),
+    }
+    .render();
+    page(&s, StatusCode::OK, html, None, Some(&csrf))
+}
+
+/// `GET /console/apps/{client_id}`: an app's settings and its troubleshooter
+/// (filter with `code` and `endpoint`).
+pub async fn app(State(s): State<AppState>, req: Request) -> Response {
+    let client_id = req
+        .uri()
+        .path()
+        .trim_start_matches("/console/apps/")
+        .to_string();
+    let r = match PageRequest::read(&s, req).await {
+        Ok(r) => r,
+        Err(res) => return res,
+    };
+    let user = match r.user(&s).await {
+        Ok(u) => u,
+        Err(res) => return res,
+    };
+    let app = match s.grantd.console_app(&user, &client_id).await {
+        Ok(a) => a,
+        Err(e) => return console_error(&s, &r, &user, &e),
+    };
+    let code = r.params.get("code").unwrap_or_default().trim();
+    let endpoint = r.params.get("endpoint").unwrap_or_default();
+    let filter = read_filter(
+        [("code", code), ("endpoint", endpoint)]
+            .into_iter()
+            .filter(|(_, v)| !v.is_empty()),
+    );
+    let (list, error) = match filter {
+        Ok(f) => match s.grantd.console_rejections(&user, &client_id, &f).await {
+            Ok((_, list)) => (list, None),
+            Err(e) => return Rejection(e).into_response(),
+        },
+        Err(e) => (Vec::new(), Some(e)),
+    };
+    let csrf = csrf_for(&s, &r.headers);
+    let html = AppPage {
+        csrf: &csrf,
+        user_name: &user.name,
+        role: user.role.as_str(),
+        name: &app.name,
+        client_id: &app.client_id,
+        platform: app.platform_type.as_str(),
+        client_type: if app.is_confidential() {
+            "confidential: it has a client secret"
+        } else {
+            "public: no client secret"
+        },
+        grants: grants_of(&app),
+        scopes: app.scopes.to_string(),
+        redirect_uris: app.redirect_uris.iter().map(|u| u.to_string()).collect(),
+        code,
+        endpoint,
+        endpoints: ENDPOINTS,
+        error: error.as_ref().map(|e| e.description.as_str()),
+        error_code: error.as_ref().map(|e| e.entry().code),
+        rejections: list
+            .iter()
+            .map(|x| RejectionRow {
+                time: rfc3339(x.at),
+                endpoint: x.endpoint.clone(),
+                grant: x.grant.clone().unwrap_or_else(|| "-".into()),
+                code: x.code.clone(),
+                description: x.description.clone(),
+                fix: x.fix(),
+                client_ip: x.client_ip.clone().unwrap_or_else(|| "-".into()),
+                user_agent: x.user_agent.clone().unwrap_or_default(),
+                request_id: x.request_id.clone(),
+            })
+            .collect(),
+    }
+    .render();
+    let status = if error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    with_error_code(page(&s, status, html, None, Some(&csrf)), error.as_ref())
+}
+
+/// `GET /console/requests/{request_id}`: one rejected request and its trace.
+pub async fn request(State(s): State<AppState>, req: Request) -> Response {
+    let request_id = req
+        .uri()
+        .path()
+        .trim_start_matches("/console/requests/")
+        .to_string();
+    let r = match PageRequest::read(&s, req).await {
+        Ok(r) => r,
+        Err(res) => return res,
+    };
+    let user = match r.user(&s).await {
+        Ok(u) => u,
+        Err(res) => return res,
+    };
+    let (app, x) = match s.grantd.console_rejection(&user, &request_id).await {
+        Ok(found) => found,
+        Err(e) => return console_error(&s, &r, &user, &e),
+    };
+    let csrf = csrf_for(&s, &r.headers);
+    let html = RequestPage {
+        csrf: &csrf,
+        user_name: &user.name,
+        role: user.role.as_str(),
+        app_name: &app.name,
+        client_id: &app.client_id,
+        request_id: &x.request_id,
+        time: rfc3339(x.at),
+        endpoint: &x.endpoint,
+        grant: x.grant.as_deref().unwrap_or("-"),
+        code: &x.code,
+        message: x.message(),
+        description: &x.description,
+        fix: x.fix(),
+        client_ip: x.client_ip.as_deref().unwrap_or("-"),
+        user_agent: x.user_agent.as_deref().unwrap_or("-"),
+        steps: &x.trace.steps,
+    }
+    .render();
+    page(&s, StatusCode::OK, html, None, Some(&csrf))
+}
+
+/// A refusal inside the console: the app list with the error above it.
+fn console_error(s: &AppState, r: &PageRequest, user: &User, e: &OAuthError) -> Response {
+    tracing::info!(code = e.entry().code, "console request refused");
+    let csrf = csrf_for(s, &r.headers);
+    let html = AppsPage {
+        csrf: &csrf,
+        user_name: &user.name,
+        role: user.role.as_str(),
+        flash: None,
+        apps: Vec::new(),
+    }
+    .render()
+    .map(|body| {
+        body.replacen(
+            "<h1>Apps</h1>",
+            &format!(
+                "<div class=\"error\" role=\"alert\"><p>{}</p><p class=\"note\"><a href=\"/docs/errors/{code}\">{code}</a> · <a href=\"/console\">Back to your apps</a></p></div>",
+                askama_escape(&e.description),
+                code = e.entry().code
+            ),
+            1,
+        )
+    });
+    with_error_code(page(s, status_of(e), html, None, Some(&csrf)), Some(e))
+}
+
+fn askama_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#x27;")
+}
+
+/// `POST /console/login`: the console's sign-in form (the same browser
+/// session as the authorization pages).
+pub async fn login(State(s): State<AppState>, req: Request) -> Response {
+    let r = match PageRequest::read(&s, req).await {
+        Ok(r) => r,
+        Err(res) => return res,
+    };
+    if let Err(e) = check_csrf(&s, &r.headers, &r.params) {
+        return sign_in_page(&s, &r, StatusCode::BAD_REQUEST, Some(&e));
+    }
+    let user = async {
+        let username = r.params.require("username", "to sign in")?;
+        if let Some(a) = &r.attempt {
+            a.identify(Identity::Login(username))?;
+        }
+        let password = r
+            .params
+            .secret("password")
+            .ok_or_else(|| OAuthError::missing_parameter("password", "to sign in"))?;
+        let login = Login::parse(username, r.params.get("extension"))?;
+        let user = s.grantd.authenticate_user(&login, password).await?;
+        check_console_user(&user)?;
+        Ok::<_, OAuthError>(user)
+    }
+    .await;
+    let user = match user {
+        Ok(u) => u,
+        Err(e) => {
+            tracing::info!(code = e.entry().code, "console sign-in failed");
+            let status = match e.code {
+                Code::RateExceeded => StatusCode::TOO_MANY_REQUESTS,
+                Code::ConsoleRoleRequired => StatusCode::FORBIDDEN,
+                _ => StatusCode::UNAUTHORIZED,
+            };
+            return sign_in_page(&s, &r, status, Some(&e));
+        }
+    };
+    let session = match s.grantd.open_browser_session(&user).await {
+        Ok(c) => c,
+        Err(e) => return Rejection(e).into_response(),
+    };
+    tracing::info!(user_id = %user.id, "signed in to the console");
+    let mut res = redirect("/console?done=signed-in");
+    set_cookie(
+        &mut res,
+        secure(&s),
+        names(&s).session,
+        &session,
+        "/",
+        BROWSER_SESSION_TTL,
+    );
+    res
+}
+
+/// `POST /console/signout`: ends the browser's sign-in.
+pub async fn signout(State(s): State<AppState>, req: Request) -> Response {
+    let r = match PageRequest::read(&s, req).await {
+        Ok(r) => r,
+        Err(res) => return res,
+    };
+    if let Err(e) = check_csrf(&s, &r.headers, &r.params) {
+        return sign_in_page(&s, &r, StatusCode::BAD_REQUEST, Some(&e));
+    }
+    if let Some(c) = cookie(&r.headers, names(&s).session) {
+        if let Err(e) = s.grantd.close_browser_session(c).await {
+            return Rejection(e).into_response();
+        }
+    }
+    let mut res = sign_in_page(&s, &r, StatusCode::OK, None);
+    set_cookie(&mut res, secure(&s), names(&s).session, "", "/", 0);
+    res
+}
