@@ -586,6 +586,77 @@ const tests = [
       assert.equal(polled.body.scope, SCOPE, 'the token\'s scope is not the one approved');
     },
   },
+  {
+    name: 'developer console: a developer signs in, gets tokens with a JWT credential, sees a password-grant rejection with its cause in the troubleshooter and opens its trace',
+    slug: '6-console',
+    async fn(t) {
+      const dev = { email: 'dana@example.com', name: 'Dana Developer', role: 'developer', password: 'developer horse battery' };
+      const user = await adminPost('/admin/v1/users', dev);
+      const app = await adminPost('/admin/v1/apps', {
+        name: 'Nightly Sync',
+        platform_type: 'server-only',
+        grants: ['jwt_bearer'],
+        scopes: [SCOPE],
+      });
+      const cred = await adminPost(`/admin/v1/users/${user.id}/jwt-credentials`, { label: 'ci', apps: [app.client_id] });
+      const basic = `Basic ${Buffer.from(`${app.client_id}:${app.client_secret}`).toString('base64')}`;
+      const token = async (params) => {
+        const res = await fetch(`${S.base}/restapi/oauth/token`, {
+          method: 'POST',
+          headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded', 'user-agent': 'console-browser-test' },
+          body: new URLSearchParams(params),
+        });
+        return { status: res.status, requestId: res.headers.get('x-request-id'), body: await res.json() };
+      };
+      // The JWT flow gets tokens.
+      const ok = await token({ grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion: cred.jwt });
+      assert.equal(ok.status, 200, `the JWT grant answered ${ok.status}: ${quiet(JSON.stringify(ok.body))}`);
+      assert.ok(ok.body.access_token, 'no access_token');
+      // The password grant is refused, and says why.
+      const bad = await token({ grant_type: 'password', username: dev.email, password: dev.password });
+      assert.equal(bad.status, 400);
+      assert.equal(bad.body.errors[0].requestId, bad.requestId, 'errors[0].requestId is the X-Request-Id');
+
+      const page = await openPage(t);
+      await page.goto(`${S.base}/console`);
+      await page.getByRole('heading', { name: 'Developer console' }).waitFor();
+      await shot(t, page, '01-signin');
+      await page.locator('input[name="username"]').fill(dev.email);
+      await page.locator('input[name="password"]').fill(dev.password);
+      await Promise.all([page.waitForURL((u) => u.pathname === '/console'), page.getByRole('button', { name: 'Sign in', exact: true }).click()]);
+      await page.getByRole('heading', { name: 'Apps' }).waitFor();
+      await page.getByText('Signed in.').waitFor();
+      await shot(t, page, '02-apps');
+
+      // The troubleshooter: the rejection with its cause (the writer is asynchronous: reload until it shows).
+      await page.getByRole('link', { name: 'Nightly Sync' }).click();
+      await page.getByRole('heading', { name: 'Rejected requests' }).waitFor();
+      for (let i = 0; i < 20 && !(await page.getByText(bad.requestId).count()); i += 1) {
+        await new Promise((r) => setTimeout(r, 200));
+        await page.reload();
+      }
+      const text = await page.locator('main').innerText();
+      assert.match(text, /OAU-251/, 'the troubleshooter does not show the code');
+      assert.match(text, /not enabled for grant_type 'password'/, 'the troubleshooter does not show the cause');
+      assert.ok(!text.includes(dev.password), 'the password is shown');
+      await shot(t, page, '03-troubleshooter');
+
+      // Its trace.
+      await page.getByRole('link', { name: bad.requestId }).click();
+      await page.getByRole('heading', { name: 'Decision trace' }).waitFor();
+      const trace = await page.locator('main').innerText();
+      assert.match(trace, /check_grant_enabled — failed with OAU-251/, 'the trace does not show the failed check');
+      assert.match(trace, /jwt_bearer/, 'the trace does not show the app\'s grants');
+      await shot(t, page, '04-trace');
+
+      // The same page on a phone.
+      const phone = await openPage(t, { viewport: { width: 390, height: 844 } });
+      await phone.context().addCookies(await page.context().cookies());
+      await phone.goto(`${S.base}/console/apps/${app.client_id}`);
+      await phone.getByRole('heading', { name: 'Rejected requests' }).waitFor();
+      await shot(t, phone, '05-troubleshooter-phone');
+    },
+  },
 ];
 
 // ---------------------------------------------------------------------------

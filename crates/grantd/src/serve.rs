@@ -270,7 +270,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     }
     // A closed stdout must not stop the server, so write errors are ignored.
     let banner = format!(
-        "grantd listening on http://{addr}\n  issuer:    {issuer}\n  discovery: {issuer}/.well-known/oauth-authorization-server\n  errors:    {issuer}/docs/errors\n  data:      {}\n",
+        "grantd listening on http://{addr}\n  issuer:    {issuer}\n  discovery: {issuer}/.well-known/oauth-authorization-server\n  errors:    {issuer}/docs/errors\n  console:   {issuer}/console\n  data:      {}\n",
         redact_url(&settings.database_url)
     );
     {

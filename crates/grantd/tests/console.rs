@@ -481,6 +481,11 @@ fn unescape(html: &str) -> String {
     html.replace("&#39;", "'")
         .replace("&#x27;", "'")
         .replace("&quot;", "\"")
+        .replace("&#34;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&#38;", "&")
+        .replace("&amp;", "&")
 }
 
 #[tokio::test]
@@ -594,6 +599,30 @@ async fn the_console_shows_a_developer_their_apps_and_why_requests_failed() {
         html.contains("/docs/errors/OAU-251"),
         "links the error reference"
     );
+    // Ready-to-paste requests for each enabled grant, secrets as placeholders.
+    assert!(html.contains("Token requests"));
+    assert!(
+        html.contains("grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer&assertion=$JWT"),
+        "{html}"
+    );
+    assert!(
+        html.contains("platform.login(jwt=os.environ[\"JWT\"])"),
+        "{html}"
+    );
+    assert!(
+        html.contains("await platform.login({ jwt: process.env.JWT });"),
+        "{html}"
+    );
+    assert!(html.contains("grant_type=client_credentials"));
+    assert!(
+        !html.contains("grant_type=password"),
+        "no snippet for a grant the app lacks"
+    );
+    assert!(
+        !html.contains(&ours.secret),
+        "the secret is never on the page"
+    );
+    assert!(html.contains("Rejected requests</th>"), "usage per day");
     assert!(
         !html.contains("developer password 1"),
         "no password on the page"

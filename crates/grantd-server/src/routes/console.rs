@@ -88,6 +88,8 @@ struct AppPage<'a> {
     error: Option<&'a str>,
     error_code: Option<&'static str>,
     rejections: Vec<RejectionRow>,
+    snippets: Vec<super::console_snippets::Snippet>,
+    days: Vec<(String, u64)>,
 }
 
 #[derive(Template)]
@@ -262,8 +264,25 @@ pub async fn app(State(s): State<AppState>, req: Request) -> Response {
         },
         Err(e) => (Vec::new(), Some(e)),
     };
+    let days = match s
+        .grantd
+        .console_rejections(
+            &user,
+            &client_id,
+            &grantd_core::rejections::RejectionFilter {
+                limit: grantd_core::rejections::KEEP_PER_APP,
+                ..Default::default()
+            },
+        )
+        .await
+    {
+        Ok((_, all)) => per_day(&all),
+        Err(e) => return Rejection(e).into_response(),
+    };
     let csrf = csrf_for(&s, &r.headers);
     let html = AppPage {
+        snippets: super::console_snippets::snippets(s.issuer(), &app),
+        days,
         csrf: &csrf,
         user_name: &user.name,
         role: user.role.as_str(),
@@ -454,4 +473,17 @@ pub async fn signout(State(s): State<AppState>, req: Request) -> Response {
     let mut res = sign_in_page(&s, &r, StatusCode::OK, None);
     set_cookie(&mut res, secure(&s), names(&s).session, "", "/", 0);
     res
+}
+
+/// Rejections per day (UTC), newest day first, from the kept log.
+fn per_day(list: &[grantd_core::rejections::Rejection]) -> Vec<(String, u64)> {
+    let mut days: Vec<(String, u64)> = Vec::new();
+    for r in list {
+        let day = rfc3339(r.at)[..10].to_string();
+        match days.last_mut() {
+            Some((d, n)) if *d == day => *n += 1,
+            _ => days.push((day, 1)),
+        }
+    }
+    days
 }
