@@ -75,7 +75,7 @@ pub fn snippets(issuer: &str, app: &App) -> Vec<Snippet> {
         let (form, about, py, js) = match g {
             Grant::JwtBearer => (
                 "grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer&assertion=$JWT".to_string(),
-                "A server signs in as a user with a JWT credential (create one below; $JWT is the credential shown once).",
+                "A server signs in as a user with a JWT credential ($JWT is the credential's JWT, shown once when it was made).",
                 "platform.login(jwt=os.environ[\"JWT\"])".to_string(),
                 "await platform.login({ jwt: process.env.JWT });".to_string(),
             ),
