@@ -587,18 +587,17 @@ const tests = [
     },
   },
   {
-    name: 'developer console: a developer signs in, gets tokens with a JWT credential, sees a password-grant rejection with its cause in the troubleshooter and opens its trace',
+    name: 'developer console: a developer signs in, creates a JWT credential (shown once), gets tokens with the app page\'s JWT request, sees a password-grant rejection with its cause in the troubleshooter and opens its trace',
     slug: '6-console',
     async fn(t) {
       const dev = { email: 'dana@example.com', name: 'Dana Developer', role: 'developer', password: 'developer horse battery' };
-      const user = await adminPost('/admin/v1/users', dev);
+      await adminPost('/admin/v1/users', dev);
       const app = await adminPost('/admin/v1/apps', {
         name: 'Nightly Sync',
         platform_type: 'server-only',
         grants: ['jwt_bearer'],
         scopes: [SCOPE],
       });
-      const cred = await adminPost(`/admin/v1/users/${user.id}/jwt-credentials`, { label: 'ci', apps: [app.client_id] });
       const basic = `Basic ${Buffer.from(`${app.client_id}:${app.client_secret}`).toString('base64')}`;
       const token = async (params) => {
         const res = await fetch(`${S.base}/restapi/oauth/token`, {
@@ -608,14 +607,6 @@ const tests = [
         });
         return { status: res.status, requestId: res.headers.get('x-request-id'), body: await res.json() };
       };
-      // The JWT flow gets tokens.
-      const ok = await token({ grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion: cred.jwt });
-      assert.equal(ok.status, 200, `the JWT grant answered ${ok.status}: ${quiet(JSON.stringify(ok.body))}`);
-      assert.ok(ok.body.access_token, 'no access_token');
-      // The password grant is refused (retired by the default policy, or not enabled), and says why.
-      const bad = await token({ grant_type: 'password', username: dev.email, password: dev.password });
-      assert.equal(bad.status, 400);
-      assert.equal(bad.body.errors[0].requestId, bad.requestId, 'errors[0].requestId is the X-Request-Id');
 
       const page = await openPage(t);
       await page.goto(`${S.base}/console`);
@@ -628,19 +619,45 @@ const tests = [
       await page.getByText('Signed in.').waitFor();
       await shot(t, page, '02-apps');
 
-      // The troubleshooter: the rejection with its cause (the writer is asynchronous: reload until it shows).
+      // A JWT credential for the app, shown once.
+      await page.getByRole('link', { name: 'JWT credentials' }).click();
+      await page.getByRole('heading', { name: 'Your JWT credentials' }).waitFor();
+      await page.locator('input[name="label"]').fill('nightly server');
+      await page.locator(`input[name="app.${app.client_id}"]`).check();
+      await Promise.all([page.waitForLoadState('load'), page.getByRole('button', { name: 'Create credential' }).click()]);
+      await page.getByText('shown this once').waitFor();
+      const jwt = (await page.locator('#new-jwt').innerText()).trim();
+      await shot(t, page, '03-credential-created');
+
+      // The app page's JWT request, sent as shown: tokens.
+      await page.getByRole('link', { name: 'Apps' }).first().click();
       await page.getByRole('link', { name: 'Nightly Sync' }).click();
-      await page.getByRole('heading', { name: 'Rejected requests' }).waitFor();
+      await page.getByRole('heading', { name: 'Token requests' }).waitFor();
+      const shown = await page.locator('details.snippet').first().innerText();
+      assert.match(shown, /grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer/, 'no JWT request shown');
+      assert.match(shown, /platform\.login\(jwt=/, 'no Python SDK call shown');
+      await shot(t, page, '04-app');
+      const ok = await token({ grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion: jwt });
+      assert.equal(ok.status, 200, `the JWT grant answered ${ok.status}: ${quiet(JSON.stringify(ok.body))}`);
+      assert.ok(ok.body.access_token, 'no access_token');
+
+      // The password grant is refused (retired by the default policy, or not enabled), and says why.
+      const bad = await token({ grant_type: 'password', username: dev.email, password: dev.password });
+      assert.equal(bad.status, 400);
+      assert.equal(bad.body.errors[0].requestId, bad.requestId, 'errors[0].requestId is the X-Request-Id');
+
+      // The troubleshooter: the rejection with its cause (the writer is asynchronous: reload until it shows).
       for (let i = 0; i < 20 && !(await page.getByText(bad.requestId).count()); i += 1) {
         await new Promise((r) => setTimeout(r, 200));
         await page.reload();
       }
+      await page.locator('#troubleshooter').scrollIntoViewIfNeeded();
       const text = await page.locator('main').innerText();
       const code = bad.body.errors[0].errorCode;
       assert.ok(text.includes(code), 'the troubleshooter does not show the code');
       assert.ok(text.includes(bad.body.error_description.slice(0, 80)), 'the troubleshooter does not show the cause');
       assert.ok(!text.includes(dev.password), 'the password is shown');
-      await shot(t, page, '03-troubleshooter');
+      await shot(t, page, '05-troubleshooter');
 
       // Its trace.
       await page.getByRole('link', { name: bad.requestId }).click();
@@ -649,14 +666,17 @@ const tests = [
       assert.ok(trace.includes(`failed with ${code}`), 'the trace does not show the failed check');
       assert.match(trace, /authenticate_client — passed/, 'the trace does not show the checks that passed');
       assert.ok(trace.includes(bad.body.error_description.slice(0, 80)), 'the trace page does not show the cause');
-      await shot(t, page, '04-trace');
+      await shot(t, page, '06-trace');
 
-      // The same page on a phone.
+      // The same pages on a phone.
       const phone = await openPage(t, { viewport: { width: 390, height: 844 } });
       await phone.context().addCookies(await page.context().cookies());
       await phone.goto(`${S.base}/console/apps/${app.client_id}`);
       await phone.getByRole('heading', { name: 'Rejected requests' }).waitFor();
-      await shot(t, phone, '05-troubleshooter-phone');
+      await shot(t, phone, '07-app-phone');
+      await phone.goto(`${S.base}/console/credentials`);
+      await phone.getByRole('heading', { name: 'Your JWT credentials' }).waitFor();
+      await shot(t, phone, '08-credentials-phone');
     },
   },
 ];

@@ -66,3 +66,82 @@ impl Grantd {
         Ok((app, r))
     }
 }
+
+/// What the console's credential form sends, as typed.
+#[derive(Debug, Default)]
+pub struct CredentialForm {
+    pub label: String,
+    pub apps: Vec<String>,
+    /// Days until it expires; `never` for none.
+    pub expires: String,
+}
+
+impl Grantd {
+    /// The signed-in user's JWT credentials, newest first.
+    pub async fn console_credentials(
+        &self,
+        user: &User,
+    ) -> Result<Vec<crate::model::JwtCredential>, OAuthError> {
+        check_console_user(user)?;
+        let mut list = self.store.list_jwt_credentials(&user.id).await?;
+        list.sort_by_key(|c| std::cmp::Reverse(c.created_at));
+        Ok(list)
+    }
+
+    /// Checks the form (each refusal names its field) and creates the
+    /// credential for the signed-in user; nothing is saved if a field is wrong.
+    pub async fn console_create_credential(
+        &self,
+        user: &User,
+        form: &CredentialForm,
+    ) -> Result<crate::credentials::IssuedCredential, OAuthError> {
+        check_console_user(user)?;
+        let label = form.label.trim();
+        if label.is_empty() || label.chars().count() > 100 {
+            return Err(OAuthError::invalid_parameter(
+                "label",
+                "give the credential a name of 1 to 100 characters, e.g. the server that will use it",
+            ));
+        }
+        if form.apps.is_empty() {
+            return Err(OAuthError::invalid_parameter(
+                "apps",
+                "choose at least one app that may use this credential",
+            ));
+        }
+        for id in &form.apps {
+            self.console_app(user, id).await?;
+        }
+        let expires_in = match form.expires.as_str() {
+            "never" => None,
+            d => match d.parse::<u64>() {
+                Ok(days @ 1..=3650) => Some(days * 86_400),
+                _ => {
+                    return Err(OAuthError::invalid_parameter(
+                        "expires",
+                        "choose a number of days from 1 to 3650, or never",
+                    ))
+                }
+            },
+        };
+        self.create_credential(
+            &user.id,
+            crate::credentials::CredentialSpec {
+                label: Some(label.to_string()),
+                apps: Some(form.apps.clone()),
+                expires_in,
+            },
+        )
+        .await
+    }
+
+    /// Revokes one of the signed-in user's credentials (another user's is
+    /// as unknown as a missing one).
+    pub async fn console_revoke_credential(&self, user: &User, id: &str) -> Result<(), OAuthError> {
+        check_console_user(user)?;
+        match self.store.get_jwt_credential(id).await? {
+            Some(c) if c.user_id == user.id => self.revoke_credential(id).await,
+            _ => Err(OAuthError::jwt_credential_not_found(id)),
+        }
+    }
+}

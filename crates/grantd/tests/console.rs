@@ -681,3 +681,223 @@ async fn the_console_shows_a_developer_their_apps_and_why_requests_failed() {
     let (_, html) = page(&b, &server, &path).await;
     assert!(html.contains("action=\"/console/login\""));
 }
+
+async fn post_page(
+    b: &reqwest::Client,
+    server: &Server,
+    path: &str,
+    form: &[(&str, &str)],
+) -> (u16, String) {
+    let r = b.post(server.url(path)).form(form).send().await.unwrap();
+    (r.status().as_u16(), unescape(&r.text().await.unwrap()))
+}
+
+#[tokio::test]
+async fn a_developer_creates_lists_and_revokes_jwt_credentials_and_bad_forms_save_nothing() {
+    let server = Server::start();
+    let (_, other_account) = server
+        .admin(
+            Method::POST,
+            "/admin/v1/accounts",
+            Some(json!({"name": "Elsewhere"})),
+        )
+        .await;
+    let app = server
+        .server_only_app(json!({"name": "Nightly Sync", "grants": ["jwt_bearer"]}))
+        .await;
+    let theirs = server
+        .server_only_app(
+            json!({"name": "Their App", "grants": ["jwt_bearer"], "account_id": other_account["id"]}),
+        )
+        .await;
+    let dev = server
+        .create_user(json!({"email": "dev@example.com", "name": "Dana Dev", "role": "developer", "password": "developer password 1"}))
+        .await;
+    let b = browser();
+    let (status, _) = sign_in(&b, &server, "dev@example.com", "developer password 1").await;
+    assert_eq!(status, 303);
+    let (status, html) = page(&b, &server, "/console/credentials").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("You have no JWT credentials yet."));
+    assert!(html.contains(&format!("name=\"app.{}\"", app.client_id)));
+    assert!(
+        !html.contains(&theirs.client_id),
+        "only the account's apps are offered"
+    );
+    let csrf = csrf_of(&html);
+    let app_field = format!("app.{}", app.client_id);
+    let count = || async {
+        let (_, body) = server
+            .admin(
+                Method::GET,
+                &format!(
+                    "/admin/v1/users/{}/jwt-credentials",
+                    dev["id"].as_str().unwrap()
+                ),
+                None,
+            )
+            .await;
+        body["jwt_credentials"].as_array().map_or(0, Vec::len)
+    };
+
+    // Each field's error beside it; nothing saved.
+    type Case<'a> = (Vec<(&'a str, &'a str)>, &'a str, &'a str);
+    let cases: [Case; 5] = [
+        (
+            vec![
+                ("csrf", &csrf),
+                ("label", ""),
+                (&app_field, "yes"),
+                ("expires", "90"),
+            ],
+            "label",
+            "1 to 100 characters",
+        ),
+        (
+            vec![("csrf", &csrf), ("label", "ci"), ("expires", "90")],
+            "apps",
+            "at least one app",
+        ),
+        (
+            vec![
+                ("csrf", &csrf),
+                ("label", "ci"),
+                (&app_field, "yes"),
+                ("expires", "0"),
+            ],
+            "expires",
+            "from 1 to 3650",
+        ),
+        (
+            vec![
+                ("csrf", &csrf),
+                ("label", "ci"),
+                (&app_field, "yes"),
+                ("expires", "soon"),
+            ],
+            "expires",
+            "from 1 to 3650",
+        ),
+        (
+            vec![
+                ("csrf", "forged"),
+                ("label", "ci"),
+                (&app_field, "yes"),
+                ("expires", "90"),
+            ],
+            "csrf",
+            "anti-forgery token",
+        ),
+    ];
+    for (form, field, says) in cases {
+        let (status, html) = post_page(&b, &server, "/console/credentials", &form).await;
+        assert_eq!(status, 400, "{field}: {html}");
+        assert!(html.contains(says), "{field}: {html}");
+        assert!(
+            html.contains("/docs/errors/GRD-106"),
+            "the catalog code is shown: {html}"
+        );
+        if field != "csrf" {
+            assert!(
+                html.contains("class=\"field-error\""),
+                "{field}: the error is beside the field"
+            );
+        }
+    }
+    // Another account's app cannot be named.
+    let their_field = format!("app.{}", theirs.client_id);
+    let (status, html) = post_page(
+        &b,
+        &server,
+        "/console/credentials",
+        &[
+            ("csrf", &csrf),
+            ("label", "ci"),
+            (&their_field, "yes"),
+            ("expires", "90"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 403);
+    assert!(html.contains("GRD-701"));
+    assert_eq!(count().await, 0, "no invalid form saved anything");
+
+    // Created: the JWT is shown once, and works.
+    let (status, html) = post_page(
+        &b,
+        &server,
+        "/console/credentials",
+        &[
+            ("csrf", &csrf),
+            ("label", "nightly server"),
+            (&app_field, "yes"),
+            ("expires", "30"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 201, "{html}");
+    assert!(html.contains("shown this once") && html.contains("Credential created."));
+    let at = html.find("<code id=\"new-jwt\">").unwrap() + 19;
+    let jwt = html[at..].split('<').next().unwrap().to_string();
+    let r = server
+        .post_form(
+            "/oauth/token",
+            Some((&app.client_id, &app.secret)),
+            &format!(
+                "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion={jwt}"
+            ),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let (_, listed) = page(&b, &server, "/console/credentials").await;
+    assert!(listed.contains("nightly server") && listed.contains("active"));
+    assert!(!listed.contains(&jwt), "the JWT is not shown again");
+    let (_, body) = server
+        .admin(
+            Method::GET,
+            &format!(
+                "/admin/v1/users/{}/jwt-credentials",
+                dev["id"].as_str().unwrap()
+            ),
+            None,
+        )
+        .await;
+    let id = body["jwt_credentials"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // Revoking needs the confirmation box.
+    let (status, html) = post_page(
+        &b,
+        &server,
+        "/console/credentials/revoke",
+        &[("csrf", &csrf), ("id", &id)],
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(html.contains("tick the box to confirm"));
+    let r = b
+        .post(server.url("/console/credentials/revoke"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("id", id.as_str()),
+            ("confirm", "yes"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 303);
+    let (_, html) = page(&b, &server, "/console/credentials?done=revoked").await;
+    assert!(html.contains("Credential revoked") && html.contains("revoked"));
+    let r = server
+        .post_form(
+            "/oauth/token",
+            Some((&app.client_id, &app.secret)),
+            &format!(
+                "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion={jwt}"
+            ),
+        )
+        .await;
+    assert_eq!(r.status, 400, "a revoked credential no longer works");
+}

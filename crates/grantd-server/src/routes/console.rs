@@ -487,3 +487,221 @@ fn per_day(list: &[grantd_core::rejections::Rejection]) -> Vec<(String, u64)> {
     }
     days
 }
+
+struct CredentialRow {
+    id: String,
+    label: String,
+    apps: String,
+    created: String,
+    expires: String,
+    status: &'static str,
+    active: bool,
+}
+
+#[derive(Template)]
+#[template(path = "console_credentials.html")]
+struct CredentialsPage<'a> {
+    csrf: &'a str,
+    user_name: &'a str,
+    role: &'static str,
+    flash: Option<&'a str>,
+    created: Option<&'a str>,
+    credentials: Vec<CredentialRow>,
+    label: &'a str,
+    /// (client id, name, checked)
+    apps: Vec<(String, String, bool)>,
+    expires: &'a str,
+    expiries: &'static [(&'static str, &'static str)],
+    error: Option<&'a str>,
+    error_code: Option<&'static str>,
+    error_field: &'a str,
+}
+
+const EXPIRIES: &[(&str, &str)] = &[
+    ("90", "in 90 days"),
+    ("30", "in 30 days"),
+    ("365", "in a year"),
+    ("never", "never"),
+];
+
+/// The credentials page: the list, the create form (with the form's values
+/// and its error beside the field), and a JWT just made (shown once).
+#[allow(clippy::too_many_arguments)]
+async fn credentials_page(
+    s: &AppState,
+    r: &PageRequest,
+    user: &User,
+    status: StatusCode,
+    flash: Option<&str>,
+    created: Option<&str>,
+    form: Option<&grantd_core::console::CredentialForm>,
+    error: Option<&OAuthError>,
+) -> Response {
+    let (list, apps) = match (
+        s.grantd.console_credentials(user).await,
+        s.grantd.console_apps(user).await,
+    ) {
+        (Ok(l), Ok(a)) => (l, a),
+        (Err(e), _) | (_, Err(e)) => return Rejection(e).into_response(),
+    };
+    let now = s.grantd.now();
+    let name_of = |id: &str| {
+        apps.iter()
+            .find(|a| a.client_id == id)
+            .map_or_else(|| id.to_string(), |a| a.name.clone())
+    };
+    let csrf = csrf_for(s, &r.headers);
+    let html = CredentialsPage {
+        csrf: &csrf,
+        user_name: &user.name,
+        role: user.role.as_str(),
+        flash,
+        created,
+        credentials: list
+            .iter()
+            .map(|c| {
+                let expired = c.expires_at.is_some_and(|t| t <= now);
+                CredentialRow {
+                    id: c.id.clone(),
+                    label: c.label.clone(),
+                    apps: c.allowed_apps.as_ref().map_or_else(
+                        || "every app of the account".to_string(),
+                        |a| {
+                            a.iter()
+                                .map(|id| name_of(id))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        },
+                    ),
+                    created: rfc3339(c.created_at),
+                    expires: c.expires_at.map_or_else(|| "never".into(), rfc3339),
+                    status: if c.revoked_at.is_some() {
+                        "revoked"
+                    } else if expired {
+                        "expired"
+                    } else {
+                        "active"
+                    },
+                    active: c.revoked_at.is_none() && !expired,
+                }
+            })
+            .collect(),
+        label: form.map_or("", |f| f.label.as_str()),
+        apps: apps
+            .iter()
+            .filter(|a| a.has_grant(grantd_protocol::Grant::JwtBearer))
+            .map(|a| {
+                let checked = form.is_some_and(|f| f.apps.contains(&a.client_id));
+                (a.client_id.clone(), a.name.clone(), checked)
+            })
+            .collect(),
+        expires: form.map_or("90", |f| f.expires.as_str()),
+        expiries: EXPIRIES,
+        error: error.map(|e| e.description.as_str()),
+        error_code: error.map(|e| e.entry().code),
+        error_field: error.and_then(|e| e.parameter).unwrap_or(""),
+    }
+    .render();
+    with_error_code(page(s, status, html, None, Some(&csrf)), error)
+}
+
+/// `GET /console/credentials`: the signed-in user's JWT credentials.
+/// `POST`: creates one from the form; its JWT is shown this once.
+pub async fn credentials(State(s): State<AppState>, req: Request) -> Response {
+    let posted = req.method() == Method::POST;
+    let r = match PageRequest::read(&s, req).await {
+        Ok(r) => r,
+        Err(res) => return res,
+    };
+    let user = match r.user(&s).await {
+        Ok(u) => u,
+        Err(res) => return res,
+    };
+    if !posted {
+        let flash = match r.params.get("done") {
+            Some("revoked") => Some("Credential revoked; the sessions it opened have ended."),
+            _ => None,
+        };
+        return credentials_page(&s, &r, &user, StatusCode::OK, flash, None, None, None).await;
+    }
+    let form = grantd_core::console::CredentialForm {
+        label: r.params.get("label").unwrap_or_default().to_string(),
+        apps: r
+            .params
+            .names()
+            .filter_map(|n| n.strip_prefix("app."))
+            .map(str::to_string)
+            .collect(),
+        expires: r.params.get("expires").unwrap_or("90").to_string(),
+    };
+    if let Err(e) = check_csrf(&s, &r.headers, &r.params) {
+        return credentials_page(
+            &s,
+            &r,
+            &user,
+            StatusCode::BAD_REQUEST,
+            None,
+            None,
+            Some(&form),
+            Some(&e),
+        )
+        .await;
+    }
+    match s.grantd.console_create_credential(&user, &form).await {
+        Ok(issued) => {
+            credentials_page(
+                &s,
+                &r,
+                &user,
+                StatusCode::CREATED,
+                Some("Credential created."),
+                Some(&issued.jwt),
+                None,
+                None,
+            )
+            .await
+        }
+        Err(e) => {
+            let status = status_of(&e);
+            credentials_page(&s, &r, &user, status, None, None, Some(&form), Some(&e)).await
+        }
+    }
+}
+
+/// `POST /console/credentials/revoke`: revokes one of the user's
+/// credentials, once the confirmation box is ticked.
+pub async fn revoke_credential(State(s): State<AppState>, req: Request) -> Response {
+    let r = match PageRequest::read(&s, req).await {
+        Ok(r) => r,
+        Err(res) => return res,
+    };
+    let user = match r.user(&s).await {
+        Ok(u) => u,
+        Err(res) => return res,
+    };
+    let checked = check_csrf(&s, &r.headers, &r.params).and_then(|()| {
+        if r.params.get("confirm") == Some("yes") {
+            Ok(())
+        } else {
+            Err(OAuthError::invalid_parameter(
+                "confirm",
+                "tick the box to confirm: servers using the credential stop working",
+            ))
+        }
+    });
+    let revoked = match checked {
+        Ok(()) => {
+            s.grantd
+                .console_revoke_credential(&user, r.params.get("id").unwrap_or_default())
+                .await
+        }
+        Err(e) => Err(e),
+    };
+    match revoked {
+        Ok(()) => redirect("/console/credentials?done=revoked"),
+        Err(e) => {
+            let status = status_of(&e);
+            credentials_page(&s, &r, &user, status, None, None, None, Some(&e)).await
+        }
+    }
+}
