@@ -145,3 +145,83 @@ impl Grantd {
         }
     }
 }
+
+/// The platform type in plain words: who runs the app and why it gets the
+/// grants it may enable.
+pub fn platform_words(p: grantd_protocol::PlatformType) -> &'static str {
+    use grantd_protocol::PlatformType::*;
+    match p {
+        ServerWeb => "A web app with a back end: the user signs in in the browser and your server exchanges the code with its client secret.",
+        Browser => "A single-page app running only in the browser: it cannot keep a secret, so it signs users in with the authorization code flow and PKCE. The password grant is not offered: a browser app must never handle a user's password.",
+        Desktop => "An app installed on a computer: public (no secret), signs users in through the browser with PKCE, or with the device flow.",
+        Mobile => "A phone app: public (no secret), signs users in through the system browser with PKCE.",
+        ServerOnly => "A server with no user interface: it keeps a client secret and signs in as a user with a JWT credential, or as itself with client credentials.",
+        Device => "A device with little or no keyboard (TV, CLI): the user approves it on another screen (device flow).",
+    }
+}
+
+/// Why a grant exists, in plain words.
+pub fn grant_words(g: grantd_protocol::Grant) -> &'static str {
+    use grantd_protocol::Grant::*;
+    match g {
+        AuthorizationCode => "the user signs in in the browser; the app gets a code to exchange",
+        RefreshToken => "keep a session going without signing in again",
+        JwtBearer => "a server signs in as a user with a JWT credential",
+        ClientCredentials => "the app acts as itself, with no user",
+        Password => "legacy: the app collects the user's password",
+        Implicit => "legacy: tokens in the browser's address bar",
+        TokenExchange => {
+            "exchange a user's token to call another service for them (named explicitly)"
+        }
+        DeviceCode => "the user approves the device on another screen",
+    }
+}
+
+/// What the console's new-app form sends, as typed.
+#[derive(Debug, Default)]
+pub struct AppForm {
+    pub platform: String,
+    pub name: String,
+    pub grants: Vec<String>,
+    /// One per line.
+    pub redirect_uris: String,
+    /// Separated by spaces or commas.
+    pub scopes: String,
+}
+
+impl Grantd {
+    /// Registers an app in the user's account from the console's form; the
+    /// registration rules are `apps.rs`'s, and nothing is saved if a field
+    /// is wrong (the refusal names it).
+    pub async fn console_create_app(
+        &self,
+        user: &User,
+        form: &AppForm,
+    ) -> Result<crate::apps::CreatedApp, OAuthError> {
+        check_console_user(user)?;
+        if form.grants.is_empty() {
+            return Err(OAuthError::invalid_app_field(
+                "grants",
+                "choose at least one grant",
+            ));
+        }
+        let list = |s: &str, seps: &[char]| -> Vec<String> {
+            s.split(|c: char| seps.contains(&c))
+                .map(str::trim)
+                .filter(|x| !x.is_empty())
+                .map(str::to_string)
+                .collect()
+        };
+        let scopes = list(&form.scopes, &[' ', ',', '\n', '\r', '\t']);
+        self.create_app(crate::apps::AppSpec {
+            name: Some(form.name.trim().to_string()),
+            account_id: Some(user.account_id.clone()),
+            platform_type: Some(form.platform.clone()),
+            grants: Some(form.grants.clone()),
+            redirect_uris: Some(list(&form.redirect_uris, &['\n', '\r'])),
+            scopes: (!scopes.is_empty()).then_some(scopes),
+            ..Default::default()
+        })
+        .await
+    }
+}

@@ -155,6 +155,15 @@ pub const ENDPOINTS: &[Endpoint] = &[
         group: None,
     },
     Endpoint {
+        path: "/console/apps/new",
+        ringcentral: None,
+        allow: "GET, HEAD, POST",
+        metadata: None,
+        router: || get(routes::console::new_app).post(routes::console::new_app),
+        summary: "Register an app in the console, starting from its platform type",
+        group: None,
+    },
+    Endpoint {
         path: "/console/apps/{client_id}",
         ringcentral: None,
         allow: "GET, HEAD",

@@ -901,3 +901,154 @@ async fn a_developer_creates_lists_and_revokes_jwt_credentials_and_bad_forms_sav
         .await;
     assert_eq!(r.status, 400, "a revoked credential no longer works");
 }
+
+#[tokio::test]
+async fn a_developer_registers_apps_from_the_platform_type_and_bad_forms_save_nothing() {
+    let server = Server::start();
+    server
+        .create_user(json!({"email": "dev@example.com", "name": "Dana Dev", "role": "developer", "password": "developer password 1"}))
+        .await;
+    let b = browser();
+    let (status, _) = sign_in(&b, &server, "dev@example.com", "developer password 1").await;
+    assert_eq!(status, 303);
+    let apps = || async {
+        let (_, body) = server.admin(Method::GET, "/admin/v1/apps", None).await;
+        body["apps"].as_array().map_or(0, Vec::len)
+    };
+    let before = apps().await;
+
+    // The platform types in plain words, each with its grants.
+    let (status, html) = page(&b, &server, "/console/apps/new").await;
+    assert_eq!(status, 200);
+    for p in [
+        "server-web",
+        "browser",
+        "desktop",
+        "mobile",
+        "server-only",
+        "device",
+    ] {
+        assert!(html.contains(&format!("?platform={p}")), "{p}");
+    }
+    assert!(html.contains("The password grant is not offered"));
+    // A browser app's form does not offer password.
+    let (_, html) = page(&b, &server, "/console/apps/new?platform=browser").await;
+    assert!(html.contains("name=\"grant.authorization_code\""));
+    assert!(
+        !html.contains("name=\"grant.password\""),
+        "password is not offered to a browser app"
+    );
+    let csrf = csrf_of(&html);
+
+    let cases: [(Vec<(&str, &str)>, u16, &str); 6] = [
+        (
+            vec![
+                ("csrf", "forged"),
+                ("platform", "browser"),
+                ("name", "Web"),
+                ("grant.authorization_code", "yes"),
+                ("redirect_uris", "https://app.example.com/cb"),
+            ],
+            400,
+            "anti-forgery token",
+        ),
+        (
+            vec![
+                ("csrf", &csrf),
+                ("platform", "browser"),
+                ("name", "Web"),
+                ("redirect_uris", "https://app.example.com/cb"),
+            ],
+            400,
+            "choose at least one grant",
+        ),
+        (
+            vec![
+                ("csrf", &csrf),
+                ("platform", "browser"),
+                ("name", "Web"),
+                ("grant.password", "yes"),
+                ("redirect_uris", "https://app.example.com/cb"),
+            ],
+            400,
+            "GRD-411",
+        ),
+        (
+            vec![
+                ("csrf", &csrf),
+                ("platform", "browser"),
+                ("name", "Web"),
+                ("grant.authorization_code", "yes"),
+                ("redirect_uris", "https://app.example.com/cb#fragment"),
+            ],
+            400,
+            "GRD-412",
+        ),
+        (
+            vec![
+                ("csrf", &csrf),
+                ("platform", "browser"),
+                ("name", ""),
+                ("grant.authorization_code", "yes"),
+                ("redirect_uris", "https://app.example.com/cb"),
+            ],
+            400,
+            "GRD-410",
+        ),
+        (
+            vec![
+                ("csrf", &csrf),
+                ("platform", "spaceship"),
+                ("name", "Web"),
+                ("grant.authorization_code", "yes"),
+            ],
+            400,
+            "GRD-410",
+        ),
+    ];
+    for (form, want_status, says) in cases {
+        let (status, html) = post_page(&b, &server, "/console/apps/new", &form).await;
+        assert_eq!(status, want_status, "{says}: {html}");
+        assert!(html.contains(says), "{says}: {html}");
+    }
+    assert_eq!(apps().await, before, "no invalid form saved an app");
+
+    // A server-only app with JWT: the secret shown once; it is in the list.
+    let (status, html) = post_page(
+        &b,
+        &server,
+        "/console/apps/new",
+        &[
+            ("csrf", &csrf),
+            ("platform", "server-only"),
+            ("name", "Nightly Sync"),
+            ("grant.jwt_bearer", "yes"),
+            ("scopes", "ReadAccounts"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 201, "{html}");
+    assert!(html.contains("shown this once"));
+    let at = html.find("<code id=\"client-secret\">").unwrap() + 24;
+    let secret = html[at..].split('<').next().unwrap().to_string();
+    assert!(secret.len() > 20);
+    let (_, list) = page(&b, &server, "/console").await;
+    assert!(list.contains("Nightly Sync"));
+    assert_eq!(apps().await, before + 1);
+    let (_, body) = server.admin(Method::GET, "/admin/v1/apps", None).await;
+    let created = body["apps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "Nightly Sync")
+        .unwrap()
+        .clone();
+    assert_eq!(created["grants"], json!(["jwt_bearer"]));
+    let (_, app_page) = page(
+        &b,
+        &server,
+        &format!("/console/apps/{}", created["client_id"].as_str().unwrap()),
+    )
+    .await;
+    assert!(!app_page.contains(&secret), "the secret is not shown again");
+}

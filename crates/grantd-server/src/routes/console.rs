@@ -705,3 +705,157 @@ pub async fn revoke_credential(State(s): State<AppState>, req: Request) -> Respo
         }
     }
 }
+
+struct PlatformRow {
+    name: &'static str,
+    words: &'static str,
+    grants: String,
+}
+
+#[derive(Template)]
+#[template(path = "console_new_app.html")]
+struct NewAppPage<'a> {
+    csrf: &'a str,
+    user_name: &'a str,
+    role: &'static str,
+    platforms: Vec<PlatformRow>,
+    /// Empty: the chooser.
+    platform: &'a str,
+    words: &'static str,
+    name: &'a str,
+    /// (grant, why, checked): only the platform type's grants.
+    grants: Vec<(&'static str, &'static str, bool)>,
+    redirect_uris: &'a str,
+    scopes: &'a str,
+    error: Option<&'a str>,
+    error_code: Option<&'static str>,
+    error_field: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "console_created.html")]
+struct CreatedPage<'a> {
+    csrf: &'a str,
+    user_name: &'a str,
+    role: &'static str,
+    name: &'a str,
+    client_id: &'a str,
+    secret: Option<&'a str>,
+}
+
+fn new_app_page(
+    s: &AppState,
+    r: &PageRequest,
+    user: &User,
+    status: StatusCode,
+    form: &grantd_core::console::AppForm,
+    posted: bool,
+    error: Option<&OAuthError>,
+) -> Response {
+    use grantd_core::console::{grant_words, platform_words};
+    use grantd_protocol::PlatformType;
+    let platform: Option<PlatformType> = form.platform.parse().ok();
+    let csrf = csrf_for(s, &r.headers);
+    let html = NewAppPage {
+        csrf: &csrf,
+        user_name: &user.name,
+        role: user.role.as_str(),
+        platforms: PlatformType::ALL
+            .iter()
+            .map(|p| PlatformRow {
+                name: p.as_str(),
+                words: platform_words(*p),
+                grants: grantd_protocol::grant::join(p.allowed_grants()),
+            })
+            .collect(),
+        platform: platform.map_or("", PlatformType::as_str),
+        words: platform.map_or("", platform_words),
+        name: &form.name,
+        grants: platform
+            .map(|p| {
+                p.allowed_grants()
+                    .iter()
+                    .map(|g| {
+                        let checked = if posted {
+                            form.grants.iter().any(|x| x == g.as_str())
+                        } else {
+                            g.on_by_default()
+                        };
+                        (g.as_str(), grant_words(*g), checked)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+        redirect_uris: &form.redirect_uris,
+        scopes: &form.scopes,
+        error: error.map(|e| e.description.as_str()),
+        error_code: error.map(|e| e.entry().code),
+        error_field: error.and_then(|e| e.parameter).unwrap_or(""),
+    }
+    .render();
+    with_error_code(page(s, status, html, None, Some(&csrf)), error)
+}
+
+/// `GET /console/apps/new`: the platform types in plain words, then the
+/// form for one (`?platform=`), offering only the grants it allows.
+/// `POST`: registers the app in the user's account; the secret is shown once.
+pub async fn new_app(State(s): State<AppState>, req: Request) -> Response {
+    let posted = req.method() == Method::POST;
+    let r = match PageRequest::read(&s, req).await {
+        Ok(r) => r,
+        Err(res) => return res,
+    };
+    let user = match r.user(&s).await {
+        Ok(u) => u,
+        Err(res) => return res,
+    };
+    let form = grantd_core::console::AppForm {
+        platform: r.params.get("platform").unwrap_or_default().to_string(),
+        name: r.params.get("name").unwrap_or_default().to_string(),
+        grants: r
+            .params
+            .names()
+            .filter_map(|n| n.strip_prefix("grant."))
+            .map(str::to_string)
+            .collect(),
+        redirect_uris: r
+            .params
+            .get("redirect_uris")
+            .unwrap_or_default()
+            .to_string(),
+        scopes: r.params.get("scopes").unwrap_or_default().to_string(),
+    };
+    if !posted {
+        return new_app_page(&s, &r, &user, StatusCode::OK, &form, false, None);
+    }
+    if let Err(e) = check_csrf(&s, &r.headers, &r.params) {
+        return new_app_page(
+            &s,
+            &r,
+            &user,
+            StatusCode::BAD_REQUEST,
+            &form,
+            true,
+            Some(&e),
+        );
+    }
+    match s.grantd.console_create_app(&user, &form).await {
+        Ok(created) => {
+            let csrf = csrf_for(&s, &r.headers);
+            let html = CreatedPage {
+                csrf: &csrf,
+                user_name: &user.name,
+                role: user.role.as_str(),
+                name: &created.app.name,
+                client_id: &created.app.client_id,
+                secret: created.client_secret.as_ref().map(|s| s.expose()),
+            }
+            .render();
+            page(&s, StatusCode::CREATED, html, None, Some(&csrf))
+        }
+        Err(e) => {
+            let status = status_of(&e);
+            new_app_page(&s, &r, &user, status, &form, true, Some(&e))
+        }
+    }
+}
