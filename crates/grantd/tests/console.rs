@@ -940,7 +940,8 @@ async fn a_developer_registers_apps_from_the_platform_type_and_bad_forms_save_no
     );
     let csrf = csrf_of(&html);
 
-    let cases: [(Vec<(&str, &str)>, u16, &str); 6] = [
+    type Case<'a> = (Vec<(&'a str, &'a str)>, u16, &'a str);
+    let cases: [Case; 6] = [
         (
             vec![
                 ("csrf", "forged"),
