@@ -587,19 +587,14 @@ const tests = [
     },
   },
   {
-    name: 'developer console: a developer signs in, creates a JWT credential (shown once), gets tokens with the app page\'s JWT request, sees a password-grant rejection with its cause in the troubleshooter and opens its trace',
+    name: 'developer console: a developer signs in, registers a server-only app with JWT, creates a JWT credential (shown once), gets tokens with the app page\'s JWT request, sees a password-grant rejection with its cause in the troubleshooter, opens its trace, and is not offered password for a browser app',
     slug: '6-console',
     async fn(t) {
       const dev = { email: 'dana@example.com', name: 'Dana Developer', role: 'developer', password: 'developer horse battery' };
       await adminPost('/admin/v1/users', dev);
-      const app = await adminPost('/admin/v1/apps', {
-        name: 'Nightly Sync',
-        platform_type: 'server-only',
-        grants: ['jwt_bearer'],
-        scopes: [SCOPE],
-      });
-      const basic = `Basic ${Buffer.from(`${app.client_id}:${app.client_secret}`).toString('base64')}`;
+      const app = {};
       const token = async (params) => {
+        const basic = `Basic ${Buffer.from(`${app.client_id}:${app.client_secret}`).toString('base64')}`;
         const res = await fetch(`${S.base}/restapi/oauth/token`, {
           method: 'POST',
           headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded', 'user-agent': 'console-browser-test' },
@@ -618,6 +613,23 @@ const tests = [
       await page.getByRole('heading', { name: 'Apps' }).waitFor();
       await page.getByText('Signed in.').waitFor();
       await shot(t, page, '02-apps');
+
+      // A server-only app with JWT, registered from its platform type; the secret is shown once.
+      await page.getByRole('link', { name: 'Register an app' }).click();
+      await page.getByRole('heading', { name: 'Register an app' }).waitFor();
+      await shot(t, page, '02a-platform-types');
+      await page.getByRole('link', { name: 'server-only' }).click();
+      await page.locator('input[name="name"]').fill('Nightly Sync');
+      await page.locator('input[name="grant.jwt_bearer"]').check();
+      await page.locator('input[name="grant.client_credentials"]').uncheck();
+      await page.locator('input[name="scopes"]').fill(SCOPE);
+      await shot(t, page, '02b-new-server-only-app');
+      await Promise.all([page.waitForLoadState('load'), page.getByRole('button', { name: 'Register app' }).click()]);
+      await page.getByText('shown this once').waitFor();
+      app.client_id = (await page.locator('dl.facts code').first().innerText()).trim();
+      app.client_secret = (await page.locator('#client-secret').innerText()).trim();
+      assert.ok(app.client_id && app.client_secret, 'no client id or secret shown');
+      await shot(t, page, '02c-app-registered');
 
       // A JWT credential for the app, shown once.
       await page.getByRole('link', { name: 'JWT credentials' }).click();
@@ -668,15 +680,23 @@ const tests = [
       assert.ok(trace.includes(bad.body.error_description.slice(0, 80)), 'the trace page does not show the cause');
       await shot(t, page, '06-trace');
 
+      // A browser app: password is not offered.
+      await page.goto(`${S.base}/console/apps/new?platform=browser`);
+      await page.getByRole('heading', { name: 'Register an app' }).waitFor();
+      assert.equal(await page.locator('input[name="grant.password"]').count(), 0, 'password is offered to a browser app');
+      assert.equal(await page.locator('input[name="grant.authorization_code"]').count(), 1, 'authorization_code is not offered');
+      assert.match(await page.locator('main').innerText(), /password grant is not offered/, 'the page does not say why');
+      await shot(t, page, '07-new-browser-app');
+
       // The same pages on a phone.
       const phone = await openPage(t, { viewport: { width: 390, height: 844 } });
       await phone.context().addCookies(await page.context().cookies());
       await phone.goto(`${S.base}/console/apps/${app.client_id}`);
       await phone.getByRole('heading', { name: 'Rejected requests' }).waitFor();
-      await shot(t, phone, '07-app-phone');
+      await shot(t, phone, '08-app-phone');
       await phone.goto(`${S.base}/console/credentials`);
       await phone.getByRole('heading', { name: 'Your JWT credentials' }).waitFor();
-      await shot(t, phone, '08-credentials-phone');
+      await shot(t, phone, '09-credentials-phone');
     },
   },
 ];

@@ -63,7 +63,7 @@ fn sdk(issuer: &str, app: &App, py_login: &str, js_login: &str) -> (String, Stri
     )
 }
 
-/// One snippet per grant the app is enabled for, in the app's order.
+/// One snippet per grant the app is enabled for (refresh_token last).
 pub fn snippets(issuer: &str, app: &App) -> Vec<Snippet> {
     let redirect = app
         .redirect_uris
@@ -71,7 +71,10 @@ pub fn snippets(issuer: &str, app: &App) -> Vec<Snippet> {
         .map(|u| u.to_string())
         .unwrap_or_else(|| "REDIRECT_URI".into());
     let mut out = Vec::new();
-    for g in &app.grants {
+    // The ways to sign in first; refreshing continues one of them.
+    let mut grants = app.grants.clone();
+    grants.sort_by_key(|g| *g == Grant::RefreshToken);
+    for g in &grants {
         let (form, about, py, js) = match g {
             Grant::JwtBearer => (
                 "grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer&assertion=$JWT".to_string(),
