@@ -791,9 +791,17 @@ async fn keys(grantd: &Grantd, cmd: KeysCommand) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Request ids are what `X-Request-Id` carries: catalog codes are told apart first.
+/// Request ids are what `X-Request-Id` carries: catalog codes are told apart
+/// first, and what is shaped like one (`ABC-123`) is a mistyped code.
 fn looks_like_request_id(s: &str) -> bool {
-    !s.is_empty()
+    let code_shaped = s.split_once('-').is_some_and(|(a, b)| {
+        (2..=4).contains(&a.len())
+            && a.bytes().all(|c| c.is_ascii_alphabetic())
+            && (1..=4).contains(&b.len())
+            && b.bytes().all(|c| c.is_ascii_digit())
+    });
+    !code_shaped
+        && !s.is_empty()
         && s.len() <= 64
         && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
