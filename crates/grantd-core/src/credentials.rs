@@ -264,6 +264,15 @@ impl Grantd {
                 .any(|a| a.as_str().is_some_and(|a| audiences.iter().any(|x| x == a))),
             _ => false,
         };
+        crate::trace::step(
+            "check_assertion_audience",
+            aud_ok,
+            (!aud_ok).then_some(grantd_protocol::Code::AssertionWrongAudience.entry().code),
+            &[
+                ("assertion's aud", &claims.aud.to_string()),
+                ("accepted (the token endpoint)", &audiences.join(" or ")),
+            ],
+        );
         if !aud_ok {
             // An ID token names its app as audience.
             if claims.aud.as_str() == Some(app.client_id.as_str()) {

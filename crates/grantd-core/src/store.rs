@@ -354,7 +354,8 @@ pub trait Store: Send + Sync + 'static {
         secret_hash: &[u8; 32],
         now: UnixTime,
     ) -> StoreResult<bool>;
-    /// Deletes the app with its tokens, codes, device codes and consents, and
+    /// Deletes the app with its tokens, codes, device codes, consents and
+    /// rejection log, and
     /// ends its sessions (reason `app deleted`, at `now`); false if it did not exist.
     /// Notifies [`Change::App`].
     async fn delete_app(&self, client_id: &str, now: UnixTime) -> StoreResult<bool>;
@@ -550,6 +551,25 @@ pub trait Store: Send + Sync + 'static {
     }
     async fn get_browser_session(&self, hash: &[u8; 32]) -> StoreResult<Option<BrowserSession>>;
     async fn delete_browser_session(&self, hash: &[u8; 32]) -> StoreResult<()>;
+    /// Appends rejections (their `seq` is ignored: each gets the next of its
+    /// app's log) of apps that exist (others are skipped), and trims each
+    /// app's log to its newest `keep`; one unit of work.
+    async fn record_rejections(
+        &self,
+        batch: &[crate::rejections::Rejection],
+        keep: u32,
+    ) -> StoreResult<()>;
+    /// An app's rejections, newest first, filtered by code and endpoint.
+    async fn list_rejections(
+        &self,
+        client_id: &str,
+        filter: &crate::rejections::RejectionFilter,
+    ) -> StoreResult<Vec<crate::rejections::Rejection>>;
+    /// The newest rejection with this request id.
+    async fn get_rejection(
+        &self,
+        request_id: &str,
+    ) -> StoreResult<Option<crate::rejections::Rejection>>;
 }
 
 #[cfg(test)]

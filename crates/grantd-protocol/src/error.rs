@@ -1631,6 +1631,46 @@ impl OAuthError {
         .with_parameter("redirect_uris")
     }
 
+    pub fn console_role_required(role: &str) -> Self {
+        Self::new(
+            Code::ConsoleRoleRequired,
+            format!(
+                "The developer console is for developers and administrators; you are signed in as a user with the role '{}'. Sign in as a developer or admin, or ask an administrator to make you a developer.",
+                sanitize(role, 20)
+            ),
+        )
+    }
+
+    pub fn console_app_of_another_account(client_id: &str) -> Self {
+        Self::new(
+            Code::ConsoleAppOfAnotherAccount,
+            format!(
+                "App '{}' is not an app of your account; the console shows only your account's apps. Open an app from the app list.",
+                sanitize(client_id, 64)
+            ),
+        )
+    }
+
+    pub fn rejection_not_found(request_id: &str) -> Self {
+        Self::new(
+            Code::RejectionNotFound,
+            format!(
+                "No rejected request with request id '{}' is in the rejection log.",
+                sanitize(request_id, 64)
+            ),
+        )
+    }
+
+    pub fn invalid_rejection_filter(parameter: &str, why: &str) -> Self {
+        Self::new(
+            Code::InvalidRejectionFilter,
+            format!(
+                "The rejection filter '{}' {why}. Filter with code (e.g. code=OAU-251), endpoint (e.g. endpoint=/oauth/token) and limit (1 to 1000).",
+                sanitize(parameter, 40)
+            ),
+        )
+    }
+
     pub fn app_not_found(client_id: &str) -> Self {
         Self::new(
             Code::AppNotFound,

@@ -20,7 +20,7 @@ pub use state::{AppState, EdgeSettings};
 use crate::cors::Cors;
 use crate::quota::{Metered, Report};
 use crate::ratelimit::Attempt;
-use crate::reject::{error_response, Rejection};
+use crate::reject::{error_response_for, Rejection};
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
@@ -123,13 +123,15 @@ async fn edge(State(s): State<AppState>, mut req: Request, next: Next) -> Respon
         | Cors::Actual {
             origin,
             allowed: false,
-        } => Some(error_response(
+        } => Some(error_response_for(
             s.issuer(),
             &OAuthError::origin_not_allowed(origin.to_str().unwrap_or(""), req.uri().path()),
+            id.to_str().ok(),
         )),
-        Cors::Admin { origin } => Some(error_response(
+        Cors::Admin { origin } => Some(error_response_for(
             s.issuer(),
             &OAuthError::admin_cross_origin(origin),
+            id.to_str().ok(),
         )),
         _ => None,
     };
@@ -160,13 +162,31 @@ async fn edge(State(s): State<AppState>, mut req: Request, next: Next) -> Respon
     };
     // Quotas: the handler that learns the app checks; counted below.
     let metered = endpoints::group_of(req.uri().path()).map(|g| Metered::new(s.quotas.clone(), g));
+    // The OAuth endpoints' rejections are recorded with their trace.
+    let recorded = endpoints::oauth_endpoint(req.uri().path()).map(|endpoint| Recorded {
+        endpoint,
+        client_ip: req
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(peer)| s.proxies.client_ip(*peer, req.headers()).to_string()),
+        user_agent: req
+            .headers()
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(grantd_core::rejections::Rejection::clip_user_agent),
+    });
     let paused = attempt.as_ref().and_then(Attempt::address_paused);
+    let id_str = id.to_str().ok();
     let mut res = if size > HEADER_LIMIT {
-        error_response(s.issuer(), &OAuthError::headers_too_large(HEADER_LIMIT))
+        error_response_for(
+            s.issuer(),
+            &OAuthError::headers_too_large(HEADER_LIMIT),
+            id_str,
+        )
     } else if let Some(r) = early {
         r
     } else if let Some((e, retry)) = paused {
-        let mut r = error_response(s.issuer(), &e);
+        let mut r = error_response_for(s.issuer(), &e, id_str);
         r.headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from(retry));
         r
@@ -177,7 +197,14 @@ async fn edge(State(s): State<AppState>, mut req: Request, next: Next) -> Respon
         if let Some(m) = &metered {
             req.extensions_mut().insert(m.clone());
         }
-        reject::render(s.issuer(), next.run(req).await)
+        match recorded {
+            Some(rec) => {
+                let (res, trace) = grantd_core::trace::traced(next.run(req)).await;
+                rec.record(&s, &res, trace, id_str.unwrap_or("-"));
+                reject::render(s.issuer(), res, id_str)
+            }
+            None => reject::render(s.issuer(), next.run(req).await, id_str),
+        }
     };
     let failed = res.status() == StatusCode::UNAUTHORIZED
         || matches!(
@@ -251,4 +278,41 @@ async fn edge(State(s): State<AppState>, mut req: Request, next: Next) -> Respon
     res.headers_mut().insert(RC_REQUEST_ID.clone(), id.clone());
     res.headers_mut().insert(REQUEST_ID.clone(), id);
     res
+}
+
+/// What the edge knows of a request to an OAuth endpoint, for the rejection log.
+struct Recorded {
+    endpoint: &'static str,
+    client_ip: Option<String>,
+    user_agent: Option<String>,
+}
+
+impl Recorded {
+    /// Queues the rejection, if the response is one and names an app (the
+    /// writer keeps it only if the app is registered). Never waits.
+    fn record(self, s: &AppState, res: &Response, trace: grantd_core::trace::Trace, id: &str) {
+        let Some(client_id) = trace.client_id.clone() else {
+            return;
+        };
+        let (code, description) = match reject::rejection_of(res) {
+            Some(e) => (e.entry().code.to_string(), e.description.clone()),
+            None => match &trace.rejected {
+                Some(r) => r.clone(),
+                None => return,
+            },
+        };
+        s.rejections.record(grantd_core::rejections::Rejection {
+            client_id,
+            seq: 0,
+            request_id: id.to_string(),
+            at: s.grantd.now(),
+            endpoint: self.endpoint.to_string(),
+            grant: trace.grant.clone(),
+            code,
+            description,
+            client_ip: self.client_ip,
+            user_agent: self.user_agent,
+            trace,
+        });
+    }
 }

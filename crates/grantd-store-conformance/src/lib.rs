@@ -52,6 +52,7 @@ pub mod credentials;
 pub mod devices;
 pub mod keys;
 pub mod purge;
+pub mod rejections;
 pub mod sessions;
 pub mod settings;
 pub mod tokens;
@@ -150,6 +151,10 @@ macro_rules! tests {
 
             consents::consents_are_upserted_per_user_and_app,
             consents::browser_sessions_round_trip_and_delete,
+
+            rejections::rejections_round_trip_newest_first_and_filter,
+            rejections::rejection_log_keeps_the_newest_per_app,
+            rejections::concurrent_recorders_number_one_log,
 
             purge::purge_removes_what_expired_before_the_cut_off,
             purge::purge_deletes_at_most_limit_rows_of_each_kind,

@@ -200,6 +200,22 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
         ],
     ),
     (
+        "rejections",
+        &[
+            ("client_id", Text),
+            ("seq", Int),
+            ("request_id", Text),
+            ("at", Int),
+            ("endpoint", Text),
+            ("grant_type", Text),
+            ("code", Text),
+            ("description", Text),
+            ("client_ip", Text),
+            ("user_agent", Text),
+            ("trace", Text),
+        ],
+    ),
+    (
         "browser_sessions",
         &[
             ("hash", Bytes),

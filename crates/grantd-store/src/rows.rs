@@ -319,3 +319,27 @@ pub(crate) fn counter_total(row: &impl Cols) -> StoreResult<CounterTotal> {
         count: u64::try_from(count).map_err(|e| codec::corrupt(w, "count", e))?,
     })
 }
+
+pub(crate) const REJECTION_COLUMNS: &str = "client_id, seq, request_id, at, endpoint, grant_type, \
+     code, description, client_ip, user_agent, trace";
+
+/// The decision trace is kept as JSON text.
+pub(crate) fn rejection(row: &impl Cols) -> StoreResult<grantd_core::rejections::Rejection> {
+    let client_id: String = row.col("rejection", "client_id")?;
+    let request_id: String = row.col("rejection", "request_id")?;
+    let w = &format!("rejection {request_id} of app {client_id}");
+    let trace: String = row.col(w, "trace")?;
+    Ok(grantd_core::rejections::Rejection {
+        seq: row.col(w, "seq")?,
+        at: row.col(w, "at")?,
+        endpoint: row.col(w, "endpoint")?,
+        grant: row.col(w, "grant_type")?,
+        code: row.col(w, "code")?,
+        description: row.col(w, "description")?,
+        client_ip: row.col(w, "client_ip")?,
+        user_agent: row.col(w, "user_agent")?,
+        trace: serde_json::from_str(&trace).map_err(|e| codec::corrupt(w, "trace", e))?,
+        client_id,
+        request_id,
+    })
+}

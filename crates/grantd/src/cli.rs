@@ -58,12 +58,19 @@ enum Command {
         /// The new file (must not exist).
         file: std::path::PathBuf,
     },
-    /// Explain an error code (e.g. grantd explain OAU-251); --markdown prints the whole catalog.
+    /// Explain an error code (e.g. grantd explain OAU-251), or a rejected
+    /// request by its request id (X-Request-Id) with its decision trace, from
+    /// the data directory's store or, with --server, a running grantd's admin
+    /// API; --markdown prints the whole catalog.
     Explain {
         #[arg(required_unless_present = "markdown")]
         code: Option<String>,
         #[arg(long)]
         json: bool,
+        /// A running grantd to ask for a request id (e.g. http://127.0.0.1:8080);
+        /// the admin token comes from GRANTD_ADMIN_TOKEN.
+        #[arg(long)]
+        server: Option<String>,
         /// Print every code as Markdown (the source of docs/errors.md).
         #[arg(long)]
         markdown: bool,
@@ -390,6 +397,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Explain { markdown: true, .. } => {
             print!("{}", catalog_markdown());
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Explain {
+            code: Some(id),
+            json,
+            server,
+            ..
+        } if Code::find(&id).is_none() && looks_like_request_id(&id) => {
+            explain_request(&cli.store, &id, json, server.as_deref()).await
         }
         Command::Explain { code, json, .. } => Ok(explain(code.as_deref().unwrap_or(""), json)),
         Command::App(cmd) => {
@@ -800,6 +815,81 @@ async fn keys(grantd: &Grantd, cmd: KeysCommand) -> anyhow::Result<ExitCode> {
             }
         }
         KeysCommand::List => println!("{}", serde_json::to_string_pretty(&*grantd.keys.jwks())?),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Request ids are what `X-Request-Id` carries: catalog codes are told apart
+/// first, and what is shaped like one (`ABC-123`) is a mistyped code.
+fn looks_like_request_id(s: &str) -> bool {
+    let code_shaped = s.split_once('-').is_some_and(|(a, b)| {
+        (2..=4).contains(&a.len())
+            && a.bytes().all(|c| c.is_ascii_alphabetic())
+            && (1..=4).contains(&b.len())
+            && b.bytes().all(|c| c.is_ascii_digit())
+    });
+    !code_shaped
+        && !s.is_empty()
+        && s.len() <= 64
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
+        && s.contains(|c: char| c.is_ascii_digit())
+}
+
+/// A rejected request by its request id: from a running server's admin API
+/// (`--server`), else from the store of the data directory.
+async fn explain_request(
+    store: &StoreArgs,
+    id: &str,
+    json: bool,
+    server: Option<&str>,
+) -> anyhow::Result<ExitCode> {
+    let (rejection, issuer) = match server {
+        Some(base) => {
+            let token = std::env::var("GRANTD_ADMIN_TOKEN").unwrap_or_default();
+            if token.is_empty() {
+                anyhow::bail!("--server needs the admin token in GRANTD_ADMIN_TOKEN");
+            }
+            let base = base.trim_end_matches('/');
+            let url = format!("{base}/admin/v1/rejections/{id}");
+            let res = reqwest::Client::new()
+                .get(&url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .with_context(|| format!("cannot reach {base}"))?;
+            let status = res.status();
+            let body: serde_json::Value = res
+                .json()
+                .await
+                .with_context(|| format!("{url} did not answer JSON"))?;
+            if !status.is_success() {
+                eprintln!(
+                    "{}: {}",
+                    body["errors"][0]["errorCode"].as_str().unwrap_or("error"),
+                    body["error_description"].as_str().unwrap_or("")
+                );
+                return Ok(ExitCode::from(2));
+            }
+            let r: grantd_core::rejections::Rejection = serde_json::from_value(body)
+                .with_context(|| format!("{url} answered an unexpected shape"))?;
+            (r, base.to_string())
+        }
+        None => {
+            let grantd = open(store).await?;
+            match grantd.rejection(id).await {
+                Ok(r) => (r, grantd.config.issuer.clone()),
+                Err(e) => return Ok(fail(e)),
+            }
+        }
+    };
+    if json {
+        println!(
+            "{}",
+            grantd_server::admin::rejection_json(&issuer, &rejection)
+        );
+    } else {
+        print!("{}", rejection.explain(&issuer));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -259,6 +259,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
             ws_uri: settings.ws_uri.clone(),
         },
     );
+    state.record_rejections();
     if state.share_counters() {
         tracing::info!("request counters are shared with the other nodes through the database");
     }
@@ -271,7 +272,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     }
     // A closed stdout must not stop the server, so write errors are ignored.
     let banner = format!(
-        "grantd listening on http://{addr}\n  issuer:    {issuer}\n  discovery: {issuer}/.well-known/oauth-authorization-server\n  errors:    {issuer}/docs/errors\n  data:      {}\n",
+        "grantd listening on http://{addr}\n  issuer:    {issuer}\n  discovery: {issuer}/.well-known/oauth-authorization-server\n  errors:    {issuer}/docs/errors\n  console:   {issuer}/console\n  data:      {}\n",
         redact_url(&settings.database_url)
     );
     {
