@@ -114,27 +114,10 @@ pub async fn read_form(
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .map(|v| String::from_utf8_lossy(v.as_bytes()).to_string());
-    let essence = content_type.as_deref().map(|ct| {
-        ct.split(';')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_ascii_lowercase()
-    });
-    let trimmed = bytes.trim_ascii_start();
-    if essence.as_deref() == Some("application/json")
-        || trimmed.starts_with(b"{")
-        || trimmed.starts_with(b"[")
-    {
-        return Err(OAuthError::json_body().into());
-    }
-    if bytes.is_empty() {
-        return Ok(Params::default());
-    }
-    if essence.as_deref() != Some("application/x-www-form-urlencoded") {
-        return Err(OAuthError::wrong_content_type(content_type.as_deref()).into());
-    }
-    Ok(Params::parse(&bytes)?)
+    Ok(grantd_protocol::form::read_form_body(
+        content_type.as_deref(),
+        &bytes,
+    )?)
 }
 
 /// A JSON body for the admin API; errors say what is wrong with it.

@@ -58,6 +58,10 @@ enum Command {
         /// The new file (must not exist).
         file: std::path::PathBuf,
     },
+    /// Diagnose a failing OAuth request (raw HTTP, a curl command line or a HAR
+    /// file; - reads standard input): every problem with its code, cause and
+    /// fix, then the corrected request. Exit 0: no problem, 1: problems, 2: unreadable input.
+    Doctor(crate::doctor::DoctorArgs),
     /// Explain an error code (e.g. grantd explain OAU-251); --markdown prints the whole catalog.
     Explain {
         #[arg(required_unless_present = "markdown")]
@@ -374,6 +378,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let settings = Settings::resolve(&cli.store, &ServeArgs::default())?;
             backup(&settings.database_url, &file).await
         }
+        Command::Doctor(args) => Ok(crate::doctor::run(args).await),
         Command::Explain { markdown: true, .. } => {
             print!("{}", catalog_markdown());
             Ok(ExitCode::SUCCESS)
