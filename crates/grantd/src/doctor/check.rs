@@ -10,10 +10,12 @@ use grantd_protocol::form::{
 };
 use grantd_protocol::grant::JWT_BEARER_URN;
 use grantd_protocol::requests::{
-    AuthorizationCodeRequest, DeviceCodeRequest, GrantRequest, JwtBearerRequest,
-    PasswordRequest, RefreshTokenRequest, TokenExchangeRequest,
+    AuthorizationCodeRequest, DeviceCodeRequest, GrantRequest, JwtBearerRequest, PasswordRequest,
+    RefreshTokenRequest, TokenExchangeRequest,
 };
-use grantd_protocol::{ClientAuth, Code, GrantType, OAuthError, Params, RedirectUri, Scopes, TokenRequest};
+use grantd_protocol::{
+    ClientAuth, Code, GrantType, OAuthError, Params, RedirectUri, Scopes, TokenRequest,
+};
 use grantd_server::endpoints::{closest, ENDPOINTS};
 
 /// Parameters whose values are secrets: never printed, replaced by placeholders.
@@ -106,7 +108,9 @@ impl Kind {
             Kind::Introspect,
             Kind::Device,
         ] {
-            let e = ENDPOINTS.iter().find(|e| e.metadata == Some(k.metadata()))?;
+            let e = ENDPOINTS
+                .iter()
+                .find(|e| e.metadata == Some(k.metadata()))?;
             if path.ends_with(e.path) || e.ringcentral.is_some_and(|r| path.ends_with(r)) {
                 return Some(k);
             }
@@ -144,6 +148,8 @@ pub struct Diagnosis {
     /// The target without its query (which may hold secrets).
     pub path: String,
     pub kind: Kind,
+    /// What the request is, as sent ("an API request", "a token request").
+    pub label: &'static str,
     pub findings: Vec<Finding>,
     /// The corrected request's parameters, in order, secrets still in them
     /// (rendering replaces them by placeholders).
@@ -213,9 +219,9 @@ impl Diagnosis {
     }
 
     pub fn has(&self, code: Code, parameter: Option<&str>) -> bool {
-        self.findings
-            .iter()
-            .any(|f| f.error.code == code && (parameter.is_none() || f.error.parameter == parameter))
+        self.findings.iter().any(|f| {
+            f.error.code == code && (parameter.is_none() || f.error.parameter == parameter)
+        })
     }
 }
 
@@ -254,6 +260,7 @@ pub fn diagnose(req: &HttpRequest) -> Diagnosis {
         method: req.method.clone(),
         path: path.clone(),
         kind,
+        label: kind.request(),
         findings: Vec::new(),
         params: pairs,
         client: CorrectedClient::None,
@@ -300,14 +307,20 @@ pub fn diagnose(req: &HttpRequest) -> Diagnosis {
             client_checks(req, &mut d);
             match kind {
                 Kind::Token => token_checks(&mut d),
-                Kind::Revoke | Kind::Introspect => {
-                    if d.param("token").is_none() {
-                        d.push(OAuthError::missing_parameter(
-                            "token",
-                            &format!("at the {} (the token to {})", kind.name(), if kind == Kind::Revoke { "revoke" } else { "describe" }),
-                        ));
-                        d.set("token", "");
-                    }
+                Kind::Revoke | Kind::Introspect if d.param("token").is_none() => {
+                    d.push(OAuthError::missing_parameter(
+                        "token",
+                        &format!(
+                            "at the {} (the token to {})",
+                            kind.name(),
+                            if kind == Kind::Revoke {
+                                "revoke"
+                            } else {
+                                "describe"
+                            }
+                        ),
+                    ));
+                    d.set("token", "");
                 }
                 _ => {}
             }
@@ -392,7 +405,13 @@ fn json_pairs(text: &str) -> Vec<(String, String)> {
 fn params_of(pairs: &[(String, String)]) -> Params {
     let body: String = pairs
         .iter()
-        .map(|(n, v)| format!("{}={}", super::input::form_encode(n), super::input::form_encode(v)))
+        .map(|(n, v)| {
+            format!(
+                "{}={}",
+                super::input::form_encode(n),
+                super::input::form_encode(v)
+            )
+        })
         .collect::<Vec<_>>()
         .join("&");
     Params::parse(body.as_bytes()).unwrap_or_default()
@@ -402,7 +421,11 @@ fn params_of(pairs: &[(String, String)]) -> Params {
 /// introspection, device authorization).
 fn form_checks(req: &HttpRequest, d: &mut Diagnosis, body_error: Option<OAuthError>) {
     if req.method != "POST" {
-        d.push(OAuthError::method_not_allowed(&req.method, &d.path.clone(), "POST"));
+        d.push(OAuthError::method_not_allowed(
+            &req.method,
+            &d.path.clone(),
+            "POST",
+        ));
     }
     let forbidden = match d.kind {
         Kind::Revoke | Kind::Introspect => TOKEN_PARAM_QUERY_FORBIDDEN,
@@ -431,7 +454,11 @@ fn form_checks(req: &HttpRequest, d: &mut Diagnosis, body_error: Option<OAuthErr
     }
     if req.body.is_empty() && req.query().is_none() && d.params.is_empty() {
         d.push(OAuthError::missing_parameter(
-            if d.kind == Kind::Token { "grant_type" } else { "token" },
+            if d.kind == Kind::Token {
+                "grant_type"
+            } else {
+                "token"
+            },
             &format!("at the {}; the request has no body", d.kind.name()),
         ));
     }
@@ -450,9 +477,6 @@ fn client_checks(req: &HttpRequest, d: &mut Diagnosis) {
                 CorrectedClient::Basic(Some(client_id.clone()))
             };
             d.remove("client_id");
-            if let Some(h) = header {
-                basic_encoding_checks(h, d);
-            }
         }
         Ok(ClientAuth::Post { client_id, secret }) => {
             d.secret = Some(secret);
@@ -495,23 +519,6 @@ fn basic_id(header: &str) -> Option<String> {
     let s = String::from_utf8(bytes).ok()?;
     let (id, _) = s.split_once(':')?;
     (!id.is_empty()).then(|| id.to_string())
-}
-
-/// What the server's reader forgives in a Basic header but a stricter one
-/// (RingCentral's, RFC 7617's) does not.
-fn basic_encoding_checks(header: &str, d: &mut Diagnosis) {
-    let (scheme, rest) = header.trim().split_once(' ').unwrap_or((header, ""));
-    if scheme != "Basic" {
-        d.push(OAuthError::auth_header_malformed(&format!(
-            "the scheme is written '{}'; write it Basic",
-            grantd_protocol::error::sanitize(scheme, 10)
-        )));
-    }
-    if rest.trim().len() % 4 != 0 {
-        d.push(OAuthError::auth_header_malformed(
-            "the base64 value has no '=' padding; standard base64 pads to a multiple of 4 characters, and strict servers refuse it without",
-        ));
-    }
 }
 
 /// Grant type, scope, and what the grant itself requires.
@@ -563,11 +570,20 @@ fn token_checks(d: &mut Diagnosis) {
     }
     // Each grant's parser stops at the first missing parameter; doctor names them all.
     let required: &[(&'static str, &str)] = match grant {
-        GrantType::AuthorizationCode => &[("code", "for the authorization_code grant (the code of the redirect)")],
+        GrantType::AuthorizationCode => &[(
+            "code",
+            "for the authorization_code grant (the code of the redirect)",
+        )],
         GrantType::RefreshToken => &[("refresh_token", "for the refresh_token grant")],
-        GrantType::JwtBearer => &[("assertion", "for the JWT bearer grant (the user's JWT credential)")],
+        GrantType::JwtBearer => &[(
+            "assertion",
+            "for the JWT bearer grant (the user's JWT credential)",
+        )],
         GrantType::Password => &[
-            ("username", "for the password grant (an email or E.164 phone number)"),
+            (
+                "username",
+                "for the password grant (an email or E.164 phone number)",
+            ),
             ("password", "for the password grant"),
         ],
         GrantType::DeviceCode => &[("device_code", "for the device_code grant")],
@@ -634,7 +650,10 @@ fn code_checks(d: &mut Diagnosis) {
             }
         }
     }
-    let public = matches!(d.client, CorrectedClient::BasicPublic(_) | CorrectedClient::BodyId);
+    let public = matches!(
+        d.client,
+        CorrectedClient::BasicPublic(_) | CorrectedClient::BodyId
+    );
     match d.param("code_verifier").map(str::to_string) {
         None if public => {
             d.push_hint(
@@ -646,7 +665,8 @@ fn code_checks(d: &mut Diagnosis) {
         None => {}
         Some(v) => {
             let ok = (43..=128).contains(&v.len())
-                && v.chars().all(|c| c.is_ascii_alphanumeric() || "-._~".contains(c));
+                && v.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-._~".contains(c));
             if !ok {
                 d.push(OAuthError::invalid_parameter(
                     "code_verifier",
@@ -667,7 +687,9 @@ fn code_checks(d: &mut Diagnosis) {
 
 /// The JWT assertion's header and claims, decoded without verifying.
 fn assertion_checks(assertion: &str, d: &mut Diagnosis) {
-    let Some(claims) = decode_jwt(assertion, d) else { return };
+    let Some(claims) = decode_jwt(assertion, d) else {
+        return;
+    };
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let jti = claims["jti"].as_str().unwrap_or("(no jti)").to_string();
     if let Some(exp) = claims["exp"].as_i64() {
@@ -682,7 +704,10 @@ fn assertion_checks(assertion: &str, d: &mut Diagnosis) {
     }
     let auds: Vec<String> = match &claims["aud"] {
         serde_json::Value::String(s) => vec![s.clone()],
-        serde_json::Value::Array(a) => a.iter().filter_map(|x| x.as_str().map(String::from)).collect(),
+        serde_json::Value::Array(a) => a
+            .iter()
+            .filter_map(|x| x.as_str().map(String::from))
+            .collect(),
         _ => Vec::new(),
     };
     let expected = format!(
@@ -694,7 +719,10 @@ fn assertion_checks(assertion: &str, d: &mut Diagnosis) {
     if auds.is_empty() {
         d.push(OAuthError::assertion_wrong_audience("(no aud)", &expected));
     } else if !auds.iter().any(|a| at_token(a)) {
-        d.push(OAuthError::assertion_wrong_audience(&auds.join(", "), &expected));
+        d.push(OAuthError::assertion_wrong_audience(
+            &auds.join(", "),
+            &expected,
+        ));
     } else if let Some(origin) = &d.origin {
         if !auds.iter().any(|a| a.starts_with(origin.as_str())) {
             d.push(OAuthError::assertion_foreign_issuer(
@@ -731,11 +759,15 @@ fn decode_jwt(token: &str, d: &mut Diagnosis) -> Option<serde_json::Value> {
             .and_then(|b| serde_json::from_slice(&b).ok())
     };
     let Some(header) = json(parts[0]) else {
-        d.push(OAuthError::assertion_not_jwt("its header is not base64url-encoded JSON"));
+        d.push(OAuthError::assertion_not_jwt(
+            "its header is not base64url-encoded JSON",
+        ));
         return None;
     };
     let Some(claims) = json(parts[1]) else {
-        d.push(OAuthError::assertion_not_jwt("its payload is not base64url-encoded JSON"));
+        d.push(OAuthError::assertion_not_jwt(
+            "its payload is not base64url-encoded JSON",
+        ));
         return None;
     };
     let typ = header["typ"].as_str().unwrap_or("");
@@ -744,8 +776,13 @@ fn decode_jwt(token: &str, d: &mut Diagnosis) -> Option<serde_json::Value> {
     } else if claims.get("nonce").is_some() || claims.get("auth_time").is_some() {
         d.push(OAuthError::assertion_wrong_kind("ID token"));
     }
-    if header["alg"].as_str().is_none_or(|a| a.eq_ignore_ascii_case("none")) {
-        d.push(OAuthError::assertion_not_jwt("its header names no signing algorithm (alg is absent or none)"));
+    if header["alg"]
+        .as_str()
+        .is_none_or(|a| a.eq_ignore_ascii_case("none"))
+    {
+        d.push(OAuthError::assertion_not_jwt(
+            "its header names no signing algorithm (alg is absent or none)",
+        ));
     }
     Some(claims)
 }
@@ -753,14 +790,21 @@ fn decode_jwt(token: &str, d: &mut Diagnosis) -> Option<serde_json::Value> {
 fn rfc3339(t: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(t)
         .ok()
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
         .unwrap_or_else(|| t.to_string())
 }
 
 /// The authorization request, as a browser would send it.
 fn authorize_checks(req: &HttpRequest, d: &mut Diagnosis) {
     if !matches!(req.method.as_str(), "GET" | "POST" | "HEAD") {
-        d.push(OAuthError::method_not_allowed(&req.method, &d.path.clone(), "GET, HEAD, POST"));
+        d.push(OAuthError::method_not_allowed(
+            &req.method,
+            &d.path.clone(),
+            "GET, HEAD, POST",
+        ));
     }
     let leaked: Vec<&str> = ["client_secret", "password"]
         .into_iter()
@@ -775,7 +819,11 @@ fn authorize_checks(req: &HttpRequest, d: &mut Diagnosis) {
         d.remove("password");
     }
     let params = params_of(&d.params);
-    let token_endpoint = format!("{}{}", d.origin.clone().unwrap_or_default(), Kind::Token.path(d.ringcentral_paths));
+    let token_endpoint = format!(
+        "{}{}",
+        d.origin.clone().unwrap_or_default(),
+        Kind::Token.path(d.ringcentral_paths)
+    );
     let a = match AuthorizeRequest::read(&params, &token_endpoint) {
         Ok(a) => a,
         Err(e) => {
@@ -786,12 +834,18 @@ fn authorize_checks(req: &HttpRequest, d: &mut Diagnosis) {
     match a.response_type.as_deref() {
         Some("code") | Some("token") => {}
         other => {
-            d.push(OAuthError::unsupported_response_type(other, &["code", "token"]));
+            d.push(OAuthError::unsupported_response_type(
+                other,
+                &["code", "token"],
+            ));
             d.set("response_type", "code");
         }
     }
     if a.client_id.is_none() {
-        d.push(OAuthError::missing_parameter("client_id", "at the authorization endpoint"));
+        d.push(OAuthError::missing_parameter(
+            "client_id",
+            "at the authorization endpoint",
+        ));
         d.set("client_id", "<CLIENT_ID>");
     }
     if let Some(uri) = &a.redirect_uri {
@@ -832,10 +886,13 @@ fn authorize_checks(req: &HttpRequest, d: &mut Diagnosis) {
 /// the seed's cousin mistake (it must be exchanged first).
 fn api_checks(req: &HttpRequest, d: &mut Diagnosis) {
     if let Some(jwt) = bearer_credential(req) {
-        let token_endpoint = format!("{}{}", d.origin.clone().unwrap_or_default(), Kind::Token.path(true));
+        let token_endpoint = format!(
+            "{}{}",
+            d.origin.clone().unwrap_or_default(),
+            Kind::Token.path(true)
+        );
         d.push(OAuthError::credential_as_bearer(&token_endpoint));
         d.kind = Kind::Token;
-        d.method = "POST".into();
         d.params = vec![
             ("grant_type".into(), JWT_BEARER_URN.into()),
             ("assertion".into(), jwt),
@@ -861,7 +918,8 @@ fn bearer_credential(req: &HttpRequest) -> Option<String> {
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())?;
     let aud = claims["aud"].as_str().unwrap_or("");
-    aud.ends_with("/oauth/token").then(|| token.trim().to_string())
+    aud.ends_with("/oauth/token")
+        .then(|| token.trim().to_string())
 }
 
 #[cfg(test)]
@@ -879,7 +937,10 @@ mod tests {
     #[test]
     fn grant_guesses() {
         assert_eq!(guess_grant("jwt"), Some(GrantType::JwtBearer));
-        assert_eq!(guess_grant("authorization-code"), Some(GrantType::AuthorizationCode));
+        assert_eq!(
+            guess_grant("authorization-code"),
+            Some(GrantType::AuthorizationCode)
+        );
         assert_eq!(guess_grant("foo"), None);
     }
 

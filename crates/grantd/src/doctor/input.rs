@@ -62,7 +62,8 @@ impl HttpRequest {
         }
         self.header("host").map(|h| {
             let h = h.trim();
-            let local = h.starts_with("localhost") || h.starts_with("127.") || h.starts_with("[::1]");
+            let local =
+                h.starts_with("localhost") || h.starts_with("127.") || h.starts_with("[::1]");
             format!("{}://{h}", if local { "http" } else { "https" })
         })
     }
@@ -100,10 +101,10 @@ fn read_raw(text: &str) -> Result<HttpRequest, Unreadable> {
     let first = lines[0].trim();
     let method = first.split_whitespace().next().unwrap_or("");
     if !METHODS.contains(&method.to_ascii_uppercase().as_str()) {
-        return Err(Unreadable(format!(
-            "it is neither raw HTTP (a first line like 'POST /oauth/token HTTP/1.1'), a curl command line nor a HAR file: the first word is '{}'",
-            method.chars().take(30).collect::<String>()
-        )));
+        // The first word is not quoted: it could be a pasted token.
+        return Err(Unreadable(
+            "it is neither raw HTTP (a first line like 'POST /oauth/token HTTP/1.1'), a curl command line nor a HAR file: the first word is not an HTTP method or curl".into(),
+        ));
     }
     let mut req = HttpRequest {
         method: method.to_ascii_uppercase(),
@@ -121,7 +122,12 @@ fn read_raw(text: &str) -> Result<HttpRequest, Unreadable> {
     let mut line_count = 1;
     let mut request_line = first.to_string();
     if !ends_with_version(first) {
-        if let Some(k) = lines.iter().skip(1).take(4).position(|l| ends_with_version(l)) {
+        if let Some(k) = lines
+            .iter()
+            .skip(1)
+            .take(4)
+            .position(|l| ends_with_version(l))
+        {
             for l in &lines[1..=k + 1] {
                 request_line.push_str(l.trim());
             }
@@ -135,10 +141,7 @@ fn read_raw(text: &str) -> Result<HttpRequest, Unreadable> {
     }
     req.target = words.trim().replace(' ', "%20");
     if req.target.is_empty() {
-        return Err(Unreadable(format!(
-            "the request line '{}' names no URL",
-            request_line.chars().take(60).collect::<String>()
-        )));
+        return Err(Unreadable("the request line names no URL".into()));
     }
     let mut i = line_count;
     while i < lines.len() {
@@ -161,7 +164,11 @@ fn read_raw(text: &str) -> Result<HttpRequest, Unreadable> {
             _ => break,
         }
     }
-    req.body = lines[i.min(lines.len())..].join("\n").trim().as_bytes().to_vec();
+    req.body = lines[i.min(lines.len())..]
+        .join("\n")
+        .trim()
+        .as_bytes()
+        .to_vec();
     if req.header("host").is_none() && !req.target.contains("://") {
         req.quirks.push(Quirk::NoHost);
     }
@@ -256,11 +263,42 @@ pub fn shell_words(text: &str) -> Result<Vec<String>, Unreadable> {
 
 /// curl options that take a value and do not matter here.
 const CURL_IGNORED_WITH_VALUE: &[&str] = &[
-    "-o", "--output", "-A", "--user-agent", "-e", "--referer", "-m", "--max-time",
-    "--connect-timeout", "-w", "--write-out", "-b", "--cookie", "-c", "--cookie-jar",
-    "--cacert", "--cert", "--key", "-x", "--proxy", "--resolve", "--retry", "-T",
-    "--upload-file", "--limit-rate", "-r", "--range", "--max-redirs", "-D", "--dump-header",
-    "--trace", "--trace-ascii", "--interface", "-K", "--config", "--connect-to",
+    "-o",
+    "--output",
+    "-A",
+    "--user-agent",
+    "-e",
+    "--referer",
+    "-m",
+    "--max-time",
+    "--connect-timeout",
+    "-w",
+    "--write-out",
+    "-b",
+    "--cookie",
+    "-c",
+    "--cookie-jar",
+    "--cacert",
+    "--cert",
+    "--key",
+    "-x",
+    "--proxy",
+    "--resolve",
+    "--retry",
+    "-T",
+    "--upload-file",
+    "--limit-rate",
+    "-r",
+    "--range",
+    "--max-redirs",
+    "-D",
+    "--dump-header",
+    "--trace",
+    "--trace-ascii",
+    "--interface",
+    "-K",
+    "--config",
+    "--connect-to",
 ];
 
 /// A curl command line, as curl itself would send it.
@@ -286,7 +324,16 @@ fn read_curl(text: &str) -> Result<HttpRequest, Unreadable> {
         // -XPOST, -HName:v, -dx=1 and --opt=value forms.
         let (flag, inline): (String, Option<String>) = if w.starts_with("--") {
             match w.split_once('=') {
-                Some((f, v)) if !matches!(f, "--data" | "--data-raw" | "--data-binary" | "--data-urlencode" | "--data-ascii") => {
+                Some((f, v))
+                    if !matches!(
+                        f,
+                        "--data"
+                            | "--data-raw"
+                            | "--data-binary"
+                            | "--data-urlencode"
+                            | "--data-ascii"
+                    ) =>
+                {
                     (f.to_string(), Some(v.to_string()))
                 }
                 _ => (w.clone(), None),
@@ -305,7 +352,8 @@ fn read_curl(text: &str) -> Result<HttpRequest, Unreadable> {
             "-H" | "--header" => {
                 let h = take(&mut it)?;
                 if let Some((n, v)) = h.split_once(':') {
-                    req.headers.push((n.trim().to_string(), v.trim().to_string()));
+                    req.headers
+                        .push((n.trim().to_string(), v.trim().to_string()));
                 }
             }
             "-d" | "--data" | "--data-ascii" | "--data-binary" | "--data-raw" => {
@@ -372,8 +420,10 @@ fn read_curl(text: &str) -> Result<HttpRequest, Unreadable> {
     }
     if let Some(u) = user {
         let u = if u.contains(':') { u } else { format!("{u}:") };
-        req.headers
-            .push(("Authorization".into(), format!("Basic {}", STANDARD.encode(u))));
+        req.headers.push((
+            "Authorization".into(),
+            format!("Basic {}", STANDARD.encode(u)),
+        ));
     }
     let body = data.join("&");
     if get && !body.is_empty() {
@@ -464,7 +514,10 @@ mod tests {
     #[test]
     fn shell_words_handle_quotes_and_continuations() {
         let w = shell_words("curl -X POST \\\n  -H 'A: b c' -d \"x=\\\"1\\\"\" $'a\\nb'").unwrap();
-        assert_eq!(w, ["curl", "-X", "POST", "-H", "A: b c", "-d", "x=\"1\"", "a\nb"]);
+        assert_eq!(
+            w,
+            ["curl", "-X", "POST", "-H", "A: b c", "-d", "x=\"1\"", "a\nb"]
+        );
     }
 
     #[test]
@@ -477,17 +530,24 @@ mod tests {
 
     #[test]
     fn body_without_blank_line() {
-        let r = read_raw("POST /t HTTP/1.1\nHost: h\nAuthorization: Basic\n{\n\"a\": 1\n}").unwrap();
+        let r =
+            read_raw("POST /t HTTP/1.1\nHost: h\nAuthorization: Basic\n{\n\"a\": 1\n}").unwrap();
         assert_eq!(r.header("authorization"), Some("Basic"));
         assert!(r.body.starts_with(b"{"));
     }
 
     #[test]
     fn curl_defaults() {
-        let r = read_curl("curl https://h/oauth/token -u id:s -d grant_type=x --data-urlencode 'scope=a b'").unwrap();
+        let r = read_curl(
+            "curl https://h/oauth/token -u id:s -d grant_type=x --data-urlencode 'scope=a b'",
+        )
+        .unwrap();
         assert_eq!(r.method, "POST");
         assert_eq!(r.body, b"grant_type=x&scope=a+b");
-        assert_eq!(r.header("content-type"), Some("application/x-www-form-urlencoded"));
+        assert_eq!(
+            r.header("content-type"),
+            Some("application/x-www-form-urlencoded")
+        );
         assert_eq!(r.origin().as_deref(), Some("https://h"));
         assert_eq!(r.path(), "/oauth/token");
     }

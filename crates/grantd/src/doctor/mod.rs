@@ -39,14 +39,19 @@ pub async fn run(args: DoctorArgs) -> ExitCode {
         Err(input::Unreadable(why)) => return unreadable(&args.input, &why),
     };
     let total = requests.len();
-    let from_har = requests.first().is_some_and(|r| r.source.starts_with("HAR"));
-    let oauth: Vec<_> = requests.iter().filter(|r| !from_har || check::is_oauth(r)).collect();
+    let from_har = requests
+        .first()
+        .is_some_and(|r| r.source.starts_with("HAR"));
+    let oauth: Vec<_> = requests
+        .iter()
+        .filter(|r| !from_har || check::is_oauth(r))
+        .collect();
     let mut diagnoses: Vec<Diagnosis> = oauth.iter().map(|r| check::diagnose(r)).collect();
     let mut general = Vec::new();
     if oauth.is_empty() {
-        general.push(check::Finding::from(grantd_protocol::OAuthError::no_oauth_request(
-            total, "HAR file",
-        )));
+        general.push(check::Finding::from(
+            grantd_protocol::OAuthError::no_oauth_request(total, "HAR file"),
+        ));
     }
     if let Some(url) = &args.server {
         let Some(token) = args.admin_token.as_deref() else {
@@ -126,7 +131,11 @@ fn cannot_check(url: &str, why: &str) -> ExitCode {
 
 fn print_finding(n: usize, f: &check::Finding) {
     let e = f.error.entry();
-    let lead = if n == 0 { "-".to_string() } else { format!("{n}.") };
+    let lead = if n == 0 {
+        "-".to_string()
+    } else {
+        format!("{n}.")
+    };
     println!(
         "  {lead} {} {} ({}, HTTP {})",
         e.code, e.message, e.error, e.status
@@ -139,7 +148,13 @@ fn print_finding(n: usize, f: &check::Finding) {
 }
 
 fn print_diagnosis(d: &Diagnosis, server: Option<&str>) {
-    println!("{}: {} {} ({})", d.source, d.method, d.path, d.kind.request());
+    println!(
+        "{}: {} {} ({})",
+        d.source,
+        d.method,
+        d.path,
+        d.kind.request()
+    );
     if d.findings.is_empty() {
         println!("  No problems found in this request.");
         return;
@@ -180,7 +195,7 @@ fn diagnosis_json(d: &Diagnosis, server: Option<&str>) -> Value {
         "method": d.method,
         "path": d.path,
         "endpoint": d.kind.name(),
-        "request": d.kind.request(),
+        "request": d.label,
         "findings": d.findings.iter().map(finding_json).collect::<Vec<_>>(),
         "corrected": if d.findings.is_empty() { Value::Null } else { json!({"http": http, "curl": curl}) },
     })
@@ -227,17 +242,17 @@ fn corrected(d: &Diagnosis, server: Option<&str>) -> (String, String) {
         .collect();
     if matches!(d.kind, Kind::Authorize) {
         let url = format!("{origin}{path}?{}", encoded.join("&"));
-        let http = format!(
-            "GET {path}?{} HTTP/1.1\nHost: {host}\n",
-            encoded.join("&")
-        );
+        let http = format!("GET {path}?{} HTTP/1.1\nHost: {host}\n", encoded.join("&"));
         let curl = format!("curl -i {}", sh(&url));
         return (http, curl);
     }
     let mut http = format!(
         "POST {path} HTTP/1.1\nHost: {host}\nAccept: application/json\nContent-Type: application/x-www-form-urlencoded\n"
     );
-    let mut curl = format!("curl {} \\\n  -H 'Accept: application/json'", sh(&format!("{origin}{path}")));
+    let mut curl = format!(
+        "curl {} \\\n  -H 'Accept: application/json'",
+        sh(&format!("{origin}{path}"))
+    );
     match &d.client {
         CorrectedClient::Basic(id) => {
             let id = id.clone().unwrap_or_else(|| "<CLIENT_ID>".into());
@@ -245,7 +260,10 @@ fn corrected(d: &Diagnosis, server: Option<&str>) -> (String, String) {
                 "Authorization: Basic <base64 of {}:CLIENT_SECRET>\n",
                 id.trim_matches(['<', '>'])
             ));
-            curl.push_str(&format!(" \\\n  -u {}", sh(&format!("{id}:<CLIENT_SECRET>"))));
+            curl.push_str(&format!(
+                " \\\n  -u {}",
+                sh(&format!("{id}:<CLIENT_SECRET>"))
+            ));
         }
         CorrectedClient::BasicPublic(id) => {
             http.push_str(&format!(
@@ -261,7 +279,10 @@ fn corrected(d: &Diagnosis, server: Option<&str>) -> (String, String) {
     http.push('\n');
     for (n, v) in &d.params {
         let v = shown(n, v).unwrap_or_else(|| placeholder(n));
-        curl.push_str(&format!(" \\\n  --data-urlencode {}", sh(&format!("{n}={v}"))));
+        curl.push_str(&format!(
+            " \\\n  --data-urlencode {}",
+            sh(&format!("{n}={v}"))
+        ));
     }
     (http, curl)
 }

@@ -39,7 +39,10 @@ impl Live {
             .map_err(|e| format!("no answer ({})", e.without_url()))?
             .json()
             .await
-            .map_err(|_| "its /.well-known/oauth-authorization-server is not JSON: is it a grantd?".to_string())?;
+            .map_err(|_| {
+                "its /.well-known/oauth-authorization-server is not JSON: is it a grantd?"
+                    .to_string()
+            })?;
         let issuer = meta["issuer"].as_str().unwrap_or(&base).to_string();
         Ok(Self {
             base,
@@ -67,7 +70,11 @@ impl Live {
         let v: Value = res.json().await.map_err(|e| e.to_string())?;
         let strings = |k: &str| -> Vec<String> {
             v[k].as_array()
-                .map(|a| a.iter().filter_map(|x| x.as_str().map(String::from)).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|x| x.as_str().map(String::from))
+                        .collect()
+                })
                 .unwrap_or_default()
         };
         Ok(Some(AppView {
@@ -77,7 +84,10 @@ impl Live {
                 .as_str()
                 .and_then(|p| p.parse().ok())
                 .ok_or("the admin API's app has no platform_type I know")?,
-            grants: strings("grants").iter().filter_map(|g| g.parse().ok()).collect(),
+            grants: strings("grants")
+                .iter()
+                .filter_map(|g| g.parse().ok())
+                .collect(),
             redirect_uris: strings("redirect_uris"),
             scopes: strings("scopes"),
             issue_refresh_tokens: v["issue_refresh_tokens"].as_bool().unwrap_or(true),
@@ -88,7 +98,11 @@ impl Live {
     /// Whether the server takes this client secret: an introspection of a
     /// token that does not exist changes nothing and answers 200 only to a
     /// client that authenticated.
-    async fn secret_ok(&self, client_id: &str, secret: &grantd_protocol::Secret) -> Result<bool, String> {
+    async fn secret_ok(
+        &self,
+        client_id: &str,
+        secret: &grantd_protocol::Secret,
+    ) -> Result<bool, String> {
         let res = self
             .http
             .post(format!("{}/oauth/introspect", self.base))
@@ -106,11 +120,16 @@ impl Live {
 
     /// Adds what the live server would refuse about the app to `d`.
     pub async fn check(&self, d: &mut Diagnosis) -> Result<(), String> {
-        let Some(client_id) = d.client_id().filter(|c| !c.is_empty() && !c.starts_with('<')).map(str::to_string) else {
+        let Some(client_id) = d
+            .client_id()
+            .filter(|c| !c.is_empty() && !c.starts_with('<'))
+            .map(str::to_string)
+        else {
             return Ok(());
         };
         let Some(app) = self.app(&client_id).await? else {
-            d.findings.push(OAuthError::client_unknown(&client_id, None).into());
+            d.findings
+                .push(OAuthError::client_unknown(&client_id, None).into());
             return Ok(());
         };
         match d.kind {
@@ -125,10 +144,16 @@ impl Live {
     async fn client(&self, d: &mut Diagnosis, app: &AppView) -> Result<(), String> {
         let confidential = app.platform.is_confidential();
         match (&d.secret, confidential) {
-            (None, true) => push(d, OAuthError::secret_required(&app.client_id, &app.name, app.platform)),
+            (None, true) => push(
+                d,
+                OAuthError::secret_required(&app.client_id, &app.name, app.platform),
+            ),
             (Some(s), true) => {
                 if !self.secret_ok(&app.client_id, s).await? {
-                    push(d, OAuthError::client_secret_wrong(&app.client_id, &app.name, None));
+                    push(
+                        d,
+                        OAuthError::client_secret_wrong(&app.client_id, &app.name, None),
+                    );
                 }
             }
             (_, false) => {
@@ -149,29 +174,47 @@ impl Live {
         };
         let needed = grant.enabled_by();
         if !app.grants.contains(&needed) {
-            push(d, OAuthError::grant_not_enabled(&app.name, &app.client_id, app.platform, needed, &app.grants));
+            push(
+                d,
+                OAuthError::grant_not_enabled(
+                    &app.name,
+                    &app.client_id,
+                    app.platform,
+                    needed,
+                    &app.grants,
+                ),
+            );
         }
         if grant == GrantType::RefreshToken && !app.issue_refresh_tokens {
             push(d, OAuthError::refresh_not_issued(&app.name, &app.client_id));
         }
         self.scopes(d, app);
         if grant == GrantType::AuthorizationCode {
-            if let Some(uri) = d.param("redirect_uri").filter(|u| !u.starts_with('<')).map(str::to_string) {
+            if let Some(uri) = d
+                .param("redirect_uri")
+                .filter(|u| !u.starts_with('<'))
+                .map(str::to_string)
+            {
                 self.redirect(d, app, &uri);
             }
-            if !app.platform.is_confidential()
-                && d.param("code_verifier").is_none()
-            {
+            if !app.platform.is_confidential() && d.param("code_verifier").is_none() {
                 push(d, OAuthError::pkce_verifier_missing());
             }
         }
         if grant == GrantType::JwtBearer {
             if let Some(claims) = d.assertion_claims.clone() {
                 // The offline check guessed the server from the request; now it is known.
-                d.findings.retain(|f| f.code() != Code::AssertionForeignIssuer);
+                d.findings
+                    .retain(|f| f.code() != Code::AssertionForeignIssuer);
                 let iss = claims["iss"].as_str().unwrap_or("");
                 if iss != self.issuer {
-                    push(d, OAuthError::assertion_foreign_issuer(if iss.is_empty() { "(no iss)" } else { iss }, &self.issuer));
+                    push(
+                        d,
+                        OAuthError::assertion_foreign_issuer(
+                            if iss.is_empty() { "(no iss)" } else { iss },
+                            &self.issuer,
+                        ),
+                    );
                 }
             }
         }
@@ -182,7 +225,10 @@ impl Live {
         let Some(asked) = d.param("scope").and_then(|s| Scopes::parse(s).ok()) else {
             return;
         };
-        let missing: Vec<&str> = asked.iter().filter(|s| !app.scopes.iter().any(|a| a == s)).collect();
+        let missing: Vec<&str> = asked
+            .iter()
+            .filter(|s| !app.scopes.iter().any(|a| a == s))
+            .collect();
         if !missing.is_empty() {
             let e = OAuthError::scope_not_permitted(&app.name, &missing, &app.scopes);
             d.findings.push(e.into());
@@ -191,33 +237,59 @@ impl Live {
 
     fn redirect(&self, d: &mut Diagnosis, app: &AppView, sent: &str) {
         if app.redirect_uris.is_empty() {
-            push(d, OAuthError::no_redirect_uri_registered(&app.name, &app.client_id));
+            push(
+                d,
+                OAuthError::no_redirect_uri_registered(&app.name, &app.client_id),
+            );
             return;
         }
-        let registered = app.redirect_uris.iter().filter_map(|r| RedirectUri::parse(r).ok());
+        let registered = app
+            .redirect_uris
+            .iter()
+            .filter_map(|r| RedirectUri::parse(r).ok());
         if !registered.clone().any(|r| r.matches(sent)) {
-            push(d, OAuthError::redirect_uri_not_registered(sent, &app.redirect_uris));
+            push(
+                d,
+                OAuthError::redirect_uri_not_registered(sent, &app.redirect_uris),
+            );
         }
     }
 
     fn authorize(&self, d: &mut Diagnosis, app: &AppView) {
         let response_type = d.param("response_type").unwrap_or("code").to_string();
-        let needed = if response_type == "token" { Grant::Implicit } else { Grant::AuthorizationCode };
+        let needed = if response_type == "token" {
+            Grant::Implicit
+        } else {
+            Grant::AuthorizationCode
+        };
         if !app.grants.contains(&needed) {
-            push(d, OAuthError::grant_not_enabled(&app.name, &app.client_id, app.platform, needed, &app.grants));
+            push(
+                d,
+                OAuthError::grant_not_enabled(
+                    &app.name,
+                    &app.client_id,
+                    app.platform,
+                    needed,
+                    &app.grants,
+                ),
+            );
         }
         match d.param("redirect_uri").map(str::to_string) {
             Some(uri) => self.redirect(d, app, &uri),
-            None if app.redirect_uris.is_empty() => {
-                push(d, OAuthError::no_redirect_uri_registered(&app.name, &app.client_id))
-            }
+            None if app.redirect_uris.is_empty() => push(
+                d,
+                OAuthError::no_redirect_uri_registered(&app.name, &app.client_id),
+            ),
             None if app.redirect_uris.len() > 1 => {
                 push(d, OAuthError::redirect_uri_required(&app.redirect_uris))
             }
             None => {}
         }
         self.scopes(d, app);
-        if response_type == "code" && !app.platform.is_confidential() && d.param("code_challenge").is_none() {
+        if response_type == "code"
+            && !app.platform.is_confidential()
+            && d.param("code_challenge").is_none()
+        {
             push(d, OAuthError::pkce_required(&app.name, app.platform));
         }
         if app.allow_plain_pkce {
