@@ -62,6 +62,19 @@ enum Command {
     /// file; - reads standard input): every problem with its code, cause and
     /// fix, then the corrected request. Exit 0: no problem, 1: problems, 2: unreadable input.
     Doctor(crate::doctor::DoctorArgs),
+    /// Check the configuration `serve` would run with.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Ask a running grantd whether it is ready (GET /readyz): exit 0 if so,
+    /// 1 if not (for container health checks).
+    Healthcheck {
+        /// The server (default: http:// and the address grantd listens on).
+        #[arg(long)]
+        url: Option<String>,
+        /// The address grantd listens on (as for serve).
+        #[arg(long, env = "GRANTD_LISTEN")]
+        listen: Option<String>,
+    },
     /// Explain an error code (e.g. grantd explain OAU-251); --markdown prints the whole catalog.
     Explain {
         #[arg(required_unless_present = "markdown")]
@@ -71,6 +84,20 @@ enum Command {
         /// Print every code as Markdown (the source of docs/errors.md).
         #[arg(long)]
         markdown: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Validate the configuration (FILE, else --config / GRANTD_CONFIG, with
+    /// the environment and the flags given) and print every effective
+    /// setting with its source, secrets masked. Exit 0: valid; 1: not.
+    Check {
+        file: Option<std::path::PathBuf>,
+        #[command(flatten)]
+        serve: ServeArgs,
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -379,6 +406,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             backup(&settings.database_url, &file).await
         }
         Command::Doctor(args) => Ok(crate::doctor::run(args).await),
+        Command::Config(ConfigCommand::Check { file, serve, json }) => Ok(
+            crate::config_check::check(&cli.store, &serve, file.as_deref(), json),
+        ),
+        Command::Healthcheck { url, listen } => {
+            let serve = ServeArgs {
+                listen,
+                ..Default::default()
+            };
+            Ok(crate::config_check::healthcheck(&cli.store, &serve, url).await)
+        }
         Command::Explain { markdown: true, .. } => {
             print!("{}", catalog_markdown());
             Ok(ExitCode::SUCCESS)

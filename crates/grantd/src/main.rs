@@ -2,6 +2,7 @@
 
 mod cli;
 mod config;
+mod config_check;
 mod doctor;
 mod serve;
 
