@@ -328,6 +328,14 @@ fn client_ids(field: &str, ids: Vec<String>) -> Result<Vec<String>, OAuthError> 
 const UPDATE_ATTEMPTS: usize = 8;
 
 impl Grantd {
+    /// Whether an app with this client id was read recently (the app cache):
+    /// a bounded, store-free test that a client id is real, for metric labels.
+    pub fn is_known_app(&self, client_id: &str) -> bool {
+        self.apps.contains(client_id)
+    }
+}
+
+impl Grantd {
     pub async fn create_app(&self, spec: AppSpec) -> Result<CreatedApp, OAuthError> {
         let now = self.now();
         let account_id = self.account_or_default(spec.account_id.clone()).await?;

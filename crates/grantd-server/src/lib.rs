@@ -7,6 +7,7 @@ pub mod counters;
 pub mod endpoints;
 pub mod extract;
 pub mod listen;
+pub mod metrics;
 pub mod openapi;
 pub mod quota;
 pub mod ratelimit;
@@ -102,6 +103,8 @@ fn request_id(req: &Request) -> HeaderValue {
 /// status and time.
 async fn edge(State(s): State<AppState>, mut req: Request, next: Next) -> Response {
     let id = request_id(&req);
+    let began = Instant::now();
+    let metered_path = req.uri().path().to_string();
     let log = tracing::enabled!(target: "grantd::http", tracing::Level::INFO);
     let started = log.then(|| {
         (
@@ -207,6 +210,14 @@ async fn edge(State(s): State<AppState>, mut req: Request, next: Next) -> Respon
             "request"
         );
     }
+    metrics::request(
+        &metered_path,
+        res.status().as_u16(),
+        res.headers()
+            .get("x-error-code")
+            .and_then(|v| v.to_str().ok()),
+        began.elapsed(),
+    );
     res.headers_mut().insert(REQUEST_ID.clone(), id);
     res
 }
