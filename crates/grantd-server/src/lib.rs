@@ -35,6 +35,8 @@ use tower_http::catch_panic::CatchPanicLayer;
 /// Most the request headers may add up to.
 pub const HEADER_LIMIT: usize = 16 * 1024;
 
+use tracing::Instrument;
+
 static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The whole HTTP application.
@@ -147,7 +149,10 @@ async fn edge(State(s): State<AppState>, mut req: Request, next: Next) -> Respon
         if let Some(m) = &metered {
             req.extensions_mut().insert(m.clone());
         }
-        reject::render(s.issuer(), next.run(req).await)
+        // Every line logged while the request is handled carries its id
+        // (as a span field; in JSON logs under "span").
+        let span = tracing::info_span!("request", request_id = id.to_str().unwrap_or("-"));
+        reject::render(s.issuer(), next.run(req).instrument(span).await)
     };
     let failed = res.status() == StatusCode::UNAUTHORIZED
         || matches!(
