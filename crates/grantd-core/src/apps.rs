@@ -370,6 +370,14 @@ impl Grantd {
         app.secret_hash = secret.as_ref().map(|s| sha256(s.expose().as_bytes()));
         self.store.insert_app(&app).await?;
         tracing::info!(client_id = %app.client_id, platform = %app.platform_type, "app created");
+        self.audit(
+            crate::audit::kind::APP_CREATED,
+            "admin",
+            &app.client_id,
+            "",
+            serde_json::json!({"name": app.name, "platform_type": app.platform_type.as_str(), "grants": app.grants}),
+        )
+        .await;
         Ok(CreatedApp {
             app,
             client_secret: secret,
@@ -398,6 +406,14 @@ impl Grantd {
                     app.revision += 1;
                     self.apps.forget(client_id);
                     tracing::info!(client_id, "app updated");
+                    self.audit(
+                        crate::audit::kind::APP_CHANGED,
+                        "admin",
+                        client_id,
+                        "",
+                        serde_json::json!({"name": app.name, "platform_type": app.platform_type.as_str(), "grants": app.grants, "redirect_uris": app.redirect_uris, "scopes": app.scopes}),
+                    )
+                    .await;
                     return Ok(app);
                 }
                 Cas::Stale => continue,
@@ -454,6 +470,14 @@ impl Grantd {
         }
         self.apps.forget(client_id);
         tracing::info!(client_id, "app deleted");
+        self.audit(
+            crate::audit::kind::APP_DELETED,
+            "admin",
+            client_id,
+            "",
+            serde_json::json!({}),
+        )
+        .await;
         Ok(())
     }
 
@@ -483,6 +507,14 @@ impl Grantd {
         self.apps.forget(client_id);
         let app = self.get_app(client_id).await?;
         tracing::info!(client_id, "client secret rotated");
+        self.audit(
+            crate::audit::kind::SECRET_ROTATED,
+            "admin",
+            client_id,
+            "",
+            serde_json::json!({}),
+        )
+        .await;
         Ok((app, secret))
     }
 
