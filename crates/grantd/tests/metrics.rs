@@ -96,6 +96,21 @@ async fn metrics_are_served_on_the_admin_listener_only() {
         .unwrap();
     assert_eq!(r.status(), 404);
 
+    // Opaque tokens are stored through group commit.
+    let opaque = server
+        .server_only_app(json!({"access_token_format": "opaque"}))
+        .await;
+    for _ in 0..3 {
+        let r = server
+            .post_form(
+                "/oauth/token",
+                Some((&opaque.client_id, &opaque.secret)),
+                "grant_type=client_credentials",
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+    }
+
     // Not on the public port.
     let public = server
         .http
@@ -126,7 +141,7 @@ async fn metrics_are_served_on_the_admin_listener_only() {
             "grantd_http_requests_total",
             &[("endpoint", "/oauth/token"), ("status", "200")]
         ),
-        5.0,
+        8.0,
         "{text}"
     );
     assert_eq!(
@@ -201,6 +216,22 @@ async fn metrics_are_served_on_the_admin_listener_only() {
             "grantd_http_request_duration_seconds_sum",
             &[("endpoint", "/oauth/token")]
         ) > 0.0
+    );
+    // Group commit: batch sizes and the store's time per commit.
+    let batches = sum(&m, "grantd_store_batch_size_count", &[]);
+    assert!(batches >= 1.0, "{text}");
+    assert_eq!(
+        sum(&m, "grantd_store_batch_size_sum", &[]),
+        3.0,
+        "three tokens in all"
+    );
+    assert_eq!(
+        sum(
+            &m,
+            "grantd_store_duration_seconds_count",
+            &[("operation", "insert_tokens")]
+        ),
+        batches
     );
     // The app cache: the first lookup misses, the rest hit.
     assert!(
