@@ -46,6 +46,7 @@ const ADMIN_TOKEN = `browser-admin-${randomBytes(24).toString('hex')}`;
 const USER = { email: 'alice@example.com', name: 'Alice Smith', password: 'correct horse battery' };
 const APP_NAME = 'Acme Web';
 const DEVICE_APP_NAME = 'Acme TV';
+const SPA_NAME = 'Acme SPA';
 const SCOPE = 'ReadAccounts';
 const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 const START_TIMEOUT_MS = 30_000; // for "grantd listening on ..."
@@ -201,6 +202,57 @@ class AppServer {
 }
 
 // ---------------------------------------------------------------------------
+// A browser app (single-page app) on an origin of its own: its page loads the
+// RingCentral JS SDK's browser build (@ringcentral/sdk, dist/ringcentral.js)
+// and calls grantd cross-origin, as a RingCentral browser app does.
+
+const SDK_BUNDLE = path.join(HERE, 'node_modules', '@ringcentral', 'sdk', 'dist', 'ringcentral.js');
+
+class SpaServer {
+  /** `config()` gives { server, clientId } when a page is served. */
+  constructor(config) {
+    this.config = config;
+    this.server = http.createServer((req, res) => {
+      const url = new URL(req.url, 'http://spa.invalid');
+      if (url.pathname === '/ringcentral.js') {
+        res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8' });
+        res.end(fs.readFileSync(SDK_BUNDLE));
+      } else if (url.pathname === '/' || url.pathname === '/callback') {
+        const { server, clientId } = this.config();
+        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
+        res.end(
+          '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Acme SPA</title>' +
+            '<script src="/ringcentral.js"></script></head>' +
+            '<body style="font-family:sans-serif;margin:2rem"><h1>Acme SPA</h1><p id="status">ready</p>' +
+            '<script>' +
+            `window.grantd = ${JSON.stringify(server)}; window.makeSdk = () => new RingCentral.SDK({ server: ${JSON.stringify(server)}, ` +
+            `clientId: ${JSON.stringify(clientId)}, redirectUri: location.origin + '/callback' });` +
+            '</script></body></html>',
+        );
+      } else {
+        res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
+        res.end('Not found\n');
+      }
+    });
+  }
+
+  async start() {
+    await new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(0, '127.0.0.1', resolve);
+    });
+    this.origin = `http://127.0.0.1:${this.server.address().port}`;
+    this.callback = `${this.origin}/callback`;
+    return this.origin;
+  }
+
+  stop() {
+    this.server.closeAllConnections?.();
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+// ---------------------------------------------------------------------------
 // Shared state, filled by setup().
 
 const S = {
@@ -211,6 +263,9 @@ const S = {
   client: null, // { client_id, client_secret }
   deviceClientId: null, // a device app (public: no secret)
   userId: null,
+  spa: null, // SpaServer: the browser app's own origin
+  stranger: null, // SpaServer on an origin no app allows
+  spaClientId: null, // the browser app (public: no secret)
 };
 
 async function adminPost(urlPath, body) {
@@ -272,6 +327,23 @@ async function setup(binary) {
   assert.ok(device.client_id && !device.client_secret, 'the device app is not a public app');
   S.deviceClientId = device.client_id;
 
+  if (!fs.existsSync(SDK_BUNDLE)) throw new Error(`no RingCentral JS SDK at ${SDK_BUNDLE} (npm ci)`);
+  S.spa = new SpaServer(() => ({ server: S.base, clientId: S.spaClientId }));
+  await S.spa.start();
+  S.stranger = new SpaServer(() => ({ server: S.base, clientId: S.spaClientId }));
+  await S.stranger.start();
+  say(`browser app: ${S.spa.origin}; an origin no app allows: ${S.stranger.origin}`);
+  const spa = await adminPost('/admin/v1/apps', {
+    name: SPA_NAME,
+    platform_type: 'browser',
+    grants: ['authorization_code', 'refresh_token'],
+    issue_refresh_tokens: true,
+    redirect_uris: [S.spa.callback],
+    scopes: [SCOPE],
+  });
+  assert.ok(spa.client_id && !spa.client_secret, 'the browser app is not a public app');
+  S.spaClientId = spa.client_id;
+
   if (!fs.existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM} (apt-get install chromium)`);
   // launch() starts Chromium with a new, empty --user-data-dir of Playwright's
   // own (a temporary directory, removed at close); each test then opens its own
@@ -289,6 +361,8 @@ async function teardown() {
   const steps = [
     () => S.browser?.close(),
     () => S.app?.stop(),
+    () => S.spa?.stop(),
+    () => S.stranger?.stop(),
     () => S.grantd?.stop(),
   ];
   for (const step of steps) {
@@ -584,6 +658,141 @@ const tests = [
       assert.ok(typeof polled.body.access_token === 'string' && polled.body.access_token.length > 0, 'no access_token');
       assert.ok(typeof polled.body.refresh_token === 'string', 'no refresh_token');
       assert.equal(polled.body.scope, SCOPE, 'the token\'s scope is not the one approved');
+    },
+  },
+  {
+    name: 'a browser app on its own origin uses the RingCentral JS SDK: loginUrl with PKCE, sign in, login({code}), an API call, refresh(), logout(); endpoint_id stays the same',
+    slug: '6-js-sdk-browser-app',
+    async fn(t) {
+      const page = await openPage(t);
+      const consoleErrors = [];
+      page.on('console', (m) => {
+        if (m.type() === 'error') consoleErrors.push(m.text());
+      });
+      await page.goto(`${S.spa.origin}/`);
+      await page.getByText('ready', { exact: true }).waitFor();
+      // The app builds the sign-in link; it keeps the PKCE verifier across the redirect.
+      const loginUrl = await page.evaluate(() => {
+        const platform = window.makeSdk().platform();
+        const url = platform.loginUrl({ usePKCE: true });
+        sessionStorage.setItem('verifier', platform.codeVerifier);
+        return url;
+      });
+      const sent = new URL(loginUrl);
+      assert.equal(sent.origin + sent.pathname, `${S.base}/restapi/oauth/authorize`, `loginUrl: ${sent.origin}${sent.pathname}`);
+      assert.equal(sent.searchParams.get('code_challenge_method'), 'S256');
+      assert.ok(sent.searchParams.get('code_challenge'), 'no code_challenge in the login URL');
+      await shot(t, page, '01-app');
+
+      // Sign in on grantd's page (consent the first time), back to the app's callback.
+      const res = await page.goto(loginUrl);
+      assert.equal(res.status(), 200, `the authorization endpoint answered ${res.status()} to the SDK's login URL`);
+      await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+      await shot(t, page, '02-signin');
+      const login = await signIn(page, USER.email, USER.password);
+      assert.ok([200, 303].includes(login.status()) || page.url().startsWith(S.spa.callback), `signing in answered ${login.status()}`);
+      if (!page.url().startsWith(S.spa.callback)) {
+        await page.getByRole('button', { name: 'Allow', exact: true }).waitFor();
+        await shot(t, page, '03-consent');
+        await Promise.all([
+          page.waitForURL((u) => u.href.startsWith(`${S.spa.callback}?`)),
+          page.getByRole('button', { name: 'Allow', exact: true }).click(),
+        ]);
+      }
+      await page.getByText('ready', { exact: true }).waitFor();
+      assert.ok(new URL(page.url()).searchParams.get('code'), 'no code on the callback');
+
+      // Everything from here runs in the page, cross-origin, through the SDK.
+      const run = await page.evaluate(async () => {
+        const out = {};
+        const platform = window.makeSdk().platform();
+        const step = async (name, f) => {
+          try {
+            out[name] = await f();
+          } catch (e) {
+            out[name] = { failed: String(e && e.message ? e.message : e) };
+          }
+        };
+        const code = new URL(location.href).searchParams.get('code');
+        await step('login', async () => {
+          const r = await platform.login({ code, code_verifier: sessionStorage.getItem('verifier') });
+          return r.json();
+        });
+        await step('api', async () => {
+          const r = await platform.get('/restapi/v1.0/account/~/extension/~');
+          return { status: r.status, body: await r.json(), requestId: r.headers.get('RCRequestId') };
+        });
+        await step('refresh', async () => (await platform.refresh()).json());
+        await step('afterRefresh', async () => (await platform.get('/restapi/v1.0/account/~/extension/~')).status);
+        await step('stored', async () => platform.auth().data());
+        await step('logout', async () => (await platform.logout()).status);
+        await step('loggedIn', async () => platform.loggedIn());
+        return out;
+      });
+      await shot(t, page, '04-done');
+      const failed = Object.entries(run).filter(([, v]) => v && v.failed);
+      assert.deepEqual(failed, [], `SDK steps failed: ${JSON.stringify(failed)}; console: ${consoleErrors.join(' | ')}`);
+      assert.ok(run.login.access_token, 'login({code}) returned no access_token');
+      assert.ok(run.login.refresh_token, 'login({code}) returned no refresh_token');
+      assert.ok(run.login.endpoint_id, 'login({code}) returned no endpoint_id');
+      assert.equal(run.login.scope, SCOPE);
+      assert.equal(run.api.status, 200, `the API call answered ${run.api.status}`);
+      assert.equal(run.api.body.contact?.email ?? run.api.body.email ?? USER.email, USER.email);
+      assert.ok(run.api.requestId, 'RCRequestId is not readable by the page');
+      assert.ok(run.refresh.access_token && run.refresh.access_token !== run.login.access_token, 'refresh() returned no new access token');
+      assert.equal(run.refresh.endpoint_id, run.login.endpoint_id, 'endpoint_id changed on refresh');
+      assert.equal(run.refresh.session_id, run.login.session_id, 'refresh() opened another session');
+      assert.equal(run.afterRefresh, 200, 'the refreshed token does not work');
+      assert.equal(run.logout, 200, `logout() answered ${run.logout}`);
+      assert.equal(run.loggedIn, false, 'the SDK still thinks it is signed in after logout()');
+      // The session ended: the last access token no longer works.
+      const after = await fetch(`${S.base}/restapi/v1.0/account/~/extension/~`, {
+        headers: { authorization: `bearer ${run.refresh.access_token}` },
+      });
+      assert.equal(after.status, 401, `the access token still works after logout(): ${after.status}`);
+    },
+  },
+  {
+    name: 'a page on an origin no app allows is refused, and is told which origin and which app setting',
+    slug: '7-origin-not-allowed',
+    async fn(t) {
+      const page = await openPage(t);
+      await page.goto(`${S.stranger.origin}/`);
+      await page.getByText('ready', { exact: true }).waitFor();
+      const seen = await page.evaluate(async () => {
+        const out = {};
+        // The SDK's own request (preflighted: it sends X-User-Agent): the browser stops at the preflight.
+        try {
+          await window.makeSdk().platform().login({ code: 'x', code_verifier: 'y' });
+          out.sdk = 'no error';
+        } catch (e) {
+          out.sdk = String(e && e.message ? e.message : e);
+        }
+        // A request the browser sends without a preflight: grantd refuses it and the page reads why.
+        const r = await fetch(`${window.grantd}/restapi/oauth/token`, {
+          method: 'POST',
+          credentials: 'include',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: 'grant_type=authorization_code&code=x',
+        });
+        out.status = r.status;
+        out.body = await r.json();
+        return out;
+      });
+      await shot(t, page, '01-refused');
+      assert.notEqual(seen.sdk, 'no error', 'the SDK call from a foreign origin succeeded');
+      assert.equal(seen.status, 403);
+      assert.equal(seen.body.errors?.[0]?.errorCode, 'GRD-140', JSON.stringify(seen.body));
+      assert.ok(seen.body.error_description.includes(S.stranger.origin), `the error does not name the origin: ${seen.body.error_description}`);
+      assert.ok(seen.body.error_description.includes('allowed_origins'), 'the error does not name the app setting');
+      // The preflight itself carries the same explanation (a developer sees it in the network panel).
+      const pre = await fetch(`${S.base}/restapi/oauth/token`, {
+        method: 'OPTIONS',
+        headers: { origin: S.stranger.origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'x-user-agent' },
+      });
+      assert.equal(pre.status, 403);
+      assert.equal(pre.headers.get('access-control-allow-origin'), null);
+      assert.equal((await pre.json()).errors?.[0]?.errorCode, 'GRD-140');
     },
   },
 ];

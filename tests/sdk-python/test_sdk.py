@@ -48,6 +48,7 @@ PHONE = "+16505550100"
 PASSWORD = "correct horse battery"
 START_TIMEOUT = 30  # seconds to wait for "grantd listening on ..."
 CALLBACK = "http://127.0.0.1:8765/callback"  # never contacted: the test reads Location
+WS_URI = "wss://ws.grantd.test/ws"  # the WebSocket gateway grantd names (never connected to here)
 
 # The SDK warns on every username/password login; that is expected here.
 warnings.filterwarnings("ignore", message="username-password login")
@@ -85,6 +86,7 @@ class Grantd:
                 "serve",
                 "--listen", "127.0.0.1:0",
                 "--password-grant-sunset", "2099-12-31",
+                "--ws-uri", WS_URI,
             ],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
@@ -394,6 +396,21 @@ def test_extension_call(ctx):
     eq(response.json().extensionNumber, EXTENSION, "response.json().extensionNumber")
 
 
+def test_websocket_token(ctx):
+    """WebSocketClient(platform).get_web_socket_token() -> {uri, ws_access_token, expires_in}"""
+    from ringcentral.websocket.web_socket_client import WebSocketClient
+
+    token = WebSocketClient(ctx["platform"]).get_web_socket_token()
+    eq(token.get("uri"), WS_URI, "uri of the wstoken (ws.uri)")
+    check(token.get("ws_access_token"), "no ws_access_token: %r" % token)
+    check(0 < int(token.get("expires_in", 0)) <= 60, "expires_in: %r" % token.get("expires_in"))
+    # A JWT for the gateway: its audience is the gateway, its subject the user.
+    payload = token["ws_access_token"].split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    eq(claims.get("aud"), WS_URI, "aud of the ws_access_token")
+    eq(claims.get("sub"), ctx["user"]["id"], "sub of the ws_access_token")
+
+
 def test_refresh(ctx):
     """platform.refresh() -> a new access token that works"""
     platform = ctx["platform"]
@@ -501,6 +518,7 @@ def admin_app(ctx, body):
 TESTS = [
     test_jwt_login,
     test_extension_call,
+    test_websocket_token,
     test_refresh,
     test_logout,
     test_password_login,
@@ -512,6 +530,7 @@ TESTS = [
 # Tests that cannot run when an earlier one failed (they share its SDK session).
 NEEDS = {
     test_extension_call: test_jwt_login,
+    test_websocket_token: test_jwt_login,
     test_refresh: test_jwt_login,
     test_logout: test_refresh,
 }

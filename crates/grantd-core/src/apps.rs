@@ -36,6 +36,9 @@ pub struct AppSpec {
     pub access_token_format: Option<String>,
     pub allow_plain_pkce: Option<bool>,
     pub resource_server: Option<bool>,
+    /// Origins whose pages may call grantd from a browser (CORS), besides a
+    /// browser app's redirect URI origins; replaces the list.
+    pub allowed_origins: Option<Vec<String>>,
     /// `{"auth": "10/60", "light": "off"}`: the app's own quotas per
     /// rate-limit group; replaces the whole set (`{}` clears it).
     pub rate_limits: Option<std::collections::BTreeMap<String, String>>,
@@ -63,6 +66,9 @@ where
 {
     Option::<T>::deserialize(d).map(Some)
 }
+
+/// Most origins an app lists in `allowed_origins`.
+pub const MAX_ALLOWED_ORIGINS: usize = 20;
 
 /// Most client ids a token exchange policy lists in each of its fields.
 pub const MAX_EXCHANGE_POLICY_APPS: usize = 50;
@@ -234,6 +240,25 @@ fn apply(mut app: App, spec: AppSpec, creating: bool) -> Result<App, OAuthError>
         }
         app.resource_server = r;
     }
+    if let Some(origins) = spec.allowed_origins {
+        if origins.len() > MAX_ALLOWED_ORIGINS {
+            return Err(OAuthError::invalid_app_field(
+                "allowed_origins",
+                format!(
+                    "{} origins given; an app may list at most {MAX_ALLOWED_ORIGINS}",
+                    origins.len()
+                ),
+            ));
+        }
+        let mut parsed = origins
+            .iter()
+            .map(|o| redirect_uri::parse_origin(o))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|why| OAuthError::invalid_app_field("allowed_origins", why))?;
+        parsed.sort();
+        parsed.dedup();
+        app.allowed_origins = parsed;
+    }
     if let Some(limits) = spec.rate_limits {
         app.rate_limits =
             AppRateLimits::parse(limits.iter().map(|(g, l)| (g.as_str(), l.as_str())))
@@ -356,6 +381,7 @@ impl Grantd {
             resource_server: false,
             rate_limits: Default::default(),
             token_exchange: None,
+            allowed_origins: Vec::new(),
             secret_hash: None,
             created_at: now,
             updated_at: now,
@@ -369,6 +395,7 @@ impl Grantd {
         let secret = app.is_confidential().then(|| Secret::new(random_token()));
         app.secret_hash = secret.as_ref().map(|s| sha256(s.expose().as_bytes()));
         self.store.insert_app(&app).await?;
+        self.origins.set(&app);
         tracing::info!(client_id = %app.client_id, platform = %app.platform_type, "app created");
         self.audit(
             crate::audit::kind::APP_CREATED,
@@ -405,6 +432,7 @@ impl Grantd {
                 Cas::Done => {
                     app.revision += 1;
                     self.apps.forget(client_id);
+                    self.origins.set(&app);
                     tracing::info!(client_id, "app updated");
                     self.audit(
                         crate::audit::kind::APP_CHANGED,
@@ -469,6 +497,7 @@ impl Grantd {
             return Err(OAuthError::app_not_found(client_id));
         }
         self.apps.forget(client_id);
+        self.origins.remove(client_id);
         tracing::info!(client_id, "app deleted");
         self.audit(
             crate::audit::kind::APP_DELETED,
@@ -567,6 +596,7 @@ mod tests {
             resource_server: false,
             rate_limits: Default::default(),
             token_exchange: None,
+            allowed_origins: Vec::new(),
             secret_hash: None,
             created_at: 0,
             updated_at: 0,
@@ -580,6 +610,58 @@ mod tests {
             platform_type: Some(platform.into()),
             grants: Some(grants.iter().map(|s| s.to_string()).collect()),
             ..Default::default()
+        }
+    }
+
+    #[test]
+    fn browser_apps_allow_their_redirect_origins_and_listed_ones() {
+        let app = apply(
+            blank(),
+            AppSpec {
+                redirect_uris: Some(vec!["https://spa.example.com:8443/cb".into()]),
+                allowed_origins: Some(vec!["HTTPS://Other.Example.com:443".into()]),
+                ..spec("browser", &["authorization_code"])
+            },
+            true,
+        )
+        .unwrap();
+        assert_eq!(app.allowed_origins, vec!["https://other.example.com"]);
+        assert_eq!(
+            app.cors_origins(),
+            vec!["https://other.example.com", "https://spa.example.com:8443"]
+        );
+        let server = apply(
+            blank(),
+            AppSpec {
+                redirect_uris: Some(vec!["https://web.example.com/cb".into()]),
+                ..spec("server-web", &["authorization_code"])
+            },
+            true,
+        )
+        .unwrap();
+        assert!(
+            server.cors_origins().is_empty(),
+            "a server's pages call it from the server"
+        );
+        for bad in [
+            "https://a.example.com/path",
+            "ftp://a.example.com",
+            "a.example.com",
+        ] {
+            let e = apply(
+                blank(),
+                AppSpec {
+                    allowed_origins: Some(vec![bad.into()]),
+                    ..spec("browser", &["authorization_code"])
+                },
+                true,
+            )
+            .unwrap_err();
+            assert!(
+                e.description.contains("allowed_origins"),
+                "{}",
+                e.description
+            );
         }
     }
 

@@ -110,20 +110,53 @@ impl Grantd {
     ) -> Result<AuthorizeContext, AuthorizeError> {
         let request = AuthorizeRequest::read(params, &self.token_endpoint())?;
         let client_id = request.client_id.clone().ok_or_else(|| {
-            OAuthError::missing_parameter("client_id", "at the authorization endpoint")
+            OAuthError::missing_query_parameter("client_id", "at the authorization endpoint")
         })?;
-        let app = self
-            .find_app(&client_id)
-            .await?
-            .ok_or_else(|| OAuthError::client_unknown(&client_id, None))?;
+        let Some(app) = self.find_app(&client_id).await? else {
+            let trimmed = grantd_protocol::hint::trimmed(&client_id);
+            let hint = match self.find_app(trimmed).await? {
+                Some(app) if trimmed != client_id => Some(format!(
+                    "It {}; without it, it is the client id of app '{}' ({}). Remove the extra character.",
+                    grantd_protocol::hint::invisible(&client_id).unwrap_or_default(),
+                    app.name,
+                    app.client_id
+                )),
+                _ => None,
+            };
+            return Err(OAuthError::client_unknown_hint(&client_id, None, hint.as_deref()).into());
+        };
+        // An app that can never use this endpoint is told so first, and
+        // alone: registering a redirect URI would not help it.
+        if !app.platform_type.allows(Grant::AuthorizationCode) {
+            return Err(OAuthError::authorize_not_for_platform(
+                &app.name,
+                &app.client_id,
+                app.platform_type,
+                &app.grants,
+            )
+            .into());
+        }
         let registered: Vec<String> = app.redirect_uris.iter().map(|u| u.to_string()).collect();
         if registered.is_empty() {
-            return Err(OAuthError::no_redirect_uri_registered(&app.name, &app.client_id).into());
+            // Everything else that stands in the way, named at once.
+            let grant_missing = !app.has_grant(Grant::AuthorizationCode);
+            return Err(OAuthError::no_redirect_uri_registered_and(
+                &app.name,
+                &app.client_id,
+                grant_missing.then_some(app.grants.as_slice()),
+            )
+            .into());
         }
         let redirect_uri = match &request.redirect_uri {
             Some(sent) => {
                 if !app.redirect_uris.iter().any(|r| r.matches(sent)) {
-                    return Err(OAuthError::redirect_uri_not_registered(sent, &registered).into());
+                    let near = grantd_protocol::hint::near_miss(sent, registered.iter());
+                    return Err(OAuthError::redirect_uri_not_registered_hint(
+                        sent,
+                        &registered,
+                        near.map(|(k, m)| (k, m.describe())),
+                    )
+                    .into());
                 }
                 sent.clone()
             }
@@ -139,7 +172,7 @@ impl Grantd {
             Some("code") => ResponseType::Code,
             Some("token") => ResponseType::Token,
             None => {
-                return Err(fail(OAuthError::missing_parameter(
+                return Err(fail(OAuthError::missing_query_parameter(
                     "response_type",
                     "at the authorization endpoint (use response_type=code)",
                 )))

@@ -80,16 +80,16 @@ impl AppCache {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::model::{AccessTokenFormat, Distribution};
+pub(crate) mod tests_support {
+    use crate::model::{AccessTokenFormat, App, Distribution};
     use grantd_protocol::{PlatformType, Scopes};
 
-    fn app(name: &str) -> Arc<App> {
-        Arc::new(App {
-            client_id: "c".into(),
+    /// A server-only app with nothing enabled, for unit tests.
+    pub(crate) fn app(client_id: &str) -> App {
+        App {
+            client_id: client_id.into(),
             account_id: "a".into(),
-            name: name.into(),
+            name: client_id.into(),
             platform_type: PlatformType::ServerOnly,
             grants: vec![],
             redirect_uris: vec![],
@@ -103,10 +103,23 @@ mod tests {
             resource_server: false,
             rate_limits: Default::default(),
             token_exchange: None,
+            allowed_origins: Vec::new(),
             secret_hash: None,
             created_at: 0,
             updated_at: 0,
             revision: 1,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn app(name: &str) -> Arc<App> {
+        Arc::new(App {
+            name: name.into(),
+            ..tests_support::app("c")
         })
     }
 

@@ -189,8 +189,21 @@ impl Grantd {
                 if parts.len() == 1 { "" } else { "s" }
             )));
         }
+        // The algorithm first, from the raw header: the JWT library cannot
+        // even read a header with alg none, and "not JSON" would be false.
+        let raw_header: serde_json::Value = URL_SAFE_NO_PAD
+            .decode(parts[0].trim_end_matches('='))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .ok_or_else(|| {
+                OAuthError::assertion_not_jwt("its header is not base64url-encoded JSON")
+            })?;
+        let alg = raw_header["alg"].as_str().unwrap_or("");
+        if !matches!(alg, "ES256" | "EdDSA" | "RS256") {
+            return Err(OAuthError::assertion_algorithm(alg));
+        }
         let header = jsonwebtoken::decode_header(assertion).map_err(|_| {
-            OAuthError::assertion_not_jwt("its header is not base64url-encoded JSON")
+            OAuthError::assertion_not_jwt("its header is not a JWT header grantd can read")
         })?;
         let payload: serde_json::Value = URL_SAFE_NO_PAD
             .decode(parts[1].trim_end_matches('='))
@@ -272,8 +285,17 @@ impl Grantd {
             if claims.aud.as_str() == Some(app.client_id.as_str()) {
                 return Err(OAuthError::assertion_wrong_kind("id_token"));
             }
+            let aud = match &claims.aud {
+                serde_json::Value::String(a) => a.clone(),
+                serde_json::Value::Array(v) => v
+                    .iter()
+                    .filter_map(|a| a.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                _ => String::new(),
+            };
             return Err(OAuthError::assertion_wrong_audience(
-                &claims.aud.to_string(),
+                &aud,
                 &self.token_endpoint(),
             ));
         }

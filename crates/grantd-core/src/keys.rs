@@ -2,7 +2,7 @@
 //! published in JWKS, used to sign and verify grantd's JWTs.
 
 use crate::clock::{Clock, UnixTime};
-use crate::crypto::{b64url, random_id, Kek, KekError};
+use crate::crypto::{b64url, random_id, sha256, Kek, KekError};
 use crate::model::{SigningAlg, StoredKey};
 use crate::store::{Store, StoreError};
 use aws_lc_rs::encoding::AsDer;
@@ -16,6 +16,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::json;
+use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 /// How long a retired key stays published: longer than any token it signed lives.
@@ -255,9 +256,49 @@ pub enum VerifyError {
     Invalid(String),
 }
 
+/// Most signatures [`KeyRing::verify`] remembers; when full it starts over.
+/// An entry is the token's SHA-256, its key id and its claims (well under a
+/// kilobyte), so the cache stays below a few megabytes.
+const VERIFIED_CAPACITY: usize = 4096;
+
+/// JWTs whose signature grantd has checked, by the SHA-256 of the whole
+/// token (header, claims and signature): checking an ES256 signature costs
+/// about three times as much as making one, and the same token comes back
+/// again and again (a resource server introspecting it, an app calling
+/// userinfo, a JWT credential exchanged every hour). Only the signature is
+/// remembered: issuer, type, expiry and not-before are checked on every
+/// call, revocation by the callers, and an entry counts only while its key
+/// is still in the key ring (a revoked key's tokens stop verifying at once).
+#[derive(Default)]
+struct Verified {
+    map: RwLock<HashMap<[u8; 32], (Arc<str>, Arc<serde_json::Value>)>>,
+}
+
+impl Verified {
+    fn get(&self, digest: &[u8; 32], kid: &str) -> Option<Arc<serde_json::Value>> {
+        let map = self.map.read().unwrap_or_else(|e| e.into_inner());
+        map.get(digest)
+            .filter(|(k, _)| &**k == kid)
+            .map(|(_, claims)| claims.clone())
+    }
+
+    fn put(&self, digest: [u8; 32], kid: &str, claims: Arc<serde_json::Value>) {
+        let mut map = self.map.write().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= VERIFIED_CAPACITY {
+            map.clear();
+        }
+        map.insert(digest, (Arc::from(kid), claims));
+    }
+
+    fn clear(&self) {
+        self.map.write().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+}
+
 /// The server's signing keys.
 pub struct KeyRing {
     set: RwLock<Arc<KeySet>>,
+    verified: Verified,
     clock: Arc<dyn Clock>,
     kek: Kek,
     rng: SystemRandom,
@@ -279,6 +320,7 @@ impl KeyRing {
         let set = build_set(store, &kek).await?;
         Ok(Self {
             set: RwLock::new(Arc::new(set)),
+            verified: Verified::default(),
             clock,
             kek,
             rng: SystemRandom::new(),
@@ -290,6 +332,7 @@ impl KeyRing {
     pub async fn reload(&self, store: &dyn Store) -> Result<(), KeyError> {
         let set = build_set(store, &self.kek).await?;
         *self.set.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(set);
+        self.verified.clear();
         Ok(())
     }
 
@@ -402,18 +445,29 @@ impl KeyRing {
         if header.alg != key.jwt_alg() {
             return Err(VerifyError::BadSignature);
         }
-        // Time is checked below against grantd's clock, not the library's.
-        let mut v = Validation::new(key.jwt_alg());
-        v.validate_exp = false;
-        v.validate_nbf = false;
-        v.validate_aud = false;
-        v.required_spec_claims.clear();
-        let claims: serde_json::Value = jsonwebtoken::decode(token, &key.decoding, &v)
-            .map(|d| d.claims)
-            .map_err(|e| match e.kind() {
-                jsonwebtoken::errors::ErrorKind::InvalidSignature => VerifyError::BadSignature,
-                other => VerifyError::Invalid(format!("{other:?}")),
-            })?;
+        let digest = sha256(token.as_bytes());
+        let claims = match self.verified.get(&digest, &key.kid) {
+            Some(claims) => claims,
+            None => {
+                // Time is checked below against grantd's clock, not the library's.
+                let mut v = Validation::new(key.jwt_alg());
+                v.validate_exp = false;
+                v.validate_nbf = false;
+                v.validate_aud = false;
+                v.required_spec_claims.clear();
+                let claims: serde_json::Value = jsonwebtoken::decode(token, &key.decoding, &v)
+                    .map(|d| d.claims)
+                    .map_err(|e| match e.kind() {
+                        jsonwebtoken::errors::ErrorKind::InvalidSignature => {
+                            VerifyError::BadSignature
+                        }
+                        other => VerifyError::Invalid(format!("{other:?}")),
+                    })?;
+                let claims = Arc::new(claims);
+                self.verified.put(digest, &key.kid, claims.clone());
+                claims
+            }
+        };
         if claims["iss"].as_str() != Some(self.issuer.as_str()) {
             return Err(VerifyError::WrongIssuer);
         }
@@ -427,6 +481,6 @@ impl KeyRing {
                 return Err(VerifyError::NotYetValid);
             }
         }
-        serde_json::from_value(claims).map_err(|e| VerifyError::Invalid(e.to_string()))
+        T::deserialize(&*claims).map_err(|e| VerifyError::Invalid(e.to_string()))
     }
 }

@@ -10,12 +10,15 @@ pub mod credentials;
 pub mod crypto;
 pub mod device;
 pub mod grants;
+pub mod interop;
 pub mod keys;
 pub mod model;
 pub mod oidc;
+pub mod origins;
 pub mod own_token;
 pub mod rate_limits;
 pub mod resource;
+pub mod session_policy;
 pub mod sessions;
 pub mod store;
 pub mod tokens;
@@ -60,6 +63,8 @@ pub struct Policy {
     /// answer (a client that lost the response recovers); after that, reuse
     /// ends the session.
     pub refresh_grace: i64,
+    /// What an exchanged refresh token presented after the grace window does.
+    pub refresh_reuse: RefreshReuse,
     /// Active sessions per user and app; the oldest ends beyond this.
     pub max_sessions: u32,
     /// Seconds a session lasts at most, refreshes or not (0 = no limit).
@@ -67,6 +72,44 @@ pub struct Policy {
     pub lockout_threshold: u32,
     pub lockout_window: i64,
     pub lockout_duration: i64,
+}
+
+/// What a refresh token presented again after its grace window does
+/// (`refresh.reuse`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RefreshReuse {
+    /// End the session for public clients (RFC 9700 §4.14.2: reuse is how
+    /// a stolen token shows itself) and refuse the stale token, keeping the
+    /// session, for confidential clients, which authenticated: theirs is a
+    /// race between their own workers (RingCentral's rule).
+    #[default]
+    ByClientType,
+    /// End the session whatever the client (RFC 9700).
+    EndSession,
+    /// Refuse the stale token and keep the session (RingCentral).
+    Reject,
+}
+
+impl RefreshReuse {
+    pub const NAMES: &'static str = "end-session, reject (default: end-session for public clients, reject for confidential ones)";
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim() {
+            "end-session" => Some(Self::EndSession),
+            "reject" => Some(Self::Reject),
+            "auto" | "by-client-type" => Some(Self::ByClientType),
+            _ => None,
+        }
+    }
+
+    /// Whether reuse by a client of this kind ends its session.
+    pub fn ends_session(self, confidential: bool) -> bool {
+        match self {
+            Self::EndSession => true,
+            Self::Reject => false,
+            Self::ByClientType => !confidential,
+        }
+    }
 }
 
 /// 2024-03-31T00:00:00Z, when RingCentral retired the password grant.
@@ -78,6 +121,7 @@ impl Default for Policy {
             password_sunset: DEFAULT_LEGACY_SUNSET,
             implicit_sunset: DEFAULT_LEGACY_SUNSET,
             refresh_grace: 10,
+            refresh_reuse: RefreshReuse::default(),
             max_sessions: 5,
             session_max_lifetime: 90 * 86_400,
             lockout_threshold: 5,
@@ -137,6 +181,8 @@ pub struct Grantd {
     admin_key: KeyedHash,
     admin_token: AdminTokenHash,
     apps: AppCache,
+    /// Web origins that apps allow to call grantd from a browser (CORS).
+    pub origins: origins::OriginIndex,
 }
 
 /// How the admin token is stored.
@@ -194,7 +240,9 @@ impl Grantd {
             admin_key,
             admin_token,
             apps: AppCache::new(Duration::from_secs(5)),
+            origins: origins::OriginIndex::default(),
         };
+        grantd.origins.rebuild(&grantd.store.list_apps().await?);
         Ok((grantd, first))
     }
 
@@ -348,11 +396,17 @@ impl Grantd {
         let reload_keys = match change {
             Change::App(client_id) => {
                 self.apps.forget(client_id);
+                match self.store.get_app(client_id).await {
+                    Ok(Some(app)) => self.origins.set(&app),
+                    Ok(None) => self.origins.remove(client_id),
+                    Err(e) => tracing::warn!(error = %e, "reading a changed app for CORS failed"),
+                }
                 false
             }
             Change::Keys => true,
             Change::Resync => {
                 self.apps.clear();
+                self.refresh_origins().await;
                 true
             }
         };
@@ -360,6 +414,15 @@ impl Grantd {
             if let Err(e) = self.keys.reload(&*self.store).await {
                 tracing::warn!(error = %e, "reloading signing keys after a change failed");
             }
+        }
+    }
+
+    /// Rebuilds the CORS origin index from the store (at a resync, and
+    /// periodically: changes made through the CLI on SQLite have no feed).
+    pub async fn refresh_origins(&self) {
+        match self.store.list_apps().await {
+            Ok(apps) => self.origins.rebuild(&apps),
+            Err(e) => tracing::warn!(error = %e, "reloading the apps' CORS origins failed"),
         }
     }
 

@@ -96,6 +96,11 @@ pub struct App {
     /// (RFC 8693); `None`: only its own tokens, for grantd's own API.
     #[serde(default)]
     pub token_exchange: Option<ExchangePolicy>,
+    /// Origins (`scheme://host[:port]`) whose pages may call grantd's token
+    /// endpoints and APIs from a browser (CORS), besides a browser app's
+    /// redirect URI origins ([`App::cors_origins`]).
+    #[serde(default)]
+    pub allowed_origins: Vec<String>,
     /// SHA-256 of the client secret; `None` for public apps.
     #[serde(skip)]
     pub secret_hash: Option<[u8; 32]>,
@@ -124,6 +129,23 @@ pub struct ExchangePolicy {
 impl App {
     pub fn is_confidential(&self) -> bool {
         self.platform_type.is_confidential()
+    }
+
+    /// Every origin whose pages may call grantd for this app: its
+    /// `allowed_origins`, and for a `browser` app the origins of its
+    /// redirect URIs (where its pages live).
+    pub fn cors_origins(&self) -> Vec<String> {
+        let mut out = self.allowed_origins.clone();
+        if self.platform_type == PlatformType::Browser {
+            out.extend(
+                self.redirect_uris
+                    .iter()
+                    .filter_map(RedirectUri::web_origin),
+            );
+        }
+        out.sort();
+        out.dedup();
+        out
     }
 
     pub fn has_grant(&self, grant: Grant) -> bool {
@@ -397,6 +419,10 @@ pub struct Session {
     pub end_reason: Option<String>,
     /// The JWT credential the session was opened with (revoking it ends the session).
     pub credential_id: Option<String>,
+    /// RingCentral's `endpoint_id`: the client's value when the session
+    /// opened, or one made then; every refresh answers the same (web phones
+    /// use it as their identity). `None` only for sessions stored before it.
+    pub endpoint_id: Option<String>,
 }
 
 /// An authorization code (RFC 6749 §4.1.2), stored by the hash of its value

@@ -54,8 +54,53 @@ impl Grantd {
             OwnKind::Credential | OwnKind::IdToken if verified => {
                 OAuthError::credential_as_bearer(&self.token_endpoint())
             }
+            OwnKind::Refresh => OAuthError::refresh_as_bearer(&self.token_endpoint()),
             _ => OAuthError::access_token_unparsable(),
         }
+    }
+}
+
+/// Seconds a WebSocket token lasts: long enough to connect with it.
+pub const WS_TOKEN_TTL: u64 = 60;
+
+/// A token for the platform's WebSocket gateway (`/restapi/oauth/wstoken`).
+#[derive(Debug, Clone)]
+pub struct WsToken {
+    pub value: String,
+    pub expires_in: u64,
+}
+
+impl Grantd {
+    /// A short-lived JWT for the WebSocket gateway at `gateway` (its `aud`),
+    /// for the bearer's user, app, scope and session (it dies with the
+    /// session). Always a JWT, so the gateway checks it with the JWKS.
+    pub async fn ws_token(&self, bearer: &Bearer, gateway: &str) -> Result<WsToken, OAuthError> {
+        let app = self
+            .find_app(&bearer.client_id)
+            .await?
+            .ok_or_else(|| OAuthError::access_token_revoked("its app was deleted"))?;
+        let exchange = crate::model::ExchangeClaims {
+            audience: Some(gateway.to_string()),
+            act: None,
+        };
+        let token = self.new_access_token(
+            &app,
+            crate::tokens::AccessSpec {
+                subject: &bearer.user.id,
+                account_id: Some(&bearer.user.account_id),
+                scope: &bearer.scope,
+                session_id: bearer.session_id.as_deref(),
+                ttl: WS_TOKEN_TTL,
+                format: crate::model::AccessTokenFormat::Jwt,
+                exchange: Some(&exchange),
+            },
+            self.now(),
+        );
+        tracing::info!(client_id = %app.client_id, user_id = %bearer.user.id, jti = %token.jti, "WebSocket token issued");
+        Ok(WsToken {
+            value: token.value,
+            expires_in: token.ttl,
+        })
     }
 }
 

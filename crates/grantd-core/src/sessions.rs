@@ -45,10 +45,20 @@ impl Pair {
                 .map(|(_, r)| (r.expires_at - r.issued_at).max(0) as u64),
             scope: scope.to_string(),
             owner_id: Some(user.id.clone()),
-            endpoint_id: Some(params.endpoint_id.clone().unwrap_or_else(|| random_id(22))),
+            // The session's, whatever a refresh sends (RingCentral keeps it).
+            endpoint_id: Some(
+                session
+                    .endpoint_id
+                    .clone()
+                    .or_else(|| params.endpoint_id.clone())
+                    .unwrap_or_else(|| random_id(22)),
+            ),
             session_id: Some(session.id.clone()),
             id_token: None,
             issued_token_type: None,
+            session_expires_in: None,
+            session_expiration_time: None,
+            session_idle_timeout: None,
         }
     }
 }

@@ -409,6 +409,16 @@ pub trait Store: Send + Sync + 'static {
     async fn list_users(&self, account_id: Option<&str>) -> StoreResult<Vec<User>>;
     /// False if the user does not exist.
     async fn set_user_status(&self, id: &str, status: UserStatus) -> StoreResult<bool>;
+    /// Replaces a user's password hash and ends every active session of the
+    /// user (reason `reason`), in one unit of work: a session opened with
+    /// the old password cannot outlive the change. `None`: no such user.
+    async fn set_user_password(
+        &self,
+        id: &str,
+        password_hash: &str,
+        reason: &str,
+        now: UnixTime,
+    ) -> StoreResult<Option<u64>>;
 
     /// Before a password is checked: with the user's lockout row locked, if
     /// `policy` says the user is locked at `now`, change nothing and answer
@@ -569,6 +579,7 @@ mod tests {
             ended_at: None,
             end_reason: None,
             credential_id: None,
+            endpoint_id: None,
         }
     }
 

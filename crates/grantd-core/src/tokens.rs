@@ -131,7 +131,15 @@ impl Grantd {
         let app = self.authenticate_client(auth).await?;
         let enabled_by = request.grant_type.enabled_by();
         let deprecation = self.check_legacy_policy(enabled_by)?;
-        check_grant_enabled(&app, enabled_by)?;
+        if let Err(mut e) = check_grant_enabled(&app, enabled_by) {
+            // Every obstacle at once: fixing the grant alone would only
+            // lead to the scope's refusal next.
+            let with_user = request.grant_type != GrantType::ClientCredentials;
+            if let Err(s) = check_scopes(&app, request.scope.as_ref(), with_user) {
+                e.description = format!("{} Also: {}", e.description, s.description);
+            }
+            return Err(e);
+        }
         let scopes = check_scopes(
             &app,
             request.scope.as_ref(),
@@ -192,29 +200,38 @@ impl Grantd {
     }
 
     /// Checks who the client is: known client id, right secret for
-    /// confidential apps, nothing but the id for public ones.
+    /// confidential apps, nothing but the id for public ones. A value in a
+    /// credential position is never echoed: an unknown client id is shown
+    /// redacted, a wrong secret is described (an invisible character, the
+    /// client id sent as the secret) but never shown.
     pub async fn authenticate_client(&self, auth: &ClientAuth) -> Result<Arc<App>, OAuthError> {
         let challenge = auth.used_basic().then_some(Challenge::Basic);
         let Some(client_id) = auth.client_id() else {
             return Err(OAuthError::client_auth_missing());
         };
-        let app = self
-            .find_app(client_id)
-            .await?
-            .ok_or_else(|| OAuthError::client_unknown(client_id, challenge))?;
         let secret = match auth {
             ClientAuth::Basic { secret, .. } | ClientAuth::Post { secret, .. } => Some(secret),
             _ => None,
+        };
+        let Some(app) = self.find_app(client_id).await? else {
+            let hint = self.unknown_client_hint(client_id, secret).await?;
+            return Err(OAuthError::client_unknown_hint(
+                client_id,
+                challenge,
+                hint.as_deref(),
+            ));
         };
         match (&app.secret_hash, secret) {
             (Some(hash), Some(s)) if !s.is_empty() => {
                 if constant_time_eq(&sha256(s.expose().as_bytes()), hash) {
                     Ok(app)
                 } else {
+                    let hint = secret_hint(&app, s.expose(), hash);
                     Err(OAuthError::client_secret_wrong(
                         &app.client_id,
                         &app.name,
                         challenge,
+                        hint.as_deref(),
                     ))
                 }
             }
@@ -224,13 +241,52 @@ impl Grantd {
                 app.platform_type,
             )),
             // Public app: an empty secret (Basic "id:") or none at all.
-            (None, Some(s)) if !s.is_empty() => Err(OAuthError::client_secret_wrong(
+            (None, Some(s)) if !s.is_empty() => Err(OAuthError::public_app_sent_secret(
                 &app.client_id,
                 &app.name,
-                challenge,
+                app.platform_type,
             )),
             (None, _) => Ok(app),
         }
+    }
+
+    /// What can be said of a client id no app has, without showing it: it
+    /// carries an invisible character around a registered id, or the id
+    /// and the secret were swapped (the secret position holds a registered
+    /// client id).
+    async fn unknown_client_hint(
+        &self,
+        sent: &str,
+        secret: Option<&grantd_protocol::Secret>,
+    ) -> Result<Option<String>, OAuthError> {
+        let trimmed = grantd_protocol::hint::trimmed(sent);
+        if trimmed != sent && !trimmed.is_empty() {
+            if let Some(app) = self.find_app(trimmed).await? {
+                return Ok(Some(format!(
+                    "It {}; without it, it is the client id of app '{}' ({}). Remove the extra character (a newline often comes from echo without -n, or from a file read with its line ending).",
+                    grantd_protocol::hint::invisible(sent).unwrap_or_default(),
+                    app.name,
+                    app.client_id
+                )));
+            }
+        }
+        if let Some(inner) = grantd_protocol::hint::unquoted(sent) {
+            if let Some(app) = self.find_app(inner).await? {
+                return Ok(Some(format!(
+                    "It is in quotes; without them, it is the client id of app '{}' ({}). Send the client id without quotes.",
+                    app.name, app.client_id
+                )));
+            }
+        }
+        if let Some(s) = secret.filter(|s| !s.is_empty() && s.expose().len() <= 128) {
+            if let Some(app) = self.find_app(s.expose()).await? {
+                return Ok(Some(format!(
+                    "The value sent as the secret is the client id of app '{}' ({}): the client id and the secret are swapped. Send client_id:client_secret in that order (curl -u CLIENT_ID:CLIENT_SECRET), and rotate the secret (grantd app rotate-secret {}), since it was sent where ids are shown and logged.",
+                    app.name, app.client_id, app.client_id
+                )));
+            }
+        }
+        Ok(None)
     }
 
     /// Issues tokens for a grantee: an access token; for a user, a pair in a
@@ -274,6 +330,9 @@ impl Grantd {
                 session_id: None,
                 id_token: None,
                 issued_token_type: None,
+                session_expires_in: None,
+                session_expiration_time: None,
+                session_idle_timeout: None,
             });
         };
         let (credential_id, code, device_code) = match grantee.session {
@@ -299,6 +358,12 @@ impl Grantd {
             ended_at: None,
             end_reason: None,
             credential_id,
+            endpoint_id: Some(
+                params
+                    .endpoint_id
+                    .clone()
+                    .unwrap_or_else(|| crate::crypto::random_id(22)),
+            ),
         };
         let pair = self.new_pair(app, &session, &scope, params, now);
         let new = NewSession {
@@ -331,6 +396,9 @@ impl Grantd {
         let session = new.session;
         tracing::info!(session_id = %session.id, user_id = %user.id, client_id = %app.client_id, "session opened");
         let mut response = pair.response(params, &session, &scope, &user);
+        crate::session_policy::SessionPolicy::of(&*self.store, &session.account_id)
+            .await?
+            .describe(&mut response, &session, now);
         if let Some(oidc) = grantee.oidc.filter(|_| grantee.scopes.contains("openid")) {
             response.id_token = Some(self.id_token(
                 app,
@@ -383,6 +451,7 @@ impl Grantd {
                     ended_at: None,
                     end_reason: None,
                     credential_id,
+                    endpoint_id: params.endpoint_id.clone(),
                 };
                 (Some(session.id.clone()), Some(session))
             }
@@ -455,6 +524,9 @@ impl Grantd {
             session_id: None,
             id_token: None,
             issued_token_type: Some(exchanged.token_type.uri().into()),
+            session_expires_in: None,
+            session_expiration_time: None,
+            session_idle_timeout: None,
         })
     }
 
@@ -476,7 +548,10 @@ impl Grantd {
             presented,
         } = continuation;
         let pair = self.new_pair(app, &session, scope, params, now);
-        let response = pair.response(params, &session, scope, user);
+        let mut response = pair.response(params, &session, scope, user);
+        crate::session_policy::SessionPolicy::of(&*self.store, &session.account_id)
+            .await?
+            .describe(&mut response, &session, now);
         let answer = serde_json::to_vec(&response).map_err(|_| OAuthError::server_error())?;
         let rotation = Rotation {
             old_hash: old.hash,
@@ -497,7 +572,14 @@ impl Grantd {
             }
             // A concurrent refresh won: its answer, or reuse.
             RotateOutcome::AlreadyRotated(stored) => {
-                refresh_token::replay_or_reuse(deps, &stored, &session, &presented).await
+                refresh_token::replay_or_reuse(
+                    deps,
+                    &stored,
+                    &session,
+                    &presented,
+                    app.is_confidential(),
+                )
+                .await
             }
             // A revocation won the race: the session is over.
             RotateOutcome::Ended => match self.store.get_session(&session.id).await? {
@@ -686,6 +768,38 @@ pub(crate) struct AccessToken {
     pub record: Option<TokenRecord>,
 }
 
+/// Why a secret that does not match may still be nearly right, in words
+/// that never show it: an invisible character around the right secret, or
+/// the client id where the secret belongs.
+fn secret_hint(app: &App, sent: &str, hash: &[u8]) -> Option<String> {
+    use grantd_protocol::hint;
+    let trimmed = hint::trimmed(sent);
+    if trimmed != sent && constant_time_eq(&sha256(trimmed.as_bytes()), hash) {
+        return Some(format!(
+            "the secret sent {}, and without it the secret is right. Remove it (echo adds a newline unless given -n; a file read with its line ending keeps one).",
+            hint::invisible(sent).unwrap_or_default()
+        ));
+    }
+    if hint::unquoted(sent).is_some_and(|inner| constant_time_eq(&sha256(inner.as_bytes()), hash)) {
+        return Some(
+            "the secret sent is in quotes, and without them the secret is right. Send it without the quotes (they often come from copying a JSON value or a quoted shell line).".to_string(),
+        );
+    }
+    if sent == app.client_id {
+        return Some(format!(
+            "the client id was sent as the secret. Send the app's client secret after the colon (client_id:client_secret), or rotate it (grantd app rotate-secret {}) if it is lost.",
+            app.client_id
+        ));
+    }
+    if let Some(how) = hint::invisible(sent) {
+        return Some(format!(
+            "the secret sent {how}, which a generated secret never does, and it does not match even without it. Use the secret shown when the app was created or last rotated, or rotate it with grantd app rotate-secret {}.",
+            app.client_id
+        ));
+    }
+    None
+}
+
 pub(crate) fn looks_like_jwt(token: &str) -> bool {
     token.starts_with("eyJ") && token.bytes().filter(|b| *b == b'.').count() == 2
 }
@@ -693,7 +807,11 @@ pub(crate) fn looks_like_jwt(token: &str) -> bool {
 /// Step 3: the app is enabled for the grant (the seed's first cause).
 pub(crate) fn check_grant_enabled(app: &App, grant: Grant) -> Result<(), OAuthError> {
     if grant == Grant::RefreshToken && !(app.has_grant(grant) && app.issue_refresh_tokens) {
-        return Err(OAuthError::refresh_not_issued(&app.name, &app.client_id));
+        return Err(OAuthError::refresh_not_issued(
+            &app.name,
+            &app.client_id,
+            (!app.has_grant(grant)).then_some(app.grants.as_slice()),
+        ));
     }
     if app.has_grant(grant) {
         Ok(())

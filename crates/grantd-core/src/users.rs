@@ -294,6 +294,31 @@ impl Grantd {
         self.get_user(id).await
     }
 
+    /// Sets a user's password; every session of the user ends with the
+    /// old password (as at RingCentral), in the same unit of work. Answers
+    /// how many sessions ended.
+    pub async fn set_password(&self, id: &str, password: Secret) -> Result<u64, OAuthError> {
+        let n = password.expose().chars().count();
+        if n < 8 || password.expose().len() > 1024 {
+            return Err(OAuthError::invalid_user_field(
+                "password",
+                "use 8 to 1024 characters",
+            ));
+        }
+        let hash = hash_password(password).await?;
+        let ended = self
+            .store
+            .set_user_password(id, &hash, "password changed", self.now())
+            .await?
+            .ok_or_else(|| OAuthError::user_not_found(id))?;
+        tracing::info!(
+            user_id = id,
+            sessions = ended,
+            "password changed: sessions ended"
+        );
+        Ok(ended)
+    }
+
     /// Finds the one user a login names.
     async fn find_login(&self, login: &Login) -> Result<Vec<User>, OAuthError> {
         Ok(match login {

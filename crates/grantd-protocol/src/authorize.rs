@@ -5,6 +5,20 @@ use crate::error::OAuthError;
 use crate::form::Params;
 use crate::scope::Scopes;
 
+/// RingCentral's sign-in page options, which the JS SDK repeats when given
+/// arrays: they may appear more than once at the authorization endpoint
+/// (their values join into one list). Every parameter OAuth or OpenID
+/// Connect defines is still refused when repeated (RFC 6749 §3.1).
+pub const REPEATABLE_UI_PARAMETERS: &[&str] = &[
+    "ui_options",
+    "ui_locales",
+    "localeId",
+    "display",
+    "response_hint",
+    "login_hint",
+    "brand_id",
+];
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ResponseType {
     Code,
@@ -95,7 +109,7 @@ impl AuthorizeRequest {
                             "prompt",
                             format!(
                                 "'{}' is not none, login, consent or select_account",
-                                crate::error::sanitize(other, 30)
+                                crate::error::echo(other, 30)
                             ),
                         ))
                     }

@@ -125,9 +125,9 @@ catalog! {
         "The endpoint was called with an HTTP method it does not serve. OAuth endpoints that take credentials or grant parameters accept POST only (RFC 6749 §3.2), so that secrets travel in the body and not in a URL that proxies and logs keep.",
         "Send the request with the method named in the Allow header (POST for the token, revocation and introspection endpoints), with the parameters form-encoded in the body.";
     CredentialsInQuery = "GRD-102", InvalidRequest, 400,
-        "Credentials or grant parameters in the URL",
-        "Grant parameters and credentials were found in the URL query string. URLs are written to server logs, proxy logs and browser history, so grantd refuses them there and does not log such a URL with its query. The request was not processed; the values in the URL should be treated as exposed.",
-        "Move every parameter into the request body, form-encoded (Content-Type: application/x-www-form-urlencoded), and send the client credentials in an Authorization: Basic header. Rotate any secret or password that was sent in a URL.";
+        "Parameters in the URL",
+        "The token, revocation and introspection endpoints read their parameters from the POST body only (RFC 6749 §3.2), so every parameter found in the URL query string is named and the request refused, rather than silently ignored (a scope in the URL would otherwise be dropped and the token issued broader than asked). URLs are written to server logs, proxy logs and browser history, so grantd does not log such a URL with its query; credentials in a URL should be treated as exposed. The one exception is RingCentral's documented POST /restapi/oauth/revoke?token=…, which is accepted on that path only.",
+        "Move every parameter named in the description into the request body, form-encoded (Content-Type: application/x-www-form-urlencoded), and send the client credentials in an Authorization: Basic header. Rotate any secret or password that was sent in a URL.";
     JsonBody = "GRD-103", InvalidRequest, 400,
         "JSON body where a form was expected",
         "The body is JSON. OAuth token, revocation and introspection requests are form-encoded (RFC 6749 §4.1.3, Appendix B), so the parameters in a JSON body are not seen at all.",
@@ -176,6 +176,34 @@ catalog! {
         "Parameter too long",
         "A parameter name or value is longer than grantd accepts for it. Values are capped (most at 4096 bytes; nonce at 512, state at 2048; token, assertion and refresh_token at 8192) because they are stored, echoed into redirects and shown in pages.",
         "Shorten the parameter named in the description. For state and nonce send a short random value and keep any data on the app's side.";
+    OriginNotAllowed = "GRD-140", InvalidRequest, 403,
+        "Origin not allowed (CORS)",
+        "A page from a web origin that no app allows called grantd from a browser (a cross-origin request, CORS). grantd answers a browser's request only for origins an app allows: the origins of a browser app's registered redirect URIs, the origins listed in an app's allowed_origins, and the server's cors.allowed_origins. A preflight (OPTIONS) carries no client id, so the origin is checked against every app. The request was not processed.",
+        "Add the page's origin (scheme://host[:port], exactly as the browser sends it in Origin) to the app's allowed_origins (admin API PATCH /admin/v1/apps/{client_id} or grantd app update CLIENT_ID --allowed-origin ORIGIN), register a redirect URI on that origin for a browser app, or have the operator add it to cors.allowed_origins.";
+    WsNotConfigured = "GRD-600", NotFound, 404,
+        "No WebSocket gateway configured",
+        "POST /restapi/oauth/wstoken gives a short-lived token for the platform's WebSocket gateway (the RingCentral SDKs' WebSocket subscriptions ask for one), together with the gateway's URI. This grantd has no gateway URI configured, so it cannot say where to connect.",
+        "Operators: set ws.uri (--ws-uri, GRANTD_WS_URI, or uri under [ws] in the config file) to the gateway's wss:// URI. Developers: use webhook subscriptions instead, or ask the operator to configure the gateway.";
+    AccessTokenSentTwice = "GRD-142", InvalidRequest, 400,
+        "Access token sent twice",
+        "The request carries an access token both in the Authorization header and in the access_token query parameter. RFC 6750 §2 allows a client one way of sending the token per request, so grantd does not guess which one is meant. grantd's API resources accept RingCentral's documented ?access_token= only for links that cannot carry a header (the JS SDK's signUrl()), and answer it with a Deprecation header.",
+        "Send the token once, in Authorization: Bearer, and remove access_token from the URL.";
+    InteropScopeMissing = "GRD-601", InsufficientScope, 403,
+        "Interoperability permission missing",
+        "POST /restapi/v1.0/interop/generate-code lets an app that holds a user's token mint an authorization code for another app of the same account (RingCentral's cross-app sign-in). The token presented does not carry the Interoperability permission, so it may not.",
+        "Add Interoperability to the calling app's scopes (admin API PATCH /admin/v1/apps/{client_id}), then sign the user in again so the new token carries it.";
+    InteropTargetUnknown = "GRD-602", InvalidRequest, 400,
+        "No such app for cross-app sign-in",
+        "The clientId sent to generate-code names no app of the calling app's account (apps of other accounts are answered alike), or a private app the user's account may not use.",
+        "Send the client id of an app registered in the same account as the calling app (GET /admin/v1/apps lists them).";
+    InteropTargetTakesNoCode = "GRD-603", UnauthorizedClient, 400,
+        "The target app takes no authorization code",
+        "An authorization code is exchanged by its app at the token endpoint with grant_type=authorization_code, and sent to one of its redirect URIs. The target app is not enabled for authorization_code or has no redirect URI.",
+        "Enable authorization_code for the target app (a server-web, browser, desktop or mobile app) and register a redirect URI.";
+    AdminCrossOrigin = "GRD-141", InvalidRequest, 403,
+        "Admin API called from a web page",
+        "The admin API was called with an Origin header from another origin: a web page tried to use it. The admin token would give that page the whole server, so the admin API never answers cross-origin requests, whatever the origin.",
+        "Call the admin API from a server, a script or the CLI (grantd app …), never from a page's JavaScript. Same-origin pages served by grantd itself are not affected.";
 
     // --- Who the client is -------------------------------------------------------
     ClientAuthMissing = "OAU-123", InvalidClient, 401,
@@ -206,6 +234,27 @@ catalog! {
         "Confidential app sent no secret",
         "The app is confidential (its platform type holds a client secret), but the request carried only its client id.",
         "Authenticate with Authorization: Basic base64(client_id:client_secret).";
+
+    PublicAppSentSecret = "GRD-114", InvalidClient, 401,
+        "Public app sent a client secret",
+        "The app is public (browser, desktop, mobile or device): it has no client secret, because an app that runs on the user's machine cannot keep one. The request nevertheless carried a secret, which grantd refuses rather than ignore: it is a sign that the wrong app or the wrong credentials are configured.",
+        "Send no secret: client_id alone in the body, or Authorization: Basic base64(client_id:) with nothing after the colon. If the app should hold a secret, register it with a confidential platform type (server-web, server-only).";
+    AssertionAlgorithm = "GRD-115", InvalidGrant, 400,
+        "JWT credential not signed by grantd's algorithms",
+        "The assertion's header names an algorithm grantd never signs credentials with: alg none (an unsigned JWT, never accepted, RFC 8725 §3.1), or an HMAC or other algorithm. grantd's JWT credentials are signed with ES256, EdDSA or RS256 by one of its own keys.",
+        "Send the JWT credential exactly as grantd issued it (POST /admin/v1/users/{id}/jwt-credentials or grantd jwt create); do not build or re-sign it yourself.";
+    CodeVerifierMalformed = "GRD-116", InvalidRequest, 400,
+        "Malformed code_verifier",
+        "RFC 7636 §4.1 requires a code_verifier of 43 to 128 characters, each one of A–Z, a–z, 0–9 and the four characters - . _ ~. This one is not, so grantd refuses it before comparing it with the challenge, even if its hash would match.",
+        "Create the verifier as 32 random bytes encoded with base64url without padding (43 characters), and send it unchanged; the description names what is wrong with this one.";
+    RefreshScopeTooWide = "GRD-117", InvalidScope, 400,
+        "Refresh asked for more than the session was granted",
+        "A refresh may keep or narrow the scope of the session, never widen it (RFC 6749 §6). The scope asked includes a scope the session was not granted (the app may have it; the user never granted it to this session), or one the app has lost since.",
+        "Refresh without scope, or with scopes of the session (listed in the description). To get a scope the session lacks, start a new grant that asks for it (sign the user in again).";
+    NotARefreshToken = "GRD-118", InvalidGrant, 400,
+        "Not a refresh token",
+        "The refresh_token parameter carries another of grantd's tokens: an access token, an ID token or a JWT credential. Each is used in its own place; only the refresh_token of a token response refreshes a session.",
+        "Send the refresh_token field of the last token response (not access_token or id_token). If the app was given no refresh token, it is not set up for refresh (see GRD-330).";
 
     // --- The grant (the seed's first cause) ---------------------------------------
     UnsupportedGrantType = "OAU-250", UnsupportedGrantType, 400,

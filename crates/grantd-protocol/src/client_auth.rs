@@ -86,12 +86,17 @@ fn parse_basic(header: &[u8]) -> Result<(String, Secret), OAuthError> {
         .trim();
     let (scheme, rest) = header.split_once(' ').unwrap_or((header, ""));
     if !scheme.eq_ignore_ascii_case("basic") {
-        let why = if scheme.eq_ignore_ascii_case("bearer") {
+        let why = if scheme.eq_ignore_ascii_case("bearer") && looks_like_jwt(rest.trim()) {
+            format!(
+                "it sends a JWT with the Bearer scheme. A JWT credential is not client authentication: it goes in the body as assertion=<the JWT> with grant_type={}, and the header carries the app's own credentials with the Basic scheme (an access token goes to APIs, not here)",
+                crate::grant::JWT_BEARER_URN
+            )
+        } else if scheme.eq_ignore_ascii_case("bearer") {
             "it uses the Bearer scheme, which carries an access token for APIs; the token endpoint needs the app's own credentials with the Basic scheme".to_string()
         } else {
             format!(
                 "the scheme is '{}', not Basic",
-                crate::error::sanitize(scheme, 20)
+                crate::error::echo(scheme, 20)
             )
         };
         return Err(OAuthError::auth_header_malformed(&why));
@@ -125,6 +130,11 @@ fn parse_basic(header: &[u8]) -> Result<(String, Secret), OAuthError> {
         ));
     }
     Ok((id, Secret::new(percent_decode(secret))))
+}
+
+/// Three base64url parts, the first a JSON object (`eyJ`): a JWT.
+fn looks_like_jwt(value: &str) -> bool {
+    value.starts_with("eyJ") && value.split('.').count() == 3
 }
 
 fn percent_decode(s: &str) -> String {

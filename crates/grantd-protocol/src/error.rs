@@ -84,16 +84,93 @@ impl OAuthError {
         e
     }
 
-    pub fn credentials_in_query(names: &[&str]) -> Self {
+    /// A browser request from an origin that no app (and not the server) allows.
+    pub fn origin_not_allowed(origin: &str, path: &str) -> Self {
+        Self::new(
+            Code::OriginNotAllowed,
+            format!(
+                "The page at origin '{}' may not call {path} from a browser: no app lists that origin. Add it to your app's allowed_origins (PATCH /admin/v1/apps/{{client_id}} with {{\"allowed_origins\": [\"{}\"]}}, or grantd app update CLIENT_ID --allowed-origin {}), or register a redirect URI on that origin for a browser app; operators can allow it server-wide in cors.allowed_origins.",
+                sanitize(origin, 120),
+                sanitize(origin, 120),
+                sanitize(origin, 120),
+            ),
+        )
+    }
+
+    /// A WebSocket token asked of a grantd with no gateway.
+    pub fn ws_not_configured() -> Self {
+        Self::new(
+            Code::WsNotConfigured,
+            "This grantd has no WebSocket gateway configured, so it issues no wstoken. The operator sets the gateway's wss:// URI with ws.uri (--ws-uri or GRANTD_WS_URI); until then, subscribe with webhooks instead.",
+        )
+    }
+
+    pub fn interop_scope_missing(client_id: &str) -> Self {
+        Self::new(
+            Code::InteropScopeMissing,
+            format!(
+                "The access token of app {} does not carry the Interoperability permission, so it cannot mint codes for other apps. Add Interoperability to the app's scopes and sign the user in again.",
+                sanitize(client_id, 60)
+            ),
+        )
+    }
+
+    pub fn interop_target_unknown(client_id: &str) -> Self {
+        Self::new(
+            Code::InteropTargetUnknown,
+            format!(
+                "clientId '{}' is not an app of the calling app's account that this user may use. Cross-app sign-in works between apps of one account: send the client id of one of them.",
+                sanitize(client_id, 60)
+            ),
+        )
+        .with_parameter("clientId")
+    }
+
+    pub fn interop_target_takes_no_code(name: &str, client_id: &str) -> Self {
+        Self::new(
+            Code::InteropTargetTakesNoCode,
+            format!(
+                "App '{}' ({}) cannot take an authorization code: it needs the authorization_code grant and a registered redirect URI. Enable the grant and register a redirect URI for it.",
+                sanitize(name, 60),
+                sanitize(client_id, 60)
+            ),
+        )
+        .with_parameter("clientId")
+    }
+
+    /// The admin API called from another origin's page.
+    pub fn admin_cross_origin(origin: &str) -> Self {
+        Self::new(
+            Code::AdminCrossOrigin,
+            format!(
+                "A page at origin '{}' called the admin API. The admin API never answers cross-origin requests: call it from a server, a script or the grantd CLI.",
+                sanitize(origin, 120)
+            ),
+        )
+    }
+
+    /// Parameters in the URL of a token, revocation or introspection
+    /// request: every one is named (never its value). `credentials` says
+    /// whether any of them carries a secret, password, code, token or
+    /// assertion, which must then be treated as exposed.
+    pub fn credentials_in_query<S: AsRef<str>>(names: &[S], credentials: bool) -> Self {
+        let shown: Vec<String> = names.iter().map(|n| echo(n.as_ref(), 40)).collect();
+        let exposed = if credentials {
+            " Treat any secret, password, code or token that was in the URL as exposed: rotate the secret, change the password, revoke the token."
+        } else {
+            ""
+        };
         Self::new(
             Code::CredentialsInQuery,
             format!(
-                "The URL query carries {} ({}). Parameters in a URL end up in logs, so grantd did not process the request. Send them in the POST body, form-encoded, and the client credentials in an Authorization: Basic header; treat any secret or password that was in the URL as exposed and change it.",
-                if names.len() == 1 { "a parameter that belongs in the body" } else { "parameters that belong in the body" },
-                names.join(", ")
+                "The URL query carries {} ({}); this endpoint reads parameters from the POST body only (RFC 6749 §3.2), so grantd refused the request instead of ignoring {}. Move {} into the body, form-encoded (Content-Type: application/x-www-form-urlencoded), with the client credentials in an Authorization: Basic header, and send the request to the URL without a query.{exposed}",
+                if names.len() == 1 { "a parameter" } else { "parameters" },
+                shown.join(", "),
+                if names.len() == 1 { "it" } else { "them" },
+                if names.len() == 1 { "it" } else { "all of them" },
             ),
         )
-        .with_parameter_opt(names.first().copied())
+        .with_parameter_opt(names.first().map(AsRef::as_ref))
     }
 
     fn with_parameter_opt(mut self, name: Option<&str>) -> Self {
@@ -137,6 +214,16 @@ impl OAuthError {
         .with_parameter(name)
     }
 
+    /// A parameter missing from a request whose parameters travel in the
+    /// URL (the authorization endpoint, a GET).
+    pub fn missing_query_parameter(name: &'static str, context: &str) -> Self {
+        Self::new(
+            Code::MissingParameter,
+            format!("The parameter '{name}' is required {context} and was absent or empty. Add {name}=… to the query string of the authorization URL."),
+        )
+        .with_parameter(name)
+    }
+
     pub fn invalid_parameter(name: &'static str, reason: impl fmt::Display) -> Self {
         Self::new(
             Code::InvalidParameter,
@@ -150,7 +237,7 @@ impl OAuthError {
             Code::DuplicateParameter,
             format!(
                 "The parameter '{}' appears more than once (RFC 6749 §3.2 forbids repeats). Send it once; check that your client library does not already add it.",
-                sanitize(name, 64)
+                echo(name, 64)
             ),
         )
         .with_parameter_opt(Some(name))
@@ -200,8 +287,8 @@ impl OAuthError {
         Self::new(
             Code::ParameterTooLong,
             format!(
-                "The parameter '{}' is {len} bytes long; grantd accepts at most {max} bytes for it.{hint}",
-                sanitize(name, 64)
+                "The parameter '{}' is {len} bytes long; grantd accepts at most {max} bytes for it. Shorten it.{hint}",
+                echo(name, 64)
             ),
         )
         .with_parameter_opt(Some(name))
@@ -246,12 +333,28 @@ impl OAuthError {
         .with_challenge(Challenge::Basic)
     }
 
+    /// No app has this client id. The id is shown only as a short redacted
+    /// prefix: a value in the client id position that is not a registered
+    /// id may be a secret (id and secret swapped). `hint` is what grantd
+    /// could tell about the value (an invisible character, a swap).
     pub fn client_unknown(client_id: &str, challenge: Option<Challenge>) -> Self {
+        Self::client_unknown_hint(client_id, challenge, None)
+    }
+
+    pub fn client_unknown_hint(
+        client_id: &str,
+        challenge: Option<Challenge>,
+        hint: Option<&str>,
+    ) -> Self {
+        let hint = match hint {
+            Some(h) => format!(" {h}"),
+            None => " Check that the client id belongs to this environment (sandbox or production) and that the app was not deleted; copy it from grantd app list or the developer console.".to_string(),
+        };
         let mut e = Self::new(
             Code::ClientUnknown,
             format!(
-                "No app with client id '{}' is registered on this server. Check that the client id belongs to this environment and that the app was not deleted.",
-                sanitize(client_id, 64)
+                "No app with the client id sent ({}) is registered on this server.{hint}",
+                crate::hint::redacted(client_id)
             ),
         )
         .with_parameter("client_id");
@@ -259,17 +362,23 @@ impl OAuthError {
         e
     }
 
+    /// `hint`: what grantd could tell about the secret sent without showing
+    /// it (e.g. "it ends with a newline (\n): remove it").
     pub fn client_secret_wrong(
         client_id: &str,
         app_name: &str,
         challenge: Option<Challenge>,
+        hint: Option<&str>,
     ) -> Self {
-        let mut e = Self::new(
-            Code::ClientSecretWrong,
-            format!(
+        let description = match hint {
+            Some(h) => format!(
+                "The client secret sent for app '{app_name}' ({client_id}) is not its current secret: {h}"
+            ),
+            None => format!(
                 "The client secret sent for app '{app_name}' ({client_id}) is not its current secret. Use the secret shown when the app was created or last rotated, or rotate it with grantd app rotate-secret {client_id}."
             ),
-        );
+        };
+        let mut e = Self::new(Code::ClientSecretWrong, description);
         e.challenge = challenge;
         e
     }
@@ -278,9 +387,9 @@ impl OAuthError {
         Self::new(
             Code::ClientIdMismatch,
             format!(
-                "The Authorization header names client '{}' but the body's client_id is '{}'. Send the same client id in both, or drop client_id from the body.",
-                sanitize(header_id, 64),
-                sanitize(body_id, 64)
+                "The Authorization header names client {} but the body's client_id is {}. Send the same client id in both, or drop client_id from the body.",
+                crate::hint::redacted(header_id),
+                crate::hint::redacted(body_id)
             ),
         )
         .with_parameter("client_id")
@@ -295,6 +404,17 @@ impl OAuthError {
         .with_parameter("client_secret")
     }
 
+    pub fn public_app_sent_secret(client_id: &str, app_name: &str, platform: PlatformType) -> Self {
+        Self::new(
+            Code::PublicAppSentSecret,
+            format!(
+                "App '{app_name}' ({client_id}) is a {platform} app, which is public: it has no client secret, yet the request sent one. Send none: client_id={client_id} alone in the body, or Authorization: Basic base64({client_id}:) with nothing after the colon."
+            ),
+        )
+        .with_parameter("client_secret")
+        .with_challenge(Challenge::Basic)
+    }
+
     pub fn secret_required(client_id: &str, app_name: &str, platform: PlatformType) -> Self {
         Self::new(
             Code::SecretRequired,
@@ -307,9 +427,30 @@ impl OAuthError {
 
     // --- grants ------------------------------------------------------------------
 
+    /// `supported`: the grant types served now (legacy ones past their
+    /// sunset left out), so a near miss of a retired one says so.
     pub fn unsupported_grant_type(value: &str, supported: &[&str]) -> Self {
-        let value = sanitize(value, 80);
-        let hint = if value == "jwt" || value == "jwt_bearer" || value == "jwt-bearer" {
+        let raw = value;
+        let value = echo(value, 80);
+        let all = crate::grant::supported_grant_types();
+        let near = crate::hint::near_miss(raw, all.iter().copied());
+        let hint = if let Some((known, miss)) = near {
+            let retired = if supported.contains(&known) {
+                format!(" Send grant_type={known}.")
+            } else {
+                format!(" But '{known}' is retired on this server (see GRD-304); use one of the supported grant types below.")
+            };
+            format!(
+                " Did you mean '{known}'? {}.{retired}",
+                capitalize(&miss.describe())
+            )
+        } else if let Some(urn) = all.iter().find(|t| {
+            t.starts_with("urn:")
+                && (t.ends_with(&format!(":{value}"))
+                    || t.ends_with(&format!(":{}", value.replace('_', "-"))))
+        }) {
+            format!(" This grant's grant_type is the full URN: send grant_type={urn}.")
+        } else if value == "jwt" || value == "jwt_bearer" || value == "jwt-bearer" {
             format!(
                 " For the JWT flow the grant_type is the full URN {}.",
                 crate::grant::JWT_BEARER_URN
@@ -317,7 +458,7 @@ impl OAuthError {
         } else if value == "code" {
             " For the authorization code flow the grant_type is authorization_code.".to_string()
         } else if value == "implicit" || value == "token" {
-            " The implicit flow has no token request: tokens come from the authorization endpoint with response_type=token.".to_string()
+            " The implicit flow has no token request, and it is legacy (RFC 9700): use the authorization code flow with PKCE, response_type=code at the authorization endpoint, then grant_type=authorization_code here.".to_string()
         } else {
             String::new()
         };
@@ -361,13 +502,52 @@ impl OAuthError {
     }
 
     pub fn scope_not_permitted(app_name: &str, missing: &[&str], permitted: &[String]) -> Self {
+        let hints = scope_hints(missing, permitted);
+        let fix = if hints.is_empty() {
+            " Ask only for those, or add the scope to the app's permissions.".to_string()
+        } else {
+            format!(" {}", hints.join(" "))
+        };
         Self::new(
             Code::ScopeNotPermitted,
             format!(
-                "App '{app_name}' asked for {} {} that it does not have. Its permissions: {}. Ask only for those, or add the scope to the app's permissions.",
-                if missing.len() == 1 { "scope" } else { "scopes" },
-                missing.iter().map(|s| format!("'{}'", sanitize(s, 128))).collect::<Vec<_>>().join(", "),
+                "App '{app_name}' asked for {} {} that it does not have. Its permissions: {}.{fix}",
+                if missing.len() == 1 {
+                    "scope"
+                } else {
+                    "scopes"
+                },
+                missing
+                    .iter()
+                    .map(|s| format!("'{}'", echo(s, 128)))
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 join(permitted.iter())
+            ),
+        )
+        .with_parameter("scope")
+    }
+
+    /// A refresh asked for scopes the session was not granted.
+    pub fn refresh_scope_too_wide(
+        missing: &[&str],
+        session: &[String],
+        app_lacks: &[&str],
+    ) -> Self {
+        let hints = scope_hints(missing, session);
+        let lost = if app_lacks.is_empty() {
+            String::new()
+        } else {
+            format!(" The app itself no longer has {}.", quoted(app_lacks))
+        };
+        Self::new(
+            Code::RefreshScopeTooWide,
+            format!(
+                "The refresh asked for {} {} that this session was not granted; a refresh keeps or narrows the session's scope, never widens it (RFC 6749 §6). The session's scopes: {}.{lost}{} Refresh without scope (or with some of the session's scopes); to get more, sign the user in again with a new grant that asks for them.",
+                if missing.len() == 1 { "scope" } else { "scopes" },
+                quoted(missing),
+                join(session),
+                if hints.is_empty() { String::new() } else { format!(" {}", hints.join(" ")) }
             ),
         )
         .with_parameter("scope")
@@ -484,15 +664,52 @@ impl OAuthError {
         .with_parameter("assertion")
     }
 
+    /// `aud` as the credential says it (a string, or the list of its strings).
     pub fn assertion_wrong_audience(aud: &str, expected: &str) -> Self {
         Self::new(
             Code::AssertionWrongAudience,
             format!(
-                "The JWT credential is for '{}', not for this token endpoint ({expected}).",
-                sanitize(aud, 120)
+                "The JWT credential's audience (aud) is {}, not this server's token endpoint {expected}: it was made for another server or environment. Create a JWT credential on this server (grantd jwt create, or POST /admin/v1/users/{{id}}/jwt-credentials) and send that, or send this one to the token endpoint it names.",
+                if aud.is_empty() { "missing".to_string() } else { format!("'{}'", sanitize(aud, 120)) }
             ),
         )
         .with_parameter("assertion")
+    }
+
+    pub fn assertion_algorithm(alg: &str) -> Self {
+        let what = if alg.eq_ignore_ascii_case("none") {
+            "alg 'none': it is unsigned, and an unsigned JWT is never accepted (RFC 8725 §3.1)"
+                .to_string()
+        } else if alg.is_empty() {
+            "no alg".to_string()
+        } else {
+            format!(
+                "alg '{}', an algorithm grantd never signs credentials with",
+                sanitize(alg, 20)
+            )
+        };
+        Self::new(
+            Code::AssertionAlgorithm,
+            format!("The assertion's header names {what}. grantd's JWT credentials are signed with ES256, EdDSA or RS256 by its own keys: send the credential exactly as grantd issued it, not one built or re-signed by hand."),
+        )
+        .with_parameter("assertion")
+    }
+
+    pub fn code_verifier_malformed(reason: &str) -> Self {
+        Self::new(
+            Code::CodeVerifierMalformed,
+            format!("The code_verifier {reason}; RFC 7636 §4.1 requires 43 to 128 characters of A–Z, a–z, 0–9 and - . _ ~. Create it as 32 random bytes in base64url without padding (43 characters), compute code_challenge=BASE64URL(SHA256(code_verifier)) from it at the authorization endpoint, and send it here unchanged."),
+        )
+        .with_parameter("code_verifier")
+    }
+
+    /// Another of grantd's tokens sent as `refresh_token`: `what` names it.
+    pub fn not_a_refresh_token(what: &str) -> Self {
+        Self::new(
+            Code::NotARefreshToken,
+            format!("The refresh_token is {what} issued by this server, not a refresh token. Send the refresh_token field of the last token response (not its access_token or id_token)."),
+        )
+        .with_parameter("refresh_token")
     }
 
     pub fn assertion_expired(credential_id: &str, at: &str) -> Self {
@@ -546,11 +763,24 @@ impl OAuthError {
 
     // --- refresh and sessions -------------------------------------------------------------
 
-    pub fn refresh_not_issued(app_name: &str, client_id: &str) -> Self {
+    /// `grants`: the app's grants when it lacks the refresh_token grant, so
+    /// the one command given enables both.
+    pub fn refresh_not_issued(app_name: &str, client_id: &str, grants: Option<&[Grant]>) -> Self {
+        let command = match grants {
+            Some(g) => {
+                let mut list: Vec<&str> = g.iter().map(|g| g.as_str()).collect();
+                list.push("refresh_token");
+                format!(
+                    "grantd app update {client_id} --grants {} --issue-refresh-tokens true (the app lacks the refresh_token grant too)",
+                    list.join(",")
+                )
+            }
+            None => format!("grantd app update {client_id} --issue-refresh-tokens true"),
+        };
         Self::new(
             Code::RefreshNotIssued,
             format!(
-                "App '{app_name}' ({client_id}) does not issue refresh tokens, so there is nothing to refresh. Enable them with grantd app update {client_id} --issue-refresh-tokens true (the app needs the refresh_token grant), then sign in again."
+                "App '{app_name}' ({client_id}) does not issue refresh tokens, so there is nothing to refresh. Enable them with {command}, then sign in again."
             ),
         )
         .with_parameter("grant_type")
@@ -584,6 +814,18 @@ impl OAuthError {
         )
     }
 
+    /// A confidential client's stale refresh token (RingCentral's rule: the
+    /// session goes on).
+    pub fn refresh_stale(rotated_at: &str) -> Self {
+        Self::new(
+            Code::RefreshUnknown,
+            format!(
+                "This refresh token was already exchanged at {rotated_at} (by this app, perhaps another of its workers or instances) and its grace window has passed, so it no longer works. The session lives on: load the newest token pair your app stored after that refresh and use its refresh token; share one token store between workers and refresh in one place."
+            ),
+        )
+        .with_parameter("refresh_token")
+    }
+
     pub fn refresh_reused(session_id: &str, rotated_at: &str) -> Self {
         Self::new(
             Code::RefreshReused,
@@ -604,6 +846,15 @@ impl OAuthError {
     }
 
     // --- bearer tokens ------------------------------------------------------------------
+
+    /// An access token both in `Authorization` and in `?access_token=`.
+    pub fn access_token_sent_twice() -> Self {
+        Self::new(
+            Code::AccessTokenSentTwice,
+            "The request carries an access token both in the Authorization header and in the access_token query parameter; RFC 6750 §2 allows one method per request. Send it once, in the Authorization: Bearer header, and drop access_token from the URL (URLs end up in logs and browser history).",
+        )
+        .with_parameter("access_token")
+    }
 
     pub fn bearer_missing() -> Self {
         Self::new(
@@ -633,6 +884,14 @@ impl OAuthError {
         Self::new(
             Code::AccessTokenUnparsable,
             "The bearer value is not an access token issued by this server. Send the access_token of a token response.",
+        )
+        .with_challenge(Challenge::Bearer)
+    }
+
+    pub fn refresh_as_bearer(token_endpoint: &str) -> Self {
+        Self::new(
+            Code::AccessTokenUnparsable,
+            format!("The bearer value is a refresh token issued by this server, not an access token: refresh tokens go to the token endpoint only. POST {token_endpoint} with grant_type=refresh_token&refresh_token=<it> and the app's credentials, then send the access_token of the answer."),
         )
         .with_challenge(Challenge::Bearer)
     }
@@ -715,15 +974,73 @@ impl OAuthError {
     }
 
     pub fn redirect_uri_not_registered(sent: &str, registered: &[String]) -> Self {
+        Self::redirect_uri_not_registered_hint(sent, registered, None)
+    }
+
+    /// `near`: the registered URI the one sent nearly is, and how it misses.
+    pub fn redirect_uri_not_registered_hint(
+        sent: &str,
+        registered: &[String],
+        near: Option<(&str, String)>,
+    ) -> Self {
+        let hint = match near {
+            Some((known, why)) => format!(" Did you mean '{known}'? {}.", capitalize(&why)),
+            None => String::new(),
+        };
         Self::new(
             Code::RedirectUriNotRegistered,
             format!(
-                "redirect_uri '{}' is not registered for this app. Registered: {}. They are compared exactly (only loopback URIs may differ in port).",
-                sanitize(sent, 200),
+                "redirect_uri '{}' is not registered for this app. Registered: {}. They are compared exactly (only loopback URIs may differ in port).{hint} Send a registered URI exactly, or register this one (grantd app update CLIENT_ID --redirect-uri …).",
+                echo(sent, 200),
                 registered.join(", ")
             ),
         )
         .with_parameter("redirect_uri")
+    }
+
+    /// An app whose platform type cannot use the authorization endpoint
+    /// at all (server-only, device).
+    pub fn authorize_not_for_platform(
+        app_name: &str,
+        client_id: &str,
+        platform: PlatformType,
+        grants: &[Grant],
+    ) -> Self {
+        Self::new(
+            Code::ResponseTypeNotAllowed,
+            format!(
+                "App '{app_name}' ({client_id}) is a {platform} app, which cannot use the authorization endpoint: a {platform} app cannot have the authorization_code grant, so registering a redirect URI would not help. Its grants are used at the token endpoint instead ({}). For a flow where a user signs in through the browser, register an app with a platform type that allows authorization_code ({}).",
+                join(grants.iter()),
+                join(PlatformType::allowing(Grant::AuthorizationCode))
+            ),
+        )
+        .with_parameter("client_id")
+    }
+
+    /// No redirect URI, and whatever else stands in the way of the
+    /// authorization code flow for this app (`grants`: the app is not
+    /// enabled for authorization_code; its grants).
+    pub fn no_redirect_uri_registered_and(
+        app_name: &str,
+        client_id: &str,
+        grants: Option<&[Grant]>,
+    ) -> Self {
+        match grants {
+            None => Self::no_redirect_uri_registered(app_name, client_id),
+            Some(g) => {
+                let mut list: Vec<&str> = g.iter().map(|g| g.as_str()).collect();
+                list.push("authorization_code");
+                Self::new(
+                    Code::NoRedirectUriRegistered,
+                    format!(
+                        "App '{app_name}' has no redirect URI registered, and it is not enabled for the authorization_code grant (its grants: {}). Fix both at once: grantd app update {client_id} --redirect-uri https://…/callback --grants {}.",
+                        join(g.iter()),
+                        list.join(",")
+                    ),
+                )
+                .with_parameter("redirect_uri")
+            }
+        }
     }
 
     pub fn redirect_uri_required(registered: &[String]) -> Self {
@@ -740,7 +1057,15 @@ impl OAuthError {
 
     pub fn unsupported_response_type(value: Option<&str>, supported: &[&str]) -> Self {
         let what = match value {
-            Some(v) => format!("response_type '{}' is not supported", sanitize(v, 40)),
+            Some(v) => {
+                let near = match crate::hint::near_miss(v, supported.iter().copied()) {
+                    Some((known, miss)) => {
+                        format!(" (did you mean '{known}'? {})", miss.describe())
+                    }
+                    None => String::new(),
+                };
+                format!("response_type '{}' is not supported{near}", echo(v, 40))
+            }
             None => "response_type is missing".to_string(),
         };
         Self::new(
@@ -778,7 +1103,7 @@ impl OAuthError {
 
     pub fn pkce_method_refused(sent: Option<&str>) -> Self {
         let what = match sent {
-            Some(m) => format!("code_challenge_method '{}' is not accepted for this app", sanitize(m, 20)),
+            Some(m) => format!("code_challenge_method '{}' is not accepted for this app", echo(m, 20)),
             None => "code_challenge_method is missing, which means plain, and plain is not accepted for this app".to_string(),
         };
         Self::new(
@@ -813,7 +1138,7 @@ impl OAuthError {
     pub fn login_required() -> Self {
         Self::new(
             Code::LoginRequired,
-            "prompt=none was sent but no user is signed in to grantd in this browser.",
+            "prompt=none was sent but no user is signed in to grantd in this browser, so signing in needs a page. Send the user to the authorization endpoint again without prompt=none (same parameters otherwise), so they can sign in.",
         )
     }
 
@@ -821,7 +1146,7 @@ impl OAuthError {
         Self::new(
             Code::ConsentRequired,
             format!(
-                "prompt=none was sent but the user has not granted this app: {}.",
+                "prompt=none was sent but the user has not granted this app: {}. Send the user to the authorization endpoint again without prompt=none (same parameters otherwise), so they can consent.",
                 sanitize(scopes, 1000)
             ),
         )
@@ -858,7 +1183,7 @@ impl OAuthError {
 
     pub fn redirect_uri_mismatch(sent: Option<&str>, used: &str) -> Self {
         let sent = match sent {
-            Some(s) => format!("'{}'", sanitize(s, 200)),
+            Some(s) => format!("'{}'", echo(s, 200)),
             None => "none".to_string(),
         };
         Self::new(
@@ -912,7 +1237,7 @@ impl OAuthError {
             Code::ExchangeTokenTypeUnsupported,
             format!(
                 "{parameter} '{}' is not a token type grantd takes there: {reason}. Use one of {}.",
-                sanitize(value, 100),
+                echo(value, 100),
                 join(accepted)
             ),
         )
@@ -1048,7 +1373,7 @@ impl OAuthError {
             Code::ExchangeTargetNotAllowed,
             format!(
                 "{parameter} '{}' is not a registered resource server. Name a resource server by its client id (an app registered with resource_server: true), or leave {parameter} out for a token for grantd's own API.",
-                sanitize(value, 100)
+                echo(value, 100)
             ),
         )
         .with_parameter(parameter)
@@ -1082,8 +1407,8 @@ impl OAuthError {
             Code::ExchangeTargetNotAllowed,
             format!(
                 "audience '{}' and resource '{}' name different resource servers, and an exchanged token has one audience. Send one of them (or the same client id in both).",
-                sanitize(audience, 100),
-                sanitize(resource, 100)
+                echo(audience, 100),
+                echo(resource, 100)
             ),
         )
         .with_parameter("resource")
@@ -1339,7 +1664,7 @@ impl OAuthError {
         retry_after: u64,
     ) -> Self {
         let whose = match paused {
-            Paused::Client(id) => format!("for client id '{}'", sanitize(id, 64)),
+            Paused::Client(id) => format!("for client id {}", crate::hint::redacted(id)),
             Paused::Login => "for this username".to_string(),
             Paused::Anonymous => "without naming a client".to_string(),
             Paused::Address => "for any client or user".to_string(),
@@ -1429,17 +1754,67 @@ impl fmt::Display for OAuthError {
 
 impl std::error::Error for OAuthError {}
 
+fn capitalize(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+/// What can be told about scope names asked that are not allowed: a
+/// comma-separated list (the separator is a space), a near miss of an
+/// allowed name (case, a typo, an invisible character).
+fn scope_hints(missing: &[&str], allowed: &[String]) -> Vec<String> {
+    let mut hints = Vec::new();
+    for m in missing {
+        let parts: Vec<&str> = m.split([',', ';']).filter(|p| !p.is_empty()).collect();
+        if parts.len() > 1 {
+            let fixed: Vec<&str> = parts.iter().map(|p| p.trim()).collect();
+            hints.push(format!(
+                "'{}' is one name with {} in it: scopes are separated by spaces, not commas (send scope={}, form-encoded).",
+                echo(m, 128),
+                if m.contains(',') { "commas" } else { "semicolons" },
+                fixed.iter().map(|p| echo(p, 64)).collect::<Vec<_>>().join("+")
+            ));
+        } else if let Some((known, miss)) = crate::hint::near_miss(m, allowed.iter()) {
+            hints.push(format!(
+                "Did you mean '{known}' for '{}'? {}.",
+                echo(m, 128),
+                capitalize(&miss.describe())
+            ));
+        }
+    }
+    hints
+}
+
 /// Client-supplied names, each quoted and sanitized, joined by ", ".
 fn quoted(names: &[&str]) -> String {
     names
         .iter()
-        .map(|s| format!("'{}'", sanitize(s, 128)))
+        .map(|s| format!("'{}'", echo(s, 128)))
         .collect::<Vec<_>>()
         .join(", ")
 }
 
+/// A client-supplied value to quote in a message: as [`sanitize`], unless
+/// it looks like a credential sent in the wrong place
+/// ([`crate::hint::looks_secret`]), which is shown only as its first few
+/// characters and its length. Every value a client chose is quoted through
+/// this, so no secret comes back whatever parameter it was sent in.
+pub fn echo(value: &str, max: usize) -> String {
+    if crate::hint::looks_secret(value) {
+        let n = value.chars().count();
+        let prefix: String = value.chars().take((n / 4).min(4)).collect();
+        format!("{}…[{n} characters, not shown]", sanitize(&prefix, 4))
+    } else {
+        sanitize(value, max)
+    }
+}
+
 /// Makes a client-supplied value safe to quote in a message: printable ASCII
-/// only (anything else becomes `?`), cut to `max` characters, and the
+/// only (anything else is written as an escape: `\n`, `\t`, `\r`,
+/// `\u{00A0}`, so invisible characters show), cut to `max` characters, and the
 /// characters that could close a quote or open markup wherever the message
 /// is shown (`<`, `>`, `"`, `'`, `\`, `` ` ``) percent-encoded, as in a URL.
 /// Descriptions travel in redirects to apps, which may show them unescaped.
@@ -1452,7 +1827,13 @@ pub fn sanitize(value: &str, max: usize) -> String {
                 let _ = write!(out, "%{:02X}", c as u32);
             }
             c if c.is_ascii_graphic() || c == ' ' => out.push(c),
-            _ => out.push('?'),
+            // Shown, not hidden: an invisible character is often the mistake.
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c => {
+                let _ = write!(out, "\\u{{{:04X}}}", c as u32);
+            }
         }
     }
     if value.chars().nth(max).is_some() {
@@ -1484,9 +1865,43 @@ mod tests {
 
     #[test]
     fn sanitize_cuts_and_masks() {
-        assert_eq!(sanitize("ab\ncd", 10), "ab?cd");
+        assert_eq!(sanitize("ab\ncd", 10), "ab\\ncd");
+        assert_eq!(sanitize("a\u{a0}", 10), "a\\u{00A0}");
         assert_eq!(sanitize("abcdef", 3), "abc…");
         assert_eq!(sanitize("abc", 3), "abc");
+    }
+
+    #[test]
+    fn the_audience_is_quoted_once_with_a_fix() {
+        let e = OAuthError::assertion_wrong_audience(
+            "https://other.example.com/restapi/oauth/token",
+            "https://grantd.example.com/restapi/oauth/token",
+        );
+        assert!(
+            e.description
+                .contains("is 'https://other.example.com/restapi/oauth/token', not"),
+            "{}",
+            e.description
+        );
+        assert!(!e.description.contains('"'), "{}", e.description);
+        assert!(e
+            .description
+            .contains("Create a JWT credential on this server"));
+    }
+
+    #[test]
+    fn values_that_look_like_secrets_are_not_echoed() {
+        let secret = "ugxCiygK1MT6SCwmyjM60O3vDmSMUu9ej89PturqcQw";
+        let e = OAuthError::unsupported_grant_type(secret, &["client_credentials"]);
+        assert!(!e.description.contains(secret), "{}", e.description);
+        assert!(e.description.contains("[43 characters, not shown]"));
+        let e = OAuthError::unsupported_grant_type("client_credential", &["client_credentials"]);
+        assert!(
+            e.description.contains("'client_credential'"),
+            "{}",
+            e.description
+        );
+        assert!(e.description.contains("Did you mean 'client_credentials'"));
     }
 
     #[test]

@@ -100,6 +100,13 @@ impl Params {
     /// input: reading stops at the first pair past a cap, and repeats are
     /// found with a set.
     pub fn parse(body: &[u8]) -> Result<Self, OAuthError> {
+        Self::parse_allowing_repeats(body, &[])
+    }
+
+    /// As [`Params::parse`], but the names in `repeatable` may appear more
+    /// than once: their values are joined with a space, as one list (the
+    /// RingCentral JS SDK sends an array option as repeated parameters).
+    pub fn parse_allowing_repeats(body: &[u8], repeatable: &[&str]) -> Result<Self, OAuthError> {
         if std::str::from_utf8(body).is_err() {
             return Err(OAuthError::body_not_form("it is not UTF-8"));
         }
@@ -123,6 +130,20 @@ impl Params {
             if value.is_empty() || name.is_empty() {
                 continue; // empty parameters count as absent (SDKs send them)
             }
+            if repeatable.contains(&name.as_ref()) {
+                if let Some((_, v)) = pairs.iter_mut().find(|(n, _)| *n == name) {
+                    if v.len() + 1 + value.len() > cap {
+                        return Err(OAuthError::parameter_too_long(
+                            &name,
+                            v.len() + 1 + value.len(),
+                            cap,
+                        ));
+                    }
+                    v.push(' ');
+                    v.push_str(&value);
+                    continue;
+                }
+            }
             pairs.push((name.into_owned(), value.into_owned()));
         }
         let mut names = HashSet::with_capacity(pairs.len());
@@ -134,8 +155,17 @@ impl Params {
 
     /// Parses a URL query string (`None` = no query).
     pub fn parse_query(query: Option<&str>) -> Result<Self, OAuthError> {
+        Self::parse_query_allowing_repeats(query, &[])
+    }
+
+    /// A URL query string whose `repeatable` names may repeat (see
+    /// [`Params::parse_allowing_repeats`]).
+    pub fn parse_query_allowing_repeats(
+        query: Option<&str>,
+        repeatable: &[&str],
+    ) -> Result<Self, OAuthError> {
         match query {
-            Some(q) => Self::parse(q.as_bytes()),
+            Some(q) => Self::parse_allowing_repeats(q.as_bytes(), repeatable),
             None => Ok(Self::default()),
         }
     }
@@ -167,6 +197,18 @@ impl Params {
         self.get(name).and_then(|v| v.trim().parse().ok())
     }
 
+    /// Adds a parameter read from elsewhere than the body (RingCentral's
+    /// revoke `?token=`); a name already in the body is a duplicate.
+    pub fn add(&mut self, name: &str, value: &str) -> Result<(), OAuthError> {
+        if self.contains(name) {
+            return Err(OAuthError::duplicate_parameter(name));
+        }
+        if !value.is_empty() {
+            self.pairs.push((name.to_string(), value.to_string()));
+        }
+        Ok(())
+    }
+
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.pairs.iter().map(|(n, _)| n.as_str())
     }
@@ -175,7 +217,8 @@ impl Params {
 /// Reads a request body as the OAuth endpoints do, given its Content-Type:
 /// a JSON body (by type or by its first byte) is GRD-103, any other type
 /// than `application/x-www-form-urlencoded` GRD-104, then [`Params::parse`].
-/// The server's extractor and `grantd doctor` both call this, so they agree.
+/// `grantd doctor` calls this; the token endpoint's extractor
+/// (grantd-server's `extract::read_form`) makes the same checks.
 pub fn read_form_body(content_type: Option<&str>, bytes: &[u8]) -> Result<Params, OAuthError> {
     let essence = content_type.map(|ct| {
         ct.split(';')
@@ -200,6 +243,28 @@ pub fn read_form_body(content_type: Option<&str>, bytes: &[u8]) -> Result<Params
     Params::parse(bytes)
 }
 
+/// Every parameter name in a raw query string, once each, in order (never
+/// a value). Reads names only, so it works even when the query is not
+/// valid form encoding.
+pub fn query_names(query: Option<&str>) -> Vec<String> {
+    let Some(q) = query else { return Vec::new() };
+    let mut found: Vec<String> = Vec::new();
+    for (name, _) in form_urlencoded::parse(q.as_bytes()).take(MAX_PARAMS) {
+        if !name.is_empty() && !found.iter().any(|f| *f == name) {
+            found.push(name.into_owned());
+        }
+    }
+    found
+}
+
+/// Whether a parameter of this name carries a credential (a secret,
+/// password, code, token or assertion), so its value in a URL is exposed.
+pub fn carries_credential(name: &str) -> bool {
+    TOKEN_QUERY_FORBIDDEN.contains(&name)
+        || TOKEN_PARAM_QUERY_FORBIDDEN.contains(&name)
+        || name == "access_token"
+}
+
 /// Names (never values) of forbidden parameters present in a raw query string.
 /// Reads names only, so it works even when the query is not valid form encoding.
 pub fn forbidden_in_query<'a>(query: Option<&str>, forbidden: &[&'a str]) -> Vec<&'a str> {
@@ -219,6 +284,26 @@ pub fn forbidden_in_query<'a>(query: Option<&str>, forbidden: &[&'a str]) -> Vec
 mod tests {
     use super::*;
     use crate::catalog::Code;
+
+    #[test]
+    fn ringcentral_ui_parameters_may_repeat_and_join() {
+        let ui = crate::authorize::REPEATABLE_UI_PARAMETERS;
+        let p = Params::parse_allowing_repeats(
+            b"client_id=a&ui_options=hide_logo&ui_options=&ui_options=hide_tos&login_hint=x",
+            ui,
+        )
+        .unwrap();
+        assert_eq!(p.get("ui_options"), Some("hide_logo hide_tos"));
+        assert_eq!(p.get("login_hint"), Some("x"));
+        for dup in [
+            &b"client_id=a&client_id=b"[..],
+            b"state=1&state=2",
+            b"scope=a&scope=b",
+        ] {
+            let e = Params::parse_allowing_repeats(dup, ui).unwrap_err();
+            assert_eq!(e.code, Code::DuplicateParameter);
+        }
+    }
 
     #[test]
     fn empty_values_are_absent() {

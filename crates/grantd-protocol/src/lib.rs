@@ -8,6 +8,7 @@ pub mod device;
 pub mod error;
 pub mod form;
 pub mod grant;
+pub mod hint;
 pub mod redirect_uri;
 pub mod requests;
 pub mod scope;

@@ -95,6 +95,15 @@ impl RedirectUri {
         }
     }
 
+    /// The web origin (`scheme://host[:port]`, as browsers send it in
+    /// `Origin`) of an http(s) URI; `None` for a private-use scheme.
+    pub fn web_origin(&self) -> Option<String> {
+        url::Url::parse(&self.0)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+            .map(|u| u.origin().ascii_serialization())
+    }
+
     /// Where a browser sent to this URI goes, for a Content-Security-Policy
     /// source: `scheme://host:port`, or `scheme:` for a private-use scheme.
     /// A host that a source expression cannot hold (`ws:a;script-src` keeps
@@ -116,6 +125,32 @@ impl RedirectUri {
             Err(_) => "'none'".into(),
         }
     }
+}
+
+/// An origin as an app registers it for CORS: `http(s)://host[:port]`, with
+/// no path, query, fragment or user info; answered in the form browsers send
+/// in `Origin` (lowercase host, default port left out), or why it is not one.
+pub fn parse_origin(value: &str) -> Result<String, String> {
+    let shown = crate::error::sanitize(value, 100);
+    let u = url::Url::parse(value.trim())
+        .map_err(|_| format!("'{shown}' is not an origin; write it as https://app.example.com"))?;
+    if !matches!(u.scheme(), "http" | "https") || u.host().is_none() {
+        return Err(format!(
+            "'{shown}' is not an origin: browsers send http or https origins; write it as https://app.example.com"
+        ));
+    }
+    if u.path() != "/"
+        || u.query().is_some()
+        || u.fragment().is_some()
+        || !u.username().is_empty()
+        || u.password().is_some()
+    {
+        return Err(format!(
+            "'{shown}' has a path, query or user info; an origin is only scheme://host[:port], e.g. {}",
+            u.origin().ascii_serialization()
+        ));
+    }
+    Ok(u.origin().ascii_serialization())
 }
 
 /// 127.0.0.0/8, ::1, or exactly `localhost`.

@@ -80,11 +80,64 @@ impl GrantRequest for AuthorizationCodeRequest {
             "code",
             "for the authorization_code grant (the code of the redirect)",
         )?;
+        let code_verifier = params.get("code_verifier");
+        if let Some(v) = code_verifier {
+            check_code_verifier(v)?;
+        }
         Ok(Self {
             code: Secret::new(code),
             redirect_uri: params.get("redirect_uri").map(str::to_string),
-            code_verifier: params.secret("code_verifier"),
+            code_verifier: code_verifier.map(Secret::new),
         })
+    }
+}
+
+/// RFC 7636 §4.1: 43–128 characters of the unreserved set. The reason
+/// names the length or the kind of character, never the verifier.
+pub fn check_code_verifier(v: &str) -> Result<(), OAuthError> {
+    let unreserved = |c: char| c.is_ascii_alphanumeric() || "-._~".contains(c);
+    let len = v.chars().count();
+    let mut reasons = Vec::new();
+    if let Some(how) = crate::hint::invisible(v) {
+        reasons.push(how);
+    }
+    let mut odd: Vec<String> = Vec::new();
+    for c in crate::hint::trimmed(v).chars().filter(|c| !unreserved(*c)) {
+        let name = match c {
+            c if crate::hint::invisible_char(c).is_some() => crate::hint::invisible_char(c)
+                .unwrap_or_default()
+                .to_string(),
+            '+' | '/' => {
+                "'+' or '/' (standard base64: use base64url, with '-' and '_')".to_string()
+            }
+            '=' => "'=' (padding: base64url without padding has none)".to_string(),
+            c if c.is_ascii_graphic() => format!("'{}'", crate::error::sanitize(&c.to_string(), 1)),
+            _ => "characters outside ASCII".to_string(),
+        };
+        if !odd.contains(&name) {
+            odd.push(name);
+        }
+    }
+    if !odd.is_empty() {
+        reasons.push(format!("contains {}", odd.join(", ")));
+    }
+    if !(43..=128).contains(&len) {
+        reasons.insert(
+            0,
+            format!(
+                "is {len} characters long ({})",
+                if len < 43 {
+                    "at least 43 are required"
+                } else {
+                    "at most 128 are allowed"
+                }
+            ),
+        );
+    }
+    if reasons.is_empty() {
+        Ok(())
+    } else {
+        Err(OAuthError::code_verifier_malformed(&reasons.join(" and ")))
     }
 }
 
@@ -392,8 +445,30 @@ mod tests {
     }
 
     #[test]
+    fn code_verifier_follows_rfc_7636() {
+        let ok = "a".repeat(43);
+        assert!(check_code_verifier(&ok).is_ok());
+        assert!(check_code_verifier(&"-._~9".repeat(25)).is_ok());
+        for (bad, says) in [
+            ("a".repeat(42), "is 42 characters long"),
+            ("a".repeat(129), "is 129 characters long"),
+            (format!("{ok}+"), "'+' or '/'"),
+            (format!("{ok}="), "padding"),
+            (format!("{ok} b"), "contains a space"),
+            (format!("{ok}\n"), "ends with a newline"),
+            (format!("{ok}é"), "outside ASCII"),
+        ] {
+            let e = check_code_verifier(&bad).unwrap_err();
+            assert_eq!(e.code, crate::catalog::Code::CodeVerifierMalformed);
+            assert!(e.description.contains(says), "{}", e.description);
+            assert!(!e.description.contains(&ok), "{}", e.description);
+        }
+    }
+
+    #[test]
     fn secrets_stay_redacted() {
-        let p = Params::parse(b"code=abc&code_verifier=xyz").unwrap();
+        let verifier = "xyz".repeat(15);
+        let p = Params::parse(format!("code=abc&code_verifier={verifier}").as_bytes()).unwrap();
         let r = AuthorizationCodeRequest::read(&p).unwrap();
         let shown = format!("{r:?}");
         assert!(!shown.contains("abc") && !shown.contains("xyz"), "{shown}");

@@ -26,12 +26,17 @@ impl Scopes {
             {
                 // Named, not quoted: the message may travel in a redirect.
                 return Err(format!(
-                    "scope names may not contain {}",
+                    "scope names may not contain {}{}",
                     match bad {
                         '"' => "double quotes",
                         '\\' => "backslashes",
-                        c if c.is_ascii_control() => "control characters",
-                        _ => "characters outside printable ASCII",
+                        c => crate::hint::invisible_char(c)
+                            .unwrap_or("characters outside printable ASCII"),
+                    },
+                    if bad.is_whitespace() || bad.is_control() {
+                        " (the one separator between scopes is a single space, form-encoded as + or %20; remove anything else)"
+                    } else {
+                        ""
                     }
                 ));
             }

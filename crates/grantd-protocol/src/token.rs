@@ -82,6 +82,15 @@ pub struct TokenResponse {
     /// Token exchange (RFC 8693 §2.2.1): the type of `access_token`.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub issued_token_type: Option<String>,
+    /// RingCentral's session policy, when the account sets one: seconds
+    /// until the session's absolute end, that end (RFC 3339), and the idle
+    /// timeout in seconds.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub session_expires_in: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub session_expiration_time: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub session_idle_timeout: Option<u64>,
 }
 
 #[cfg(test)]

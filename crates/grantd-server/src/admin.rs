@@ -40,6 +40,15 @@ pub const ADMIN_ENDPOINTS: &[Endpoint] = &[
         group: None,
     },
     Endpoint {
+        path: "/admin/v1/accounts/{id}",
+        ringcentral: None,
+        allow: "PATCH",
+        metadata: None,
+        router: || axum::routing::patch(set_session_policy),
+        summary: "Set the account's session policy (session_expires_in, session_idle_timeout)",
+        group: None,
+    },
+    Endpoint {
         path: "/admin/v1/apps",
         ringcentral: None,
         allow: "GET, POST",
@@ -232,6 +241,15 @@ pub struct NewAccount {
     pub name: String,
 }
 
+async fn set_session_policy(
+    State(s): State<AppState>,
+    PathParams(id): PathParams<String>,
+    AdminJson(policy): AdminJson<grantd_core::session_policy::SessionPolicy>,
+) -> Result<Response, Rejection> {
+    let policy = s.grantd.set_session_policy(&id, policy).await?;
+    Ok(Json(json!({"account_id": id, "session_policy": policy})).into_response())
+}
+
 async fn create_account(
     State(s): State<AppState>,
     AdminJson(body): AdminJson<NewAccount>,
@@ -338,7 +356,9 @@ async fn show_user(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UserPatch {
-    pub status: String,
+    pub status: Option<String>,
+    /// A new password: the user's sessions end.
+    pub password: Option<grantd_protocol::Secret>,
 }
 
 async fn update_user(
@@ -346,9 +366,31 @@ async fn update_user(
     PathParams(id): PathParams<String>,
     AdminJson(patch): AdminJson<UserPatch>,
 ) -> Result<Response, Rejection> {
-    let status = UserStatus::parse(&patch.status)
-        .ok_or_else(|| OAuthError::invalid_user_field("status", "use enabled or disabled"))?;
-    Ok(Json(s.grantd.set_user_status(&id, status).await?).into_response())
+    if patch.status.is_none() && patch.password.is_none() {
+        return Err(OAuthError::invalid_user_field(
+            "status",
+            "send status (enabled or disabled), password, or both",
+        )
+        .into());
+    }
+    let mut ended = None;
+    if let Some(password) = patch.password {
+        ended = Some(s.grantd.set_password(&id, password).await?);
+    }
+    let user = match patch.status {
+        Some(status) => {
+            let status = UserStatus::parse(&status).ok_or_else(|| {
+                OAuthError::invalid_user_field("status", "use enabled or disabled")
+            })?;
+            s.grantd.set_user_status(&id, status).await?
+        }
+        None => s.grantd.get_user(&id).await?,
+    };
+    let mut body = serde_json::to_value(&user).unwrap_or_else(|_| json!({}));
+    if let Some(n) = ended {
+        body["sessions_ended"] = json!(n);
+    }
+    Ok(Json(body).into_response())
 }
 
 async fn create_credential(

@@ -7,8 +7,8 @@ use crate::state::AppState;
 use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap};
-use grantd_protocol::form::forbidden_in_query;
+use axum::http::{header, HeaderMap, HeaderValue};
+use grantd_protocol::form::{carries_credential, query_names};
 use grantd_protocol::{ClientAuth, OAuthError, Params};
 use http_body_util::BodyExt;
 use serde::de::DeserializeOwned;
@@ -19,19 +19,24 @@ pub const FORM_LIMIT: usize = 16 * 1024;
 /// Most an admin JSON body may be.
 pub const JSON_LIMIT: usize = 64 * 1024;
 
-/// Which parameters may not appear in the URL of an endpoint.
+/// Which parameters an endpoint reads from its URL: none for the token,
+/// revocation and introspection endpoints (RFC 6749 §3.2), where every
+/// query parameter is named and refused, but for RingCentral's documented
+/// `POST /restapi/oauth/revoke?token=…`.
 pub trait QueryRule {
-    const FORBIDDEN: &'static [&'static str];
+    /// A path on which `token` may come in the query, and only that.
+    const TOKEN_IN_QUERY_AT: Option<&'static str> = None;
 }
 
 pub struct TokenRule;
-impl QueryRule for TokenRule {
-    const FORBIDDEN: &'static [&'static str] = grantd_protocol::form::TOKEN_QUERY_FORBIDDEN;
-}
+impl QueryRule for TokenRule {}
 
 pub struct TokenParamRule;
-impl QueryRule for TokenParamRule {
-    const FORBIDDEN: &'static [&'static str] = grantd_protocol::form::TOKEN_PARAM_QUERY_FORBIDDEN;
+impl QueryRule for TokenParamRule {}
+
+pub struct RevokeRule;
+impl QueryRule for RevokeRule {
+    const TOKEN_IN_QUERY_AT: Option<&'static str> = Some("/restapi/oauth/revoke");
 }
 
 /// A form-encoded OAuth request with the client's claimed identity.
@@ -46,11 +51,22 @@ impl<R: QueryRule> FromRequest<AppState> for OAuthForm<R> {
 
     async fn from_request(req: Request, s: &AppState) -> Result<Self, Rejection> {
         let (parts, body) = req.into_parts();
-        let found = forbidden_in_query(parts.uri.query(), R::FORBIDDEN);
-        if !found.is_empty() {
-            return Err(OAuthError::credentials_in_query(&found).into());
+        let token_in_query = R::TOKEN_IN_QUERY_AT.is_some_and(|p| p == parts.uri.path());
+        let refused: Vec<String> = query_names(parts.uri.query())
+            .into_iter()
+            .filter(|n| !(token_in_query && n == "token"))
+            .collect();
+        if !refused.is_empty() {
+            let credentials = refused.iter().any(|n| carries_credential(n));
+            return Err(OAuthError::credentials_in_query(&refused, credentials).into());
         }
-        let params = read_form(&parts.headers, body, s.body_read_timeout).await?;
+        let mut params = read_form(&parts.headers, body, s.body_read_timeout).await?;
+        if token_in_query {
+            let query = Params::parse_query(parts.uri.query())?;
+            if let Some(token) = query.get("token") {
+                params.add("token", token)?;
+            }
+        }
         let client = ClientAuth::read(
             parts
                 .headers
@@ -110,14 +126,41 @@ pub async fn read_form(
     body: Body,
     timeout: Duration,
 ) -> Result<Params, Rejection> {
+    read_form_allowing_repeats(headers, body, timeout, &[]).await
+}
+
+/// [`read_form`] where the names in `repeatable` may repeat (joined into one list).
+pub async fn read_form_allowing_repeats(
+    headers: &HeaderMap,
+    body: Body,
+    timeout: Duration,
+    repeatable: &[&str],
+) -> Result<Params, Rejection> {
     let bytes = read_body(body, FORM_LIMIT, timeout).await?;
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .map(|v| String::from_utf8_lossy(v.as_bytes()).to_string());
-    Ok(grantd_protocol::form::read_form_body(
-        content_type.as_deref(),
-        &bytes,
-    )?)
+    let essence = content_type.as_deref().map(|ct| {
+        ct.split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase()
+    });
+    let trimmed = bytes.trim_ascii_start();
+    if essence.as_deref() == Some("application/json")
+        || trimmed.starts_with(b"{")
+        || trimmed.starts_with(b"[")
+    {
+        return Err(OAuthError::json_body().into());
+    }
+    if bytes.is_empty() {
+        return Ok(Params::default());
+    }
+    if essence.as_deref() != Some("application/x-www-form-urlencoded") {
+        return Err(OAuthError::wrong_content_type(content_type.as_deref()).into());
+    }
+    Ok(Params::parse_allowing_repeats(&bytes, repeatable)?)
 }
 
 /// A JSON body for the admin API; errors say what is wrong with it.
@@ -206,6 +249,51 @@ impl<S: Send + Sync> FromRequestParts<S> for BearerToken {
             .filter(|t| !t.is_empty());
         Ok(Self(token))
     }
+}
+
+/// The access token of a request to grantd's API resources: `Authorization:
+/// Bearer`, or RingCentral's documented `?access_token=` (the JS SDK's
+/// `signUrl()`, for links and `<img>` sources that cannot carry a header).
+/// A token in the query travels in URLs, so the answer carries a
+/// `Deprecation` header; the URL is logged without its query as always.
+pub struct ApiToken {
+    pub token: Option<String>,
+    /// It came in the query (answer with `Deprecation`).
+    pub from_query: bool,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ApiToken {
+    type Rejection = Rejection;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Rejection> {
+        let BearerToken(header) = BearerToken::from_request_parts(parts, state).await?;
+        let in_query = Params::parse_query(parts.uri.query())
+            .ok()
+            .and_then(|p| p.get("access_token").map(str::to_string));
+        match (header, in_query) {
+            (Some(_), Some(_)) => Err(OAuthError::access_token_sent_twice().into()),
+            (Some(t), None) => Ok(Self {
+                token: Some(t),
+                from_query: false,
+            }),
+            (None, q) => Ok(Self {
+                from_query: q.is_some(),
+                token: q,
+            }),
+        }
+    }
+}
+
+/// `Deprecation` (RFC 9745: since RFC 6750 §2.3 advised against it, October
+/// 2012) and a link to why, for a token sent in the URL.
+pub fn deprecate_query_token(h: &mut HeaderMap) {
+    h.insert("deprecation", HeaderValue::from_static("@1350864000"));
+    h.insert(
+        header::LINK,
+        HeaderValue::from_static(
+            "<https://www.rfc-editor.org/rfc/rfc6750#section-2.3>; rel=\"deprecation\"",
+        ),
+    );
 }
 
 #[cfg(test)]

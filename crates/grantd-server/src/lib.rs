@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod client_ip;
+pub mod cors;
 pub mod counters;
 pub mod endpoints;
 pub mod extract;
@@ -17,6 +18,7 @@ pub mod state;
 
 pub use state::{AppState, EdgeSettings};
 
+use crate::cors::Cors;
 use crate::quota::{Metered, Report};
 use crate::ratelimit::Attempt;
 use crate::reject::{error_response, Rejection};
@@ -38,6 +40,8 @@ pub const HEADER_LIMIT: usize = 16 * 1024;
 use tracing::Instrument;
 
 static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+/// The request id under RingCentral's name (its SDKs log it).
+static RC_REQUEST_ID: HeaderName = HeaderName::from_static("rcrequestid");
 
 /// The whole HTTP application.
 pub fn router(state: AppState) -> Router {
@@ -107,6 +111,33 @@ async fn edge(State(s): State<AppState>, mut req: Request, next: Next) -> Respon
     let id = request_id(&req);
     let began = Instant::now();
     let metered_path = req.uri().path().to_string();
+    // CORS: a preflight is answered here; a page of an origin no app allows,
+    // or any other origin's page calling the admin API, is refused before
+    // the request does anything.
+    let cross = cors::classify(&s, &req);
+    let cors_path = cors::applies(req.uri().path());
+    let early = match &cross {
+        Cors::Preflight {
+            origin,
+            allowed: true,
+        } => Some(cors::preflight(origin.clone(), req.headers())),
+        Cors::Preflight {
+            origin,
+            allowed: false,
+        }
+        | Cors::Actual {
+            origin,
+            allowed: false,
+        } => Some(error_response(
+            s.issuer(),
+            &OAuthError::origin_not_allowed(origin.to_str().unwrap_or(""), req.uri().path()),
+        )),
+        Cors::Admin { origin } => Some(error_response(
+            s.issuer(),
+            &OAuthError::admin_cross_origin(origin),
+        )),
+        _ => None,
+    };
     let log = tracing::enabled!(target: "grantd::http", tracing::Level::INFO);
     let started = log.then(|| {
         (
@@ -137,6 +168,8 @@ async fn edge(State(s): State<AppState>, mut req: Request, next: Next) -> Respon
     let paused = attempt.as_ref().and_then(Attempt::address_paused);
     let mut res = if size > HEADER_LIMIT {
         error_response(s.issuer(), &OAuthError::headers_too_large(HEADER_LIMIT))
+    } else if let Some(r) = early {
+        r
     } else if let Some((e, retry)) = paused {
         let mut r = error_response(s.issuer(), &e);
         r.headers_mut()
@@ -184,6 +217,14 @@ async fn edge(State(s): State<AppState>, mut req: Request, next: Next) -> Respon
         quota_headers(&mut res, report);
     }
     let h = res.headers_mut();
+    // A refused page may read why (the request did nothing); a refused
+    // preflight is not echoed, so the browser stops there.
+    if let Cors::Actual { origin, .. } = cross {
+        cors::allow(h, origin);
+    }
+    if cors_path {
+        cors::vary(h);
+    }
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
@@ -223,6 +264,7 @@ async fn edge(State(s): State<AppState>, mut req: Request, next: Next) -> Respon
             .and_then(|v| v.to_str().ok()),
         began.elapsed(),
     );
+    res.headers_mut().insert(RC_REQUEST_ID.clone(), id.clone());
     res.headers_mut().insert(REQUEST_ID.clone(), id);
     res
 }

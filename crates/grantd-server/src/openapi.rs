@@ -47,6 +47,10 @@ fn operation(method: &str, path: &str, summary: &str) -> Value {
             "200",
             json!({"type": "object", "properties": {"accounts": {"type": "array", "items": {"$ref": "#/components/schemas/Account"}}}}),
         ),
+        ("patch", "/admin/v1/accounts/{id}") => (
+            "200",
+            json!({"type": "object", "properties": {"account_id": {"type": "string"}, "session_policy": {"$ref": "#/components/schemas/SessionPolicy"}}}),
+        ),
         ("delete", _) => ("204", Value::Null),
         _ => ("200", json!({"$ref": "#/components/schemas/App"})),
     };
@@ -58,6 +62,7 @@ fn operation(method: &str, path: &str, summary: &str) -> Value {
     let body = match (method, path) {
         ("post", "/admin/v1/users") => Some("#/components/schemas/UserSpec"),
         ("patch", "/admin/v1/users/{id}") => Some("#/components/schemas/UserPatch"),
+        ("patch", "/admin/v1/accounts/{id}") => Some("#/components/schemas/SessionPolicy"),
         ("post", p) if p.ends_with("/jwt-credentials") => {
             Some("#/components/schemas/CredentialSpec")
         }
@@ -112,6 +117,9 @@ pub fn document(issuer: &str) -> Value {
         "access_token_format": {"type": "string", "enum": ["jwt", "opaque"]},
                 "allow_plain_pkce": {"type": "boolean"},
         "resource_server": {"type": "boolean", "description": "The app is one of the operator's APIs and may introspect tokens of every app"},
+        "allowed_origins": {"type": "array", "maxItems": 20, "items": {"type": "string", "format": "uri", "pattern": "^https?://[^/?#]+$"},
+            "description": "Origins (scheme://host[:port]) whose pages may call grantd's token endpoints and APIs from a browser (CORS), besides the origins of a browser app's redirect URIs. Replaces the list on update.",
+            "examples": [["https://app.example.com"]]},
         "rate_limits": {
             "type": "object",
             "description": "The app's own request quota per rate-limit group, replacing the server's: \"REQUESTS/SECONDS\" or \"off\". Replaces the whole set on update ({} clears it).",
@@ -151,7 +159,9 @@ pub fn document(issuer: &str) -> Value {
                     "phone": {"type": "string", "description": "E.164"}, "extension_number": {"type": "string"},
                     "name": {"type": "string"}, "role": {"type": "string", "enum": ["admin", "developer", "user"]},
                     "password": {"type": "string", "writeOnly": true, "minLength": 8}}},
-                "UserPatch": {"type": "object", "required": ["status"], "properties": {"status": {"type": "string", "enum": ["enabled", "disabled"]}}},
+                "UserPatch": {"type": "object", "minProperties": 1, "additionalProperties": false, "properties": {
+                    "status": {"type": "string", "enum": ["enabled", "disabled"], "description": "disabled ends the user's sessions"},
+                    "password": {"type": "string", "minLength": 8, "maxLength": 1024, "writeOnly": true, "description": "A new password; every session of the user ends (the answer's sessions_ended says how many)"}}},
                 "User": {"type": "object", "properties": {
                     "id": {"type": "string"}, "account_id": {"type": "string"}, "email": {"type": ["string", "null"]},
                     "phone": {"type": ["string", "null"]}, "extension_number": {"type": ["string", "null"]}, "name": {"type": "string"},
@@ -165,6 +175,11 @@ pub fn document(issuer: &str) -> Value {
                     "created_at": {"type": "integer"}, "revoked_at": {"type": ["integer", "null"]}}},
                 "IssuedCredential": {"allOf": [{"$ref": "#/components/schemas/Credential"}, {"type": "object", "properties": {"jwt": {"type": "string", "description": "Shown once"}}}]},
                 "NewAccount": {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}},
+                "SessionPolicy": {"type": "object", "additionalProperties": false,
+                    "description": "The account's session timeouts (RingCentral's session policy); null or absent clears one. Enforced at every refresh; told in token responses as session_expires_in, session_expiration_time and session_idle_timeout.",
+                    "properties": {
+                        "session_expires_in": {"type": ["integer", "null"], "minimum": 300, "maximum": 7776000, "description": "Seconds a session lasts from sign-in, however often refreshed"},
+                        "session_idle_timeout": {"type": ["integer", "null"], "minimum": 300, "maximum": 7776000, "description": "Seconds a session may go without a refresh"}}},
                 "Account": {"type": "object", "properties": {"id": {"type": "string"}, "name": {"type": "string"}, "created_at": {"type": "integer"}}},
                 "Error": {"type": "object", "properties": {
                     "error": {"type": "string"}, "error_description": {"type": "string"}, "error_uri": {"type": "string"},

@@ -204,6 +204,7 @@ mod tests {
             allow_plain_pkce: false,
             resource_server: false,
             token_exchange: None,
+            allowed_origins: Vec::new(),
             rate_limits: AppRateLimits::parse(limits.iter().copied()).unwrap(),
             secret_hash: None,
             created_at: 0,

@@ -298,7 +298,7 @@ mod tests {
         let e = a.identify(Identity::Client("c")).unwrap_err();
         assert_eq!(e.code, Code::RateExceeded);
         assert!(
-            e.description.contains("for client id 'c'"),
+            e.description.contains("for client id '…' (1 character)"),
             "{}",
             e.description
         );

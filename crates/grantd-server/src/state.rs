@@ -21,6 +21,10 @@ pub struct EdgeSettings {
     pub trusted_proxies: TrustedProxies,
     /// How long a request body may take to arrive, once its headers have.
     pub body_read_timeout: Duration,
+    /// Origins whose pages may call grantd from a browser, for every app (CORS).
+    pub cors_allowed_origins: Vec<String>,
+    /// The WebSocket gateway's URI (`ws.uri`), given with each wstoken.
+    pub ws_uri: Option<String>,
 }
 
 impl Default for EdgeSettings {
@@ -30,6 +34,8 @@ impl Default for EdgeSettings {
             rate_limits: RateLimits::default(),
             trusted_proxies: TrustedProxies::default(),
             body_read_timeout: Duration::from_secs(10),
+            cors_allowed_origins: Vec::new(),
+            ws_uri: None,
         }
     }
 }
@@ -45,6 +51,10 @@ pub struct AppState {
     pub counters: Arc<Counters>,
     pub proxies: Arc<TrustedProxies>,
     pub body_read_timeout: Duration,
+    /// The server-wide CORS origins (`cors.allowed_origins`).
+    pub cors_origins: Arc<std::collections::HashSet<String>>,
+    /// The WebSocket gateway's URI (`ws.uri`).
+    pub ws_uri: Option<Arc<str>>,
 }
 
 impl AppState {
@@ -64,6 +74,8 @@ impl AppState {
             grantd,
             proxies: Arc::new(edge.trusted_proxies),
             body_read_timeout: edge.body_read_timeout,
+            cors_origins: Arc::new(edge.cors_allowed_origins.into_iter().collect()),
+            ws_uri: edge.ws_uri.map(Arc::from),
         }
     }
 

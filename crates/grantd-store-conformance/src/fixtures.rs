@@ -90,6 +90,7 @@ pub(crate) fn full_app(client_id: &str, account_id: &str) -> App {
         rate_limits: AppRateLimits::parse([("auth", "10/60"), ("light", "off")])
             .expect("valid rate limits"),
         token_exchange: Some(exchange_policy()),
+        allowed_origins: vec!["https://app.example.com".into()],
         secret_hash: Some(hash(client_id)),
         created_at: T,
         updated_at: T + 1,
@@ -125,6 +126,7 @@ pub(crate) fn bare_app(client_id: &str, account_id: &str) -> App {
         resource_server: false,
         rate_limits: Default::default(),
         token_exchange: None,
+        allowed_origins: Vec::new(),
         secret_hash: None,
         created_at: T + 2,
         updated_at: T + 2,
@@ -210,6 +212,7 @@ pub(crate) fn session(id: &str, user_id: &str, client_id: &str, created_at: Unix
         ended_at: None,
         end_reason: None,
         credential_id: None,
+        endpoint_id: Some(format!("endpoint-{id}")),
     }
 }
 

@@ -937,3 +937,46 @@ pub async fn ending_a_session_while_it_rotates_leaves_no_live_token(store: &dyn 
         }
     }
 }
+
+/// A new password replaces the hash and ends every live session of that
+/// user (and no one else's) in one unit of work; an unknown user changes nothing.
+pub async fn set_user_password_ends_the_users_sessions(store: &dyn Store) {
+    let p = prefix();
+    let acct = format!("{p}-acct");
+    crate::fixtures::setup_account(store, &acct).await;
+    let user = crate::fixtures::full_user(&format!("{p}-user"), &acct);
+    let other = crate::fixtures::bare_user(&format!("{p}-other"), &acct);
+    store.insert_user(&user).await.expect("insert_user");
+    store.insert_user(&other).await.expect("insert_user");
+    let app = format!("{p}-app");
+    let mine = new_session(&session(&format!("{p}-s0"), &user.id, &app, T));
+    let theirs = new_session(&session(&format!("{p}-s1"), &other.id, &app, T));
+    open(store, &mine, NO_CAP, T).await;
+    open(store, &theirs, NO_CAP, T).await;
+    assert_eq!(
+        store
+            .set_user_password(&user.id, "$argon2id$new", "password changed", T + 5)
+            .await
+            .expect("set_user_password"),
+        Some(1)
+    );
+    let stored = store.get_user(&user.id).await.expect("get_user");
+    assert_eq!(
+        stored.and_then(|u| u.password_hash).as_deref(),
+        Some("$argon2id$new")
+    );
+    assert_ended(store, &mine, T + 5, "password changed").await;
+    assert_as_opened(store, &theirs).await;
+    assert_eq!(
+        store
+            .set_user_password(
+                &format!("{p}-ghost"),
+                "$argon2id$x",
+                "password changed",
+                T + 6
+            )
+            .await
+            .expect("set_user_password"),
+        None
+    );
+}

@@ -115,6 +115,15 @@ pub(crate) fn exchange_policy_from_json(
         .transpose()
 }
 
+/// An app's CORS origins as a JSON array.
+pub(crate) fn origins_to_json(origins: &[String]) -> String {
+    serde_json::to_string(origins).unwrap_or_else(|_| "[]".into())
+}
+
+pub(crate) fn origins_from_json(what: &str, json: &str) -> StoreResult<Vec<String>> {
+    serde_json::from_str(json).map_err(|e| corrupt(what, "allowed_origins", e))
+}
+
 /// A token exchange's `act` claim as JSON (`NULL`: none).
 pub(crate) fn actor_to_json(act: Option<&Actor>) -> Option<String> {
     act.and_then(|a| serde_json::to_string(a).ok())

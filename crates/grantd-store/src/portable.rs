@@ -74,6 +74,7 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("revision", Int),
             ("rate_limits", Text),
             ("token_exchange", Text),
+            ("allowed_origins", Text),
         ],
     ),
     (
@@ -112,6 +113,7 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("ended_at", Int),
             ("end_reason", Text),
             ("credential_id", Text),
+            ("endpoint_id", Text),
         ],
     ),
     (

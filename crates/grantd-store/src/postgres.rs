@@ -367,7 +367,8 @@ async fn start_listening(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
 type PgQuery<'q> = sqlx::query::Query<'q, Postgres, PgArguments>;
 
 /// Binds an app's fields as `$1..$19`, in [`APP_COLUMNS`] order (without
-/// `revision`: `rate_limits` is `$18`, `token_exchange` `$19`).
+/// `revision`: `rate_limits` is `$18`, `token_exchange` `$19`,
+/// `allowed_origins` `$20`).
 fn bind_app<'q>(q: PgQuery<'q>, app: &'q App) -> StoreResult<PgQuery<'q>> {
     Ok(q.bind(&app.client_id)
         .bind(&app.account_id)
@@ -390,7 +391,8 @@ fn bind_app<'q>(q: PgQuery<'q>, app: &'q App) -> StoreResult<PgQuery<'q>> {
         .bind(app.created_at)
         .bind(app.updated_at)
         .bind(codec::rate_limits_to_json(&app.rate_limits))
-        .bind(codec::exchange_policy_to_json(app.token_exchange.as_ref())))
+        .bind(codec::exchange_policy_to_json(app.token_exchange.as_ref()))
+        .bind(codec::origins_to_json(&app.allowed_origins)))
 }
 
 /// Inserts `tokens` in one statement.
@@ -693,7 +695,7 @@ impl Store for PgStore {
         let mut tx = self.begin(&what).await?;
         let sql = format!(
             "INSERT INTO apps ({APP_COLUMNS}) VALUES \
-             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 1, $18, $19)"
+             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 1, $18, $19, $20)"
         );
         bind_app(sqlx::query(&sql), app)?
             .execute(&mut *tx)
@@ -740,8 +742,8 @@ impl Store for PgStore {
                  redirect_uris = $6, scopes = $7, distribution = $8, issue_refresh_tokens = $9, \
                  access_token_ttl = $10, refresh_token_ttl = $11, access_token_format = $12, \
                  allow_plain_pkce = $13, resource_server = $14, updated_at = $17, \
-                 rate_limits = $18, token_exchange = $19, revision = revision + 1 \
-                 WHERE client_id = $1 AND revision = $20",
+                 rate_limits = $18, token_exchange = $19, allowed_origins = $20, \
+                 revision = revision + 1 WHERE client_id = $1 AND revision = $21",
             ),
             app,
         )?
@@ -1222,7 +1224,7 @@ impl Store for PgStore {
         let evicted = cap.evicted(&others);
         end_locked(&mut tx, &evicted, "session_limit", now).await?;
         sqlx::query(&format!(
-            "INSERT INTO sessions ({SESSION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+            "INSERT INTO sessions ({SESSION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
         ))
         .bind(&session.id)
         .bind(&session.user_id)
@@ -1233,6 +1235,7 @@ impl Store for PgStore {
         .bind(session.ended_at)
         .bind(&session.end_reason)
         .bind(&session.credential_id)
+        .bind(&session.endpoint_id)
         .execute(&mut *tx)
         .await
         .map_err(err)?;
@@ -1279,6 +1282,32 @@ impl Store for PgStore {
         let ended = end_locked(&mut tx, &[found], reason, now).await?;
         tx.commit().await.map_err(err)?;
         Ok(ended > 0)
+    }
+
+    async fn set_user_password(
+        &self,
+        id: &str,
+        password_hash: &str,
+        reason: &str,
+        now: UnixTime,
+    ) -> StoreResult<Option<u64>> {
+        let what = format!("password of user {id}");
+        let err = |e| db_error(e, &what);
+        let mut tx = self.begin(&what).await?;
+        let done = sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+            .bind(password_hash)
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(err)?;
+        if done.rows_affected() == 0 {
+            tx.rollback().await.map_err(err)?;
+            return Ok(None);
+        }
+        let ids = lock_active_sessions(&mut tx, "user_id = $1", &[id]).await?;
+        let ended = end_locked(&mut tx, &ids, reason, now).await?;
+        tx.commit().await.map_err(err)?;
+        Ok(Some(ended))
     }
 
     async fn end_sessions(

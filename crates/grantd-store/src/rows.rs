@@ -58,7 +58,7 @@ pub(crate) fn account(row: &impl Cols) -> StoreResult<Account> {
 pub(crate) const APP_COLUMNS: &str = "client_id, account_id, name, platform_type, grants, \
      redirect_uris, scopes, distribution, issue_refresh_tokens, access_token_ttl, \
      refresh_token_ttl, access_token_format, allow_plain_pkce, resource_server, secret_hash, \
-     created_at, updated_at, revision, rate_limits, token_exchange";
+     created_at, updated_at, revision, rate_limits, token_exchange, allowed_origins";
 
 pub(crate) fn app(row: &impl Cols) -> StoreResult<App> {
     let client_id: String = row.col("app", "client_id")?;
@@ -94,6 +94,7 @@ pub(crate) fn app(row: &impl Cols) -> StoreResult<App> {
             w,
             row.col::<Option<String>>(w, "token_exchange")?.as_deref(),
         )?,
+        allowed_origins: codec::origins_from_json(w, &row.col::<String>(w, "allowed_origins")?)?,
         secret_hash: secret_hash
             .map(|h| codec::digest(w, "secret_hash", &h))
             .transpose()?,
@@ -202,7 +203,7 @@ pub(crate) fn jwt_credential(row: &impl Cols) -> StoreResult<JwtCredential> {
 }
 
 pub(crate) const SESSION_COLUMNS: &str = "id, user_id, client_id, account_id, scope, created_at, \
-     ended_at, end_reason, credential_id";
+     ended_at, end_reason, credential_id, endpoint_id";
 
 pub(crate) fn session(row: &impl Cols) -> StoreResult<Session> {
     let id: String = row.col("session", "id")?;
@@ -216,6 +217,7 @@ pub(crate) fn session(row: &impl Cols) -> StoreResult<Session> {
         ended_at: row.col(w, "ended_at")?,
         end_reason: row.col(w, "end_reason")?,
         credential_id: row.col(w, "credential_id")?,
+        endpoint_id: row.col(w, "endpoint_id")?,
         id,
     })
 }

@@ -199,7 +199,8 @@ fn bind_app<'q>(q: SqliteQuery<'q>, app: &'q App) -> StoreResult<SqliteQuery<'q>
         .bind(app.updated_at)
         .bind(app.revision)
         .bind(codec::rate_limits_to_json(&app.rate_limits))
-        .bind(codec::exchange_policy_to_json(app.token_exchange.as_ref())))
+        .bind(codec::exchange_policy_to_json(app.token_exchange.as_ref()))
+        .bind(codec::origins_to_json(&app.allowed_origins)))
 }
 
 /// Inserts `token` on `conn`, with `revoked_at` in place of the record's own.
@@ -451,7 +452,7 @@ impl Store for SqliteStore {
     async fn insert_app(&self, app: &App) -> StoreResult<()> {
         let sql = format!(
             "INSERT INTO apps ({APP_COLUMNS}) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, 1, ?19, ?20)"
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, 1, ?19, ?20, ?21)"
         );
         bind_app(sqlx::query(&sql), app)?
             .execute(&self.writer)
@@ -497,7 +498,7 @@ impl Store for SqliteStore {
                  redirect_uris = ?6, scopes = ?7, distribution = ?8, issue_refresh_tokens = ?9, \
                  access_token_ttl = ?10, refresh_token_ttl = ?11, access_token_format = ?12, \
                  allow_plain_pkce = ?13, resource_server = ?14, updated_at = ?17, \
-                 rate_limits = ?19, token_exchange = ?20, revision = revision + 1 \
+                 rate_limits = ?19, token_exchange = ?20, allowed_origins = ?21, revision = revision + 1 \
                  WHERE client_id = ?1 AND revision = ?18",
             ),
             app,
@@ -798,6 +799,42 @@ impl Store for SqliteStore {
         Ok(done.rows_affected() > 0)
     }
 
+    async fn set_user_password(
+        &self,
+        id: &str,
+        password_hash: &str,
+        reason: &str,
+        now: UnixTime,
+    ) -> StoreResult<Option<u64>> {
+        let what = format!("password of user {id}");
+        let err = |e| db_error(e, &what);
+        let mut tx = self.write_tx().await.map_err(err)?;
+        let done = sqlx::query("UPDATE users SET password_hash = ? WHERE id = ?")
+            .bind(password_hash)
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(err)?;
+        if done.rows_affected() == 0 {
+            tx.rollback().await.map_err(err)?;
+            return Ok(None);
+        }
+        let ids: Vec<String> =
+            sqlx::query_scalar("SELECT id FROM sessions WHERE user_id = ? AND ended_at IS NULL")
+                .bind(id)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(err)?;
+        let mut ended = 0;
+        for sid in &ids {
+            if end_session_on(&mut tx, sid, reason, now).await? {
+                ended += 1;
+            }
+        }
+        tx.commit().await.map_err(err)?;
+        Ok(Some(ended))
+    }
+
     async fn reserve_login_attempt(
         &self,
         user_id: &str,
@@ -988,7 +1025,7 @@ impl Store for SqliteStore {
             end_session_on(&mut tx, id, "session_limit", now).await?;
         }
         sqlx::query(&format!(
-            "INSERT INTO sessions ({SESSION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            "INSERT INTO sessions ({SESSION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         ))
         .bind(&session.id)
         .bind(&session.user_id)
@@ -999,6 +1036,7 @@ impl Store for SqliteStore {
         .bind(session.ended_at)
         .bind(&session.end_reason)
         .bind(&session.credential_id)
+        .bind(&session.endpoint_id)
         .execute(&mut *tx)
         .await
         .map_err(err)?;

@@ -47,6 +47,7 @@ fn app(client_id: &str, account_id: &str) -> App {
         resource_server: false,
         rate_limits: Default::default(),
         token_exchange: None,
+        allowed_origins: Vec::new(),
         secret_hash: Some([7; 32]),
         created_at: T,
         updated_at: T,
@@ -65,6 +66,7 @@ fn session(id: &str, created_at: i64) -> Session {
         ended_at: None,
         end_reason: None,
         credential_id: None,
+        endpoint_id: None,
     }
 }
 

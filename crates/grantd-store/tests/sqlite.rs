@@ -138,6 +138,7 @@ fn app(client_id: &str, account_id: &str) -> App {
         resource_server: false,
         rate_limits: Default::default(),
         token_exchange: None,
+        allowed_origins: Vec::new(),
         secret_hash: None,
         created_at: 1,
         updated_at: 1,
@@ -443,6 +444,7 @@ async fn spawned_rotations_never_fork_a_session() {
         ended_at: None,
         end_reason: None,
         credential_id: None,
+        endpoint_id: None,
     };
     let new = NewSession {
         session,
@@ -528,6 +530,7 @@ async fn a_0002_database_is_upgraded() {
         resource_server: false,
         rate_limits: Default::default(),
         token_exchange: None,
+        allowed_origins: Vec::new(),
         secret_hash: None,
         created_at: 1,
         updated_at: 2,
@@ -613,6 +616,7 @@ async fn a_0005_database_is_upgraded() {
             ended_at: None,
             end_reason: None,
             credential_id: None,
+            endpoint_id: None,
         })
     );
 }

@@ -212,6 +212,11 @@ struct SpecArgs {
     /// The app is one of your APIs: it may introspect tokens of every app.
     #[arg(long)]
     resource_server: Option<bool>,
+    /// An origin (https://app.example.com) whose pages may call grantd from a
+    /// browser, besides a browser app's redirect URI origins; repeat for
+    /// several (replaces the list on update; --allowed-origin none clears it).
+    #[arg(long = "allowed-origin")]
+    allowed_origins: Option<Vec<String>>,
     /// The app's own quota for a rate-limit group, GROUP=REQUESTS/SECONDS or
     /// GROUP=off (auth, light, medium, heavy); repeat for several (replaces
     /// the app's set on update; --rate-limit none clears it).
@@ -257,6 +262,9 @@ impl From<SpecArgs> for AppSpec {
             access_token_format: a.access_token_format,
             allow_plain_pkce: a.allow_plain_pkce,
             resource_server: a.resource_server,
+            allowed_origins: a
+                .allowed_origins
+                .map(|o| o.into_iter().filter(|o| o != "none").collect()),
             // Malformed entries reach core as they are, so the message is the API's.
             rate_limits: a.rate_limits.map(|entries| {
                 entries
@@ -342,6 +350,11 @@ enum UserCommand {
     },
     /// End every session of the user: their tokens stop working at once.
     EndSessions {
+        id: String,
+    },
+    /// Set the user's password (read from the first line of standard
+    /// input); every session of the user ends.
+    SetPassword {
         id: String,
     },
 }
@@ -569,6 +582,10 @@ fn print_app(app: &App, secret: Option<&grantd_protocol::Secret>, json: bool) {
     } else {
         println!("  refresh tokens:   not issued");
     }
+    let origins = app.cors_origins();
+    if !origins.is_empty() {
+        println!("  browser origins:  {} (CORS)", origins.join(", "));
+    }
     if !app.rate_limits.is_empty() {
         let limits: Vec<String> = app
             .rate_limits
@@ -742,6 +759,17 @@ async fn user(grantd: &Grantd, cmd: UserCommand) -> anyhow::Result<ExitCode> {
             .set_user_status(&id, UserStatus::Enabled)
             .await
             .map(|u| println!("enabled {}", u.id)),
+        UserCommand::SetPassword { id } => {
+            let mut line = String::new();
+            std::io::stdin()
+                .read_line(&mut line)
+                .context("cannot read the password from standard input")?;
+            let password = grantd_protocol::Secret::new(line.trim_end_matches(['\r', '\n']));
+            grantd
+                .set_password(&id, password)
+                .await
+                .map(|n| println!("password of user {id} changed; {n} sessions ended"))
+        }
         UserCommand::EndSessions { id } => match grantd.get_user(&id).await {
             Ok(_) => grantd
                 .end_sessions(SessionsOf::User(&id), "ended by an administrator")

@@ -4,7 +4,7 @@
 use anyhow::{bail, Context};
 use clap::Args;
 use grantd_core::rate_limits::{Group, Limit, RateLimits};
-use grantd_core::{Policy, StartError, MIN_ADMIN_TOKEN_BYTES};
+use grantd_core::{Policy, RefreshReuse, StartError, MIN_ADMIN_TOKEN_BYTES};
 use grantd_server::client_ip::TrustedProxies;
 use grantd_server::listen::ConnectionLimits;
 use grantd_server::EdgeSettings;
@@ -73,6 +73,20 @@ pub struct ServeArgs {
         value_delimiter = ','
     )]
     pub trusted_proxies: Option<Vec<String>>,
+    /// A web origin (https://app.example.com) whose pages may call grantd's
+    /// token endpoints and APIs from a browser (CORS), whatever the app;
+    /// repeat for several (environment: a comma-separated list). Apps allow
+    /// their own origins (allowed_origins; a browser app's redirect URIs).
+    #[arg(
+        long = "cors-allowed-origin",
+        env = "GRANTD_CORS_ALLOWED_ORIGINS",
+        value_delimiter = ','
+    )]
+    pub cors_allowed_origins: Option<Vec<String>>,
+    /// The platform's WebSocket gateway (wss://…): POST /restapi/oauth/wstoken
+    /// answers it with a short-lived token for it. Unset: no wstoken.
+    #[arg(long, env = "GRANTD_WS_URI")]
+    pub ws_uri: Option<String>,
     /// Seconds a client has to send a request's headers (also how long an
     /// idle kept-alive connection stays open); default 10.
     #[arg(long, env = "GRANTD_HEADER_READ_TIMEOUT")]
@@ -105,6 +119,13 @@ pub struct PolicyArgs {
     /// Seconds after its exchange that a refresh token replays the same answer (default 10, at most 3600).
     #[arg(long, env = "GRANTD_REFRESH_GRACE")]
     pub refresh_grace: Option<i64>,
+    /// What a refresh token presented again after its grace window does:
+    /// end-session (RFC 9700: the session and all its tokens end) or reject
+    /// (RingCentral: the stale token is refused, OAU-213, and the session
+    /// goes on). Default: end-session for public clients, reject for
+    /// confidential clients (they authenticated; reuse is their own workers racing).
+    #[arg(long, env = "GRANTD_REFRESH_REUSE")]
+    pub refresh_reuse: Option<String>,
     /// Seconds a session lasts at most, however often it is refreshed (default 7776000 = 90 days; 0 = no limit).
     #[arg(long, env = "GRANTD_SESSION_MAX_LIFETIME")]
     pub session_max_lifetime: Option<i64>,
@@ -128,6 +149,7 @@ impl PolicyArgs {
             password_grant_sunset: self.password_grant_sunset.or(file.password_grant_sunset),
             implicit_sunset: self.implicit_sunset.or(file.implicit_sunset),
             refresh_grace: self.refresh_grace.or(file.refresh_grace),
+            refresh_reuse: self.refresh_reuse.or(file.refresh_reuse),
             max_sessions: self.max_sessions.or(file.max_sessions),
             session_max_lifetime: self.session_max_lifetime.or(file.session_max_lifetime),
             lockout_threshold: self.lockout_threshold.or(file.lockout_threshold),
@@ -154,7 +176,14 @@ impl PolicyArgs {
         if max_sessions == 0 {
             bail!("max sessions must be at least 1");
         }
+        let refresh_reuse = match &self.refresh_reuse {
+            None => d.refresh_reuse,
+            Some(v) => RefreshReuse::parse(v).with_context(|| {
+                format!("refresh reuse '{v}' is not one of {}", RefreshReuse::NAMES)
+            })?,
+        };
         Ok(Policy {
+            refresh_reuse,
             password_sunset: date(
                 &self.password_grant_sunset,
                 "password grant sunset",
@@ -217,6 +246,33 @@ pub struct FileConfig {
     pub server: ServerFile,
     #[serde(default)]
     pub rate_limits: RateLimitsFile,
+    #[serde(default)]
+    pub cors: CorsFile,
+    #[serde(default)]
+    pub refresh: RefreshFile,
+    #[serde(default)]
+    pub ws: WsFile,
+}
+
+/// `[ws]`: `uri = "wss://ws.example.com/ws"`, the WebSocket gateway.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WsFile {
+    pub uri: Option<String>,
+}
+
+/// `[refresh]`: `reuse = "end-session" | "reject"` (also `[policy] refresh_reuse`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshFile {
+    pub reuse: Option<String>,
+}
+
+/// `[cors]`: `allowed_origins = ["https://app.example.com"]`, allowed for every app.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CorsFile {
+    pub allowed_origins: Option<Vec<String>>,
 }
 
 /// `[rate_limits]`: `preset = "ringcentral"`, and per group `"REQUESTS/SECONDS"` or `"off"`.
@@ -314,6 +370,10 @@ pub struct Settings {
     pub trusted_proxies: TrustedProxies,
     pub body_read_timeout: Duration,
     pub connections: ConnectionLimits,
+    /// Origins every app's pages may call grantd from (CORS), normalised.
+    pub cors_allowed_origins: Vec<String>,
+    /// The WebSocket gateway's URI.
+    pub ws_uri: Option<String>,
 }
 
 impl Settings {
@@ -343,6 +403,7 @@ impl Settings {
             .password_grant_sunset
             .or(file.legacy.password_sunset);
         file_policy.implicit_sunset = file_policy.implicit_sunset.or(file.legacy.implicit_sunset);
+        file_policy.refresh_reuse = file_policy.refresh_reuse.or(file.refresh.reuse);
         let policy = serve.policy.clone().or(file_policy).resolve()?;
         let trusted_proxies = TrustedProxies::parse(
             &serve
@@ -353,6 +414,18 @@ impl Settings {
         )
         .map_err(anyhow::Error::msg)?;
         let rate_limits = resolve_rate_limits(serve, &file.rate_limits)?;
+        let cors_allowed_origins = serve
+            .cors_allowed_origins
+            .clone()
+            .or(file.cors.allowed_origins)
+            .unwrap_or_default()
+            .iter()
+            .filter(|o| !o.trim().is_empty())
+            .map(|o| {
+                grantd_protocol::redirect_uri::parse_origin(o)
+                    .map_err(|why| anyhow::anyhow!("cors.allowed_origins: {why}"))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
         // Secrets come from the environment only, never from a file that
         // may be committed or a flag visible in `ps`.
         let admin_token = std::env::var("GRANTD_ADMIN_TOKEN")
@@ -397,9 +470,23 @@ impl Settings {
             EdgeSettings::default().body_read_timeout,
             "body read timeout",
         )?;
+        let ws_uri = serve
+            .ws_uri
+            .clone()
+            .or(file.ws.uri)
+            .filter(|u| !u.trim().is_empty());
+        if let Some(u) = &ws_uri {
+            let ok = url::Url::parse(u)
+                .is_ok_and(|p| matches!(p.scheme(), "ws" | "wss") && p.host().is_some());
+            if !ok {
+                bail!("ws.uri '{u}' is not a ws:// or wss:// URL (e.g. wss://ws.example.com/ws)");
+            }
+        }
         Ok(Self {
             policy,
             rate_limits,
+            cors_allowed_origins,
+            ws_uri,
             admin_token,
             trusted_proxies,
             body_read_timeout,

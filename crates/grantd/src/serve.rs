@@ -255,6 +255,8 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
             rate_limits: settings.rate_limits,
             trusted_proxies: settings.trusted_proxies.clone(),
             body_read_timeout: settings.body_read_timeout,
+            cors_allowed_origins: settings.cors_allowed_origins.clone(),
+            ws_uri: settings.ws_uri.clone(),
         },
     );
     if state.share_counters() {
@@ -347,6 +349,8 @@ fn spawn_housekeeping(grantd: Arc<Grantd>) {
             if let Err(e) = grantd.keys.reload(&*grantd.store).await {
                 tracing::warn!(error = %e, "key reload failed");
             }
+            // The CLI's app changes on SQLite reach the CORS index here.
+            grantd.refresh_origins().await;
             if n.is_multiple_of(10) {
                 match grantd.purge_expired().await {
                     Ok(count) if count > 0 => tracing::info!(count, "purged expired tokens"),

@@ -441,7 +441,10 @@ fn seed_example_one_credentials_in_the_url() {
         assert!(found.contains(&c.to_string()), "{c} not in {found:?}");
     }
     let cause = r["findings"][1]["cause"].as_str().unwrap();
-    assert!(cause.contains("username, password, grant_type"), "{cause}");
+    assert!(
+        cause.contains("username, password, extension, grant_type"),
+        "{cause}"
+    );
     // The correction moves everything into the body and adds Basic; the
     // password it was given is not in it.
     let http = r["corrected"]["http"].as_str().unwrap();

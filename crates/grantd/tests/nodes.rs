@@ -477,7 +477,7 @@ async fn the_failure_limit_holds_across_nodes() {
                 429,
                 "temporarily_unavailable",
                 "CMN-301",
-                &["for client id 'invented-client'", "More than 10"],
+                &["for client id 'inv…' (15 characters)", "More than 10"],
             );
         }
         on_b.push(r.status);

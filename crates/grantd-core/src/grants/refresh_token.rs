@@ -1,7 +1,8 @@
 //! refresh_token (RFC 6749 §6) with rotation: the session goes on with a new
 //! pair, the refresh token presented is exchanged at most once, a retry
 //! inside the grace window gets the same answer, and reuse after it ends
-//! the session (RFC 9700 §4.14). The rotation itself happens when the
+//! the session (RFC 9700 §4.14) or, for a confidential client by default,
+//! is refused while the session goes on (`Policy::refresh_reuse`). The rotation itself happens when the
 //! pipeline issues ([`crate::tokens`]), as one unit of work in the store.
 
 use super::{
@@ -33,7 +34,7 @@ impl TokenGrant for RefreshToken {
         let hash = sha256(request.refresh_token.expose().as_bytes());
         let record = match deps.store.get_token(&hash).await? {
             Some(r) if r.kind == TokenKind::Refresh => r,
-            _ => return Err(OAuthError::refresh_unknown()),
+            _ => return Err(not_refresh(deps, &request.refresh_token).await?),
         };
         if record.client_id != app.client_id {
             return Err(OAuthError::refresh_other_client(&app.client_id));
@@ -46,7 +47,14 @@ impl TokenGrant for RefreshToken {
             return Err(ended(&session));
         }
         if record.rotated_at.is_some() {
-            let answer = replay_or_reuse(deps, &record, &session, &request.refresh_token).await?;
+            let answer = replay_or_reuse(
+                deps,
+                &record,
+                &session,
+                &request.refresh_token,
+                app.is_confidential(),
+            )
+            .await?;
             return Ok(Issue::Replay(Box::new(answer)));
         }
         if session_end(deps, &session).is_some_and(|end| now >= end) {
@@ -56,6 +64,14 @@ impl TokenGrant for RefreshToken {
         }
         if record.revoked_at.is_some() {
             return Err(OAuthError::session_ended(&session.id, "revoked"));
+        }
+        // The account's own timeouts (RingCentral's session policy); the
+        // refresh token presented was issued at the session's last refresh.
+        let policy =
+            crate::session_policy::SessionPolicy::of(deps.store, &session.account_id).await?;
+        if let Some(reason) = policy.ended(&session, record.issued_at, now) {
+            end_session(deps, &session.id, &reason).await?;
+            return Err(OAuthError::session_ended(&session.id, &reason));
         }
         if record.expires_at <= now {
             return Err(OAuthError::refresh_expired(&rfc3339(record.expires_at)));
@@ -81,10 +97,15 @@ impl TokenGrant for RefreshToken {
             Some(asked) => {
                 let missing = asked.missing_from(&kept);
                 if !missing.is_empty() {
-                    return Err(OAuthError::scope_not_permitted(
-                        &app.name,
+                    let app_lacks: Vec<&str> = missing
+                        .iter()
+                        .copied()
+                        .filter(|s| !app.scopes.contains(s) && !OIDC_SCOPES.contains(s))
+                        .collect();
+                    return Err(OAuthError::refresh_scope_too_wide(
                         &missing,
                         kept.as_slice(),
+                        &app_lacks,
                     ));
                 }
                 asked.clone()
@@ -106,6 +127,26 @@ impl TokenGrant for RefreshToken {
     }
 }
 
+/// A refresh_token that is no refresh token: another of grantd's tokens
+/// is named as what it is; anything else is unknown.
+async fn not_refresh(deps: &GrantDeps<'_>, presented: &Secret) -> Result<OAuthError, OAuthError> {
+    use crate::own_token::OwnKind;
+    let kind = match deps.auth.verify_own_token(presented).await? {
+        Ok(t) => Some(t.kind),
+        Err(refused) => refused.kind,
+    };
+    Ok(match kind {
+        Some(OwnKind::JwtAccess | OwnKind::OpaqueAccess) => {
+            OAuthError::not_a_refresh_token("an access token")
+        }
+        Some(OwnKind::IdToken) => OAuthError::not_a_refresh_token("an ID token"),
+        Some(OwnKind::Credential) => OAuthError::not_a_refresh_token(
+            "a JWT credential (it is exchanged with grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer&assertion=…)",
+        ),
+        _ => OAuthError::refresh_unknown(),
+    })
+}
+
 /// When the session must end however often it is refreshed.
 pub(crate) fn session_end(deps: &GrantDeps<'_>, session: &Session) -> Option<i64> {
     let max = deps.policy.session_max_lifetime;
@@ -114,12 +155,15 @@ pub(crate) fn session_end(deps: &GrantDeps<'_>, session: &Session) -> Option<i64
 
 /// An exchanged refresh token presented again: inside the grace window
 /// (counted from the exchange, whether or not the new pair was used) it
-/// answers with the same new pair; after it, the session ends.
+/// answers with the same new pair; after it, the reuse policy decides:
+/// the session ends, or (a confidential client's own workers racing) the
+/// stale token is refused and the session lives on.
 pub(crate) async fn replay_or_reuse(
     deps: &GrantDeps<'_>,
     record: &TokenRecord,
     session: &Session,
     presented: &Secret,
+    confidential: bool,
 ) -> Result<TokenResponse, OAuthError> {
     let now = deps.now;
     let rotated_at = record.rotated_at.unwrap_or(now);
@@ -142,6 +186,10 @@ pub(crate) async fn replay_or_reuse(
         Some(response) if successor_current && now <= grace_end => {
             tracing::info!(session_id = %session.id, "refresh retried inside the grace window: same pair returned");
             Ok(response)
+        }
+        _ if !deps.policy.refresh_reuse.ends_session(confidential) => {
+            tracing::info!(session_id = %session.id, client_id = %session.client_id, "stale refresh token refused; the session goes on");
+            Err(OAuthError::refresh_stale(&rfc3339(rotated_at)))
         }
         _ => {
             end_session(deps, &session.id, "refresh token reuse").await?;

@@ -45,7 +45,15 @@ impl TokenGrant for TokenExchange {
         let app = ctx.app;
         let policy = app.token_exchange.as_ref();
         let subject = verified(deps, &request.subject, "subject_token").await?;
-        check_subject_allowed(app, policy, &subject)?;
+        if let Err(mut e) = check_subject_allowed(app, policy, &subject) {
+            // Every obstacle at once: a policy fixed for the subject alone
+            // would only lead to the audience's refusal next.
+            let audience = request.audience.as_deref();
+            if let Err(t) = target(deps, app, policy, audience, request.resource.as_deref()).await {
+                e.description = format!("{} Also: {}", e.description, t.description);
+            }
+            return Err(e);
+        }
         let actor = match &request.actor {
             Some(presented) => {
                 let actor = verified(deps, presented, "actor_token").await?;
@@ -312,18 +320,22 @@ async fn target(
     if value == deps.audience {
         return Ok(None);
     }
-    if !policy.is_some_and(|p| p.audiences.iter().any(|id| id == value)) {
+    // Registered first: the fix for a policy that does not list the target
+    // is to list it, which only helps for a registered resource server
+    // (and only a registered client id is ever shown in full).
+    let target = match deps.store.get_app(value).await? {
+        Some(rs) if rs.resource_server => rs.client_id,
+        _ => return Err(OAuthError::exchange_target_unknown(parameter, value)),
+    };
+    if !policy.is_some_and(|p| p.audiences.contains(&target)) {
         return Err(OAuthError::exchange_target_not_allowed(
             &app.name,
             &app.client_id,
-            &grantd_protocol::error::sanitize(value, 100),
+            &target,
             policy.map(|p| p.audiences.as_slice()),
         ));
     }
-    match deps.store.get_app(value).await? {
-        Some(rs) if rs.resource_server => Ok(Some(rs.client_id)),
-        _ => Err(OAuthError::exchange_target_unknown(parameter, value)),
-    }
+    Ok(Some(target))
 }
 
 /// The scope of the new token. Asked: within the subject token's scope and
@@ -411,6 +423,7 @@ mod tests {
                 max_scope: Some(Scopes::parse(m).unwrap()),
                 ..Default::default()
             }),
+            allowed_origins: Vec::new(),
             secret_hash: None,
             created_at: 0,
             updated_at: 0,

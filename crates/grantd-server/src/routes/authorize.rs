@@ -1,7 +1,7 @@
 //! The authorization endpoint and its pages: sign-in and consent, with a
 //! browser session cookie and CSRF tokens on every form.
 
-use crate::extract::{read_form, BearerToken};
+use crate::extract::{read_form_allowing_repeats, BearerToken};
 use crate::quota::Metering;
 use crate::ratelimit::{Attempt, Identity};
 use crate::reject::{error_response, Rejection};
@@ -212,12 +212,13 @@ async fn read_params(
 ) -> Result<(HeaderMap, Params), (HeaderMap, OAuthError)> {
     let (parts, body) = req.into_parts();
     let headers = parts.headers;
+    let ui = grantd_protocol::authorize::REPEATABLE_UI_PARAMETERS;
     let params = if parts.method == Method::POST {
-        read_form(&headers, body, s.body_read_timeout)
+        read_form_allowing_repeats(&headers, body, s.body_read_timeout, ui)
             .await
             .map_err(|r| r.0)
     } else {
-        Params::parse_query(parts.uri.query())
+        Params::parse_query_allowing_repeats(parts.uri.query(), ui)
     };
     match params {
         Ok(p) => Ok((headers, p)),

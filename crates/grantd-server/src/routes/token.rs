@@ -1,7 +1,7 @@
 //! The token, introspection and revocation endpoints.
 
 use super::no_store_json;
-use crate::extract::{OAuthForm, TokenParamRule, TokenRule};
+use crate::extract::{OAuthForm, RevokeRule, TokenParamRule, TokenRule};
 use crate::quota::Metering;
 use crate::reject::Rejection;
 use crate::state::AppState;
@@ -86,7 +86,7 @@ pub async fn introspect(
 pub async fn revoke(
     State(s): State<AppState>,
     metering: Metering,
-    form: OAuthForm<TokenParamRule>,
+    form: OAuthForm<RevokeRule>,
 ) -> Result<Response, Rejection> {
     let app = s.grantd.authenticate_client(&form.client).await?;
     metering.check(&app, None)?;

@@ -5,9 +5,7 @@ use super::input::{HttpRequest, Quirk};
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use grantd_protocol::authorize::{check_challenge, AuthorizeRequest, PkceMethod};
-use grantd_protocol::form::{
-    forbidden_in_query, read_form_body, TOKEN_PARAM_QUERY_FORBIDDEN, TOKEN_QUERY_FORBIDDEN,
-};
+use grantd_protocol::form::{carries_credential, query_names, read_form_body};
 use grantd_protocol::grant::JWT_BEARER_URN;
 use grantd_protocol::requests::{
     AuthorizationCodeRequest, DeviceCodeRequest, GrantRequest, JwtBearerRequest, PasswordRequest,
@@ -427,13 +425,12 @@ fn form_checks(req: &HttpRequest, d: &mut Diagnosis, body_error: Option<OAuthErr
             "POST",
         ));
     }
-    let forbidden = match d.kind {
-        Kind::Revoke | Kind::Introspect => TOKEN_PARAM_QUERY_FORBIDDEN,
-        _ => TOKEN_QUERY_FORBIDDEN,
-    };
-    let found = forbidden_in_query(req.query(), forbidden);
+    // As the server: these endpoints read the body only, so any parameter
+    // in the URL is refused, and named.
+    let found = query_names(req.query());
     if !found.is_empty() {
-        d.push(OAuthError::credentials_in_query(&found));
+        let credentials = found.iter().any(|n| carries_credential(n));
+        d.push(OAuthError::credentials_in_query(&found, credentials));
     }
     if let Some(e) = body_error {
         d.push(e);
@@ -812,7 +809,7 @@ fn authorize_checks(req: &HttpRequest, d: &mut Diagnosis) {
         .collect();
     if !leaked.is_empty() {
         d.push_hint(
-            OAuthError::credentials_in_query(&leaked),
+            OAuthError::credentials_in_query(&leaked, true),
             "The authorization request travels through the user's browser: it never carries the client secret or a password. Remove them; the secret is sent only to the token endpoint.".into(),
         );
         d.remove("client_secret");

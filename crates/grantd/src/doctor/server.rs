@@ -152,7 +152,7 @@ impl Live {
                 if !self.secret_ok(&app.client_id, s).await? {
                     push(
                         d,
-                        OAuthError::client_secret_wrong(&app.client_id, &app.name, None),
+                        OAuthError::client_secret_wrong(&app.client_id, &app.name, None, None),
                     );
                 }
             }
@@ -186,7 +186,10 @@ impl Live {
             );
         }
         if grant == GrantType::RefreshToken && !app.issue_refresh_tokens {
-            push(d, OAuthError::refresh_not_issued(&app.name, &app.client_id));
+            push(
+                d,
+                OAuthError::refresh_not_issued(&app.name, &app.client_id, Some(&app.grants)),
+            );
         }
         self.scopes(d, app);
         if grant == GrantType::AuthorizationCode {

@@ -79,8 +79,22 @@ impl Server {
             let log = std::fs::read_to_string(dir.with_extension("log")).unwrap_or_default();
             panic!("grantd did not start; its log:\n{log}")
         });
-        // Keep draining stdout so the child never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
+        // Keep draining stdout so the child never blocks on a full pipe,
+        // kept in a file beside the log so tests can read what it printed.
+        let stdout_file = dir.with_extension("stdout");
+        std::thread::spawn(move || {
+            use std::io::Write;
+            let mut out = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(stdout_file)
+                .ok();
+            for line in lines.map_while(Result::ok) {
+                if let Some(f) = out.as_mut() {
+                    let _ = writeln!(f, "{line}");
+                }
+            }
+        });
         Self {
             child,
             base,
@@ -144,6 +158,11 @@ impl Server {
 
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.with_extension("log")).unwrap_or_default()
+    }
+
+    /// What the server printed on stdout after its start-up line.
+    pub fn stdout(&self) -> String {
+        std::fs::read_to_string(self.dir.with_extension("stdout")).unwrap_or_default()
     }
 
     pub async fn admin(
