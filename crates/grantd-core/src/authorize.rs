@@ -365,6 +365,14 @@ impl Grantd {
             .await
             .map_err(|e| AuthorizeError::Page(e.into()))?;
         tracing::info!(user_id = %user.id, client_id = %ctx.app.client_id, scope = %ctx.scopes, "consent granted");
+        self.audit(
+            crate::audit::kind::CONSENT_GRANTED,
+            &user.id,
+            &ctx.app.client_id,
+            "",
+            serde_json::json!({"scope": ctx.scopes.to_string()}),
+        )
+        .await;
         self.authorize_grant(ctx, user, auth_time).await
     }
 

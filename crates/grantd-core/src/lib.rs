@@ -2,6 +2,7 @@
 //! Storage is reached through [`store::Store`], time through [`clock::Clock`].
 
 pub mod apps;
+pub mod audit;
 pub mod authorize;
 pub mod cache;
 pub mod clock;

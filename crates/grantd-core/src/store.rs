@@ -334,6 +334,18 @@ pub trait Store: Send + Sync + 'static {
     async fn put_setting_if_absent(&self, key: &str, value: &str) -> StoreResult<String>;
     async fn put_setting(&self, key: &str, value: &str) -> StoreResult<()>;
 
+    /// Appends a security event to the audit log, chained to the last entry:
+    /// in one transaction that holds the log's write lock, the next `seq` and
+    /// the last entry's hash are read and `chain` (core's rule) computes the
+    /// new entry's hash from them.
+    async fn append_audit(
+        &self,
+        entry: NewAuditEntry,
+        chain: AuditChain,
+    ) -> StoreResult<AuditEntry>;
+    /// Audit entries with `seq` greater than `after`, oldest first, at most `limit`.
+    async fn list_audit(&self, after: i64, limit: u32) -> StoreResult<Vec<AuditEntry>>;
+
     async fn insert_account(&self, account: &Account) -> StoreResult<()>;
     async fn get_account(&self, id: &str) -> StoreResult<Option<Account>>;
     async fn list_accounts(&self) -> StoreResult<Vec<Account>>;
@@ -680,3 +692,36 @@ mod tests {
         assert_eq!((s.failures, s.locked_until), (1, None));
     }
 }
+
+/// A security event to record (`crate::audit` says which).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewAuditEntry {
+    pub at: UnixTime,
+    pub kind: String,
+    /// Who: a user id, `admin` (the admin token or the CLI), or a client id.
+    pub actor: String,
+    /// What it was done to: a client id, user id, credential id, key id.
+    pub subject: String,
+    /// From where: the client's address, or `cli`.
+    pub source: String,
+    /// JSON with the event's particulars (never a secret).
+    pub detail: String,
+}
+
+/// A stored audit entry; `hash` covers `prev_hash` and every other field.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AuditEntry {
+    pub seq: i64,
+    pub at: UnixTime,
+    pub kind: String,
+    pub actor: String,
+    pub subject: String,
+    pub source: String,
+    pub detail: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+/// How an entry's hash is computed from the previous hash, its `seq` and
+/// its fields (core's rule, applied by the store inside its transaction).
+pub type AuditChain = fn(prev_hash: &str, seq: i64, entry: &NewAuditEntry) -> String;

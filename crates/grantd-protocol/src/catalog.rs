@@ -667,6 +667,20 @@ catalog! {
         "Storage unavailable",
         "grantd could not reach its database.",
         "Retry after a short wait. Operators: check /readyz and the database.";
+
+    // --- Diagnoses only `grantd doctor` makes (of a request it reads, not one it answers)
+    NoOAuthRequest = "GRD-800", InvalidRequest, 400,
+        "No OAuth request in the input",
+        "grantd doctor read the input (a HAR file, a curl command line or raw HTTP) but found no request to an OAuth endpoint in it: no request to an authorization, token, revocation, introspection or device authorization endpoint, and none carrying grant_type or response_type.",
+        "Export the HAR with the failing request in it (in the browser's network panel, keep 'Preserve log' on while reproducing the failure, then 'Save all as HAR'), or give doctor the failing request itself.";
+    NoHostHeader = "GRD-801", InvalidRequest, 400,
+        "Request has no Host header",
+        "The raw HTTP request has no Host header. HTTP/1.1 requires one (RFC 9112 §3.2), and servers answer a request without it with 400 before any OAuth check, so the OAuth error never appears.",
+        "Add Host: followed by the server's host name (and port, if not the default) on the line after the request line. HTTP libraries and curl add it from the URL.";
+    RequestLineBroken = "GRD-802", InvalidRequest, 400,
+        "Request line split across lines",
+        "The request line (method, target, HTTP version) runs over more than one line: the URL contains a line break, which is usually a line wrapped by an editor or a chat message when the request was copied. A server reads the first line alone and the rest as a malformed header.",
+        "Put the method, the whole URL and the HTTP version on one line; better, send the parameters in the body, where line breaks do not matter.";
 }
 
 #[cfg(test)]

@@ -1749,6 +1749,29 @@ impl OAuthError {
         )
     }
 
+    // --- grantd doctor's own diagnoses ---------------------------------------------
+
+    pub fn no_oauth_request(read: usize, what: &str) -> Self {
+        Self::new(
+            Code::NoOAuthRequest,
+            format!("The {what} holds {read} request{} and none of them is an OAuth request (authorization, token, revocation, introspection or device authorization endpoint, or a request with grant_type or response_type). Capture the failing request itself.", if read == 1 { "" } else { "s" }),
+        )
+    }
+
+    pub fn no_host_header() -> Self {
+        Self::new(
+            Code::NoHostHeader,
+            "The request has no Host header, which HTTP/1.1 requires; a server refuses it with 400 before looking at the OAuth parameters. Add Host: <server host> after the request line.",
+        )
+    }
+
+    pub fn request_line_broken(lines: usize) -> Self {
+        Self::new(
+            Code::RequestLineBroken,
+            format!("The request line runs over {lines} lines: the URL contains a line break, so a server sees a truncated URL and a malformed header. Put the method, URL and HTTP version on one line."),
+        )
+    }
+
     pub fn store_unavailable() -> Self {
         Self::new(
             Code::StoreUnavailable,

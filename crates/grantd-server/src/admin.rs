@@ -22,6 +22,15 @@ use serde_json::{json, Value};
 
 pub const ADMIN_ENDPOINTS: &[Endpoint] = &[
     Endpoint {
+        path: "/admin/v1/audit",
+        ringcentral: None,
+        allow: "GET",
+        metadata: None,
+        router: || get(list_audit),
+        summary: "The audit log of security events, oldest first (?after=SEQ&limit=N), each entry chained to the one before it by hash",
+        group: None,
+    },
+    Endpoint {
         path: "/admin/v1/accounts",
         ringcentral: None,
         allow: "GET, POST",
@@ -191,9 +200,43 @@ pub async fn require_admin(
     let checked = crate::ratelimit::identify(req.extensions(), Identity::Admin)
         .and_then(|()| s.grantd.check_admin_token(token.as_deref()));
     match checked {
-        Ok(()) => next.run(req).await,
+        Ok(()) => {
+            let source = req
+                .extensions()
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|c| s.proxies.client_ip(c.0, req.headers()).to_string())
+                .unwrap_or_default();
+            let what = format!("{} {}", req.method(), req.uri().path());
+            s.grantd
+                .audit(
+                    grantd_core::audit::kind::ADMIN_TOKEN_USED,
+                    "admin",
+                    &what,
+                    &source,
+                    json!({}),
+                )
+                .await;
+            next.run(req).await
+        }
         Err(e) => Rejection(e).into_response(),
     }
+}
+
+async fn list_audit(
+    State(s): State<AppState>,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
+) -> Result<Response, Rejection> {
+    let q = grantd_protocol::Params::parse_query(query.as_deref())?;
+    let after = q.number("after").unwrap_or(0).min(i64::MAX as u64) as i64;
+    let limit = q.number("limit").unwrap_or(100).clamp(1, 1000) as u32;
+    let entries = s
+        .grantd
+        .store
+        .list_audit(after, limit)
+        .await
+        .map_err(OAuthError::from)?;
+    let next = entries.last().map(|e| e.seq);
+    Ok(Json(json!({"entries": entries, "next_after": next})).into_response())
 }
 
 /// The JSON form of an app, plus its secret when one was just made.

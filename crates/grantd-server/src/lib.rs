@@ -8,6 +8,7 @@ pub mod counters;
 pub mod endpoints;
 pub mod extract;
 pub mod listen;
+pub mod metrics;
 pub mod openapi;
 pub mod quota;
 pub mod ratelimit;
@@ -35,6 +36,8 @@ use tower_http::catch_panic::CatchPanicLayer;
 
 /// Most the request headers may add up to.
 pub const HEADER_LIMIT: usize = 16 * 1024;
+
+use tracing::Instrument;
 
 static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// The request id under RingCentral's name (its SDKs log it).
@@ -106,6 +109,8 @@ fn request_id(req: &Request) -> HeaderValue {
 /// status and time.
 async fn edge(State(s): State<AppState>, mut req: Request, next: Next) -> Response {
     let id = request_id(&req);
+    let began = Instant::now();
+    let metered_path = req.uri().path().to_string();
     // CORS: a preflight is answered here; a page of an origin no app allows,
     // or any other origin's page calling the admin API, is refused before
     // the request does anything.
@@ -197,13 +202,16 @@ async fn edge(State(s): State<AppState>, mut req: Request, next: Next) -> Respon
         if let Some(m) = &metered {
             req.extensions_mut().insert(m.clone());
         }
+        // Every line logged while the request is handled carries its id
+        // (as a span field; in JSON logs under "span").
+        let span = tracing::info_span!("request", request_id = id.to_str().unwrap_or("-"));
         match recorded {
             Some(rec) => {
-                let (res, trace) = grantd_core::trace::traced(next.run(req)).await;
+                let (res, trace) = grantd_core::trace::traced(next.run(req).instrument(span)).await;
                 rec.record(&s, &res, trace, id_str.unwrap_or("-"));
                 reject::render(s.issuer(), res, id_str)
             }
-            None => reject::render(s.issuer(), next.run(req).await, id_str),
+            None => reject::render(s.issuer(), next.run(req).instrument(span).await, id_str),
         }
     };
     let failed = res.status() == StatusCode::UNAUTHORIZED
@@ -275,6 +283,14 @@ async fn edge(State(s): State<AppState>, mut req: Request, next: Next) -> Respon
             "request"
         );
     }
+    metrics::request(
+        &metered_path,
+        res.status().as_u16(),
+        res.headers()
+            .get("x-error-code")
+            .and_then(|v| v.to_str().ok()),
+        began.elapsed(),
+    );
     res.headers_mut().insert(RC_REQUEST_ID.clone(), id.clone());
     res.headers_mut().insert(REQUEST_ID.clone(), id);
     res

@@ -45,6 +45,7 @@ use std::time::Duration;
 mod fixtures;
 
 pub mod apps;
+pub mod audit;
 pub mod codes;
 pub mod consents;
 pub mod counters;
@@ -165,6 +166,9 @@ macro_rules! tests {
             counters::counters_add_up_within_their_window,
             counters::counters_near_their_limit_reach_every_node,
             counters::concurrent_counter_syncs_lose_nothing,
+
+            audit::audit_entries_chain_in_order,
+            audit::concurrent_audit_appends_keep_one_chain,
         }
     };
     ($factory:expr $(,)?) => {

@@ -225,6 +225,20 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("expires_at", Int),
         ],
     ),
+    (
+        "audit_log",
+        &[
+            ("seq", Int),
+            ("at", Int),
+            ("kind", Text),
+            ("actor", Text),
+            ("subject", Text),
+            ("source", Text),
+            ("detail", Text),
+            ("prev_hash", Text),
+            ("hash", Text),
+        ],
+    ),
 ];
 
 /// Rows read and written per statement (at most 18 columns each, well under

@@ -2,6 +2,7 @@
 //! with explicit row locks, and change notifications over LISTEN/NOTIFY.
 
 use crate::codec::{self, db_error};
+use crate::rows::AuditRow;
 use crate::rows::{
     self, ACCOUNT_COLUMNS, APP_COLUMNS, AUTH_CODE_COLUMNS, BROWSER_SESSION_COLUMNS,
     CONSENT_COLUMNS, COUNTER_COLUMNS, DEVICE_CODE_COLUMNS, JWT_CREDENTIAL_COLUMNS, KEY_COLUMNS,
@@ -42,6 +43,8 @@ const MAX_LISTEN_BACKOFF: Duration = Duration::from_secs(30);
 /// Advisory lock (one-`bigint` key space) held by the node purging expired
 /// rows (visible in `pg_locks` as objid 1952710657, classid 1735549294).
 pub const PURGE_LOCK: i64 = 0x6772_616e_7464_0001;
+/// Held while an audit entry is appended (the chain's order).
+const AUDIT_LOCK: i64 = 0x6772_616e_7464_0007;
 /// Advisory lock class (two-`int4` key space, disjoint from the one above)
 /// for one user's sessions of one app, keyed by a hash of both ids.
 const SESSION_LOCK_CLASS: i32 = 0x6772_0001;
@@ -565,6 +568,76 @@ impl Store for PgStore {
                 .await
                 .map_err(err),
         }
+    }
+
+    async fn append_audit(
+        &self,
+        entry: grantd_core::store::NewAuditEntry,
+        chain: grantd_core::store::AuditChain,
+    ) -> StoreResult<grantd_core::store::AuditEntry> {
+        let err = |e| db_error(e, "audit log");
+        let mut tx = self.begin("audit log").await?;
+        // One appender at a time across nodes: no row to lock before the first entry.
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(AUDIT_LOCK)
+            .execute(&mut *tx)
+            .await
+            .map_err(err)?;
+        let last: Option<(i64, String)> =
+            sqlx::query_as("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(err)?;
+        let (seq, prev_hash) = match last {
+            Some((seq, hash)) => (seq + 1, hash),
+            None => (1, grantd_core::audit::GENESIS.to_string()),
+        };
+        let hash = chain(&prev_hash, seq, &entry);
+        sqlx::query(
+            "INSERT INTO audit_log (seq, at, kind, actor, subject, source, detail, prev_hash, hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(seq)
+        .bind(entry.at)
+        .bind(&entry.kind)
+        .bind(&entry.actor)
+        .bind(&entry.subject)
+        .bind(&entry.source)
+        .bind(&entry.detail)
+        .bind(&prev_hash)
+        .bind(&hash)
+        .execute(&mut *tx)
+        .await
+        .map_err(err)?;
+        tx.commit().await.map_err(err)?;
+        Ok(grantd_core::store::AuditEntry {
+            seq,
+            at: entry.at,
+            kind: entry.kind,
+            actor: entry.actor,
+            subject: entry.subject,
+            source: entry.source,
+            detail: entry.detail,
+            prev_hash,
+            hash,
+        })
+    }
+
+    async fn list_audit(
+        &self,
+        after: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<grantd_core::store::AuditEntry>> {
+        let rows: Vec<AuditRow> = sqlx::query_as(
+            "SELECT seq, at, kind, actor, subject, source, detail, prev_hash, hash \
+             FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2",
+        )
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| db_error(e, "audit log"))?;
+        Ok(rows.into_iter().map(crate::rows::audit_entry).collect())
     }
 
     async fn put_setting(&self, key: &str, value: &str) -> StoreResult<()> {

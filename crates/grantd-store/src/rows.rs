@@ -343,3 +343,30 @@ pub(crate) fn rejection(row: &impl Cols) -> StoreResult<grantd_core::rejections:
         request_id,
     })
 }
+
+/// An `audit_log` row: seq, at, kind, actor, subject, source, detail, prev_hash, hash.
+pub type AuditRow = (
+    i64,
+    i64,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+);
+
+pub fn audit_entry(r: AuditRow) -> grantd_core::store::AuditEntry {
+    grantd_core::store::AuditEntry {
+        seq: r.0,
+        at: r.1,
+        kind: r.2,
+        actor: r.3,
+        subject: r.4,
+        source: r.5,
+        detail: r.6,
+        prev_hash: r.7,
+        hash: r.8,
+    }
+}

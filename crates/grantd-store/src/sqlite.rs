@@ -2,6 +2,7 @@
 
 use crate::batch::TokenBatcher;
 use crate::codec::{self, db_error};
+use crate::rows::AuditRow;
 use crate::rows::{
     self, account as account_from_row, app as app_from_row, auth_code as auth_code_from_row,
     browser_session as browser_session_from_row, consent as consent_from_row,
@@ -338,6 +339,71 @@ impl Store for SqliteStore {
             .map_err(err)?;
         tx.commit().await.map_err(err)?;
         Ok(stored)
+    }
+
+    async fn append_audit(
+        &self,
+        entry: grantd_core::store::NewAuditEntry,
+        chain: grantd_core::store::AuditChain,
+    ) -> StoreResult<grantd_core::store::AuditEntry> {
+        let err = |e| db_error(e, "audit log");
+        // The write lock first: the last entry read is still the last at commit.
+        let mut tx = self.write_tx().await.map_err(err)?;
+        let last: Option<(i64, String)> =
+            sqlx::query_as("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(err)?;
+        let (seq, prev_hash) = match last {
+            Some((seq, hash)) => (seq + 1, hash),
+            None => (1, grantd_core::audit::GENESIS.to_string()),
+        };
+        let hash = chain(&prev_hash, seq, &entry);
+        sqlx::query(
+            "INSERT INTO audit_log (seq, at, kind, actor, subject, source, detail, prev_hash, hash) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(seq)
+        .bind(entry.at)
+        .bind(&entry.kind)
+        .bind(&entry.actor)
+        .bind(&entry.subject)
+        .bind(&entry.source)
+        .bind(&entry.detail)
+        .bind(&prev_hash)
+        .bind(&hash)
+        .execute(&mut *tx)
+        .await
+        .map_err(err)?;
+        tx.commit().await.map_err(err)?;
+        Ok(grantd_core::store::AuditEntry {
+            seq,
+            at: entry.at,
+            kind: entry.kind,
+            actor: entry.actor,
+            subject: entry.subject,
+            source: entry.source,
+            detail: entry.detail,
+            prev_hash,
+            hash,
+        })
+    }
+
+    async fn list_audit(
+        &self,
+        after: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<grantd_core::store::AuditEntry>> {
+        let rows: Vec<AuditRow> = sqlx::query_as(
+            "SELECT seq, at, kind, actor, subject, source, detail, prev_hash, hash \
+             FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?",
+        )
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(|e| db_error(e, "audit log"))?;
+        Ok(rows.into_iter().map(crate::rows::audit_entry).collect())
     }
 
     async fn put_setting(&self, key: &str, value: &str) -> StoreResult<()> {

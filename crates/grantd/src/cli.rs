@@ -58,6 +58,26 @@ enum Command {
         /// The new file (must not exist).
         file: std::path::PathBuf,
     },
+    /// Diagnose a failing OAuth request (raw HTTP, a curl command line or a HAR
+    /// file; - reads standard input): every problem with its code, cause and
+    /// fix, then the corrected request. Exit 0: no problem, 1: problems, 2: unreadable input.
+    Doctor(crate::doctor::DoctorArgs),
+    /// The audit log of security events.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Check the configuration `serve` would run with.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Ask a running grantd whether it is ready (GET /readyz): exit 0 if so,
+    /// 1 if not (for container health checks).
+    Healthcheck {
+        /// The server (default: http:// and the address grantd listens on).
+        #[arg(long)]
+        url: Option<String>,
+        /// The address grantd listens on (as for serve).
+        #[arg(long, env = "GRANTD_LISTEN")]
+        listen: Option<String>,
+    },
     /// Explain an error code (e.g. grantd explain OAU-251), or a rejected
     /// request by its request id (X-Request-Id) with its decision trace, from
     /// the data directory's store or, with --server, a running grantd's admin
@@ -74,6 +94,40 @@ enum Command {
         /// Print every code as Markdown (the source of docs/errors.md).
         #[arg(long)]
         markdown: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Check the hash chain of the whole log: exit 0 when every entry is
+    /// intact, 1 naming the first edited or deleted entry.
+    Verify {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the log, oldest first.
+    List {
+        /// Only entries after this sequence number.
+        #[arg(long, default_value_t = 0)]
+        after: i64,
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Validate the configuration (FILE, else --config / GRANTD_CONFIG, with
+    /// the environment and the flags given) and print every effective
+    /// setting with its source, secrets masked. Exit 0: valid; 1: not.
+    Check {
+        file: Option<std::path::PathBuf>,
+        #[command(flatten)]
+        serve: ServeArgs,
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -394,6 +448,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let settings = Settings::resolve(&cli.store, &ServeArgs::default())?;
             backup(&settings.database_url, &file).await
         }
+        Command::Doctor(args) => Ok(crate::doctor::run(args).await),
+        Command::Config(ConfigCommand::Check { file, serve, json }) => Ok(
+            crate::config_check::check(&cli.store, &serve, file.as_deref(), json),
+        ),
+        Command::Healthcheck { url, listen } => {
+            let serve = ServeArgs {
+                listen,
+                ..Default::default()
+            };
+            Ok(crate::config_check::healthcheck(&cli.store, &serve, url).await)
+        }
         Command::Explain { markdown: true, .. } => {
             print!("{}", catalog_markdown());
             Ok(ExitCode::SUCCESS)
@@ -418,6 +483,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Keys(cmd) => {
             let grantd = open(&cli.store).await?;
             keys(&grantd, cmd).await
+        }
+        Command::Audit(cmd) => {
+            let grantd = open(&cli.store).await?;
+            audit(&grantd, cmd).await
         }
         Command::User(cmd) => {
             let grantd = open(&cli.store).await?;
@@ -787,6 +856,64 @@ async fn jwt(grantd: &Grantd, cmd: JwtCommand) -> anyhow::Result<ExitCode> {
     Ok(result.map(|_| ExitCode::SUCCESS).unwrap_or_else(fail))
 }
 
+async fn audit(grantd: &Grantd, cmd: AuditCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        AuditCommand::Verify { json } => {
+            let checked = grantd
+                .verify_audit()
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            match checked {
+                Ok(n) => {
+                    if json {
+                        println!("{}", serde_json::json!({"intact": true, "entries": n}));
+                    } else {
+                        println!(
+                            "audit log intact: {n} entries, each chained to the one before it"
+                        );
+                    }
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(b) => {
+                    if json {
+                        println!(
+                            "{}",
+                            serde_json::json!({"intact": false, "seq": b.seq, "why": b.why})
+                        );
+                    } else {
+                        eprintln!("audit log broken at entry {}: {}", b.seq, b.why);
+                    }
+                    Ok(ExitCode::from(1))
+                }
+            }
+        }
+        AuditCommand::List { after, limit, json } => {
+            let entries = grantd
+                .store
+                .list_audit(after, limit)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            if json {
+                println!("{}", serde_json::json!({"entries": entries}));
+            } else {
+                for e in entries {
+                    println!(
+                        "{:>6}  {}  {:<20} actor={} subject={} source={} {}",
+                        e.seq,
+                        grantd_core::crypto::rfc3339(e.at),
+                        e.kind,
+                        e.actor,
+                        e.subject,
+                        if e.source.is_empty() { "-" } else { &e.source },
+                        e.detail
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
 async fn keys(grantd: &Grantd, cmd: KeysCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         KeysCommand::Rotate { alg } => {
@@ -799,6 +926,15 @@ async fn keys(grantd: &Grantd, cmd: KeysCommand) -> anyhow::Result<ExitCode> {
                 .keys
                 .rotate(&*grantd.store, alg, grantd.now())
                 .await?;
+            grantd
+                .audit(
+                    grantd_core::audit::kind::KEY_ROTATED,
+                    "admin",
+                    &kid,
+                    "cli",
+                    serde_json::json!({"alg": alg.as_str()}),
+                )
+                .await;
             println!(
                 "new signing key {kid} ({}): published in JWKS now (running servers within a minute), signing from 5 minutes on; older keys stay published",
                 alg.as_str()
@@ -809,6 +945,15 @@ async fn keys(grantd: &Grantd, cmd: KeysCommand) -> anyhow::Result<ExitCode> {
                 .keys
                 .revoke(&*grantd.store, &kid, grantd.now())
                 .await?;
+            grantd
+                .audit(
+                    grantd_core::audit::kind::KEY_REVOKED,
+                    "admin",
+                    &kid,
+                    "cli",
+                    serde_json::json!({"replacement": replacement}),
+                )
+                .await;
             println!("revoked signing key {kid}: it is out of the JWKS, and tokens, ID tokens and JWT credentials it signed no longer verify (SQLite: running servers within a minute; PostgreSQL: every node at once)");
             if let Some(new) = replacement {
                 println!("new signing key {new} signs from now on");
