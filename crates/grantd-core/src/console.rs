@@ -198,6 +198,8 @@ pub struct AppForm {
     pub access_token_format: String,
     /// One per line.
     pub allowed_origins: String,
+    /// The app's revision when the settings form was loaded; empty on register.
+    pub revision: String,
 }
 
 fn form_list(s: &str, seps: &[char]) -> Vec<String> {
@@ -303,7 +305,16 @@ impl Grantd {
     ) -> Result<App, OAuthError> {
         self.console_app(user, client_id).await?;
         let spec = form.spec(false)?;
-        self.update_app(client_id, spec).await
+        let revision = match form.revision.trim() {
+            "" => None,
+            r => Some(r.parse::<i64>().map_err(|_| {
+                OAuthError::invalid_parameter(
+                    "revision",
+                    "reload the app page: the form's revision field is not a number",
+                )
+            })?),
+        };
+        self.update_app_at(client_id, spec, revision).await
     }
 
     /// A new client secret for a confidential app of the user's account;

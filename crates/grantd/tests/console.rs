@@ -1331,7 +1331,43 @@ async fn a_developer_edits_an_app_and_rotates_its_secret_from_the_app_page() {
         "another account: nothing saved"
     );
 
+    // A form loaded before another change is refused (GRD-740), nothing saved.
+    let (_, html) = page(&b, &server, &path).await;
+    let at = html
+        .find("name=\"revision\" value=\"")
+        .expect("a revision field")
+        + 23;
+    let loaded = html[at..].split('"').next().unwrap().to_string();
+    let (status, body) = server
+        .admin(
+            Method::PATCH,
+            &format!("/admin/v1/apps/{id}"),
+            Some(json!({"scopes": ["ReadAccounts"]})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let changed = admin_app(&server, &id).await;
+    let mut stale = good.clone();
+    stale.push(("revision", &loaded));
+    let (status, html) = post_page(&b, &server, &path, &stale).await;
+    assert_eq!(status, 409, "{html}");
+    assert!(
+        html.contains("GRD-740") && html.contains("nothing was saved"),
+        "{html}"
+    );
+    assert_eq!(
+        admin_app(&server, &id).await,
+        changed,
+        "a stale form: nothing saved"
+    );
+
     // A good edit: saved (the revision moves on), flashed, visible via the admin API.
+    let (_, html) = page(&b, &server, &path).await;
+    let at = html.find("name=\"revision\" value=\"").unwrap() + 23;
+    let current = html[at..].split('"').next().unwrap().to_string();
+    assert_ne!(current, loaded);
+    let mut good = good.clone();
+    good.push(("revision", &current));
     let r = b.post(server.url(&path)).form(&good).send().await.unwrap();
     assert_eq!(r.status().as_u16(), 303);
     let to = r.headers()["location"].to_str().unwrap().to_string();

@@ -114,6 +114,9 @@ struct SettingsView {
     refresh_token_ttl: String,
     issue_refresh_tokens: String,
     access_token_format: String,
+    /// The app's revision as loaded: a refused form keeps the one it was
+    /// loaded at, so saving it again is refused too once the app changed.
+    revision: String,
 }
 
 impl SettingsView {
@@ -142,6 +145,7 @@ impl SettingsView {
                 refresh_token_ttl: f.refresh_token_ttl.clone(),
                 issue_refresh_tokens: f.issue_refresh_tokens.clone(),
                 access_token_format: f.access_token_format.clone(),
+                revision: f.revision.clone(),
             },
             None => SettingsView {
                 name: app.name.clone(),
@@ -163,6 +167,7 @@ impl SettingsView {
                 }
                 .into(),
                 access_token_format: app.access_token_format.as_str().into(),
+                revision: app.revision.to_string(),
             },
         }
     }
@@ -187,6 +192,7 @@ fn app_form(params: &Params) -> grantd_core::console::AppForm {
         refresh_token_ttl: get("refresh_token_ttl"),
         access_token_format: get("access_token_format"),
         allowed_origins: get("allowed_origins"),
+        revision: get("revision"),
     }
 }
 
