@@ -412,6 +412,18 @@ impl Grantd {
     }
 
     pub async fn update_app(&self, client_id: &str, spec: AppSpec) -> Result<App, OAuthError> {
+        self.update_app_at(client_id, spec, None).await
+    }
+
+    /// [`Grantd::update_app`], refused (GRD-740) unless the app is still at
+    /// `revision` when given: a form loaded before another change does not
+    /// undo it. The check and the write are one compare-and-set.
+    pub async fn update_app_at(
+        &self,
+        client_id: &str,
+        spec: AppSpec,
+        revision: Option<i64>,
+    ) -> Result<App, OAuthError> {
         if spec.account_id.is_some() {
             return Err(OAuthError::invalid_app_field(
                 "account_id",
@@ -423,6 +435,15 @@ impl Grantd {
         // applied to it, so neither is lost.
         for _ in 0..UPDATE_ATTEMPTS {
             let current = self.get_app(client_id).await?;
+            if let Some(loaded) = revision {
+                if loaded != current.revision {
+                    return Err(OAuthError::console_app_changed(
+                        client_id,
+                        loaded,
+                        current.revision,
+                    ));
+                }
+            }
             let mut app = apply(current, spec.clone(), false)?;
             if spec.token_exchange.is_some() {
                 self.check_exchange_policy(&app).await?;

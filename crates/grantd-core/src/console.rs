@@ -177,7 +177,7 @@ pub fn grant_words(g: grantd_protocol::Grant) -> &'static str {
     }
 }
 
-/// What the console's new-app form sends, as typed.
+/// What the console's app forms (register, edit) send, as typed.
 #[derive(Debug, Default)]
 pub struct AppForm {
     pub platform: String,
@@ -187,6 +187,95 @@ pub struct AppForm {
     pub redirect_uris: String,
     /// Separated by spaces or commas.
     pub scopes: String,
+    /// `private` or `public`; chosen at registration only.
+    pub distribution: String,
+    /// `yes`, `no`, or empty: follow the refresh_token grant.
+    pub issue_refresh_tokens: String,
+    /// Seconds; empty for the default (or unchanged).
+    pub access_token_ttl: String,
+    pub refresh_token_ttl: String,
+    /// `jwt` or `opaque`; empty for the default (or unchanged).
+    pub access_token_format: String,
+    /// One per line.
+    pub allowed_origins: String,
+    /// The app's revision when the settings form was loaded; empty on register.
+    pub revision: String,
+}
+
+fn form_list(s: &str, seps: &[char]) -> Vec<String> {
+    s.split(|c: char| seps.contains(&c))
+        .map(str::trim)
+        .filter(|x| !x.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+fn form_seconds(field: &'static str, value: &str) -> Result<Option<u64>, OAuthError> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Ok(None);
+    }
+    value.parse::<u64>().map(Some).map_err(|_| {
+        OAuthError::invalid_app_field(
+            field,
+            format!(
+                "'{}' is not a number of seconds; give a whole number such as 3600",
+                grantd_protocol::error::sanitize(value, 20)
+            ),
+        )
+    })
+}
+
+impl AppForm {
+    /// The settings the form changes, as the admin API's [`crate::apps::AppSpec`],
+    /// so the same rules (`apps.rs`) check them. Platform type and
+    /// distribution are taken only when `creating`.
+    fn spec(&self, creating: bool) -> Result<crate::apps::AppSpec, OAuthError> {
+        if self.grants.is_empty() {
+            return Err(OAuthError::invalid_app_field(
+                "grants",
+                "choose at least one grant",
+            ));
+        }
+        let scopes = form_list(&self.scopes, &[' ', ',', '\n', '\r', '\t']);
+        let issue_refresh_tokens = match self.issue_refresh_tokens.as_str() {
+            "" => None,
+            "yes" => Some(true),
+            "no" => Some(false),
+            other => {
+                return Err(OAuthError::invalid_app_field(
+                    "issue_refresh_tokens",
+                    format!(
+                        "'{}' is not a choice; use yes or no",
+                        grantd_protocol::error::sanitize(other, 20)
+                    ),
+                ))
+            }
+        };
+        let text = |s: &str| {
+            let s = s.trim();
+            (!s.is_empty()).then(|| s.to_string())
+        };
+        Ok(crate::apps::AppSpec {
+            name: Some(self.name.trim().to_string()),
+            platform_type: creating.then(|| self.platform.clone()),
+            distribution: if creating {
+                text(&self.distribution)
+            } else {
+                None
+            },
+            grants: Some(self.grants.clone()),
+            redirect_uris: Some(form_list(&self.redirect_uris, &['\n', '\r'])),
+            // Empty: grantd's defaults at registration, unchanged on edit.
+            scopes: (!scopes.is_empty()).then_some(scopes),
+            issue_refresh_tokens,
+            access_token_ttl: form_seconds("access_token_ttl", &self.access_token_ttl)?,
+            refresh_token_ttl: form_seconds("refresh_token_ttl", &self.refresh_token_ttl)?,
+            access_token_format: text(&self.access_token_format),
+            allowed_origins: Some(form_list(&self.allowed_origins, &['\n', '\r', ' '])),
+            ..Default::default()
+        })
+    }
 }
 
 impl Grantd {
@@ -199,29 +288,43 @@ impl Grantd {
         form: &AppForm,
     ) -> Result<crate::apps::CreatedApp, OAuthError> {
         check_console_user(user)?;
-        if form.grants.is_empty() {
-            return Err(OAuthError::invalid_app_field(
-                "grants",
-                "choose at least one grant",
-            ));
-        }
-        let list = |s: &str, seps: &[char]| -> Vec<String> {
-            s.split(|c: char| seps.contains(&c))
-                .map(str::trim)
-                .filter(|x| !x.is_empty())
-                .map(str::to_string)
-                .collect()
+        let mut spec = form.spec(true)?;
+        spec.account_id = Some(user.account_id.clone());
+        self.create_app(spec).await
+    }
+
+    /// Changes an app of the user's account from the console's settings
+    /// form, with the admin API's compare-and-set update and rules; the
+    /// platform type and distribution stay as registered. Nothing is saved
+    /// if a field is wrong.
+    pub async fn console_update_app(
+        &self,
+        user: &User,
+        client_id: &str,
+        form: &AppForm,
+    ) -> Result<App, OAuthError> {
+        self.console_app(user, client_id).await?;
+        let spec = form.spec(false)?;
+        let revision = match form.revision.trim() {
+            "" => None,
+            r => Some(r.parse::<i64>().map_err(|_| {
+                OAuthError::invalid_parameter(
+                    "revision",
+                    "reload the app page: the form's revision field is not a number",
+                )
+            })?),
         };
-        let scopes = list(&form.scopes, &[' ', ',', '\n', '\r', '\t']);
-        self.create_app(crate::apps::AppSpec {
-            name: Some(form.name.trim().to_string()),
-            account_id: Some(user.account_id.clone()),
-            platform_type: Some(form.platform.clone()),
-            grants: Some(form.grants.clone()),
-            redirect_uris: Some(list(&form.redirect_uris, &['\n', '\r'])),
-            scopes: (!scopes.is_empty()).then_some(scopes),
-            ..Default::default()
-        })
-        .await
+        self.update_app_at(client_id, spec, revision).await
+    }
+
+    /// A new client secret for a confidential app of the user's account;
+    /// the old one stops working at once.
+    pub async fn console_rotate_secret(
+        &self,
+        user: &User,
+        client_id: &str,
+    ) -> Result<(App, grantd_protocol::Secret), OAuthError> {
+        self.console_app(user, client_id).await?;
+        self.rotate_secret(client_id).await
     }
 }

@@ -648,6 +648,10 @@ catalog! {
         "App of another account",
         "The console shows a user only the apps of their own account; this app belongs to another account (or does not exist).",
         "Open the app from the console's app list, or sign in as a developer of the account that owns it.";
+    ConsoleAppChanged = "GRD-740", InvalidRequest, 409,
+        "App changed since the form was loaded",
+        "The console's app settings form carries the app's revision from when the page was loaded; the app has been changed since (by another developer, the admin API or the CLI), so saving the form would undo that change. Nothing was saved.",
+        "Reload the app page to see the current settings, make the change again and save.";
 
     RateExceeded = "CMN-301", TemporarilyUnavailable, 429,
         "Request rate exceeded",

@@ -1651,6 +1651,17 @@ impl OAuthError {
         )
     }
 
+    pub fn console_app_changed(client_id: &str, loaded: i64, current: i64) -> Self {
+        Self::new(
+            Code::ConsoleAppChanged,
+            format!(
+                "App '{}' was changed after this form was loaded (revision {loaded} then, {current} now); nothing was saved. Reload the page, check the current settings and make your change again.",
+                sanitize(client_id, 64)
+            ),
+        )
+        .with_parameter("revision")
+    }
+
     pub fn rejection_not_found(request_id: &str) -> Self {
         Self::new(
             Code::RejectionNotFound,

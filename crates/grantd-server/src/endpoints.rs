@@ -166,10 +166,19 @@ pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
         path: "/console/apps/{client_id}",
         ringcentral: None,
-        allow: "GET, HEAD",
+        allow: "GET, HEAD, POST",
         metadata: None,
-        router: || get(routes::console::app),
-        summary: "An app in the developer console: settings and rejected requests (troubleshooter)",
+        router: || get(routes::console::app).post(routes::console::app),
+        summary: "An app in the developer console: settings (edited with POST) and rejected requests (troubleshooter)",
+        group: None,
+    },
+    Endpoint {
+        path: "/console/apps/{client_id}/secret",
+        ringcentral: None,
+        allow: "POST",
+        metadata: None,
+        router: || post(routes::console::rotate_secret),
+        summary: "Rotate a confidential app's client secret from the console (the new one is shown once)",
         group: None,
     },
     Endpoint {

@@ -1030,7 +1030,7 @@ async fn a_developer_registers_apps_from_the_platform_type_and_bad_forms_save_no
     .await;
     assert_eq!(status, 201, "{html}");
     assert!(html.contains("shown this once"));
-    let at = html.find("<code id=\"client-secret\">").unwrap() + 24;
+    let at = html.find("<code id=\"client-secret\">").unwrap() + 25;
     let secret = html[at..].split('<').next().unwrap().to_string();
     assert!(secret.len() > 20);
     let (_, list) = page(&b, &server, "/console").await;
@@ -1052,4 +1052,443 @@ async fn a_developer_registers_apps_from_the_platform_type_and_bad_forms_save_no
     )
     .await;
     assert!(!app_page.contains(&secret), "the secret is not shown again");
+}
+
+/// The app as the admin API shows it.
+async fn admin_app(server: &Server, client_id: &str) -> Value {
+    let (status, body) = server
+        .admin(Method::GET, &format!("/admin/v1/apps/{client_id}"), None)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+#[tokio::test]
+async fn the_register_form_takes_distribution_lifetimes_refresh_tokens_format_and_origins() {
+    let server = Server::start();
+    server
+        .create_user(json!({"email": "dev@example.com", "name": "Dana Dev", "role": "developer", "password": "developer password 1"}))
+        .await;
+    let b = browser();
+    let (status, _) = sign_in(&b, &server, "dev@example.com", "developer password 1").await;
+    assert_eq!(status, 303);
+    let (_, html) = page(&b, &server, "/console/apps/new?platform=server-web").await;
+    for field in [
+        "name=\"distribution\"",
+        "name=\"issue_refresh_tokens\"",
+        "name=\"access_token_ttl\"",
+        "name=\"refresh_token_ttl\"",
+        "name=\"access_token_format\"",
+        "name=\"allowed_origins\"",
+    ] {
+        assert!(html.contains(field), "{field}: {html}");
+    }
+    let csrf = csrf_of(&html);
+    let count = || async {
+        let (_, body) = server.admin(Method::GET, "/admin/v1/apps", None).await;
+        body["apps"].as_array().map_or(0, Vec::len)
+    };
+    let before = count().await;
+    let good: Vec<(&str, &str)> = vec![
+        ("csrf", &csrf),
+        ("platform", "server-web"),
+        ("name", "Web Portal"),
+        ("grant.authorization_code", "yes"),
+        ("grant.refresh_token", "yes"),
+        ("redirect_uris", "https://portal.example.com/cb"),
+        ("distribution", "public"),
+        ("issue_refresh_tokens", "yes"),
+        ("access_token_ttl", "600"),
+        ("refresh_token_ttl", "7200"),
+        ("access_token_format", "opaque"),
+        (
+            "allowed_origins",
+            "https://portal.example.com\nhttps://admin.example.com",
+        ),
+    ];
+    // Each invalid field: the catalog's error beside it, nothing saved.
+    let bad: [(&str, &str, &str); 7] = [
+        ("distribution", "everyone", "use 'private' or 'public'"),
+        ("access_token_ttl", "10", "10 seconds is outside 60–86400"),
+        ("access_token_ttl", "an hour", "not a number of seconds"),
+        (
+            "refresh_token_ttl",
+            "60",
+            "60 seconds is outside 3600–7776000",
+        ),
+        ("access_token_format", "paseto", "use 'jwt' or 'opaque'"),
+        (
+            "allowed_origins",
+            "https://portal.example.com/path",
+            "allowed_origins",
+        ),
+        ("issue_refresh_tokens", "maybe", "use yes or no"),
+    ];
+    for (field, value, says) in bad {
+        let form: Vec<(&str, &str)> = good
+            .iter()
+            .map(|&(k, v)| if k == field { (k, value) } else { (k, v) })
+            .collect();
+        let (status, html) = post_page(&b, &server, "/console/apps/new", &form).await;
+        assert_eq!(status, 400, "{field}={value}: {html}");
+        assert!(html.contains("GRD-410"), "{field}={value}: {html}");
+        assert!(html.contains(says), "{field}={value}: {html}");
+        assert!(
+            html.contains("<span class=\"field-error\">"),
+            "{field}: the error is beside the field"
+        );
+    }
+    // Refresh tokens without the refresh_token grant.
+    let form: Vec<(&str, &str)> = good
+        .iter()
+        .copied()
+        .filter(|(k, _)| *k != "grant.refresh_token")
+        .collect();
+    let (status, html) = post_page(&b, &server, "/console/apps/new", &form).await;
+    assert_eq!(status, 400, "{html}");
+    assert!(
+        html.contains("refresh tokens need the refresh_token grant"),
+        "{html}"
+    );
+    assert_eq!(count().await, before, "no invalid form saved an app");
+
+    let (status, html) = post_page(&b, &server, "/console/apps/new", &good).await;
+    assert_eq!(status, 201, "{html}");
+    let (_, body) = server.admin(Method::GET, "/admin/v1/apps", None).await;
+    let app = body["apps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "Web Portal")
+        .unwrap()
+        .clone();
+    assert_eq!(app["distribution"], "public");
+    assert_eq!(app["issue_refresh_tokens"], true);
+    assert_eq!(app["access_token_ttl"], 600);
+    assert_eq!(app["refresh_token_ttl"], 7200);
+    assert_eq!(app["access_token_format"], "opaque");
+    assert_eq!(
+        app["allowed_origins"],
+        json!(["https://admin.example.com", "https://portal.example.com"])
+    );
+}
+
+#[tokio::test]
+async fn a_developer_edits_an_app_and_rotates_its_secret_from_the_app_page() {
+    let server = Server::start();
+    let app = server
+        .server_only_app(json!({"name": "Nightly Sync", "grants": ["client_credentials"]}))
+        .await;
+    let id = app.client_id.clone();
+    server
+        .create_user(json!({"email": "dev@example.com", "name": "Dana Dev", "role": "developer", "password": "developer password 1"}))
+        .await;
+    let (_, other_account) = server
+        .admin(
+            Method::POST,
+            "/admin/v1/accounts",
+            Some(json!({"name": "Elsewhere"})),
+        )
+        .await;
+    server
+        .create_user(json!({"email": "eve@example.com", "name": "Eve Else", "role": "developer", "password": "elsewhere password 1", "account_id": other_account["id"]}))
+        .await;
+    let b = browser();
+    let (status, _) = sign_in(&b, &server, "dev@example.com", "developer password 1").await;
+    assert_eq!(status, 303);
+    let path = format!("/console/apps/{id}");
+    let (status, html) = page(&b, &server, &path).await;
+    assert_eq!(status, 200);
+    // Platform type and distribution shown but fixed; only the platform's grants offered.
+    assert!(html.contains("server-only (confidential"), "{html}");
+    assert!(html.contains("private; fixed"), "{html}");
+    assert!(html.contains("name=\"grant.jwt_bearer\""));
+    assert!(!html.contains("name=\"grant.authorization_code\""));
+    assert!(!html.contains("name=\"platform_type\"") && !html.contains("name=\"distribution\""));
+    let csrf = csrf_of(&html);
+
+    let good: Vec<(&str, &str)> = vec![
+        ("csrf", &csrf),
+        ("name", "Nightly Sync v2"),
+        ("grant.client_credentials", "yes"),
+        ("grant.jwt_bearer", "yes"),
+        ("grant.refresh_token", "yes"),
+        ("redirect_uris", ""),
+        ("scopes", "ReadAccounts ReadMessages"),
+        ("allowed_origins", "https://ops.example.com"),
+        ("issue_refresh_tokens", "yes"),
+        ("access_token_ttl", "900"),
+        ("refresh_token_ttl", "86400"),
+        ("access_token_format", "opaque"),
+    ];
+    let saved_before = admin_app(&server, &id).await;
+    let bad: [(&str, &str, &str, &str); 8] = [
+        ("name", "", "GRD-410", "give 1 to 100 printable characters"),
+        (
+            "grant.authorization_code",
+            "yes",
+            "GRD-411",
+            "authorization_code",
+        ),
+        (
+            "redirect_uris",
+            "https://x.example.com/cb#frag",
+            "GRD-412",
+            "fragment",
+        ),
+        ("scopes", "Read\"Accounts", "GRD-410", "double quotes"),
+        (
+            "allowed_origins",
+            "ftp://ops.example.com",
+            "GRD-410",
+            "allowed_origins",
+        ),
+        (
+            "access_token_ttl",
+            "999999",
+            "GRD-410",
+            "999999 seconds is outside",
+        ),
+        (
+            "refresh_token_ttl",
+            "x",
+            "GRD-410",
+            "not a number of seconds",
+        ),
+        (
+            "access_token_format",
+            "paseto",
+            "GRD-410",
+            "use 'jwt' or 'opaque'",
+        ),
+    ];
+    for (field, value, code, says) in bad {
+        let mut form: Vec<(&str, &str)> = good
+            .iter()
+            .map(|&(k, v)| if k == field { (k, value) } else { (k, v) })
+            .collect();
+        if !form.iter().any(|(k, _)| *k == field) {
+            form.push((field, value));
+        }
+        let (status, html) = post_page(&b, &server, &path, &form).await;
+        assert_eq!(status, 400, "{field}={value}: {html}");
+        assert!(html.contains(code), "{field}={value}: {html}");
+        assert!(html.contains(says), "{field}={value}: {html}");
+        assert!(
+            html.contains("<span class=\"field-error\">"),
+            "{field}: the error is beside the field: {html}"
+        );
+        assert_eq!(
+            admin_app(&server, &id).await,
+            saved_before,
+            "{field}: nothing saved"
+        );
+    }
+    // No grant at all.
+    let form: Vec<(&str, &str)> = good
+        .iter()
+        .copied()
+        .filter(|(k, _)| !k.starts_with("grant."))
+        .collect();
+    let (status, html) = post_page(&b, &server, &path, &form).await;
+    assert_eq!(status, 400);
+    assert!(html.contains("choose at least one grant"), "{html}");
+    // CSRF: a forged token saves nothing.
+    let mut forged = good.clone();
+    forged[0] = ("csrf", "forged");
+    let (status, html) = post_page(&b, &server, &path, &forged).await;
+    assert_eq!(status, 400);
+    assert!(html.contains("anti-forgery token"), "{html}");
+    assert_eq!(
+        admin_app(&server, &id).await,
+        saved_before,
+        "CSRF: nothing saved"
+    );
+
+    // Another account's developer: refused, nothing saved.
+    let eve = browser();
+    let (status, _) = sign_in(&eve, &server, "eve@example.com", "elsewhere password 1").await;
+    assert_eq!(status, 303);
+    let (_, eve_html) = page(&eve, &server, "/console").await;
+    let eve_csrf = csrf_of(&eve_html);
+    let mut theirs = good.clone();
+    theirs[0] = ("csrf", &eve_csrf);
+    let (status, html) = post_page(&eve, &server, &path, &theirs).await;
+    assert_eq!(status, 403, "{html}");
+    assert!(html.contains("GRD-701"), "{html}");
+    let (status, html) = post_page(
+        &eve,
+        &server,
+        &format!("{path}/secret"),
+        &[("csrf", &eve_csrf), ("confirm", "yes")],
+    )
+    .await;
+    assert_eq!(status, 403, "{html}");
+    assert!(html.contains("GRD-701"), "{html}");
+    assert_eq!(
+        admin_app(&server, &id).await,
+        saved_before,
+        "another account: nothing saved"
+    );
+
+    // A form loaded before another change is refused (GRD-740), nothing saved.
+    let (_, html) = page(&b, &server, &path).await;
+    let at = html
+        .find("name=\"revision\" value=\"")
+        .expect("a revision field")
+        + 23;
+    let loaded = html[at..].split('"').next().unwrap().to_string();
+    let (status, body) = server
+        .admin(
+            Method::PATCH,
+            &format!("/admin/v1/apps/{id}"),
+            Some(json!({"scopes": ["ReadAccounts"]})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let changed = admin_app(&server, &id).await;
+    let mut stale = good.clone();
+    stale.push(("revision", &loaded));
+    let (status, html) = post_page(&b, &server, &path, &stale).await;
+    assert_eq!(status, 409, "{html}");
+    assert!(
+        html.contains("GRD-740") && html.contains("nothing was saved"),
+        "{html}"
+    );
+    assert_eq!(
+        admin_app(&server, &id).await,
+        changed,
+        "a stale form: nothing saved"
+    );
+
+    // A good edit: saved (the revision moves on), flashed, visible via the admin API.
+    let (_, html) = page(&b, &server, &path).await;
+    let at = html.find("name=\"revision\" value=\"").unwrap() + 23;
+    let current = html[at..].split('"').next().unwrap().to_string();
+    assert_ne!(current, loaded);
+    let mut good = good.clone();
+    good.push(("revision", &current));
+    let r = b.post(server.url(&path)).form(&good).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 303);
+    let to = r.headers()["location"].to_str().unwrap().to_string();
+    let (status, html) = page(&b, &server, &to).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("Settings saved."), "{html}");
+    assert!(html.contains("value=\"Nightly Sync v2\""), "{html}");
+    let saved = admin_app(&server, &id).await;
+    assert_eq!(saved["name"], "Nightly Sync v2");
+    assert_eq!(
+        saved["grants"],
+        json!(["refresh_token", "jwt_bearer", "client_credentials"])
+    );
+    assert_eq!(saved["scopes"], json!(["ReadAccounts", "ReadMessages"]));
+    assert_eq!(saved["allowed_origins"], json!(["https://ops.example.com"]));
+    assert_eq!(saved["issue_refresh_tokens"], true);
+    assert_eq!(saved["access_token_ttl"], 900);
+    assert_eq!(saved["refresh_token_ttl"], 86400);
+    assert_eq!(saved["access_token_format"], "opaque");
+    assert_eq!(saved["platform_type"], "server-only");
+    assert_eq!(saved["distribution"], "private");
+
+    // Rotation: refused without the tick box or with a forged token; the old secret still works.
+    let token = |secret: String| {
+        let server = &server;
+        let id = id.clone();
+        async move {
+            server
+                .http
+                .post(server.url("/oauth/token"))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .header("authorization", common::basic_header(&id, &secret))
+                .body("grant_type=client_credentials")
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    let secret_path = format!("{path}/secret");
+    let (status, html) = post_page(&b, &server, &secret_path, &[("csrf", &csrf)]).await;
+    assert_eq!(status, 400, "{html}");
+    assert!(
+        html.contains("GRD-106") && html.contains("tick the box"),
+        "{html}"
+    );
+    let (status, _) = post_page(
+        &b,
+        &server,
+        &secret_path,
+        &[("csrf", "forged"), ("confirm", "yes")],
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        token(app.secret.clone()).await,
+        200,
+        "the old secret still works"
+    );
+
+    let (status, html) = post_page(
+        &b,
+        &server,
+        &secret_path,
+        &[("csrf", &csrf), ("confirm", "yes")],
+    )
+    .await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("shown this once"), "{html}");
+    let at = html.find("<code id=\"client-secret\">").unwrap() + 25;
+    let secret = html[at..].split('<').next().unwrap().to_string();
+    assert!(secret.len() > 20 && secret != app.secret, "{secret}");
+    assert_eq!(
+        token(app.secret.clone()).await,
+        401,
+        "the old secret stops working"
+    );
+    let r = server
+        .http
+        .post(server.url("/oauth/token"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("authorization", common::basic_header(&id, &secret))
+        .body("grant_type=client_credentials")
+        .send()
+        .await
+        .unwrap();
+    let r = Reply::from(r).await;
+    assert_eq!(r.status, 200, "the new secret works: {}", r.text);
+    let (_, html) = page(&b, &server, &path).await;
+    assert!(!html.contains(&secret), "the secret is not shown again");
+}
+
+#[tokio::test]
+async fn a_public_app_has_no_secret_to_rotate_in_the_console() {
+    let server = Server::start();
+    let (_, created) = server
+        .admin(
+            Method::POST,
+            "/admin/v1/apps",
+            Some(json!({"name": "Phone", "platform_type": "mobile", "redirect_uris": ["com.example.phone:/cb"]})),
+        )
+        .await;
+    let id = created["client_id"].as_str().unwrap().to_string();
+    server
+        .create_user(json!({"email": "dev@example.com", "name": "Dana Dev", "role": "developer", "password": "developer password 1"}))
+        .await;
+    let b = browser();
+    sign_in(&b, &server, "dev@example.com", "developer password 1").await;
+    let (_, html) = page(&b, &server, &format!("/console/apps/{id}")).await;
+    assert!(!html.contains("/secret\""), "no rotation form: {html}");
+    let (status, html) = post_page(
+        &b,
+        &server,
+        &format!("/console/apps/{id}/secret"),
+        &[("csrf", &csrf_of(&html)), ("confirm", "yes")],
+    )
+    .await;
+    assert_eq!(status, 400, "{html}");
+    assert!(
+        html.contains("GRD-410") && html.contains("public"),
+        "{html}"
+    );
 }

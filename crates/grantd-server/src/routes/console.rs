@@ -90,6 +90,110 @@ struct AppPage<'a> {
     rejections: Vec<RejectionRow>,
     snippets: Vec<super::console_snippets::Snippet>,
     days: Vec<(String, u64)>,
+    distribution: &'static str,
+    confidential: bool,
+    flash: Option<&'a str>,
+    /// A secret just made by rotation: shown this once.
+    secret: Option<&'a str>,
+    settings: SettingsView,
+    /// The settings form's or the rotation's refusal, beside its field.
+    settings_error: Option<&'a str>,
+    settings_error_code: Option<&'static str>,
+    settings_error_field: &'a str,
+}
+
+/// The app settings form's values: the app's, or those just posted.
+struct SettingsView {
+    name: String,
+    /// (grant, why, checked): only the platform type's grants.
+    grants: Vec<(&'static str, &'static str, bool)>,
+    redirect_uris: String,
+    scopes: String,
+    allowed_origins: String,
+    access_token_ttl: String,
+    refresh_token_ttl: String,
+    issue_refresh_tokens: String,
+    access_token_format: String,
+    /// The app's revision as loaded: a refused form keeps the one it was
+    /// loaded at, so saving it again is refused too once the app changed.
+    revision: String,
+}
+
+impl SettingsView {
+    fn new(app: &App, form: Option<&grantd_core::console::AppForm>) -> SettingsView {
+        use grantd_core::console::grant_words;
+        let grants = app
+            .platform_type
+            .allowed_grants()
+            .iter()
+            .map(|g| {
+                let checked = match form {
+                    Some(f) => f.grants.iter().any(|x| x == g.as_str()),
+                    None => app.has_grant(*g),
+                };
+                (g.as_str(), grant_words(*g), checked)
+            })
+            .collect();
+        match form {
+            Some(f) => SettingsView {
+                name: f.name.clone(),
+                grants,
+                redirect_uris: f.redirect_uris.clone(),
+                scopes: f.scopes.clone(),
+                allowed_origins: f.allowed_origins.clone(),
+                access_token_ttl: f.access_token_ttl.clone(),
+                refresh_token_ttl: f.refresh_token_ttl.clone(),
+                issue_refresh_tokens: f.issue_refresh_tokens.clone(),
+                access_token_format: f.access_token_format.clone(),
+                revision: f.revision.clone(),
+            },
+            None => SettingsView {
+                name: app.name.clone(),
+                grants,
+                redirect_uris: app
+                    .redirect_uris
+                    .iter()
+                    .map(|u| u.to_string())
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+                scopes: app.scopes.to_string(),
+                allowed_origins: app.allowed_origins.join("\n"),
+                access_token_ttl: app.access_token_ttl.to_string(),
+                refresh_token_ttl: app.refresh_token_ttl.to_string(),
+                issue_refresh_tokens: if app.issue_refresh_tokens {
+                    "yes"
+                } else {
+                    "no"
+                }
+                .into(),
+                access_token_format: app.access_token_format.as_str().into(),
+                revision: app.revision.to_string(),
+            },
+        }
+    }
+}
+
+/// The app forms' fields as posted (register and edit).
+fn app_form(params: &Params) -> grantd_core::console::AppForm {
+    let get = |n: &str| params.get(n).unwrap_or_default().to_string();
+    grantd_core::console::AppForm {
+        platform: get("platform"),
+        name: get("name"),
+        grants: params
+            .names()
+            .filter_map(|n| n.strip_prefix("grant."))
+            .map(str::to_string)
+            .collect(),
+        redirect_uris: get("redirect_uris"),
+        scopes: get("scopes"),
+        distribution: get("distribution"),
+        issue_refresh_tokens: get("issue_refresh_tokens"),
+        access_token_ttl: get("access_token_ttl"),
+        refresh_token_ttl: get("refresh_token_ttl"),
+        access_token_format: get("access_token_format"),
+        allowed_origins: get("allowed_origins"),
+        revision: get("revision"),
+    }
 }
 
 #[derive(Template)]
@@ -230,9 +334,20 @@ pub async fn apps(State(s): State<AppState>, req: Request) -> Response {
     page(&s, StatusCode::OK, html, None, Some(&csrf))
 }
 
+/// What the app page shows besides the app: the outcome of a form.
+#[derive(Default)]
+struct AppOutcome<'a> {
+    status: Option<StatusCode>,
+    flash: Option<&'a str>,
+    secret: Option<&'a str>,
+    form: Option<&'a grantd_core::console::AppForm>,
+    error: Option<&'a OAuthError>,
+}
+
 /// `GET /console/apps/{client_id}`: an app's settings and its troubleshooter
-/// (filter with `code` and `endpoint`).
+/// (filter with `code` and `endpoint`). `POST`: saves the settings form.
 pub async fn app(State(s): State<AppState>, req: Request) -> Response {
+    let posted = req.method() == Method::POST;
     let client_id = req
         .uri()
         .path()
@@ -250,6 +365,133 @@ pub async fn app(State(s): State<AppState>, req: Request) -> Response {
         Ok(a) => a,
         Err(e) => return console_error(&s, &r, &user, &e),
     };
+    if !posted {
+        let flash = match r.params.get("done") {
+            Some("saved") => Some("Settings saved."),
+            _ => None,
+        };
+        return app_page(
+            &s,
+            &r,
+            &user,
+            &app,
+            AppOutcome {
+                flash,
+                ..Default::default()
+            },
+        )
+        .await;
+    }
+    let form = app_form(&r.params);
+    let saved = match check_csrf(&s, &r.headers, &r.params) {
+        Ok(()) => s.grantd.console_update_app(&user, &client_id, &form).await,
+        Err(e) => Err(e),
+    };
+    match saved {
+        Ok(_) => redirect(&format!("/console/apps/{client_id}?done=saved")),
+        Err(e) => {
+            tracing::info!(
+                code = e.entry().code,
+                client_id,
+                "console app settings refused"
+            );
+            app_page(
+                &s,
+                &r,
+                &user,
+                &app,
+                AppOutcome {
+                    status: Some(status_of(&e)),
+                    form: Some(&form),
+                    error: Some(&e),
+                    ..Default::default()
+                },
+            )
+            .await
+        }
+    }
+}
+
+/// `POST /console/apps/{client_id}/secret`: a new client secret for a
+/// confidential app, once the confirmation box is ticked; shown this once.
+pub async fn rotate_secret(State(s): State<AppState>, req: Request) -> Response {
+    let client_id = req
+        .uri()
+        .path()
+        .trim_start_matches("/console/apps/")
+        .trim_end_matches("/secret")
+        .to_string();
+    let r = match PageRequest::read(&s, req).await {
+        Ok(r) => r,
+        Err(res) => return res,
+    };
+    let user = match r.user(&s).await {
+        Ok(u) => u,
+        Err(res) => return res,
+    };
+    let app = match s.grantd.console_app(&user, &client_id).await {
+        Ok(a) => a,
+        Err(e) => return console_error(&s, &r, &user, &e),
+    };
+    let checked = check_csrf(&s, &r.headers, &r.params).and_then(|()| {
+        if r.params.get("confirm") == Some("yes") {
+            Ok(())
+        } else {
+            Err(OAuthError::invalid_parameter(
+                "confirm",
+                "tick the box to confirm: the current client secret stops working at once",
+            ))
+        }
+    });
+    let rotated = match checked {
+        Ok(()) => s.grantd.console_rotate_secret(&user, &client_id).await,
+        Err(e) => Err(e),
+    };
+    match rotated {
+        Ok((app, secret)) => {
+            app_page(
+                &s,
+                &r,
+                &user,
+                &app,
+                AppOutcome {
+                    flash: Some("Client secret rotated: the old one no longer works."),
+                    secret: Some(secret.expose()),
+                    ..Default::default()
+                },
+            )
+            .await
+        }
+        Err(e) => {
+            tracing::info!(
+                code = e.entry().code,
+                client_id,
+                "console secret rotation refused"
+            );
+            app_page(
+                &s,
+                &r,
+                &user,
+                &app,
+                AppOutcome {
+                    status: Some(status_of(&e)),
+                    error: Some(&e),
+                    ..Default::default()
+                },
+            )
+            .await
+        }
+    }
+}
+
+async fn app_page(
+    s: &AppState,
+    r: &PageRequest,
+    user: &User,
+    app: &App,
+    outcome: AppOutcome<'_>,
+) -> Response {
+    let client_id = app.client_id.as_str();
     let code = r.params.get("code").unwrap_or_default().trim();
     let endpoint = r.params.get("endpoint").unwrap_or_default();
     let filter = read_filter(
@@ -258,7 +500,7 @@ pub async fn app(State(s): State<AppState>, req: Request) -> Response {
             .filter(|(_, v)| !v.is_empty()),
     );
     let (list, error) = match filter {
-        Ok(f) => match s.grantd.console_rejections(&user, &client_id, &f).await {
+        Ok(f) => match s.grantd.console_rejections(user, client_id, &f).await {
             Ok((_, list)) => (list, None),
             Err(e) => return Rejection(e).into_response(),
         },
@@ -267,8 +509,8 @@ pub async fn app(State(s): State<AppState>, req: Request) -> Response {
     let days = match s
         .grantd
         .console_rejections(
-            &user,
-            &client_id,
+            user,
+            client_id,
             &grantd_core::rejections::RejectionFilter {
                 limit: grantd_core::rejections::KEEP_PER_APP,
                 ..Default::default()
@@ -279,22 +521,23 @@ pub async fn app(State(s): State<AppState>, req: Request) -> Response {
         Ok((_, all)) => per_day(&all),
         Err(e) => return Rejection(e).into_response(),
     };
-    let csrf = csrf_for(&s, &r.headers);
+    let csrf = csrf_for(s, &r.headers);
+    let settings_error = outcome.error;
     let html = AppPage {
-        snippets: super::console_snippets::snippets(s.issuer(), &app),
+        snippets: super::console_snippets::snippets(s.issuer(), app),
         days,
         csrf: &csrf,
         user_name: &user.name,
         role: user.role.as_str(),
         name: &app.name,
-        client_id: &app.client_id,
+        client_id,
         platform: app.platform_type.as_str(),
         client_type: if app.is_confidential() {
             "confidential: it has a client secret"
         } else {
             "public: no client secret"
         },
-        grants: grants_of(&app),
+        grants: grants_of(app),
         scopes: app.scopes.to_string(),
         redirect_uris: app.redirect_uris.iter().map(|u| u.to_string()).collect(),
         code,
@@ -316,14 +559,25 @@ pub async fn app(State(s): State<AppState>, req: Request) -> Response {
                 request_id: x.request_id.clone(),
             })
             .collect(),
+        distribution: app.distribution.as_str(),
+        confidential: app.is_confidential(),
+        flash: outcome.flash,
+        secret: outcome.secret,
+        settings: SettingsView::new(app, outcome.form),
+        settings_error: settings_error.map(|e| e.description.as_str()),
+        settings_error_code: settings_error.map(|e| e.entry().code),
+        settings_error_field: settings_error.and_then(|e| e.parameter).unwrap_or(""),
     }
     .render();
-    let status = if error.is_some() {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
+    let status = match (outcome.status, &error) {
+        (Some(st), _) => st,
+        (None, Some(_)) => StatusCode::BAD_REQUEST,
+        (None, None) => StatusCode::OK,
     };
-    with_error_code(page(&s, status, html, None, Some(&csrf)), error.as_ref())
+    with_error_code(
+        page(s, status, html, None, Some(&csrf)),
+        settings_error.or(error.as_ref()),
+    )
 }
 
 /// `GET /console/requests/{request_id}`: one rejected request and its trace.
@@ -727,6 +981,14 @@ struct NewAppPage<'a> {
     grants: Vec<(&'static str, &'static str, bool)>,
     redirect_uris: &'a str,
     scopes: &'a str,
+    distribution: &'a str,
+    issue_refresh_tokens: &'a str,
+    access_token_ttl: &'a str,
+    refresh_token_ttl: &'a str,
+    access_token_format: &'a str,
+    allowed_origins: &'a str,
+    access_ttl_range: (u64, u64),
+    refresh_ttl_range: (u64, u64),
     error: Option<&'a str>,
     error_code: Option<&'static str>,
     error_field: &'a str,
@@ -788,6 +1050,14 @@ fn new_app_page(
             .unwrap_or_default(),
         redirect_uris: &form.redirect_uris,
         scopes: &form.scopes,
+        distribution: &form.distribution,
+        issue_refresh_tokens: &form.issue_refresh_tokens,
+        access_token_ttl: &form.access_token_ttl,
+        refresh_token_ttl: &form.refresh_token_ttl,
+        access_token_format: &form.access_token_format,
+        allowed_origins: &form.allowed_origins,
+        access_ttl_range: grantd_core::apps::ACCESS_TTL_RANGE,
+        refresh_ttl_range: grantd_core::apps::REFRESH_TTL_RANGE,
         error: error.map(|e| e.description.as_str()),
         error_code: error.map(|e| e.entry().code),
         error_field: error.and_then(|e| e.parameter).unwrap_or(""),
@@ -809,22 +1079,7 @@ pub async fn new_app(State(s): State<AppState>, req: Request) -> Response {
         Ok(u) => u,
         Err(res) => return res,
     };
-    let form = grantd_core::console::AppForm {
-        platform: r.params.get("platform").unwrap_or_default().to_string(),
-        name: r.params.get("name").unwrap_or_default().to_string(),
-        grants: r
-            .params
-            .names()
-            .filter_map(|n| n.strip_prefix("grant."))
-            .map(str::to_string)
-            .collect(),
-        redirect_uris: r
-            .params
-            .get("redirect_uris")
-            .unwrap_or_default()
-            .to_string(),
-        scopes: r.params.get("scopes").unwrap_or_default().to_string(),
-    };
+    let form = app_form(&r.params);
     if !posted {
         return new_app_page(&s, &r, &user, StatusCode::OK, &form, false, None);
     }
