@@ -4,6 +4,7 @@
 pub mod apps;
 pub mod authorize;
 pub mod cache;
+pub mod client_assertion;
 pub mod clock;
 pub mod credentials;
 pub mod crypto;

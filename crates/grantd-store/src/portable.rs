@@ -75,6 +75,7 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("rate_limits", Text),
             ("token_exchange", Text),
             ("allowed_origins", Text),
+            ("jwks", Text),
         ],
     ),
     (
