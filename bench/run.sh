@@ -460,22 +460,52 @@ count_instructions() { # label pid pool-file method url path auth body → "labe
   [ "$(ls "$tmp"/callgrind.out.* | wc -l)" -gt "$before" ] || die "$label: callgrind wrote no dump"
   awk -v l="$label" -v t="$(ir_total "$dump")" -v n="$n" 'BEGIN { printf "%s %.0f\n", l, t / n }'
 }
-if [ -n "${CALLGRIND:-}" ]; then
-  counts=()
+# SEED=N: stop grantd, grow its store by N sessions, N refresh tokens and
+# SEED_APPS apps (bench/seed.py), and start it again on the same port.
+seed_store() {
+  local port=${GURL##*:} t0
+  stop_grantd
+  say "seeding the store: $SEED sessions, $SEED tokens, ${SEED_APPS:-10000} apps"
+  t0=$(now_us)
+  if [ -n "$db_url" ]; then
+    python3 "$here/seed.py" postgres "$db_url" "$SEED" "$SEED" "${SEED_APPS:-10000}" || die "seeding failed"
+  else
+    python3 "$here/seed.py" sqlite "$tmp/data/grantd.db" "$SEED" "$SEED" "${SEED_APPS:-10000}" || die "seeding failed"
+  fi
+  say "seeded in $(awk -v a="$t0" -v b="$(now_us)" 'BEGIN { printf "%.1f", (b - a) / 1e6 }') s"
+  start_grantd "127.0.0.1:$port"
+  ready_seeded_ms=$ready_ms
+  [ "$GURL" = "http://127.0.0.1:$port" ] || die "grantd came back on $GURL, not port $port"
+}
+
+# Every flow's instructions per request; prints "scenario Ir" lines.
+count_all() { # round (for the pools' names)
+  local scenario basic enc c
   for scenario in $SCENARIOS; do
     basic=${basic_of[$scenario]}
-    prepare_pool "$scenario" 1
+    prepare_pool "$scenario" "$1" >&2
     enc=$(printf '%s' "$redirect" | sed 's/:/%3A/g; s#/#%2F#g')
     case $scenario in
-      refresh) counts+=("$(count_instructions "$scenario" "$gpid" "$tmp/refresh-pool" POST "$GURL" /oauth/token "Basic $basic" "grant_type=refresh_token&refresh_token={}")") ;;
-      code) counts+=("$(count_instructions "$scenario" "$gpid" "$tmp/code-pool" POST "$GURL" /oauth/token "Basic $basic" "grant_type=authorization_code&code={}&redirect_uri=$enc&code_verifier=$verifier")") ;;
-      revoke) counts+=("$(count_instructions "$scenario" "$gpid" "$tmp/revoke-pool" POST "$GURL" /oauth/revoke "Basic $basic" "token={}")") ;;
-      userinfo) counts+=("$(count_instructions "$scenario" "$gpid" "$tmp/userinfo-pool" GET "$GURL" /oauth/userinfo "Bearer {}" "")") ;;
+      refresh) c=$(count_instructions "$scenario" "$gpid" "$tmp/refresh-pool" POST "$GURL" /oauth/token "Basic $basic" "grant_type=refresh_token&refresh_token={}") ;;
+      code) c=$(count_instructions "$scenario" "$gpid" "$tmp/code-pool" POST "$GURL" /oauth/token "Basic $basic" "grant_type=authorization_code&code={}&redirect_uri=$enc&code_verifier=$verifier") ;;
+      revoke) c=$(count_instructions "$scenario" "$gpid" "$tmp/revoke-pool" POST "$GURL" /oauth/revoke "Basic $basic" "token={}") ;;
+      userinfo) c=$(count_instructions "$scenario" "$gpid" "$tmp/userinfo-pool" GET "$GURL" /oauth/userinfo "Bearer {}" "") ;;
       *) printf 'x\n' >"$tmp/one"
-        counts+=("$(count_instructions "$scenario" "$gpid" "$tmp/one" POST "$GURL" "${path_of[$scenario]}" "Basic $basic" "${body_of[$scenario]}")") ;;
+        c=$(count_instructions "$scenario" "$gpid" "$tmp/one" POST "$GURL" "${path_of[$scenario]}" "Basic $basic" "${body_of[$scenario]}") ;;
     esac
-    say "$scenario: ${counts[-1]#* } instructions per request"
+    say "$scenario ($1): ${c#* } instructions per request"
+    printf '%s\n' "$c"
   done
+}
+
+if [ -n "${CALLGRIND:-}" ]; then
+  mapfile -t counts < <(count_all 1)
+  [ "${#counts[@]}" -gt 0 ] || die "no instruction counts"
+  seeded=()
+  if [ -n "${SEED:-}" ]; then
+    seed_store
+    mapfile -t seeded < <(count_all seeded-1)
+  fi
   ceiling_ir=""
   if [ -f "$SHARED_BENCH/ceiling/Cargo.toml" ]; then
     work=${BENCH_WORK:-${TMPDIR:-/tmp}/grantd-bench}
@@ -497,11 +527,21 @@ if [ -n "${CALLGRIND:-}" ]; then
   echo "$CALLGRIND requests per flow after 20 of warm-up, one at a time over one keep-alive connection;"
   echo "grantd's own instructions (user space, all threads), not the client's. Store: $([ -n "$db_url" ] && echo PostgreSQL || echo SQLite)."
   echo
-  echo "| flow | instructions / request | × the HTTP ceiling's |"
-  echo "|---|---|---|"
+  if [ -n "${SEED:-}" ]; then
+    echo "| flow | instructions / request | × the HTTP ceiling's | with $SEED sessions and tokens stored | large / empty |"
+    echo "|---|---|---|---|---|"
+  else
+    echo "| flow | instructions / request | × the HTTP ceiling's |"
+    echo "|---|---|---|"
+  fi
   for c in "${counts[@]}"; do
     read -r s ir <<<"$c"
-    echo "| $s | $ir | $(awk -v a="$ir" -v b="${ceiling_ir:-0}" 'BEGIN { print (b > 0 ? sprintf("%.2f", a / b) : "–") }') |"
+    row="| $s | $ir | $(awk -v a="$ir" -v b="${ceiling_ir:-0}" 'BEGIN { print (b > 0 ? sprintf("%.2f", a / b) : "–") }') |"
+    if [ -n "${SEED:-}" ]; then
+      big=$(printf '%s\n' "${seeded[@]}" | awk -v s="$s" '$1 == s { print $2 }')
+      row+=" ${big:-–} | $(awk -v a="${big:-0}" -v b="$ir" 'BEGIN { print (a > 0 && b > 0 ? sprintf("%.2f", a / b) : "–") }') |"
+    fi
+    echo "$row"
   done
   [ -z "$ceiling_ir" ] || echo "| (HTTP ceiling: axum + ES256, client_credentials) | $ceiling_ir | 1.00 |"
   exit 0
@@ -567,19 +607,7 @@ run_rounds ""
 # SEED_APPS apps (bench/seed.py), start it again on the same port, and run
 # every round again on the large store.
 if [ -n "${SEED:-}" ]; then
-  port=${GURL##*:}
-  stop_grantd
-  say "seeding the store: $SEED sessions, $SEED tokens, ${SEED_APPS:-10000} apps"
-  t0=$(now_us)
-  if [ -n "$db_url" ]; then
-    python3 "$here/seed.py" postgres "$db_url" "$SEED" "$SEED" "${SEED_APPS:-10000}" || die "seeding failed"
-  else
-    python3 "$here/seed.py" sqlite "$tmp/data/grantd.db" "$SEED" "$SEED" "${SEED_APPS:-10000}" || die "seeding failed"
-  fi
-  say "seeded in $(awk -v a="$t0" -v b="$(now_us)" 'BEGIN { printf "%.1f", (b - a) / 1e6 }') s"
-  start_grantd "127.0.0.1:$port"
-  ready_seeded_ms=$ready_ms
-  [ "$GURL" = "http://127.0.0.1:$port" ] || die "grantd came back on $GURL, not port $port"
+  seed_store
   run_rounds seeded-
 fi
 rss_peak_kb=$(proc_kb VmHWM)

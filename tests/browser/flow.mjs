@@ -795,6 +795,119 @@ const tests = [
       assert.equal((await pre.json()).errors?.[0]?.errorCode, 'GRD-140');
     },
   },
+  {
+    name: 'developer console: a developer signs in, registers a server-only app with JWT, creates a JWT credential (shown once), gets tokens with the app page\'s JWT request, sees a password-grant rejection with its cause in the troubleshooter, opens its trace, and is not offered password for a browser app',
+    slug: '8-console',
+    async fn(t) {
+      const dev = { email: 'dana@example.com', name: 'Dana Developer', role: 'developer', password: 'developer horse battery' };
+      await adminPost('/admin/v1/users', dev);
+      const app = {};
+      const token = async (params) => {
+        const basic = `Basic ${Buffer.from(`${app.client_id}:${app.client_secret}`).toString('base64')}`;
+        const res = await fetch(`${S.base}/restapi/oauth/token`, {
+          method: 'POST',
+          headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded', 'user-agent': 'console-browser-test' },
+          body: new URLSearchParams(params),
+        });
+        return { status: res.status, requestId: res.headers.get('x-request-id'), body: await res.json() };
+      };
+
+      const page = await openPage(t);
+      await page.goto(`${S.base}/console`);
+      await page.getByRole('heading', { name: 'Developer console' }).waitFor();
+      await shot(t, page, '01-signin');
+      await page.locator('input[name="username"]').fill(dev.email);
+      await page.locator('input[name="password"]').fill(dev.password);
+      await Promise.all([page.waitForURL((u) => u.pathname === '/console'), page.getByRole('button', { name: 'Sign in', exact: true }).click()]);
+      await page.getByRole('heading', { name: 'Apps' }).waitFor();
+      await page.getByText('Signed in.').waitFor();
+      await shot(t, page, '02-apps');
+
+      // A server-only app with JWT, registered from its platform type; the secret is shown once.
+      await page.getByRole('link', { name: 'Register an app' }).click();
+      await page.getByRole('heading', { name: 'Register an app' }).waitFor();
+      await shot(t, page, '02a-platform-types');
+      await page.getByRole('link', { name: 'server-only' }).click();
+      await page.locator('input[name="name"]').fill('Nightly Sync');
+      await page.locator('input[name="grant.jwt_bearer"]').check();
+      await page.locator('input[name="grant.client_credentials"]').uncheck();
+      await page.locator('input[name="scopes"]').fill(SCOPE);
+      await shot(t, page, '02b-new-server-only-app');
+      await Promise.all([page.waitForLoadState('load'), page.getByRole('button', { name: 'Register app' }).click()]);
+      await page.getByText('shown this once').waitFor();
+      app.client_id = (await page.locator('dl.facts code').first().innerText()).trim();
+      app.client_secret = (await page.locator('#client-secret').innerText()).trim();
+      assert.ok(app.client_id && app.client_secret, 'no client id or secret shown');
+      await shot(t, page, '02c-app-registered');
+
+      // A JWT credential for the app, shown once.
+      await page.getByRole('link', { name: 'JWT credentials' }).click();
+      await page.getByRole('heading', { name: 'Your JWT credentials' }).waitFor();
+      await page.locator('input[name="label"]').fill('nightly server');
+      await page.locator(`input[name="app.${app.client_id}"]`).check();
+      await Promise.all([page.waitForLoadState('load'), page.getByRole('button', { name: 'Create credential' }).click()]);
+      await page.getByText('shown this once').waitFor();
+      const jwt = (await page.locator('#new-jwt').innerText()).trim();
+      await shot(t, page, '03-credential-created');
+
+      // The app page's JWT request, sent as shown: tokens.
+      await page.getByRole('link', { name: 'Apps' }).first().click();
+      await page.getByRole('link', { name: 'Nightly Sync' }).click();
+      await page.getByRole('heading', { name: 'Token requests' }).waitFor();
+      const shown = await page.locator('details.snippet').first().innerText();
+      assert.match(shown, /grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer/, 'no JWT request shown');
+      assert.match(shown, /platform\.login\(jwt=/, 'no Python SDK call shown');
+      await shot(t, page, '04-app');
+      const ok = await token({ grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion: jwt });
+      assert.equal(ok.status, 200, `the JWT grant answered ${ok.status}: ${quiet(JSON.stringify(ok.body))}`);
+      assert.ok(ok.body.access_token, 'no access_token');
+
+      // The password grant is refused (retired by the default policy, or not enabled), and says why.
+      const bad = await token({ grant_type: 'password', username: dev.email, password: dev.password });
+      assert.equal(bad.status, 400);
+      assert.equal(bad.body.errors[0].requestId, bad.requestId, 'errors[0].requestId is the X-Request-Id');
+
+      // The troubleshooter: the rejection with its cause (the writer is asynchronous: reload until it shows).
+      for (let i = 0; i < 20 && !(await page.getByText(bad.requestId).count()); i += 1) {
+        await new Promise((r) => setTimeout(r, 200));
+        await page.reload();
+      }
+      await page.locator('#troubleshooter').scrollIntoViewIfNeeded();
+      const text = await page.locator('main').innerText();
+      const code = bad.body.errors[0].errorCode;
+      assert.ok(text.includes(code), 'the troubleshooter does not show the code');
+      assert.ok(text.includes(bad.body.error_description.slice(0, 80)), 'the troubleshooter does not show the cause');
+      assert.ok(!text.includes(dev.password), 'the password is shown');
+      await shot(t, page, '05-troubleshooter');
+
+      // Its trace.
+      await page.getByRole('link', { name: bad.requestId }).click();
+      await page.getByRole('heading', { name: 'Decision trace' }).waitFor();
+      const trace = await page.locator('main').innerText();
+      assert.ok(trace.includes(`failed with ${code}`), 'the trace does not show the failed check');
+      assert.match(trace, /authenticate_client — passed/, 'the trace does not show the checks that passed');
+      assert.ok(trace.includes(bad.body.error_description.slice(0, 80)), 'the trace page does not show the cause');
+      await shot(t, page, '06-trace');
+
+      // A browser app: password is not offered.
+      await page.goto(`${S.base}/console/apps/new?platform=browser`);
+      await page.getByRole('heading', { name: 'Register an app' }).waitFor();
+      assert.equal(await page.locator('input[name="grant.password"]').count(), 0, 'password is offered to a browser app');
+      assert.equal(await page.locator('input[name="grant.authorization_code"]').count(), 1, 'authorization_code is not offered');
+      assert.match(await page.locator('main').innerText(), /password grant is not offered/, 'the page does not say why');
+      await shot(t, page, '07-new-browser-app');
+
+      // The same pages on a phone.
+      const phone = await openPage(t, { viewport: { width: 390, height: 844 } });
+      await phone.context().addCookies(await page.context().cookies());
+      await phone.goto(`${S.base}/console/apps/${app.client_id}`);
+      await phone.getByRole('heading', { name: 'Rejected requests' }).waitFor();
+      await shot(t, phone, '08-app-phone');
+      await phone.goto(`${S.base}/console/credentials`);
+      await phone.getByRole('heading', { name: 'Your JWT credentials' }).waitFor();
+      await shot(t, phone, '09-credentials-phone');
+    },
+  },
 ];
 
 // ---------------------------------------------------------------------------

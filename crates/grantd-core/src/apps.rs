@@ -364,6 +364,14 @@ fn client_ids(field: &str, ids: Vec<String>) -> Result<Vec<String>, OAuthError> 
 const UPDATE_ATTEMPTS: usize = 8;
 
 impl Grantd {
+    /// Whether an app with this client id was read recently (the app cache):
+    /// a bounded, store-free test that a client id is real, for metric labels.
+    pub fn is_known_app(&self, client_id: &str) -> bool {
+        self.apps.contains(client_id)
+    }
+}
+
+impl Grantd {
     pub async fn create_app(&self, spec: AppSpec) -> Result<CreatedApp, OAuthError> {
         let now = self.now();
         let account_id = self.account_or_default(spec.account_id.clone()).await?;
@@ -401,6 +409,14 @@ impl Grantd {
         self.store.insert_app(&app).await?;
         self.origins.set(&app);
         tracing::info!(client_id = %app.client_id, platform = %app.platform_type, "app created");
+        self.audit(
+            crate::audit::kind::APP_CREATED,
+            "admin",
+            &app.client_id,
+            "",
+            serde_json::json!({"name": app.name, "platform_type": app.platform_type.as_str(), "grants": app.grants}),
+        )
+        .await;
         Ok(CreatedApp {
             app,
             client_secret: secret,
@@ -430,6 +446,14 @@ impl Grantd {
                     self.apps.forget(client_id);
                     self.origins.set(&app);
                     tracing::info!(client_id, "app updated");
+                    self.audit(
+                        crate::audit::kind::APP_CHANGED,
+                        "admin",
+                        client_id,
+                        "",
+                        serde_json::json!({"name": app.name, "platform_type": app.platform_type.as_str(), "grants": app.grants, "redirect_uris": app.redirect_uris, "scopes": app.scopes}),
+                    )
+                    .await;
                     return Ok(app);
                 }
                 Cas::Stale => continue,
@@ -487,6 +511,14 @@ impl Grantd {
         self.apps.forget(client_id);
         self.origins.remove(client_id);
         tracing::info!(client_id, "app deleted");
+        self.audit(
+            crate::audit::kind::APP_DELETED,
+            "admin",
+            client_id,
+            "",
+            serde_json::json!({}),
+        )
+        .await;
         Ok(())
     }
 
@@ -516,6 +548,14 @@ impl Grantd {
         self.apps.forget(client_id);
         let app = self.get_app(client_id).await?;
         tracing::info!(client_id, "client secret rotated");
+        self.audit(
+            crate::audit::kind::SECRET_ROTATED,
+            "admin",
+            client_id,
+            "",
+            serde_json::json!({}),
+        )
+        .await;
         Ok((app, secret))
     }
 

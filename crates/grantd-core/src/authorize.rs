@@ -7,6 +7,7 @@ use crate::crypto::{random_token, sha256};
 use crate::grants::{Grantee, SessionPlan};
 use crate::model::{App, AuthCode, BrowserSession, Consent, Distribution, User, UserStatus};
 use crate::tokens::check_scopes;
+use crate::trace;
 use crate::Grantd;
 use grantd_protocol::authorize::{check_challenge, AuthorizeRequest, PkceMethod, ResponseType};
 use grantd_protocol::{Grant, IssueParams, OAuthError, Params, Scopes};
@@ -88,6 +89,7 @@ impl Grantd {
         fragment: bool,
         e: OAuthError,
     ) -> AuthorizeError {
+        trace::rejected("authorize_request", &e);
         let entry = e.entry();
         let error_uri = format!("{}/docs/errors/{}", self.config.issuer, entry.code);
         let mut params: Vec<(&str, &str)> = vec![
@@ -112,57 +114,83 @@ impl Grantd {
         let client_id = request.client_id.clone().ok_or_else(|| {
             OAuthError::missing_query_parameter("client_id", "at the authorization endpoint")
         })?;
-        let Some(app) = self.find_app(&client_id).await? else {
-            let trimmed = grantd_protocol::hint::trimmed(&client_id);
-            let hint = match self.find_app(trimmed).await? {
-                Some(app) if trimmed != client_id => Some(format!(
-                    "It {}; without it, it is the client id of app '{}' ({}). Remove the extra character.",
-                    grantd_protocol::hint::invisible(&client_id).unwrap_or_default(),
-                    app.name,
-                    app.client_id
-                )),
-                _ => None,
-            };
-            return Err(OAuthError::client_unknown_hint(&client_id, None, hint.as_deref()).into());
+        trace::client(&client_id);
+        if let Some(rt) = request.response_type.as_deref() {
+            trace::grant(rt);
+        }
+        let found = match self.find_app(&client_id).await? {
+            Some(app) => Ok(app),
+            None => {
+                let trimmed = grantd_protocol::hint::trimmed(&client_id);
+                let hint = match self.find_app(trimmed).await? {
+                    Some(app) if trimmed != client_id => Some(format!(
+                        "It {}; without it, it is the client id of app '{}' ({}). Remove the extra character.",
+                        grantd_protocol::hint::invisible(&client_id).unwrap_or_default(),
+                        app.name,
+                        app.client_id
+                    )),
+                    _ => None,
+                };
+                Err(OAuthError::client_unknown_hint(
+                    &client_id,
+                    None,
+                    hint.as_deref(),
+                ))
+            }
         };
+        let shown_client_id = grantd_protocol::error::echo(&client_id, 60);
+        let app = trace::check("find_client", &[("client_id", &shown_client_id)], found)?;
         // An app that can never use this endpoint is told so first, and
         // alone: registering a redirect URI would not help it.
-        if !app.platform_type.allows(Grant::AuthorizationCode) {
-            return Err(OAuthError::authorize_not_for_platform(
+        let platform = if app.platform_type.allows(Grant::AuthorizationCode) {
+            Ok(())
+        } else {
+            Err(OAuthError::authorize_not_for_platform(
                 &app.name,
                 &app.client_id,
                 app.platform_type,
                 &app.grants,
-            )
-            .into());
-        }
+            ))
+        };
+        trace::check(
+            "check_platform_type",
+            &[("platform_type", app.platform_type.as_str())],
+            platform,
+        )?;
         let registered: Vec<String> = app.redirect_uris.iter().map(|u| u.to_string()).collect();
-        if registered.is_empty() {
+        let sent_uri = request.redirect_uri.as_deref().unwrap_or("(none)");
+        let registered_list = registered.join(" ");
+        let checked = if registered.is_empty() {
             // Everything else that stands in the way, named at once.
             let grant_missing = !app.has_grant(Grant::AuthorizationCode);
-            return Err(OAuthError::no_redirect_uri_registered_and(
+            Err(OAuthError::no_redirect_uri_registered_and(
                 &app.name,
                 &app.client_id,
                 grant_missing.then_some(app.grants.as_slice()),
-            )
-            .into());
-        }
-        let redirect_uri = match &request.redirect_uri {
-            Some(sent) => {
-                if !app.redirect_uris.iter().any(|r| r.matches(sent)) {
+            ))
+        } else {
+            match &request.redirect_uri {
+                Some(sent) if !app.redirect_uris.iter().any(|r| r.matches(sent)) => {
                     let near = grantd_protocol::hint::near_miss(sent, registered.iter());
-                    return Err(OAuthError::redirect_uri_not_registered_hint(
+                    Err(OAuthError::redirect_uri_not_registered_hint(
                         sent,
                         &registered,
                         near.map(|(k, m)| (k, m.describe())),
-                    )
-                    .into());
+                    ))
                 }
-                sent.clone()
+                Some(sent) => Ok(sent.clone()),
+                None if registered.len() == 1 => Ok(registered[0].clone()),
+                None => Err(OAuthError::redirect_uri_required(&registered)),
             }
-            None if registered.len() == 1 => registered[0].clone(),
-            None => return Err(OAuthError::redirect_uri_required(&registered).into()),
         };
+        let redirect_uri = trace::check(
+            "check_redirect_uri",
+            &[
+                ("redirect_uri sent", sent_uri),
+                ("registered redirect URIs", &registered_list),
+            ],
+            checked,
+        )?;
         // From here on, errors go back to the app.
         let state = request.state.clone();
         let implicit = request.response_type.as_deref() == Some("token");
@@ -337,6 +365,14 @@ impl Grantd {
             .await
             .map_err(|e| AuthorizeError::Page(e.into()))?;
         tracing::info!(user_id = %user.id, client_id = %ctx.app.client_id, scope = %ctx.scopes, "consent granted");
+        self.audit(
+            crate::audit::kind::CONSENT_GRANTED,
+            &user.id,
+            &ctx.app.client_id,
+            "",
+            serde_json::json!({"scope": ctx.scopes.to_string()}),
+        )
+        .await;
         self.authorize_grant(ctx, user, auth_time).await
     }
 

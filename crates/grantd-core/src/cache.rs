@@ -31,9 +31,21 @@ impl AppCache {
 
     pub fn get(&self, client_id: &str) -> Option<Arc<App>> {
         let map = self.map.read().unwrap_or_else(|e| e.into_inner());
-        map.get(client_id)
+        let found = map
+            .get(client_id)
             .filter(|(_, at)| at.elapsed() < self.ttl)
-            .map(|(app, _)| app.clone())
+            .map(|(app, _)| app.clone());
+        // The hit rate shows whether the TTL fits the traffic (/metrics).
+        metrics::counter!("grantd_cache_lookups_total", "cache" => "apps",
+            "result" => if found.is_some() { "hit" } else { "miss" })
+        .increment(1);
+        found
+    }
+
+    /// Whether `client_id` is a cached app, without counting a lookup.
+    pub fn contains(&self, client_id: &str) -> bool {
+        let map = self.map.read().unwrap_or_else(|e| e.into_inner());
+        map.contains_key(client_id)
     }
 
     /// Call before reading the store; pass the result to [`AppCache::put`].

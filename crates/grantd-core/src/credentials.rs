@@ -120,6 +120,14 @@ impl Grantd {
             },
         );
         tracing::info!(credential_id = %credential.id, user_id = %credential.user_id, "JWT credential created");
+        self.audit(
+            crate::audit::kind::CREDENTIAL_CREATED,
+            "admin",
+            &credential.id,
+            "",
+            serde_json::json!({"user_id": credential.user_id}),
+        )
+        .await;
         Ok(IssuedCredential { credential, jwt })
     }
 
@@ -130,6 +138,14 @@ impl Grantd {
         let now = self.now();
         if self.store.revoke_jwt_credential(id, now).await? {
             tracing::info!(credential_id = id, "JWT credential revoked");
+            self.audit(
+                crate::audit::kind::CREDENTIAL_REVOKED,
+                "admin",
+                id,
+                "",
+                serde_json::json!({}),
+            )
+            .await;
         }
         // The sessions it opened end with it (also on a repeated revocation,
         // so one that raced the first is ended too).
@@ -264,6 +280,15 @@ impl Grantd {
                 .any(|a| a.as_str().is_some_and(|a| audiences.iter().any(|x| x == a))),
             _ => false,
         };
+        crate::trace::step(
+            "check_assertion_audience",
+            aud_ok,
+            (!aud_ok).then_some(grantd_protocol::Code::AssertionWrongAudience.entry().code),
+            &[
+                ("assertion's aud", &claims.aud.to_string()),
+                ("accepted (the token endpoint)", &audiences.join(" or ")),
+            ],
+        );
         if !aud_ok {
             // An ID token names its app as audience.
             if claims.aud.as_str() == Some(app.client_id.as_str()) {

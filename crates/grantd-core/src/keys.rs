@@ -271,8 +271,11 @@ const VERIFIED_CAPACITY: usize = 4096;
 /// is still in the key ring (a revoked key's tokens stop verifying at once).
 #[derive(Default)]
 struct Verified {
-    map: RwLock<HashMap<[u8; 32], (Arc<str>, Arc<serde_json::Value>)>>,
+    /// SHA-256 of the token → the key that signed it and its claims.
+    map: RwLock<HashMap<[u8; 32], VerifiedEntry>>,
 }
+
+type VerifiedEntry = (Arc<str>, Arc<serde_json::Value>);
 
 impl Verified {
     fn get(&self, digest: &[u8; 32], kid: &str) -> Option<Arc<serde_json::Value>> {

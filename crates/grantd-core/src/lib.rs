@@ -2,10 +2,12 @@
 //! Storage is reached through [`store::Store`], time through [`clock::Clock`].
 
 pub mod apps;
+pub mod audit;
 pub mod authorize;
 pub mod cache;
 pub mod client_assertion;
 pub mod clock;
+pub mod console;
 pub mod credentials;
 pub mod crypto;
 pub mod device;
@@ -17,11 +19,13 @@ pub mod oidc;
 pub mod origins;
 pub mod own_token;
 pub mod rate_limits;
+pub mod rejections;
 pub mod resource;
 pub mod session_policy;
 pub mod sessions;
 pub mod store;
 pub mod tokens;
+pub mod trace;
 pub mod users;
 
 use crate::cache::AppCache;

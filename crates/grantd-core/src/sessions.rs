@@ -152,6 +152,14 @@ impl Grantd {
             .end_sessions(of, "consent withdrawn", self.now())
             .await?;
         tracing::info!(user_id, client_id, sessions = ended, "consent withdrawn");
+        self.audit(
+            crate::audit::kind::CONSENT_WITHDRAWN,
+            "admin",
+            client_id,
+            "",
+            serde_json::json!({"user_id": user_id, "sessions_ended": ended}),
+        )
+        .await;
         Ok(())
     }
 

@@ -334,6 +334,18 @@ pub trait Store: Send + Sync + 'static {
     async fn put_setting_if_absent(&self, key: &str, value: &str) -> StoreResult<String>;
     async fn put_setting(&self, key: &str, value: &str) -> StoreResult<()>;
 
+    /// Appends a security event to the audit log, chained to the last entry:
+    /// in one transaction that holds the log's write lock, the next `seq` and
+    /// the last entry's hash are read and `chain` (core's rule) computes the
+    /// new entry's hash from them.
+    async fn append_audit(
+        &self,
+        entry: NewAuditEntry,
+        chain: AuditChain,
+    ) -> StoreResult<AuditEntry>;
+    /// Audit entries with `seq` greater than `after`, oldest first, at most `limit`.
+    async fn list_audit(&self, after: i64, limit: u32) -> StoreResult<Vec<AuditEntry>>;
+
     async fn insert_account(&self, account: &Account) -> StoreResult<()>;
     async fn get_account(&self, id: &str) -> StoreResult<Option<Account>>;
     async fn list_accounts(&self) -> StoreResult<Vec<Account>>;
@@ -354,7 +366,8 @@ pub trait Store: Send + Sync + 'static {
         secret_hash: &[u8; 32],
         now: UnixTime,
     ) -> StoreResult<bool>;
-    /// Deletes the app with its tokens, codes, device codes and consents, and
+    /// Deletes the app with its tokens, codes, device codes, consents and
+    /// rejection log, and
     /// ends its sessions (reason `app deleted`, at `now`); false if it did not exist.
     /// Notifies [`Change::App`].
     async fn delete_app(&self, client_id: &str, now: UnixTime) -> StoreResult<bool>;
@@ -562,6 +575,25 @@ pub trait Store: Send + Sync + 'static {
     }
     async fn get_browser_session(&self, hash: &[u8; 32]) -> StoreResult<Option<BrowserSession>>;
     async fn delete_browser_session(&self, hash: &[u8; 32]) -> StoreResult<()>;
+    /// Appends rejections (their `seq` is ignored: each gets the next of its
+    /// app's log) of apps that exist (others are skipped), and trims each
+    /// app's log to its newest `keep`; one unit of work.
+    async fn record_rejections(
+        &self,
+        batch: &[crate::rejections::Rejection],
+        keep: u32,
+    ) -> StoreResult<()>;
+    /// An app's rejections, newest first, filtered by code and endpoint.
+    async fn list_rejections(
+        &self,
+        client_id: &str,
+        filter: &crate::rejections::RejectionFilter,
+    ) -> StoreResult<Vec<crate::rejections::Rejection>>;
+    /// The newest rejection with this request id.
+    async fn get_rejection(
+        &self,
+        request_id: &str,
+    ) -> StoreResult<Option<crate::rejections::Rejection>>;
 }
 
 #[cfg(test)]
@@ -672,3 +704,36 @@ mod tests {
         assert_eq!((s.failures, s.locked_until), (1, None));
     }
 }
+
+/// A security event to record (`crate::audit` says which).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewAuditEntry {
+    pub at: UnixTime,
+    pub kind: String,
+    /// Who: a user id, `admin` (the admin token or the CLI), or a client id.
+    pub actor: String,
+    /// What it was done to: a client id, user id, credential id, key id.
+    pub subject: String,
+    /// From where: the client's address, or `cli`.
+    pub source: String,
+    /// JSON with the event's particulars (never a secret).
+    pub detail: String,
+}
+
+/// A stored audit entry; `hash` covers `prev_hash` and every other field.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AuditEntry {
+    pub seq: i64,
+    pub at: UnixTime,
+    pub kind: String,
+    pub actor: String,
+    pub subject: String,
+    pub source: String,
+    pub detail: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+/// How an entry's hash is computed from the previous hash, its `seq` and
+/// its fields (core's rule, applied by the store inside its transaction).
+pub type AuditChain = fn(prev_hash: &str, seq: i64, entry: &NewAuditEntry) -> String;

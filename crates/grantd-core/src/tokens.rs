@@ -13,6 +13,7 @@ use crate::model::{
 use crate::own_token::OwnKind;
 use crate::sessions::tombstone;
 use crate::store::{NewSession, RotateOutcome, Rotation, SessionOpened};
+use crate::trace;
 use crate::Grantd;
 use grantd_protocol::requests::IssuedTokenType;
 use grantd_protocol::{
@@ -126,24 +127,69 @@ impl Grantd {
     /// `POST /oauth/token`: the shared checks, in order, then the grant,
     /// then issuing what the grant decided.
     pub async fn token(&self, auth: &ClientAuth, params: &Params) -> Result<Issued, OAuthError> {
-        let request = self.read_request(params)?;
+        let sent_grant = params.get("grant_type").unwrap_or_default();
+        if let Some(id) = auth.client_id() {
+            trace::client(id);
+        }
+        trace::grant(sent_grant);
+        let supported = self.supported_grant_types().join(" ");
+        let request = trace::check(
+            "read_request",
+            &[
+                ("grant_type sent", sent_grant),
+                ("grant types served", &supported),
+            ],
+            self.read_request(params),
+        )?;
         let grant = grants::registered(request.grant_type).ok_or_else(OAuthError::server_error)?;
         let app = self.authenticate_client(auth).await?;
         let enabled_by = request.grant_type.enabled_by();
-        let deprecation = self.check_legacy_policy(enabled_by)?;
-        if let Err(mut e) = check_grant_enabled(&app, enabled_by) {
+        let deprecation = trace::check(
+            "check_legacy_policy",
+            &[("grant", enabled_by.as_str())],
+            self.check_legacy_policy(enabled_by),
+        )?;
+        let app_grants = app
+            .grants
+            .iter()
+            .map(|g| g.as_str())
+            .collect::<Vec<_>>()
+            .join(" ");
+        let enabled = check_grant_enabled(&app, enabled_by).map_err(|mut e| {
             // Every obstacle at once: fixing the grant alone would only
             // lead to the scope's refusal next.
             let with_user = request.grant_type != GrantType::ClientCredentials;
             if let Err(s) = check_scopes(&app, request.scope.as_ref(), with_user) {
                 e.description = format!("{} Also: {}", e.description, s.description);
             }
-            return Err(e);
-        }
-        let scopes = check_scopes(
-            &app,
-            request.scope.as_ref(),
-            request.grant_type != GrantType::ClientCredentials,
+            e
+        });
+        trace::check(
+            "check_grant_enabled",
+            &[
+                ("grant requested", enabled_by.as_str()),
+                ("app's grants", &app_grants),
+                ("app's platform type", app.platform_type.as_str()),
+            ],
+            enabled,
+        )?;
+        let sent_scope = request
+            .scope
+            .as_ref()
+            .map(|s| s.to_string())
+            .unwrap_or_else(|| "(none: the app's scopes)".into());
+        let app_scopes = app.scopes.to_string();
+        let scopes = trace::check(
+            "check_scopes",
+            &[
+                ("scope requested", &sent_scope),
+                ("app's scopes", &app_scopes),
+            ],
+            check_scopes(
+                &app,
+                request.scope.as_ref(),
+                request.grant_type != GrantType::ClientCredentials,
+            ),
         )?;
         let ctx = GrantContext {
             app: &app,
@@ -151,14 +197,17 @@ impl Grantd {
             scopes,
         };
         let deps = self.grant_deps();
-        let response = match grant.run(&deps, &ctx, params).await? {
-            Issue::Tokens(grantee) => self.issue(&deps, &app, &request.issue, grantee).await?,
+        let grant_check = format!("grant {}", request.grant_type.as_str());
+        let issue = trace::check(&grant_check, &[], grant.run(&deps, &ctx, params).await)?;
+        let issued = match issue {
+            Issue::Tokens(grantee) => self.issue(&deps, &app, &request.issue, grantee).await,
             Issue::Exchanged(exchanged) => {
                 self.issue_exchanged(&deps, &app, &request.issue, *exchanged)
-                    .await?
+                    .await
             }
-            Issue::Replay(response) => *response,
+            Issue::Replay(response) => Ok(*response),
         };
+        let response = trace::check("issue", &[], issued)?;
         Ok(Issued {
             response,
             deprecation,
@@ -205,6 +254,27 @@ impl Grantd {
     /// redacted, a wrong secret is described (an invisible character, the
     /// client id sent as the secret) but never shown.
     pub async fn authenticate_client(&self, auth: &ClientAuth) -> Result<Arc<App>, OAuthError> {
+        let how = match auth {
+            ClientAuth::Basic { .. } => "client_secret_basic, secret [redacted]",
+            ClientAuth::Post { .. } => "client_secret_post, secret [redacted]",
+            _ => "client id only (no secret)",
+        };
+        let client_id = auth.client_id().unwrap_or("(none)");
+        trace::client(client_id);
+        let r = self.authenticate(auth).await;
+        let kind = match &r {
+            Ok(app) if app.secret_hash.is_some() => "confidential: a secret is required",
+            Ok(_) => "public: no secret",
+            Err(_) => "-",
+        };
+        trace::check(
+            "authenticate_client",
+            &[("client_id", client_id), ("sent", how), ("app", kind)],
+            r,
+        )
+    }
+
+    async fn authenticate(&self, auth: &ClientAuth) -> Result<Arc<App>, OAuthError> {
         let challenge = auth.used_basic().then_some(Challenge::Basic);
         let Some(client_id) = auth.client_id() else {
             return Err(OAuthError::client_auth_missing());

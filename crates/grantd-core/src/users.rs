@@ -396,9 +396,26 @@ impl Grantd {
         };
         if !verify_password(password, user.password_hash.clone()).await? {
             tracing::info!(user_id = %user.id, failures = state.failures, "password sign-in failed");
+            use crate::audit::kind;
+            self.audit(
+                kind::SIGN_IN_FAILED,
+                &user.id,
+                &user.id,
+                "",
+                serde_json::json!({"failures": state.failures}),
+            )
+            .await;
             return Err(match lockout.locked_until(&state, now) {
                 Some(until) => {
                     tracing::warn!(user_id = %user.id, "user locked after repeated failed passwords");
+                    self.audit(
+                        kind::LOCKOUT,
+                        &user.id,
+                        &user.id,
+                        "",
+                        serde_json::json!({"until": rfc3339(until)}),
+                    )
+                    .await;
                     OAuthError::user_locked(&rfc3339(until))
                 }
                 None => OAuthError::invalid_user_credentials(hint),
@@ -408,6 +425,14 @@ impl Grantd {
         if user.status != UserStatus::Enabled {
             return Err(OAuthError::user_disabled());
         }
+        self.audit(
+            crate::audit::kind::SIGN_IN,
+            &user.id,
+            &user.id,
+            "",
+            serde_json::json!({}),
+        )
+        .await;
         Ok(user)
     }
 }

@@ -700,6 +700,24 @@ catalog! {
         "Signing key not found",
         "No signing key with this key id (kid) is published: it never existed here, or it was revoked already.",
         "List the published keys at /oauth/jwks, or with grantd keys list.";
+    RejectionNotFound = "GRD-430", NotFound, 404,
+        "Rejected request not found",
+        "No rejected request with this request id is in the rejection log. The log keeps the last 1,000 rejections of each registered app at the OAuth endpoints; a request that named no registered app, one that succeeded, or one older than the app's last 1,000 rejections is not there.",
+        "Take the request id from the X-Request-Id header (or errors[0].requestId) of an error response of the token, authorize, revoke, introspect, device authorization or userinfo endpoint, or list an app's rejections with GET /admin/v1/apps/{client_id}/rejections.";
+    InvalidRejectionFilter = "GRD-431", InvalidRequest, 400,
+        "Invalid rejection filter",
+        "A query parameter of the rejection list is not one it takes, or its value is malformed.",
+        "Filter with code (a catalog code such as OAU-251), endpoint (such as /oauth/token) and limit (1 to 1000); see the description for the parameter at fault.";
+
+    // --- The developer console ---------------------------------------------------
+    ConsoleRoleRequired = "GRD-700", AccessDenied, 403,
+        "The console needs the developer or admin role",
+        "The developer console (/console) is for users with the role developer or admin; the signed-in user has another role.",
+        "Sign out and sign in as a developer or admin of the account, or ask an administrator to give this user the developer role (PATCH /admin/v1/users/{id} or grantd user).";
+    ConsoleAppOfAnotherAccount = "GRD-701", AccessDenied, 403,
+        "App of another account",
+        "The console shows a user only the apps of their own account; this app belongs to another account (or does not exist).",
+        "Open the app from the console's app list, or sign in as a developer of the account that owns it.";
 
     RateExceeded = "CMN-301", TemporarilyUnavailable, 429,
         "Request rate exceeded",
@@ -719,6 +737,20 @@ catalog! {
         "Storage unavailable",
         "grantd could not reach its database.",
         "Retry after a short wait. Operators: check /readyz and the database.";
+
+    // --- Diagnoses only `grantd doctor` makes (of a request it reads, not one it answers)
+    NoOAuthRequest = "GRD-800", InvalidRequest, 400,
+        "No OAuth request in the input",
+        "grantd doctor read the input (a HAR file, a curl command line or raw HTTP) but found no request to an OAuth endpoint in it: no request to an authorization, token, revocation, introspection or device authorization endpoint, and none carrying grant_type or response_type.",
+        "Export the HAR with the failing request in it (in the browser's network panel, keep 'Preserve log' on while reproducing the failure, then 'Save all as HAR'), or give doctor the failing request itself.";
+    NoHostHeader = "GRD-801", InvalidRequest, 400,
+        "Request has no Host header",
+        "The raw HTTP request has no Host header. HTTP/1.1 requires one (RFC 9112 §3.2), and servers answer a request without it with 400 before any OAuth check, so the OAuth error never appears.",
+        "Add Host: followed by the server's host name (and port, if not the default) on the line after the request line. HTTP libraries and curl add it from the URL.";
+    RequestLineBroken = "GRD-802", InvalidRequest, 400,
+        "Request line split across lines",
+        "The request line (method, target, HTTP version) runs over more than one line: the URL contains a line break, which is usually a line wrapped by an editor or a chat message when the request was copied. A server reads the first line alone and the rest as a malformed header.",
+        "Put the method, the whole URL and the HTTP version on one line; better, send the parameters in the body, where line breaks do not matter.";
 }
 
 #[cfg(test)]

@@ -1818,6 +1818,46 @@ impl OAuthError {
         .with_parameter("redirect_uris")
     }
 
+    pub fn console_role_required(role: &str) -> Self {
+        Self::new(
+            Code::ConsoleRoleRequired,
+            format!(
+                "The developer console is for developers and administrators; you are signed in as a user with the role '{}'. Sign in as a developer or admin, or ask an administrator to make you a developer.",
+                sanitize(role, 20)
+            ),
+        )
+    }
+
+    pub fn console_app_of_another_account(client_id: &str) -> Self {
+        Self::new(
+            Code::ConsoleAppOfAnotherAccount,
+            format!(
+                "App '{}' is not an app of your account; the console shows only your account's apps. Open an app from the app list.",
+                sanitize(client_id, 64)
+            ),
+        )
+    }
+
+    pub fn rejection_not_found(request_id: &str) -> Self {
+        Self::new(
+            Code::RejectionNotFound,
+            format!(
+                "No rejected request with request id '{}' is in the rejection log.",
+                sanitize(request_id, 64)
+            ),
+        )
+    }
+
+    pub fn invalid_rejection_filter(parameter: &str, why: &str) -> Self {
+        Self::new(
+            Code::InvalidRejectionFilter,
+            format!(
+                "The rejection filter '{}' {why}. Filter with code (e.g. code=OAU-251), endpoint (e.g. endpoint=/oauth/token) and limit (1 to 1000).",
+                sanitize(parameter, 40)
+            ),
+        )
+    }
+
     pub fn app_not_found(client_id: &str) -> Self {
         Self::new(
             Code::AppNotFound,
@@ -1893,6 +1933,29 @@ impl OAuthError {
         Self::new(
             Code::PasswordChecksBusy,
             "grantd is checking too many passwords at once; retry in a few seconds.",
+        )
+    }
+
+    // --- grantd doctor's own diagnoses ---------------------------------------------
+
+    pub fn no_oauth_request(read: usize, what: &str) -> Self {
+        Self::new(
+            Code::NoOAuthRequest,
+            format!("The {what} holds {read} request{} and none of them is an OAuth request (authorization, token, revocation, introspection or device authorization endpoint, or a request with grant_type or response_type). Capture the failing request itself.", if read == 1 { "" } else { "s" }),
+        )
+    }
+
+    pub fn no_host_header() -> Self {
+        Self::new(
+            Code::NoHostHeader,
+            "The request has no Host header, which HTTP/1.1 requires; a server refuses it with 400 before looking at the OAuth parameters. Add Host: <server host> after the request line.",
+        )
+    }
+
+    pub fn request_line_broken(lines: usize) -> Self {
+        Self::new(
+            Code::RequestLineBroken,
+            format!("The request line runs over {lines} lines: the URL contains a line break, so a server sees a truncated URL and a malformed header. Put the method, URL and HTTP version on one line."),
         )
     }
 

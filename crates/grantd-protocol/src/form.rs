@@ -223,6 +223,35 @@ impl Params {
     }
 }
 
+/// Reads a request body as the OAuth endpoints do, given its Content-Type:
+/// a JSON body (by type or by its first byte) is GRD-103, any other type
+/// than `application/x-www-form-urlencoded` GRD-104, then [`Params::parse`].
+/// `grantd doctor` calls this; the token endpoint's extractor
+/// (grantd-server's `extract::read_form`) makes the same checks.
+pub fn read_form_body(content_type: Option<&str>, bytes: &[u8]) -> Result<Params, OAuthError> {
+    let essence = content_type.map(|ct| {
+        ct.split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase()
+    });
+    let trimmed = bytes.trim_ascii_start();
+    if essence.as_deref() == Some("application/json")
+        || trimmed.starts_with(b"{")
+        || trimmed.starts_with(b"[")
+    {
+        return Err(OAuthError::json_body());
+    }
+    if bytes.is_empty() {
+        return Ok(Params::default());
+    }
+    if essence.as_deref() != Some("application/x-www-form-urlencoded") {
+        return Err(OAuthError::wrong_content_type(content_type));
+    }
+    Params::parse(bytes)
+}
+
 /// Every parameter name in a raw query string, once each, in order (never
 /// a value). Reads names only, so it works even when the query is not
 /// valid form encoding.

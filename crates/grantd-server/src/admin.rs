@@ -22,6 +22,15 @@ use serde_json::{json, Value};
 
 pub const ADMIN_ENDPOINTS: &[Endpoint] = &[
     Endpoint {
+        path: "/admin/v1/audit",
+        ringcentral: None,
+        allow: "GET",
+        metadata: None,
+        router: || get(list_audit),
+        summary: "The audit log of security events, oldest first (?after=SEQ&limit=N), each entry chained to the one before it by hash",
+        group: None,
+    },
+    Endpoint {
         path: "/admin/v1/accounts",
         ringcentral: None,
         allow: "GET, POST",
@@ -147,6 +156,24 @@ pub const ADMIN_ENDPOINTS: &[Endpoint] = &[
         summary: "Rotate an app's client secret",
         group: None,
     },
+    Endpoint {
+        path: "/admin/v1/apps/{client_id}/rejections",
+        ringcentral: None,
+        allow: "GET",
+        metadata: None,
+        router: || get(list_rejections),
+        summary: "An app's rejected requests at the OAuth endpoints, newest first (the last 1,000): cause, fix, client address, user agent, request id and decision trace; filter with code, endpoint and limit",
+        group: None,
+    },
+    Endpoint {
+        path: "/admin/v1/rejections/{request_id}",
+        ringcentral: None,
+        allow: "GET",
+        metadata: None,
+        router: || get(show_rejection),
+        summary: "One rejected request by its request id (X-Request-Id, errors[0].requestId): its cause, fix and decision trace",
+        group: None,
+    },
 ];
 
 /// The admin API's own description; outside [`ADMIN_ENDPOINTS`], which it
@@ -173,9 +200,43 @@ pub async fn require_admin(
     let checked = crate::ratelimit::identify(req.extensions(), Identity::Admin)
         .and_then(|()| s.grantd.check_admin_token(token.as_deref()));
     match checked {
-        Ok(()) => next.run(req).await,
+        Ok(()) => {
+            let source = req
+                .extensions()
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|c| s.proxies.client_ip(c.0, req.headers()).to_string())
+                .unwrap_or_default();
+            let what = format!("{} {}", req.method(), req.uri().path());
+            s.grantd
+                .audit(
+                    grantd_core::audit::kind::ADMIN_TOKEN_USED,
+                    "admin",
+                    &what,
+                    &source,
+                    json!({}),
+                )
+                .await;
+            next.run(req).await
+        }
         Err(e) => Rejection(e).into_response(),
     }
+}
+
+async fn list_audit(
+    State(s): State<AppState>,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
+) -> Result<Response, Rejection> {
+    let q = grantd_protocol::Params::parse_query(query.as_deref())?;
+    let after = q.number("after").unwrap_or(0).min(i64::MAX as u64) as i64;
+    let limit = q.number("limit").unwrap_or(100).clamp(1, 1000) as u32;
+    let entries = s
+        .grantd
+        .store
+        .list_audit(after, limit)
+        .await
+        .map_err(OAuthError::from)?;
+    let next = entries.last().map(|e| e.seq);
+    Ok(Json(json!({"entries": entries, "next_after": next})).into_response())
 }
 
 /// The JSON form of an app, plus its secret when one was just made.
@@ -450,4 +511,44 @@ async fn revoke_credential(
 /// `GET /admin/v1/openapi.json`.
 pub async fn openapi(State(s): State<AppState>) -> Json<Value> {
     Json(crate::openapi::document(s.issuer()))
+}
+
+/// The JSON form of a rejection: the record, the catalog's words for its
+/// code and the link to the error reference.
+pub fn rejection_json(issuer: &str, r: &grantd_core::rejections::Rejection) -> Value {
+    let mut v = serde_json::to_value(r).unwrap_or_else(|_| json!({}));
+    if let Some(o) = v.as_object_mut() {
+        o.insert("time".into(), json!(grantd_core::crypto::rfc3339(r.at)));
+        o.insert("message".into(), json!(r.message()));
+        o.insert("fix".into(), json!(r.fix()));
+        o.insert(
+            "error_uri".into(),
+            json!(format!("{issuer}/docs/errors/{}", r.code)),
+        );
+    }
+    v
+}
+
+async fn list_rejections(
+    State(s): State<AppState>,
+    PathParams(id): PathParams<String>,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
+) -> Result<Response, Rejection> {
+    let query = query.unwrap_or_default();
+    let pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect();
+    let filter =
+        grantd_core::rejections::read_filter(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
+    let list = s.grantd.app_rejections(&id, &filter).await?;
+    let items: Vec<Value> = list.iter().map(|r| rejection_json(s.issuer(), r)).collect();
+    Ok(Json(json!({"client_id": id, "rejections": items})).into_response())
+}
+
+async fn show_rejection(
+    State(s): State<AppState>,
+    PathParams(id): PathParams<String>,
+) -> Result<Response, Rejection> {
+    let r = s.grantd.rejection(&id).await?;
+    Ok(Json(rejection_json(s.issuer(), &r)).into_response())
 }

@@ -110,6 +110,78 @@ pub const ENDPOINTS: &[Endpoint] = &[
         group: None,
     },
     Endpoint {
+        path: "/console",
+        ringcentral: None,
+        allow: "GET, HEAD",
+        metadata: None,
+        router: || get(routes::console::apps),
+        summary: "The developer console: the signed-in developer's apps",
+        group: None,
+    },
+    Endpoint {
+        path: "/console/login",
+        ringcentral: None,
+        allow: "POST",
+        metadata: None,
+        router: || post(routes::console::login),
+        summary: "The developer console's sign-in form",
+        group: None,
+    },
+    Endpoint {
+        path: "/console/signout",
+        ringcentral: None,
+        allow: "POST",
+        metadata: None,
+        router: || post(routes::console::signout),
+        summary: "Sign out of the developer console",
+        group: None,
+    },
+    Endpoint {
+        path: "/console/credentials",
+        ringcentral: None,
+        allow: "GET, HEAD, POST",
+        metadata: None,
+        router: || get(routes::console::credentials).post(routes::console::credentials),
+        summary: "The signed-in developer's JWT credentials: list, create (shown once)",
+        group: None,
+    },
+    Endpoint {
+        path: "/console/credentials/revoke",
+        ringcentral: None,
+        allow: "POST",
+        metadata: None,
+        router: || post(routes::console::revoke_credential),
+        summary: "Revoke one of the signed-in developer's JWT credentials",
+        group: None,
+    },
+    Endpoint {
+        path: "/console/apps/new",
+        ringcentral: None,
+        allow: "GET, HEAD, POST",
+        metadata: None,
+        router: || get(routes::console::new_app).post(routes::console::new_app),
+        summary: "Register an app in the console, starting from its platform type",
+        group: None,
+    },
+    Endpoint {
+        path: "/console/apps/{client_id}",
+        ringcentral: None,
+        allow: "GET, HEAD",
+        metadata: None,
+        router: || get(routes::console::app),
+        summary: "An app in the developer console: settings and rejected requests (troubleshooter)",
+        group: None,
+    },
+    Endpoint {
+        path: "/console/requests/{request_id}",
+        ringcentral: None,
+        allow: "GET, HEAD",
+        metadata: None,
+        router: || get(routes::console::request),
+        summary: "A rejected request's cause, fix and decision trace",
+        group: None,
+    },
+    Endpoint {
         path: "/oauth/userinfo",
         ringcentral: Some("/restapi/oauth/userinfo"),
         allow: "GET, HEAD, POST",
@@ -301,6 +373,24 @@ pub fn group_of(path: &str) -> Option<Group> {
         })
         .get(path)
         .copied()
+}
+
+/// The OAuth endpoint at `path` (or its RingCentral alias), by its own path:
+/// the endpoints whose rejections the rejection log keeps.
+pub fn oauth_endpoint(path: &str) -> Option<&'static str> {
+    const OAUTH: &[&str] = &[
+        "authorization_endpoint",
+        "device_authorization_endpoint",
+        "userinfo_endpoint",
+        "token_endpoint",
+        "introspection_endpoint",
+        "revocation_endpoint",
+    ];
+    ENDPOINTS
+        .iter()
+        .filter(|e| e.metadata.is_some_and(|m| OAUTH.contains(&m)))
+        .find(|e| e.path == path || e.ringcentral == Some(path))
+        .map(|e| e.path)
 }
 
 /// Every concrete path served (templates excluded), for "did you mean".

@@ -80,6 +80,12 @@ impl<R: QueryRule> FromRequest<AppState> for OAuthForm<R> {
             Ok(c) => c.client_id(),
             Err(_) => params.get("client_id"),
         };
+        if let Some(id) = claimed {
+            grantd_core::trace::client(id);
+        }
+        if let Some(g) = params.get("grant_type") {
+            grantd_core::trace::grant(g);
+        }
         ratelimit::identify(
             &parts.extensions,
             claimed.map_or(Identity::Anonymous, Identity::Client),

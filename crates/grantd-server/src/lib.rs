@@ -8,6 +8,7 @@ pub mod counters;
 pub mod endpoints;
 pub mod extract;
 pub mod listen;
+pub mod metrics;
 pub mod openapi;
 pub mod quota;
 pub mod ratelimit;
@@ -20,7 +21,7 @@ pub use state::{AppState, EdgeSettings};
 use crate::cors::Cors;
 use crate::quota::{Metered, Report};
 use crate::ratelimit::Attempt;
-use crate::reject::{error_response, Rejection};
+use crate::reject::{error_response_for, Rejection};
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
@@ -35,6 +36,8 @@ use tower_http::catch_panic::CatchPanicLayer;
 
 /// Most the request headers may add up to.
 pub const HEADER_LIMIT: usize = 16 * 1024;
+
+use tracing::Instrument;
 
 static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// The request id under RingCentral's name (its SDKs log it).
@@ -106,6 +109,8 @@ fn request_id(req: &Request) -> HeaderValue {
 /// status and time.
 async fn edge(State(s): State<AppState>, mut req: Request, next: Next) -> Response {
     let id = request_id(&req);
+    let began = Instant::now();
+    let metered_path = req.uri().path().to_string();
     // CORS: a preflight is answered here; a page of an origin no app allows,
     // or any other origin's page calling the admin API, is refused before
     // the request does anything.
@@ -123,13 +128,15 @@ async fn edge(State(s): State<AppState>, mut req: Request, next: Next) -> Respon
         | Cors::Actual {
             origin,
             allowed: false,
-        } => Some(error_response(
+        } => Some(error_response_for(
             s.issuer(),
             &OAuthError::origin_not_allowed(origin.to_str().unwrap_or(""), req.uri().path()),
+            id.to_str().ok(),
         )),
-        Cors::Admin { origin } => Some(error_response(
+        Cors::Admin { origin } => Some(error_response_for(
             s.issuer(),
             &OAuthError::admin_cross_origin(origin),
+            id.to_str().ok(),
         )),
         _ => None,
     };
@@ -160,13 +167,31 @@ async fn edge(State(s): State<AppState>, mut req: Request, next: Next) -> Respon
     };
     // Quotas: the handler that learns the app checks; counted below.
     let metered = endpoints::group_of(req.uri().path()).map(|g| Metered::new(s.quotas.clone(), g));
+    // The OAuth endpoints' rejections are recorded with their trace.
+    let recorded = endpoints::oauth_endpoint(req.uri().path()).map(|endpoint| Recorded {
+        endpoint,
+        client_ip: req
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(peer)| s.proxies.client_ip(*peer, req.headers()).to_string()),
+        user_agent: req
+            .headers()
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(grantd_core::rejections::Rejection::clip_user_agent),
+    });
     let paused = attempt.as_ref().and_then(Attempt::address_paused);
+    let id_str = id.to_str().ok();
     let mut res = if size > HEADER_LIMIT {
-        error_response(s.issuer(), &OAuthError::headers_too_large(HEADER_LIMIT))
+        error_response_for(
+            s.issuer(),
+            &OAuthError::headers_too_large(HEADER_LIMIT),
+            id_str,
+        )
     } else if let Some(r) = early {
         r
     } else if let Some((e, retry)) = paused {
-        let mut r = error_response(s.issuer(), &e);
+        let mut r = error_response_for(s.issuer(), &e, id_str);
         r.headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from(retry));
         r
@@ -177,7 +202,17 @@ async fn edge(State(s): State<AppState>, mut req: Request, next: Next) -> Respon
         if let Some(m) = &metered {
             req.extensions_mut().insert(m.clone());
         }
-        reject::render(s.issuer(), next.run(req).await)
+        // Every line logged while the request is handled carries its id
+        // (as a span field; in JSON logs under "span").
+        let span = tracing::info_span!("request", request_id = id.to_str().unwrap_or("-"));
+        match recorded {
+            Some(rec) => {
+                let (res, trace) = grantd_core::trace::traced(next.run(req).instrument(span)).await;
+                rec.record(&s, &res, trace, id_str.unwrap_or("-"));
+                reject::render(s.issuer(), res, id_str)
+            }
+            None => reject::render(s.issuer(), next.run(req).instrument(span).await, id_str),
+        }
     };
     let failed = res.status() == StatusCode::UNAUTHORIZED
         || matches!(
@@ -248,7 +283,52 @@ async fn edge(State(s): State<AppState>, mut req: Request, next: Next) -> Respon
             "request"
         );
     }
+    metrics::request(
+        &metered_path,
+        res.status().as_u16(),
+        res.headers()
+            .get("x-error-code")
+            .and_then(|v| v.to_str().ok()),
+        began.elapsed(),
+    );
     res.headers_mut().insert(RC_REQUEST_ID.clone(), id.clone());
     res.headers_mut().insert(REQUEST_ID.clone(), id);
     res
+}
+
+/// What the edge knows of a request to an OAuth endpoint, for the rejection log.
+struct Recorded {
+    endpoint: &'static str,
+    client_ip: Option<String>,
+    user_agent: Option<String>,
+}
+
+impl Recorded {
+    /// Queues the rejection, if the response is one and names an app (the
+    /// writer keeps it only if the app is registered). Never waits.
+    fn record(self, s: &AppState, res: &Response, trace: grantd_core::trace::Trace, id: &str) {
+        let Some(client_id) = trace.client_id.clone() else {
+            return;
+        };
+        let (code, description) = match reject::rejection_of(res) {
+            Some(e) => (e.entry().code.to_string(), e.description.clone()),
+            None => match &trace.rejected {
+                Some(r) => r.clone(),
+                None => return,
+            },
+        };
+        s.rejections.record(grantd_core::rejections::Rejection {
+            client_id,
+            seq: 0,
+            request_id: id.to_string(),
+            at: s.grantd.now(),
+            endpoint: self.endpoint.to_string(),
+            grant: trace.grant.clone(),
+            code,
+            description,
+            client_ip: self.client_ip,
+            user_agent: self.user_agent,
+            trace,
+        });
+    }
 }

@@ -3,6 +3,26 @@
 use crate::admin::ADMIN_ENDPOINTS;
 use serde_json::{json, Map, Value};
 
+/// A rejected request in the rejection log.
+fn rejection_schema() -> Value {
+    json!({"type": "object", "properties": {
+        "client_id": {"type": "string"}, "request_id": {"type": "string"},
+        "at": {"type": "integer"}, "time": {"type": "string", "format": "date-time"},
+        "seq": {"type": "integer"}, "endpoint": {"type": "string"},
+        "grant": {"type": ["string", "null"]}, "code": {"type": "string"},
+        "message": {"type": "string"}, "description": {"type": "string"}, "fix": {"type": "string"},
+        "error_uri": {"type": "string"}, "client_ip": {"type": ["string", "null"]},
+        "user_agent": {"type": ["string", "null"]},
+        "trace": {"type": "object", "properties": {
+            "client_id": {"type": "string"}, "grant": {"type": "string"},
+            "steps": {"type": "array", "items": {"type": "object", "properties": {
+                "check": {"type": "string"}, "passed": {"type": "boolean"}, "code": {"type": "string"},
+                "values": {"type": "array", "items": {"type": "array", "items": {"type": "string"}}}
+            }}}
+        }}
+    }})
+}
+
 fn operation(method: &str, path: &str, summary: &str) -> Value {
     let mut op = json!({
         "summary": summary,
@@ -51,6 +71,11 @@ fn operation(method: &str, path: &str, summary: &str) -> Value {
             "200",
             json!({"type": "object", "properties": {"account_id": {"type": "string"}, "session_policy": {"$ref": "#/components/schemas/SessionPolicy"}}}),
         ),
+        ("get", p) if p.ends_with("/rejections") => (
+            "200",
+            json!({"type": "object", "properties": {"client_id": {"type": "string"}, "rejections": {"type": "array", "items": rejection_schema()}}}),
+        ),
+        ("get", "/admin/v1/rejections/{request_id}") => ("200", rejection_schema()),
         ("delete", _) => ("204", Value::Null),
         _ => ("200", json!({"$ref": "#/components/schemas/App"})),
     };

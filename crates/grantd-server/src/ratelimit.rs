@@ -29,6 +29,7 @@ pub const AUTH_PATHS: &[&str] = &[
     "/device",
     "/device/login",
     "/device/decision",
+    "/console/login",
 ];
 
 /// Whether failed authentications on `path` count: the authentication

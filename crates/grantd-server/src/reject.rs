@@ -32,10 +32,19 @@ struct RenderMe(OAuthError);
 
 /// The JSON body of an error.
 pub fn error_body(issuer: &str, e: &OAuthError) -> serde_json::Value {
+    error_body_for(issuer, e, None)
+}
+
+/// The JSON body of an error of the request `request_id` (in `errors[0]`
+/// as `requestId`, so it can be looked up: `grantd explain <request-id>`).
+pub fn error_body_for(issuer: &str, e: &OAuthError, request_id: Option<&str>) -> serde_json::Value {
     let entry = e.entry();
     let mut item = json!({"errorCode": entry.code, "message": entry.message});
     if let Some(p) = e.parameter {
         item["parameterName"] = json!(p);
+    }
+    if let Some(id) = request_id {
+        item["requestId"] = json!(id);
     }
     json!({
         "error": entry.error.as_str(),
@@ -47,8 +56,13 @@ pub fn error_body(issuer: &str, e: &OAuthError) -> serde_json::Value {
 
 /// Renders an error into a full response.
 pub fn error_response(issuer: &str, e: &OAuthError) -> Response {
+    error_response_for(issuer, e, None)
+}
+
+/// Renders an error of the request `request_id` into a full response.
+pub fn error_response_for(issuer: &str, e: &OAuthError, request_id: Option<&str>) -> Response {
     let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST);
-    let body = error_body(issuer, e).to_string();
+    let body = error_body_for(issuer, e, request_id).to_string();
     let mut res = Response::new(Body::from(body));
     *res.status_mut() = status;
     let h = res.headers_mut();
@@ -79,9 +93,14 @@ pub fn error_response(issuer: &str, e: &OAuthError) -> Response {
     res
 }
 
+/// The rejection a handler left in a response, before [`render`].
+pub fn rejection_of(res: &Response) -> Option<&OAuthError> {
+    res.extensions().get::<RenderMe>().map(|r| &r.0)
+}
+
 /// Turns a [`Rejection`] left in a response into its body (called by the
-/// edge layer, which knows the issuer).
-pub fn render(issuer: &str, res: Response) -> Response {
+/// edge layer, which knows the issuer and the request id).
+pub fn render(issuer: &str, res: Response, request_id: Option<&str>) -> Response {
     match res.extensions().get::<RenderMe>() {
         Some(RenderMe(e)) => {
             if e.status() >= 500 {
@@ -89,7 +108,7 @@ pub fn render(issuer: &str, res: Response) -> Response {
             } else {
                 tracing::info!(code = e.entry().code, "request rejected");
             }
-            let mut out = error_response(issuer, e);
+            let mut out = error_response_for(issuer, e, request_id);
             for (k, v) in res.headers() {
                 out.headers_mut().entry(k).or_insert_with(|| v.clone());
             }

@@ -5,6 +5,7 @@ use crate::counters::Counters;
 use crate::quota::Quotas;
 use crate::ratelimit::FailureLimiter;
 use grantd_core::rate_limits::RateLimits;
+use grantd_core::rejections::RejectionLog;
 use grantd_core::Grantd;
 use std::sync::Arc;
 use std::time::Duration;
@@ -55,6 +56,8 @@ pub struct AppState {
     pub cors_origins: Arc<std::collections::HashSet<String>>,
     /// The WebSocket gateway's URI (`ws.uri`).
     pub ws_uri: Option<Arc<str>>,
+    /// Rejections at the OAuth endpoints, on their way to the store.
+    pub rejections: Arc<RejectionLog>,
 }
 
 impl AppState {
@@ -76,7 +79,14 @@ impl AppState {
             body_read_timeout: edge.body_read_timeout,
             cors_origins: Arc::new(edge.cors_allowed_origins.into_iter().collect()),
             ws_uri: edge.ws_uri.map(Arc::from),
+            rejections: Arc::new(RejectionLog::new()),
         }
+    }
+
+    /// Starts writing the rejection log (call once, on the runtime that
+    /// serves; until then rejections are dropped once the queue is full).
+    pub fn record_rejections(&self) -> bool {
+        self.rejections.spawn_writer(self.grantd.store.clone())
     }
 
     /// Starts sharing the request counters with the other nodes, when the

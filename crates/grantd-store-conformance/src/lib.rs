@@ -45,6 +45,7 @@ use std::time::Duration;
 mod fixtures;
 
 pub mod apps;
+pub mod audit;
 pub mod codes;
 pub mod consents;
 pub mod counters;
@@ -52,6 +53,7 @@ pub mod credentials;
 pub mod devices;
 pub mod keys;
 pub mod purge;
+pub mod rejections;
 pub mod sessions;
 pub mod settings;
 pub mod tokens;
@@ -153,6 +155,10 @@ macro_rules! tests {
             consents::consents_are_upserted_per_user_and_app,
             consents::browser_sessions_round_trip_and_delete,
 
+            rejections::rejections_round_trip_newest_first_and_filter,
+            rejections::rejection_log_keeps_the_newest_per_app,
+            rejections::concurrent_recorders_number_one_log,
+
             purge::purge_removes_what_expired_before_the_cut_off,
             purge::purge_deletes_at_most_limit_rows_of_each_kind,
             purge::purge_removes_device_codes_that_expired,
@@ -162,6 +168,9 @@ macro_rules! tests {
             counters::counters_add_up_within_their_window,
             counters::counters_near_their_limit_reach_every_node,
             counters::concurrent_counter_syncs_lose_nothing,
+
+            audit::audit_entries_chain_in_order,
+            audit::concurrent_audit_appends_keep_one_chain,
         }
     };
     ($factory:expr $(,)?) => {

@@ -47,7 +47,13 @@ async fn run(writer: SqlitePool, mut jobs: mpsc::Receiver<Job>) {
             }
         }
         let tokens: Vec<&TokenRecord> = batch.iter().map(|(t, _)| t).collect();
-        match insert_many(&writer, &tokens).await {
+        // How well group commit groups (/metrics), and what a commit costs.
+        metrics::histogram!("grantd_store_batch_size").record(tokens.len() as f64);
+        let started = std::time::Instant::now();
+        let inserted = insert_many(&writer, &tokens).await;
+        metrics::histogram!("grantd_store_duration_seconds", "operation" => "insert_tokens")
+            .record(started.elapsed().as_secs_f64());
+        match inserted {
             Ok(()) => {
                 for (_, reply) in batch {
                     let _ = reply.send(Ok(()));

@@ -201,6 +201,22 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
         ],
     ),
     (
+        "rejections",
+        &[
+            ("client_id", Text),
+            ("seq", Int),
+            ("request_id", Text),
+            ("at", Int),
+            ("endpoint", Text),
+            ("grant_type", Text),
+            ("code", Text),
+            ("description", Text),
+            ("client_ip", Text),
+            ("user_agent", Text),
+            ("trace", Text),
+        ],
+    ),
+    (
         "browser_sessions",
         &[
             ("hash", Bytes),
@@ -208,6 +224,20 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("auth_time", Int),
             ("created_at", Int),
             ("expires_at", Int),
+        ],
+    ),
+    (
+        "audit_log",
+        &[
+            ("seq", Int),
+            ("at", Int),
+            ("kind", Text),
+            ("actor", Text),
+            ("subject", Text),
+            ("source", Text),
+            ("detail", Text),
+            ("prev_hash", Text),
+            ("hash", Text),
         ],
     ),
 ];

@@ -2,10 +2,11 @@
 //! with explicit row locks, and change notifications over LISTEN/NOTIFY.
 
 use crate::codec::{self, db_error};
+use crate::rows::AuditRow;
 use crate::rows::{
     self, ACCOUNT_COLUMNS, APP_COLUMNS, AUTH_CODE_COLUMNS, BROWSER_SESSION_COLUMNS,
     CONSENT_COLUMNS, COUNTER_COLUMNS, DEVICE_CODE_COLUMNS, JWT_CREDENTIAL_COLUMNS, KEY_COLUMNS,
-    LOGIN_STATE_COLUMNS, SESSION_COLUMNS, TOKEN_COLUMNS, USER_COLUMNS,
+    LOGIN_STATE_COLUMNS, REJECTION_COLUMNS, SESSION_COLUMNS, TOKEN_COLUMNS, USER_COLUMNS,
 };
 use async_trait::async_trait;
 use grantd_core::clock::UnixTime;
@@ -42,6 +43,8 @@ const MAX_LISTEN_BACKOFF: Duration = Duration::from_secs(30);
 /// Advisory lock (one-`bigint` key space) held by the node purging expired
 /// rows (visible in `pg_locks` as objid 1952710657, classid 1735549294).
 pub const PURGE_LOCK: i64 = 0x6772_616e_7464_0001;
+/// Held while an audit entry is appended (the chain's order).
+const AUDIT_LOCK: i64 = 0x6772_616e_7464_0007;
 /// Advisory lock class (two-`int4` key space, disjoint from the one above)
 /// for one user's sessions of one app, keyed by a hash of both ids.
 const SESSION_LOCK_CLASS: i32 = 0x6772_0001;
@@ -568,6 +571,76 @@ impl Store for PgStore {
         }
     }
 
+    async fn append_audit(
+        &self,
+        entry: grantd_core::store::NewAuditEntry,
+        chain: grantd_core::store::AuditChain,
+    ) -> StoreResult<grantd_core::store::AuditEntry> {
+        let err = |e| db_error(e, "audit log");
+        let mut tx = self.begin("audit log").await?;
+        // One appender at a time across nodes: no row to lock before the first entry.
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(AUDIT_LOCK)
+            .execute(&mut *tx)
+            .await
+            .map_err(err)?;
+        let last: Option<(i64, String)> =
+            sqlx::query_as("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(err)?;
+        let (seq, prev_hash) = match last {
+            Some((seq, hash)) => (seq + 1, hash),
+            None => (1, grantd_core::audit::GENESIS.to_string()),
+        };
+        let hash = chain(&prev_hash, seq, &entry);
+        sqlx::query(
+            "INSERT INTO audit_log (seq, at, kind, actor, subject, source, detail, prev_hash, hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(seq)
+        .bind(entry.at)
+        .bind(&entry.kind)
+        .bind(&entry.actor)
+        .bind(&entry.subject)
+        .bind(&entry.source)
+        .bind(&entry.detail)
+        .bind(&prev_hash)
+        .bind(&hash)
+        .execute(&mut *tx)
+        .await
+        .map_err(err)?;
+        tx.commit().await.map_err(err)?;
+        Ok(grantd_core::store::AuditEntry {
+            seq,
+            at: entry.at,
+            kind: entry.kind,
+            actor: entry.actor,
+            subject: entry.subject,
+            source: entry.source,
+            detail: entry.detail,
+            prev_hash,
+            hash,
+        })
+    }
+
+    async fn list_audit(
+        &self,
+        after: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<grantd_core::store::AuditEntry>> {
+        let rows: Vec<AuditRow> = sqlx::query_as(
+            "SELECT seq, at, kind, actor, subject, source, detail, prev_hash, hash \
+             FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2",
+        )
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| db_error(e, "audit log"))?;
+        Ok(rows.into_iter().map(crate::rows::audit_entry).collect())
+    }
+
     async fn put_setting(&self, key: &str, value: &str) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO settings (key, value) VALUES ($1, $2) \
@@ -754,6 +827,7 @@ impl Store for PgStore {
         for sql in [
             "DELETE FROM tokens WHERE client_id = $1",
             "DELETE FROM consents WHERE client_id = $1",
+            "DELETE FROM rejections WHERE client_id = $1",
         ] {
             sqlx::query(sql)
                 .bind(client_id)
@@ -1607,6 +1681,125 @@ impl Store for PgStore {
         .await
         .map_err(|e| db_error(e, "browser session"))?
         .map(|row| rows::browser_session(&row))
+        .transpose()
+    }
+
+    async fn record_rejections(
+        &self,
+        batch: &[grantd_core::rejections::Rejection],
+        keep: u32,
+    ) -> StoreResult<()> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let err = |e| db_error(e, "rejection log");
+        let mut tx = self.pool.begin().await.map_err(err)?;
+        // Next seq of each app in the batch; None = not a registered app.
+        let mut next: std::collections::HashMap<&str, Option<i64>> =
+            std::collections::HashMap::new();
+        for r in batch {
+            let client_id = r.client_id.as_str();
+            if !next.contains_key(client_id) {
+                // Two nodes' writers append to one app's log one after the other.
+                sqlx::query("SELECT pg_advisory_xact_lock(hashtext('rejections/' || $1))")
+                    .bind(client_id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(err)?;
+                let exists: Option<String> =
+                    sqlx::query_scalar("SELECT client_id FROM apps WHERE client_id = $1")
+                        .bind(client_id)
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(err)?;
+                let seq = match exists {
+                    Some(_) => Some(
+                        sqlx::query_scalar::<_, i64>(
+                            "SELECT COALESCE(MAX(seq), 0) FROM rejections WHERE client_id = $1",
+                        )
+                        .bind(client_id)
+                        .fetch_one(&mut *tx)
+                        .await
+                        .map_err(err)?,
+                    ),
+                    None => None,
+                };
+                next.insert(client_id, seq);
+            }
+            let Some(Some(seq)) = next.get_mut(client_id) else {
+                continue;
+            };
+            *seq += 1;
+            let trace = serde_json::to_string(&r.trace)
+                .map_err(|e| StoreError::Corrupt(format!("rejection trace: {e}")))?;
+            sqlx::query(&format!(
+                "INSERT INTO rejections ({REJECTION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+            ))
+            .bind(client_id)
+            .bind(*seq)
+            .bind(&r.request_id)
+            .bind(r.at)
+            .bind(&r.endpoint)
+            .bind(&r.grant)
+            .bind(&r.code)
+            .bind(&r.description)
+            .bind(&r.client_ip)
+            .bind(&r.user_agent)
+            .bind(trace)
+            .execute(&mut *tx)
+            .await
+            .map_err(err)?;
+        }
+        for (client_id, seq) in &next {
+            if let Some(seq) = seq {
+                sqlx::query("DELETE FROM rejections WHERE client_id = $1 AND seq <= $2")
+                    .bind(*client_id)
+                    .bind(*seq - i64::from(keep))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(err)?;
+            }
+        }
+        tx.commit().await.map_err(err)?;
+        Ok(())
+    }
+
+    async fn list_rejections(
+        &self,
+        client_id: &str,
+        filter: &grantd_core::rejections::RejectionFilter,
+    ) -> StoreResult<Vec<grantd_core::rejections::Rejection>> {
+        let limit = filter.limit.clamp(1, grantd_core::rejections::KEEP_PER_APP);
+        sqlx::query(&format!(
+            "SELECT {REJECTION_COLUMNS} FROM rejections WHERE client_id = $1 \
+             AND ($2 IS NULL OR code = $2) AND ($3 IS NULL OR endpoint = $3) \
+             ORDER BY seq DESC LIMIT $4"
+        ))
+        .bind(client_id)
+        .bind(&filter.code)
+        .bind(&filter.endpoint)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| db_error(e, &format!("rejections of app {client_id}")))?
+        .iter()
+        .map(rows::rejection)
+        .collect()
+    }
+
+    async fn get_rejection(
+        &self,
+        request_id: &str,
+    ) -> StoreResult<Option<grantd_core::rejections::Rejection>> {
+        sqlx::query(&format!(
+            "SELECT {REJECTION_COLUMNS} FROM rejections WHERE request_id = $1 \
+             ORDER BY at DESC, seq DESC LIMIT 1"
+        ))
+        .bind(request_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|e| db_error(e, &format!("rejection {request_id}")))?
+        .map(|row| rows::rejection(&row))
         .transpose()
     }
 

@@ -320,3 +320,54 @@ pub(crate) fn counter_total(row: &impl Cols) -> StoreResult<CounterTotal> {
         count: u64::try_from(count).map_err(|e| codec::corrupt(w, "count", e))?,
     })
 }
+
+pub(crate) const REJECTION_COLUMNS: &str = "client_id, seq, request_id, at, endpoint, grant_type, \
+     code, description, client_ip, user_agent, trace";
+
+/// The decision trace is kept as JSON text.
+pub(crate) fn rejection(row: &impl Cols) -> StoreResult<grantd_core::rejections::Rejection> {
+    let client_id: String = row.col("rejection", "client_id")?;
+    let request_id: String = row.col("rejection", "request_id")?;
+    let w = &format!("rejection {request_id} of app {client_id}");
+    let trace: String = row.col(w, "trace")?;
+    Ok(grantd_core::rejections::Rejection {
+        seq: row.col(w, "seq")?,
+        at: row.col(w, "at")?,
+        endpoint: row.col(w, "endpoint")?,
+        grant: row.col(w, "grant_type")?,
+        code: row.col(w, "code")?,
+        description: row.col(w, "description")?,
+        client_ip: row.col(w, "client_ip")?,
+        user_agent: row.col(w, "user_agent")?,
+        trace: serde_json::from_str(&trace).map_err(|e| codec::corrupt(w, "trace", e))?,
+        client_id,
+        request_id,
+    })
+}
+
+/// An `audit_log` row: seq, at, kind, actor, subject, source, detail, prev_hash, hash.
+pub type AuditRow = (
+    i64,
+    i64,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+);
+
+pub fn audit_entry(r: AuditRow) -> grantd_core::store::AuditEntry {
+    grantd_core::store::AuditEntry {
+        seq: r.0,
+        at: r.1,
+        kind: r.2,
+        actor: r.3,
+        subject: r.4,
+        source: r.5,
+        detail: r.6,
+        prev_hash: r.7,
+        hash: r.8,
+    }
+}

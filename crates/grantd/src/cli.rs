@@ -58,15 +58,76 @@ enum Command {
         /// The new file (must not exist).
         file: std::path::PathBuf,
     },
-    /// Explain an error code (e.g. grantd explain OAU-251); --markdown prints the whole catalog.
+    /// Diagnose a failing OAuth request (raw HTTP, a curl command line or a HAR
+    /// file; - reads standard input): every problem with its code, cause and
+    /// fix, then the corrected request. Exit 0: no problem, 1: problems, 2: unreadable input.
+    Doctor(crate::doctor::DoctorArgs),
+    /// The audit log of security events.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Check the configuration `serve` would run with.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Ask a running grantd whether it is ready (GET /readyz): exit 0 if so,
+    /// 1 if not (for container health checks).
+    Healthcheck {
+        /// The server (default: http:// and the address grantd listens on).
+        #[arg(long)]
+        url: Option<String>,
+        /// The address grantd listens on (as for serve).
+        #[arg(long, env = "GRANTD_LISTEN")]
+        listen: Option<String>,
+    },
+    /// Explain an error code (e.g. grantd explain OAU-251), or a rejected
+    /// request by its request id (X-Request-Id) with its decision trace, from
+    /// the data directory's store or, with --server, a running grantd's admin
+    /// API; --markdown prints the whole catalog.
     Explain {
         #[arg(required_unless_present = "markdown")]
         code: Option<String>,
         #[arg(long)]
         json: bool,
+        /// A running grantd to ask for a request id (e.g. http://127.0.0.1:8080);
+        /// the admin token comes from GRANTD_ADMIN_TOKEN.
+        #[arg(long)]
+        server: Option<String>,
         /// Print every code as Markdown (the source of docs/errors.md).
         #[arg(long)]
         markdown: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Check the hash chain of the whole log: exit 0 when every entry is
+    /// intact, 1 naming the first edited or deleted entry.
+    Verify {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the log, oldest first.
+    List {
+        /// Only entries after this sequence number.
+        #[arg(long, default_value_t = 0)]
+        after: i64,
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Validate the configuration (FILE, else --config / GRANTD_CONFIG, with
+    /// the environment and the flags given) and print every effective
+    /// setting with its source, secrets masked. Exit 0: valid; 1: not.
+    Check {
+        file: Option<std::path::PathBuf>,
+        #[command(flatten)]
+        serve: ServeArgs,
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -420,9 +481,28 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let settings = Settings::resolve(&cli.store, &ServeArgs::default())?;
             backup(&settings.database_url, &file).await
         }
+        Command::Doctor(args) => Ok(crate::doctor::run(args).await),
+        Command::Config(ConfigCommand::Check { file, serve, json }) => Ok(
+            crate::config_check::check(&cli.store, &serve, file.as_deref(), json),
+        ),
+        Command::Healthcheck { url, listen } => {
+            let serve = ServeArgs {
+                listen,
+                ..Default::default()
+            };
+            Ok(crate::config_check::healthcheck(&cli.store, &serve, url).await)
+        }
         Command::Explain { markdown: true, .. } => {
             print!("{}", catalog_markdown());
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Explain {
+            code: Some(id),
+            json,
+            server,
+            ..
+        } if Code::find(&id).is_none() && looks_like_request_id(&id) => {
+            explain_request(&cli.store, &id, json, server.as_deref()).await
         }
         Command::Explain { code, json, .. } => Ok(explain(code.as_deref().unwrap_or(""), json)),
         Command::App(cmd) => {
@@ -436,6 +516,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Keys(cmd) => {
             let grantd = open(&cli.store).await?;
             keys(&grantd, cmd).await
+        }
+        Command::Audit(cmd) => {
+            let grantd = open(&cli.store).await?;
+            audit(&grantd, cmd).await
         }
         Command::User(cmd) => {
             let grantd = open(&cli.store).await?;
@@ -805,6 +889,64 @@ async fn jwt(grantd: &Grantd, cmd: JwtCommand) -> anyhow::Result<ExitCode> {
     Ok(result.map(|_| ExitCode::SUCCESS).unwrap_or_else(fail))
 }
 
+async fn audit(grantd: &Grantd, cmd: AuditCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        AuditCommand::Verify { json } => {
+            let checked = grantd
+                .verify_audit()
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            match checked {
+                Ok(n) => {
+                    if json {
+                        println!("{}", serde_json::json!({"intact": true, "entries": n}));
+                    } else {
+                        println!(
+                            "audit log intact: {n} entries, each chained to the one before it"
+                        );
+                    }
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(b) => {
+                    if json {
+                        println!(
+                            "{}",
+                            serde_json::json!({"intact": false, "seq": b.seq, "why": b.why})
+                        );
+                    } else {
+                        eprintln!("audit log broken at entry {}: {}", b.seq, b.why);
+                    }
+                    Ok(ExitCode::from(1))
+                }
+            }
+        }
+        AuditCommand::List { after, limit, json } => {
+            let entries = grantd
+                .store
+                .list_audit(after, limit)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            if json {
+                println!("{}", serde_json::json!({"entries": entries}));
+            } else {
+                for e in entries {
+                    println!(
+                        "{:>6}  {}  {:<20} actor={} subject={} source={} {}",
+                        e.seq,
+                        grantd_core::crypto::rfc3339(e.at),
+                        e.kind,
+                        e.actor,
+                        e.subject,
+                        if e.source.is_empty() { "-" } else { &e.source },
+                        e.detail
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
 async fn keys(grantd: &Grantd, cmd: KeysCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         KeysCommand::Rotate { alg } => {
@@ -817,6 +959,15 @@ async fn keys(grantd: &Grantd, cmd: KeysCommand) -> anyhow::Result<ExitCode> {
                 .keys
                 .rotate(&*grantd.store, alg, grantd.now())
                 .await?;
+            grantd
+                .audit(
+                    grantd_core::audit::kind::KEY_ROTATED,
+                    "admin",
+                    &kid,
+                    "cli",
+                    serde_json::json!({"alg": alg.as_str()}),
+                )
+                .await;
             println!(
                 "new signing key {kid} ({}): published in JWKS now (running servers within a minute), signing from 5 minutes on; older keys stay published",
                 alg.as_str()
@@ -827,12 +978,96 @@ async fn keys(grantd: &Grantd, cmd: KeysCommand) -> anyhow::Result<ExitCode> {
                 .keys
                 .revoke(&*grantd.store, &kid, grantd.now())
                 .await?;
+            grantd
+                .audit(
+                    grantd_core::audit::kind::KEY_REVOKED,
+                    "admin",
+                    &kid,
+                    "cli",
+                    serde_json::json!({"replacement": replacement}),
+                )
+                .await;
             println!("revoked signing key {kid}: it is out of the JWKS, and tokens, ID tokens and JWT credentials it signed no longer verify (SQLite: running servers within a minute; PostgreSQL: every node at once)");
             if let Some(new) = replacement {
                 println!("new signing key {new} signs from now on");
             }
         }
         KeysCommand::List => println!("{}", serde_json::to_string_pretty(&*grantd.keys.jwks())?),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Request ids are what `X-Request-Id` carries: catalog codes are told apart
+/// first, and what is shaped like one (`ABC-123`) is a mistyped code.
+fn looks_like_request_id(s: &str) -> bool {
+    let code_shaped = s.split_once('-').is_some_and(|(a, b)| {
+        (2..=4).contains(&a.len())
+            && a.bytes().all(|c| c.is_ascii_alphabetic())
+            && (1..=4).contains(&b.len())
+            && b.bytes().all(|c| c.is_ascii_digit())
+    });
+    !code_shaped
+        && !s.is_empty()
+        && s.len() <= 64
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
+        && s.contains(|c: char| c.is_ascii_digit())
+}
+
+/// A rejected request by its request id: from a running server's admin API
+/// (`--server`), else from the store of the data directory.
+async fn explain_request(
+    store: &StoreArgs,
+    id: &str,
+    json: bool,
+    server: Option<&str>,
+) -> anyhow::Result<ExitCode> {
+    let (rejection, issuer) = match server {
+        Some(base) => {
+            let token = std::env::var("GRANTD_ADMIN_TOKEN").unwrap_or_default();
+            if token.is_empty() {
+                anyhow::bail!("--server needs the admin token in GRANTD_ADMIN_TOKEN");
+            }
+            let base = base.trim_end_matches('/');
+            let url = format!("{base}/admin/v1/rejections/{id}");
+            let res = reqwest::Client::new()
+                .get(&url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .with_context(|| format!("cannot reach {base}"))?;
+            let status = res.status();
+            let body: serde_json::Value = res
+                .json()
+                .await
+                .with_context(|| format!("{url} did not answer JSON"))?;
+            if !status.is_success() {
+                eprintln!(
+                    "{}: {}",
+                    body["errors"][0]["errorCode"].as_str().unwrap_or("error"),
+                    body["error_description"].as_str().unwrap_or("")
+                );
+                return Ok(ExitCode::from(2));
+            }
+            let r: grantd_core::rejections::Rejection = serde_json::from_value(body)
+                .with_context(|| format!("{url} answered an unexpected shape"))?;
+            (r, base.to_string())
+        }
+        None => {
+            let grantd = open(store).await?;
+            match grantd.rejection(id).await {
+                Ok(r) => (r, grantd.config.issuer.clone()),
+                Err(e) => return Ok(fail(e)),
+            }
+        }
+    };
+    if json {
+        println!(
+            "{}",
+            grantd_server::admin::rejection_json(&issuer, &rejection)
+        );
+    } else {
+        print!("{}", rejection.explain(&issuer));
     }
     Ok(ExitCode::SUCCESS)
 }

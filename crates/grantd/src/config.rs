@@ -31,6 +31,10 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "GRANTD_LISTEN")]
     pub listen: Option<String>,
+    /// Address of the admin listener, which serves Prometheus /metrics (off
+    /// unless set; keep it off the public network, e.g. 127.0.0.1:9090).
+    #[arg(long, env = "GRANTD_ADMIN_LISTEN")]
+    pub admin_listen: Option<String>,
     /// The issuer URL (default: http:// and the address listened on).
     #[arg(long, env = "GRANTD_ISSUER")]
     pub issuer: Option<String>,
@@ -226,6 +230,7 @@ pub fn parse_date(s: &str) -> Option<i64> {
 #[serde(deny_unknown_fields)]
 pub struct FileConfig {
     pub listen: Option<String>,
+    pub admin_listen: Option<String>,
     pub issuer: Option<String>,
     pub audience: Option<String>,
     pub data_dir: Option<PathBuf>,
@@ -349,6 +354,8 @@ impl FileConfig {
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub listen: String,
+    /// The admin listener (Prometheus /metrics); none by default.
+    pub admin_listen: Option<String>,
     pub issuer: Option<String>,
     pub audience: Option<String>,
     pub data_dir: PathBuf,
@@ -488,6 +495,7 @@ impl Settings {
                 .auth_failure_limit
                 .or(file.auth_failure_limit)
                 .unwrap_or(30),
+            admin_listen: serve.admin_listen.clone().or(file.admin_listen),
             listen: serve
                 .listen
                 .clone()

@@ -2,6 +2,8 @@
 
 mod cli;
 mod config;
+mod config_check;
+mod doctor;
 mod serve;
 
 use clap::Parser;

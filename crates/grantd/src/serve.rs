@@ -259,6 +259,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
             ws_uri: settings.ws_uri.clone(),
         },
     );
+    state.record_rejections();
     if state.share_counters() {
         tracing::info!("request counters are shared with the other nodes through the database");
     }
@@ -266,12 +267,15 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         tracing::info!(quotas = %settings.rate_limits, "rate-limit group quotas on");
     }
     let app = grantd_server::router(state);
+    if let Some(admin) = &settings.admin_listen {
+        serve_metrics(admin, settings.connections.clone()).await?;
+    }
     if !settings.trusted_proxies.is_empty() {
         tracing::info!(proxies = ?settings.trusted_proxies, "trusting forwarding headers from these peers");
     }
     // A closed stdout must not stop the server, so write errors are ignored.
     let banner = format!(
-        "grantd listening on http://{addr}\n  issuer:    {issuer}\n  discovery: {issuer}/.well-known/oauth-authorization-server\n  errors:    {issuer}/docs/errors\n  data:      {}\n",
+        "grantd listening on http://{addr}\n  issuer:    {issuer}\n  discovery: {issuer}/.well-known/oauth-authorization-server\n  errors:    {issuer}/docs/errors\n  console:   {issuer}/console\n  data:      {}\n",
         redact_url(&settings.database_url)
     );
     {
@@ -288,6 +292,48 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     )
     .await;
     tracing::info!("stopped");
+    Ok(())
+}
+
+/// The admin listener: Prometheus `/metrics`, apart from the public port.
+/// The recorder is installed only here, so without it nothing is counted.
+async fn serve_metrics(
+    addr: &str,
+    limits: grantd_server::listen::ConnectionLimits,
+) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr} (admin listener)"))?;
+    let bound = listener.local_addr()?;
+    let handle = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .set_buckets(&[
+            0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+        ])
+        .context("metrics buckets")?
+        .install_recorder()
+        .context("cannot install the metrics recorder")?;
+    let upkeep = handle.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(5));
+        loop {
+            tick.tick().await;
+            upkeep.run_upkeep();
+        }
+    });
+    let app = grantd_server::metrics::admin_router(std::sync::Arc::new(move || handle.render()));
+    tokio::spawn(grantd_server::listen::serve(
+        listener,
+        app,
+        limits,
+        shutdown_signal(),
+    ));
+    {
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stdout(),
+            "grantd metrics on http://{bound}/metrics"
+        );
+    }
     Ok(())
 }
 

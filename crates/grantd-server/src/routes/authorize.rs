@@ -4,7 +4,7 @@
 use crate::extract::{read_form_allowing_repeats, BearerToken};
 use crate::quota::Metering;
 use crate::ratelimit::{Attempt, Identity};
-use crate::reject::{error_response, Rejection};
+use crate::reject::Rejection;
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Request, State};
@@ -171,8 +171,10 @@ fn wants_html(headers: &HeaderMap) -> bool {
 /// An error that must not be redirected: a page for browsers, JSON otherwise.
 fn error_page(s: &AppState, headers: &HeaderMap, e: &OAuthError) -> Response {
     tracing::info!(code = e.entry().code, "authorization request rejected");
+    grantd_core::trace::rejected("authorize_request", e);
     if !wants_html(headers) {
-        return error_response(s.issuer(), e);
+        // Rendered by the edge, which adds the request id.
+        return Rejection(e.clone()).into_response();
     }
     let html = ErrorPage {
         code: e.entry().code,
@@ -508,13 +510,20 @@ pub async fn userinfo(
     BearerToken(token): BearerToken,
 ) -> Result<Response, Rejection> {
     let bearer = s.grantd.authenticate_bearer(token.as_deref()).await?;
+    grantd_core::trace::client(&bearer.client_id);
     metering
         .check_client(&s, Some(&bearer.client_id), Some(&bearer.user.id))
         .await?;
     let scopes = Scopes::parse(&bearer.scope)?;
-    if !scopes.contains("openid") {
-        return Err(OAuthError::openid_scope_missing().into());
-    }
+    grantd_core::trace::check(
+        "check_openid_scope",
+        &[("token's scope", &bearer.scope), ("required", "openid")],
+        if scopes.contains("openid") {
+            Ok(())
+        } else {
+            Err(OAuthError::openid_scope_missing())
+        },
+    )?;
     let mut res = Json(Value::Object(user_claims(&bearer.user, &scopes))).into_response();
     res.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

@@ -1,6 +1,8 @@
 //! Handlers, one module per group of endpoints.
 
 pub mod authorize;
+pub mod console;
+pub mod console_snippets;
 pub mod device;
 pub mod docs;
 pub mod meta;

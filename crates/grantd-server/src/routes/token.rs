@@ -21,7 +21,20 @@ pub async fn token(
     metering
         .check_client(&s, form.client.client_id(), None)
         .await?;
-    let issued = s.grantd.token(&form.client, &form.params).await?;
+    let issued = match s.grantd.token(&form.client, &form.params).await {
+        Ok(issued) => issued,
+        Err(e) => {
+            let app = form
+                .client
+                .client_id()
+                .filter(|id| s.grantd.is_known_app(id));
+            crate::metrics::token_rejected(e.code.as_str(), app);
+            return Err(e.into());
+        }
+    };
+    if let Some(id) = form.client.client_id() {
+        crate::metrics::token_issued(form.params.get("grant_type").unwrap_or(""), id);
+    }
     let mut res = no_store_json(&issued.response);
     if let Some(d) = issued.deprecation {
         deprecation_headers(&mut res, s.issuer(), d);
