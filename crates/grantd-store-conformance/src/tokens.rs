@@ -287,9 +287,20 @@ pub async fn assertion_jtis_are_used_once_per_app_until_they_expire(store: &dyn 
         "once the first use has expired, the jti may be used again"
     );
     assert!(
-        !use_jti(app, T + 300, T + 62).await,
+        !use_jti(app.clone(), T + 300, T + 62).await,
         "and that use is recorded"
     );
+    // Purged once expired: the other app's use (until T + 60) goes, this one stays.
+    let purged = store
+        .purge_expired(T + 100, 1000)
+        .await
+        .expect("purge_expired");
+    assert!(purged >= 1, "the expired use is purged");
+    assert!(
+        use_jti(other, T + 160, T + 101).await,
+        "a purged use is forgotten"
+    );
+    assert!(!use_jti(app, T + 300, T + 101).await, "a live use is kept");
 }
 
 pub async fn concurrent_identical_assertion_jtis_have_one_winner(store: &dyn Store) {

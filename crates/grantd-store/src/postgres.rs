@@ -984,6 +984,7 @@ impl Store for PgStore {
             ("sessions", "ended_at < $1"),
             ("tokens", "expires_at < $1"),
             ("revoked_jtis", "expires_at < $1"),
+            ("client_assertion_jtis", "expires_at < $1"),
             ("auth_codes", "expires_at < $1"),
             ("device_codes", "expires_at < $1"),
             ("browser_sessions", "expires_at < $1"),

@@ -714,6 +714,8 @@ impl Store for SqliteStore {
              (SELECT rowid FROM tokens WHERE expires_at < ?1 LIMIT ?2)",
             "DELETE FROM revoked_jtis WHERE rowid IN \
              (SELECT rowid FROM revoked_jtis WHERE expires_at < ?1 LIMIT ?2)",
+            "DELETE FROM client_assertion_jtis WHERE rowid IN \
+             (SELECT rowid FROM client_assertion_jtis WHERE expires_at < ?1 LIMIT ?2)",
             "DELETE FROM auth_codes WHERE rowid IN \
              (SELECT rowid FROM auth_codes WHERE expires_at < ?1 LIMIT ?2)",
             "DELETE FROM device_codes WHERE rowid IN \
