@@ -39,6 +39,10 @@ pub struct AppSpec {
     /// Origins whose pages may call grantd from a browser (CORS), besides a
     /// browser app's redirect URI origins; replaces the list.
     pub allowed_origins: Option<Vec<String>>,
+    /// The app's public keys for `private_key_jwt` (a JSON Web Key Set).
+    /// Absent: unchanged; `null`: removed.
+    #[serde(default, deserialize_with = "present")]
+    pub jwks: Option<Option<crate::model::JwkSet>>,
     /// `{"auth": "10/60", "light": "off"}`: the app's own quotas per
     /// rate-limit group; replaces the whole set (`{}` clears it).
     pub rate_limits: Option<std::collections::BTreeMap<String, String>>,
@@ -259,6 +263,13 @@ fn apply(mut app: App, spec: AppSpec, creating: bool) -> Result<App, OAuthError>
         parsed.dedup();
         app.allowed_origins = parsed;
     }
+    if let Some(jwks) = spec.jwks {
+        if let Some(set) = &jwks {
+            crate::client_assertion::check_jwks(set)
+                .map_err(|why| OAuthError::invalid_app_field("jwks", why))?;
+        }
+        app.jwks = jwks;
+    }
     if let Some(limits) = spec.rate_limits {
         app.rate_limits =
             AppRateLimits::parse(limits.iter().map(|(g, l)| (g.as_str(), l.as_str())))
@@ -382,6 +393,7 @@ impl Grantd {
             rate_limits: Default::default(),
             token_exchange: None,
             allowed_origins: Vec::new(),
+            jwks: None,
             secret_hash: None,
             created_at: now,
             updated_at: now,
@@ -618,6 +630,7 @@ mod tests {
             rate_limits: Default::default(),
             token_exchange: None,
             allowed_origins: Vec::new(),
+            jwks: None,
             secret_hash: None,
             created_at: 0,
             updated_at: 0,

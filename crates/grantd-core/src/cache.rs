@@ -104,6 +104,7 @@ pub(crate) mod tests_support {
             rate_limits: Default::default(),
             token_exchange: None,
             allowed_origins: Vec::new(),
+            jwks: None,
             secret_hash: None,
             created_at: 0,
             updated_at: 0,

@@ -51,7 +51,7 @@ impl Grantd {
         format!("{}/oauth/token", self.config.issuer)
     }
 
-    fn accepted_audiences(&self) -> [String; 2] {
+    pub(crate) fn accepted_audiences(&self) -> [String; 2] {
         [
             self.token_endpoint(),
             format!("{}/restapi/oauth/token", self.config.issuer),

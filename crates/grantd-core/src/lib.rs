@@ -5,6 +5,7 @@ pub mod apps;
 pub mod audit;
 pub mod authorize;
 pub mod cache;
+pub mod client_assertion;
 pub mod clock;
 pub mod console;
 pub mod credentials;

@@ -4,6 +4,8 @@ use crate::clock::UnixTime;
 use grantd_protocol::{Grant, PlatformType, RedirectUri, Scopes};
 use serde::{Deserialize, Serialize};
 
+pub use jsonwebtoken::jwk::JwkSet;
+
 /// An organization; its users sign in to apps and it owns apps.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Account {
@@ -101,6 +103,10 @@ pub struct App {
     /// redirect URI origins ([`App::cors_origins`]).
     #[serde(default)]
     pub allowed_origins: Vec<String>,
+    /// The public keys the app signs its client assertions with
+    /// (`private_key_jwt`, RFC 7523 §2.2); `None`: it does not use them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks: Option<JwkSet>,
     /// SHA-256 of the client secret; `None` for public apps.
     #[serde(skip)]
     pub secret_hash: Option<[u8; 32]>,

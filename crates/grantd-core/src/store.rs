@@ -391,6 +391,18 @@ pub trait Store: Send + Sync + 'static {
     /// Records that the JWT access token `jti` is revoked until it expires.
     async fn revoke_jti(&self, jti: &str, expires_at: UnixTime, at: UnixTime) -> StoreResult<()>;
     async fn is_jti_revoked(&self, jti: &str) -> StoreResult<bool>;
+    /// Records that `client_id` authenticated with a client assertion
+    /// whose `jti` is good until `expires_at` (RFC 7523 §3: single use).
+    /// True if this call recorded it; false if the same app used the same
+    /// jti before and that use has not expired at `now` (a replay). One
+    /// atomic step: of concurrent identical calls exactly one answers true.
+    async fn use_assertion_jti(
+        &self,
+        client_id: &str,
+        jti: &str,
+        expires_at: UnixTime,
+        now: UnixTime,
+    ) -> StoreResult<bool>;
 
     /// Deletes at most `limit` rows of each kind: tokens, revocation records,
     /// codes, device codes, browser sessions and request counters that expired

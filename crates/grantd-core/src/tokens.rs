@@ -291,6 +291,10 @@ impl Grantd {
                 hint.as_deref(),
             ));
         };
+        if let ClientAuth::Assertion { assertion, .. } = auth {
+            self.verify_client_assertion(&app, assertion).await?;
+            return Ok(app);
+        }
         match (&app.secret_hash, secret) {
             (Some(hash), Some(s)) if !s.is_empty() => {
                 if constant_time_eq(&sha256(s.expose().as_bytes()), hash) {

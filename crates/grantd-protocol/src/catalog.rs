@@ -205,6 +205,76 @@ catalog! {
         "The admin API was called with an Origin header from another origin: a web page tried to use it. The admin token would give that page the whole server, so the admin API never answers cross-origin requests, whatever the origin.",
         "Call the admin API from a server, a script or the CLI (grantd app …), never from a page's JavaScript. Same-origin pages served by grantd itself are not affected.";
 
+    // --- Client assertions (private_key_jwt, RFC 7523 §2.2, §3) ---------------------
+    ClientAssertionTypeUnsupported = "GRD-640", InvalidClient, 401,
+        "Unsupported client_assertion_type",
+        "The request authenticates the client with a client assertion (RFC 7521 §4.2), but client_assertion_type names a kind of assertion grantd does not take. grantd takes JWT client assertions only.",
+        "Send client_assertion_type=urn:ietf:params:oauth:client-assertion-type:jwt-bearer and the signed JWT in client_assertion.";
+    ClientAssertionIncomplete = "GRD-641", InvalidRequest, 400,
+        "client_assertion and client_assertion_type go together",
+        "A client assertion is sent as two parameters (RFC 7521 §4.2): client_assertion_type says what kind it is and client_assertion carries it. The request sent one without the other.",
+        "Send both: client_assertion_type=urn:ietf:params:oauth:client-assertion-type:jwt-bearer and client_assertion=<the signed JWT>.";
+    ClientAssertionWithOtherAuth = "GRD-642", InvalidRequest, 400,
+        "Client assertion combined with another client authentication",
+        "The request authenticates the client with a client assertion and also with an Authorization header or a client_secret. RFC 6749 §2.3 allows exactly one method per request, so grantd does not guess which one is meant.",
+        "Keep the client assertion and remove the Authorization header and client_secret (or drop the assertion and use the secret).";
+    ClientAssertionMalformed = "GRD-643", InvalidClient, 401,
+        "Client assertion is not a readable JWT",
+        "client_assertion must be a signed JWT (three base64url parts separated by dots, the first two JSON objects). The value sent cannot be read as one, for the reason given in the description.",
+        "Send the JWT exactly as your library produced it (header.payload.signature), form-encoded once.";
+    ClientAssertionWrongIssuer = "GRD-644", InvalidClient, 401,
+        "Client assertion's iss or sub is not the client id",
+        "A client assertion is issued by the app about itself (RFC 7523 §3): both iss and sub must be the app's client id, and a client_id sent in the body must be the same.",
+        "Set iss and sub to the app's client id (and send the same client_id in the body, or none).";
+    ClientAssertionWrongAudience = "GRD-645", InvalidClient, 401,
+        "Client assertion is meant for another server",
+        "The assertion's aud must name this server (RFC 7523 §3): its token endpoint URL or its issuer. It names neither, so the assertion may have been made for another server and replayed here.",
+        "Set aud to the token endpoint URL shown in the description (or to the issuer from /.well-known/openid-configuration).";
+    ClientAssertionExpired = "GRD-646", InvalidClient, 401,
+        "Client assertion expired",
+        "The assertion's exp is in the past (beyond the allowed clock leeway). Client assertions are short-lived and made fresh for each request.",
+        "Make a new assertion for each request with exp a minute or so ahead, and check the clock of the machine that signs it.";
+    ClientAssertionTooLong = "GRD-647", InvalidClient, 401,
+        "Client assertion lives too long",
+        "The assertion's exp is further in the future than grantd accepts. A client assertion is single-use and remembered until it expires, so a long-lived one is refused rather than kept for days.",
+        "Set exp at most the number of seconds ahead shown in the description (a minute or so is usual).";
+    ClientAssertionJtiMissing = "GRD-648", InvalidClient, 401,
+        "Client assertion has no jti",
+        "grantd requires a jti (a unique id) in every client assertion (RFC 7523 §3, OIDC Core §9), so that an assertion can be used only once.",
+        "Put a fresh random value (a UUID, for instance) in jti each time you make an assertion.";
+    ClientAssertionReplayed = "GRD-649", InvalidClient, 401,
+        "Client assertion already used",
+        "An assertion with this jti was already used by this app and has not expired: a client assertion is good for one request. Using it again looks like a replay by someone who captured it.",
+        "Make a new assertion, with a new jti, for each request.";
+    ClientAssertionNoKeys = "GRD-650", InvalidClient, 401,
+        "App has no keys for client assertions",
+        "The app authenticated with a private_key_jwt client assertion, but no JSON Web Key Set is registered for it, so grantd has no public key to check the signature with.",
+        "Register the app's public keys: admin API PATCH /admin/v1/apps/{client_id} with {\"jwks\": {\"keys\": [...]}}, or grantd app update CLIENT_ID --jwks-file FILE. Or authenticate with the client secret.";
+    ClientAssertionUnknownKey = "GRD-651", InvalidClient, 401,
+        "Client assertion signed by an unregistered key",
+        "The assertion's kid names no key in the app's registered key set, or it has no kid and the set holds more than one key, so grantd cannot tell which key signed it.",
+        "Put the kid of one of the registered keys in the JWT header, or register the key you sign with in the app's jwks.";
+    ClientAssertionAlgorithm = "GRD-652", InvalidClient, 401,
+        "Client assertion algorithm not accepted",
+        "A private_key_jwt assertion must be signed with an asymmetric algorithm (RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, EdDSA) that matches the registered key. 'none' is never accepted.",
+        "Sign the assertion with the private key of a registered key, with an algorithm from token_endpoint_auth_signing_alg_values_supported.";
+    ClientAssertionBadSignature = "GRD-653", InvalidClient, 401,
+        "Client assertion signature invalid",
+        "The assertion's signature does not verify with the registered key it names: it was signed with another key or changed after signing.",
+        "Sign with the private key matching the registered public key (same kid), and send the JWT unchanged.";
+    ClientSecretJwtUnsupported = "GRD-654", InvalidClient, 401,
+        "client_secret_jwt is not supported",
+        "The assertion is signed with an HMAC algorithm (HS256, HS384, HS512): client_secret_jwt, keyed with the client secret. grantd stores only a hash of each client secret, never the secret itself, so it cannot check an HMAC made with it.",
+        "Use private_key_jwt: register the app's public key (jwks) and sign the assertion with the private key (RS256 or ES256), or send the client secret with Authorization: Basic.";
+    ClientAssertionExpMissing = "GRD-655", InvalidClient, 401,
+        "Client assertion has no exp",
+        "A client assertion must say when it expires (exp, RFC 7523 §3), so that it cannot be used forever.",
+        "Set exp to a minute or so after the time you make the assertion.";
+    ClientAssertionNotYetValid = "GRD-656", InvalidClient, 401,
+        "Client assertion not yet valid",
+        "The assertion's nbf or iat is in the future (beyond the allowed clock leeway): the clock of the machine that made it is ahead.",
+        "Correct the clock of the machine that signs the assertion (use NTP).";
+
     // --- Who the client is -------------------------------------------------------
     ClientAuthMissing = "OAU-123", InvalidClient, 401,
         "Client authentication required",

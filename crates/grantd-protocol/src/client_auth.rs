@@ -17,16 +17,27 @@ pub enum ClientAuth {
     Post { client_id: String, secret: Secret },
     /// `client_id` alone in the body (public apps, `none`).
     None { client_id: String },
+    /// A JWT client assertion (`private_key_jwt`, RFC 7523 §2.2): the client id
+    /// is the body's `client_id`, or else the assertion's `iss` (unverified;
+    /// grantd-core checks the rest).
+    Assertion {
+        client_id: String,
+        assertion: Secret,
+    },
     /// Nothing identifies the client.
     Absent,
 }
+
+/// `client_assertion_type` for a JWT (RFC 7523 §2.2).
+pub const JWT_ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 impl ClientAuth {
     pub fn client_id(&self) -> Option<&str> {
         match self {
             ClientAuth::Basic { client_id, .. }
             | ClientAuth::Post { client_id, .. }
-            | ClientAuth::None { client_id } => Some(client_id),
+            | ClientAuth::None { client_id }
+            | ClientAuth::Assertion { client_id, .. } => Some(client_id),
             ClientAuth::Absent => None,
         }
     }
@@ -36,6 +47,7 @@ impl ClientAuth {
         match self {
             ClientAuth::Basic { .. } => "client_secret_basic",
             ClientAuth::Post { .. } => "client_secret_post",
+            ClientAuth::Assertion { .. } => "private_key_jwt",
             ClientAuth::None { .. } | ClientAuth::Absent => "none",
         }
     }
@@ -46,6 +58,9 @@ impl ClientAuth {
 
     /// Reads the client's credentials from the header value and the body.
     pub fn read(authorization: Option<&[u8]>, body: &Params) -> Result<Self, OAuthError> {
+        if body.contains("client_assertion") || body.contains("client_assertion_type") {
+            return read_assertion(authorization.is_some(), body);
+        }
         let body_id = body.get("client_id");
         let body_secret = body.secret("client_secret");
         match authorization {
@@ -76,6 +91,64 @@ impl ClientAuth {
                 (None, None) => Ok(ClientAuth::Absent),
             },
         }
+    }
+}
+
+/// Reads `client_assertion_type` + `client_assertion` (RFC 7521 §4.2), alone.
+fn read_assertion(has_header: bool, body: &Params) -> Result<ClientAuth, OAuthError> {
+    if has_header {
+        return Err(OAuthError::client_assertion_with_other_auth(
+            "an Authorization header",
+        ));
+    }
+    if body.contains("client_secret") {
+        return Err(OAuthError::client_assertion_with_other_auth(
+            "client_secret",
+        ));
+    }
+    let Some(kind) = body.get("client_assertion_type") else {
+        return Err(OAuthError::client_assertion_incomplete(
+            "client_assertion_type",
+        ));
+    };
+    let Some(assertion) = body.secret("client_assertion") else {
+        return Err(OAuthError::client_assertion_incomplete("client_assertion"));
+    };
+    if kind != JWT_ASSERTION_TYPE {
+        return Err(OAuthError::client_assertion_type_unsupported(kind));
+    }
+    let client_id = match body.get("client_id") {
+        Some(id) => id.to_string(),
+        None => assertion_issuer(assertion.expose())?,
+    };
+    Ok(ClientAuth::Assertion {
+        client_id,
+        assertion,
+    })
+}
+
+/// The `iss` of a JWT, read without checking anything (to find the app).
+fn assertion_issuer(jwt: &str) -> Result<String, OAuthError> {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let parts: Vec<&str> = jwt.split('.').collect();
+    if parts.len() != 3 {
+        return Err(OAuthError::client_assertion_malformed(&format!(
+            "it has {} dot-separated parts, not 3",
+            parts.len()
+        )));
+    }
+    let payload = URL_SAFE_NO_PAD
+        .decode(parts[1].trim_end_matches('='))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .ok_or_else(|| {
+            OAuthError::client_assertion_malformed("its payload is not base64url-encoded JSON")
+        })?;
+    match payload.get("iss").and_then(|v| v.as_str()) {
+        Some(iss) if !iss.is_empty() => Ok(iss.to_string()),
+        _ => Err(OAuthError::client_assertion_malformed(
+            "it has no iss and the body no client_id, so nothing names the app; set iss and sub to the client id",
+        )),
     }
 }
 

@@ -396,6 +396,193 @@ impl OAuthError {
         .with_challenge(Challenge::Basic)
     }
 
+    /// Describes the assertion by its claims only: the JWT itself is never echoed.
+    pub fn client_assertion_type_unsupported(sent: &str) -> Self {
+        Self::new(
+            Code::ClientAssertionTypeUnsupported,
+            format!(
+                "client_assertion_type is '{}'; grantd takes only {}. Send that value with the signed JWT in client_assertion.",
+                echo(sent, 80),
+                crate::client_auth::JWT_ASSERTION_TYPE
+            ),
+        )
+        .with_parameter("client_assertion_type")
+    }
+
+    pub fn client_assertion_incomplete(missing: &'static str) -> Self {
+        Self::new(
+            Code::ClientAssertionIncomplete,
+            format!(
+                "The request sent {} without {missing}. A client assertion takes both: client_assertion_type={} and client_assertion=<the signed JWT>.",
+                if missing == "client_assertion" { "client_assertion_type" } else { "client_assertion" },
+                crate::client_auth::JWT_ASSERTION_TYPE
+            ),
+        )
+        .with_parameter(missing)
+    }
+
+    pub fn client_assertion_with_other_auth(other: &str) -> Self {
+        Self::new(
+            Code::ClientAssertionWithOtherAuth,
+            format!(
+                "The client authenticated twice: with a client assertion and with {other}. RFC 6749 §2.3 allows one method per request: keep the assertion and remove {other} (or drop the assertion)."
+            ),
+        )
+        .with_parameter("client_assertion")
+    }
+
+    pub fn client_assertion_malformed(why: &str) -> Self {
+        Self::new(
+            Code::ClientAssertionMalformed,
+            format!("client_assertion cannot be read as a signed JWT: {why}. Send the JWT exactly as your library produced it (header.payload.signature)."),
+        )
+        .with_parameter("client_assertion")
+    }
+
+    /// `claim` is "iss" or "sub"; `found` what it holds (None: absent).
+    pub fn client_assertion_wrong_issuer(
+        claim: &str,
+        found: Option<&str>,
+        client_id: &str,
+    ) -> Self {
+        let found = match found {
+            Some(f) => format!("is '{}'", echo(f, 80)),
+            None => "is missing".to_string(),
+        };
+        Self::new(
+            Code::ClientAssertionWrongIssuer,
+            format!(
+                "The client assertion's {claim} {found}, but it must be the app's client id {}: a client assertion is issued by the app about itself (RFC 7523 §3). Set both iss and sub to the client id.",
+                crate::hint::redacted(client_id)
+            ),
+        )
+        .with_parameter("client_assertion")
+    }
+
+    pub fn client_assertion_wrong_audience(aud: &str, token_endpoint: &str, issuer: &str) -> Self {
+        Self::new(
+            Code::ClientAssertionWrongAudience,
+            format!(
+                "The client assertion's aud is {}, which names neither this server's token endpoint ({token_endpoint}) nor its issuer ({issuer}). Set aud to {token_endpoint}.",
+                if aud.is_empty() { "missing".to_string() } else { format!("'{}'", echo(aud, 200)) }
+            ),
+        )
+        .with_parameter("client_assertion")
+    }
+
+    pub fn client_assertion_expired(exp: &str, now: &str) -> Self {
+        Self::new(
+            Code::ClientAssertionExpired,
+            format!("The client assertion expired at {exp} (it is now {now}). Make a new assertion for each request, with exp a minute or so ahead."),
+        )
+        .with_parameter("client_assertion")
+    }
+
+    pub fn client_assertion_too_long(ahead: u64, max: u64) -> Self {
+        Self::new(
+            Code::ClientAssertionTooLong,
+            format!("The client assertion's exp is {ahead} seconds ahead; grantd accepts at most {max}. Set exp at most {max} seconds after the time you sign it."),
+        )
+        .with_parameter("client_assertion")
+    }
+
+    pub fn client_assertion_jti_missing() -> Self {
+        Self::new(
+            Code::ClientAssertionJtiMissing,
+            "The client assertion has no jti. grantd requires one so that each assertion is used once: put a fresh random value (a UUID) in jti every time.",
+        )
+        .with_parameter("client_assertion")
+    }
+
+    pub fn client_assertion_exp_missing() -> Self {
+        Self::new(
+            Code::ClientAssertionExpMissing,
+            "The client assertion has no exp (or it is not a number of seconds since 1970). Set exp to a minute or so after the time you sign it.",
+        )
+        .with_parameter("client_assertion")
+    }
+
+    pub fn client_assertion_not_yet_valid(claim: &str, at: &str) -> Self {
+        Self::new(
+            Code::ClientAssertionNotYetValid,
+            format!("The client assertion's {claim} is {at}, in the future: the clock of the machine that signs it is ahead. Correct it (NTP)."),
+        )
+        .with_parameter("client_assertion")
+    }
+
+    pub fn client_assertion_replayed(jti: &str, client_id: &str) -> Self {
+        Self::new(
+            Code::ClientAssertionReplayed,
+            format!(
+                "App {} already used a client assertion with jti '{}', and it has not expired: an assertion is good for one request. Make a new one, with a new jti, for each request.",
+                crate::hint::redacted(client_id),
+                echo(jti, 80)
+            ),
+        )
+        .with_parameter("client_assertion")
+    }
+
+    pub fn client_assertion_no_keys(client_id: &str, app_name: &str) -> Self {
+        Self::new(
+            Code::ClientAssertionNoKeys,
+            format!(
+                "App '{app_name}' ({client_id}) has no public keys registered (jwks), so its private_key_jwt assertion cannot be checked. Register them (PATCH /admin/v1/apps/{client_id} with {{\"jwks\": {{\"keys\": [...]}}}}, or grantd app update {client_id} --jwks-file FILE), or authenticate with the client secret."
+            ),
+        )
+        .with_parameter("client_assertion")
+    }
+
+    /// `kid` as sent (None: the header has none); `known` the registered kids.
+    pub fn client_assertion_unknown_key(kid: Option<&str>, known: &[String]) -> Self {
+        let known = if known.is_empty() {
+            "none has a kid".to_string()
+        } else {
+            known
+                .iter()
+                .map(|k| format!("'{}'", sanitize(k, 60)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let why = match kid {
+            Some(k) => format!("is signed with kid '{}', which is not among the app's registered keys ({known})", sanitize(k, 60)),
+            None => format!("has no kid and the app has more than one registered key ({known}), so grantd cannot tell which one signed it"),
+        };
+        Self::new(
+            Code::ClientAssertionUnknownKey,
+            format!("The client assertion {why}. Put the kid of the key you sign with in the JWT header, and register that key in the app's jwks."),
+        )
+        .with_parameter("client_assertion")
+    }
+
+    /// `key_alg` is what the registered key allows, when the mismatch is with it.
+    pub fn client_assertion_algorithm(alg: &str, key_alg: Option<&str>) -> Self {
+        let why = match key_alg {
+            Some(k) => format!("the registered key it names is for {k}"),
+            None => "private_key_jwt takes only asymmetric signatures (RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, EdDSA)".to_string(),
+        };
+        Self::new(
+            Code::ClientAssertionAlgorithm,
+            format!("The client assertion is signed with alg '{}', but {why}. Sign it with the private key of a registered key.", sanitize(alg, 20)),
+        )
+        .with_parameter("client_assertion")
+    }
+
+    pub fn client_assertion_bad_signature(kid: &str) -> Self {
+        Self::new(
+            Code::ClientAssertionBadSignature,
+            format!("The client assertion's signature does not verify with the app's registered key '{}': it was signed with another private key or changed after signing. Sign with the private key of that public key and send the JWT unchanged.", sanitize(kid, 60)),
+        )
+        .with_parameter("client_assertion")
+    }
+
+    pub fn client_secret_jwt_unsupported(alg: &str) -> Self {
+        Self::new(
+            Code::ClientSecretJwtUnsupported,
+            format!("The client assertion is signed with {} (client_secret_jwt, keyed with the client secret). grantd stores only a hash of client secrets, so it cannot check it. Use private_key_jwt (register the app's public key as jwks, sign with RS256 or ES256), or send the secret with Authorization: Basic.", sanitize(alg, 20)),
+        )
+        .with_parameter("client_assertion")
+    }
+
     pub fn multiple_client_auth() -> Self {
         Self::new(
             Code::MultipleClientAuth,

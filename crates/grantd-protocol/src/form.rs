@@ -24,7 +24,8 @@ pub fn max_value_len(name: &str) -> usize {
     match name {
         "nonce" => 512,
         "state" => 2048,
-        "token" | "assertion" | "refresh_token" | "subject_token" | "actor_token" => 8192,
+        "token" | "assertion" | "client_assertion" | "refresh_token" | "subject_token"
+        | "actor_token" => 8192,
         _ => MAX_VALUE_LEN,
     }
 }
@@ -36,6 +37,7 @@ pub const TOKEN_QUERY_FORBIDDEN: &[&str] = &[
     "password",
     "client_secret",
     "assertion",
+    "client_assertion",
     "code",
     "code_verifier",
     "refresh_token",
@@ -45,7 +47,12 @@ pub const TOKEN_QUERY_FORBIDDEN: &[&str] = &[
 ];
 
 /// The same, for endpoints that take a token (revocation, introspection).
-pub const TOKEN_PARAM_QUERY_FORBIDDEN: &[&str] = &["token", "client_secret", "refresh_token"];
+pub const TOKEN_PARAM_QUERY_FORBIDDEN: &[&str] = &[
+    "token",
+    "client_secret",
+    "client_assertion",
+    "refresh_token",
+];
 
 /// Every parameter name grantd reads, so errors can point at one with a
 /// `&'static str`.
@@ -56,6 +63,8 @@ const KNOWN: &[&str] = &[
     "extension",
     "client_id",
     "client_secret",
+    "client_assertion",
+    "client_assertion_type",
     "assertion",
     "code",
     "code_verifier",

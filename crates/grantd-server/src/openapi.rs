@@ -145,6 +145,10 @@ pub fn document(issuer: &str) -> Value {
         "allowed_origins": {"type": "array", "maxItems": 20, "items": {"type": "string", "format": "uri", "pattern": "^https?://[^/?#]+$"},
             "description": "Origins (scheme://host[:port]) whose pages may call grantd's token endpoints and APIs from a browser (CORS), besides the origins of a browser app's redirect URIs. Replaces the list on update.",
             "examples": [["https://app.example.com"]]},
+        "jwks": {"type": ["object", "null"], "required": ["keys"],
+            "properties": {"keys": {"type": "array", "minItems": 1, "maxItems": 20, "items": {"type": "object", "required": ["kty"]}}},
+            "description": "The app's public keys (a JSON Web Key Set, RFC 7517) for private_key_jwt client authentication: RSA, EC or OKP public keys, each with a kid when there are several. null removes them.",
+            "examples": [{"keys": [{"kty": "EC", "crv": "P-256", "kid": "k1", "x": "...", "y": "..."}]}]},
         "rate_limits": {
             "type": "object",
             "description": "The app's own request quota per rate-limit group, replacing the server's: \"REQUESTS/SECONDS\" or \"off\". Replaces the whole set on update ({} clears it).",

@@ -205,6 +205,7 @@ mod tests {
             resource_server: false,
             token_exchange: None,
             allowed_origins: Vec::new(),
+            jwks: None,
             rate_limits: AppRateLimits::parse(limits.iter().copied()).unwrap(),
             secret_hash: None,
             created_at: 0,

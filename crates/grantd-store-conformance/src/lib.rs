@@ -104,6 +104,8 @@ macro_rules! tests {
             tokens::revoked_jtis_are_remembered,
             tokens::concurrent_writes_and_reads_all_land,
             tokens::concurrent_token_inserts_fail_only_the_duplicate,
+            tokens::assertion_jtis_are_used_once_per_app_until_they_expire,
+            tokens::concurrent_identical_assertion_jtis_have_one_winner,
 
             users::users_round_trip_and_are_found_by_email_and_phone,
             users::user_conflicts_name_the_unique_key,

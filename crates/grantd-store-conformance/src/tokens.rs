@@ -252,3 +252,72 @@ pub async fn concurrent_token_inserts_fail_only_the_duplicate(store: &dyn Store)
         assert_eq!(get_token(store, &t.hash).await.as_ref(), Some(t));
     }
 }
+
+pub async fn assertion_jtis_are_used_once_per_app_until_they_expire(store: &dyn Store) {
+    let p = prefix();
+    let (app, other) = (format!("{p}-app"), format!("{p}-other"));
+    let jti = format!("{p}-jti");
+    let use_jti = |client: String, exp, now| {
+        let jti = jti.clone();
+        async move {
+            store
+                .use_assertion_jti(&client, &jti, exp, now)
+                .await
+                .expect("use_assertion_jti")
+        }
+    };
+    assert!(
+        use_jti(app.clone(), T + 60, T).await,
+        "the first use is recorded"
+    );
+    assert!(
+        !use_jti(app.clone(), T + 60, T + 1).await,
+        "a second use is a replay"
+    );
+    assert!(
+        !use_jti(app.clone(), T + 600, T + 60).await,
+        "still a replay at the moment it expires"
+    );
+    assert!(
+        use_jti(other.clone(), T + 60, T + 1).await,
+        "jtis are per app: another app's assertion may carry the same one"
+    );
+    assert!(
+        use_jti(app.clone(), T + 300, T + 61).await,
+        "once the first use has expired, the jti may be used again"
+    );
+    assert!(
+        !use_jti(app.clone(), T + 300, T + 62).await,
+        "and that use is recorded"
+    );
+    // Purged once expired: the other app's use (until T + 60) goes, this one stays.
+    let purged = store
+        .purge_expired(T + 100, 1000)
+        .await
+        .expect("purge_expired");
+    assert!(purged >= 1, "the expired use is purged");
+    assert!(
+        use_jti(other, T + 160, T + 101).await,
+        "a purged use is forgotten"
+    );
+    assert!(!use_jti(app, T + 300, T + 101).await, "a live use is kept");
+}
+
+pub async fn concurrent_identical_assertion_jtis_have_one_winner(store: &dyn Store) {
+    let p = prefix();
+    let (app, jti) = (format!("{p}-app"), format!("{p}-jti"));
+    let racers: Vec<Pin<Box<dyn Future<Output = bool> + Send + '_>>> = (0..RACERS)
+        .map(|_| {
+            let (app, jti) = (app.clone(), jti.clone());
+            Box::pin(async move {
+                store
+                    .use_assertion_jti(&app, &jti, T + 60, T)
+                    .await
+                    .expect("use_assertion_jti")
+            }) as Pin<Box<dyn Future<Output = bool> + Send + '_>>
+        })
+        .collect();
+    let results = join_all(racers).await;
+    let winners = results.iter().filter(|&&won| won).count();
+    assert_eq!(winners, 1, "exactly one of {RACERS} identical uses wins");
+}

@@ -2,7 +2,7 @@
 //! as JSON arrays of strings, digests as 32 raw bytes, and sqlx errors as [`StoreError`].
 
 use grantd_core::model::{
-    AccessTokenFormat, Actor, DeviceStatus, Distribution, ExchangePolicy, Role, SigningAlg,
+    AccessTokenFormat, Actor, DeviceStatus, Distribution, ExchangePolicy, JwkSet, Role, SigningAlg,
     TokenKind, UserStatus,
 };
 use grantd_core::rate_limits::AppRateLimits;
@@ -122,6 +122,16 @@ pub(crate) fn origins_to_json(origins: &[String]) -> String {
 
 pub(crate) fn origins_from_json(what: &str, json: &str) -> StoreResult<Vec<String>> {
     serde_json::from_str(json).map_err(|e| corrupt(what, "allowed_origins", e))
+}
+
+/// An app's JSON Web Key Set (`NULL`: none registered).
+pub(crate) fn jwks_to_json(jwks: Option<&JwkSet>) -> Option<String> {
+    jwks.and_then(|k| serde_json::to_string(k).ok())
+}
+
+pub(crate) fn jwks_from_json(what: &str, json: Option<&str>) -> StoreResult<Option<JwkSet>> {
+    json.map(|j| serde_json::from_str(j).map_err(|e| corrupt(what, "jwks", e)))
+        .transpose()
 }
 
 /// A token exchange's `act` claim as JSON (`NULL`: none).

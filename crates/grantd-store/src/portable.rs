@@ -8,7 +8,9 @@
 //! empty.
 //!
 //! Request counters (`rate_counters`) are not copied: they last a minute or
-//! so, and a copied database starts with none.
+//! so, and a copied database starts with none. Nor are the jtis of used
+//! client assertions (`client_assertion_jtis`): an assertion lives ten
+//! minutes at most, so a copied database starts with none of them either.
 
 use crate::codec::db_error;
 use grantd_core::store::{StoreError, StoreResult};
@@ -75,6 +77,7 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("rate_limits", Text),
             ("token_exchange", Text),
             ("allowed_origins", Text),
+            ("jwks", Text),
         ],
     ),
     (

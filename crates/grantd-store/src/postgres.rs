@@ -368,7 +368,7 @@ type PgQuery<'q> = sqlx::query::Query<'q, Postgres, PgArguments>;
 
 /// Binds an app's fields as `$1..$19`, in [`APP_COLUMNS`] order (without
 /// `revision`: `rate_limits` is `$18`, `token_exchange` `$19`,
-/// `allowed_origins` `$20`).
+/// `allowed_origins` `$20`, `jwks` `$21`).
 fn bind_app<'q>(q: PgQuery<'q>, app: &'q App) -> StoreResult<PgQuery<'q>> {
     Ok(q.bind(&app.client_id)
         .bind(&app.account_id)
@@ -392,7 +392,8 @@ fn bind_app<'q>(q: PgQuery<'q>, app: &'q App) -> StoreResult<PgQuery<'q>> {
         .bind(app.updated_at)
         .bind(codec::rate_limits_to_json(&app.rate_limits))
         .bind(codec::exchange_policy_to_json(app.token_exchange.as_ref()))
-        .bind(codec::origins_to_json(&app.allowed_origins)))
+        .bind(codec::origins_to_json(&app.allowed_origins))
+        .bind(codec::jwks_to_json(app.jwks.as_ref())))
 }
 
 /// Inserts `tokens` in one statement.
@@ -695,7 +696,7 @@ impl Store for PgStore {
         let mut tx = self.begin(&what).await?;
         let sql = format!(
             "INSERT INTO apps ({APP_COLUMNS}) VALUES \
-             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 1, $18, $19, $20)"
+             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 1, $18, $19, $20, $21)"
         );
         bind_app(sqlx::query(&sql), app)?
             .execute(&mut *tx)
@@ -743,7 +744,7 @@ impl Store for PgStore {
                  access_token_ttl = $10, refresh_token_ttl = $11, access_token_format = $12, \
                  allow_plain_pkce = $13, resource_server = $14, updated_at = $17, \
                  rate_limits = $18, token_exchange = $19, allowed_origins = $20, \
-                 revision = revision + 1 WHERE client_id = $1 AND revision = $21",
+                 jwks = $21, revision = revision + 1 WHERE client_id = $1 AND revision = $22",
             ),
             app,
         )?
@@ -939,6 +940,31 @@ impl Store for PgStore {
             .map_err(|e| db_error(e, &format!("revoked jti {jti}")))
     }
 
+    async fn use_assertion_jti(
+        &self,
+        client_id: &str,
+        jti: &str,
+        expires_at: UnixTime,
+        now: UnixTime,
+    ) -> StoreResult<bool> {
+        // An expired use is replaced, so a jti may come back once its
+        // assertion could no longer be replayed.
+        let done = sqlx::query(
+            "INSERT INTO client_assertion_jtis (client_id, jti, expires_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (client_id, jti) DO UPDATE SET expires_at = excluded.expires_at \
+             WHERE client_assertion_jtis.expires_at < $4",
+        )
+        .bind(client_id)
+        .bind(jti)
+        .bind(expires_at)
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| db_error(e, &format!("client assertion jti of {client_id}")))?
+        .rows_affected();
+        Ok(done > 0)
+    }
+
     async fn purge_expired(&self, before: UnixTime, limit: u32) -> StoreResult<u64> {
         let err = |e| db_error(e, "purge");
         let mut tx = self.begin("purge").await?;
@@ -958,6 +984,7 @@ impl Store for PgStore {
             ("sessions", "ended_at < $1"),
             ("tokens", "expires_at < $1"),
             ("revoked_jtis", "expires_at < $1"),
+            ("client_assertion_jtis", "expires_at < $1"),
             ("auth_codes", "expires_at < $1"),
             ("device_codes", "expires_at < $1"),
             ("browser_sessions", "expires_at < $1"),

@@ -176,7 +176,7 @@ impl Drop for TempFile {
 
 type SqliteQuery<'q> = sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments<'q>>;
 
-/// Binds an app's fields in [`APP_COLUMNS`] order (as ?1..?20).
+/// Binds an app's fields in [`APP_COLUMNS`] order (as ?1..?22).
 fn bind_app<'q>(q: SqliteQuery<'q>, app: &'q App) -> StoreResult<SqliteQuery<'q>> {
     Ok(q.bind(&app.client_id)
         .bind(&app.account_id)
@@ -201,7 +201,8 @@ fn bind_app<'q>(q: SqliteQuery<'q>, app: &'q App) -> StoreResult<SqliteQuery<'q>
         .bind(app.revision)
         .bind(codec::rate_limits_to_json(&app.rate_limits))
         .bind(codec::exchange_policy_to_json(app.token_exchange.as_ref()))
-        .bind(codec::origins_to_json(&app.allowed_origins)))
+        .bind(codec::origins_to_json(&app.allowed_origins))
+        .bind(codec::jwks_to_json(app.jwks.as_ref())))
 }
 
 /// Inserts `token` on `conn`, with `revoked_at` in place of the record's own.
@@ -453,7 +454,7 @@ impl Store for SqliteStore {
     async fn insert_app(&self, app: &App) -> StoreResult<()> {
         let sql = format!(
             "INSERT INTO apps ({APP_COLUMNS}) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, 1, ?19, ?20, ?21)"
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, 1, ?19, ?20, ?21, ?22)"
         );
         bind_app(sqlx::query(&sql), app)?
             .execute(&self.writer)
@@ -499,7 +500,7 @@ impl Store for SqliteStore {
                  redirect_uris = ?6, scopes = ?7, distribution = ?8, issue_refresh_tokens = ?9, \
                  access_token_ttl = ?10, refresh_token_ttl = ?11, access_token_format = ?12, \
                  allow_plain_pkce = ?13, resource_server = ?14, updated_at = ?17, \
-                 rate_limits = ?19, token_exchange = ?20, allowed_origins = ?21, revision = revision + 1 \
+                 rate_limits = ?19, token_exchange = ?20, allowed_origins = ?21, jwks = ?22, revision = revision + 1 \
                  WHERE client_id = ?1 AND revision = ?18",
             ),
             app,
@@ -677,6 +678,31 @@ impl Store for SqliteStore {
         Ok(found.is_some())
     }
 
+    async fn use_assertion_jti(
+        &self,
+        client_id: &str,
+        jti: &str,
+        expires_at: UnixTime,
+        now: UnixTime,
+    ) -> StoreResult<bool> {
+        // An expired use is replaced, so a jti may come back once its
+        // assertion could no longer be replayed.
+        let done = sqlx::query(
+            "INSERT INTO client_assertion_jtis (client_id, jti, expires_at) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (client_id, jti) DO UPDATE SET expires_at = excluded.expires_at \
+             WHERE client_assertion_jtis.expires_at < ?4",
+        )
+        .bind(client_id)
+        .bind(jti)
+        .bind(expires_at)
+        .bind(now)
+        .execute(&self.writer)
+        .await
+        .map_err(|e| db_error(e, &format!("client assertion jti of {client_id}")))?
+        .rows_affected();
+        Ok(done > 0)
+    }
+
     async fn purge_expired(&self, before: UnixTime, limit: u32) -> StoreResult<u64> {
         let err = |e| db_error(e, "purge");
         let mut tx = self.write_tx().await.map_err(err)?;
@@ -688,6 +714,8 @@ impl Store for SqliteStore {
              (SELECT rowid FROM tokens WHERE expires_at < ?1 LIMIT ?2)",
             "DELETE FROM revoked_jtis WHERE rowid IN \
              (SELECT rowid FROM revoked_jtis WHERE expires_at < ?1 LIMIT ?2)",
+            "DELETE FROM client_assertion_jtis WHERE rowid IN \
+             (SELECT rowid FROM client_assertion_jtis WHERE expires_at < ?1 LIMIT ?2)",
             "DELETE FROM auth_codes WHERE rowid IN \
              (SELECT rowid FROM auth_codes WHERE expires_at < ?1 LIMIT ?2)",
             "DELETE FROM device_codes WHERE rowid IN \

@@ -48,6 +48,7 @@ fn app(client_id: &str, account_id: &str) -> App {
         rate_limits: Default::default(),
         token_exchange: None,
         allowed_origins: Vec::new(),
+        jwks: None,
         secret_hash: Some([7; 32]),
         created_at: T,
         updated_at: T,

@@ -229,6 +229,13 @@ struct SpecArgs {
     /// the app's set on update; --rate-limit none clears it).
     #[arg(long = "rate-limit")]
     rate_limits: Option<Vec<String>>,
+    /// A file holding the app's public keys as a JSON Web Key Set
+    /// ({"keys": [...]}), for private_key_jwt client authentication.
+    #[arg(long)]
+    jwks_file: Option<std::path::PathBuf>,
+    /// Remove the app's registered keys (it can no longer use private_key_jwt).
+    #[arg(long, conflicts_with = "jwks_file")]
+    no_jwks: bool,
     #[arg(long)]
     account_id: Option<String>,
     /// Token exchange: client ids of the apps whose tokens this app may exchange (besides its own); comma-separated.
@@ -253,9 +260,35 @@ fn names(s: &str) -> Vec<String> {
         .collect()
 }
 
+impl SpecArgs {
+    /// The spec, with the key set read from --jwks-file.
+    fn into_spec(self) -> anyhow::Result<AppSpec> {
+        let jwks = if self.no_jwks {
+            Some(None)
+        } else if let Some(path) = &self.jwks_file {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| anyhow::anyhow!("--jwks-file {}: {e}", path.display()))?;
+            let set = serde_json::from_str(&text).map_err(|e| {
+                anyhow::anyhow!(
+                    "--jwks-file {}: not a JSON Web Key Set ({{\"keys\": [...]}}): {e}",
+                    path.display()
+                )
+            })?;
+            Some(Some(set))
+        } else {
+            None
+        };
+        Ok(AppSpec {
+            jwks,
+            ..self.into()
+        })
+    }
+}
+
 impl From<SpecArgs> for AppSpec {
     fn from(a: SpecArgs) -> Self {
         AppSpec {
+            jwks: None,
             name: a.name,
             account_id: a.account_id,
             platform_type: a.platform_type,
@@ -631,7 +664,7 @@ fn print_app(app: &App, secret: Option<&grantd_protocol::Secret>, json: bool) {
 
 async fn app(grantd: &Grantd, cmd: AppCommand) -> anyhow::Result<ExitCode> {
     let result = match cmd {
-        AppCommand::Create { spec, json } => grantd.create_app(spec.into()).await.map(|c| {
+        AppCommand::Create { spec, json } => grantd.create_app(spec.into_spec()?).await.map(|c| {
             print_app(&c.app, c.client_secret.as_ref(), json);
         }),
         AppCommand::List { json } => grantd.list_apps().await.map(|apps| {
@@ -659,7 +692,7 @@ async fn app(grantd: &Grantd, cmd: AppCommand) -> anyhow::Result<ExitCode> {
             spec,
             json,
         } => grantd
-            .update_app(&client_id, spec.into())
+            .update_app(&client_id, spec.into_spec()?)
             .await
             .map(|a| print_app(&a, None, json)),
         AppCommand::Delete { client_id } => grantd

@@ -424,6 +424,7 @@ mod tests {
                 ..Default::default()
             }),
             allowed_origins: Vec::new(),
+            jwks: None,
             secret_hash: None,
             created_at: 0,
             updated_at: 0,

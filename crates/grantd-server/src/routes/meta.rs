@@ -21,19 +21,25 @@ pub fn metadata_document(s: &AppState) -> Value {
             doc.insert(key.into(), json!(format!("{issuer}{}", e.path)));
         }
     }
-    let auth_methods = json!(["client_secret_basic", "client_secret_post", "none"]);
-    doc.insert(
-        "token_endpoint_auth_methods_supported".into(),
-        auth_methods.clone(),
-    );
-    doc.insert(
-        "introspection_endpoint_auth_methods_supported".into(),
-        auth_methods.clone(),
-    );
-    doc.insert(
-        "revocation_endpoint_auth_methods_supported".into(),
-        auth_methods,
-    );
+    // client_secret_jwt is not offered: secrets are stored hashed, so an
+    // HMAC keyed with one cannot be checked.
+    let auth_methods = json!([
+        "client_secret_basic",
+        "client_secret_post",
+        "private_key_jwt",
+        "none"
+    ]);
+    let signing_algs = json!(grantd_core::client_assertion::SIGNING_ALGS);
+    for endpoint in ["token", "introspection", "revocation"] {
+        doc.insert(
+            format!("{endpoint}_endpoint_auth_methods_supported"),
+            auth_methods.clone(),
+        );
+        doc.insert(
+            format!("{endpoint}_endpoint_auth_signing_alg_values_supported"),
+            signing_algs.clone(),
+        );
+    }
     let response_types = s.grantd.response_types_supported();
     let mut grants = s.grantd.supported_grant_types();
     let mut modes = vec!["query"];

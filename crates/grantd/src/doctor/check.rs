@@ -483,6 +483,11 @@ fn client_checks(req: &HttpRequest, d: &mut Diagnosis) {
             d.client = CorrectedClient::BodyId;
             let _ = client_id;
         }
+        // private_key_jwt: the assertion stays in the body; only the server
+        // can check it against the app's keys.
+        Ok(ClientAuth::Assertion { .. }) => {
+            d.client = CorrectedClient::BodyId;
+        }
         Ok(ClientAuth::Absent) => {
             d.push(OAuthError::client_auth_missing());
             d.client = CorrectedClient::Basic(None);
