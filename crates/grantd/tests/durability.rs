@@ -6,6 +6,8 @@ mod common;
 
 use common::Server;
 use serde_json::{json, Value};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const JWT_GRANT: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
@@ -40,8 +42,10 @@ async fn every_acknowledged_rotation_survives_sigkill() {
 
     // Each chain: open a session, then rotate as fast as answers come.
     let deadline = Instant::now() + Duration::from_millis(1500);
+    let rotated = Arc::new(AtomicUsize::new(0));
     let mut tasks = Vec::new();
     for jwt in assertions {
+        let rotated = rotated.clone();
         let http = server.http.clone();
         let url = server.url("/oauth/token");
         let basic = common::basic_header(&app.client_id, &app.secret);
@@ -75,12 +79,16 @@ async fn every_acknowledged_rotation_survives_sigkill() {
                     .unwrap_or_else(|| panic!("a rotation refused under load: {v}"));
                 chain.last = next.to_string();
                 chain.acknowledged += 1;
+                rotated.fetch_add(1, Ordering::Relaxed);
             }
             chain
         }));
     }
-    // Kill it while the chains are still rotating.
-    tokio::time::sleep(Duration::from_millis(900)).await;
+    // Kill it while the chains are still rotating: once every chain has
+    // had a few rotations acknowledged, well before the deadline.
+    while rotated.load(Ordering::Relaxed) < CHAINS * 4 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     server.kill();
     let mut chains = Vec::new();
     for t in tasks {

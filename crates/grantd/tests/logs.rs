@@ -71,9 +71,15 @@ async fn json_logs_carry_the_request_id_and_no_secret() {
         .to_str()
         .unwrap()
         .to_string();
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-
-    let log = server.log();
+    // The log is written as requests finish: wait for the last one's line.
+    let mut log = server.log();
+    for _ in 0..100 {
+        if log.contains(&leaked_id) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        log = server.log();
+    }
     let lines: Vec<Value> = log
         .lines()
         .filter(|l| !l.trim().is_empty())
