@@ -29,8 +29,12 @@ pub(crate) fn db_error(e: sqlx::Error, what: &str) -> StoreError {
 /// SQLite names the columns in its message ("UNIQUE constraint failed:
 /// users.email"), the only place it says which.
 fn unique_key(d: &dyn sqlx::error::DatabaseError) -> UniqueKey {
-    let constraint = d.constraint().unwrap_or_default();
-    let message = d.message();
+    unique_key_of(d.constraint().unwrap_or_default(), d.message())
+}
+
+/// [`unique_key`] from the constraint's name (PostgreSQL) and the message
+/// (SQLite), whichever driver reported them.
+pub(crate) fn unique_key_of(constraint: &str, message: &str) -> UniqueKey {
     if constraint.starts_with("users_email") || message.contains("users.email") {
         UniqueKey::UserEmail
     } else if (constraint.starts_with("users_") && constraint.contains("extension"))

@@ -3,13 +3,13 @@
 //! copies and backs up a store. The suite every backend must pass is the
 //! `grantd-store-conformance` crate (a dev-dependency).
 
-mod batch;
 mod codec;
 pub mod open;
 pub mod portable;
 pub mod postgres;
 mod rows;
 pub mod sqlite;
+mod writer;
 
 pub use open::open;
 pub use postgres::PgStore;

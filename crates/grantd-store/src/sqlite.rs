@@ -1,8 +1,10 @@
-//! The SQLite backend: one writer connection, a small pool of readers, WAL.
+//! The SQLite backend: WAL, a small pool of readers, and the writes on one
+//! connection: the hot units of work on the writer thread (`writer.rs`,
+//! group commit), the rare ones (apps, users, settings, logs) through sqlx.
 
-use crate::batch::TokenBatcher;
 use crate::codec::{self, db_error};
 use crate::rows::AuditRow;
+use crate::writer::{self, Writer};
 use crate::rows::{
     self, account as account_from_row, app as app_from_row, auth_code as auth_code_from_row,
     browser_session as browser_session_from_row, consent as consent_from_row,
@@ -28,6 +30,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
     SqliteSynchronous,
 };
+use rusqlite::{params, Connection, OptionalExtension};
 use sqlx::{Sqlite, Transaction};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -42,14 +45,22 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite")
 
 /// grantd's state in one SQLite file.
 ///
-/// Every write goes through a pool of exactly one connection, so writers queue
-/// in the process instead of failing with `SQLITE_BUSY`; reads use a separate
-/// pool and, thanks to WAL, never wait for the writer.
+/// The operations of every request (sessions, tokens, codes, revocations)
+/// are units of work on the writer thread ([`Writer`]), group-committed;
+/// the rest of the writes (registering apps and users, settings, the logs)
+/// go through a sqlx pool of exactly one connection, so they queue in the
+/// process. The two take SQLite's write lock in turn (`BEGIN IMMEDIATE`,
+/// waiting up to [`BUSY_TIMEOUT`]). Reads use a separate pool and, thanks to
+/// WAL, never wait for a writer.
 #[derive(Debug)]
 pub struct SqliteStore {
+    /// Declared first so it is dropped (its thread told to end) before the
+    /// temporary file is removed.
+    hot: Writer,
     writer: SqlitePool,
     reader: SqlitePool,
-    tokens: TokenBatcher,
+    /// The WAL checkpointer's task, stopped on drop.
+    _checkpoints: AbortOnDrop,
     /// The database file to delete on drop ([`SqliteStore::open_in_memory`]).
     temp: Option<TempFile>,
 }
@@ -59,8 +70,13 @@ impl SqliteStore {
     /// `url_or_path`: a `sqlite:` URL (`sqlite://grantd.db`, `sqlite::memory:`)
     /// or a path to the database file.
     pub async fn open(url_or_path: &str) -> Result<SqliteStore, StoreError> {
-        let in_memory = url_or_path.starts_with("sqlite:")
-            && (url_or_path.contains(":memory:") || url_or_path.contains("mode=memory"));
+        if url_or_path.starts_with("sqlite:")
+            && (url_or_path.contains(":memory:") || url_or_path.contains("mode=memory"))
+        {
+            // Two connections write (the writer thread and sqlx), which an
+            // in-memory database cannot share: a temporary file stands in.
+            return Self::open_in_memory().await;
+        }
         let options = if url_or_path.starts_with("sqlite:") {
             SqliteConnectOptions::from_str(url_or_path).map_err(|e| {
                 StoreError::Unavailable(format!("invalid SQLite URL {url_or_path:?}: {e}"))
@@ -68,7 +84,7 @@ impl SqliteStore {
         } else {
             SqliteConnectOptions::new().filename(url_or_path)
         };
-        let store = Self::connect(options, in_memory).await?;
+        let store = Self::connect(options).await?;
         tracing::info!(database = url_or_path, "SQLite store open");
         Ok(store)
     }
@@ -83,12 +99,12 @@ impl SqliteStore {
             grantd_core::crypto::random_id(16)
         ));
         let temp = TempFile(path);
-        let mut store = Self::connect(SqliteConnectOptions::new().filename(&temp.0), false).await?;
+        let mut store = Self::connect(SqliteConnectOptions::new().filename(&temp.0)).await?;
         store.temp = Some(temp);
         Ok(store)
     }
 
-    async fn connect(options: SqliteConnectOptions, in_memory: bool) -> StoreResult<Self> {
+    async fn connect(options: SqliteConnectOptions) -> StoreResult<Self> {
         let options = options
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
@@ -96,26 +112,6 @@ impl SqliteStore {
             .foreign_keys(true)
             .busy_timeout(BUSY_TIMEOUT);
         let unavailable = |e: sqlx::Error| StoreError::Unavailable(e.to_string());
-        if in_memory {
-            // An in-memory database lives as long as its last connection: one
-            // connection, never recycled, serves reads and writes.
-            let pool = SqlitePoolOptions::new()
-                .test_before_acquire(false)
-                .max_connections(1)
-                .min_connections(1)
-                .idle_timeout(None)
-                .max_lifetime(None)
-                .connect_with(options)
-                .await
-                .map_err(unavailable)?;
-            migrate(&pool).await?;
-            return Ok(Self {
-                tokens: TokenBatcher::spawn(pool.clone()),
-                writer: pool.clone(),
-                reader: pool,
-                temp: None,
-            });
-        }
         let writer = SqlitePoolOptions::new()
             .test_before_acquire(false)
             .max_connections(1)
@@ -123,6 +119,7 @@ impl SqliteStore {
             .await
             .map_err(unavailable)?;
         migrate(&writer).await?;
+        let hot = Writer::open(options.get_filename(), BUSY_TIMEOUT)?;
         // `query_only` makes a write that strays onto a reader fail loudly
         // instead of racing the writer for the lock.
         let reader = SqlitePoolOptions::new()
@@ -131,10 +128,12 @@ impl SqliteStore {
             .connect_with(options.pragma("query_only", "ON"))
             .await
             .map_err(unavailable)?;
+        let checkpoints = AbortOnDrop(tokio::spawn(checkpoint_every_second(writer.clone())));
         Ok(Self {
-            tokens: TokenBatcher::spawn(writer.clone()),
+            hot,
             writer,
             reader,
+            _checkpoints: checkpoints,
             temp: None,
         })
     }
@@ -158,6 +157,36 @@ async fn migrate(pool: &SqlitePool) -> StoreResult<()> {
         .run(pool)
         .await
         .map_err(|e| StoreError::Unavailable(format!("migrating the database: {e}")))
+}
+
+/// Copies the WAL into the database file once a second, without waiting on
+/// readers or writers (`PASSIVE`), on the sqlx write connection: the writer
+/// thread never checkpoints, so no request waits for one.
+async fn checkpoint_every_second(writer: SqlitePool) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(&writer)
+            .await
+        {
+            if writer.is_closed() {
+                return;
+            }
+            tracing::warn!(error = %e, "WAL checkpoint failed; the next one retries");
+        }
+    }
+}
+
+/// A task aborted when its owner is dropped.
+#[derive(Debug)]
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// A database file (and its WAL and shared-memory files) removed on drop.
@@ -205,41 +234,6 @@ fn bind_app<'q>(q: SqliteQuery<'q>, app: &'q App) -> StoreResult<SqliteQuery<'q>
         .bind(codec::jwks_to_json(app.jwks.as_ref())))
 }
 
-/// Inserts `token` on `conn`, with `revoked_at` in place of the record's own.
-async fn insert_token_on(
-    conn: &mut SqliteConnection,
-    token: &TokenRecord,
-    revoked_at: Option<UnixTime>,
-) -> StoreResult<()> {
-    sqlx::query(&format!(
-        "INSERT INTO tokens ({TOKEN_COLUMNS}) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-    ))
-    .bind(token.hash.as_slice())
-    .bind(token.kind.as_str())
-    .bind(&token.id)
-    .bind(&token.client_id)
-    .bind(&token.subject)
-    .bind(&token.account_id)
-    .bind(&token.session_id)
-    .bind(&token.scope)
-    .bind(token.issued_at)
-    .bind(token.expires_at)
-    .bind(revoked_at)
-    .bind(token.rotated_at)
-    .bind(token.replay.as_deref())
-    .bind(&token.pair_access_id)
-    .bind(token.pair_access_expires_at)
-    .bind(token.exchange.as_ref().and_then(|x| x.audience.as_deref()))
-    .bind(codec::actor_to_json(
-        token.exchange.as_ref().and_then(|x| x.act.as_ref()),
-    ))
-    .execute(conn)
-    .await
-    .map_err(|e| db_error(e, &format!("token {}", token.id)))?;
-    Ok(())
-}
-
 async fn get_token_on(
     conn: &mut SqliteConnection,
     hash: &[u8; 32],
@@ -255,53 +249,209 @@ async fn get_token_on(
     .transpose()
 }
 
-/// Records `jti` revoked on `conn`. Revoking again keeps the first
-/// revocation time and the later expiry.
-async fn revoke_jti_on(
-    conn: &mut SqliteConnection,
-    jti: &str,
-    expires_at: UnixTime,
-    at: UnixTime,
-) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO revoked_jtis (jti, expires_at, revoked_at) VALUES (?, ?, ?) \
-         ON CONFLICT (jti) DO UPDATE SET expires_at = max(expires_at, excluded.expires_at)",
-    )
-    .bind(jti)
-    .bind(expires_at)
-    .bind(at)
-    .execute(conn)
-    .await
-    .map_err(|e| db_error(e, &format!("revoked jti {jti}")))?;
-    Ok(())
-}
+/// The writer thread's side of the hot operations: plain functions on its
+/// connection, each statement prepared once and cached.
+mod hot {
+    use super::*;
 
-/// Ends session `id` (if it is not ended) and revokes its tokens that are not
-/// revoked (whether or not it was ended before). True if this call ended it.
-async fn end_session_on(
-    conn: &mut SqliteConnection,
-    id: &str,
-    reason: &str,
-    now: UnixTime,
-) -> StoreResult<bool> {
-    let what = format!("session {id}");
-    let ended = sqlx::query(
-        "UPDATE sessions SET ended_at = ?, end_reason = ? WHERE id = ? AND ended_at IS NULL",
-    )
-    .bind(now)
-    .bind(reason)
-    .bind(id)
-    .execute(&mut *conn)
-    .await
-    .map_err(|e| db_error(e, &what))?
-    .rows_affected();
-    sqlx::query("UPDATE tokens SET revoked_at = ? WHERE session_id = ? AND revoked_at IS NULL")
-        .bind(now)
-        .bind(id)
-        .execute(&mut *conn)
-        .await
-        .map_err(|e| db_error(e, &what))?;
-    Ok(ended > 0)
+    /// Inserts `token` as it is.
+    pub fn insert_token(conn: &Connection, token: &TokenRecord) -> rusqlite::Result<()> {
+        let exchange = token.exchange.as_ref();
+        conn.prepare_cached(&format!(
+            "INSERT INTO tokens ({TOKEN_COLUMNS}) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        ))?
+        .execute(params![
+            token.hash.as_slice(),
+            token.kind.as_str(),
+            token.id,
+            token.client_id,
+            token.subject,
+            token.account_id,
+            token.session_id,
+            token.scope,
+            token.issued_at,
+            token.expires_at,
+            token.revoked_at,
+            token.rotated_at,
+            token.replay.as_deref(),
+            token.pair_access_id,
+            token.pair_access_expires_at,
+            exchange.and_then(|x| x.audience.as_deref()),
+            codec::actor_to_json(exchange.and_then(|x| x.act.as_ref())),
+        ])?;
+        Ok(())
+    }
+
+    /// Records `jti` revoked. Revoking again keeps the first revocation time
+    /// and the later expiry.
+    pub fn revoke_jti(
+        conn: &Connection,
+        jti: &str,
+        expires_at: UnixTime,
+        at: UnixTime,
+    ) -> rusqlite::Result<()> {
+        conn.prepare_cached(
+            "INSERT INTO revoked_jtis (jti, expires_at, revoked_at) VALUES (?, ?, ?) \
+             ON CONFLICT (jti) DO UPDATE SET expires_at = max(expires_at, excluded.expires_at)",
+        )?
+        .execute(params![jti, expires_at, at])?;
+        Ok(())
+    }
+
+    /// Ends session `id` (if it is not ended) and revokes its tokens that are
+    /// not revoked (whether or not it was ended before). True if this call
+    /// ended it.
+    pub fn end_session(
+        conn: &Connection,
+        id: &str,
+        reason: &str,
+        now: UnixTime,
+    ) -> rusqlite::Result<bool> {
+        let ended = conn
+            .prepare_cached(
+                "UPDATE sessions SET ended_at = ?, end_reason = ? WHERE id = ? AND ended_at IS NULL",
+            )?
+            .execute(params![now, reason, id])?;
+        conn.prepare_cached(
+            "UPDATE tokens SET revoked_at = ? WHERE session_id = ? AND revoked_at IS NULL",
+        )?
+        .execute(params![now, id])?;
+        Ok(ended > 0)
+    }
+
+    pub fn open_session(
+        conn: &Connection,
+        new: &NewSession,
+        cap: &SessionCap,
+        now: UnixTime,
+    ) -> rusqlite::Result<SessionOpened> {
+        let session = &new.session;
+        if let Some(code) = &new.code {
+            // The replay check and the link to the session are one write: a
+            // replay either came first (nothing is stored) or finds the
+            // session recorded on the code (and ends it).
+            let linked = conn
+                .prepare_cached(
+                    "UPDATE auth_codes SET session_id = ? WHERE hash = ? AND replayed_at IS NULL",
+                )?
+                .execute(params![session.id, code.as_slice()])?;
+            if linked == 0 {
+                return Ok(SessionOpened::CodeReplayed);
+            }
+        }
+        if let Some(device_code) = &new.device_code {
+            // The compare-and-set: of concurrent polls, one uses the code.
+            let used = conn
+                .prepare_cached(
+                    "UPDATE device_codes SET status = 'used', session_id = ? \
+                     WHERE hash = ? AND status = 'approved'",
+                )?
+                .execute(params![session.id, device_code.as_slice()])?;
+            if used == 0 {
+                return Ok(SessionOpened::DeviceCodeUsed);
+            }
+        }
+        // The cap needs each other session's age only.
+        let others = conn
+            .prepare_cached(
+                "SELECT id, created_at FROM sessions \
+                 WHERE user_id = ? AND client_id = ? AND ended_at IS NULL",
+            )?
+            .query_map(params![session.user_id, session.client_id], |row| {
+                Ok(Session {
+                    id: row.get(0)?,
+                    created_at: row.get(1)?,
+                    ended_at: None,
+                    ..session.clone()
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<Session>>>()?;
+        let evicted = cap.evicted(&others);
+        for id in &evicted {
+            end_session(conn, id, "session_limit", now)?;
+        }
+        conn.prepare_cached(&format!(
+            "INSERT INTO sessions ({SESSION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        ))?
+        .execute(params![
+            session.id,
+            session.user_id,
+            session.client_id,
+            session.account_id,
+            session.scope,
+            session.created_at,
+            session.ended_at,
+            session.end_reason,
+            session.credential_id,
+            session.endpoint_id,
+        ])?;
+        for token in &new.tokens {
+            insert_token(conn, token)?;
+        }
+        Ok(SessionOpened::Opened { evicted })
+    }
+
+    /// What a rotation found; the record of an already rotated token is
+    /// read afterwards, by a reader.
+    pub enum Rotated {
+        Rotated,
+        AlreadyRotated,
+        Ended,
+        Unknown,
+    }
+
+    pub fn rotate_refresh(
+        conn: &Connection,
+        rotation: &Rotation,
+        now: UnixTime,
+    ) -> rusqlite::Result<Rotated> {
+        let old = conn
+            .prepare_cached("SELECT rotated_at, revoked_at, session_id FROM tokens WHERE hash = ?")?
+            .query_row(params![rotation.old_hash.as_slice()], |row| {
+                Ok((
+                    row.get::<_, Option<UnixTime>>(0)?,
+                    row.get::<_, Option<UnixTime>>(1)?,
+                    row.get::<_, Option<String>>(2)?,
+                ))
+            })
+            .optional()?;
+        let Some((rotated_at, revoked_at, session_id)) = old else {
+            return Ok(Rotated::Unknown);
+        };
+        if rotated_at.is_some() {
+            return Ok(Rotated::AlreadyRotated);
+        }
+        let session_ended = match &session_id {
+            Some(id) => {
+                let ended_at: Option<Option<UnixTime>> = conn
+                    .prepare_cached("SELECT ended_at FROM sessions WHERE id = ?")?
+                    .query_row(params![id], |row| row.get(0))
+                    .optional()?;
+                !matches!(ended_at, Some(None))
+            }
+            None => false,
+        };
+        if revoked_at.is_some() || session_ended {
+            return Ok(Rotated::Ended);
+        }
+        // The write lock is held (the batch's BEGIN IMMEDIATE), so what was
+        // read above still holds: this update is the compare-and-set's "set".
+        conn.prepare_cached("UPDATE tokens SET rotated_at = ?, replay = ? WHERE hash = ?")?
+            .execute(params![
+                now,
+                rotation.replay.as_slice(),
+                rotation.old_hash.as_slice()
+            ])?;
+        insert_token(conn, &rotation.next)?;
+        if let Some(access) = &rotation.access {
+            insert_token(conn, access)?;
+        }
+        if let Some((jti, expires_at)) = &rotation.revoke_jti {
+            revoke_jti(conn, jti, *expires_at, now)?;
+        }
+        Ok(Rotated::Rotated)
+    }
 }
 
 #[async_trait]
@@ -637,7 +787,13 @@ impl Store for SqliteStore {
     }
 
     async fn insert_token(&self, token: &TokenRecord) -> StoreResult<()> {
-        self.tokens.insert(token.clone()).await
+        let token = token.clone();
+        self.hot
+            .run(move |conn| {
+                hot::insert_token(conn, &token)
+                    .map_err(|e| writer::db_error(&e, &format!("token {}", token.id)))
+            })
+            .await
     }
 
     async fn get_token(&self, hash: &[u8; 32]) -> StoreResult<Option<TokenRecord>> {
@@ -650,23 +806,27 @@ impl Store for SqliteStore {
     }
 
     async fn revoke_token(&self, hash: &[u8; 32], at: UnixTime) -> StoreResult<bool> {
-        let done =
-            sqlx::query("UPDATE tokens SET revoked_at = ? WHERE hash = ? AND revoked_at IS NULL")
-                .bind(at)
-                .bind(hash.as_slice())
-                .execute(&self.writer)
-                .await
-                .map_err(|e| db_error(e, "token"))?;
-        Ok(done.rows_affected() > 0)
+        let hash = *hash;
+        self.hot
+            .run(move |conn| {
+                conn.prepare_cached(
+                    "UPDATE tokens SET revoked_at = ? WHERE hash = ? AND revoked_at IS NULL",
+                )
+                .and_then(|mut update| update.execute(params![at, hash.as_slice()]))
+                .map(|changed| changed > 0)
+                .map_err(|e| writer::db_error(&e, "token"))
+            })
+            .await
     }
 
     async fn revoke_jti(&self, jti: &str, expires_at: UnixTime, at: UnixTime) -> StoreResult<()> {
-        let mut conn = self
-            .writer
-            .acquire()
+        let jti = jti.to_string();
+        self.hot
+            .run(move |conn| {
+                hot::revoke_jti(conn, &jti, expires_at, at)
+                    .map_err(|e| writer::db_error(&e, &format!("revoked jti {jti}")))
+            })
             .await
-            .map_err(|e| db_error(e, &format!("revoked jti {jti}")))?;
-        revoke_jti_on(&mut conn, jti, expires_at, at).await
     }
 
     async fn is_jti_revoked(&self, jti: &str) -> StoreResult<bool> {
@@ -685,22 +845,24 @@ impl Store for SqliteStore {
         expires_at: UnixTime,
         now: UnixTime,
     ) -> StoreResult<bool> {
-        // An expired use is replaced, so a jti may come back once its
-        // assertion could no longer be replayed.
-        let done = sqlx::query(
-            "INSERT INTO client_assertion_jtis (client_id, jti, expires_at) VALUES (?1, ?2, ?3) \
-             ON CONFLICT (client_id, jti) DO UPDATE SET expires_at = excluded.expires_at \
-             WHERE client_assertion_jtis.expires_at < ?4",
-        )
-        .bind(client_id)
-        .bind(jti)
-        .bind(expires_at)
-        .bind(now)
-        .execute(&self.writer)
-        .await
-        .map_err(|e| db_error(e, &format!("client assertion jti of {client_id}")))?
-        .rows_affected();
-        Ok(done > 0)
+        let (client_id, jti) = (client_id.to_string(), jti.to_string());
+        self.hot
+            .run(move |conn| {
+                // An expired use is replaced, so a jti may come back once its
+                // assertion could no longer be replayed.
+                conn.prepare_cached(
+                    "INSERT INTO client_assertion_jtis (client_id, jti, expires_at) \
+                     VALUES (?1, ?2, ?3) \
+                     ON CONFLICT (client_id, jti) DO UPDATE SET expires_at = excluded.expires_at \
+                     WHERE client_assertion_jtis.expires_at < ?4",
+                )
+                .and_then(|mut upsert| upsert.execute(params![client_id, jti, expires_at, now]))
+                .map(|changed| changed > 0)
+                .map_err(|e| {
+                    writer::db_error(&e, &format!("client assertion jti of {client_id}"))
+                })
+            })
+            .await
     }
 
     async fn purge_expired(&self, before: UnixTime, limit: u32) -> StoreResult<u64> {
@@ -836,33 +998,35 @@ impl Store for SqliteStore {
         reason: &str,
         now: UnixTime,
     ) -> StoreResult<Option<u64>> {
-        let what = format!("password of user {id}");
-        let err = |e| db_error(e, &what);
-        let mut tx = self.write_tx().await.map_err(err)?;
-        let done = sqlx::query("UPDATE users SET password_hash = ? WHERE id = ?")
-            .bind(password_hash)
-            .bind(id)
-            .execute(&mut *tx)
+        let (id, password_hash, reason) =
+            (id.to_string(), password_hash.to_string(), reason.to_string());
+        self.hot
+            .run(move |conn| {
+                // The new password and the end of every session are one unit of work.
+                let change = || -> rusqlite::Result<Option<u64>> {
+                    let changed = conn
+                        .prepare_cached("UPDATE users SET password_hash = ? WHERE id = ?")?
+                        .execute(params![password_hash, id])?;
+                    if changed == 0 {
+                        return Ok(None);
+                    }
+                    let ids = conn
+                        .prepare_cached(
+                            "SELECT id FROM sessions WHERE user_id = ? AND ended_at IS NULL",
+                        )?
+                        .query_map(params![id], |row| row.get(0))?
+                        .collect::<rusqlite::Result<Vec<String>>>()?;
+                    let mut ended = 0;
+                    for sid in &ids {
+                        if hot::end_session(conn, sid, &reason, now)? {
+                            ended += 1;
+                        }
+                    }
+                    Ok(Some(ended))
+                };
+                change().map_err(|e| writer::db_error(&e, &format!("password of user {id}")))
+            })
             .await
-            .map_err(err)?;
-        if done.rows_affected() == 0 {
-            tx.rollback().await.map_err(err)?;
-            return Ok(None);
-        }
-        let ids: Vec<String> =
-            sqlx::query_scalar("SELECT id FROM sessions WHERE user_id = ? AND ended_at IS NULL")
-                .bind(id)
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(err)?;
-        let mut ended = 0;
-        for sid in &ids {
-            if end_session_on(&mut tx, sid, reason, now).await? {
-                ended += 1;
-            }
-        }
-        tx.commit().await.map_err(err)?;
-        Ok(Some(ended))
     }
 
     async fn reserve_login_attempt(
@@ -999,82 +1163,14 @@ impl Store for SqliteStore {
         cap: &SessionCap,
         now: UnixTime,
     ) -> StoreResult<SessionOpened> {
-        let session = &new.session;
-        let what = format!("session {}", session.id);
-        let err = |e| db_error(e, &what);
-        let mut tx = self.write_tx().await.map_err(err)?;
-        if let Some(code) = &new.code {
-            // The replay check and the link to the session are one write: a
-            // replay either came first (nothing is stored) or finds the
-            // session recorded on the code (and ends it).
-            let linked = sqlx::query(
-                "UPDATE auth_codes SET session_id = ? WHERE hash = ? AND replayed_at IS NULL",
-            )
-            .bind(&session.id)
-            .bind(code.as_slice())
-            .execute(&mut *tx)
+        let (new, cap) = (new.clone(), *cap);
+        self.hot
+            .run(move |conn| {
+                hot::open_session(conn, &new, &cap, now).map_err(|e| {
+                    writer::db_error(&e, &format!("session {}", new.session.id))
+                })
+            })
             .await
-            .map_err(err)?
-            .rows_affected();
-            if linked == 0 {
-                tx.rollback().await.map_err(err)?;
-                return Ok(SessionOpened::CodeReplayed);
-            }
-        }
-        if let Some(device_code) = &new.device_code {
-            // The compare-and-set: of concurrent polls, one uses the code.
-            let used = sqlx::query(
-                "UPDATE device_codes SET status = 'used', session_id = ? \
-                 WHERE hash = ? AND status = 'approved'",
-            )
-            .bind(&session.id)
-            .bind(device_code.as_slice())
-            .execute(&mut *tx)
-            .await
-            .map_err(err)?
-            .rows_affected();
-            if used == 0 {
-                tx.rollback().await.map_err(err)?;
-                return Ok(SessionOpened::DeviceCodeUsed);
-            }
-        }
-        let others = sqlx::query(&format!(
-            "SELECT {SESSION_COLUMNS} FROM sessions \
-             WHERE user_id = ? AND client_id = ? AND ended_at IS NULL"
-        ))
-        .bind(&session.user_id)
-        .bind(&session.client_id)
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(err)?
-        .iter()
-        .map(session_from_row)
-        .collect::<StoreResult<Vec<Session>>>()?;
-        let evicted = cap.evicted(&others);
-        for id in &evicted {
-            end_session_on(&mut tx, id, "session_limit", now).await?;
-        }
-        sqlx::query(&format!(
-            "INSERT INTO sessions ({SESSION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-        ))
-        .bind(&session.id)
-        .bind(&session.user_id)
-        .bind(&session.client_id)
-        .bind(&session.account_id)
-        .bind(&session.scope)
-        .bind(session.created_at)
-        .bind(session.ended_at)
-        .bind(&session.end_reason)
-        .bind(&session.credential_id)
-        .bind(&session.endpoint_id)
-        .execute(&mut *tx)
-        .await
-        .map_err(err)?;
-        for token in &new.tokens {
-            insert_token_on(&mut tx, token, token.revoked_at).await?;
-        }
-        tx.commit().await.map_err(err)?;
-        Ok(SessionOpened::Opened { evicted })
     }
 
     async fn get_session(&self, id: &str) -> StoreResult<Option<Session>> {
@@ -1095,52 +1191,57 @@ impl Store for SqliteStore {
         reason: &str,
         now: UnixTime,
     ) -> StoreResult<u64> {
-        let (sql, keys, what): (&str, Vec<&str>, String) = match of {
+        let (sql, keys, what): (&str, Vec<String>, String) = match of {
             SessionsOf::User(id) => (
                 "SELECT id FROM sessions WHERE user_id = ? AND ended_at IS NULL",
-                vec![id],
+                vec![id.to_string()],
                 format!("sessions of user {id}"),
             ),
             SessionsOf::App(id) => (
                 "SELECT id FROM sessions WHERE client_id = ? AND ended_at IS NULL",
-                vec![id],
+                vec![id.to_string()],
                 format!("sessions of app {id}"),
             ),
             SessionsOf::Credential(id) => (
                 "SELECT id FROM sessions WHERE credential_id = ? AND ended_at IS NULL",
-                vec![id],
+                vec![id.to_string()],
                 format!("sessions of JWT credential {id}"),
             ),
             SessionsOf::UserApp { user_id, client_id } => (
                 "SELECT id FROM sessions WHERE user_id = ? AND client_id = ? AND ended_at IS NULL",
-                vec![user_id, client_id],
+                vec![user_id.to_string(), client_id.to_string()],
                 format!("sessions of user {user_id} with app {client_id}"),
             ),
         };
-        let err = |e| db_error(e, &what);
-        let mut tx = self.write_tx().await.map_err(err)?;
-        let mut query = sqlx::query_scalar(sql);
-        for key in keys {
-            query = query.bind(key);
-        }
-        let ids: Vec<String> = query.fetch_all(&mut *tx).await.map_err(err)?;
-        let mut ended = 0;
-        for id in &ids {
-            if end_session_on(&mut tx, id, reason, now).await? {
-                ended += 1;
-            }
-        }
-        tx.commit().await.map_err(err)?;
-        Ok(ended)
+        let reason = reason.to_string();
+        self.hot
+            .run(move |conn| {
+                let ended = || -> rusqlite::Result<u64> {
+                    let ids = conn
+                        .prepare_cached(sql)?
+                        .query_map(rusqlite::params_from_iter(&keys), |row| row.get(0))?
+                        .collect::<rusqlite::Result<Vec<String>>>()?;
+                    let mut ended = 0;
+                    for id in &ids {
+                        if hot::end_session(conn, id, &reason, now)? {
+                            ended += 1;
+                        }
+                    }
+                    Ok(ended)
+                };
+                ended().map_err(|e| writer::db_error(&e, &what))
+            })
+            .await
     }
 
     async fn end_session(&self, id: &str, reason: &str, now: UnixTime) -> StoreResult<bool> {
-        let what = format!("session {id}");
-        let err = |e| db_error(e, &what);
-        let mut tx = self.write_tx().await.map_err(err)?;
-        let ended = end_session_on(&mut tx, id, reason, now).await?;
-        tx.commit().await.map_err(err)?;
-        Ok(ended)
+        let (id, reason) = (id.to_string(), reason.to_string());
+        self.hot
+            .run(move |conn| {
+                hot::end_session(conn, &id, &reason, now)
+                    .map_err(|e| writer::db_error(&e, &format!("session {id}")))
+            })
+            .await
     }
 
     async fn rotate_refresh(
@@ -1148,51 +1249,31 @@ impl Store for SqliteStore {
         rotation: &Rotation,
         now: UnixTime,
     ) -> StoreResult<RotateOutcome> {
-        let what = format!("rotation to refresh token {}", rotation.next.id);
-        let err = |e| db_error(e, &what);
-        let mut tx = self.write_tx().await.map_err(err)?;
-        let Some(old) = get_token_on(&mut tx, &rotation.old_hash).await? else {
-            tx.rollback().await.map_err(err)?;
-            return Ok(RotateOutcome::Unknown);
-        };
-        if old.rotated_at.is_some() {
-            tx.rollback().await.map_err(err)?;
-            return Ok(RotateOutcome::AlreadyRotated(Box::new(old)));
-        }
-        let session_ended = match &old.session_id {
-            Some(session_id) => {
-                let ended_at: Option<Option<UnixTime>> =
-                    sqlx::query_scalar("SELECT ended_at FROM sessions WHERE id = ?")
-                        .bind(session_id)
-                        .fetch_optional(&mut *tx)
-                        .await
-                        .map_err(err)?;
-                !matches!(ended_at, Some(None))
-            }
-            None => false,
-        };
-        if old.revoked_at.is_some() || session_ended {
-            tx.rollback().await.map_err(err)?;
-            return Ok(RotateOutcome::Ended);
-        }
-        // The write lock is held (BEGIN IMMEDIATE), so what was read above
-        // still holds: this update is the compare-and-set's "set".
-        sqlx::query("UPDATE tokens SET rotated_at = ?, replay = ? WHERE hash = ?")
-            .bind(now)
-            .bind(rotation.replay.as_slice())
-            .bind(rotation.old_hash.as_slice())
-            .execute(&mut *tx)
-            .await
-            .map_err(err)?;
-        insert_token_on(&mut tx, &rotation.next, rotation.next.revoked_at).await?;
-        if let Some(access) = &rotation.access {
-            insert_token_on(&mut tx, access, access.revoked_at).await?;
-        }
-        if let Some((jti, expires_at)) = &rotation.revoke_jti {
-            revoke_jti_on(&mut tx, jti, *expires_at, now).await?;
-        }
-        tx.commit().await.map_err(err)?;
-        Ok(RotateOutcome::Rotated)
+        let old_hash = rotation.old_hash;
+        let rotation = rotation.clone();
+        let rotated = self
+            .hot
+            .run(move |conn| {
+                hot::rotate_refresh(conn, &rotation, now).map_err(|e| {
+                    writer::db_error(
+                        &e,
+                        &format!("rotation to refresh token {}", rotation.next.id),
+                    )
+                })
+            })
+            .await?;
+        Ok(match rotated {
+            hot::Rotated::Rotated => RotateOutcome::Rotated,
+            hot::Rotated::Ended => RotateOutcome::Ended,
+            hot::Rotated::Unknown => RotateOutcome::Unknown,
+            // A rotated token's row no longer changes but for its
+            // revocation, so reading it after the commit reads what the
+            // rotation found (or a later revocation, which is as true).
+            hot::Rotated::AlreadyRotated => match self.get_token(&old_hash).await? {
+                Some(old) => RotateOutcome::AlreadyRotated(Box::new(old)),
+                None => RotateOutcome::Unknown,
+            },
+        })
     }
 
     async fn insert_code(&self, code: &AuthCode) -> StoreResult<()> {
@@ -1222,39 +1303,42 @@ impl Store for SqliteStore {
     }
 
     async fn consume_code(&self, hash: &[u8; 32], now: UnixTime) -> StoreResult<CodeUse> {
-        let err = |e| db_error(e, "authorization code");
-        let mut tx = self.write_tx().await.map_err(err)?;
-        // The compare-and-set: of racing exchanges, exactly one changes the row.
-        let swapped =
-            sqlx::query("UPDATE auth_codes SET used_at = ? WHERE hash = ? AND used_at IS NULL")
-                .bind(now)
-                .bind(hash.as_slice())
-                .execute(&mut *tx)
-                .await
-                .map_err(err)?
-                .rows_affected();
-        if swapped == 0 {
-            sqlx::query(
-                "UPDATE auth_codes SET replayed_at = ? WHERE hash = ? AND replayed_at IS NULL",
-            )
-            .bind(now)
-            .bind(hash.as_slice())
-            .execute(&mut *tx)
-            .await
-            .map_err(err)?;
-        }
+        let code = *hash;
+        let swapped = self
+            .hot
+            .run(move |conn| {
+                let swap = || -> rusqlite::Result<bool> {
+                    // The compare-and-set: of racing exchanges, exactly one changes the row.
+                    let swapped = conn
+                        .prepare_cached(
+                            "UPDATE auth_codes SET used_at = ? WHERE hash = ? AND used_at IS NULL",
+                        )?
+                        .execute(params![now, code.as_slice()])?;
+                    if swapped == 0 {
+                        conn.prepare_cached(
+                            "UPDATE auth_codes SET replayed_at = ? \
+                             WHERE hash = ? AND replayed_at IS NULL",
+                        )?
+                        .execute(params![now, code.as_slice()])?;
+                    }
+                    Ok(swapped > 0)
+                };
+                swap().map_err(|e| writer::db_error(&e, "authorization code"))
+            })
+            .await?;
+        // Read after the commit: the row is what the swap left (the use and
+        // the replay are only ever set, never cleared, while a code lives).
         let stored = sqlx::query(&format!(
             "SELECT {AUTH_CODE_COLUMNS} FROM auth_codes WHERE hash = ?"
         ))
         .bind(hash.as_slice())
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&self.reader)
         .await
-        .map_err(err)?
+        .map_err(|e| db_error(e, "authorization code"))?
         .map(|row| auth_code_from_row(&row))
         .transpose()?;
-        tx.commit().await.map_err(err)?;
         Ok(match stored {
-            Some(code) if swapped > 0 => CodeUse::Fresh(Box::new(code)),
+            Some(code) if swapped => CodeUse::Fresh(Box::new(code)),
             Some(code) => CodeUse::Replayed(Box::new(code)),
             None => CodeUse::Unknown,
         })

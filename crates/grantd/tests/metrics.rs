@@ -223,13 +223,13 @@ async fn metrics_are_served_on_the_admin_listener_only() {
     assert_eq!(
         sum(&m, "grantd_store_batch_size_sum", &[]),
         3.0,
-        "three tokens in all"
+        "three token inserts in all, the only writes of the load"
     );
     assert_eq!(
         sum(
             &m,
             "grantd_store_duration_seconds_count",
-            &[("operation", "insert_tokens")]
+            &[("operation", "write_batch")]
         ),
         batches
     );
