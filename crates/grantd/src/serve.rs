@@ -260,6 +260,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         },
     );
     state.record_rejections();
+    state.record_usage();
     if state.share_counters() {
         tracing::info!("request counters are shared with the other nodes through the database");
     }
