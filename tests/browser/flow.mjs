@@ -947,7 +947,7 @@ const tests = [
 
       // Devon's credential, revoked after the confirmation box.
       await page.getByRole('link', { name: 'Devon Dev' }).click();
-      await page.getByRole('heading', { name: 'Devon Dev' }).waitFor();
+      await page.getByRole('heading', { name: 'Devon Dev', exact: true }).waitFor();
       assert.match(await page.locator('table.credentials').innerText(), /devon laptop/, 'the credential is not listed');
       await shot(t, page, '03-user');
       const row = page.locator('table.credentials tr', { hasText: 'devon laptop' });
