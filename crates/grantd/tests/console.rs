@@ -1827,6 +1827,9 @@ async fn an_admin_manages_the_users_of_their_account_and_a_developer_cannot() {
         .admin(Method::GET, &format!("/admin/v1/users/{nico_id}"), None)
         .await;
     assert_eq!(nico["role"], "user");
+    let (status, html) = page(&n, &server, "/console").await;
+    assert_eq!(status, 403, "the new role holds at once, signed in or not");
+    assert!(html.contains("GRD-700"));
 
     // An administrator cannot disable themselves or change their own role.
     let own = format!("/console/users/{}", admin["id"].as_str().unwrap());
