@@ -908,6 +908,76 @@ const tests = [
       await shot(t, phone, '09-credentials-phone');
     },
   },
+  {
+    name: 'developer console, administrator: creates a user (the password shown once, copied with the copy button), revokes a developer\'s JWT credential after confirming, and the copy buttons copy (hidden without JavaScript)',
+    slug: '9-console-admin',
+    async fn(t) {
+      const admin = { email: 'ada@example.com', name: 'Ada Admin', role: 'admin', password: 'admin horse battery staple' };
+      await adminPost('/admin/v1/users', admin);
+      const devon = await adminPost('/admin/v1/users', { email: 'devon@example.com', name: 'Devon Dev', role: 'developer', password: 'devon horse battery' });
+      const credential = await adminPost(`/admin/v1/users/${devon.id}/jwt-credentials`, { label: 'devon laptop' });
+      assert.ok(credential.id, 'the admin API returned no credential id');
+
+      // Clipboard access, so the copy buttons can be checked for what they copy.
+      const page = await openPage(t, { permissions: ['clipboard-read', 'clipboard-write'] });
+      await page.goto(`${S.base}/console`);
+      await page.locator('input[name="username"]').fill(admin.email);
+      await page.locator('input[name="password"]').fill(admin.password);
+      await Promise.all([page.waitForURL((u) => u.pathname === '/console'), page.getByRole('button', { name: 'Sign in', exact: true }).click()]);
+      await page.getByRole('link', { name: 'Users' }).click();
+      await page.getByRole('heading', { name: 'Users of your account' }).waitFor();
+      await shot(t, page, '01-users');
+
+      // A user created with a role; grantd makes the password, shown once.
+      await page.locator('input[name="name"]').fill('Nico New');
+      await page.locator('input[name="email"]').fill('nico@example.com');
+      await page.locator('select[name="role"]').selectOption('developer');
+      await Promise.all([page.waitForLoadState('load'), page.getByRole('button', { name: 'Create user' }).click()]);
+      await page.getByText('User Nico New created as developer.').waitFor();
+      await page.getByText('shown this once').waitFor();
+      const password = (await page.locator('#new-password').innerText()).trim();
+      assert.ok(password.length >= 20, 'no password shown');
+      const copy = page.locator('button[data-copy="new-password"]');
+      assert.ok(await copy.isVisible(), 'the copy button is not shown with JavaScript on');
+      await copy.click();
+      await page.getByRole('button', { name: 'Copied' }).waitFor();
+      assert.equal(await page.evaluate(() => navigator.clipboard.readText()), password, 'the copy button did not copy the password');
+      await shot(t, page, '02-user-created');
+      assert.match(await page.locator('table.users').innerText(), /nico@example\.com/, 'the new user is not listed');
+
+      // Devon's credential, revoked after the confirmation box.
+      await page.getByRole('link', { name: 'Devon Dev' }).click();
+      await page.getByRole('heading', { name: 'Devon Dev', exact: true }).waitFor();
+      assert.match(await page.locator('table.credentials').innerText(), /devon laptop/, 'the credential is not listed');
+      await shot(t, page, '03-user');
+      const row = page.locator('table.credentials tr', { hasText: 'devon laptop' });
+      await row.locator('input[name="confirm"]').check();
+      await Promise.all([page.waitForURL((u) => u.searchParams.get('done') === 'revoked'), row.getByRole('button', { name: 'Revoke' }).click()]);
+      await page.getByText('Credential revoked').waitFor();
+      await shot(t, page, '04-credential-revoked');
+      const listed = await fetch(`${S.base}/admin/v1/users/${devon.id}/jwt-credentials`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+      const revoked = (await listed.json()).jwt_credentials.find((c) => c.id === credential.id);
+      assert.ok(revoked && revoked.revoked_at, 'the credential is not revoked');
+
+      // A snippet's copy button copies the snippet.
+      await page.goto(`${S.base}/console/apps/${S.client.client_id}`);
+      await page.getByRole('heading', { name: 'Token requests' }).waitFor();
+      const curl = (await page.locator('#snippet-1-curl').innerText()).trim();
+      await page.locator('button[data-copy="snippet-1-curl"]').click();
+      await page.getByRole('button', { name: 'Copied' }).first().waitFor();
+      assert.equal((await page.evaluate(() => navigator.clipboard.readText())).trim(), curl, 'the snippet was not copied');
+      await shot(t, page, '05-app-copy');
+
+      // Without JavaScript the buttons stay hidden; the text is still there to select.
+      const plain = await openPage(t, { javaScriptEnabled: false });
+      await plain.context().addCookies(await page.context().cookies());
+      await plain.goto(`${S.base}/console/apps/${S.client.client_id}`);
+      await plain.getByRole('heading', { name: 'Token requests' }).waitFor();
+      assert.equal(await plain.locator('button[data-copy="snippet-1-curl"]').isVisible(), false, 'a copy button shows without JavaScript');
+      assert.ok((await plain.locator('#snippet-1-curl').innerText()).includes('curl'), 'the snippet is missing without JavaScript');
+      await shot(t, plain, '06-app-no-javascript');
+    },
+  },
 ];
 
 // ---------------------------------------------------------------------------

@@ -24,6 +24,28 @@ pub mod kind {
     pub const CONSENT_GRANTED: &str = "consent_granted";
     pub const CONSENT_WITHDRAWN: &str = "consent_withdrawn";
     pub const ADMIN_TOKEN_USED: &str = "admin_token_used";
+    pub const USER_CREATED: &str = "user_created";
+    pub const USER_DISABLED: &str = "user_disabled";
+    pub const USER_ENABLED: &str = "user_enabled";
+    pub const PASSWORD_RESET: &str = "password_reset";
+    pub const ROLE_CHANGED: &str = "role_changed";
+}
+
+/// Who did what an entry records: `id` is `admin` for the admin token (its
+/// middleware records the request, with the client's address), otherwise
+/// the signed-in user's id; `source` is the client's address, if known.
+#[derive(Debug, Clone, Copy)]
+pub struct Actor<'a> {
+    pub id: &'a str,
+    pub source: &'a str,
+}
+
+impl Actor<'static> {
+    /// The admin API and the CLI (their entries name no address here).
+    pub const ADMIN_TOKEN: Actor<'static> = Actor {
+        id: "admin",
+        source: "",
+    };
 }
 
 /// SHA-256 over the previous hash, `seq` and every field, each length-prefixed

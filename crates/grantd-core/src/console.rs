@@ -93,9 +93,25 @@ impl Grantd {
     pub async fn console_create_credential(
         &self,
         user: &User,
+        source: &str,
         form: &CredentialForm,
     ) -> Result<crate::credentials::IssuedCredential, OAuthError> {
         check_console_user(user)?;
+        let spec = self.credential_spec(user, form).await?;
+        let actor = crate::audit::Actor {
+            id: &user.id,
+            source,
+        };
+        self.create_credential_by(&actor, &user.id, spec).await
+    }
+
+    /// The credential form as the admin API's spec: a label, at least one
+    /// app of the signed-in user's account, an expiry in days (or never).
+    pub(crate) async fn credential_spec(
+        &self,
+        user: &User,
+        form: &CredentialForm,
+    ) -> Result<crate::credentials::CredentialSpec, OAuthError> {
         let label = form.label.trim();
         if label.is_empty() || label.chars().count() > 100 {
             return Err(OAuthError::invalid_parameter(
@@ -124,23 +140,30 @@ impl Grantd {
                 }
             },
         };
-        self.create_credential(
-            &user.id,
-            crate::credentials::CredentialSpec {
-                label: Some(label.to_string()),
-                apps: Some(form.apps.clone()),
-                expires_in,
-            },
-        )
-        .await
+        Ok(crate::credentials::CredentialSpec {
+            label: Some(label.to_string()),
+            apps: Some(form.apps.clone()),
+            expires_in,
+        })
     }
 
     /// Revokes one of the signed-in user's credentials (another user's is
     /// as unknown as a missing one).
-    pub async fn console_revoke_credential(&self, user: &User, id: &str) -> Result<(), OAuthError> {
+    pub async fn console_revoke_credential(
+        &self,
+        user: &User,
+        source: &str,
+        id: &str,
+    ) -> Result<(), OAuthError> {
         check_console_user(user)?;
         match self.store.get_jwt_credential(id).await? {
-            Some(c) if c.user_id == user.id => self.revoke_credential(id).await,
+            Some(c) if c.user_id == user.id => {
+                let actor = crate::audit::Actor {
+                    id: &user.id,
+                    source,
+                };
+                self.revoke_credential_by(&actor, id).await
+            }
             _ => Err(OAuthError::jwt_credential_not_found(id)),
         }
     }
@@ -198,6 +221,10 @@ pub struct AppForm {
     pub access_token_format: String,
     /// One per line.
     pub allowed_origins: String,
+    /// The app's JSON Web Key Set for `private_key_jwt`, as JSON; empty for
+    /// none (on edit: removes the set).
+    pub jwks: String,
+    // The key set URL (`jwks_uri`) goes here, beside `jwks`.
     /// The app's revision when the settings form was loaded; empty on register.
     pub revision: String,
 }
@@ -224,6 +251,29 @@ fn form_seconds(field: &'static str, value: &str) -> Result<Option<u64>, OAuthEr
             ),
         )
     })
+}
+
+/// The key set field: empty is none (absent at registration, removed on
+/// edit); otherwise a JSON Web Key Set, checked by `apps.rs` (`check_jwks`).
+fn form_jwks(
+    value: &str,
+    creating: bool,
+) -> Result<Option<Option<crate::model::JwkSet>>, OAuthError> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Ok((!creating).then_some(None));
+    }
+    serde_json::from_str::<crate::model::JwkSet>(value)
+        .map(|set| Some(Some(set)))
+        .map_err(|e| {
+            OAuthError::invalid_app_field(
+                "jwks",
+                format!(
+                    "it is not a JSON Web Key Set ({}); paste the public keys as {{\"keys\": [{{\"kty\": …}}]}}, or leave the field empty",
+                    grantd_protocol::error::sanitize(&e.to_string(), 120)
+                ),
+            )
+        })
 }
 
 impl AppForm {
@@ -273,6 +323,7 @@ impl AppForm {
             refresh_token_ttl: form_seconds("refresh_token_ttl", &self.refresh_token_ttl)?,
             access_token_format: text(&self.access_token_format),
             allowed_origins: Some(form_list(&self.allowed_origins, &['\n', '\r', ' '])),
+            jwks: form_jwks(&self.jwks, creating)?,
             ..Default::default()
         })
     }

@@ -63,6 +63,17 @@ impl Grantd {
         user_id: &str,
         spec: CredentialSpec,
     ) -> Result<IssuedCredential, OAuthError> {
+        self.create_credential_by(&crate::audit::Actor::ADMIN_TOKEN, user_id, spec)
+            .await
+    }
+
+    /// Creates a credential, recording `actor` in the audit log.
+    pub async fn create_credential_by(
+        &self,
+        actor: &crate::audit::Actor<'_>,
+        user_id: &str,
+        spec: CredentialSpec,
+    ) -> Result<IssuedCredential, OAuthError> {
         let user = self.get_user(user_id).await?;
         let now = self.now();
         if let Some(apps) = &spec.apps {
@@ -122,9 +133,9 @@ impl Grantd {
         tracing::info!(credential_id = %credential.id, user_id = %credential.user_id, "JWT credential created");
         self.audit(
             crate::audit::kind::CREDENTIAL_CREATED,
-            "admin",
+            actor.id,
             &credential.id,
-            "",
+            actor.source,
             serde_json::json!({"user_id": credential.user_id}),
         )
         .await;
@@ -132,6 +143,16 @@ impl Grantd {
     }
 
     pub async fn revoke_credential(&self, id: &str) -> Result<(), OAuthError> {
+        self.revoke_credential_by(&crate::audit::Actor::ADMIN_TOKEN, id)
+            .await
+    }
+
+    /// Revokes a credential, recording `actor` in the audit log.
+    pub async fn revoke_credential_by(
+        &self,
+        actor: &crate::audit::Actor<'_>,
+        id: &str,
+    ) -> Result<(), OAuthError> {
         if self.store.get_jwt_credential(id).await?.is_none() {
             return Err(OAuthError::jwt_credential_not_found(id));
         }
@@ -140,9 +161,9 @@ impl Grantd {
             tracing::info!(credential_id = id, "JWT credential revoked");
             self.audit(
                 crate::audit::kind::CREDENTIAL_REVOKED,
-                "admin",
+                actor.id,
                 id,
-                "",
+                actor.source,
                 serde_json::json!({}),
             )
             .await;

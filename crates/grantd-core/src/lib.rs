@@ -8,6 +8,7 @@ pub mod cache;
 pub mod client_assertion;
 pub mod clock;
 pub mod console;
+pub mod console_admin;
 pub mod credentials;
 pub mod crypto;
 pub mod device;
@@ -26,6 +27,7 @@ pub mod sessions;
 pub mod store;
 pub mod tokens;
 pub mod trace;
+pub mod usage;
 pub mod users;
 
 use crate::cache::AppCache;

@@ -16,7 +16,7 @@
 use crate::clock::UnixTime;
 use crate::model::{
     Account, App, AuthCode, BrowserSession, CodeUse, Consent, DeviceCode, DeviceStatus,
-    JwtCredential, LoginState, Session, StoredKey, TokenRecord, User, UserStatus,
+    JwtCredential, LoginState, Role, Session, StoredKey, TokenRecord, User, UserStatus,
 };
 use async_trait::async_trait;
 
@@ -366,8 +366,8 @@ pub trait Store: Send + Sync + 'static {
         secret_hash: &[u8; 32],
         now: UnixTime,
     ) -> StoreResult<bool>;
-    /// Deletes the app with its tokens, codes, device codes, consents and
-    /// rejection log, and
+    /// Deletes the app with its tokens, codes, device codes, consents,
+    /// rejection log and usage counts, and
     /// ends its sessions (reason `app deleted`, at `now`); false if it did not exist.
     /// Notifies [`Change::App`].
     async fn delete_app(&self, client_id: &str, now: UnixTime) -> StoreResult<bool>;
@@ -422,6 +422,8 @@ pub trait Store: Send + Sync + 'static {
     async fn list_users(&self, account_id: Option<&str>) -> StoreResult<Vec<User>>;
     /// False if the user does not exist.
     async fn set_user_status(&self, id: &str, status: UserStatus) -> StoreResult<bool>;
+    /// False if the user does not exist.
+    async fn set_user_role(&self, id: &str, role: Role) -> StoreResult<bool>;
     /// Replaces a user's password hash and ends every active session of the
     /// user (reason `reason`), in one unit of work: a session opened with
     /// the old password cannot outlive the change. `None`: no such user.
@@ -594,6 +596,17 @@ pub trait Store: Send + Sync + 'static {
         &self,
         request_id: &str,
     ) -> StoreResult<Option<crate::rejections::Rejection>>;
+
+    /// Adds each count to its app's day (apps that do not exist are
+    /// skipped); one unit of work.
+    async fn add_token_usage(&self, counts: &[crate::usage::TokenCount]) -> StoreResult<()>;
+    /// An app's token counts from `since_day` (days since the epoch) on,
+    /// newest day first.
+    async fn token_usage(
+        &self,
+        client_id: &str,
+        since_day: i64,
+    ) -> StoreResult<Vec<crate::usage::TokenCount>>;
 }
 
 #[cfg(test)]

@@ -718,6 +718,22 @@ catalog! {
         "App of another account",
         "The console shows a user only the apps of their own account; this app belongs to another account (or does not exist).",
         "Open the app from the console's app list, or sign in as a developer of the account that owns it.";
+    ConsoleAdminRequired = "GRD-702", AccessDenied, 403,
+        "The page needs the admin role",
+        "The console's account pages (users, every user's JWT credentials) are for administrators of the account; the signed-in user is a developer.",
+        "Ask an administrator of the account to do it, or to give this user the admin role (the console's Users page, PATCH /admin/v1/users/{id} or grantd user).";
+    ConsoleUserOfAnotherAccount = "GRD-703", AccessDenied, 403,
+        "User of another account",
+        "An administrator manages the users of their own account only; this user belongs to another account (or does not exist).",
+        "Open the user from the console's Users page, or sign in as an administrator of the account the user belongs to.";
+    ConsoleOwnUser = "GRD-704", InvalidRequest, 409,
+        "An administrator cannot change their own access",
+        "Disabling yourself or changing your own role from the console could leave the account with no administrator, and would end the session doing it. Nothing was changed.",
+        "Ask another administrator of the account to do it, or use the admin API (PATCH /admin/v1/users/{id}) or grantd user.";
+    ConsoleCredentialOfAnotherAccount = "GRD-705", AccessDenied, 403,
+        "JWT credential of another account",
+        "An administrator manages the JWT credentials of their own account's users only; this credential belongs to a user of another account (or does not exist).",
+        "Open the credential from the user's page in the console (Users, then the user).";
     ConsoleAppChanged = "GRD-740", InvalidRequest, 409,
         "App changed since the form was loaded",
         "The console's app settings form carries the app's revision from when the page was loaded; the app has been changed since (by another developer, the admin API or the CLI), so saving the form would undo that change. Nothing was saved.",

@@ -1838,6 +1838,46 @@ impl OAuthError {
         )
     }
 
+    pub fn console_admin_required(role: &str) -> Self {
+        Self::new(
+            Code::ConsoleAdminRequired,
+            format!(
+                "This page is for administrators of the account; you are signed in as a user with the role '{}', and it needs the role 'admin'. Ask an administrator of your account to do this, or to make you an admin.",
+                sanitize(role, 20)
+            ),
+        )
+    }
+
+    pub fn console_user_of_another_account(user_id: &str) -> Self {
+        Self::new(
+            Code::ConsoleUserOfAnotherAccount,
+            format!(
+                "User '{}' is not a user of your account; an administrator manages only their own account's users. Open a user from the Users page.",
+                sanitize(user_id, 64)
+            ),
+        )
+    }
+
+    pub fn console_own_user(what: &str) -> Self {
+        Self::new(
+            Code::ConsoleOwnUser,
+            format!(
+                "You cannot {} yourself from the console: the account could be left without an administrator. Nothing was changed; ask another administrator of the account.",
+                sanitize(what, 40)
+            ),
+        )
+    }
+
+    pub fn console_credential_of_another_account(id: &str) -> Self {
+        Self::new(
+            Code::ConsoleCredentialOfAnotherAccount,
+            format!(
+                "JWT credential '{}' does not belong to a user of your account; an administrator manages only their own account's credentials. Open it from the user's page.",
+                sanitize(id, 64)
+            ),
+        )
+    }
+
     pub fn console_app_changed(client_id: &str, loaded: i64, current: i64) -> Self {
         Self::new(
             Code::ConsoleAppChanged,

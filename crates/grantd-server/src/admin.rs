@@ -166,6 +166,15 @@ pub const ADMIN_ENDPOINTS: &[Endpoint] = &[
         group: None,
     },
     Endpoint {
+        path: "/admin/v1/apps/{client_id}/usage",
+        ringcentral: None,
+        allow: "GET",
+        metadata: None,
+        router: || get(app_usage),
+        summary: "An app's usage over the last 14 days (UTC), newest first: tokens issued at the token endpoint and rejected requests (from the kept rejection log), every day listed",
+        group: None,
+    },
+    Endpoint {
         path: "/admin/v1/rejections/{request_id}",
         ringcentral: None,
         allow: "GET",
@@ -551,4 +560,12 @@ async fn show_rejection(
 ) -> Result<Response, Rejection> {
     let r = s.grantd.rejection(&id).await?;
     Ok(Json(rejection_json(s.issuer(), &r)).into_response())
+}
+
+async fn app_usage(
+    State(s): State<AppState>,
+    PathParams(id): PathParams<String>,
+) -> Result<Response, Rejection> {
+    let days = s.grantd.app_usage(&id).await?;
+    Ok(Json(json!({"client_id": id, "days": days})).into_response())
 }

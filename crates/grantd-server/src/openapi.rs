@@ -76,6 +76,17 @@ fn operation(method: &str, path: &str, summary: &str) -> Value {
             json!({"type": "object", "properties": {"client_id": {"type": "string"}, "rejections": {"type": "array", "items": rejection_schema()}}}),
         ),
         ("get", "/admin/v1/rejections/{request_id}") => ("200", rejection_schema()),
+        ("get", p) if p.ends_with("/usage") => (
+            "200",
+            json!({"type": "object", "properties": {
+                "client_id": {"type": "string"},
+                "days": {"type": "array", "description": "The last 14 days (UTC), newest first; every day listed, zeros included", "items": {"type": "object", "properties": {
+                    "day": {"type": "string", "format": "date"},
+                    "tokens_issued": {"type": "integer", "description": "Tokens issued at the token endpoint (counted in memory, stored within seconds)"},
+                    "rejections": {"type": "integer", "description": "Rejected requests in the kept rejection log (its last 1,000 entries)"}
+                }}}
+            }}),
+        ),
         ("delete", _) => ("204", Value::Null),
         _ => ("200", json!({"$ref": "#/components/schemas/App"})),
     };

@@ -58,6 +58,8 @@ pub struct AppState {
     pub ws_uri: Option<Arc<str>>,
     /// Rejections at the OAuth endpoints, on their way to the store.
     pub rejections: Arc<RejectionLog>,
+    /// Tokens issued per app and day, on their way to the store.
+    pub usage: Arc<grantd_core::usage::UsageCounter>,
 }
 
 impl AppState {
@@ -80,6 +82,7 @@ impl AppState {
             cors_origins: Arc::new(edge.cors_allowed_origins.into_iter().collect()),
             ws_uri: edge.ws_uri.map(Arc::from),
             rejections: Arc::new(RejectionLog::new()),
+            usage: Arc::new(grantd_core::usage::UsageCounter::new()),
         }
     }
 
@@ -87,6 +90,12 @@ impl AppState {
     /// serves; until then rejections are dropped once the queue is full).
     pub fn record_rejections(&self) -> bool {
         self.rejections.spawn_writer(self.grantd.store.clone())
+    }
+
+    /// Starts flushing the token usage counts (call once, on the runtime
+    /// that serves).
+    pub fn record_usage(&self) {
+        self.usage.spawn_flusher(self.grantd.store.clone());
     }
 
     /// Starts sharing the request counters with the other nodes, when the

@@ -57,6 +57,7 @@ pub mod rejections;
 pub mod sessions;
 pub mod settings;
 pub mod tokens;
+pub mod usage;
 pub mod users;
 
 /// The longest a check may take before it is deemed stuck (a lock never released).
@@ -110,6 +111,7 @@ macro_rules! tests {
             users::users_round_trip_and_are_found_by_email_and_phone,
             users::user_conflicts_name_the_unique_key,
             users::set_user_status_changes_only_its_user,
+            users::set_user_role_changes_only_its_user,
             users::reserve_login_attempt_counts_before_the_password_is_checked,
             users::reserve_login_attempt_refuses_while_locked_and_writes_nothing,
             users::a_lock_that_ran_out_does_not_buy_fresh_guesses,
@@ -158,6 +160,9 @@ macro_rules! tests {
             rejections::rejections_round_trip_newest_first_and_filter,
             rejections::rejection_log_keeps_the_newest_per_app,
             rejections::concurrent_recorders_number_one_log,
+
+            usage::token_usage_adds_up_per_app_and_day,
+            usage::concurrent_usage_flushes_lose_nothing,
 
             purge::purge_removes_what_expired_before_the_cut_off,
             purge::purge_deletes_at_most_limit_rows_of_each_kind,

@@ -2,7 +2,7 @@
 
 use crate::fixtures::{bare_user, full_user, prefix, race, random_digits, setup_account, T};
 use grantd_core::clock::UnixTime;
-use grantd_core::model::{LoginState, User, UserStatus};
+use grantd_core::model::{LoginState, Role, User, UserStatus};
 use grantd_core::store::{LockoutPolicy, LoginAttempt, Store, StoreError, UniqueKey};
 
 /// How many sign-ins race for one user.
@@ -264,6 +264,43 @@ pub async fn set_user_status_changes_only_its_user(store: &dyn Store) {
         get(bare.id.clone()).await,
         Some(bare),
         "a status change touches only its user"
+    );
+}
+
+pub async fn set_user_role_changes_only_its_user(store: &dyn Store) {
+    let p = prefix();
+    let acct = format!("{p}-acct");
+    setup_account(store, &acct).await;
+    let full = full_user(&format!("{p}-full"), &acct);
+    let bare = bare_user(&format!("{p}-bare"), &acct);
+    store.insert_user(&full).await.expect("insert_user");
+    store.insert_user(&bare).await.expect("insert_user");
+    let get = |id: String| async move { store.get_user(&id).await.expect("get_user") };
+
+    for role in [Role::Admin, Role::Developer, Role::User] {
+        assert!(store
+            .set_user_role(&full.id, role)
+            .await
+            .expect("set_user_role"));
+        assert_eq!(
+            get(full.id.clone()).await,
+            Some(User {
+                role,
+                ..full.clone()
+            })
+        );
+    }
+    assert!(
+        !store
+            .set_user_role(&format!("{p}-ghost"), Role::Admin)
+            .await
+            .expect("set_user_role"),
+        "setting the role of an unknown user returns false"
+    );
+    assert_eq!(
+        get(bare.id.clone()).await,
+        Some(bare),
+        "a role change touches only its user"
     );
 }
 

@@ -219,6 +219,10 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
         ],
     ),
     (
+        "token_usage",
+        &[("client_id", Text), ("day", Int), ("count", Int)],
+    ),
+    (
         "browser_sessions",
         &[
             ("hash", Bytes),

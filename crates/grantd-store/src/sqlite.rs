@@ -19,7 +19,7 @@ use async_trait::async_trait;
 use grantd_core::clock::UnixTime;
 use grantd_core::model::{
     Account, App, AuthCode, BrowserSession, CodeUse, Consent, DeviceCode, JwtCredential,
-    LoginState, Session, StoredKey, TokenRecord, User, UserStatus,
+    LoginState, Role, Session, StoredKey, TokenRecord, User, UserStatus,
 };
 use grantd_core::store::{
     Cas, CounterDelta, CounterSync, DeviceDecision, LockoutPolicy, LoginAttempt, NewSession,
@@ -717,6 +717,7 @@ impl Store for SqliteStore {
             "DELETE FROM device_codes WHERE client_id = ?",
             "DELETE FROM consents WHERE client_id = ?",
             "DELETE FROM rejections WHERE client_id = ?",
+            "DELETE FROM token_usage WHERE client_id = ?",
         ] {
             sqlx::query(sql)
                 .bind(client_id)
@@ -979,6 +980,16 @@ impl Store for SqliteStore {
             .iter()
             .map(user_from_row)
             .collect()
+    }
+
+    async fn set_user_role(&self, id: &str, role: Role) -> StoreResult<bool> {
+        let done = sqlx::query("UPDATE users SET role = ? WHERE id = ?")
+            .bind(role.as_str())
+            .bind(id)
+            .execute(&self.writer)
+            .await
+            .map_err(|e| db_error(e, &format!("role of user {id}")))?;
+        Ok(done.rows_affected() > 0)
     }
 
     async fn set_user_status(&self, id: &str, status: UserStatus) -> StoreResult<bool> {
@@ -1721,6 +1732,52 @@ impl Store for SqliteStore {
         .map_err(|e| db_error(e, &format!("rejection {request_id}")))?
         .map(|row| rejection_from_row(&row))
         .transpose()
+    }
+
+    async fn add_token_usage(&self, counts: &[grantd_core::usage::TokenCount]) -> StoreResult<()> {
+        if counts.is_empty() {
+            return Ok(());
+        }
+        let err = |e| db_error(e, "token usage");
+        let mut tx = self.write_tx().await.map_err(err)?;
+        for c in counts {
+            sqlx::query(
+                "INSERT INTO token_usage (client_id, day, count) \
+                 SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1 FROM apps WHERE client_id = ?1) \
+                 ON CONFLICT (client_id, day) DO UPDATE SET count = token_usage.count + excluded.count",
+            )
+            .bind(&c.client_id)
+            .bind(c.day)
+            .bind(i64::try_from(c.count).unwrap_or(i64::MAX))
+            .execute(&mut *tx)
+            .await
+            .map_err(err)?;
+        }
+        tx.commit().await.map_err(err)?;
+        Ok(())
+    }
+
+    async fn token_usage(
+        &self,
+        client_id: &str,
+        since_day: i64,
+    ) -> StoreResult<Vec<grantd_core::usage::TokenCount>> {
+        let rows: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT day, count FROM token_usage WHERE client_id = ?1 AND day >= ?2 ORDER BY day DESC",
+        )
+        .bind(client_id)
+        .bind(since_day)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(|e| db_error(e, &format!("token usage of app {client_id}")))?;
+        Ok(rows
+            .into_iter()
+            .map(|(day, count)| grantd_core::usage::TokenCount {
+                client_id: client_id.to_string(),
+                day,
+                count: u64::try_from(count).unwrap_or(0),
+            })
+            .collect())
     }
 
     async fn delete_browser_session(&self, hash: &[u8; 32]) -> StoreResult<()> {

@@ -260,12 +260,14 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         },
     );
     state.record_rejections();
+    state.record_usage();
     if state.share_counters() {
         tracing::info!("request counters are shared with the other nodes through the database");
     }
     if !settings.rate_limits.is_off() {
         tracing::info!(quotas = %settings.rate_limits, "rate-limit group quotas on");
     }
+    let usage = (state.usage.clone(), state.grantd.store.clone());
     let app = grantd_server::router(state);
     if let Some(admin) = &settings.admin_listen {
         serve_metrics(admin, settings.connections.clone()).await?;
@@ -291,6 +293,8 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         shutdown_signal(),
     )
     .await;
+    // The token counts since the last flush, so a clean stop loses none.
+    usage.0.flush(&*usage.1).await;
     tracing::info!("stopped");
     Ok(())
 }

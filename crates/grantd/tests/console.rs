@@ -1492,3 +1492,964 @@ async fn a_public_app_has_no_secret_to_rotate_in_the_console() {
         "{html}"
     );
 }
+
+/// The users the admin API lists in an account.
+async fn users_of(server: &Server, account_id: &str) -> Vec<Value> {
+    let (status, body) = server
+        .admin(
+            Method::GET,
+            &format!("/admin/v1/users?account_id={account_id}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    body["users"].as_array().cloned().unwrap_or_default()
+}
+
+/// The text of the element with this id (a secret shown once).
+fn shown(html: &str, id: &str) -> String {
+    let open = format!("<code id=\"{id}\">");
+    let at = html
+        .find(&open)
+        .unwrap_or_else(|| panic!("no {id}: {html}"))
+        + open.len();
+    html[at..].split('<').next().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn an_admin_manages_the_users_of_their_account_and_a_developer_cannot() {
+    let server = Server::start();
+    let (_, other_account) = server
+        .admin(
+            Method::POST,
+            "/admin/v1/accounts",
+            Some(json!({"name": "Elsewhere"})),
+        )
+        .await;
+    let admin = server
+        .create_user(json!({"email": "ada@example.com", "name": "Ada Admin", "role": "admin", "password": "admin password 1"}))
+        .await;
+    let dev = server
+        .create_user(json!({"email": "dev@example.com", "name": "Dana Dev", "role": "developer", "password": "developer password 1"}))
+        .await;
+    let theirs = server
+        .create_user(json!({"email": "them@example.com", "name": "Their User", "role": "developer", "password": "their password 12", "account_id": other_account["id"]}))
+        .await;
+    let account = admin["account_id"].as_str().unwrap().to_string();
+    let dev_id = dev["id"].as_str().unwrap().to_string();
+    let theirs_id = theirs["id"].as_str().unwrap().to_string();
+
+    // A developer is refused every account page, naming the role needed.
+    let d = browser();
+    sign_in(&d, &server, "dev@example.com", "developer password 1").await;
+    let (_, apps) = page(&d, &server, "/console").await;
+    assert!(
+        !apps.contains("href=\"/console/users\""),
+        "no Users link for a developer"
+    );
+    let dev_csrf = csrf_of(&apps);
+    for path in [
+        "/console/users".to_string(),
+        format!("/console/users/{dev_id}"),
+    ] {
+        let (status, html) = page(&d, &server, &path).await;
+        assert_eq!(status, 403, "{path}: {html}");
+        assert!(
+            html.contains("GRD-702") && html.contains("'admin'"),
+            "{html}"
+        );
+    }
+    let (status, html) = post_page(
+        &d,
+        &server,
+        "/console/users",
+        &[
+            ("csrf", &dev_csrf),
+            ("name", "Sneaky"),
+            ("email", "sneaky@example.com"),
+            ("role", "admin"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 403, "{html}");
+    assert!(html.contains("GRD-702"));
+    let (status, _) = post_page(
+        &d,
+        &server,
+        &format!("/console/users/{dev_id}"),
+        &[("csrf", &dev_csrf), ("action", "role"), ("role", "admin")],
+    )
+    .await;
+    assert_eq!(status, 403, "a developer cannot make themselves admin");
+    assert_eq!(users_of(&server, &account).await.len(), 2);
+
+    // The admin sees the account's users, not another account's.
+    let b = browser();
+    let (status, _) = sign_in(&b, &server, "ada@example.com", "admin password 1").await;
+    assert_eq!(status, 303);
+    let (status, html) = page(&b, &server, "/console/users").await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("href=\"/console/users\""), "the Users link");
+    assert!(
+        html.contains("Ada Admin") && html.contains("Dana Dev") && html.contains("dev@example.com")
+    );
+    assert!(!html.contains("Their User") && !html.contains(&theirs_id));
+    let csrf = csrf_of(&html);
+
+    // Each field's error beside it, the catalog's code linked; nothing saved.
+    type Case<'a> = (Vec<(&'a str, &'a str)>, &'a str, &'a str);
+    let cases: [Case; 6] = [
+        (
+            vec![
+                ("csrf", &csrf),
+                ("name", ""),
+                ("email", "new@example.com"),
+                ("role", "developer"),
+            ],
+            "GRD-416",
+            "'name'",
+        ),
+        (
+            vec![
+                ("csrf", &csrf),
+                ("name", "New"),
+                ("email", "not-an-email"),
+                ("role", "developer"),
+            ],
+            "GRD-416",
+            "'email'",
+        ),
+        (
+            vec![
+                ("csrf", &csrf),
+                ("name", "New"),
+                ("email", "new@example.com"),
+                ("role", "root"),
+            ],
+            "GRD-416",
+            "use admin, developer or user",
+        ),
+        (
+            vec![
+                ("csrf", &csrf),
+                ("name", "New"),
+                ("email", "new@example.com"),
+                ("role", "user"),
+                ("password", "short"),
+            ],
+            "GRD-416",
+            "8 to 1024 characters",
+        ),
+        (
+            vec![
+                ("csrf", &csrf),
+                ("name", "New"),
+                ("email", "dev@example.com"),
+                ("role", "user"),
+            ],
+            "GRD-416",
+            "already taken",
+        ),
+        (
+            vec![
+                ("csrf", "forged"),
+                ("name", "New"),
+                ("email", "new@example.com"),
+                ("role", "user"),
+            ],
+            "GRD-106",
+            "anti-forgery token",
+        ),
+    ];
+    for (form, code, says) in cases {
+        let (status, html) = post_page(&b, &server, "/console/users", &form).await;
+        assert_eq!(status, 400, "{says}: {html}");
+        assert!(html.contains(says), "{says}: {html}");
+        assert!(html.contains(&format!("/docs/errors/{code}")), "{html}");
+        if code != "GRD-106" {
+            assert!(
+                html.contains("class=\"field-error\""),
+                "{says}: beside the field"
+            );
+        }
+        assert!(
+            !html.contains("short\""),
+            "the password is not put back in the form"
+        );
+    }
+    assert_eq!(users_of(&server, &account).await.len(), 2, "nothing saved");
+
+    // Created with a password grantd makes, shown once; it signs in.
+    let (status, html) = post_page(
+        &b,
+        &server,
+        "/console/users",
+        &[
+            ("csrf", &csrf),
+            ("name", "Nico New"),
+            ("email", "Nico@Example.com"),
+            ("role", "developer"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 201, "{html}");
+    assert!(html.contains("User Nico New created as developer."));
+    let made = shown(&html, "new-password");
+    assert!(made.len() >= 20, "{made}");
+    assert!(html.contains("data-copy=\"new-password\""), "a copy button");
+    let users = users_of(&server, &account).await;
+    let nico = users
+        .iter()
+        .find(|u| u["email"] == "nico@example.com")
+        .expect("created in the admin's account");
+    let nico_id = nico["id"].as_str().unwrap().to_string();
+    assert_eq!(nico["role"], "developer");
+    let n = browser();
+    let (status, _) = sign_in(&n, &server, "nico@example.com", &made).await;
+    assert_eq!(status, 303, "the shown password signs in");
+    let (_, again) = page(&b, &server, "/console/users").await;
+    assert!(!again.contains(&made), "shown once");
+
+    // Another account's user: refused alike, read or changed.
+    let (status, html) = page(&b, &server, &format!("/console/users/{theirs_id}")).await;
+    assert_eq!(status, 403);
+    assert!(html.contains("GRD-703"), "{html}");
+    let (status, html) = post_page(
+        &b,
+        &server,
+        &format!("/console/users/{theirs_id}"),
+        &[
+            ("csrf", &csrf),
+            ("action", "status"),
+            ("status", "disabled"),
+            ("confirm", "yes"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 403);
+    assert!(html.contains("GRD-703"));
+    let (_, them) = server
+        .admin(Method::GET, &format!("/admin/v1/users/{theirs_id}"), None)
+        .await;
+    assert_eq!(
+        them["status"], "enabled",
+        "another account's user untouched"
+    );
+
+    // Disabling needs the confirmation; then the user cannot sign in.
+    let nico_page = format!("/console/users/{nico_id}");
+    let (status, html) = post_page(
+        &b,
+        &server,
+        &nico_page,
+        &[
+            ("csrf", &csrf),
+            ("action", "status"),
+            ("status", "disabled"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(html.contains("tick the box to confirm") && html.contains("class=\"field-error\""));
+    let (status, html) = post_page(
+        &b,
+        &server,
+        &nico_page,
+        &[
+            ("csrf", "forged"),
+            ("action", "status"),
+            ("status", "disabled"),
+            ("confirm", "yes"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(html.contains("anti-forgery token"));
+    let (_, still) = server
+        .admin(Method::GET, &format!("/admin/v1/users/{nico_id}"), None)
+        .await;
+    assert_eq!(still["status"], "enabled", "refused forms change nothing");
+    let r = b
+        .post(server.url(&nico_page))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("action", "status"),
+            ("status", "disabled"),
+            ("confirm", "yes"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 303);
+    let (_, html) = page(&b, &server, &format!("{nico_page}?done=disabled")).await;
+    assert!(
+        html.contains("User disabled") && html.contains("Enable user"),
+        "{html}"
+    );
+    let (status, _) = sign_in(&browser(), &server, "nico@example.com", &made).await;
+    assert_ne!(status, 303, "a disabled user cannot sign in");
+    let r = b
+        .post(server.url(&nico_page))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("action", "status"),
+            ("status", "enabled"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 303);
+
+    // The role changes; a wrong one is refused beside the field.
+    let (status, html) = post_page(
+        &b,
+        &server,
+        &nico_page,
+        &[("csrf", &csrf), ("action", "role"), ("role", "owner")],
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(
+        html.contains("use admin, developer or user") && html.contains("class=\"field-error\"")
+    );
+    let r = b
+        .post(server.url(&nico_page))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("action", "role"),
+            ("role", "user"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 303);
+    let (_, nico) = server
+        .admin(Method::GET, &format!("/admin/v1/users/{nico_id}"), None)
+        .await;
+    assert_eq!(nico["role"], "user");
+    let (status, html) = page(&n, &server, "/console").await;
+    assert_eq!(status, 403, "the new role holds at once, signed in or not");
+    assert!(html.contains("GRD-700"));
+
+    // An administrator cannot disable themselves or change their own role.
+    let own = format!("/console/users/{}", admin["id"].as_str().unwrap());
+    for form in [
+        vec![
+            ("csrf", csrf.as_str()),
+            ("action", "status"),
+            ("status", "disabled"),
+            ("confirm", "yes"),
+        ],
+        vec![
+            ("csrf", csrf.as_str()),
+            ("action", "role"),
+            ("role", "developer"),
+        ],
+    ] {
+        let (status, html) = post_page(&b, &server, &own, &form).await;
+        assert_eq!(status, 409, "{html}");
+        assert!(html.contains("GRD-704"));
+    }
+
+    // A password reset: confirmed, checked, then the new one signs in.
+    let (status, html) = post_page(
+        &b,
+        &server,
+        &nico_page,
+        &[
+            ("csrf", &csrf),
+            ("action", "password"),
+            ("password", "a new password 9"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(html.contains("tick the box to confirm"));
+    let (status, html) = post_page(
+        &b,
+        &server,
+        &nico_page,
+        &[
+            ("csrf", &csrf),
+            ("action", "password"),
+            ("password", "tiny"),
+            ("confirm", "yes"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(html.contains("8 to 1024 characters") && html.contains("class=\"field-error\""));
+    let (status, html) = post_page(
+        &b,
+        &server,
+        &nico_page,
+        &[
+            ("csrf", &csrf),
+            ("action", "password"),
+            ("password", "a new password 9"),
+            ("confirm", "yes"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("Password reset"));
+    assert!(
+        !html.contains("a new password 9"),
+        "a password the admin set is not shown"
+    );
+    // Nico is a plain user now: the new password is right, the role is not.
+    let (status, html) = sign_in(&browser(), &server, "nico@example.com", "a new password 9").await;
+    assert_eq!(status, 403, "{html}");
+    assert!(html.contains("GRD-700"));
+    let (status, _) = sign_in(&browser(), &server, "nico@example.com", &made).await;
+    assert_eq!(status, 401, "the old password no longer works");
+
+    // The audit log names the administrator for each action.
+    let (_, audit) = server
+        .admin(Method::GET, "/admin/v1/audit?limit=1000", None)
+        .await;
+    let entries = audit["entries"].as_array().unwrap();
+    for kind in [
+        "user_created",
+        "user_disabled",
+        "user_enabled",
+        "role_changed",
+        "password_reset",
+    ] {
+        let e = entries
+            .iter()
+            .find(|e| e["kind"] == kind)
+            .unwrap_or_else(|| panic!("no {kind} entry: {audit}"));
+        assert_eq!(e["actor"], admin["id"], "{e}");
+        assert_eq!(e["subject"], nico_id.as_str(), "{e}");
+        assert_eq!(e["source"], "127.0.0.1", "{e}");
+    }
+    assert!(
+        !audit.to_string().contains(&made),
+        "no password in the audit log"
+    );
+}
+
+#[tokio::test]
+async fn an_admin_manages_every_users_jwt_credentials() {
+    let server = Server::start();
+    let (_, other_account) = server
+        .admin(
+            Method::POST,
+            "/admin/v1/accounts",
+            Some(json!({"name": "Elsewhere"})),
+        )
+        .await;
+    let app = server
+        .server_only_app(json!({"name": "Nightly Sync", "grants": ["jwt_bearer"]}))
+        .await;
+    server
+        .create_user(json!({"email": "ada@example.com", "name": "Ada Admin", "role": "admin", "password": "admin password 1"}))
+        .await;
+    let dev = server
+        .create_user(json!({"email": "dev@example.com", "name": "Dana Dev", "role": "developer", "password": "developer password 1"}))
+        .await;
+    let theirs = server
+        .create_user(json!({"email": "them@example.com", "name": "Their User", "role": "developer", "password": "their password 12", "account_id": other_account["id"]}))
+        .await;
+    let dev_id = dev["id"].as_str().unwrap().to_string();
+    let (_, their_cred) = server
+        .admin(
+            Method::POST,
+            &format!(
+                "/admin/v1/users/{}/jwt-credentials",
+                theirs["id"].as_str().unwrap()
+            ),
+            Some(json!({"label": "theirs"})),
+        )
+        .await;
+    let their_cred_id = their_cred["id"].as_str().unwrap().to_string();
+    let count = || async {
+        let (_, body) = server
+            .admin(
+                Method::GET,
+                &format!("/admin/v1/users/{dev_id}/jwt-credentials"),
+                None,
+            )
+            .await;
+        body["jwt_credentials"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    };
+
+    let b = browser();
+    sign_in(&b, &server, "ada@example.com", "admin password 1").await;
+    let dev_page = format!("/console/users/{dev_id}");
+    let (status, html) = page(&b, &server, &dev_page).await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("Dana Dev has no JWT credentials."));
+    let csrf = csrf_of(&html);
+    let app_field = format!("app.{}", app.client_id);
+
+    // The credential form's errors beside their fields; nothing saved.
+    for (form, says) in [
+        (
+            vec![
+                ("csrf", csrf.as_str()),
+                ("action", "credential"),
+                ("label", "ci"),
+                ("expires", "90"),
+            ],
+            "at least one app",
+        ),
+        (
+            vec![
+                ("csrf", csrf.as_str()),
+                ("action", "credential"),
+                ("label", ""),
+                (app_field.as_str(), "yes"),
+                ("expires", "90"),
+            ],
+            "1 to 100 characters",
+        ),
+        (
+            vec![
+                ("csrf", "forged"),
+                ("action", "credential"),
+                ("label", "ci"),
+                (app_field.as_str(), "yes"),
+                ("expires", "90"),
+            ],
+            "anti-forgery token",
+        ),
+        (
+            vec![
+                ("csrf", csrf.as_str()),
+                ("action", "launch"),
+                ("label", "ci"),
+            ],
+            "use role, status, password, credential or revoke",
+        ),
+    ] {
+        let (status, html) = post_page(&b, &server, &dev_page, &form).await;
+        assert_eq!(status, 400, "{says}: {html}");
+        assert!(
+            html.contains(says) && html.contains("/docs/errors/GRD-106"),
+            "{says}: {html}"
+        );
+    }
+    assert!(count().await.is_empty());
+
+    // Created for the developer: shown once, with a copy button; it works.
+    let (status, html) = post_page(
+        &b,
+        &server,
+        &dev_page,
+        &[
+            ("csrf", &csrf),
+            ("action", "credential"),
+            ("label", "dana's server"),
+            (&app_field, "yes"),
+            ("expires", "30"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 201, "{html}");
+    assert!(html.contains("Credential created.") && html.contains("data-copy=\"new-jwt\""));
+    let jwt = shown(&html, "new-jwt");
+    let creds = count().await;
+    assert_eq!(creds.len(), 1);
+    assert_eq!(creds[0]["label"], "dana's server");
+    let cred_id = creds[0]["id"].as_str().unwrap().to_string();
+    let body =
+        format!("grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion={jwt}");
+    let exchange = || server.post_form("/oauth/token", Some((&app.client_id, &app.secret)), &body);
+    assert_eq!(
+        exchange().await.status,
+        200,
+        "the credential signs in as the developer"
+    );
+
+    // Revoking: confirmed, only this account's, then it stops working.
+    let (status, html) = post_page(
+        &b,
+        &server,
+        &dev_page,
+        &[("csrf", &csrf), ("action", "revoke"), ("id", &cred_id)],
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(html.contains("tick the box to confirm"));
+    let (status, html) = post_page(
+        &b,
+        &server,
+        &dev_page,
+        &[
+            ("csrf", &csrf),
+            ("action", "revoke"),
+            ("id", &their_cred_id),
+            ("confirm", "yes"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 403, "{html}");
+    assert!(html.contains("GRD-705"));
+    let (_, theirs_now) = server
+        .admin(
+            Method::GET,
+            &format!(
+                "/admin/v1/users/{}/jwt-credentials",
+                theirs["id"].as_str().unwrap()
+            ),
+            None,
+        )
+        .await;
+    assert!(
+        theirs_now["jwt_credentials"][0]["revoked_at"].is_null(),
+        "another account's credential stays"
+    );
+    assert!(
+        count().await[0]["revoked_at"].is_null(),
+        "refused forms revoke nothing"
+    );
+    let r = b
+        .post(server.url(&dev_page))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("action", "revoke"),
+            ("id", cred_id.as_str()),
+            ("confirm", "yes"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 303);
+    let (_, html) = page(&b, &server, &format!("{dev_page}?done=revoked")).await;
+    assert!(html.contains("Credential revoked") && html.contains("revoked"));
+    assert!(!html.contains(&jwt), "the JWT is not shown again");
+    assert_eq!(
+        exchange().await.status,
+        400,
+        "a revoked credential no longer works"
+    );
+
+    let (_, audit) = server
+        .admin(Method::GET, "/admin/v1/audit?limit=1000", None)
+        .await;
+    let entries = audit["entries"].as_array().unwrap();
+    let admin_id = users_of(&server, dev["account_id"].as_str().unwrap())
+        .await
+        .into_iter()
+        .find(|u| u["role"] == "admin")
+        .unwrap()["id"]
+        .clone();
+    for kind in ["credential_created", "credential_revoked"] {
+        assert!(
+            entries.iter().any(|e| e["kind"] == kind
+                && e["subject"] == cred_id.as_str()
+                && e["actor"] == admin_id),
+            "{kind} by the admin: {audit}"
+        );
+    }
+}
+
+/// Tokens are counted off the request path: wait for the flush.
+async fn usage_until(
+    server: &Server,
+    client_id: &str,
+    want: impl Fn(&[Value]) -> bool,
+) -> Vec<Value> {
+    let mut last = Vec::new();
+    for _ in 0..200 {
+        let (status, body) = server
+            .admin(
+                Method::GET,
+                &format!("/admin/v1/apps/{client_id}/usage"),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        last = body["days"].as_array().cloned().unwrap_or_default();
+        if want(&last) {
+            return last;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("usage of {client_id} never as expected: {last:?}");
+}
+
+#[tokio::test]
+async fn tokens_issued_per_day_are_counted_and_shown_beside_rejections() {
+    let server = Server::start_with(&["--password-grant-sunset", "2099-12-31"], &[]);
+    let app = server
+        .server_only_app(json!({"name": "Nightly Sync", "grants": ["client_credentials"]}))
+        .await;
+    let quiet = server
+        .server_only_app(json!({"name": "Quiet", "grants": ["client_credentials"]}))
+        .await;
+    let token = || {
+        server.post_form(
+            "/oauth/token",
+            Some((&app.client_id, &app.secret)),
+            "grant_type=client_credentials",
+        )
+    };
+    for _ in 0..3 {
+        assert_eq!(token().await.status, 200);
+    }
+    let refused = server
+        .post_form(
+            "/oauth/token",
+            Some((&app.client_id, &app.secret)),
+            "grant_type=password&username=a%40example.com&password=whatever1",
+        )
+        .await;
+    assert_eq!(refused.status, 400);
+
+    let days = usage_until(&server, &app.client_id, |d| {
+        d.first()
+            .is_some_and(|t| t["tokens_issued"] == 3 && t["rejections"] == 1)
+    })
+    .await;
+    assert_eq!(
+        days.len(),
+        14,
+        "the last 14 days, every day listed: {days:?}"
+    );
+    assert!(days[1..]
+        .iter()
+        .all(|d| d["tokens_issued"] == 0 && d["rejections"] == 0));
+    let today = days[0]["day"].as_str().unwrap().to_string();
+    assert_eq!(today.len(), 10);
+    let (_, q) = server
+        .admin(
+            Method::GET,
+            &format!("/admin/v1/apps/{}/usage", quiet.client_id),
+            None,
+        )
+        .await;
+    assert_eq!(q["days"][0]["tokens_issued"], 0, "each app its own count");
+    let (status, _) = server
+        .admin(Method::GET, "/admin/v1/apps/no-such-app/usage", None)
+        .await;
+    assert_eq!(status, 404);
+
+    // The next day counts on its own; yesterday keeps its count.
+    server.advance(86_400);
+    assert_eq!(token().await.status, 200);
+    let days = usage_until(&server, &app.client_id, |d| {
+        d.first().is_some_and(|t| t["tokens_issued"] == 1)
+    })
+    .await;
+    assert_eq!(days[1]["day"], today.as_str());
+    assert_eq!(days[1]["tokens_issued"], 3);
+
+    // The app page shows both.
+    server
+        .create_user(json!({"email": "dev@example.com", "name": "Dana Dev", "role": "developer", "password": "developer password 1"}))
+        .await;
+    let b = browser();
+    sign_in(&b, &server, "dev@example.com", "developer password 1").await;
+    let (status, html) = page(&b, &server, &format!("/console/apps/{}", app.client_id)).await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("<th>Tokens issued</th><th>Rejected requests</th>"),
+        "{html}"
+    );
+    assert!(
+        html.contains(&format!("<tr><td>{today}</td><td>3</td><td>1</td></tr>")),
+        "{html}"
+    );
+}
+
+#[tokio::test]
+async fn the_console_has_one_script_of_its_own_and_the_copy_buttons_it_shows() {
+    let server = Server::start();
+    let app = server
+        .server_only_app(json!({"name": "Nightly Sync", "grants": ["client_credentials"]}))
+        .await;
+    server
+        .create_user(json!({"email": "dev@example.com", "name": "Dana Dev", "role": "developer", "password": "developer password 1"}))
+        .await;
+    let b = browser();
+    sign_in(&b, &server, "dev@example.com", "developer password 1").await;
+    let r = b
+        .get(server.url(&format!("/console/apps/{}", app.client_id)))
+        .send()
+        .await
+        .unwrap();
+    let csp = r.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        csp.contains("script-src 'self'") && csp.contains("default-src 'none'"),
+        "{csp}"
+    );
+    assert!(!csp.contains("unsafe-inline"), "{csp}");
+    let html = r.text().await.unwrap();
+    assert!(html.contains("<script src=\"/assets/console.js\" defer></script>"));
+    assert_eq!(html.matches("<script").count(), 1, "no inline script");
+    // Each snippet has its copy button, hidden until the script shows it.
+    assert!(
+        html.contains("data-copy=\"snippet-1-curl\" hidden"),
+        "{html}"
+    );
+    assert!(html.contains("<code id=\"snippet-1-curl\">"));
+
+    let js = b
+        .get(server.url("/assets/console.js"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(js.status(), 200);
+    assert!(js.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/javascript"));
+    assert!(js.text().await.unwrap().contains("navigator.clipboard"));
+
+    // The authorization pages stay without any script.
+    let signin = b
+        .get(server.url(&format!(
+            "/oauth/authorize?response_type=code&client_id={}",
+            app.client_id
+        )))
+        .send()
+        .await
+        .unwrap();
+    if let Some(csp) = signin.headers().get("content-security-policy") {
+        assert!(!csp.to_str().unwrap().contains("script-src"), "{csp:?}");
+    }
+}
+
+/// A public EC P-256 key as a JWK, made here.
+fn public_jwk(kid: &str) -> Value {
+    use aws_lc_rs::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+    let rng = aws_lc_rs::rand::SystemRandom::new();
+    let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
+    let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref()).unwrap();
+    let p = pair.public_key().as_ref();
+    json!({"kty": "EC", "crv": "P-256", "kid": kid, "use": "sig", "alg": "ES256",
+           "x": URL_SAFE_NO_PAD.encode(&p[1..33]), "y": URL_SAFE_NO_PAD.encode(&p[33..65])})
+}
+
+#[tokio::test]
+async fn the_app_forms_take_a_key_set_checked_beside_the_field() {
+    let server = Server::start();
+    server
+        .create_user(json!({"email": "dev@example.com", "name": "Dana Dev", "role": "developer", "password": "developer password 1"}))
+        .await;
+    let b = browser();
+    sign_in(&b, &server, "dev@example.com", "developer password 1").await;
+    let (_, html) = page(&b, &server, "/console/apps/new?platform=server-only").await;
+    assert!(
+        html.contains("name=\"jwks\""),
+        "the register form has the key set field"
+    );
+    let csrf = csrf_of(&html);
+    let (_, before) = server.admin(Method::GET, "/admin/v1/apps", None).await;
+    let apps_before = before["apps"].as_array().unwrap().len();
+    for (jwks, says) in [
+        ("not json".to_string(), "not a JSON Web Key Set"),
+        ("{\"keys\": []}".to_string(), "has no keys"),
+    ] {
+        let (status, html) = register_with_jwks(&b, &server, &csrf, &jwks).await;
+        assert_eq!(status, 400, "{html}");
+        assert!(
+            html.contains(says) && html.contains("GRD-410"),
+            "{says}: {html}"
+        );
+        assert!(html.contains("class=\"field-error\""), "beside the field");
+    }
+    let (_, after) = server.admin(Method::GET, "/admin/v1/apps", None).await;
+    assert_eq!(
+        after["apps"].as_array().unwrap().len(),
+        apps_before,
+        "nothing saved"
+    );
+
+    let key = public_jwk("k1");
+    let (status, html) =
+        register_with_jwks(&b, &server, &csrf, &json!({"keys": [key]}).to_string()).await;
+    assert_eq!(status, 201, "{html}");
+    let at = html.find("Client id</dt><dd><code>").unwrap() + 24;
+    let client_id = html[at..].split('<').next().unwrap().to_string();
+    let app = admin_app(&server, &client_id).await;
+    assert_eq!(app["jwks"]["keys"][0]["kid"], "k1", "{app}");
+
+    // The settings form shows the set; a broken one is refused; empty removes it.
+    let app_page = format!("/console/apps/{client_id}");
+    let (_, html) = page(&b, &server, &app_page).await;
+    assert!(html.contains("\"kid\": \"k1\""), "{html}");
+    let revision = {
+        let at = html.find("name=\"revision\" value=\"").unwrap() + 23;
+        html[at..].split('"').next().unwrap().to_string()
+    };
+    let (status, html) = save_jwks(
+        &b,
+        &server,
+        &app_page,
+        &csrf,
+        &revision,
+        "{\"keys\": [{\"kty\": \"EC\"}]}",
+    )
+    .await;
+    assert_eq!(status, 400, "{html}");
+    assert!(
+        html.contains("GRD-410") && html.contains("class=\"field-error\""),
+        "{html}"
+    );
+    assert_eq!(
+        admin_app(&server, &client_id).await["jwks"]["keys"][0]["kid"],
+        "k1"
+    );
+    let (status, _) = save_jwks(&b, &server, &app_page, &csrf, &revision, "").await;
+    assert_eq!(status, 303);
+    assert!(
+        admin_app(&server, &client_id).await["jwks"].is_null(),
+        "empty removes the set"
+    );
+}
+
+async fn register_with_jwks(
+    b: &reqwest::Client,
+    server: &Server,
+    csrf: &str,
+    jwks: &str,
+) -> (u16, String) {
+    post_page(
+        b,
+        server,
+        "/console/apps/new",
+        &[
+            ("csrf", csrf),
+            ("platform", "server-only"),
+            ("name", "Signed Sync"),
+            ("grant.client_credentials", "yes"),
+            ("jwks", jwks),
+        ],
+    )
+    .await
+}
+
+async fn save_jwks(
+    b: &reqwest::Client,
+    server: &Server,
+    app_page: &str,
+    csrf: &str,
+    revision: &str,
+    jwks: &str,
+) -> (u16, String) {
+    post_page(
+        b,
+        server,
+        app_page,
+        &[
+            ("csrf", csrf),
+            ("revision", revision),
+            ("name", "Signed Sync"),
+            ("grant.client_credentials", "yes"),
+            ("jwks", jwks),
+        ],
+    )
+    .await
+}

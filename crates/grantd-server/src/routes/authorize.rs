@@ -117,6 +117,19 @@ pub(super) fn page(
     redirect: Option<&str>,
     csrf: Option<&str>,
 ) -> Response {
+    page_with_scripts(s, status, html, redirect, csrf, false)
+}
+
+/// A page; with `scripts`, its CSP admits grantd's own script files
+/// (`script-src 'self'`: never inline code). Only the console has one.
+pub(super) fn page_with_scripts(
+    s: &AppState,
+    status: StatusCode,
+    html: Result<String, askama::Error>,
+    redirect: Option<&str>,
+    csrf: Option<&str>,
+    scripts: bool,
+) -> Response {
     let mut res = match html {
         Ok(body) => (status, Html(body)).into_response(),
         Err(e) => {
@@ -129,7 +142,8 @@ pub(super) fn page(
         Some(r) => format!("'self' {}", origin(r)),
         None => "'self'".to_string(),
     };
-    let csp = format!("default-src 'none'; style-src 'self'; img-src 'self'; form-action {form_action}; frame-ancestors 'none'; base-uri 'none'");
+    let script = if scripts { " script-src 'self';" } else { "" };
+    let csp = format!("default-src 'none';{script} style-src 'self'; img-src 'self'; form-action {form_action}; frame-ancestors 'none'; base-uri 'none'");
     if let Ok(v) = HeaderValue::from_str(&csp) {
         res.headers_mut().insert(header::CONTENT_SECURITY_POLICY, v);
     }

@@ -4,7 +4,9 @@
 //! no JavaScript; the authorization pages' browser session, CSRF cookies,
 //! CSP and headers.
 
-use super::authorize::{check_csrf, cookie, csrf_for, names, page, redirect, secure, set_cookie};
+use super::authorize::{
+    check_csrf, cookie, csrf_for, names, page_with_scripts, redirect, secure, set_cookie,
+};
 use crate::extract::read_form;
 use crate::ratelimit::{Attempt, Identity};
 use crate::reject::Rejection;
@@ -89,7 +91,7 @@ struct AppPage<'a> {
     error_code: Option<&'static str>,
     rejections: Vec<RejectionRow>,
     snippets: Vec<super::console_snippets::Snippet>,
-    days: Vec<(String, u64)>,
+    days: Vec<grantd_core::usage::UsageDay>,
     distribution: &'static str,
     confidential: bool,
     flash: Option<&'a str>,
@@ -114,6 +116,7 @@ struct SettingsView {
     refresh_token_ttl: String,
     issue_refresh_tokens: String,
     access_token_format: String,
+    jwks: String,
     /// The app's revision as loaded: a refused form keeps the one it was
     /// loaded at, so saving it again is refused too once the app changed.
     revision: String,
@@ -145,6 +148,7 @@ impl SettingsView {
                 refresh_token_ttl: f.refresh_token_ttl.clone(),
                 issue_refresh_tokens: f.issue_refresh_tokens.clone(),
                 access_token_format: f.access_token_format.clone(),
+                jwks: f.jwks.clone(),
                 revision: f.revision.clone(),
             },
             None => SettingsView {
@@ -167,6 +171,11 @@ impl SettingsView {
                 }
                 .into(),
                 access_token_format: app.access_token_format.as_str().into(),
+                jwks: app
+                    .jwks
+                    .as_ref()
+                    .and_then(|k| serde_json::to_string_pretty(k).ok())
+                    .unwrap_or_default(),
                 revision: app.revision.to_string(),
             },
         }
@@ -192,6 +201,7 @@ fn app_form(params: &Params) -> grantd_core::console::AppForm {
         refresh_token_ttl: get("refresh_token_ttl"),
         access_token_format: get("access_token_format"),
         allowed_origins: get("allowed_origins"),
+        jwks: get("jwks"),
         revision: get("revision"),
     }
 }
@@ -218,15 +228,23 @@ struct RequestPage<'a> {
 }
 
 /// A console request: headers and parameters (query for GET, form for POST).
-struct PageRequest {
-    headers: HeaderMap,
-    params: Params,
+pub(super) struct PageRequest {
+    pub(super) headers: HeaderMap,
+    pub(super) params: Params,
     attempt: Option<Attempt>,
+    /// The client's address (behind trusted proxies, the forwarded one),
+    /// for the audit log.
+    pub(super) source: String,
 }
 
 impl PageRequest {
-    async fn read(s: &AppState, req: Request) -> Result<PageRequest, Response> {
+    pub(super) async fn read(s: &AppState, req: Request) -> Result<PageRequest, Response> {
         let attempt = req.extensions().get::<Attempt>().cloned();
+        let source = req
+            .extensions()
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| s.proxies.client_ip(c.0, req.headers()).to_string())
+            .unwrap_or_default();
         let (parts, body) = req.into_parts();
         let params = if parts.method == Method::POST {
             read_form(&parts.headers, body, s.body_read_timeout)
@@ -240,6 +258,7 @@ impl PageRequest {
                 headers: parts.headers,
                 params,
                 attempt,
+                source,
             }),
             Err(e) => Err(Rejection(e).into_response()),
         }
@@ -247,7 +266,7 @@ impl PageRequest {
 
     /// The signed-in console user; otherwise the answer to give (the
     /// sign-in form, or the role's refusal).
-    async fn user(&self, s: &AppState) -> Result<User, Response> {
+    pub(super) async fn user(&self, s: &AppState) -> Result<User, Response> {
         let signed_in = s
             .grantd
             .browser_user(cookie(&self.headers, names(s).session))
@@ -263,7 +282,19 @@ impl PageRequest {
     }
 }
 
-fn with_error_code(mut res: Response, e: Option<&OAuthError>) -> Response {
+/// A console page: the authorization pages' headers, and a CSP that admits
+/// the console's own script (copy buttons).
+pub(super) fn page(
+    s: &AppState,
+    status: StatusCode,
+    html: Result<String, askama::Error>,
+    redirect: Option<&str>,
+    csrf: Option<&str>,
+) -> Response {
+    page_with_scripts(s, status, html, redirect, csrf, true)
+}
+
+pub(super) fn with_error_code(mut res: Response, e: Option<&OAuthError>) -> Response {
     if let Some(e) = e {
         res.headers_mut()
             .insert("x-error-code", HeaderValue::from_static(e.entry().code));
@@ -271,7 +302,7 @@ fn with_error_code(mut res: Response, e: Option<&OAuthError>) -> Response {
     res
 }
 
-fn status_of(e: &OAuthError) -> StatusCode {
+pub(super) fn status_of(e: &OAuthError) -> StatusCode {
     StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST)
 }
 
@@ -506,19 +537,8 @@ async fn app_page(
         },
         Err(e) => (Vec::new(), Some(e)),
     };
-    let days = match s
-        .grantd
-        .console_rejections(
-            user,
-            client_id,
-            &grantd_core::rejections::RejectionFilter {
-                limit: grantd_core::rejections::KEEP_PER_APP,
-                ..Default::default()
-            },
-        )
-        .await
-    {
-        Ok((_, all)) => per_day(&all),
+    let days = match s.grantd.app_usage(client_id).await {
+        Ok(d) => d,
         Err(e) => return Rejection(e).into_response(),
     };
     let csrf = csrf_for(s, &r.headers);
@@ -623,7 +643,12 @@ pub async fn request(State(s): State<AppState>, req: Request) -> Response {
 }
 
 /// A refusal inside the console: the app list with the error above it.
-fn console_error(s: &AppState, r: &PageRequest, user: &User, e: &OAuthError) -> Response {
+pub(super) fn console_error(
+    s: &AppState,
+    r: &PageRequest,
+    user: &User,
+    e: &OAuthError,
+) -> Response {
     tracing::info!(code = e.entry().code, "console request refused");
     let csrf = csrf_for(s, &r.headers);
     let html = AppsPage {
@@ -729,27 +754,83 @@ pub async fn signout(State(s): State<AppState>, req: Request) -> Response {
     res
 }
 
-/// Rejections per day (UTC), newest day first, from the kept log.
-fn per_day(list: &[grantd_core::rejections::Rejection]) -> Vec<(String, u64)> {
-    let mut days: Vec<(String, u64)> = Vec::new();
-    for r in list {
-        let day = rfc3339(r.at)[..10].to_string();
-        match days.last_mut() {
-            Some((d, n)) if *d == day => *n += 1,
-            _ => days.push((day, 1)),
-        }
-    }
-    days
+pub(super) struct CredentialRow {
+    pub(super) id: String,
+    pub(super) label: String,
+    pub(super) apps: String,
+    pub(super) created: String,
+    pub(super) expires: String,
+    pub(super) status: &'static str,
+    pub(super) active: bool,
 }
 
-struct CredentialRow {
-    id: String,
-    label: String,
-    apps: String,
-    created: String,
-    expires: String,
-    status: &'static str,
-    active: bool,
+/// A credential list's rows: apps by name, times in UTC, the status.
+pub(super) fn credential_rows(
+    list: &[grantd_core::model::JwtCredential],
+    apps: &[App],
+    now: i64,
+) -> Vec<CredentialRow> {
+    let name_of = |id: &str| {
+        apps.iter()
+            .find(|a| a.client_id == id)
+            .map_or_else(|| id.to_string(), |a| a.name.clone())
+    };
+    list.iter()
+        .map(|c| {
+            let expired = c.expires_at.is_some_and(|t| t <= now);
+            CredentialRow {
+                id: c.id.clone(),
+                label: c.label.clone(),
+                apps: c.allowed_apps.as_ref().map_or_else(
+                    || "every app of the account".to_string(),
+                    |a| {
+                        a.iter()
+                            .map(|id| name_of(id))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    },
+                ),
+                created: rfc3339(c.created_at),
+                expires: c.expires_at.map_or_else(|| "never".into(), rfc3339),
+                status: if c.revoked_at.is_some() {
+                    "revoked"
+                } else if expired {
+                    "expired"
+                } else {
+                    "active"
+                },
+                active: c.revoked_at.is_none() && !expired,
+            }
+        })
+        .collect()
+}
+
+/// The apps a credential form offers: those with the JWT flow enabled,
+/// ticked if the form ticked them.
+pub(super) fn credential_apps(
+    apps: &[App],
+    form: Option<&grantd_core::console::CredentialForm>,
+) -> Vec<(String, String, bool)> {
+    apps.iter()
+        .filter(|a| a.has_grant(grantd_protocol::Grant::JwtBearer))
+        .map(|a| {
+            let checked = form.is_some_and(|f| f.apps.contains(&a.client_id));
+            (a.client_id.clone(), a.name.clone(), checked)
+        })
+        .collect()
+}
+
+/// The credential form's fields as posted.
+pub(super) fn credential_form(params: &Params) -> grantd_core::console::CredentialForm {
+    grantd_core::console::CredentialForm {
+        label: params.get("label").unwrap_or_default().to_string(),
+        apps: params
+            .names()
+            .filter_map(|n| n.strip_prefix("app."))
+            .map(str::to_string)
+            .collect(),
+        expires: params.get("expires").unwrap_or("90").to_string(),
+    }
 }
 
 #[derive(Template)]
@@ -771,7 +852,7 @@ struct CredentialsPage<'a> {
     error_field: &'a str,
 }
 
-const EXPIRIES: &[(&str, &str)] = &[
+pub(super) const EXPIRIES: &[(&str, &str)] = &[
     ("90", "in 90 days"),
     ("30", "in 30 days"),
     ("365", "in a year"),
@@ -799,11 +880,6 @@ async fn credentials_page(
         (Err(e), _) | (_, Err(e)) => return Rejection(e).into_response(),
     };
     let now = s.grantd.now();
-    let name_of = |id: &str| {
-        apps.iter()
-            .find(|a| a.client_id == id)
-            .map_or_else(|| id.to_string(), |a| a.name.clone())
-    };
     let csrf = csrf_for(s, &r.headers);
     let html = CredentialsPage {
         csrf: &csrf,
@@ -811,44 +887,9 @@ async fn credentials_page(
         role: user.role.as_str(),
         flash,
         created,
-        credentials: list
-            .iter()
-            .map(|c| {
-                let expired = c.expires_at.is_some_and(|t| t <= now);
-                CredentialRow {
-                    id: c.id.clone(),
-                    label: c.label.clone(),
-                    apps: c.allowed_apps.as_ref().map_or_else(
-                        || "every app of the account".to_string(),
-                        |a| {
-                            a.iter()
-                                .map(|id| name_of(id))
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        },
-                    ),
-                    created: rfc3339(c.created_at),
-                    expires: c.expires_at.map_or_else(|| "never".into(), rfc3339),
-                    status: if c.revoked_at.is_some() {
-                        "revoked"
-                    } else if expired {
-                        "expired"
-                    } else {
-                        "active"
-                    },
-                    active: c.revoked_at.is_none() && !expired,
-                }
-            })
-            .collect(),
+        credentials: credential_rows(&list, &apps, now),
         label: form.map_or("", |f| f.label.as_str()),
-        apps: apps
-            .iter()
-            .filter(|a| a.has_grant(grantd_protocol::Grant::JwtBearer))
-            .map(|a| {
-                let checked = form.is_some_and(|f| f.apps.contains(&a.client_id));
-                (a.client_id.clone(), a.name.clone(), checked)
-            })
-            .collect(),
+        apps: credential_apps(&apps, form),
         expires: form.map_or("90", |f| f.expires.as_str()),
         expiries: EXPIRIES,
         error: error.map(|e| e.description.as_str()),
@@ -878,16 +919,7 @@ pub async fn credentials(State(s): State<AppState>, req: Request) -> Response {
         };
         return credentials_page(&s, &r, &user, StatusCode::OK, flash, None, None, None).await;
     }
-    let form = grantd_core::console::CredentialForm {
-        label: r.params.get("label").unwrap_or_default().to_string(),
-        apps: r
-            .params
-            .names()
-            .filter_map(|n| n.strip_prefix("app."))
-            .map(str::to_string)
-            .collect(),
-        expires: r.params.get("expires").unwrap_or("90").to_string(),
-    };
+    let form = credential_form(&r.params);
     if let Err(e) = check_csrf(&s, &r.headers, &r.params) {
         return credentials_page(
             &s,
@@ -901,7 +933,11 @@ pub async fn credentials(State(s): State<AppState>, req: Request) -> Response {
         )
         .await;
     }
-    match s.grantd.console_create_credential(&user, &form).await {
+    match s
+        .grantd
+        .console_create_credential(&user, &r.source, &form)
+        .await
+    {
         Ok(issued) => {
             credentials_page(
                 &s,
@@ -946,7 +982,7 @@ pub async fn revoke_credential(State(s): State<AppState>, req: Request) -> Respo
     let revoked = match checked {
         Ok(()) => {
             s.grantd
-                .console_revoke_credential(&user, r.params.get("id").unwrap_or_default())
+                .console_revoke_credential(&user, &r.source, r.params.get("id").unwrap_or_default())
                 .await
         }
         Err(e) => Err(e),
@@ -987,6 +1023,7 @@ struct NewAppPage<'a> {
     refresh_token_ttl: &'a str,
     access_token_format: &'a str,
     allowed_origins: &'a str,
+    jwks: &'a str,
     access_ttl_range: (u64, u64),
     refresh_ttl_range: (u64, u64),
     error: Option<&'a str>,
@@ -1056,6 +1093,7 @@ fn new_app_page(
         refresh_token_ttl: &form.refresh_token_ttl,
         access_token_format: &form.access_token_format,
         allowed_origins: &form.allowed_origins,
+        jwks: &form.jwks,
         access_ttl_range: grantd_core::apps::ACCESS_TTL_RANGE,
         refresh_ttl_range: grantd_core::apps::REFRESH_TTL_RANGE,
         error: error.map(|e| e.description.as_str()),

@@ -61,6 +61,20 @@ pub async fn css() -> Response {
     res
 }
 
+/// The console's one script (copy buttons); the pages work without it.
+pub async fn console_js() -> Response {
+    let mut res = include_str!("../../assets/console.js").into_response();
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/javascript; charset=utf-8"),
+    );
+    res.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=3600"),
+    );
+    res
+}
+
 pub async fn favicon() -> Response {
     let mut res = axum::http::StatusCode::NO_CONTENT.into_response();
     res.headers_mut().insert(

@@ -2,6 +2,7 @@
 
 pub mod authorize;
 pub mod console;
+pub mod console_admin;
 pub mod console_snippets;
 pub mod device;
 pub mod docs;

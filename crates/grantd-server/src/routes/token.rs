@@ -34,6 +34,7 @@ pub async fn token(
     };
     if let Some(id) = form.client.client_id() {
         crate::metrics::token_issued(form.params.get("grant_type").unwrap_or(""), id);
+        s.usage.count(id, s.grantd.now());
     }
     let mut res = no_store_json(&issued.response);
     if let Some(d) = issued.deprecation {
