@@ -1,5 +1,6 @@
 //! Client authentication with a signed JWT (`private_key_jwt`, RFC 7523 §2.2
-//! and §3, OIDC Core §9): the app's registered keys, the claims, single use.
+//! and §3, OIDC Core §9): the app's registered keys (inline, or fetched from
+//! its `jwks_uri` through [`crate::key_sets`]), the claims, single use.
 
 use crate::crypto::rfc3339;
 use crate::model::{App, JwkSet};
@@ -89,14 +90,18 @@ impl Grantd {
         if !SIGNING_ALGS.contains(&alg) {
             return Err(OAuthError::client_assertion_algorithm(alg, None));
         }
-        let Some(jwks) = &app.jwks else {
-            return Err(OAuthError::client_assertion_no_keys(
-                &app.client_id,
-                &app.name,
-            ));
-        };
         let kid = header["kid"].as_str();
-        let key = find_key(jwks, kid)?;
+        let key = match (&app.jwks, &app.jwks_uri) {
+            (Some(jwks), _) => find_key(jwks, kid)?.clone(),
+            (None, Some(uri)) => self.key_sets.key(uri, kid).await?,
+            (None, None) => {
+                return Err(OAuthError::client_assertion_no_keys(
+                    &app.client_id,
+                    &app.name,
+                ))
+            }
+        };
+        let key = &key;
         let algorithm: Algorithm = alg
             .parse()
             .map_err(|_| OAuthError::client_assertion_algorithm(alg, None))?;
@@ -113,8 +118,9 @@ impl Grantd {
                 ));
             }
         }
+        // Every registered or fetched key passed check_jwks, so this holds.
         let decoding = DecodingKey::from_jwk(key)
-            .map_err(|_| OAuthError::client_assertion_unknown_key(kid, &kids(jwks)))?;
+            .map_err(|_| OAuthError::client_assertion_algorithm(alg, Some(key_family(key))))?;
         let mut validation = Validation::new(algorithm);
         validation.validate_exp = false;
         validation.validate_nbf = false;
