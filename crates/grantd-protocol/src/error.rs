@@ -722,7 +722,7 @@ impl OAuthError {
             None => format!("has no kid and the key set at the app's jwks_uri {} holds more than one key ({known}), so grantd cannot tell which one signed it", sanitize(uri, 200)),
         };
         let when = if refetch_in <= 0 {
-            format!("grantd fetched the set {fetched_ago} seconds ago")
+            "grantd just fetched the set".to_string()
         } else {
             format!("grantd fetched the set {fetched_ago} seconds ago and fetches it again for an unknown kid at most every 30 seconds (next in {refetch_in} s)")
         };

@@ -657,6 +657,17 @@ fn print_app(app: &App, secret: Option<&grantd_protocol::Secret>, json: bool) {
             .collect();
         println!("  rate limits:      {} (own)", limits.join(", "));
     }
+    if let Some(jwks) = &app.jwks {
+        println!(
+            "  client keys:      {} registered (private_key_jwt)",
+            jwks.keys.len()
+        );
+    } else if let Some(uri) = &app.jwks_uri {
+        println!(
+            "  client keys:      fetched from {} (private_key_jwt)",
+            grantd_protocol::jwks_uri::shown(uri)
+        );
+    }
     if let Some(p) = &app.token_exchange {
         println!(
             "  token exchange:   tokens of itself and {}; audiences {}; max scope {}",
