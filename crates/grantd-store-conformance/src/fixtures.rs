@@ -92,7 +92,7 @@ pub(crate) fn full_app(client_id: &str, account_id: &str) -> App {
         token_exchange: Some(exchange_policy()),
         allowed_origins: vec!["https://app.example.com".into()],
         jwks: None,
-        jwks_uri: None,
+        jwks_uri: Some("https://keys.example.com/jwks.json?tenant='a'&v=2".into()),
         secret_hash: Some(hash(client_id)),
         created_at: T,
         updated_at: T + 1,
