@@ -246,13 +246,7 @@ fn unknown_key(
         .iter()
         .filter_map(|k| k.common.key_id.clone())
         .collect();
-    OAuthError::key_set_unknown_key(
-        &shown(uri),
-        kid,
-        &kids,
-        now - good.fetched_at,
-        refetch_in,
-    )
+    OAuthError::key_set_unknown_key(&shown(uri), kid, &kids, now - good.fetched_at, refetch_in)
 }
 
 /// A fetch's answer as a usable set, kept for its `max-age` within bounds.
@@ -534,7 +528,9 @@ mod tests {
             ),
             (
                 Ok(Fetched {
-                    body: json!({"keys": [jwk("a"), jwk("a")]}).to_string().into_bytes(),
+                    body: json!({"keys": [jwk("a"), jwk("a")]})
+                        .to_string()
+                        .into_bytes(),
                     cache_control: None,
                 }),
                 Code::KeySetInvalid,

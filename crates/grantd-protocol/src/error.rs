@@ -578,8 +578,20 @@ impl OAuthError {
     /// `set` was sent while `other` is (or stays) registered; both are
     /// "jwks" or "jwks_uri".
     pub fn jwks_with_jwks_uri(set: &'static str, other: &'static str) -> Self {
-        let flag = |f: &str| if f == "jwks" { "--jwks-file FILE" } else { "--jwks-uri URL" };
-        let no_flag = |f: &str| if f == "jwks" { "--no-jwks" } else { "--no-jwks-uri" };
+        let flag = |f: &str| {
+            if f == "jwks" {
+                "--jwks-file FILE"
+            } else {
+                "--jwks-uri URL"
+            }
+        };
+        let no_flag = |f: &str| {
+            if f == "jwks" {
+                "--no-jwks"
+            } else {
+                "--no-jwks-uri"
+            }
+        };
         Self::new(
             Code::JwksWithJwksUri,
             format!(
@@ -2196,7 +2208,9 @@ fn quoted(names: &[&str]) -> String {
 /// The sentence a remembered key-set failure ends with.
 fn retry_note(retry_in: Option<i64>) -> String {
     match retry_in {
-        Some(n) if n > 0 => format!(" grantd remembers this failure and asks the URL again in {n} s."),
+        Some(n) if n > 0 => {
+            format!(" grantd remembers this failure and asks the URL again in {n} s.")
+        }
         _ => String::new(),
     }
 }

@@ -108,7 +108,10 @@ mod tests {
             assert!(e.description.contains(says), "{bad}: {}", e.description);
         }
         let long = format!("https://app.example.com/{}", "a".repeat(MAX_LEN));
-        assert!(parse(&long).unwrap_err().description.contains("at most 2000"));
+        assert!(parse(&long)
+            .unwrap_err()
+            .description
+            .contains("at most 2000"));
     }
 
     #[test]
@@ -122,7 +125,10 @@ mod tests {
 
     #[test]
     fn the_query_is_not_shown() {
-        assert_eq!(shown("https://a.example/k?sig=abc"), "https://a.example/k?...");
+        assert_eq!(
+            shown("https://a.example/k?sig=abc"),
+            "https://a.example/k?..."
+        );
         assert_eq!(shown("https://a.example/k"), "https://a.example/k");
     }
 }

@@ -553,7 +553,12 @@ async fn every_failure_to_fetch_a_key_set_has_its_own_code() {
         format!("http://{}/jwks", l.local_addr().unwrap())
     };
     keys.serve("/down", 503, &[], "maintenance");
-    keys.serve("/page", 200, &[("Content-Type", "text/html")], "<html>keys</html>");
+    keys.serve(
+        "/page",
+        200,
+        &[("Content-Type", "text/html")],
+        "<html>keys</html>",
+    );
     keys.serve_json("/one-key", &key.jwk);
     keys.serve("/big", 200, &[], vec![b' '; 70 * 1024]);
     keys.serve_json(
@@ -567,7 +572,11 @@ async fn every_failure_to_fetch_a_key_set_has_its_own_code() {
         "",
     );
     let cases: Vec<(String, &str, Vec<&str>)> = vec![
-        (dead.clone(), "GRD-659", vec![dead.as_str(), "could not fetch"]),
+        (
+            dead.clone(),
+            "GRD-659",
+            vec![dead.as_str(), "could not fetch"],
+        ),
         (keys.url("/down"), "GRD-661", vec!["HTTP 503"]),
         (keys.url("/page"), "GRD-664", vec!["not JSON"]),
         (keys.url("/one-key"), "GRD-664", vec!["single JWK"]),
@@ -584,7 +593,13 @@ async fn every_failure_to_fetch_a_key_set_has_its_own_code() {
         let a = key.sign(Some("k1"), &claims(&server, &app.client_id));
         let mut says = says.clone();
         says.push(&uri);
-        refused(&token_with(&server, &a, &[]).await, &a, "invalid_client", code, &says);
+        refused(
+            &token_with(&server, &a, &[]).await,
+            &a,
+            "invalid_client",
+            code,
+            &says,
+        );
     }
 
     // A failure is remembered for a while: the dead URI is not asked again.
@@ -636,24 +651,43 @@ async fn jwks_uri_is_checked_at_registration_and_exclusive_with_jwks() {
     }
     let long = format!("https://keys.example.com/{}", "a".repeat(2000));
     let (status, body) = create(json!({"jwks_uri": long})).await;
-    assert_eq!((status, body["errors"][0]["errorCode"].as_str()), (400, Some("GRD-658")), "{body}");
+    assert_eq!(
+        (status, body["errors"][0]["errorCode"].as_str()),
+        (400, Some("GRD-658")),
+        "{body}"
+    );
 
     let both = json!({"jwks_uri": "https://keys.example.com/jwks", "jwks": {"keys": [key.jwk]}});
     let (status, body) = create(both).await;
     assert_eq!(status, 400, "{body}");
     assert_eq!(body["errors"][0]["errorCode"], "GRD-657", "{body}");
     let d = body["error_description"].as_str().unwrap_or_default();
-    assert!(d.contains("'jwks'") && d.contains("'jwks_uri'") && d.contains("null"), "{d}");
+    assert!(
+        d.contains("'jwks'") && d.contains("'jwks_uri'") && d.contains("null"),
+        "{d}"
+    );
 
     // An app with inline keys switches only by removing them in the same request.
-    let app = server.server_only_app(json!({"jwks": {"keys": [key.jwk]}})).await;
+    let app = server
+        .server_only_app(json!({"jwks": {"keys": [key.jwk]}}))
+        .await;
     let path = format!("/admin/v1/apps/{}", app.client_id);
     let (status, body) = server
-        .admin(Method::PATCH, &path, Some(json!({"jwks_uri": "https://keys.example.com/jwks"})))
+        .admin(
+            Method::PATCH,
+            &path,
+            Some(json!({"jwks_uri": "https://keys.example.com/jwks"})),
+        )
         .await;
     assert_eq!(status, 400, "{body}");
     assert_eq!(body["errors"][0]["errorCode"], "GRD-657", "{body}");
-    assert!(body["error_description"].as_str().unwrap().contains("--no-jwks"), "{body}");
+    assert!(
+        body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("--no-jwks"),
+        "{body}"
+    );
     let (status, body) = server
         .admin(
             Method::PATCH,
@@ -666,11 +700,18 @@ async fn jwks_uri_is_checked_at_registration_and_exclusive_with_jwks() {
     assert!(body.get("jwks").is_none(), "{body}");
     // And back: inline keys while the URI is set are refused, naming jwks first.
     let (status, body) = server
-        .admin(Method::PATCH, &path, Some(json!({"jwks": {"keys": [key.jwk]}})))
+        .admin(
+            Method::PATCH,
+            &path,
+            Some(json!({"jwks": {"keys": [key.jwk]}})),
+        )
         .await;
     assert_eq!(status, 400, "{body}");
     assert!(
-        body["error_description"].as_str().unwrap().contains("To switch to jwks, remove jwks_uri"),
+        body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("To switch to jwks, remove jwks_uri"),
         "{body}"
     );
     let (status, body) = server
@@ -693,22 +734,46 @@ async fn the_cli_registers_and_removes_a_jwks_uri() {
             .unwrap()
     };
     let out = cli(&[
-        "app", "create", "--name", "Sync", "--platform-type", "server-only",
-        "--jwks-uri", "https://keys.example.com/jwks.json", "--json",
+        "app",
+        "create",
+        "--name",
+        "Sync",
+        "--platform-type",
+        "server-only",
+        "--jwks-uri",
+        "https://keys.example.com/jwks.json",
+        "--json",
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let app: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(app["jwks_uri"], "https://keys.example.com/jwks.json");
     let id = app["client_id"].as_str().unwrap();
     let out = cli(&["app", "show", id]);
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("fetched from https://keys.example.com/jwks.json"), "{text}");
-    let out = cli(&["app", "update", id, "--jwks-uri", "http://keys.example.com/jwks"]);
+    assert!(
+        text.contains("fetched from https://keys.example.com/jwks.json"),
+        "{text}"
+    );
+    let out = cli(&[
+        "app",
+        "update",
+        id,
+        "--jwks-uri",
+        "http://keys.example.com/jwks",
+    ]);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("GRD-658") || err.contains("loopback"), "{err}");
     let out = cli(&["app", "update", id, "--no-jwks-uri", "--json"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let app: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(app.get("jwks_uri").is_none(), "{app}");
 }

@@ -414,7 +414,13 @@ impl KeyServer {
     }
 
     /// Answers `path` with `status`, `headers` and `body` from now on.
-    pub fn serve(&self, path: &str, status: u16, headers: &[(&str, &str)], body: impl Into<Vec<u8>>) {
+    pub fn serve(
+        &self,
+        path: &str,
+        status: u16,
+        headers: &[(&str, &str)],
+        body: impl Into<Vec<u8>>,
+    ) {
         self.routes.lock().unwrap().insert(
             path.to_string(),
             Canned {
