@@ -7,6 +7,7 @@ use crate::model::{App, JwkSet};
 use crate::Grantd;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use grantd_protocol::error::sanitize;
 use grantd_protocol::{OAuthError, Secret};
 use jsonwebtoken::jwk::{AlgorithmParameters, Jwk};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
@@ -25,8 +26,9 @@ pub const SIGNING_ALGS: &[&str] = &[
     "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA",
 ];
 
-/// Checks a key set an app registers: public asymmetric keys only, each
-/// usable by the verifier, kids unique. Returns why not.
+/// Checks a key set an app registers or publishes: public asymmetric keys
+/// only, each usable by the verifier, kids unique. Returns why not, with
+/// the kids quoted through `sanitize` (a fetched set is anyone's text).
 pub fn check_jwks(jwks: &JwkSet) -> Result<(), String> {
     if jwks.keys.is_empty() {
         return Err("the key set has no keys; send {\"keys\": [...]} with at least one public key, or null to remove the set".into());
@@ -43,7 +45,7 @@ pub fn check_jwks(jwks: &JwkSet) -> Result<(), String> {
             .common
             .key_id
             .as_deref()
-            .map(|k| format!("key '{k}'"))
+            .map(|k| format!("key '{}'", sanitize(k, 60)))
             .unwrap_or_else(|| format!("key {i}"));
         if matches!(key.algorithm, AlgorithmParameters::OctetKey(_)) {
             return Err(format!("{name} is a symmetric (oct) key; private_key_jwt needs the public half of an asymmetric key (RSA, EC or OKP)"));
@@ -52,7 +54,8 @@ pub fn check_jwks(jwks: &JwkSet) -> Result<(), String> {
         if let Some(kid) = &key.common.key_id {
             if !kids.insert(kid.clone()) {
                 return Err(format!(
-                    "kid '{kid}' is used by two keys; each key needs its own kid"
+                    "kid '{}' is used by two keys; each key needs its own kid",
+                    sanitize(kid, 60)
                 ));
             }
         }

@@ -12,6 +12,7 @@ use crate::client_assertion::check_jwks;
 use crate::clock::{Clock, UnixTime};
 use crate::model::JwkSet;
 use crate::trace;
+use grantd_protocol::error::sanitize;
 use grantd_protocol::jwks_uri::shown;
 use grantd_protocol::OAuthError;
 use jsonwebtoken::jwk::Jwk;
@@ -259,26 +260,30 @@ fn read(fetched: Result<Fetched, FetchError>, now: UnixTime) -> Result<Good, Fai
         Failure::NotJwks(if fetched.body.is_empty() {
             "the body is empty".to_string()
         } else {
-            format!("the body is not JSON ({e})")
+            format!("the body is not JSON ({})", sanitize(&e.to_string(), 120))
         })
     })?;
     match value.get("keys") {
         Some(serde_json::Value::Array(keys)) if keys.is_empty() => {
             return Err(Failure::Invalid(
-                "its \"keys\" array is empty; publish at least one public key".into(),
+                "its keys array is empty; publish at least one public key".into(),
             ))
         }
         Some(serde_json::Value::Array(_)) => {}
         _ => {
             return Err(Failure::NotJwks(if value.get("kty").is_some() {
-                "it is a single JWK, not a set; wrap it as {\"keys\": [ … ]}".to_string()
+                "it is a single JWK, not a set; put it in a keys array".to_string()
             } else {
-                "it is JSON but has no \"keys\" array".to_string()
+                "it is JSON but has no keys array".to_string()
             }))
         }
     }
-    let set: JwkSet = serde_json::from_value(value)
-        .map_err(|e| Failure::NotJwks(format!("a key in it is not a JWK grantd can read ({e})")))?;
+    let set: JwkSet = serde_json::from_value(value).map_err(|e| {
+        Failure::NotJwks(format!(
+            "a key in it is not a JWK grantd can read ({})",
+            sanitize(&e.to_string(), 160)
+        ))
+    })?;
     check_jwks(&set).map_err(Failure::Invalid)?;
     let ttl = fetched
         .cache_control

@@ -684,13 +684,14 @@ impl OAuthError {
         .with_parameter("client_assertion")
     }
 
+    /// `why` is grantd's own words, any value from the document in it
+    /// already quoted with [`sanitize`] (as for [`Self::key_set_invalid`]).
     pub fn key_set_not_jwks(uri: &str, why: &str, retry_in: Option<i64>) -> Self {
         Self::new(
             Code::KeySetNotJwks,
             format!(
-                "The document at the app's jwks_uri {} is not a JSON Web Key Set: {}.{} Serve {{\"keys\": [ …public JWKs… ]}} as JSON there.",
+                "The document at the app's jwks_uri {} is not a JSON Web Key Set: {why}.{} Serve {{\"keys\": [ …public JWKs… ]}} as JSON there.",
                 sanitize(uri, 200),
-                sanitize(why, 200),
                 retry_note(retry_in)
             ),
         )
@@ -701,9 +702,8 @@ impl OAuthError {
         Self::new(
             Code::KeySetInvalid,
             format!(
-                "The key set at the app's jwks_uri {} cannot be used: {}.{} Correct the key set served there.",
+                "The key set at the app's jwks_uri {} cannot be used: {why}.{} Correct the key set served there.",
                 sanitize(uri, 200),
-                sanitize(why, 300),
                 retry_note(retry_in)
             ),
         )

@@ -552,6 +552,9 @@ async fn every_failure_to_fetch_a_key_set_has_its_own_code() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         format!("http://{}/jwks", l.local_addr().unwrap())
     };
+    // A port that takes connections (the kernel's backlog) and never answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let hanging = format!("http://{}/jwks", silent.local_addr().unwrap());
     keys.serve("/down", 503, &[], "maintenance");
     keys.serve(
         "/page",
@@ -577,11 +580,16 @@ async fn every_failure_to_fetch_a_key_set_has_its_own_code() {
             "GRD-659",
             vec![dead.as_str(), "could not fetch"],
         ),
+        (hanging.clone(), "GRD-660", vec!["within 5 seconds"]),
         (keys.url("/down"), "GRD-661", vec!["HTTP 503"]),
         (keys.url("/page"), "GRD-664", vec!["not JSON"]),
-        (keys.url("/one-key"), "GRD-664", vec!["single JWK"]),
+        (
+            keys.url("/one-key"),
+            "GRD-664",
+            vec!["single JWK", "keys array"],
+        ),
         (keys.url("/big"), "GRD-663", vec!["64 KiB"]),
-        (keys.url("/oct"), "GRD-665", vec!["symmetric"]),
+        (keys.url("/oct"), "GRD-665", vec!["symmetric", "key 'k1'"]),
         (
             keys.url("/moved"),
             "GRD-662",
@@ -593,14 +601,10 @@ async fn every_failure_to_fetch_a_key_set_has_its_own_code() {
         let a = key.sign(Some("k1"), &claims(&server, &app.client_id));
         let mut says = says.clone();
         says.push(&uri);
-        refused(
-            &token_with(&server, &a, &[]).await,
-            &a,
-            "invalid_client",
-            code,
-            &says,
-        );
+        let r = token_with(&server, &a, &[]).await;
+        refused(&r, &a, "invalid_client", code, &says);
     }
+    drop(silent);
 
     // A failure is remembered for a while: the dead URI is not asked again.
     assert_eq!(keys.hits("/down"), 1);
