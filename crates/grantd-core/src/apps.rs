@@ -43,6 +43,11 @@ pub struct AppSpec {
     /// Absent: unchanged; `null`: removed.
     #[serde(default, deserialize_with = "present")]
     pub jwks: Option<Option<crate::model::JwkSet>>,
+    /// Where the app publishes those keys instead (RFC 7591 `jwks_uri`):
+    /// an https URL (http for loopback hosts). Absent: unchanged; `null`:
+    /// removed. Exclusive with `jwks`.
+    #[serde(default, deserialize_with = "present")]
+    pub jwks_uri: Option<Option<String>>,
     /// `{"auth": "10/60", "light": "off"}`: the app's own quotas per
     /// rate-limit group; replaces the whole set (`{}` clears it).
     pub rate_limits: Option<std::collections::BTreeMap<String, String>>,
@@ -263,12 +268,27 @@ fn apply(mut app: App, spec: AppSpec, creating: bool) -> Result<App, OAuthError>
         parsed.dedup();
         app.allowed_origins = parsed;
     }
+    let jwks_sent = matches!(spec.jwks, Some(Some(_)));
+    let uri_sent = matches!(spec.jwks_uri, Some(Some(_)));
     if let Some(jwks) = spec.jwks {
         if let Some(set) = &jwks {
             crate::client_assertion::check_jwks(set)
                 .map_err(|why| OAuthError::invalid_app_field("jwks", why))?;
         }
         app.jwks = jwks;
+    }
+    if let Some(uri) = &spec.jwks_uri {
+        app.jwks_uri = uri
+            .as_deref()
+            .map(grantd_protocol::jwks_uri::parse)
+            .transpose()?;
+    }
+    if app.jwks.is_some() && app.jwks_uri.is_some() {
+        return Err(if jwks_sent && !uri_sent {
+            OAuthError::jwks_with_jwks_uri("jwks", "jwks_uri")
+        } else {
+            OAuthError::jwks_with_jwks_uri("jwks_uri", "jwks")
+        });
     }
     if let Some(limits) = spec.rate_limits {
         app.rate_limits =
@@ -394,6 +414,7 @@ impl Grantd {
             token_exchange: None,
             allowed_origins: Vec::new(),
             jwks: None,
+            jwks_uri: None,
             secret_hash: None,
             created_at: now,
             updated_at: now,
@@ -631,6 +652,7 @@ mod tests {
             token_exchange: None,
             allowed_origins: Vec::new(),
             jwks: None,
+            jwks_uri: None,
             secret_hash: None,
             created_at: 0,
             updated_at: 0,

@@ -1,11 +1,13 @@
 //! Client authentication with a signed JWT (`private_key_jwt`, RFC 7523 §2.2
-//! and §3, OIDC Core §9): the app's registered keys, the claims, single use.
+//! and §3, OIDC Core §9): the app's registered keys (inline, or fetched from
+//! its `jwks_uri` through [`crate::key_sets`]), the claims, single use.
 
 use crate::crypto::rfc3339;
 use crate::model::{App, JwkSet};
 use crate::Grantd;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use grantd_protocol::error::sanitize;
 use grantd_protocol::{OAuthError, Secret};
 use jsonwebtoken::jwk::{AlgorithmParameters, Jwk};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
@@ -24,8 +26,9 @@ pub const SIGNING_ALGS: &[&str] = &[
     "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA",
 ];
 
-/// Checks a key set an app registers: public asymmetric keys only, each
-/// usable by the verifier, kids unique. Returns why not.
+/// Checks a key set an app registers or publishes: public asymmetric keys
+/// only, each usable by the verifier, kids unique. Returns why not, with
+/// the kids quoted through `sanitize` (a fetched set is anyone's text).
 pub fn check_jwks(jwks: &JwkSet) -> Result<(), String> {
     if jwks.keys.is_empty() {
         return Err("the key set has no keys; send {\"keys\": [...]} with at least one public key, or null to remove the set".into());
@@ -42,7 +45,7 @@ pub fn check_jwks(jwks: &JwkSet) -> Result<(), String> {
             .common
             .key_id
             .as_deref()
-            .map(|k| format!("key '{k}'"))
+            .map(|k| format!("key '{}'", sanitize(k, 60)))
             .unwrap_or_else(|| format!("key {i}"));
         if matches!(key.algorithm, AlgorithmParameters::OctetKey(_)) {
             return Err(format!("{name} is a symmetric (oct) key; private_key_jwt needs the public half of an asymmetric key (RSA, EC or OKP)"));
@@ -51,7 +54,8 @@ pub fn check_jwks(jwks: &JwkSet) -> Result<(), String> {
         if let Some(kid) = &key.common.key_id {
             if !kids.insert(kid.clone()) {
                 return Err(format!(
-                    "kid '{kid}' is used by two keys; each key needs its own kid"
+                    "kid '{}' is used by two keys; each key needs its own kid",
+                    sanitize(kid, 60)
                 ));
             }
         }
@@ -89,14 +93,18 @@ impl Grantd {
         if !SIGNING_ALGS.contains(&alg) {
             return Err(OAuthError::client_assertion_algorithm(alg, None));
         }
-        let Some(jwks) = &app.jwks else {
-            return Err(OAuthError::client_assertion_no_keys(
-                &app.client_id,
-                &app.name,
-            ));
-        };
         let kid = header["kid"].as_str();
-        let key = find_key(jwks, kid)?;
+        let key = match (&app.jwks, &app.jwks_uri) {
+            (Some(jwks), _) => find_key(jwks, kid)?.clone(),
+            (None, Some(uri)) => self.key_sets.key(uri, kid).await?,
+            (None, None) => {
+                return Err(OAuthError::client_assertion_no_keys(
+                    &app.client_id,
+                    &app.name,
+                ))
+            }
+        };
+        let key = &key;
         let algorithm: Algorithm = alg
             .parse()
             .map_err(|_| OAuthError::client_assertion_algorithm(alg, None))?;
@@ -113,8 +121,9 @@ impl Grantd {
                 ));
             }
         }
+        // Every registered or fetched key passed check_jwks, so this holds.
         let decoding = DecodingKey::from_jwk(key)
-            .map_err(|_| OAuthError::client_assertion_unknown_key(kid, &kids(jwks)))?;
+            .map_err(|_| OAuthError::client_assertion_algorithm(alg, Some(key_family(key))))?;
         let mut validation = Validation::new(algorithm);
         validation.validate_exp = false;
         validation.validate_nbf = false;

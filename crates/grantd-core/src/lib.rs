@@ -14,6 +14,7 @@ pub mod crypto;
 pub mod device;
 pub mod grants;
 pub mod interop;
+pub mod key_sets;
 pub mod keys;
 pub mod model;
 pub mod oidc;
@@ -189,6 +190,8 @@ pub struct Grantd {
     apps: AppCache,
     /// Web origins that apps allow to call grantd from a browser (CORS).
     pub origins: origins::OriginIndex,
+    /// The key sets fetched from apps' `jwks_uri`s.
+    pub key_sets: key_sets::KeySets,
 }
 
 /// How the admin token is stored.
@@ -236,6 +239,7 @@ impl Grantd {
         let admin_key = secret.derive("admin token");
         let mut first = FirstStart::default();
         let admin_token = Self::admin_token(&*store, &admin_key, &config, &mut first).await?;
+        let key_sets = key_sets::KeySets::new(Arc::new(key_sets::NoFetcher), clock.clone());
         let grantd = Self {
             store,
             clock,
@@ -247,9 +251,16 @@ impl Grantd {
             admin_token,
             apps: AppCache::new(Duration::from_secs(5)),
             origins: origins::OriginIndex::default(),
+            key_sets,
         };
         grantd.origins.rebuild(&grantd.store.list_apps().await?);
         Ok((grantd, first))
+    }
+
+    /// Fetches apps' key sets (`jwks_uri`) with `fetcher`; until this is
+    /// called, no set is fetched.
+    pub fn set_key_set_fetcher(&mut self, fetcher: Arc<dyn key_sets::KeySetFetcher>) {
+        self.key_sets = key_sets::KeySets::new(fetcher, self.clock.clone());
     }
 
     /// The server secret, made at first start by whichever node gets there first.

@@ -107,6 +107,11 @@ pub struct App {
     /// (`private_key_jwt`, RFC 7523 §2.2); `None`: it does not use them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jwks: Option<JwkSet>,
+    /// Where the app publishes those keys instead (RFC 7591 `jwks_uri`):
+    /// grantd fetches and caches them ([`crate::key_sets`]). At most one
+    /// of `jwks` and `jwks_uri` is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks_uri: Option<String>,
     /// SHA-256 of the client secret; `None` for public apps.
     #[serde(skip)]
     pub secret_hash: Option<[u8; 32]>,

@@ -248,8 +248,8 @@ catalog! {
         "Make a new assertion, with a new jti, for each request.";
     ClientAssertionNoKeys = "GRD-650", InvalidClient, 401,
         "App has no keys for client assertions",
-        "The app authenticated with a private_key_jwt client assertion, but no JSON Web Key Set is registered for it, so grantd has no public key to check the signature with.",
-        "Register the app's public keys: admin API PATCH /admin/v1/apps/{client_id} with {\"jwks\": {\"keys\": [...]}}, or grantd app update CLIENT_ID --jwks-file FILE. Or authenticate with the client secret.";
+        "The app authenticated with a private_key_jwt client assertion, but no JSON Web Key Set is registered for it (neither inline, jwks, nor by URL, jwks_uri), so grantd has no public key to check the signature with.",
+        "Register the app's public keys: admin API PATCH /admin/v1/apps/{client_id} with {\"jwks\": {\"keys\": [...]}} or {\"jwks_uri\": \"https://…\"}, or grantd app update CLIENT_ID --jwks-file FILE (or --jwks-uri URL). Or authenticate with the client secret.";
     ClientAssertionUnknownKey = "GRD-651", InvalidClient, 401,
         "Client assertion signed by an unregistered key",
         "The assertion's kid names no key in the app's registered key set, or it has no kid and the set holds more than one key, so grantd cannot tell which key signed it.",
@@ -274,6 +274,46 @@ catalog! {
         "Client assertion not yet valid",
         "The assertion's nbf or iat is in the future (beyond the allowed clock leeway): the clock of the machine that made it is ahead.",
         "Correct the clock of the machine that signs the assertion (use NTP).";
+    JwksWithJwksUri = "GRD-657", InvalidRequest, 400,
+        "jwks and jwks_uri together",
+        "An app registers its private_key_jwt keys one way: inline (jwks) or at a URL grantd fetches them from (jwks_uri, RFC 7591 §2). The request would leave the app with both, and grantd would not know which set is meant.",
+        "Send one of them, and null for the other to remove it: {\"jwks_uri\": \"https://…\", \"jwks\": null} (CLI: --jwks-uri URL --no-jwks, or --jwks-file FILE --no-jwks-uri).";
+    JwksUriInvalid = "GRD-658", InvalidRequest, 400,
+        "jwks_uri not accepted",
+        "jwks_uri must be an absolute https URL without a fragment, at most 2000 characters: the keys that authenticate the app must not be readable or changeable on the way. http is accepted only for a loopback host (127.0.0.1, ::1, localhost), for development and tests.",
+        "Publish the key set at an https URL and register that URL (for example https://app.example.com/.well-known/jwks.json).";
+    KeySetUnreachable = "GRD-659", InvalidClient, 401,
+        "App's jwks_uri unreachable",
+        "The app authenticates with private_key_jwt and its keys are at its jwks_uri, but grantd could not connect to it (the host is unknown, refuses the connection, or its TLS certificate is not valid). A failure is remembered for a few seconds, so a dead URL is not asked again for every request.",
+        "Make the jwks_uri reachable from grantd's host over https with a certificate from a public CA (curl the URL from there), or register the keys inline (jwks).";
+    KeySetTimeout = "GRD-660", InvalidClient, 401,
+        "App's jwks_uri did not answer in time",
+        "grantd asked the app's jwks_uri for its keys, and the answer had not fully arrived within the time limit given in the description. grantd waits no longer, so that a slow key server cannot hold up client authentication.",
+        "Serve the key set quickly (a static file or a CDN), or register the keys inline (jwks).";
+    KeySetStatus = "GRD-661", InvalidClient, 401,
+        "App's jwks_uri answered with an error status",
+        "grantd fetched the app's jwks_uri and got an HTTP status other than 200 OK, so it has no keys to check the client assertion with.",
+        "Serve the key set at the registered URL with 200 OK (check the path), or register the URL where it is served.";
+    KeySetRedirect = "GRD-662", InvalidClient, 401,
+        "App's jwks_uri redirects where grantd does not follow",
+        "grantd follows at most a few redirects from a jwks_uri, and only to https URLs (http only from and to a loopback host): keys fetched over plain http could have been swapped on the way.",
+        "Register the final https URL of the key set as jwks_uri, so no redirect is needed.";
+    KeySetTooBig = "GRD-663", InvalidClient, 401,
+        "App's key set too big",
+        "The document at the app's jwks_uri is larger than grantd reads. A key set of a few public keys is a few kilobytes; a larger answer is not a key set or is padded.",
+        "Serve only the public keys in use (at most 20) at the jwks_uri.";
+    KeySetNotJwks = "GRD-664", InvalidClient, 401,
+        "App's jwks_uri does not serve a JSON Web Key Set",
+        "The body at the app's jwks_uri is not a JSON Web Key Set (RFC 7517 §5: a JSON object with a \"keys\" array of JWKs), for the reason given in the description.",
+        "Serve {\"keys\": [ …public JWKs… ]} as JSON at the jwks_uri (a page, a PEM file or a single JWK is not a key set).";
+    KeySetInvalid = "GRD-665", InvalidClient, 401,
+        "App's key set has a key grantd cannot use",
+        "The JSON Web Key Set at the app's jwks_uri breaks a rule every private_key_jwt key set must follow: public asymmetric keys (RSA, EC, OKP) only, each readable, kids unique, a kid on every key when there are several, at most 20 keys. The description says which.",
+        "Correct the key set served at the jwks_uri as the description says.";
+    KeySetUnknownKey = "GRD-666", InvalidClient, 401,
+        "Client assertion's key not at the app's jwks_uri",
+        "The assertion's kid names no key in the set at the app's jwks_uri, even after grantd fetched the set again (it does so at most every 30 seconds, for key rotation), or the assertion has no kid and the set holds more than one key.",
+        "Publish the new public key at the jwks_uri before signing with it (and keep the old one until no assertion uses it), and put its kid in the JWT header.";
 
     // --- Who the client is -------------------------------------------------------
     ClientAuthMissing = "OAU-123", InvalidClient, 401,

@@ -526,7 +526,7 @@ impl OAuthError {
         Self::new(
             Code::ClientAssertionNoKeys,
             format!(
-                "App '{app_name}' ({client_id}) has no public keys registered (jwks), so its private_key_jwt assertion cannot be checked. Register them (PATCH /admin/v1/apps/{client_id} with {{\"jwks\": {{\"keys\": [...]}}}}, or grantd app update {client_id} --jwks-file FILE), or authenticate with the client secret."
+                "App '{app_name}' ({client_id}) has no public keys registered (neither jwks nor jwks_uri), so its private_key_jwt assertion cannot be checked. Register them (PATCH /admin/v1/apps/{client_id} with {{\"jwks\": {{\"keys\": [...]}}}} or {{\"jwks_uri\": \"https://…\"}}, or grantd app update {client_id} --jwks-file FILE or --jwks-uri URL), or authenticate with the client secret."
             ),
         )
         .with_parameter("client_assertion")
@@ -571,6 +571,176 @@ impl OAuthError {
         Self::new(
             Code::ClientAssertionBadSignature,
             format!("The client assertion's signature does not verify with the app's registered key '{}': it was signed with another private key or changed after signing. Sign with the private key of that public key and send the JWT unchanged.", sanitize(kid, 60)),
+        )
+        .with_parameter("client_assertion")
+    }
+
+    /// `set` was sent while `other` is (or stays) registered; both are
+    /// "jwks" or "jwks_uri".
+    pub fn jwks_with_jwks_uri(set: &'static str, other: &'static str) -> Self {
+        let flag = |f: &str| {
+            if f == "jwks" {
+                "--jwks-file FILE"
+            } else {
+                "--jwks-uri URL"
+            }
+        };
+        let no_flag = |f: &str| {
+            if f == "jwks" {
+                "--no-jwks"
+            } else {
+                "--no-jwks-uri"
+            }
+        };
+        Self::new(
+            Code::JwksWithJwksUri,
+            format!(
+                "The app cannot have both '{set}' and '{other}': its private_key_jwt keys are registered either inline (jwks) or at a URL grantd fetches them from (jwks_uri). To switch to {set}, remove {other} in the same request: {{\"{set}\": …, \"{other}\": null}} (CLI: {} {}).",
+                flag(set),
+                no_flag(other)
+            ),
+        )
+        .with_parameter(set)
+    }
+
+    /// `uri` as given (quoted sanitized and cut short); `why` names the rule broken.
+    pub fn jwks_uri_invalid(uri: &str, why: &str) -> Self {
+        Self::new(
+            Code::JwksUriInvalid,
+            format!(
+                "jwks_uri '{}' is not accepted: {why}. Register an absolute https URL without a fragment (http only for 127.0.0.1, ::1 or localhost), for example https://app.example.com/.well-known/jwks.json.",
+                sanitize(uri, 200)
+            ),
+        )
+        .with_parameter("jwks_uri")
+    }
+
+    /// The app's keys could not be fetched: `uri` is the jwks_uri as shown
+    /// (without its query), `why` the cause, `retry_in` the seconds until
+    /// grantd asks again when the failure is remembered.
+    pub fn key_set_unreachable(uri: &str, why: &str, retry_in: Option<i64>) -> Self {
+        Self::new(
+            Code::KeySetUnreachable,
+            format!(
+                "grantd could not fetch the app's keys from its jwks_uri {}: {}.{} Make the URL reachable from grantd's host over https (try curl {} there), or register the keys inline (jwks).",
+                sanitize(uri, 200),
+                sanitize(why, 200),
+                retry_note(retry_in),
+                sanitize(uri, 200)
+            ),
+        )
+        .with_parameter("client_assertion")
+    }
+
+    pub fn key_set_timeout(uri: &str, seconds: u64, retry_in: Option<i64>) -> Self {
+        Self::new(
+            Code::KeySetTimeout,
+            format!(
+                "The app's jwks_uri {} did not send its key set within {seconds} seconds.{} Serve the key set quickly (a static file), or register the keys inline (jwks).",
+                sanitize(uri, 200),
+                retry_note(retry_in)
+            ),
+        )
+        .with_parameter("client_assertion")
+    }
+
+    pub fn key_set_status(uri: &str, status: u16, retry_in: Option<i64>) -> Self {
+        Self::new(
+            Code::KeySetStatus,
+            format!(
+                "The app's jwks_uri {} answered HTTP {status}, not 200, so grantd has no keys to check the client assertion with.{} Serve the key set there with 200 OK, or register the URL where it is served.",
+                sanitize(uri, 200),
+                retry_note(retry_in)
+            ),
+        )
+        .with_parameter("client_assertion")
+    }
+
+    /// `to` is where the redirect pointed (without its query); `why` why it was not followed.
+    pub fn key_set_redirect(uri: &str, to: &str, why: &str, retry_in: Option<i64>) -> Self {
+        Self::new(
+            Code::KeySetRedirect,
+            format!(
+                "The app's jwks_uri {} redirects to {}, which grantd does not follow: {}.{} Register the key set's final https URL as jwks_uri.",
+                sanitize(uri, 200),
+                sanitize(to, 200),
+                sanitize(why, 200),
+                retry_note(retry_in)
+            ),
+        )
+        .with_parameter("client_assertion")
+    }
+
+    pub fn key_set_too_big(uri: &str, limit: usize, retry_in: Option<i64>) -> Self {
+        Self::new(
+            Code::KeySetTooBig,
+            format!(
+                "The document at the app's jwks_uri {} is larger than {} KiB, more than any key set of up to 20 public keys needs.{} Serve only the public keys in use there.",
+                sanitize(uri, 200),
+                limit / 1024,
+                retry_note(retry_in)
+            ),
+        )
+        .with_parameter("client_assertion")
+    }
+
+    /// `why` is grantd's own words, any value from the document in it
+    /// already quoted with [`sanitize`] (as for [`Self::key_set_invalid`]).
+    pub fn key_set_not_jwks(uri: &str, why: &str, retry_in: Option<i64>) -> Self {
+        Self::new(
+            Code::KeySetNotJwks,
+            format!(
+                "The document at the app's jwks_uri {} is not a JSON Web Key Set: {why}.{} Serve {{\"keys\": [ …public JWKs… ]}} as JSON there.",
+                sanitize(uri, 200),
+                retry_note(retry_in)
+            ),
+        )
+        .with_parameter("client_assertion")
+    }
+
+    pub fn key_set_invalid(uri: &str, why: &str, retry_in: Option<i64>) -> Self {
+        Self::new(
+            Code::KeySetInvalid,
+            format!(
+                "The key set at the app's jwks_uri {} cannot be used: {why}.{} Correct the key set served there.",
+                sanitize(uri, 200),
+                retry_note(retry_in)
+            ),
+        )
+        .with_parameter("client_assertion")
+    }
+
+    /// `kid` as sent (None: none); `known` the kids the fetched set holds;
+    /// `fetched_ago` seconds since the set was fetched; `refetch_in` seconds
+    /// until grantd may fetch it again for an unknown kid (0: it just did).
+    pub fn key_set_unknown_key(
+        uri: &str,
+        kid: Option<&str>,
+        known: &[String],
+        fetched_ago: i64,
+        refetch_in: i64,
+    ) -> Self {
+        let known = if known.is_empty() {
+            "none has a kid".to_string()
+        } else {
+            known
+                .iter()
+                .map(|k| format!("'{}'", sanitize(k, 60)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let why = match kid {
+            Some(k) => format!("is signed with kid '{}', which is not among the keys at the app's jwks_uri {} ({known})", sanitize(k, 60), sanitize(uri, 200)),
+            None => format!("has no kid and the key set at the app's jwks_uri {} holds more than one key ({known}), so grantd cannot tell which one signed it", sanitize(uri, 200)),
+        };
+        let when = if refetch_in <= 0 {
+            "grantd just fetched the set".to_string()
+        } else {
+            format!("grantd fetched the set {fetched_ago} seconds ago and fetches it again for an unknown kid at most every 30 seconds (next in {refetch_in} s)")
+        };
+        Self::new(
+            Code::KeySetUnknownKey,
+            format!("The client assertion {why}; {when}. Publish the public key at the jwks_uri before signing with it, and put its kid in the JWT header."),
         )
         .with_parameter("client_assertion")
     }
@@ -2073,6 +2243,16 @@ fn quoted(names: &[&str]) -> String {
         .map(|s| format!("'{}'", echo(s, 128)))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// The sentence a remembered key-set failure ends with.
+fn retry_note(retry_in: Option<i64>) -> String {
+    match retry_in {
+        Some(n) if n > 0 => {
+            format!(" grantd remembers this failure and asks the URL again in {n} s.")
+        }
+        _ => String::new(),
+    }
 }
 
 /// A client-supplied value to quote in a message: as [`sanitize`], unless

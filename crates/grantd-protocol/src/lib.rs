@@ -9,6 +9,7 @@ pub mod error;
 pub mod form;
 pub mod grant;
 pub mod hint;
+pub mod jwks_uri;
 pub mod redirect_uri;
 pub mod requests;
 pub mod scope;

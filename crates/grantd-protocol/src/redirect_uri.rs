@@ -154,7 +154,7 @@ pub fn parse_origin(value: &str) -> Result<String, String> {
 }
 
 /// 127.0.0.0/8, ::1, or exactly `localhost`.
-fn is_loopback(url: &url::Url) -> bool {
+pub fn is_loopback(url: &url::Url) -> bool {
     match url.host() {
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
         Some(url::Host::Ipv6(ip)) => ip.is_loopback(),

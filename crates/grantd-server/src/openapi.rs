@@ -160,6 +160,9 @@ pub fn document(issuer: &str) -> Value {
             "properties": {"keys": {"type": "array", "minItems": 1, "maxItems": 20, "items": {"type": "object", "required": ["kty"]}}},
             "description": "The app's public keys (a JSON Web Key Set, RFC 7517) for private_key_jwt client authentication: RSA, EC or OKP public keys, each with a kid when there are several. null removes them.",
             "examples": [{"keys": [{"kty": "EC", "crv": "P-256", "kid": "k1", "x": "...", "y": "..."}]}]},
+        "jwks_uri": {"type": ["string", "null"], "format": "uri", "maxLength": 2000,
+            "description": "Where the app publishes its public keys (RFC 7591 jwks_uri) for private_key_jwt, instead of jwks: an https URL without a fragment (http only for 127.0.0.1, ::1 or localhost). grantd fetches the set (5 s timeout, at most 64 KiB), keeps it for its Cache-Control max-age (60 s to 24 h, 5 min without one) and fetches it again, at most every 30 s, when an assertion names a kid it lacks. Exclusive with jwks: send null for the other to switch. null removes it.",
+            "examples": ["https://app.example.com/.well-known/jwks.json"]},
         "rate_limits": {
             "type": "object",
             "description": "The app's own request quota per rate-limit group, replacing the server's: \"REQUESTS/SECONDS\" or \"off\". Replaces the whole set on update ({} clears it).",

@@ -5,7 +5,7 @@ use crate::fixtures::{
     hash, new_session, open, prefix, race, session, setup_account, token, NO_CAP, T,
 };
 use grantd_core::model::{
-    AccessTokenFormat, App, CodeUse, Consent, Distribution, ExchangePolicy, TokenRecord,
+    AccessTokenFormat, App, CodeUse, Consent, Distribution, ExchangePolicy, JwkSet, TokenRecord,
 };
 use grantd_core::store::{Cas, Change, Store, StoreError, UniqueKey};
 use grantd_protocol::{Grant, PlatformType};
@@ -357,6 +357,50 @@ pub async fn update_app_sets_and_clears_the_token_exchange_policy(store: &dyn St
                 .map(|a| a.token_exchange.clone()),
             Some(policy),
             "list_apps reads the token exchange policy"
+        );
+        stored = expected;
+    }
+}
+
+pub async fn update_app_switches_between_jwks_and_jwks_uri(store: &dyn Store) {
+    let p = prefix();
+    let owner = format!("{p}-owner");
+    setup_account(store, &owner).await;
+    let app = App {
+        jwks_uri: Some("http://127.0.0.1:8080/jwks".into()),
+        ..bare_app(&format!("{p}-keys"), &owner)
+    };
+    store.insert_app(&app).await.expect("insert_app");
+    assert_eq!(get_app(store, &app.client_id).await, Some(app.clone()));
+    let mut stored = app;
+    for (jwks, jwks_uri) in [
+        (Some(JwkSet { keys: Vec::new() }), None),
+        (None, Some("https://keys.example.com/.well-known/jwks.json")),
+        (None, None),
+    ] {
+        let changed = App {
+            jwks: jwks.clone(),
+            jwks_uri: jwks_uri.map(str::to_string),
+            ..stored.clone()
+        };
+        assert_eq!(
+            store.update_app(&changed).await.expect("update_app"),
+            Cas::Done
+        );
+        let expected = updated(&changed, &stored);
+        assert_eq!(
+            get_app(store, &expected.client_id).await,
+            Some(expected.clone()),
+            "update_app sets jwks {jwks:?} and jwks_uri {jwks_uri:?}"
+        );
+        let listed = store.list_apps().await.expect("list_apps");
+        assert_eq!(
+            listed
+                .iter()
+                .find(|a| a.client_id == expected.client_id)
+                .map(|a| a.jwks_uri.clone()),
+            Some(jwks_uri.map(str::to_string)),
+            "list_apps reads jwks_uri"
         );
         stored = expected;
     }

@@ -91,6 +91,7 @@ macro_rules! tests {
             apps::update_app_never_writes_the_secret_or_created_at,
             apps::update_app_sets_allow_plain_pkce_both_ways,
             apps::update_app_sets_and_clears_the_token_exchange_policy,
+            apps::update_app_switches_between_jwks_and_jwks_uri,
             apps::set_app_secret_replaces_the_hash_and_moves_the_revision,
             apps::delete_app_removes_what_was_issued_and_ends_sessions_at_now,
             apps::concurrent_update_app_with_one_revision_lets_one_through,

@@ -78,6 +78,7 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("token_exchange", Text),
             ("allowed_origins", Text),
             ("jwks", Text),
+            ("jwks_uri", Text),
         ],
     ),
     (

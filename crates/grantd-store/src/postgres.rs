@@ -366,9 +366,9 @@ async fn start_listening(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
 
 type PgQuery<'q> = sqlx::query::Query<'q, Postgres, PgArguments>;
 
-/// Binds an app's fields as `$1..$19`, in [`APP_COLUMNS`] order (without
+/// Binds an app's fields as `$1..$22`, in [`APP_COLUMNS`] order (without
 /// `revision`: `rate_limits` is `$18`, `token_exchange` `$19`,
-/// `allowed_origins` `$20`, `jwks` `$21`).
+/// `allowed_origins` `$20`, `jwks` `$21`, `jwks_uri` `$22`).
 fn bind_app<'q>(q: PgQuery<'q>, app: &'q App) -> StoreResult<PgQuery<'q>> {
     Ok(q.bind(&app.client_id)
         .bind(&app.account_id)
@@ -393,7 +393,8 @@ fn bind_app<'q>(q: PgQuery<'q>, app: &'q App) -> StoreResult<PgQuery<'q>> {
         .bind(codec::rate_limits_to_json(&app.rate_limits))
         .bind(codec::exchange_policy_to_json(app.token_exchange.as_ref()))
         .bind(codec::origins_to_json(&app.allowed_origins))
-        .bind(codec::jwks_to_json(app.jwks.as_ref())))
+        .bind(codec::jwks_to_json(app.jwks.as_ref()))
+        .bind(app.jwks_uri.as_deref()))
 }
 
 /// Inserts `tokens` in one statement.
@@ -696,7 +697,7 @@ impl Store for PgStore {
         let mut tx = self.begin(&what).await?;
         let sql = format!(
             "INSERT INTO apps ({APP_COLUMNS}) VALUES \
-             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 1, $18, $19, $20, $21)"
+             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 1, $18, $19, $20, $21, $22)"
         );
         bind_app(sqlx::query(&sql), app)?
             .execute(&mut *tx)
@@ -744,7 +745,7 @@ impl Store for PgStore {
                  access_token_ttl = $10, refresh_token_ttl = $11, access_token_format = $12, \
                  allow_plain_pkce = $13, resource_server = $14, updated_at = $17, \
                  rate_limits = $18, token_exchange = $19, allowed_origins = $20, \
-                 jwks = $21, revision = revision + 1 WHERE client_id = $1 AND revision = $22",
+                 jwks = $21, jwks_uri = $22, revision = revision + 1 WHERE client_id = $1 AND revision = $23",
             ),
             app,
         )?

@@ -58,7 +58,7 @@ pub(crate) fn account(row: &impl Cols) -> StoreResult<Account> {
 pub(crate) const APP_COLUMNS: &str = "client_id, account_id, name, platform_type, grants, \
      redirect_uris, scopes, distribution, issue_refresh_tokens, access_token_ttl, \
      refresh_token_ttl, access_token_format, allow_plain_pkce, resource_server, secret_hash, \
-     created_at, updated_at, revision, rate_limits, token_exchange, allowed_origins, jwks";
+     created_at, updated_at, revision, rate_limits, token_exchange, allowed_origins, jwks, jwks_uri";
 
 pub(crate) fn app(row: &impl Cols) -> StoreResult<App> {
     let client_id: String = row.col("app", "client_id")?;
@@ -96,6 +96,7 @@ pub(crate) fn app(row: &impl Cols) -> StoreResult<App> {
         )?,
         allowed_origins: codec::origins_from_json(w, &row.col::<String>(w, "allowed_origins")?)?,
         jwks: codec::jwks_from_json(w, row.col::<Option<String>>(w, "jwks")?.as_deref())?,
+        jwks_uri: row.col(w, "jwks_uri")?,
         secret_hash: secret_hash
             .map(|h| codec::digest(w, "secret_hash", &h))
             .transpose()?,

@@ -205,7 +205,7 @@ impl Drop for TempFile {
 
 type SqliteQuery<'q> = sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments<'q>>;
 
-/// Binds an app's fields in [`APP_COLUMNS`] order (as ?1..?22).
+/// Binds an app's fields in [`APP_COLUMNS`] order (as ?1..?23).
 fn bind_app<'q>(q: SqliteQuery<'q>, app: &'q App) -> StoreResult<SqliteQuery<'q>> {
     Ok(q.bind(&app.client_id)
         .bind(&app.account_id)
@@ -231,7 +231,8 @@ fn bind_app<'q>(q: SqliteQuery<'q>, app: &'q App) -> StoreResult<SqliteQuery<'q>
         .bind(codec::rate_limits_to_json(&app.rate_limits))
         .bind(codec::exchange_policy_to_json(app.token_exchange.as_ref()))
         .bind(codec::origins_to_json(&app.allowed_origins))
-        .bind(codec::jwks_to_json(app.jwks.as_ref())))
+        .bind(codec::jwks_to_json(app.jwks.as_ref()))
+        .bind(app.jwks_uri.as_deref()))
 }
 
 async fn get_token_on(
@@ -604,7 +605,7 @@ impl Store for SqliteStore {
     async fn insert_app(&self, app: &App) -> StoreResult<()> {
         let sql = format!(
             "INSERT INTO apps ({APP_COLUMNS}) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, 1, ?19, ?20, ?21, ?22)"
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, 1, ?19, ?20, ?21, ?22, ?23)"
         );
         bind_app(sqlx::query(&sql), app)?
             .execute(&self.writer)
@@ -650,7 +651,7 @@ impl Store for SqliteStore {
                  redirect_uris = ?6, scopes = ?7, distribution = ?8, issue_refresh_tokens = ?9, \
                  access_token_ttl = ?10, refresh_token_ttl = ?11, access_token_format = ?12, \
                  allow_plain_pkce = ?13, resource_server = ?14, updated_at = ?17, \
-                 rate_limits = ?19, token_exchange = ?20, allowed_origins = ?21, jwks = ?22, revision = revision + 1 \
+                 rate_limits = ?19, token_exchange = ?20, allowed_origins = ?21, jwks = ?22, jwks_uri = ?23, revision = revision + 1 \
                  WHERE client_id = ?1 AND revision = ?18",
             ),
             app,

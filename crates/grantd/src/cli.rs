@@ -236,6 +236,14 @@ struct SpecArgs {
     /// Remove the app's registered keys (it can no longer use private_key_jwt).
     #[arg(long, conflicts_with = "jwks_file")]
     no_jwks: bool,
+    /// The https URL where the app publishes its public keys (a JSON Web Key
+    /// Set), fetched and cached by grantd, for private_key_jwt; instead of
+    /// --jwks-file (http only for 127.0.0.1, ::1 or localhost).
+    #[arg(long, value_name = "URL")]
+    jwks_uri: Option<String>,
+    /// Remove the app's jwks_uri.
+    #[arg(long, conflicts_with = "jwks_uri")]
+    no_jwks_uri: bool,
     #[arg(long)]
     account_id: Option<String>,
     /// Token exchange: client ids of the apps whose tokens this app may exchange (besides its own); comma-separated.
@@ -261,7 +269,7 @@ fn names(s: &str) -> Vec<String> {
 }
 
 impl SpecArgs {
-    /// The spec, with the key set read from --jwks-file.
+    /// The spec, with the key set read from --jwks-file and the --jwks-uri.
     fn into_spec(self) -> anyhow::Result<AppSpec> {
         let jwks = if self.no_jwks {
             Some(None)
@@ -278,8 +286,14 @@ impl SpecArgs {
         } else {
             None
         };
+        let jwks_uri = if self.no_jwks_uri {
+            Some(None)
+        } else {
+            self.jwks_uri.clone().map(Some)
+        };
         Ok(AppSpec {
             jwks,
+            jwks_uri,
             ..self.into()
         })
     }
@@ -289,6 +303,7 @@ impl From<SpecArgs> for AppSpec {
     fn from(a: SpecArgs) -> Self {
         AppSpec {
             jwks: None,
+            jwks_uri: None,
             name: a.name,
             account_id: a.account_id,
             platform_type: a.platform_type,
@@ -641,6 +656,17 @@ fn print_app(app: &App, secret: Option<&grantd_protocol::Secret>, json: bool) {
             .map(|(group, limit)| format!("{}={limit}", group.key()))
             .collect();
         println!("  rate limits:      {} (own)", limits.join(", "));
+    }
+    if let Some(jwks) = &app.jwks {
+        println!(
+            "  client keys:      {} registered (private_key_jwt)",
+            jwks.keys.len()
+        );
+    } else if let Some(uri) = &app.jwks_uri {
+        println!(
+            "  client keys:      fetched from {} (private_key_jwt)",
+            grantd_protocol::jwks_uri::shown(uri)
+        );
     }
     if let Some(p) = &app.token_exchange {
         println!(

@@ -4,6 +4,7 @@ mod cli;
 mod config;
 mod config_check;
 mod doctor;
+mod key_fetch;
 mod serve;
 
 use clap::Parser;

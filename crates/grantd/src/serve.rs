@@ -68,9 +68,12 @@ pub async fn open(
         jwt_leeway: 5,
         policy: settings.policy.clone(),
     };
-    let (grantd, first) = Grantd::open(store, clock(), kek, config)
+    let (mut grantd, first) = Grantd::open(store, clock(), kek, config)
         .await
         .context("cannot start")?;
+    grantd.set_key_set_fetcher(Arc::new(
+        crate::key_fetch::HttpKeySetFetcher::new().context("cannot make the key set client")?,
+    ));
     Ok((Arc::new(grantd), first))
 }
 

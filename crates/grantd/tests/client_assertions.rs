@@ -1,6 +1,8 @@
 //! Client authentication with a signed JWT (private_key_jwt, RFC 7523 §2.2):
-//! an app registers its public keys and signs its own assertions; every way
-//! an assertion can be wrong has its own catalog code and never echoes it.
+//! an app registers its public keys (inline, or at a jwks_uri grantd fetches
+//! them from) and signs its own assertions; every way an assertion or a
+//! fetched key set can be wrong has its own catalog code and never echoes
+//! the assertion.
 
 mod common;
 
@@ -8,7 +10,7 @@ use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use common::{App, Reply, Server};
+use common::{App, KeyServer, Reply, Server};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -453,4 +455,329 @@ async fn a_symmetric_or_unusable_key_set_is_refused_at_registration() {
         let d = body["error_description"].as_str().unwrap_or_default();
         assert!(d.contains("jwks") && d.contains(says), "{body}");
     }
+}
+
+/// Good claims for `client_id`, made when the server's clock is `ahead`
+/// seconds past the real one (after `Server::advance`).
+fn claims_ahead(server: &Server, client_id: &str, ahead: i64) -> Value {
+    let mut c = claims(server, client_id);
+    c["iat"] = json!(now() + ahead);
+    c["exp"] = json!(now() + ahead + 60);
+    c
+}
+
+fn key_set(keys: &[&Key]) -> Value {
+    json!({"keys": keys.iter().map(|k| k.jwk.clone()).collect::<Vec<_>>()})
+}
+
+#[tokio::test]
+async fn an_app_with_a_jwks_uri_gets_tokens_and_follows_key_rotation() {
+    let server = Server::start();
+    let keys = KeyServer::start().await;
+    let (k1, k2, k9) = (Key::new("k1"), Key::new("k2"), Key::new("k9"));
+    keys.serve_json("/jwks", &key_set(&[&k1]));
+    let app = server
+        .server_only_app(json!({"jwks_uri": keys.url("/jwks")}))
+        .await;
+    assert_eq!(app.json["jwks_uri"], keys.url("/jwks"), "{}", app.json);
+    assert!(app.json.get("jwks").is_none(), "{}", app.json);
+    let id = app.client_id.as_str();
+
+    let a = k1.sign(Some("k1"), &claims(&server, id));
+    let r = token_with(&server, &a, &[]).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let a = k1.sign(Some("k1"), &claims(&server, id));
+    assert_eq!(token_with(&server, &a, &[]).await.status, 200);
+    assert_eq!(keys.hits("/jwks"), 1, "the set is cached");
+
+    // The app rotates: k2 is published. Within 30 s of the last fetch an
+    // unknown kid does not make grantd fetch again; it says when it will.
+    keys.serve_json("/jwks", &key_set(&[&k1, &k2]));
+    let a = k2.sign(Some("k2"), &claims(&server, id));
+    refused(
+        &token_with(&server, &a, &[]).await,
+        &a,
+        "invalid_client",
+        "GRD-666",
+        &["'k2'", "('k1')", &keys.url("/jwks"), "every 30 seconds"],
+    );
+    assert_eq!(keys.hits("/jwks"), 1);
+    server.advance(31);
+    let a = k2.sign(Some("k2"), &claims_ahead(&server, id, 31));
+    let r = token_with(&server, &a, &[]).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(keys.hits("/jwks"), 2, "fetched again for the new kid");
+    // The old key still works from the cache.
+    let a = k1.sign(Some("k1"), &claims_ahead(&server, id, 31));
+    assert_eq!(token_with(&server, &a, &[]).await.status, 200);
+    assert_eq!(keys.hits("/jwks"), 2);
+
+    // A kid the set lacks even after a fresh fetch: the kids there are listed.
+    server.advance(31);
+    let a = k9.sign(Some("k9"), &claims_ahead(&server, id, 62));
+    refused(
+        &token_with(&server, &a, &[]).await,
+        &a,
+        "invalid_client",
+        "GRD-666",
+        &["'k9'", "'k1', 'k2'", "just fetched"],
+    );
+    assert_eq!(keys.hits("/jwks"), 3);
+
+    // After its max-age (60 s at least) the set is fetched again.
+    keys.serve(
+        "/jwks",
+        200,
+        &[("Cache-Control", "max-age=60")],
+        key_set(&[&k2]).to_string(),
+    );
+    server.advance(300);
+    let a = k2.sign(Some("k2"), &claims_ahead(&server, id, 362));
+    assert_eq!(token_with(&server, &a, &[]).await.status, 200);
+    assert_eq!(keys.hits("/jwks"), 4);
+    server.advance(61);
+    let a = k1.sign(Some("k1"), &claims_ahead(&server, id, 423));
+    let r = token_with(&server, &a, &[]).await;
+    assert_eq!(keys.hits("/jwks"), 5, "expired after max-age");
+    refused(&r, &a, "invalid_client", "GRD-666", &["('k2')"]);
+}
+
+#[tokio::test]
+async fn every_failure_to_fetch_a_key_set_has_its_own_code() {
+    let server = Server::start();
+    let keys = KeyServer::start().await;
+    let key = Key::new("k1");
+    // A port nothing listens on.
+    let dead = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}/jwks", l.local_addr().unwrap())
+    };
+    // A port that takes connections (the kernel's backlog) and never answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let hanging = format!("http://{}/jwks", silent.local_addr().unwrap());
+    keys.serve("/down", 503, &[], "maintenance");
+    keys.serve(
+        "/page",
+        200,
+        &[("Content-Type", "text/html")],
+        "<html>keys</html>",
+    );
+    keys.serve_json("/one-key", &key.jwk);
+    keys.serve("/big", 200, &[], vec![b' '; 70 * 1024]);
+    keys.serve_json(
+        "/oct",
+        &json!({"keys": [{"kty": "oct", "k": "c2VjcmV0", "kid": "k1"}]}),
+    );
+    keys.serve(
+        "/moved",
+        302,
+        &[("Location", "http://keys.example.com/jwks")],
+        "",
+    );
+    let cases: Vec<(String, &str, Vec<&str>)> = vec![
+        (
+            dead.clone(),
+            "GRD-659",
+            vec![dead.as_str(), "could not fetch"],
+        ),
+        (hanging.clone(), "GRD-660", vec!["within 5 seconds"]),
+        (keys.url("/down"), "GRD-661", vec!["HTTP 503"]),
+        (keys.url("/page"), "GRD-664", vec!["not JSON"]),
+        (
+            keys.url("/one-key"),
+            "GRD-664",
+            vec!["single JWK", "keys array"],
+        ),
+        (keys.url("/big"), "GRD-663", vec!["64 KiB"]),
+        (keys.url("/oct"), "GRD-665", vec!["symmetric", "key 'k1'"]),
+        (
+            keys.url("/moved"),
+            "GRD-662",
+            vec!["http://keys.example.com/jwks", "https"],
+        ),
+    ];
+    for (uri, code, says) in cases {
+        let app = server.server_only_app(json!({"jwks_uri": uri})).await;
+        let a = key.sign(Some("k1"), &claims(&server, &app.client_id));
+        let mut says = says.clone();
+        says.push(&uri);
+        let r = token_with(&server, &a, &[]).await;
+        refused(&r, &a, "invalid_client", code, &says);
+    }
+    drop(silent);
+
+    // A failure is remembered for a while: the dead URI is not asked again.
+    assert_eq!(keys.hits("/down"), 1);
+    let app = server
+        .server_only_app(json!({"jwks_uri": keys.url("/down")}))
+        .await;
+    let a = key.sign(Some("k1"), &claims(&server, &app.client_id));
+    refused(
+        &token_with(&server, &a, &[]).await,
+        &a,
+        "invalid_client",
+        "GRD-661",
+        &["asks the URL again in"],
+    );
+    assert_eq!(keys.hits("/down"), 1);
+    // Once it is back and the failure forgotten, the keys are fetched.
+    keys.serve_json("/down", &key_set(&[&key]));
+    server.advance(16);
+    let a = key.sign(Some("k1"), &claims_ahead(&server, &app.client_id, 16));
+    let r = token_with(&server, &a, &[]).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(keys.hits("/down"), 2);
+}
+
+#[tokio::test]
+async fn jwks_uri_is_checked_at_registration_and_exclusive_with_jwks() {
+    let server = Server::start();
+    let key = Key::new("k1");
+    let create = |extra: Value| {
+        let mut spec = json!({"name": "Keys", "platform_type": "server-only",
+                              "grants": ["client_credentials"]});
+        for (k, v) in extra.as_object().unwrap() {
+            spec[k] = v.clone();
+        }
+        server.admin(Method::POST, "/admin/v1/apps", Some(spec))
+    };
+    for (uri, says) in [
+        ("http://keys.example.com/jwks", "loopback"),
+        ("https://keys.example.com/jwks#k1", "fragment"),
+        ("keys.example.com/jwks", "absolute URL"),
+        ("https://user:pw@keys.example.com/jwks", "password"),
+    ] {
+        let (status, body) = create(json!({"jwks_uri": uri})).await;
+        assert_eq!(status, 400, "{body}");
+        assert_eq!(body["errors"][0]["errorCode"], "GRD-658", "{body}");
+        let d = body["error_description"].as_str().unwrap_or_default();
+        assert!(d.contains(says), "{uri}: {d}");
+    }
+    let long = format!("https://keys.example.com/{}", "a".repeat(2000));
+    let (status, body) = create(json!({"jwks_uri": long})).await;
+    assert_eq!(
+        (status, body["errors"][0]["errorCode"].as_str()),
+        (400, Some("GRD-658")),
+        "{body}"
+    );
+
+    let both = json!({"jwks_uri": "https://keys.example.com/jwks", "jwks": {"keys": [key.jwk]}});
+    let (status, body) = create(both).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["errors"][0]["errorCode"], "GRD-657", "{body}");
+    let d = body["error_description"].as_str().unwrap_or_default();
+    assert!(
+        d.contains("'jwks'") && d.contains("'jwks_uri'") && d.contains("null"),
+        "{d}"
+    );
+
+    // An app with inline keys switches only by removing them in the same request.
+    let app = server
+        .server_only_app(json!({"jwks": {"keys": [key.jwk]}}))
+        .await;
+    let path = format!("/admin/v1/apps/{}", app.client_id);
+    let (status, body) = server
+        .admin(
+            Method::PATCH,
+            &path,
+            Some(json!({"jwks_uri": "https://keys.example.com/jwks"})),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["errors"][0]["errorCode"], "GRD-657", "{body}");
+    assert!(
+        body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("--no-jwks"),
+        "{body}"
+    );
+    let (status, body) = server
+        .admin(
+            Method::PATCH,
+            &path,
+            Some(json!({"jwks_uri": "https://keys.example.com/jwks", "jwks": null})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["jwks_uri"], "https://keys.example.com/jwks");
+    assert!(body.get("jwks").is_none(), "{body}");
+    // And back: inline keys while the URI is set are refused, naming jwks first.
+    let (status, body) = server
+        .admin(
+            Method::PATCH,
+            &path,
+            Some(json!({"jwks": {"keys": [key.jwk]}})),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("To switch to jwks, remove jwks_uri"),
+        "{body}"
+    );
+    let (status, body) = server
+        .admin(Method::PATCH, &path, Some(json!({"jwks_uri": null})))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.get("jwks_uri").is_none(), "{body}");
+}
+
+#[tokio::test]
+async fn the_cli_registers_and_removes_a_jwks_uri() {
+    let dir = tempfile::tempdir().unwrap();
+    let cli = |args: &[&str]| {
+        std::process::Command::new(common::bin())
+            .arg("--data-dir")
+            .arg(dir.path().join("data"))
+            .args(args)
+            .env("GRANTD_ADMIN_TOKEN", common::ADMIN_TOKEN)
+            .output()
+            .unwrap()
+    };
+    let out = cli(&[
+        "app",
+        "create",
+        "--name",
+        "Sync",
+        "--platform-type",
+        "server-only",
+        "--jwks-uri",
+        "https://keys.example.com/jwks.json",
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let app: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(app["jwks_uri"], "https://keys.example.com/jwks.json");
+    let id = app["client_id"].as_str().unwrap();
+    let out = cli(&["app", "show", id]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("fetched from https://keys.example.com/jwks.json"),
+        "{text}"
+    );
+    let out = cli(&[
+        "app",
+        "update",
+        id,
+        "--jwks-uri",
+        "http://keys.example.com/jwks",
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("GRD-658") || err.contains("loopback"), "{err}");
+    let out = cli(&["app", "update", id, "--no-jwks-uri", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let app: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(app.get("jwks_uri").is_none(), "{app}");
 }

@@ -425,6 +425,7 @@ mod tests {
             }),
             allowed_origins: Vec::new(),
             jwks: None,
+            jwks_uri: None,
             secret_hash: None,
             created_at: 0,
             updated_at: 0,

@@ -333,3 +333,125 @@ impl Reply {
         assert_eq!(self.header("cache-control"), Some("no-store"));
     }
 }
+
+/// A canned HTTP answer of a [`KeyServer`].
+#[derive(Debug, Clone)]
+pub struct Canned {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+/// A tiny HTTP/1.1 server on a loopback port, inside the test, answering
+/// each path with what the test last set (404 otherwise) and counting the
+/// requests per path: the web server where an app publishes its keys
+/// (`jwks_uri`).
+pub struct KeyServer {
+    pub base: String,
+    routes: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, Canned>>>,
+    hits: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, usize>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl KeyServer {
+    pub async fn start() -> Self {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind the key server");
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let routes: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, Canned>>> =
+            Default::default();
+        let hits: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, usize>>> =
+            Default::default();
+        let (r, h) = (routes.clone(), hits.clone());
+        let task = tokio::spawn(async move {
+            while let Ok((mut conn, _)) = listener.accept().await {
+                let (routes, hits) = (r.clone(), h.clone());
+                tokio::spawn(async move {
+                    let mut head = Vec::new();
+                    let mut buf = [0u8; 1024];
+                    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match conn.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => head.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    let head = String::from_utf8_lossy(&head);
+                    let path = head.split(' ').nth(1).unwrap_or("/").to_string();
+                    *hits.lock().unwrap().entry(path.clone()).or_default() += 1;
+                    let canned = routes.lock().unwrap().get(&path).cloned();
+                    let canned = canned.unwrap_or(Canned {
+                        status: 404,
+                        headers: vec![],
+                        body: b"not found".to_vec(),
+                    });
+                    let mut out = format!(
+                        "HTTP/1.1 {} X\r\nContent-Length: {}\r\nConnection: close\r\n",
+                        canned.status,
+                        canned.body.len()
+                    );
+                    for (k, v) in &canned.headers {
+                        out.push_str(&format!("{k}: {v}\r\n"));
+                    }
+                    out.push_str("\r\n");
+                    let _ = conn.write_all(out.as_bytes()).await;
+                    let _ = conn.write_all(&canned.body).await;
+                    let _ = conn.shutdown().await;
+                });
+            }
+        });
+        Self {
+            base,
+            routes,
+            hits,
+            task,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Answers `path` with `status`, `headers` and `body` from now on.
+    pub fn serve(
+        &self,
+        path: &str,
+        status: u16,
+        headers: &[(&str, &str)],
+        body: impl Into<Vec<u8>>,
+    ) {
+        self.routes.lock().unwrap().insert(
+            path.to_string(),
+            Canned {
+                status,
+                headers: headers
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+                body: body.into(),
+            },
+        );
+    }
+
+    /// Answers `path` with `json` (200, application/json).
+    pub fn serve_json(&self, path: &str, json: &Value) {
+        self.serve(
+            path,
+            200,
+            &[("Content-Type", "application/json")],
+            json.to_string(),
+        );
+    }
+
+    /// How many requests `path` has had.
+    pub fn hits(&self, path: &str) -> usize {
+        self.hits.lock().unwrap().get(path).copied().unwrap_or(0)
+    }
+}
+
+impl Drop for KeyServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
