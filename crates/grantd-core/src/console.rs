@@ -224,7 +224,9 @@ pub struct AppForm {
     /// The app's JSON Web Key Set for `private_key_jwt`, as JSON; empty for
     /// none (on edit: removes the set).
     pub jwks: String,
-    // The key set URL (`jwks_uri`) goes here, beside `jwks`.
+    /// Where the app publishes that key set instead (`jwks_uri`); empty for
+    /// none (on edit: removes it).
+    pub jwks_uri: String,
     /// The app's revision when the settings form was loaded; empty on register.
     pub revision: String,
 }
@@ -324,6 +326,10 @@ impl AppForm {
             access_token_format: text(&self.access_token_format),
             allowed_origins: Some(form_list(&self.allowed_origins, &['\n', '\r', ' '])),
             jwks: form_jwks(&self.jwks, creating)?,
+            jwks_uri: match text(&self.jwks_uri) {
+                Some(uri) => Some(Some(uri)),
+                None => (!creating).then_some(None),
+            },
             ..Default::default()
         })
     }

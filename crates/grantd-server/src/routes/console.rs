@@ -117,6 +117,7 @@ struct SettingsView {
     issue_refresh_tokens: String,
     access_token_format: String,
     jwks: String,
+    jwks_uri: String,
     /// The app's revision as loaded: a refused form keeps the one it was
     /// loaded at, so saving it again is refused too once the app changed.
     revision: String,
@@ -149,6 +150,7 @@ impl SettingsView {
                 issue_refresh_tokens: f.issue_refresh_tokens.clone(),
                 access_token_format: f.access_token_format.clone(),
                 jwks: f.jwks.clone(),
+                jwks_uri: f.jwks_uri.clone(),
                 revision: f.revision.clone(),
             },
             None => SettingsView {
@@ -176,6 +178,7 @@ impl SettingsView {
                     .as_ref()
                     .and_then(|k| serde_json::to_string_pretty(k).ok())
                     .unwrap_or_default(),
+                jwks_uri: app.jwks_uri.clone().unwrap_or_default(),
                 revision: app.revision.to_string(),
             },
         }
@@ -202,6 +205,7 @@ fn app_form(params: &Params) -> grantd_core::console::AppForm {
         access_token_format: get("access_token_format"),
         allowed_origins: get("allowed_origins"),
         jwks: get("jwks"),
+        jwks_uri: get("jwks_uri"),
         revision: get("revision"),
     }
 }
@@ -1024,6 +1028,7 @@ struct NewAppPage<'a> {
     access_token_format: &'a str,
     allowed_origins: &'a str,
     jwks: &'a str,
+    jwks_uri: &'a str,
     access_ttl_range: (u64, u64),
     refresh_ttl_range: (u64, u64),
     error: Option<&'a str>,
@@ -1094,6 +1099,7 @@ fn new_app_page(
         access_token_format: &form.access_token_format,
         allowed_origins: &form.allowed_origins,
         jwks: &form.jwks,
+        jwks_uri: &form.jwks_uri,
         access_ttl_range: grantd_core::apps::ACCESS_TTL_RANGE,
         refresh_ttl_range: grantd_core::apps::REFRESH_TTL_RANGE,
         error: error.map(|e| e.description.as_str()),
