@@ -5,6 +5,7 @@ mod config;
 mod config_check;
 mod doctor;
 mod serve;
+mod telemetry;
 
 use clap::Parser;
 
