@@ -226,7 +226,10 @@ async fn edge(State(s): State<AppState>, mut req: Request, next: Next) -> Respon
             }
             None => reject::render(s.issuer(), next.run(req).instrument(span).await, id_str),
         };
-        handled.record("http.response.status_code", res.status().as_u16());
+        handled.record(
+            "http.response.status_code",
+            i64::from(res.status().as_u16()),
+        );
         if let Some(code) = res
             .headers()
             .get("x-error-code")

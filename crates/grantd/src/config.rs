@@ -38,10 +38,10 @@ pub struct ServeArgs {
     pub admin_listen: Option<String>,
     /// The server's TLS certificate chain, PEM (with --tls-key: grantd
     /// serves HTTPS, HTTP/2 and HTTP/1.1, and reloads both files when they change).
-    #[arg(long, env = "GRANTD_TLS_CERT", requires = "tls_key")]
+    #[arg(long, env = "GRANTD_TLS_CERT")]
     pub tls_cert: Option<PathBuf>,
     /// The private key of --tls-cert, PEM (PKCS#8, PKCS#1 or SEC1).
-    #[arg(long, env = "GRANTD_TLS_KEY", requires = "tls_cert")]
+    #[arg(long, env = "GRANTD_TLS_KEY")]
     pub tls_key: Option<PathBuf>,
     /// Export OpenTelemetry traces over OTLP/HTTP (protobuf) to this
     /// collector, e.g. http://127.0.0.1:4318 (/v1/traces is added); off

@@ -250,10 +250,9 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let (grantd, first) = open(&settings, Issuer::Serve(issuer.clone())).await?;
     print_first_start(&first);
     spawn_housekeeping(grantd.clone());
-    spawn_active_sessions(grantd.clone());
     tokio::spawn(grantd.clone().follow_changes());
     let state = grantd_server::AppState::new(
-        grantd,
+        grantd.clone(),
         grantd_server::EdgeSettings {
             auth_failure_limit: settings.auth_failure_limit,
             rate_limits: settings.rate_limits,
@@ -274,6 +273,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let app = grantd_server::router(state);
     if let Some(admin) = &settings.admin_listen {
         serve_metrics(admin, settings.connections.clone()).await?;
+        spawn_active_sessions(grantd);
     }
     if !settings.trusted_proxies.is_empty() {
         tracing::info!(proxies = ?settings.trusted_proxies, "trusting forwarding headers from these peers");
