@@ -26,6 +26,7 @@ pub mod resource;
 pub mod session_policy;
 pub mod sessions;
 pub mod store;
+pub mod timed_store;
 pub mod tokens;
 pub mod trace;
 pub mod usage;

@@ -475,6 +475,8 @@ pub trait Store: Send + Sync + 'static {
         now: UnixTime,
     ) -> StoreResult<SessionOpened>;
     async fn get_session(&self, id: &str) -> StoreResult<Option<Session>>;
+    /// How many sessions have not ended (the `grantd_active_sessions` gauge).
+    async fn count_active_sessions(&self) -> StoreResult<u64>;
     /// Ends the session and revokes every stored token of it (refresh and
     /// opaque access tokens) in one unit of work. False if unknown or already
     /// ended. PostgreSQL locks the session row first.

@@ -105,6 +105,7 @@ pub fn step(check: &str, passed: bool, code: Option<&str>, values: &[(&str, &str
         if t.steps.len() >= MAX_STEPS {
             return;
         }
+        emit(check, passed, code, values);
         t.steps.push(Step {
             check: check.to_string(),
             passed,
@@ -123,6 +124,7 @@ pub fn rejected(check: &str, e: &grantd_protocol::OAuthError) {
     with(|t| {
         t.rejected = Some((e.entry().code.to_string(), e.description.clone()));
         if t.failed().is_none() && t.steps.len() < MAX_STEPS {
+            emit(check, false, Some(e.entry().code), &[]);
             t.steps.push(Step {
                 check: check.to_string(),
                 passed: false,
@@ -131,6 +133,28 @@ pub fn rejected(check: &str, e: &grantd_protocol::OAuthError) {
             });
         }
     });
+}
+
+/// The check as a tracing event (target `grantd::check`, DEBUG) in the
+/// request's span: exported with it as a span event when OpenTelemetry is
+/// on, and in the logs with `GRANTD_LOG=grantd::check=debug`.
+fn emit(check: &str, passed: bool, code: Option<&str>, values: &[(&str, &str)]) {
+    if !tracing::enabled!(target: "grantd::check", tracing::Level::DEBUG) {
+        return;
+    }
+    let values = values
+        .iter()
+        .map(|(k, v)| format!("{k}: {}", clip(v)))
+        .collect::<Vec<_>>()
+        .join("; ");
+    tracing::debug!(
+        target: "grantd::check",
+        check,
+        passed,
+        code = code.unwrap_or(""),
+        values = values.as_str(),
+        "check {check}"
+    );
 }
 
 /// Records a check from its result and passes the result on.

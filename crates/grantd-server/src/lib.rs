@@ -15,6 +15,7 @@ pub mod ratelimit;
 pub mod reject;
 pub mod routes;
 pub mod state;
+pub mod tls;
 
 pub use state::{AppState, EdgeSettings};
 
@@ -204,15 +205,39 @@ async fn edge(State(s): State<AppState>, mut req: Request, next: Next) -> Respon
         }
         // Every line logged while the request is handled carries its id
         // (as a span field; in JSON logs under "span").
-        let span = tracing::info_span!("request", request_id = id.to_str().unwrap_or("-"));
-        match recorded {
+        // With OpenTelemetry on, the span is exported; its name and fields
+        // follow the HTTP conventions (the path without the query).
+        let span = tracing::info_span!(
+            "request",
+            request_id = id.to_str().unwrap_or("-"),
+            otel.name = format!("{} {}", req.method(), metrics::endpoint_label(req.uri().path())),
+            otel.kind = "server",
+            http.request.method = %req.method(),
+            url.path = req.uri().path(),
+            http.response.status_code = tracing::field::Empty,
+            error.code = tracing::field::Empty,
+        );
+        let handled = span.clone();
+        let res = match recorded {
             Some(rec) => {
                 let (res, trace) = grantd_core::trace::traced(next.run(req).instrument(span)).await;
                 rec.record(&s, &res, trace, id_str.unwrap_or("-"));
                 reject::render(s.issuer(), res, id_str)
             }
             None => reject::render(s.issuer(), next.run(req).instrument(span).await, id_str),
+        };
+        handled.record(
+            "http.response.status_code",
+            i64::from(res.status().as_u16()),
+        );
+        if let Some(code) = res
+            .headers()
+            .get("x-error-code")
+            .and_then(|v| v.to_str().ok())
+        {
+            handled.record("error.code", code);
         }
+        res
     };
     let failed = res.status() == StatusCode::UNAUTHORIZED
         || matches!(
@@ -257,6 +282,12 @@ async fn edge(State(s): State<AppState>, mut req: Request, next: Next) -> Respon
         HeaderValue::from_static("nosniff"),
     );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    if s.hsts {
+        h.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
+    }
     h.insert(
         header::REFERRER_POLICY,
         HeaderValue::from_static("no-referrer"),

@@ -1,10 +1,11 @@
-//! Accepting connections: HTTP/1.1 with a deadline for request headers, a cap
-//! on open connections, and a graceful shutdown that ends after a deadline.
+//! Accepting connections: HTTP/1.1 with a deadline for request headers (and,
+//! over TLS, HTTP/2 when the client offers it), a cap on open connections,
+//! and a graceful shutdown that ends after a deadline.
 
 use axum::extract::ConnectInfo;
 use axum::Router;
-use hyper::server::conn::http1;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper::server::conn::{http1, http2};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use std::future::Future;
@@ -45,18 +46,48 @@ impl Default for ConnectionLimits {
 /// once) and returns at the latest `shutdown_timeout` later.
 ///
 /// HTTP/1.1 only: cleartext HTTP/2 would first wait for the client's
-/// preface with no deadline, and TLS (where HTTP/2 is negotiated) is the
-/// proxy's job.
+/// preface with no deadline; over TLS ([`serve_tls`]) ALPN names the protocol.
 pub async fn serve(
     listener: TcpListener,
     app: Router,
     limits: ConnectionLimits,
     shutdown: impl Future<Output = ()>,
 ) {
+    run(listener, app, limits, None, shutdown).await
+}
+
+/// [`serve`] over TLS: the handshake (which must end within
+/// `header_read_timeout`) picks HTTP/2 or HTTP/1.1 by ALPN, and the
+/// certificate comes from `config`'s resolver at each handshake, so a
+/// reloaded one serves new connections while open ones go on.
+pub async fn serve_tls(
+    listener: TcpListener,
+    app: Router,
+    limits: ConnectionLimits,
+    config: Arc<rustls::ServerConfig>,
+    shutdown: impl Future<Output = ()>,
+) {
+    let acceptor = tokio_rustls::TlsAcceptor::from(config);
+    run(listener, app, limits, Some(acceptor), shutdown).await
+}
+
+async fn run(
+    listener: TcpListener,
+    app: Router,
+    limits: ConnectionLimits,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    shutdown: impl Future<Output = ()>,
+) {
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout)
         .keep_alive(true);
+    // HTTP/2 has no header deadline of its own: pings find dead peers.
+    let mut h2 = http2::Builder::new(TokioExecutor::new());
+    h2.timer(TokioTimer::new())
+        .keep_alive_interval(Some(limits.header_read_timeout))
+        .keep_alive_timeout(limits.header_read_timeout)
+        .max_header_list_size(crate::HEADER_LIMIT as u32 * 2);
     let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let graceful = GracefulShutdown::new();
     let mut tasks = JoinSet::new();
@@ -70,20 +101,42 @@ pub async fn serve(
             accepted = accept(&listener, &permits, &limits, &mut warned_full) => accepted,
         };
         let service = TowerToHyperService::new(AddExtension::new(app.clone(), ConnectInfo(peer)));
-        let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
-        let header_timeout = limits.header_read_timeout.as_secs();
+        let header_timeout = limits.header_read_timeout;
+        let Some(acceptor) = tls.clone() else {
+            let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+            tasks.spawn(async move {
+                log_end(conn.await, peer, header_timeout);
+                drop(permit);
+            });
+            continue;
+        };
+        let watcher = graceful.watcher();
+        let (http, h2) = (http.clone(), h2.clone());
         tasks.spawn(async move {
-            if let Err(e) = conn.await {
-                if e.is_timeout() {
+            let stream = match tokio::time::timeout(header_timeout, acceptor.accept(stream)).await
+            {
+                Ok(Ok(s)) => s,
+                Ok(Err(e)) => {
+                    tracing::debug!(target: "grantd::http", client = %peer.ip(), error = %e, "TLS handshake failed");
+                    return;
+                }
+                Err(_) => {
                     tracing::info!(
                         target: "grantd::http",
                         client = %peer.ip(),
-                        "connection closed: no complete request headers within {header_timeout} s"
+                        "connection closed: no TLS handshake within {} s",
+                        header_timeout.as_secs()
                     );
-                } else {
-                    tracing::debug!(target: "grantd::http", client = %peer.ip(), error = %e, "connection ended");
+                    return;
                 }
-            }
+            };
+            let io = TokioIo::new(stream);
+            let end = if io.inner().get_ref().1.alpn_protocol() == Some(b"h2") {
+                watcher.watch(h2.serve_connection(io, service)).await
+            } else {
+                watcher.watch(http.serve_connection(io, service)).await
+            };
+            log_end(end, peer, header_timeout);
             drop(permit);
         });
     }
@@ -106,6 +159,22 @@ pub async fn serve(
         );
     }
     tasks.shutdown().await;
+}
+
+/// Logs how a connection ended, if not cleanly.
+fn log_end(end: Result<(), hyper::Error>, peer: SocketAddr, header_timeout: Duration) {
+    if let Err(e) = end {
+        if e.is_timeout() {
+            tracing::info!(
+                target: "grantd::http",
+                client = %peer.ip(),
+                "connection closed: no complete request headers within {} s",
+                header_timeout.as_secs()
+            );
+        } else {
+            tracing::debug!(target: "grantd::http", client = %peer.ip(), error = %e, "connection ended");
+        }
+    }
 }
 
 /// The next connection, once one of the `max_connections` slots is free.

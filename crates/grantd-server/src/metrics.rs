@@ -42,6 +42,11 @@ pub fn request(path: &str, status: u16, error_code: Option<&str>, elapsed: Durat
     }
 }
 
+/// Sessions not ended, as the store last counted them.
+pub fn active_sessions(count: u64) {
+    metrics::gauge!("grantd_active_sessions").set(count as f64);
+}
+
 /// Tokens issued at the token endpoint, by grant and app.
 pub fn token_issued(grant_type: &str, client_id: &str) {
     metrics::counter!("grantd_tokens_issued_total", "grant" => grant_label(grant_type), "client_id" => client_id.to_string())

@@ -26,6 +26,8 @@ pub struct EdgeSettings {
     pub cors_allowed_origins: Vec<String>,
     /// The WebSocket gateway's URI (`ws.uri`), given with each wstoken.
     pub ws_uri: Option<String>,
+    /// Send `Strict-Transport-Security` (grantd serves TLS itself).
+    pub hsts: bool,
 }
 
 impl Default for EdgeSettings {
@@ -37,6 +39,7 @@ impl Default for EdgeSettings {
             body_read_timeout: Duration::from_secs(10),
             cors_allowed_origins: Vec::new(),
             ws_uri: None,
+            hsts: false,
         }
     }
 }
@@ -56,6 +59,8 @@ pub struct AppState {
     pub cors_origins: Arc<std::collections::HashSet<String>>,
     /// The WebSocket gateway's URI (`ws.uri`).
     pub ws_uri: Option<Arc<str>>,
+    /// Whether responses carry `Strict-Transport-Security`.
+    pub hsts: bool,
     /// Rejections at the OAuth endpoints, on their way to the store.
     pub rejections: Arc<RejectionLog>,
     /// Tokens issued per app and day, on their way to the store.
@@ -81,6 +86,7 @@ impl AppState {
             body_read_timeout: edge.body_read_timeout,
             cors_origins: Arc::new(edge.cors_allowed_origins.into_iter().collect()),
             ws_uri: edge.ws_uri.map(Arc::from),
+            hsts: edge.hsts,
             rejections: Arc::new(RejectionLog::new()),
             usage: Arc::new(grantd_core::usage::UsageCounter::new()),
         }

@@ -127,6 +127,7 @@ macro_rules! tests {
             sessions::open_session_ends_the_oldest_beyond_the_cap,
             sessions::end_session_revokes_every_token_of_it,
             sessions::end_sessions_of_a_user,
+            sessions::active_sessions_are_counted_until_they_end,
             sessions::set_user_password_ends_the_users_sessions,
             sessions::end_sessions_of_an_app,
             sessions::end_sessions_of_a_credential,

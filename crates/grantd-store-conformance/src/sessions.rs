@@ -369,6 +369,38 @@ async fn check_end_sessions(
     );
 }
 
+pub async fn active_sessions_are_counted_until_they_end(store: &dyn Store) {
+    let p = prefix();
+    let before = store.count_active_sessions().await.unwrap();
+    let opened: Vec<NewSession> = (0..3)
+        .map(|i| {
+            new_session(&session(
+                &format!("{p}-s{i}"),
+                &format!("{p}-user"),
+                &format!("{p}-app"),
+                T + i,
+            ))
+        })
+        .collect();
+    for new in &opened {
+        open(store, new, NO_CAP, T + 10).await;
+    }
+    assert_eq!(
+        store.count_active_sessions().await.unwrap(),
+        before + 3,
+        "each opened session counts"
+    );
+    assert!(store
+        .end_session(&opened[1].session.id, "test", T + 20)
+        .await
+        .unwrap());
+    assert_eq!(
+        store.count_active_sessions().await.unwrap(),
+        before + 2,
+        "an ended session no longer counts"
+    );
+}
+
 pub async fn end_sessions_of_a_user(store: &dyn Store) {
     let p = prefix();
     let (user, other) = (format!("{p}-user"), format!("{p}-other"));

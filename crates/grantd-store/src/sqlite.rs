@@ -1185,6 +1185,14 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn count_active_sessions(&self) -> StoreResult<u64> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sessions WHERE ended_at IS NULL")
+            .fetch_one(&self.reader)
+            .await
+            .map_err(|e| db_error(e, "active sessions"))?;
+        Ok(n.max(0) as u64)
+    }
+
     async fn get_session(&self, id: &str) -> StoreResult<Option<Session>> {
         sqlx::query(&format!(
             "SELECT {SESSION_COLUMNS} FROM sessions WHERE id = ?"

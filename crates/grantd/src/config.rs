@@ -7,6 +7,7 @@ use grantd_core::rate_limits::{Group, Limit, RateLimits};
 use grantd_core::{Policy, RefreshReuse, StartError, MIN_ADMIN_TOKEN_BYTES};
 use grantd_server::client_ip::TrustedProxies;
 use grantd_server::listen::ConnectionLimits;
+use grantd_server::tls::TlsFiles;
 use grantd_server::EdgeSettings;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -35,7 +36,19 @@ pub struct ServeArgs {
     /// unless set; keep it off the public network, e.g. 127.0.0.1:9090).
     #[arg(long, env = "GRANTD_ADMIN_LISTEN")]
     pub admin_listen: Option<String>,
-    /// The issuer URL (default: http:// and the address listened on).
+    /// The server's TLS certificate chain, PEM (with --tls-key: grantd
+    /// serves HTTPS, HTTP/2 and HTTP/1.1, and reloads both files when they change).
+    #[arg(long, env = "GRANTD_TLS_CERT")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert, PEM (PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, env = "GRANTD_TLS_KEY")]
+    pub tls_key: Option<PathBuf>,
+    /// Export OpenTelemetry traces over OTLP/HTTP (protobuf) to this
+    /// collector, e.g. http://127.0.0.1:4318 (/v1/traces is added); off
+    /// unless set (also read from OTEL_EXPORTER_OTLP_ENDPOINT).
+    #[arg(long, env = "GRANTD_OTLP_ENDPOINT")]
+    pub otlp_endpoint: Option<String>,
+    /// The issuer URL (default: http:// — https:// with TLS — and the address listened on).
     #[arg(long, env = "GRANTD_ISSUER")]
     pub issuer: Option<String>,
     /// `aud` of access tokens (default: the issuer).
@@ -233,6 +246,9 @@ pub struct FileConfig {
     pub admin_listen: Option<String>,
     pub issuer: Option<String>,
     pub audience: Option<String>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    pub otlp_endpoint: Option<String>,
     pub data_dir: Option<PathBuf>,
     pub database_url: Option<String>,
     pub signing_alg: Option<String>,
@@ -374,6 +390,10 @@ pub struct Settings {
     pub cors_allowed_origins: Vec<String>,
     /// The WebSocket gateway's URI.
     pub ws_uri: Option<String>,
+    /// The certificate and key when grantd serves TLS itself.
+    pub tls: Option<TlsFiles>,
+    /// The OTLP/HTTP traces endpoint (the full URL, ending /v1/traces).
+    pub otlp_endpoint: Option<String>,
 }
 
 impl Settings {
@@ -482,7 +502,26 @@ impl Settings {
                 bail!("ws.uri '{u}' is not a ws:// or wss:// URL (e.g. wss://ws.example.com/ws)");
             }
         }
+        let tls = match (
+            serve.tls_cert.clone().or(file.tls_cert),
+            serve.tls_key.clone().or(file.tls_key),
+        ) {
+            (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+            (None, None) => None,
+            (Some(_), None) => bail!("tls_cert is set but tls_key is not: give both (--tls-key, GRANTD_TLS_KEY or tls_key)"),
+            (None, Some(_)) => bail!("tls_key is set but tls_cert is not: give both (--tls-cert, GRANTD_TLS_CERT or tls_cert)"),
+        };
+        let otlp_endpoint = serve
+            .otlp_endpoint
+            .clone()
+            .or(file.otlp_endpoint)
+            .or_else(|| std::env::var(OTEL_ENDPOINT_ENV).ok())
+            .filter(|u| !u.trim().is_empty())
+            .map(|u| traces_url(&u))
+            .transpose()?;
         Ok(Self {
+            tls,
+            otlp_endpoint,
             policy,
             rate_limits,
             cors_allowed_origins,
@@ -520,6 +559,27 @@ impl Settings {
                 .filter(|s| !s.is_empty()),
         })
     }
+}
+
+/// The standard OpenTelemetry variable, read when grantd's own is unset.
+pub const OTEL_ENDPOINT_ENV: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
+
+/// The OTLP/HTTP traces URL of a collector's base URL (as
+/// `OTEL_EXPORTER_OTLP_ENDPOINT` means it: `/v1/traces` is appended), or
+/// of a URL already ending in `/v1/traces`.
+pub fn traces_url(endpoint: &str) -> anyhow::Result<String> {
+    let url = url::Url::parse(endpoint.trim())
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+        .with_context(|| {
+            format!("otlp_endpoint '{endpoint}' is not an http:// or https:// URL (e.g. http://127.0.0.1:4318)")
+        })?;
+    let base = url.as_str().trim_end_matches('/');
+    Ok(if base.ends_with("/v1/traces") {
+        base.to_string()
+    } else {
+        format!("{base}/v1/traces")
+    })
 }
 
 /// A database URL without its password, for messages.
@@ -572,6 +632,23 @@ mod tests {
             RateLimits::ringcentral()
         );
         assert!(toml::from_str::<FileConfig>("[rate_limits]\nauht = \"1/1\"\n").is_err());
+    }
+
+    #[test]
+    fn otlp_traces_url() {
+        assert_eq!(
+            traces_url("http://c:4318").unwrap(),
+            "http://c:4318/v1/traces"
+        );
+        assert_eq!(
+            traces_url("https://c/otel/").unwrap(),
+            "https://c/otel/v1/traces"
+        );
+        assert_eq!(
+            traces_url("http://c:4318/v1/traces").unwrap(),
+            "http://c:4318/v1/traces"
+        );
+        assert!(traces_url("c:4318").is_err());
     }
 
     #[test]

@@ -355,6 +355,35 @@ fn rows(store: &StoreArgs, serve: &ServeArgs, file: &toml::Value) -> Vec<Row> {
             default: "900".into(),
             secret: false,
         },
+        Row {
+            key: "tls_cert",
+            env: "GRANTD_TLS_CERT",
+            flag: serve.tls_cert.as_ref().map(|p| p.display().to_string()),
+            file: f(&["tls_cert"]),
+            default: "none (plain HTTP)".into(),
+            secret: false,
+        },
+        Row {
+            key: "tls_key",
+            env: "GRANTD_TLS_KEY",
+            flag: serve.tls_key.as_ref().map(|p| p.display().to_string()),
+            file: f(&["tls_key"]),
+            default: "none".into(),
+            secret: false,
+        },
+        Row {
+            key: "otlp_endpoint",
+            env: "GRANTD_OTLP_ENDPOINT",
+            flag: s(&serve.otlp_endpoint),
+            file: f(&["otlp_endpoint"]),
+            default: match std::env::var(crate::config::OTEL_ENDPOINT_ENV) {
+                Ok(v) if !v.is_empty() => {
+                    format!("{v} (from {})", crate::config::OTEL_ENDPOINT_ENV)
+                }
+                _ => "none (traces off)".into(),
+            },
+            secret: false,
+        },
         // Secrets come from the environment only (config.rs): shown masked.
         Row {
             key: "admin_token",
@@ -415,8 +444,16 @@ pub fn check(store: &StoreArgs, serve: &ServeArgs, file: Option<&Path>, json: bo
     }
     if errors.is_empty() {
         // The same resolution `serve` runs: every value checked as it will be.
-        if let Err(e) = Settings::resolve(&store, serve) {
-            errors.push(format!("{e:#}"));
+        match Settings::resolve(&store, serve) {
+            Err(e) => errors.push(format!("{e:#}")),
+            // The certificate is checked as `serve` will check it.
+            Ok(settings) => {
+                if let Some(files) = settings.tls {
+                    if let Err(e) = grantd_server::tls::Tls::load(files) {
+                        errors.push(e.to_string());
+                    }
+                }
+            }
         }
     }
     let rows = rows(&store, serve, &table);
@@ -469,6 +506,13 @@ pub fn check(store: &StoreArgs, serve: &ServeArgs, file: Option<&Path>, json: bo
 /// `grantd healthcheck`: GET /readyz of the grantd this configuration
 /// describes (or `url`); 0 when it answers 200, 1 otherwise, saying why.
 pub async fn healthcheck(store: &StoreArgs, serve: &ServeArgs, url: Option<String>) -> ExitCode {
+    // grantd's own TLS: its own address is asked over https, without
+    // checking a certificate issued for another name (nothing secret is sent).
+    let own_tls = url.is_none()
+        && (serve.tls_cert.is_some()
+            || FileConfig::load(store.config_file.as_deref())
+                .ok()
+                .is_some_and(|f| f.tls_cert.is_some()));
     let base = match url {
         Some(u) => u.trim_end_matches('/').to_string(),
         None => {
@@ -485,11 +529,13 @@ pub async fn healthcheck(store: &StoreArgs, serve: &ServeArgs, url: Option<Strin
             let listen = listen
                 .replace("0.0.0.0:", "127.0.0.1:")
                 .replace("[::]:", "[::1]:");
-            format!("http://{listen}")
+            let scheme = if own_tls { "https" } else { "http" };
+            format!("{scheme}://{listen}")
         }
     };
     let client = match reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(5))
+        .danger_accept_invalid_certs(own_tls)
         .build()
     {
         Ok(c) => c,

@@ -6,6 +6,7 @@ mod config_check;
 mod doctor;
 mod key_fetch;
 mod serve;
+mod telemetry;
 
 use clap::Parser;
 

@@ -41,6 +41,7 @@ pub async fn open(
                 redact_url(&settings.database_url)
             )
         })?;
+    let store = grantd_core::timed_store::TimedStore::wrap(store);
     // Opening creates -wal and -shm; they take the database file's mode.
     private_database_files(&settings.database_url)?;
     let issuer = match issuer {
@@ -51,7 +52,15 @@ pub async fn open(
         Issuer::Cli(Some(i)) => i,
         Issuer::Cli(None) => match store.get_setting(SETTING_ISSUER).await? {
             Some(i) => i,
-            None => format!("http://{}", settings.listen),
+            None => format!(
+                "{}://{}",
+                if settings.tls.is_some() {
+                    "https"
+                } else {
+                    "http"
+                },
+                settings.listen
+            ),
         },
     };
     let signing_alg = SigningAlg::parse(&settings.signing_alg).with_context(|| {
@@ -214,19 +223,6 @@ fn master_key_file(path: &Path) -> anyhow::Result<Kek> {
     Ok(Kek::parse(&encoded)?)
 }
 
-pub fn init_logging(format: &str) {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("GRANTD_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    if format == "json" {
-        builder.json().init();
-    } else {
-        builder.init();
-    }
-}
-
 pub fn print_first_start(first: &FirstStart) {
     if let Some(token) = &first.admin_token {
         use std::io::Write;
@@ -238,7 +234,14 @@ pub fn print_first_start(first: &FirstStart) {
 }
 
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
-    init_logging(&settings.log_format);
+    let telemetry =
+        crate::telemetry::init(&settings.log_format, settings.otlp_endpoint.as_deref())?;
+    // A certificate that cannot serve stops the start, naming the file.
+    let tls = match settings.tls.clone() {
+        Some(files) => Some(Arc::new(grantd_server::tls::Tls::load(files)?)),
+        None => None,
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
     let listener = tokio::net::TcpListener::bind(&settings.listen)
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
@@ -246,13 +249,13 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let issuer = settings
         .issuer
         .clone()
-        .unwrap_or_else(|| format!("http://{addr}"));
+        .unwrap_or_else(|| format!("{scheme}://{addr}"));
     let (grantd, first) = open(&settings, Issuer::Serve(issuer.clone())).await?;
     print_first_start(&first);
     spawn_housekeeping(grantd.clone());
     tokio::spawn(grantd.clone().follow_changes());
     let state = grantd_server::AppState::new(
-        grantd,
+        grantd.clone(),
         grantd_server::EdgeSettings {
             auth_failure_limit: settings.auth_failure_limit,
             rate_limits: settings.rate_limits,
@@ -260,6 +263,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
             body_read_timeout: settings.body_read_timeout,
             cors_allowed_origins: settings.cors_allowed_origins.clone(),
             ws_uri: settings.ws_uri.clone(),
+            hsts: tls.is_some(),
         },
     );
     state.record_rejections();
@@ -274,13 +278,14 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let app = grantd_server::router(state);
     if let Some(admin) = &settings.admin_listen {
         serve_metrics(admin, settings.connections.clone()).await?;
+        spawn_active_sessions(grantd);
     }
     if !settings.trusted_proxies.is_empty() {
         tracing::info!(proxies = ?settings.trusted_proxies, "trusting forwarding headers from these peers");
     }
     // A closed stdout must not stop the server, so write errors are ignored.
     let banner = format!(
-        "grantd listening on http://{addr}\n  issuer:    {issuer}\n  discovery: {issuer}/.well-known/oauth-authorization-server\n  errors:    {issuer}/docs/errors\n  console:   {issuer}/console\n  data:      {}\n",
+        "grantd listening on {scheme}://{addr}\n  issuer:    {issuer}\n  discovery: {issuer}/.well-known/oauth-authorization-server\n  errors:    {issuer}/docs/errors\n  console:   {issuer}/console\n  data:      {}\n",
         redact_url(&settings.database_url)
     );
     {
@@ -289,17 +294,53 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         let _ = out.write_all(banner.as_bytes());
         let _ = out.flush();
     }
-    grantd_server::listen::serve(
-        listener,
-        app,
-        settings.connections.clone(),
-        shutdown_signal(),
-    )
-    .await;
+    match tls {
+        Some(tls) => {
+            tracing::info!(
+                cert = %tls.files.cert.display(),
+                not_after = %tls.not_after,
+                "serving TLS (HTTP/2 and HTTP/1.1); the certificate and key are reloaded when their files change"
+            );
+            tokio::spawn(tls.clone().watch(grantd_server::tls::RELOAD_EVERY));
+            grantd_server::listen::serve_tls(
+                listener,
+                app,
+                settings.connections.clone(),
+                tls.config.clone(),
+                shutdown_signal(),
+            )
+            .await
+        }
+        None => {
+            grantd_server::listen::serve(
+                listener,
+                app,
+                settings.connections.clone(),
+                shutdown_signal(),
+            )
+            .await
+        }
+    };
     // The token counts since the last flush, so a clean stop loses none.
     usage.0.flush(&*usage.1).await;
     tracing::info!("stopped");
+    telemetry.shutdown().await;
     Ok(())
+}
+
+/// The `grantd_active_sessions` gauge: sessions not ended, counted by the
+/// store every 15 seconds.
+fn spawn_active_sessions(grantd: Arc<Grantd>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(15));
+        loop {
+            tick.tick().await;
+            match grantd.store.count_active_sessions().await {
+                Ok(n) => grantd_server::metrics::active_sessions(n),
+                Err(e) => tracing::warn!(error = %e, "counting active sessions failed"),
+            }
+        }
+    });
 }
 
 /// The admin listener: Prometheus `/metrics`, apart from the public port.

@@ -233,6 +233,40 @@ async fn metrics_are_served_on_the_admin_listener_only() {
         ),
         batches
     );
+    // Store latency per operation (every operation through one wrapper).
+    for (operation, at_least) in [("get_app", 1.0), ("insert_token", 3.0)] {
+        let count = sum(
+            &m,
+            "grantd_store_duration_seconds_count",
+            &[("operation", operation)],
+        );
+        assert!(count >= at_least, "{operation}: {count}\n{text}");
+        assert_eq!(
+            sum(
+                &m,
+                "grantd_store_duration_seconds_bucket",
+                &[("operation", operation), ("le", "+Inf")]
+            ),
+            count
+        );
+    }
+    // Active sessions: counted by the store from start on (none opened here).
+    let mut gauge = m.get("grantd_active_sessions").copied();
+    let give_up = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while gauge.is_none() && std::time::Instant::now() < give_up {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        let text = server
+            .http
+            .get(format!("http://{admin}/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        gauge = parse(&text).get("grantd_active_sessions").copied();
+    }
+    assert_eq!(gauge, Some(0.0), "the active sessions gauge");
     // The app cache: the first lookup misses, the rest hit.
     assert!(
         sum(
