@@ -106,8 +106,10 @@ fuzz_target!(|data: &[u8]| {
         }
         _ => {
             if let Some(p) = read::<UserPatch>(body) {
-                if let Some(s) = UserStatus::parse(&p.status) {
-                    assert_eq!(s.as_str(), p.status);
+                if let Some(status) = &p.status {
+                    if let Some(s) = UserStatus::parse(status) {
+                        assert_eq!(s.as_str(), status);
+                    }
                 }
             }
         }

@@ -57,6 +57,15 @@ fuzz_target!(|data: &[u8]| {
                 assert!(header.is_none());
                 assert_eq!(params.get("client_id"), Some(client_id.as_str()));
             }
+            ClientAuth::Assertion { client_id, .. } => {
+                // Never combined with another method; the id is the body's
+                // or the assertion's issuer.
+                assert!(header.is_none() && !params.contains("client_secret"));
+                assert!(params.contains("client_assertion") && !client_id.is_empty());
+                if let Some(b) = params.get("client_id") {
+                    assert_eq!(b, client_id);
+                }
+            }
             ClientAuth::Absent => assert!(header.is_none() && !params.contains("client_id")),
         }
         // Secrets never print (unless the client id itself holds the text).

@@ -4,7 +4,6 @@
 
 use crate::codec::{self, db_error};
 use crate::rows::AuditRow;
-use crate::writer::{self, Writer};
 use crate::rows::{
     self, account as account_from_row, app as app_from_row, auth_code as auth_code_from_row,
     browser_session as browser_session_from_row, consent as consent_from_row,
@@ -15,6 +14,7 @@ use crate::rows::{
     DEVICE_CODE_COLUMNS, JWT_CREDENTIAL_COLUMNS, REJECTION_COLUMNS, SESSION_COLUMNS, TOKEN_COLUMNS,
     USER_COLUMNS,
 };
+use crate::writer::{self, Writer};
 use async_trait::async_trait;
 use grantd_core::clock::UnixTime;
 use grantd_core::model::{
@@ -26,11 +26,11 @@ use grantd_core::store::{
     PollPace, Polled, RotateOutcome, Rotation, SessionCap, SessionOpened, SessionsOf, Store,
     StoreError, StoreResult,
 };
+use rusqlite::{params, Connection, OptionalExtension};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
     SqliteSynchronous,
 };
-use rusqlite::{params, Connection, OptionalExtension};
 use sqlx::{Sqlite, Transaction};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -860,9 +860,7 @@ impl Store for SqliteStore {
                 )
                 .and_then(|mut upsert| upsert.execute(params![client_id, jti, expires_at, now]))
                 .map(|changed| changed > 0)
-                .map_err(|e| {
-                    writer::db_error(&e, &format!("client assertion jti of {client_id}"))
-                })
+                .map_err(|e| writer::db_error(&e, &format!("client assertion jti of {client_id}")))
             })
             .await
     }
@@ -1010,8 +1008,11 @@ impl Store for SqliteStore {
         reason: &str,
         now: UnixTime,
     ) -> StoreResult<Option<u64>> {
-        let (id, password_hash, reason) =
-            (id.to_string(), password_hash.to_string(), reason.to_string());
+        let (id, password_hash, reason) = (
+            id.to_string(),
+            password_hash.to_string(),
+            reason.to_string(),
+        );
         self.hot
             .run(move |conn| {
                 // The new password and the end of every session are one unit of work.
@@ -1178,9 +1179,8 @@ impl Store for SqliteStore {
         let (new, cap) = (new.clone(), *cap);
         self.hot
             .run(move |conn| {
-                hot::open_session(conn, &new, &cap, now).map_err(|e| {
-                    writer::db_error(&e, &format!("session {}", new.session.id))
-                })
+                hot::open_session(conn, &new, &cap, now)
+                    .map_err(|e| writer::db_error(&e, &format!("session {}", new.session.id)))
             })
             .await
     }
