@@ -4,6 +4,7 @@
 //! `grantd-store-conformance` crate (a dev-dependency).
 
 mod codec;
+mod direct;
 pub mod open;
 pub mod portable;
 pub mod postgres;

@@ -11,15 +11,24 @@ use sqlx::postgres::PgRow;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Decode, Postgres, Row, Sqlite, Type};
 
-/// A column type both backends decode (text, integers, flags, bytes and
-/// their `Option`s).
+/// A column type every driver decodes (text, integers, flags, bytes and
+/// their `Option`s): sqlx for both backends, rusqlite for SQLite's direct
+/// reads.
 pub(crate) trait Value:
-    for<'r> Decode<'r, Sqlite> + Type<Sqlite> + for<'r> Decode<'r, Postgres> + Type<Postgres>
+    for<'r> Decode<'r, Sqlite>
+    + Type<Sqlite>
+    + for<'r> Decode<'r, Postgres>
+    + Type<Postgres>
+    + rusqlite::types::FromSql
 {
 }
 
 impl<T> Value for T where
-    T: for<'r> Decode<'r, Sqlite> + Type<Sqlite> + for<'r> Decode<'r, Postgres> + Type<Postgres>
+    T: for<'r> Decode<'r, Sqlite>
+        + Type<Sqlite>
+        + for<'r> Decode<'r, Postgres>
+        + Type<Postgres>
+        + rusqlite::types::FromSql
 {
 }
 
@@ -32,6 +41,12 @@ pub(crate) trait Cols {
 impl Cols for SqliteRow {
     fn col<T: Value>(&self, what: &str, column: &str) -> StoreResult<T> {
         self.try_get(column).map_err(|e| corrupt(what, column, e))
+    }
+}
+
+impl Cols for rusqlite::Row<'_> {
+    fn col<T: Value>(&self, what: &str, column: &str) -> StoreResult<T> {
+        self.get(column).map_err(|e| corrupt(what, column, e))
     }
 }
 

@@ -3,7 +3,9 @@
 //! group commit), the rare ones (apps, users, settings, logs) through sqlx.
 
 use crate::codec::{self, db_error};
+use crate::direct::Readers;
 use crate::rows::AuditRow;
+use crate::rows::Cols;
 use crate::rows::{
     self, account as account_from_row, app as app_from_row, auth_code as auth_code_from_row,
     browser_session as browser_session_from_row, consent as consent_from_row,
@@ -28,8 +30,7 @@ use grantd_core::store::{
 };
 use rusqlite::{params, Connection, OptionalExtension};
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
-    SqliteSynchronous,
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use sqlx::{Sqlite, Transaction};
 use std::path::{Path, PathBuf};
@@ -57,6 +58,8 @@ pub struct SqliteStore {
     /// Declared first so it is dropped (its thread told to end) before the
     /// temporary file is removed.
     hot: Writer,
+    /// The point lookups of requests, run in place (`direct.rs`).
+    direct: Readers,
     writer: SqlitePool,
     reader: SqlitePool,
     /// The WAL checkpointer's task, stopped on drop.
@@ -120,6 +123,7 @@ impl SqliteStore {
             .map_err(unavailable)?;
         migrate(&writer).await?;
         let hot = Writer::open(options.get_filename(), BUSY_TIMEOUT)?;
+        let direct = Readers::new(options.get_filename(), BUSY_TIMEOUT);
         // `query_only` makes a write that strays onto a reader fail loudly
         // instead of racing the writer for the lock.
         let reader = SqlitePoolOptions::new()
@@ -131,6 +135,7 @@ impl SqliteStore {
         let checkpoints = AbortOnDrop(tokio::spawn(checkpoint_every_second(writer.clone())));
         Ok(Self {
             hot,
+            direct,
             writer,
             reader,
             _checkpoints: checkpoints,
@@ -233,21 +238,6 @@ fn bind_app<'q>(q: SqliteQuery<'q>, app: &'q App) -> StoreResult<SqliteQuery<'q>
         .bind(codec::origins_to_json(&app.allowed_origins))
         .bind(codec::jwks_to_json(app.jwks.as_ref()))
         .bind(app.jwks_uri.as_deref()))
-}
-
-async fn get_token_on(
-    conn: &mut SqliteConnection,
-    hash: &[u8; 32],
-) -> StoreResult<Option<TokenRecord>> {
-    sqlx::query(&format!(
-        "SELECT {TOKEN_COLUMNS} FROM tokens WHERE hash = ?"
-    ))
-    .bind(hash.as_slice())
-    .fetch_optional(conn)
-    .await
-    .map_err(|e| db_error(e, "token"))?
-    .map(|row| token_from_row(&row))
-    .transpose()
 }
 
 /// The writer thread's side of the hot operations: plain functions on its
@@ -466,12 +456,12 @@ impl Store for SqliteStore {
     }
 
     async fn get_setting(&self, key: &str) -> StoreResult<Option<String>> {
-        let what = format!("setting {key}");
-        sqlx::query_scalar("SELECT value FROM settings WHERE key = ?")
-            .bind(key)
-            .fetch_optional(&self.reader)
-            .await
-            .map_err(|e| db_error(e, &what))
+        self.direct.one(
+            &format!("setting {key}"),
+            "SELECT value FROM settings WHERE key = ?",
+            params![key],
+            |row| row.col("setting", "value"),
+        )
     }
 
     async fn put_setting_if_absent(&self, key: &str, value: &str) -> StoreResult<String> {
@@ -615,15 +605,12 @@ impl Store for SqliteStore {
     }
 
     async fn get_app(&self, client_id: &str) -> StoreResult<Option<App>> {
-        sqlx::query(&format!(
-            "SELECT {APP_COLUMNS} FROM apps WHERE client_id = ?"
-        ))
-        .bind(client_id)
-        .fetch_optional(&self.reader)
-        .await
-        .map_err(|e| db_error(e, &format!("app {client_id}")))?
-        .map(|row| app_from_row(&row))
-        .transpose()
+        self.direct.one(
+            &format!("app {client_id}"),
+            &format!("SELECT {APP_COLUMNS} FROM apps WHERE client_id = ?"),
+            params![client_id],
+            |row| app_from_row(row),
+        )
     }
 
     async fn list_apps(&self) -> StoreResult<Vec<App>> {
@@ -799,12 +786,12 @@ impl Store for SqliteStore {
     }
 
     async fn get_token(&self, hash: &[u8; 32]) -> StoreResult<Option<TokenRecord>> {
-        let mut conn = self
-            .reader
-            .acquire()
-            .await
-            .map_err(|e| db_error(e, "token"))?;
-        get_token_on(&mut conn, hash).await
+        self.direct.one(
+            "token",
+            &format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE hash = ?"),
+            params![hash.as_slice()],
+            |row| token_from_row(row),
+        )
     }
 
     async fn revoke_token(&self, hash: &[u8; 32], at: UnixTime) -> StoreResult<bool> {
@@ -832,11 +819,12 @@ impl Store for SqliteStore {
     }
 
     async fn is_jti_revoked(&self, jti: &str) -> StoreResult<bool> {
-        let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM revoked_jtis WHERE jti = ?")
-            .bind(jti)
-            .fetch_optional(&self.reader)
-            .await
-            .map_err(|e| db_error(e, &format!("revoked jti {jti}")))?;
+        let found = self.direct.one(
+            &format!("revoked jti {jti}"),
+            "SELECT 1 FROM revoked_jtis WHERE jti = ?",
+            params![jti],
+            |_| Ok(()),
+        )?;
         Ok(found.is_some())
     }
 
@@ -922,13 +910,12 @@ impl Store for SqliteStore {
     }
 
     async fn get_user(&self, id: &str) -> StoreResult<Option<User>> {
-        sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?"))
-            .bind(id)
-            .fetch_optional(&self.reader)
-            .await
-            .map_err(|e| db_error(e, &format!("user {id}")))?
-            .map(|row| user_from_row(&row))
-            .transpose()
+        self.direct.one(
+            &format!("user {id}"),
+            &format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?"),
+            params![id],
+            |row| user_from_row(row),
+        )
     }
 
     async fn find_users_by_email(&self, email: &str) -> StoreResult<Vec<User>> {
@@ -1133,15 +1120,12 @@ impl Store for SqliteStore {
     }
 
     async fn get_jwt_credential(&self, id: &str) -> StoreResult<Option<JwtCredential>> {
-        sqlx::query(&format!(
-            "SELECT {JWT_CREDENTIAL_COLUMNS} FROM jwt_credentials WHERE id = ?"
-        ))
-        .bind(id)
-        .fetch_optional(&self.reader)
-        .await
-        .map_err(|e| db_error(e, &format!("JWT credential {id}")))?
-        .map(|row| jwt_credential_from_row(&row))
-        .transpose()
+        self.direct.one(
+            &format!("JWT credential {id}"),
+            &format!("SELECT {JWT_CREDENTIAL_COLUMNS} FROM jwt_credentials WHERE id = ?"),
+            params![id],
+            |row| jwt_credential_from_row(row),
+        )
     }
 
     async fn list_jwt_credentials(&self, user_id: &str) -> StoreResult<Vec<JwtCredential>> {
@@ -1194,15 +1178,12 @@ impl Store for SqliteStore {
     }
 
     async fn get_session(&self, id: &str) -> StoreResult<Option<Session>> {
-        sqlx::query(&format!(
-            "SELECT {SESSION_COLUMNS} FROM sessions WHERE id = ?"
-        ))
-        .bind(id)
-        .fetch_optional(&self.reader)
-        .await
-        .map_err(|e| db_error(e, &format!("session {id}")))?
-        .map(|row| session_from_row(&row))
-        .transpose()
+        self.direct.one(
+            &format!("session {id}"),
+            &format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE id = ?"),
+            params![id],
+            |row| session_from_row(row),
+        )
     }
 
     async fn end_sessions(
@@ -1469,16 +1450,12 @@ impl Store for SqliteStore {
     }
 
     async fn get_consent(&self, user_id: &str, client_id: &str) -> StoreResult<Option<Consent>> {
-        sqlx::query(&format!(
-            "SELECT {CONSENT_COLUMNS} FROM consents WHERE user_id = ? AND client_id = ?"
-        ))
-        .bind(user_id)
-        .bind(client_id)
-        .fetch_optional(&self.reader)
-        .await
-        .map_err(|e| db_error(e, &format!("consent of user {user_id} to app {client_id}")))?
-        .map(|row| consent_from_row(&row))
-        .transpose()
+        self.direct.one(
+            &format!("consent of user {user_id} to app {client_id}"),
+            &format!("SELECT {CONSENT_COLUMNS} FROM consents WHERE user_id = ? AND client_id = ?"),
+            params![user_id, client_id],
+            |row| consent_from_row(row),
+        )
     }
 
     async fn put_consent(&self, consent: &Consent) -> StoreResult<()> {
@@ -1545,15 +1522,12 @@ impl Store for SqliteStore {
     }
 
     async fn get_browser_session(&self, hash: &[u8; 32]) -> StoreResult<Option<BrowserSession>> {
-        sqlx::query(&format!(
-            "SELECT {BROWSER_SESSION_COLUMNS} FROM browser_sessions WHERE hash = ?"
-        ))
-        .bind(hash.as_slice())
-        .fetch_optional(&self.reader)
-        .await
-        .map_err(|e| db_error(e, "browser session"))?
-        .map(|row| browser_session_from_row(&row))
-        .transpose()
+        self.direct.one(
+            "browser session",
+            &format!("SELECT {BROWSER_SESSION_COLUMNS} FROM browser_sessions WHERE hash = ?"),
+            params![hash.as_slice()],
+            |row| browser_session_from_row(row),
+        )
     }
 
     async fn sync_counters(
