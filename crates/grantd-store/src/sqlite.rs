@@ -385,7 +385,7 @@ mod hot {
 
     /// What a rotation found; the record of an already rotated token is
     /// read afterwards, by a reader.
-    pub enum Rotated {
+    pub enum Found {
         Rotated,
         AlreadyRotated,
         Ended,
@@ -396,7 +396,7 @@ mod hot {
         conn: &Connection,
         rotation: &Rotation,
         now: UnixTime,
-    ) -> rusqlite::Result<Rotated> {
+    ) -> rusqlite::Result<Found> {
         let old = conn
             .prepare_cached("SELECT rotated_at, revoked_at, session_id FROM tokens WHERE hash = ?")?
             .query_row(params![rotation.old_hash.as_slice()], |row| {
@@ -408,10 +408,10 @@ mod hot {
             })
             .optional()?;
         let Some((rotated_at, revoked_at, session_id)) = old else {
-            return Ok(Rotated::Unknown);
+            return Ok(Found::Unknown);
         };
         if rotated_at.is_some() {
-            return Ok(Rotated::AlreadyRotated);
+            return Ok(Found::AlreadyRotated);
         }
         let session_ended = match &session_id {
             Some(id) => {
@@ -424,7 +424,7 @@ mod hot {
             None => false,
         };
         if revoked_at.is_some() || session_ended {
-            return Ok(Rotated::Ended);
+            return Ok(Found::Ended);
         }
         // The write lock is held (the batch's BEGIN IMMEDIATE), so what was
         // read above still holds: this update is the compare-and-set's "set".
@@ -441,7 +441,7 @@ mod hot {
         if let Some((jti, expires_at)) = &rotation.revoke_jti {
             revoke_jti(conn, jti, *expires_at, now)?;
         }
-        Ok(Rotated::Rotated)
+        Ok(Found::Rotated)
     }
 }
 
@@ -1264,13 +1264,13 @@ impl Store for SqliteStore {
             })
             .await?;
         Ok(match rotated {
-            hot::Rotated::Rotated => RotateOutcome::Rotated,
-            hot::Rotated::Ended => RotateOutcome::Ended,
-            hot::Rotated::Unknown => RotateOutcome::Unknown,
+            hot::Found::Rotated => RotateOutcome::Rotated,
+            hot::Found::Ended => RotateOutcome::Ended,
+            hot::Found::Unknown => RotateOutcome::Unknown,
             // A rotated token's row no longer changes but for its
             // revocation, so reading it after the commit reads what the
             // rotation found (or a later revocation, which is as true).
-            hot::Rotated::AlreadyRotated => match self.get_token(&old_hash).await? {
+            hot::Found::AlreadyRotated => match self.get_token(&old_hash).await? {
                 Some(old) => RotateOutcome::AlreadyRotated(Box::new(old)),
                 None => RotateOutcome::Unknown,
             },

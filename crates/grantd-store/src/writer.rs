@@ -155,10 +155,10 @@ fn run(conn: Connection, mut jobs: mpsc::Receiver<Box<dyn Job>>) {
             continue;
         }
         let mut answers = Vec::with_capacity(batch.len());
-        let mut broken = None;
+        let mut broken: Option<String> = None;
         for job in batch {
             if let Some(e) = &broken {
-                job.fail(StoreError::Unavailable(format!("{e}")));
+                job.fail(StoreError::Unavailable(e.clone()));
                 continue;
             }
             if let Err(e) = conn.execute_batch("SAVEPOINT job") {
