@@ -105,6 +105,7 @@ pub(crate) mod tests_support {
             token_exchange: None,
             allowed_origins: Vec::new(),
             jwks: None,
+            security: Default::default(),
             secret_hash: None,
             created_at: 0,
             updated_at: 0,

@@ -160,6 +160,9 @@ pub fn document(issuer: &str) -> Value {
             "properties": {"keys": {"type": "array", "minItems": 1, "maxItems": 20, "items": {"type": "object", "required": ["kty"]}}},
             "description": "The app's public keys (a JSON Web Key Set, RFC 7517) for private_key_jwt client authentication: RSA, EC or OKP public keys, each with a kid when there are several. null removes them.",
             "examples": [{"keys": [{"kty": "EC", "crv": "P-256", "kid": "k1", "x": "...", "y": "..."}]}]},
+        "require_par": {"type": "boolean", "description": "Authorization requests only through pushed authorization requests (RFC 9126, POST /oauth/par)"},
+        "require_dpop": {"type": "boolean", "description": "Tokens only with a DPoP proof (RFC 9449): sender-constrained access tokens"},
+        "profile": {"type": ["string", "null"], "enum": ["fapi2", null], "description": "A security profile: fapi2 (FAPI 2.0 Security Profile: PAR, PKCE S256, DPoP, private_key_jwt, short codes, no implicit or password). null removes it."},
         "rate_limits": {
             "type": "object",
             "description": "The app's own request quota per rate-limit group, replacing the server's: \"REQUESTS/SECONDS\" or \"off\". Replaces the whole set on update ({} clears it).",

@@ -206,6 +206,7 @@ mod tests {
             token_exchange: None,
             allowed_origins: Vec::new(),
             jwks: None,
+            security: Default::default(),
             rate_limits: AppRateLimits::parse(limits.iter().copied()).unwrap(),
             secret_hash: None,
             created_at: 0,

@@ -10,7 +10,8 @@
 //! Request counters (`rate_counters`) are not copied: they last a minute or
 //! so, and a copied database starts with none. Nor are the jtis of used
 //! client assertions (`client_assertion_jtis`): an assertion lives ten
-//! minutes at most, so a copied database starts with none of them either.
+//! minutes at most, so a copied database starts with none of them either;
+//! pushed authorization requests (`pushed_requests`) live a minute.
 
 use crate::codec::db_error;
 use grantd_core::store::{StoreError, StoreResult};
@@ -78,6 +79,7 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("token_exchange", Text),
             ("allowed_origins", Text),
             ("jwks", Text),
+            ("security", Text),
         ],
     ),
     (
@@ -140,6 +142,10 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("audience", Text),
             ("act", Text),
         ],
+    ),
+    (
+        "dpop_bindings",
+        &[("id", Text), ("jkt", Text), ("expires_at", Int)],
     ),
     (
         "revoked_jtis",

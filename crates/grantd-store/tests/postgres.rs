@@ -49,6 +49,7 @@ fn app(client_id: &str, account_id: &str) -> App {
         token_exchange: None,
         allowed_origins: Vec::new(),
         jwks: None,
+        security: Default::default(),
         secret_hash: Some([7; 32]),
         created_at: T,
         updated_at: T,
