@@ -302,20 +302,6 @@ pub fn deprecate_query_token(h: &mut HeaderMap) {
     );
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn json_errors_hide_values() {
-        let e =
-            serde_json::from_str::<std::collections::HashMap<String, u32>>(r#"{"a":"hunter2"}"#)
-                .unwrap_err();
-        let d = describe_json_error(&e);
-        assert!(!d.contains("hunter2"), "{d}");
-    }
-}
-
 /// The request's DPoP proof (RFC 9449), if it sent a `DPoP` header, with
 /// the method and the URL it was sent to (the issuer's origin and the
 /// request's path), which the proof must name.
@@ -371,5 +357,19 @@ impl FromRequestParts<AppState> for ResourceDpop {
             dpop_scheme: dpop_scheme(&parts.headers),
             presented,
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_errors_hide_values() {
+        let e =
+            serde_json::from_str::<std::collections::HashMap<String, u32>>(r#"{"a":"hunter2"}"#)
+                .unwrap_err();
+        let d = describe_json_error(&e);
+        assert!(!d.contains("hunter2"), "{d}");
     }
 }
