@@ -54,6 +54,13 @@ pub struct AppSpec {
     /// Absent: unchanged; `null`: no policy; an object: its fields change.
     #[serde(default, deserialize_with = "present")]
     pub token_exchange: Option<Option<ExchangePolicySpec>>,
+    /// Authorization requests only through PAR (RFC 9126).
+    pub require_par: Option<bool>,
+    /// Tokens only with a DPoP proof (RFC 9449).
+    pub require_dpop: Option<bool>,
+    /// A security profile (`fapi2`); `null` removes it.
+    #[serde(default, deserialize_with = "present")]
+    pub profile: Option<Option<String>>,
 }
 
 /// Changes to an app's token exchange policy (absent fields unchanged).
@@ -330,7 +337,56 @@ fn apply(mut app: App, spec: AppSpec, creating: bool) -> Result<App, OAuthError>
         None if creating || grants_given => app.issue_refresh_tokens = has_refresh,
         None => {}
     }
+    if let Some(r) = spec.require_par {
+        app.security.require_par = r;
+    }
+    if let Some(r) = spec.require_dpop {
+        app.security.require_dpop = r;
+    }
+    match spec.profile {
+        None => {}
+        Some(None) => app.security.profile = None,
+        Some(Some(p)) => {
+            app.security.profile = Some(crate::model::Profile::parse(&p).ok_or_else(|| {
+                OAuthError::invalid_app_field(
+                    "profile",
+                    format!(
+                        "'{}' is not a profile grantd knows; use 'fapi2' or null",
+                        grantd_protocol::error::sanitize(&p, 30)
+                    ),
+                )
+            })?);
+        }
+    }
+    check_profile(&app)?;
     Ok(app)
+}
+
+/// The settings a profile rules out, named one by one.
+fn check_profile(app: &App) -> Result<(), OAuthError> {
+    if !app.is_fapi2() {
+        return Ok(());
+    }
+    if !app.is_confidential() {
+        return Err(OAuthError::fapi2_app_settings(&format!(
+            "the fapi2 profile needs a confidential app (server-web or server-only), which authenticates with private_key_jwt; this app's platform type is {}",
+            app.platform_type.as_str()
+        )));
+    }
+    for grant in [Grant::Implicit, Grant::Password] {
+        if app.has_grant(grant) {
+            return Err(OAuthError::fapi2_app_settings(&format!(
+                "the fapi2 profile allows no {} grant; remove it from grants",
+                grant.as_str()
+            )));
+        }
+    }
+    if app.allow_plain_pkce {
+        return Err(OAuthError::fapi2_app_settings(
+            "the fapi2 profile takes PKCE S256 only; set allow_plain_pkce to false",
+        ));
+    }
+    Ok(())
 }
 
 fn apply_exchange_policy(
@@ -415,6 +471,7 @@ impl Grantd {
             allowed_origins: Vec::new(),
             jwks: None,
             jwks_uri: None,
+            security: Default::default(),
             secret_hash: None,
             created_at: now,
             updated_at: now,
@@ -653,6 +710,7 @@ mod tests {
             allowed_origins: Vec::new(),
             jwks: None,
             jwks_uri: None,
+            security: Default::default(),
             secret_hash: None,
             created_at: 0,
             updated_at: 0,

@@ -110,7 +110,25 @@ impl Grantd {
         &self,
         params: &Params,
     ) -> Result<AuthorizeContext, AuthorizeError> {
-        let request = AuthorizeRequest::read(params, &self.token_endpoint())?;
+        let (params, pushed) = self.resolve_pushed(params).await?;
+        let mut ctx = self.authorize_checked(&params, pushed).await?;
+        if pushed {
+            ctx.request.pushed = Some(self.seal_pushed(&ctx.request));
+        }
+        Ok(ctx)
+    }
+
+    /// The checks of an authorization request whose parameters are known;
+    /// `pushed`: they came through PAR.
+    pub(crate) async fn authorize_checked(
+        &self,
+        params: &Params,
+        pushed: bool,
+    ) -> Result<AuthorizeContext, AuthorizeError> {
+        let request = AuthorizeRequest {
+            pushed: None,
+            ..AuthorizeRequest::read(params, &self.token_endpoint())?
+        };
         let client_id = request.client_id.clone().ok_or_else(|| {
             OAuthError::missing_query_parameter("client_id", "at the authorization endpoint")
         })?;
@@ -157,6 +175,21 @@ impl Grantd {
             &[("platform_type", app.platform_type.as_str())],
             platform,
         )?;
+        let par = if app.requires_par() && !pushed {
+            let why = if app.is_fapi2() {
+                "FAPI 2.0 profile rule 'PAR required': the app's profile is fapi2"
+            } else {
+                "its require_par setting"
+            };
+            Err(OAuthError::par_required(&app.name, &app.client_id, why))
+        } else {
+            Ok(())
+        };
+        trace::check(
+            "check_pushed_request",
+            &[("pushed", if pushed { "yes" } else { "no" })],
+            par,
+        )?;
         let registered: Vec<String> = app.redirect_uris.iter().map(|u| u.to_string()).collect();
         let sent_uri = request.redirect_uri.as_deref().unwrap_or("(none)");
         let registered_list = registered.join(" ");
@@ -196,6 +229,12 @@ impl Grantd {
         let implicit = request.response_type.as_deref() == Some("token");
         let fail =
             |e: OAuthError| self.error_redirect(&redirect_uri, state.as_deref(), implicit, e);
+        if app.is_fapi2() && request.response_type.as_deref() == Some("token") {
+            return Err(fail(OAuthError::fapi2_grant_refused(
+                "response_type=token (the implicit flow)",
+            )));
+        }
+        crate::par::check_dpop_jkt(&request).map_err(&fail)?;
         let response_type = match request.response_type.as_deref() {
             Some("code") => ResponseType::Code,
             Some("token") => ResponseType::Token,
@@ -250,6 +289,19 @@ impl Grantd {
         }
         let asked = request.scopes().map_err(&fail)?;
         let scopes = check_scopes(&app, asked.as_ref(), true).map_err(&fail)?;
+        if app.is_fapi2()
+            && (request.code_challenge.is_none()
+                || request.code_challenge_method.as_deref() != Some("S256"))
+        {
+            return Err(fail(OAuthError::fapi2_pkce_s256(
+                request.code_challenge.as_ref().map(|_| {
+                    request
+                        .code_challenge_method
+                        .as_deref()
+                        .unwrap_or("(none: plain)")
+                }),
+            )));
+        }
         let pkce = match (&request.code_challenge, response_type) {
             (Some(ch), ResponseType::Code) => {
                 let method = match request.code_challenge_method.as_deref() {
@@ -402,9 +454,17 @@ impl Grantd {
         match ctx.response_type {
             ResponseType::Code => {
                 let code = random_token();
+                let hash = sha256(code.as_bytes());
+                // The binding first: a code is never handed out unbound.
+                if let Some(jkt) = &ctx.request.dpop_jkt {
+                    self.store
+                        .put_dpop_binding(&crate::dpop::code_binding_id(&hash), jkt, now + CODE_TTL)
+                        .await
+                        .map_err(|e| AuthorizeError::Page(e.into()))?;
+                }
                 self.store
                     .insert_code(&AuthCode {
-                        hash: sha256(code.as_bytes()),
+                        hash,
                         client_id: ctx.app.client_id.clone(),
                         user_id: user.id.clone(),
                         account_id: user.account_id.clone(),
@@ -442,6 +502,7 @@ impl Grantd {
                     // RFC 6749 §4.2.2: never a refresh token in a fragment.
                     refresh_token_ttl: Some(0),
                     endpoint_id: None,
+                    dpop_jkt: None,
                 };
                 let grantee = Grantee {
                     subject: user.id.clone(),

@@ -106,6 +106,7 @@ pub(crate) mod tests_support {
             allowed_origins: Vec::new(),
             jwks: None,
             jwks_uri: None,
+            security: Default::default(),
             secret_hash: None,
             created_at: 0,
             updated_at: 0,

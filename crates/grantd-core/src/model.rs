@@ -112,6 +112,9 @@ pub struct App {
     /// of `jwks` and `jwks_uri` is set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jwks_uri: Option<String>,
+    /// PAR, DPoP and the FAPI 2.0 profile (`require_par`, `require_dpop`, `profile`).
+    #[serde(default, flatten)]
+    pub security: AppSecurity,
     /// SHA-256 of the client secret; `None` for public apps.
     #[serde(skip)]
     pub secret_hash: Option<[u8; 32]>,
@@ -120,6 +123,44 @@ pub struct App {
     /// Moves on by one with every stored change; updates compare it (no lost update).
     #[serde(skip)]
     pub revision: i64,
+}
+
+/// What an app must use beyond the defaults: pushed authorization requests
+/// (RFC 9126), DPoP-bound tokens (RFC 9449), or a whole security profile.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppSecurity {
+    /// Authorization requests only through `POST /oauth/par`.
+    #[serde(default)]
+    pub require_par: bool,
+    /// Tokens only with a DPoP proof (sender-constrained).
+    #[serde(default)]
+    pub require_dpop: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<Profile>,
+}
+
+/// A security profile an app follows; each adds its rules to the app's own settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Profile {
+    /// FAPI 2.0 Security Profile: PAR, PKCE S256, DPoP, private_key_jwt,
+    /// short codes, no implicit or password grant.
+    Fapi2,
+}
+
+impl Profile {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Profile::Fapi2 => "fapi2",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "fapi2" => Some(Profile::Fapi2),
+            _ => None,
+        }
+    }
 }
 
 /// An app's token exchange policy: which tokens it may exchange (beyond its
@@ -161,6 +202,20 @@ impl App {
 
     pub fn has_grant(&self, grant: Grant) -> bool {
         self.grants.contains(&grant)
+    }
+
+    pub fn is_fapi2(&self) -> bool {
+        self.security.profile == Some(Profile::Fapi2)
+    }
+
+    /// Authorization requests must come through PAR (its own setting or the profile's).
+    pub fn requires_par(&self) -> bool {
+        self.security.require_par || self.is_fapi2()
+    }
+
+    /// Tokens must be DPoP-bound (its own setting or the profile's).
+    pub fn requires_dpop(&self) -> bool {
+        self.security.require_dpop || self.is_fapi2()
     }
 }
 
@@ -537,6 +592,29 @@ pub struct Consent {
     /// Space-separated scopes granted.
     pub scope: String,
     pub granted_at: UnixTime,
+}
+
+/// A pushed authorization request (RFC 9126), stored by the SHA-256 of its
+/// `request_uri` until it expires or is used once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushedRequest {
+    pub hash: [u8; 32],
+    pub client_id: String,
+    /// The authorization request's parameters as a JSON array of pairs.
+    pub params: String,
+    pub created_at: UnixTime,
+    pub expires_at: UnixTime,
+    pub used_at: Option<UnixTime>,
+}
+
+/// What [`crate::store::Store::use_pushed_request`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PushedUse {
+    /// First use: now marked used.
+    Fresh(PushedRequest),
+    /// Used before.
+    Used(PushedRequest),
+    Unknown,
 }
 
 /// A signed-in browser (the sign-in cookie), stored by the hash of its value.

@@ -7,6 +7,14 @@ use crate::own_token::{OwnKind, Refusal, Refused};
 use crate::Grantd;
 use grantd_protocol::OAuthError;
 
+/// How a request to a resource presented its token: the Authorization
+/// scheme (Bearer or DPoP) and its DPoP proof, if any.
+#[derive(Debug, Clone, Default)]
+pub struct ResourceProof {
+    pub dpop_scheme: bool,
+    pub presented: Option<crate::dpop::Presented>,
+}
+
 /// A valid access token and its user.
 #[derive(Debug, Clone)]
 pub struct Bearer {
@@ -19,8 +27,48 @@ pub struct Bearer {
 impl Grantd {
     /// Checks an access token sent as `Authorization: Bearer`, for an API
     /// that answers about the token's user.
-    pub async fn authenticate_bearer(&self, token: Option<&str>) -> Result<Bearer, OAuthError> {
+    pub async fn authenticate_bearer(
+        &self,
+        token: Option<&str>,
+        proof: &ResourceProof,
+    ) -> Result<Bearer, OAuthError> {
         let token = token.ok_or_else(OAuthError::bearer_missing)?;
+        let bearer = self.authenticate_bearer_token(token).await?;
+        self.check_resource_binding(token, proof).await?;
+        Ok(bearer)
+    }
+
+    /// A DPoP-bound token only with the DPoP scheme and a proof of its key
+    /// (carrying `ath`); an unbound token may come either way (RFC 9449 §7).
+    async fn check_resource_binding(
+        &self,
+        token: &str,
+        proof: &ResourceProof,
+    ) -> Result<(), OAuthError> {
+        let bound = self.access_token_binding(token).await?;
+        if !proof.dpop_scheme {
+            return match bound {
+                Some(_) => Err(OAuthError::dpop_bound_token_as_bearer()),
+                None => Ok(()),
+            };
+        }
+        let presented = proof.presented.as_ref().ok_or_else(|| {
+            OAuthError::dpop_proof_malformed(
+                "the request uses Authorization: DPoP but has no DPoP header",
+            )
+            .at_dpop_resource()
+        })?;
+        let p = self
+            .verify_dpop(presented, Some(token), false)
+            .await
+            .map_err(OAuthError::at_dpop_resource)?;
+        match bound {
+            Some(b) if b != p.jkt => Err(OAuthError::dpop_key_not_token_key(&b, &p.jkt)),
+            _ => Ok(()),
+        }
+    }
+
+    async fn authenticate_bearer_token(&self, token: &str) -> Result<Bearer, OAuthError> {
         let own = match self.verify_own_token(token).await? {
             Ok(own) if own.kind.is_access() => own,
             Ok(own) => return Err(self.not_an_access_token(own.kind, None)),
@@ -93,6 +141,7 @@ impl Grantd {
                 ttl: WS_TOKEN_TTL,
                 format: crate::model::AccessTokenFormat::Jwt,
                 exchange: Some(&exchange),
+                cnf_jkt: None,
             },
             self.now(),
         );

@@ -92,6 +92,7 @@ impl Grantd {
                 ttl: access_ttl(app, params.access_token_ttl),
                 format: app.access_token_format,
                 exchange: None,
+                cnf_jkt: params.dpop_jkt.as_deref(),
             },
             now,
         );

@@ -16,7 +16,8 @@
 use crate::clock::UnixTime;
 use crate::model::{
     Account, App, AuthCode, BrowserSession, CodeUse, Consent, DeviceCode, DeviceStatus,
-    JwtCredential, LoginState, Role, Session, StoredKey, TokenRecord, User, UserStatus,
+    JwtCredential, LoginState, PushedRequest, PushedUse, Role, Session, StoredKey, TokenRecord,
+    User, UserStatus,
 };
 use async_trait::async_trait;
 
@@ -391,6 +392,18 @@ pub trait Store: Send + Sync + 'static {
     /// Records that the JWT access token `jti` is revoked until it expires.
     async fn revoke_jti(&self, jti: &str, expires_at: UnixTime, at: UnixTime) -> StoreResult<()>;
     async fn is_jti_revoked(&self, jti: &str) -> StoreResult<bool>;
+    /// Keeps a pushed authorization request (RFC 9126) until it expires.
+    async fn insert_pushed_request(&self, request: &PushedRequest) -> StoreResult<()>;
+    /// Marks the pushed request with this `request_uri` hash used at `now`
+    /// and answers it (`Fresh`), or answers that it was used before or is
+    /// unknown. A compare-and-set: of concurrent uses exactly one is `Fresh`.
+    async fn use_pushed_request(&self, hash: &[u8; 32], now: UnixTime) -> StoreResult<PushedUse>;
+    /// Records that `id` (an opaque token, a code, a session's refresh
+    /// tokens) is bound to the DPoP key with thumbprint `jkt` until
+    /// `expires_at`. A second binding of the same id replaces the first.
+    async fn put_dpop_binding(&self, id: &str, jkt: &str, expires_at: UnixTime) -> StoreResult<()>;
+    /// The DPoP key thumbprint `id` is bound to, if any.
+    async fn get_dpop_binding(&self, id: &str) -> StoreResult<Option<String>>;
     /// Records that `client_id` authenticated with a client assertion
     /// whose `jti` is good until `expires_at` (RFC 7523 §3: single use).
     /// True if this call recorded it; false if the same app used the same

@@ -8,6 +8,7 @@ use crate::model::{
     Account, App, AuthCode, BrowserSession, CodeUse, Consent, DeviceCode, JwtCredential,
     LoginState, Role, Session, StoredKey, TokenRecord, User, UserStatus,
 };
+use crate::model::{PushedRequest, PushedUse};
 use crate::store::*;
 use async_trait::async_trait;
 use std::future::Future;
@@ -445,5 +446,33 @@ impl Store for TimedStore {
         since_day: i64,
     ) -> StoreResult<Vec<crate::usage::TokenCount>> {
         timed("token_usage", self.inner.token_usage(client_id, since_day)).await
+    }
+
+    async fn insert_pushed_request(&self, request: &PushedRequest) -> StoreResult<()> {
+        timed(
+            "insert_pushed_request",
+            self.inner.insert_pushed_request(request),
+        )
+        .await
+    }
+
+    async fn use_pushed_request(&self, hash: &[u8; 32], now: UnixTime) -> StoreResult<PushedUse> {
+        timed(
+            "use_pushed_request",
+            self.inner.use_pushed_request(hash, now),
+        )
+        .await
+    }
+
+    async fn put_dpop_binding(&self, id: &str, jkt: &str, expires_at: UnixTime) -> StoreResult<()> {
+        timed(
+            "put_dpop_binding",
+            self.inner.put_dpop_binding(id, jkt, expires_at),
+        )
+        .await
+    }
+
+    async fn get_dpop_binding(&self, id: &str) -> StoreResult<Option<String>> {
+        timed("get_dpop_binding", self.inner.get_dpop_binding(id)).await
     }
 }

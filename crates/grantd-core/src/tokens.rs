@@ -41,6 +41,15 @@ pub struct AccessClaims {
     /// Token exchange: who acts for `sub` (RFC 8693 §4.1).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub act: Option<Actor>,
+    /// The DPoP key the token is bound to (RFC 9449 §6.1).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub cnf: Option<Confirmation>,
+}
+
+/// RFC 7800 `cnf`: here the JWK SHA-256 thumbprint of a DPoP key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Confirmation {
+    pub jkt: String,
 }
 
 pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
@@ -74,6 +83,9 @@ pub struct Introspection {
     /// A token exchange's actor (RFC 8693 §4.1; RFC 7662 §2.2 admits more members).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub act: Option<Actor>,
+    /// The DPoP key an access token is bound to (RFC 9449 §6.2).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<Confirmation>,
 }
 
 impl Grantd {
@@ -127,6 +139,17 @@ impl Grantd {
     /// `POST /oauth/token`: the shared checks, in order, then the grant,
     /// then issuing what the grant decided.
     pub async fn token(&self, auth: &ClientAuth, params: &Params) -> Result<Issued, OAuthError> {
+        self.token_with_dpop(auth, params, None).await
+    }
+
+    /// The token endpoint with the request's DPoP proof, if it sent one:
+    /// the tokens issued are then bound to its key.
+    pub async fn token_with_dpop(
+        &self,
+        auth: &ClientAuth,
+        params: &Params,
+        dpop: Option<&crate::dpop::Presented>,
+    ) -> Result<Issued, OAuthError> {
         let sent_grant = params.get("grant_type").unwrap_or_default();
         if let Some(id) = auth.client_id() {
             trace::client(id);
@@ -141,8 +164,18 @@ impl Grantd {
             ],
             self.read_request(params),
         )?;
+        let mut request = request;
         let grant = grants::registered(request.grant_type).ok_or_else(OAuthError::server_error)?;
         let app = self.authenticate_client(auth).await?;
+        self.check_profile_client_auth(&app, auth)?;
+        if app.is_fapi2() && request.grant_type == GrantType::Password {
+            return Err(OAuthError::fapi2_grant_refused("the password grant"));
+        }
+        request.issue.dpop_jkt = trace::check(
+            "check_dpop_proof",
+            &[("DPoP header", if dpop.is_some() { "sent" } else { "none" })],
+            self.token_dpop_key(&app, dpop).await,
+        )?;
         let enabled_by = request.grant_type.enabled_by();
         let deprecation = trace::check(
             "check_legacy_policy",
@@ -199,6 +232,14 @@ impl Grantd {
         let deps = self.grant_deps();
         let grant_check = format!("grant {}", request.grant_type.as_str());
         let issue = trace::check(&grant_check, &[], grant.run(&deps, &ctx, params).await)?;
+        if let Issue::Tokens(grantee) = &issue {
+            trace::check(
+                "check_dpop_binding",
+                &[],
+                self.check_grant_binding(&grantee.session, request.issue.dpop_jkt.as_deref())
+                    .await,
+            )?;
+        }
         let issued = match issue {
             Issue::Tokens(grantee) => self.issue(&deps, &app, &request.issue, grantee).await,
             Issue::Exchanged(exchanged) => {
@@ -207,11 +248,120 @@ impl Grantd {
             }
             Issue::Replay(response) => Ok(*response),
         };
-        let response = trace::check("issue", &[], issued)?;
+        let mut response = trace::check("issue", &[], issued)?;
+        if let Some(jkt) = &request.issue.dpop_jkt {
+            self.bind_issued(&app, &mut response, jkt).await?;
+        }
         Ok(Issued {
             response,
             deprecation,
         })
+    }
+
+    /// An app of the fapi2 profile authenticates with private_key_jwt only.
+    pub(crate) fn check_profile_client_auth(
+        &self,
+        app: &App,
+        auth: &ClientAuth,
+    ) -> Result<(), OAuthError> {
+        if !app.is_fapi2() {
+            return Ok(());
+        }
+        let used = match auth {
+            ClientAuth::Assertion { .. } => return Ok(()),
+            ClientAuth::Basic { .. } => "client_secret_basic",
+            ClientAuth::Post { .. } => "client_secret_post",
+            ClientAuth::None { .. } | ClientAuth::Absent => "no client authentication",
+        };
+        Err(OAuthError::fapi2_client_auth(&app.client_id, used))
+    }
+
+    /// The DPoP key a token request proves, if any; refused when the app
+    /// requires one and the request has none. Apps that require DPoP also
+    /// require the server's nonce.
+    async fn token_dpop_key(
+        &self,
+        app: &App,
+        dpop: Option<&crate::dpop::Presented>,
+    ) -> Result<Option<String>, OAuthError> {
+        match dpop {
+            Some(p) => Ok(Some(
+                self.verify_dpop(p, None, app.requires_dpop()).await?.jkt,
+            )),
+            None if app.requires_dpop() => {
+                let why = if app.is_fapi2() {
+                    "FAPI 2.0 profile rule 'DPoP required': the app's profile is fapi2"
+                } else {
+                    "its require_dpop setting"
+                };
+                Err(OAuthError::dpop_required(&app.name, &app.client_id, why))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// A code bound with `dpop_jkt`, or a refresh token bound to a key,
+    /// is exchanged only with a proof of that key (RFC 9449 §5, §10).
+    async fn check_grant_binding(
+        &self,
+        plan: &crate::grants::SessionPlan,
+        jkt: Option<&str>,
+    ) -> Result<(), OAuthError> {
+        use crate::grants::SessionPlan;
+        let (id, what) = match plan {
+            SessionPlan::Open {
+                code: Some(hash), ..
+            } => (
+                crate::dpop::code_binding_id(hash),
+                "The authorization code (dpop_jkt at the authorization endpoint)",
+            ),
+            SessionPlan::Continue(c) => (
+                crate::dpop::session_binding_id(&c.session.id),
+                "The refresh token (a public client's, bound when first issued)",
+            ),
+            _ => return Ok(()),
+        };
+        match self.store.get_dpop_binding(&id).await? {
+            Some(bound) if Some(bound.as_str()) != jkt => Err(OAuthError::dpop_key_mismatch(
+                what,
+                &bound,
+                jkt.unwrap_or("(none: the request has no DPoP proof)"),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// Tokens issued with a DPoP proof: `token_type` DPoP, and the bindings
+    /// the tokens do not carry themselves: an opaque access token's, and a
+    /// public client's refresh tokens (by session).
+    async fn bind_issued(
+        &self,
+        app: &App,
+        response: &mut TokenResponse,
+        jkt: &str,
+    ) -> Result<(), OAuthError> {
+        let now = self.now();
+        response.token_type = "DPoP".into();
+        if !looks_like_jwt(&response.access_token) {
+            self.store
+                .put_dpop_binding(
+                    &crate::dpop::access_binding_id(&response.access_token),
+                    jkt,
+                    now + response.expires_in as i64,
+                )
+                .await?;
+        }
+        if let (false, Some(_), Some(sid)) = (
+            app.is_confidential(),
+            &response.refresh_token,
+            &response.session_id,
+        ) {
+            let ttl = response.refresh_token_expires_in.unwrap_or(0) as i64;
+            self.store
+                .put_dpop_binding(&crate::dpop::session_binding_id(sid), jkt, now + ttl)
+                .await?;
+        }
+        Ok(())
     }
 
     /// What a grant may use (see [`GrantDeps`]).
@@ -386,6 +536,7 @@ impl Grantd {
                     ttl: access_ttl(app, params.access_token_ttl),
                     format: app.access_token_format,
                     exchange: None,
+                    cnf_jkt: params.dpop_jkt.as_deref(),
                 },
                 now,
             );
@@ -544,6 +695,7 @@ impl Grantd {
                 ttl,
                 format,
                 exchange: Some(&claims),
+                cnf_jkt: None,
             },
             now,
         );
@@ -672,7 +824,15 @@ impl Grantd {
         let Ok(t) = self.verify_own_token(token).await? else {
             return Ok(Introspection::default());
         };
+        let cnf = match t.kind {
+            OwnKind::JwtAccess | OwnKind::OpaqueAccess => self
+                .access_token_binding(token)
+                .await?
+                .map(|jkt| Confirmation { jkt }),
+            _ => None,
+        };
         let token_type = match t.kind {
+            OwnKind::JwtAccess | OwnKind::OpaqueAccess if cnf.is_some() => "DPoP",
             OwnKind::JwtAccess | OwnKind::OpaqueAccess => "Bearer",
             OwnKind::Refresh => "refresh_token",
             OwnKind::IdToken | OwnKind::Credential => return Ok(Introspection::default()),
@@ -699,6 +859,7 @@ impl Grantd {
             account_id: t.account_id,
             session_id: t.session_id,
             act: t.act,
+            cnf,
         })
     }
 
@@ -780,6 +941,7 @@ impl Grantd {
                         account_id: spec.account_id.map(str::to_string),
                         session_id: spec.session_id.map(str::to_string),
                         act: exchange.and_then(|x| x.act),
+                        cnf: spec.cnf_jkt.map(|j| Confirmation { jkt: j.to_string() }),
                     },
                 ),
                 jti,
@@ -828,6 +990,8 @@ pub(crate) struct AccessSpec<'a> {
     pub session_id: Option<&'a str>,
     pub ttl: u64,
     pub format: AccessTokenFormat,
+    /// The DPoP key the token is bound to (`cnf.jkt`, RFC 9449 §6).
+    pub cnf_jkt: Option<&'a str>,
     /// The audience and actor a token exchange set.
     pub exchange: Option<&'a ExchangeClaims>,
 }

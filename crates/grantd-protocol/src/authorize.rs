@@ -84,6 +84,13 @@ pub struct AuthorizeRequest {
     pub ui_locales: Option<String>,
     /// OIDC `max_age`: seconds since the user's last sign-in beyond which they sign in again.
     pub max_age: Option<u64>,
+    /// RFC 9126: the reference to a pushed request (replaces every other parameter).
+    pub request_uri: Option<String>,
+    /// RFC 9449 §10: the thumbprint of the DPoP key the code is bound to.
+    pub dpop_jkt: Option<String>,
+    /// grantd's seal over the other parameters, carried through the sign-in
+    /// and consent forms: they came from a pushed request.
+    pub pushed: Option<String>,
 }
 
 impl AuthorizeRequest {
@@ -135,6 +142,9 @@ impl AuthorizeRequest {
             login_hint: get("login_hint"),
             nonce: get("nonce"),
             ui_locales: get("ui_locales"),
+            request_uri: get("request_uri"),
+            dpop_jkt: get("dpop_jkt"),
+            pushed: get("pushed"),
             max_age: match params.get("max_age") {
                 None => None,
                 Some(v) => Some(v.trim().parse().map_err(|_| {
@@ -167,6 +177,7 @@ impl AuthorizeRequest {
         push("nonce", &self.nonce);
         push("ui_locales", &self.ui_locales);
         push("max_age", &self.max_age.map(|m| m.to_string()));
+        push("dpop_jkt", &self.dpop_jkt);
         let mut prompts = Vec::new();
         if self.prompt.consent {
             prompts.push("consent");
@@ -176,6 +187,9 @@ impl AuthorizeRequest {
         }
         if !prompts.is_empty() {
             v.push(("prompt", prompts.join(" ")));
+        }
+        if let Some(seal) = &self.pushed {
+            v.push(("pushed", seal.clone()));
         }
         v
     }

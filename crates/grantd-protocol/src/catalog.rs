@@ -27,6 +27,14 @@ pub enum RfcError {
     AuthorizationPending,
     SlowDown,
     ExpiredToken,
+    /// RFC 9449 §5, §7.1.
+    InvalidDpopProof,
+    /// RFC 9449 §8.
+    UseDpopNonce,
+    /// RFC 9126 §2.2, RFC 9101 §6.2.
+    InvalidRequestUri,
+    /// RFC 9101 §6.2.
+    InvalidRequestObject,
 }
 
 impl RfcError {
@@ -51,6 +59,10 @@ impl RfcError {
             RfcError::AuthorizationPending => "authorization_pending",
             RfcError::SlowDown => "slow_down",
             RfcError::ExpiredToken => "expired_token",
+            RfcError::InvalidDpopProof => "invalid_dpop_proof",
+            RfcError::UseDpopNonce => "use_dpop_nonce",
+            RfcError::InvalidRequestUri => "invalid_request_uri",
+            RfcError::InvalidRequestObject => "invalid_request_object",
         }
     }
 }
@@ -797,6 +809,128 @@ catalog! {
         "Storage unavailable",
         "grantd could not reach its database.",
         "Retry after a short wait. Operators: check /readyz and the database.";
+
+    // --- Pushed authorization requests (RFC 9126)
+    ParRequestUriPushed = "GRD-920", InvalidRequest, 400,
+        "request_uri sent to the pushed authorization request endpoint",
+        "The pushed authorization request endpoint takes the authorization request's own parameters and answers a request_uri for them (RFC 9126 §2.1). A request_uri sent to it cannot be pushed again.",
+        "Send response_type, redirect_uri, scope, state, code_challenge and the other parameters themselves to /oauth/par, then send the request_uri it answers with your client_id to /oauth/authorize.";
+    ParClientMismatch = "GRD-921", InvalidRequest, 400,
+        "client_id differs from the authenticated client",
+        "The pushed request names one client_id but the request authenticated as another app (RFC 9126 §2.1: the client_id must be the authenticated client's).",
+        "Send the client_id of the app whose credentials authenticate the request, or leave client_id out.";
+    RequestUriMalformed = "GRD-922", InvalidRequestUri, 400,
+        "request_uri is not one grantd issued",
+        "grantd takes at the authorization endpoint only request_uri values it answered from its pushed authorization request endpoint: urn:ietf:params:oauth:request_uri: followed by a random reference. The value sent has another form (grantd does not fetch request objects from URLs).",
+        "Push the authorization request to /oauth/par first and send the request_uri of its answer unchanged.";
+    RequestUriUnknown = "GRD-923", InvalidRequestUri, 400,
+        "request_uri unknown",
+        "No pushed authorization request has this request_uri: it was never issued by this server, or it expired long enough ago to be deleted.",
+        "Push the authorization request again (POST /oauth/par) and send the browser to the authorization endpoint with the new request_uri within its expires_in.";
+    RequestUriExpired = "GRD-924", InvalidRequestUri, 400,
+        "request_uri expired",
+        "A pushed authorization request lives 60 seconds (its expires_in): the browser reached the authorization endpoint after that.",
+        "Push the authorization request just before sending the browser to the authorization endpoint, and send it there at once.";
+    RequestUriUsed = "GRD-925", InvalidRequestUri, 400,
+        "request_uri already used",
+        "A pushed authorization request is used once (RFC 9126 §4): this request_uri reached the authorization endpoint before. A second use is a replay, or the browser reloaded the page.",
+        "Push the authorization request again for every sign-in; never reuse a request_uri.";
+    RequestUriWrongClient = "GRD-926", InvalidRequestUri, 400,
+        "request_uri was pushed by another app",
+        "The request_uri was pushed by one app, but the authorization request names another client_id. A pushed request is bound to the app that pushed it (RFC 9126 §4).",
+        "Send the client_id of the app that pushed the request with its request_uri.";
+    ParRequired = "GRD-927", InvalidRequest, 400,
+        "This app takes authorization requests only through PAR",
+        "The app requires pushed authorization requests (its require_par setting, or its fapi2 profile): its authorization requests must be pushed to /oauth/par by the authenticated client, and the authorization endpoint then takes only client_id and the request_uri answered.",
+        "Push the request to the pushed_authorization_request_endpoint of the discovery document, then send the browser to /oauth/authorize?client_id=…&request_uri=…; or turn off require_par for the app.";
+
+    // --- DPoP (RFC 9449)
+    DpopProofMalformed = "GRD-930", InvalidDpopProof, 400,
+        "DPoP proof is not a readable JWT",
+        "The DPoP header must hold one JWT (RFC 9449 §4.2): three base64url parts, the first two JSON objects. The value sent cannot be read as one, or the request carried more than one DPoP header. At a resource the answer is 401 with a DPoP challenge.",
+        "Send exactly one DPoP header with a proof made for this request by your DPoP library.";
+    DpopProofTyp = "GRD-931", InvalidDpopProof, 400,
+        "DPoP proof's typ is not dpop+jwt",
+        "A DPoP proof's header must carry typ=dpop+jwt (RFC 9449 §4.2), so that no other JWT can be presented as one.",
+        "Set typ to dpop+jwt in the proof's header.";
+    DpopProofAlg = "GRD-932", InvalidDpopProof, 400,
+        "DPoP proof signed with an algorithm grantd does not take",
+        "A DPoP proof is signed with an asymmetric algorithm listed in dpop_signing_alg_values_supported (RFC 9449 §4.2); none and HMAC algorithms are refused.",
+        "Sign proofs with ES256 (or another algorithm the discovery document lists).";
+    DpopProofJwk = "GRD-933", InvalidDpopProof, 400,
+        "DPoP proof's jwk header is missing, private or unusable",
+        "A DPoP proof carries the public key it is signed with in its jwk header (RFC 9449 §4.2); that key must be a public key of the proof's algorithm and must hold no private part.",
+        "Put the public JWK of the proof's key pair (never its private part) in the jwk header.";
+    DpopProofSignature = "GRD-934", InvalidDpopProof, 400,
+        "DPoP proof's signature does not verify",
+        "The proof's signature does not verify with the key in its jwk header: the proof was altered or signed with another key.",
+        "Sign the proof with the private key whose public half is in its jwk header.";
+    DpopProofHtm = "GRD-935", InvalidDpopProof, 400,
+        "DPoP proof's htm is not this request's method",
+        "A DPoP proof names the HTTP method of the request it is made for in htm (RFC 9449 §4.2); this one names another, so it was made for another request.",
+        "Make a new proof for every request, with htm set to its method (POST for the token endpoint).";
+    DpopProofHtu = "GRD-936", InvalidDpopProof, 400,
+        "DPoP proof's htu is not this request's URL",
+        "A DPoP proof names the URL of the request it is made for in htu (RFC 9449 §4.2), compared without query and fragment; this one names another URL.",
+        "Set htu to the URL the request is sent to, as the discovery document spells it (scheme, host, path).";
+    DpopProofIat = "GRD-937", InvalidDpopProof, 400,
+        "DPoP proof's iat is missing or outside the accepted window",
+        "A DPoP proof is accepted only shortly after it is made (RFC 9449 §11.1): its iat must be within the window shown in the description around the server's time.",
+        "Make a new proof for each request, and keep the client's clock in sync (NTP); or use the server nonce to bind proofs to the server's time.";
+    DpopProofJti = "GRD-938", InvalidDpopProof, 400,
+        "DPoP proof has no jti",
+        "Every DPoP proof carries a unique jti (RFC 9449 §4.2), by which the server refuses a proof presented twice.",
+        "Give every proof a new random jti.";
+    DpopProofReplayed = "GRD-939", InvalidDpopProof, 400,
+        "DPoP proof used before",
+        "This proof's jti was presented with the same key before (RFC 9449 §11.1): a proof is used once. A second use is a replay of a captured request, or a client that reuses proofs.",
+        "Make a new proof, with a new jti, for every request, retries included.";
+    DpopProofAth = "GRD-940", InvalidDpopProof, 400,
+        "DPoP proof's ath does not match the access token",
+        "A proof sent to a resource with an access token carries ath, the base64url SHA-256 of that access token (RFC 9449 §4.2); this one has none or another token's.",
+        "Set ath to base64url(SHA-256(access token)) when calling an API with a DPoP-bound token.";
+    DpopNonceRequired = "GRD-941", UseDpopNonce, 400,
+        "DPoP proof needs the server's nonce",
+        "grantd binds DPoP proofs to a nonce it issues (RFC 9449 §8): the proof has no nonce, or one that is no longer current. The response carries the current nonce in its DPoP-Nonce header. At a resource the answer is 401 with a DPoP challenge.",
+        "Make the proof again with the nonce claim set to the DPoP-Nonce header's value and retry; DPoP libraries do this by themselves.";
+    DpopRequired = "GRD-942", InvalidRequest, 400,
+        "This app's tokens must be DPoP-bound",
+        "The app requires DPoP (its require_dpop setting, or its fapi2 profile): every token request must carry a DPoP proof so the tokens issued are bound to the client's key.",
+        "Send a DPoP header with a proof for this request (RFC 9449 §4); or turn off require_dpop for the app.";
+    DpopKeyMismatch = "GRD-943", InvalidGrant, 400,
+        "DPoP proof's key is not the key the grant is bound to",
+        "The code (through dpop_jkt at the authorization endpoint) or the refresh token (a public client's, bound when issued) is bound to one DPoP key, and the proof is signed with another (RFC 9449 §5, §10).",
+        "Sign the proof with the key the flow started with: the one whose thumbprint was sent as dpop_jkt, or the one the refresh token was first issued with.";
+    DpopBoundTokenAsBearer = "GRD-944", InvalidToken, 401,
+        "DPoP-bound token sent as a bearer token",
+        "The access token is bound to a DPoP key (its cnf.jkt), so it is accepted only with Authorization: DPoP and a proof signed by that key (RFC 9449 §7.1), never as a bearer token.",
+        "Send Authorization: DPoP <token> and a DPoP header with a proof for this request, signed with the token's key and carrying ath.";
+    DpopJktInvalid = "GRD-945", InvalidRequest, 400,
+        "dpop_jkt is not a JWK thumbprint",
+        "dpop_jkt at the authorization endpoint is the base64url SHA-256 JWK thumbprint (RFC 7638) of the key the client will prove at the token endpoint (RFC 9449 §10): 43 base64url characters.",
+        "Send the thumbprint of the DPoP public key, or leave dpop_jkt out.";
+    DpopKeyNotTokenKey = "GRD-946", InvalidToken, 401,
+        "DPoP proof's key is not the access token's key",
+        "The access token is bound to one DPoP key (cnf.jkt) and the proof is signed with another; only the holder of the token's key may use it (RFC 9449 §7.1).",
+        "Sign the proof with the key the token was issued to.";
+
+    // --- FAPI 2.0 Security Profile
+    Fapi2PkceS256 = "GRD-950", InvalidRequest, 400,
+        "FAPI 2.0: PKCE with S256 is required",
+        "The app follows the fapi2 profile, under which every authorization request carries a PKCE code_challenge with code_challenge_method=S256 (FAPI 2.0 Security Profile §5.3.2.2).",
+        "Send code_challenge=BASE64URL(SHA-256(code_verifier)) and code_challenge_method=S256 in the pushed request.";
+    Fapi2ClientAuth = "GRD-951", InvalidClient, 401,
+        "FAPI 2.0: private_key_jwt client authentication is required",
+        "The app follows the fapi2 profile, under which it authenticates only with a client assertion signed by one of its registered keys (private_key_jwt; FAPI 2.0 Security Profile §5.3.3.4): client secrets and public clients are refused.",
+        "Authenticate with client_assertion_type=urn:ietf:params:oauth:client-assertion-type:jwt-bearer and a client_assertion signed by a key of the app's jwks.";
+    Fapi2GrantRefused = "GRD-952", UnauthorizedClient, 400,
+        "FAPI 2.0: this grant or response type is not allowed",
+        "The app follows the fapi2 profile, which allows only response_type=code with PAR and the authorization_code, refresh_token and client_credentials grants (FAPI 2.0 Security Profile §5.3.2.2, §5.3.3): the implicit flow and the password grant are refused.",
+        "Use the authorization code flow with PAR, PKCE S256 and DPoP.";
+    Fapi2AppSettings = "GRD-953", InvalidRequest, 400,
+        "FAPI 2.0: the app's settings break the profile",
+        "An app with profile fapi2 must be confidential (server-web or server-only platform) and must not be enabled for the implicit or password grants; the description names the setting.",
+        "Change the setting named in the description, or register the app without profile fapi2.";
 
     // --- Diagnoses only `grantd doctor` makes (of a request it reads, not one it answers)
     NoOAuthRequest = "GRD-800", InvalidRequest, 400,

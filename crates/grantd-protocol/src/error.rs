@@ -11,6 +11,8 @@ use std::fmt;
 pub enum Challenge {
     Basic,
     Bearer,
+    /// RFC 9449 §7.1: a resource's answer to a missing or failed DPoP proof.
+    DPoP,
 }
 
 /// Whose failed authentications paused a request (CMN-301).
@@ -40,6 +42,9 @@ pub struct OAuthError {
     pub challenge: Option<Challenge>,
     /// For 405: the methods the endpoint serves.
     pub allow: Option<&'static str>,
+    /// A status other than the catalog's: DPoP proof errors are 400 at the
+    /// token endpoint and 401 at a resource (RFC 9449 §5, §7.1).
+    pub status_override: Option<u16>,
 }
 
 impl OAuthError {
@@ -50,7 +55,15 @@ impl OAuthError {
             parameter: None,
             challenge: None,
             allow: None,
+            status_override: None,
         }
+    }
+
+    /// This error as a resource answers it: 401 with a DPoP challenge.
+    pub fn at_dpop_resource(mut self) -> Self {
+        self.status_override = Some(401);
+        self.challenge = Some(Challenge::DPoP);
+        self
     }
 
     pub fn entry(&self) -> &'static Entry {
@@ -58,7 +71,7 @@ impl OAuthError {
     }
 
     pub fn status(&self) -> u16 {
-        self.entry().status
+        self.status_override.unwrap_or(self.entry().status)
     }
 
     pub fn with_parameter(mut self, name: &'static str) -> Self {
@@ -69,6 +82,302 @@ impl OAuthError {
     pub fn with_challenge(mut self, challenge: Challenge) -> Self {
         self.challenge = Some(challenge);
         self
+    }
+
+    // --- pushed authorization requests (RFC 9126) --------------------------------
+
+    pub fn par_request_uri_pushed() -> Self {
+        Self::new(
+            Code::ParRequestUriPushed,
+            "The pushed authorization request carries request_uri. /oauth/par takes the authorization request's own parameters (response_type, redirect_uri, scope, state, code_challenge, …) and answers the request_uri; send those instead.",
+        )
+        .with_parameter("request_uri")
+    }
+
+    pub fn par_client_mismatch(sent: &str, authenticated: &str) -> Self {
+        Self::new(
+            Code::ParClientMismatch,
+            format!(
+                "client_id in the pushed request is '{}' but the request authenticated as app {}. Send client_id={} or leave it out.",
+                echo(sent, 60),
+                sanitize(authenticated, 60),
+                sanitize(authenticated, 60)
+            ),
+        )
+        .with_parameter("client_id")
+    }
+
+    pub fn request_uri_malformed(sent: &str) -> Self {
+        Self::new(
+            Code::RequestUriMalformed,
+            format!(
+                "request_uri '{}' is not one grantd issued: its request_uris start with urn:ietf:params:oauth:request_uri: and come from POST /oauth/par. Push the authorization request there and send the request_uri it answers.",
+                echo(sent, 80)
+            ),
+        )
+        .with_parameter("request_uri")
+    }
+
+    pub fn request_uri_unknown() -> Self {
+        Self::new(
+            Code::RequestUriUnknown,
+            "No pushed authorization request has this request_uri (never issued here, or long expired). Push the request again with POST /oauth/par and use the new request_uri at once.",
+        )
+        .with_parameter("request_uri")
+    }
+
+    pub fn request_uri_expired(age: i64, ttl: i64) -> Self {
+        Self::new(
+            Code::RequestUriExpired,
+            format!(
+                "The pushed authorization request expired: it was pushed {age} s ago and lives {ttl} s. Push it again just before sending the browser here."
+            ),
+        )
+        .with_parameter("request_uri")
+    }
+
+    pub fn request_uri_used(ago: i64) -> Self {
+        Self::new(
+            Code::RequestUriUsed,
+            format!(
+                "This request_uri was used at the authorization endpoint {ago} s ago; a pushed request is used once (RFC 9126 §4). Push the request again for a new sign-in."
+            ),
+        )
+        .with_parameter("request_uri")
+    }
+
+    pub fn request_uri_wrong_client(pushed_by: &str, sent: &str) -> Self {
+        Self::new(
+            Code::RequestUriWrongClient,
+            format!(
+                "The request_uri was pushed by app {} but this request names client_id '{}'. Send the pushing app's client_id with it.",
+                sanitize(pushed_by, 60),
+                echo(sent, 60)
+            ),
+        )
+        .with_parameter("client_id")
+    }
+
+    /// `why`: the setting that requires PAR (`require_par` or the profile).
+    pub fn par_required(name: &str, client_id: &str, why: &str) -> Self {
+        Self::new(
+            Code::ParRequired,
+            format!(
+                "App '{}' ({}) takes authorization requests only through PAR ({why}): push the request to /oauth/par with the client's authentication, then send the browser to /oauth/authorize with client_id and the request_uri answered.",
+                sanitize(name, 60),
+                sanitize(client_id, 60)
+            ),
+        )
+        .with_parameter("request_uri")
+    }
+
+    // --- DPoP (RFC 9449) ---------------------------------------------------------
+
+    pub fn dpop_proof_malformed(why: &str) -> Self {
+        Self::new(
+            Code::DpopProofMalformed,
+            format!("The DPoP header cannot be read as one proof JWT: {why}. Send exactly one DPoP header with a proof made for this request."),
+        )
+    }
+
+    pub fn dpop_proof_typ(found: Option<&str>) -> Self {
+        Self::new(
+            Code::DpopProofTyp,
+            format!(
+                "The DPoP proof's typ header is {}; it must be dpop+jwt (RFC 9449 §4.2).",
+                found.map_or_else(|| "missing".to_string(), |t| format!("'{}'", echo(t, 40)))
+            ),
+        )
+    }
+
+    pub fn dpop_proof_alg(found: &str, supported: &[&str]) -> Self {
+        Self::new(
+            Code::DpopProofAlg,
+            format!(
+                "The DPoP proof is signed with alg '{}'; grantd takes {} (dpop_signing_alg_values_supported).",
+                echo(found, 20),
+                supported.join(", ")
+            ),
+        )
+    }
+
+    pub fn dpop_proof_jwk(why: &str) -> Self {
+        Self::new(
+            Code::DpopProofJwk,
+            format!("The DPoP proof's jwk header {why}. Put the public JWK of the signing key pair in it, without its private part."),
+        )
+    }
+
+    pub fn dpop_proof_signature() -> Self {
+        Self::new(
+            Code::DpopProofSignature,
+            "The DPoP proof's signature does not verify with the key in its jwk header. Sign the proof with the private key of that public key.",
+        )
+    }
+
+    pub fn dpop_proof_htm(found: Option<&str>, method: &str) -> Self {
+        Self::new(
+            Code::DpopProofHtm,
+            format!(
+                "The DPoP proof's htm is {} but this request is a {method}. Make the proof for this request: htm={method}.",
+                found.map_or_else(|| "missing".to_string(), |t| format!("'{}'", echo(t, 20)))
+            ),
+        )
+    }
+
+    pub fn dpop_proof_htu(found: Option<&str>, url: &str) -> Self {
+        Self::new(
+            Code::DpopProofHtu,
+            format!(
+                "The DPoP proof's htu is {} but this request was sent to {url} (compared without query and fragment). Set htu to that URL.",
+                found.map_or_else(|| "missing".to_string(), |t| format!("'{}'", echo(t, 120)))
+            ),
+        )
+    }
+
+    pub fn dpop_proof_iat(iat: Option<i64>, now: i64, window: i64) -> Self {
+        let what = match iat {
+            None => "has no iat".to_string(),
+            Some(t) if t > now => format!("was made {} s in the future (iat {t})", t - now),
+            Some(t) => format!("was made {} s ago (iat {t})", now - t),
+        };
+        Self::new(
+            Code::DpopProofIat,
+            format!(
+                "The DPoP proof {what}; grantd accepts proofs made within {window} s of its time ({now}). Make a new proof for each request and keep the client's clock in sync."
+            ),
+        )
+    }
+
+    pub fn dpop_proof_jti() -> Self {
+        Self::new(
+            Code::DpopProofJti,
+            "The DPoP proof has no jti. Give every proof a new random jti (RFC 9449 §4.2).",
+        )
+    }
+
+    pub fn dpop_proof_replayed() -> Self {
+        Self::new(
+            Code::DpopProofReplayed,
+            "This DPoP proof (its jti, with the same key) was presented before; a proof is used once. Make a new proof for every request, retries included.",
+        )
+    }
+
+    pub fn dpop_proof_ath(present: bool) -> Self {
+        Self::new(
+            Code::DpopProofAth,
+            if present {
+                "The DPoP proof's ath is not the hash of the access token sent with it. Set ath to base64url(SHA-256(access token)) of this token."
+            } else {
+                "The DPoP proof sent with an access token has no ath. Set ath to base64url(SHA-256(access token)) (RFC 9449 §4.2)."
+            },
+        )
+    }
+
+    pub fn dpop_nonce_required(stale: bool) -> Self {
+        Self::new(
+            Code::DpopNonceRequired,
+            if stale {
+                "The DPoP proof's nonce is not current (nonces rotate). Make the proof again with nonce set to the DPoP-Nonce header of this response and retry."
+            } else {
+                "grantd requires a server nonce in DPoP proofs. Make the proof again with nonce set to the DPoP-Nonce header of this response and retry."
+            },
+        )
+    }
+
+    pub fn dpop_required(name: &str, client_id: &str, why: &str) -> Self {
+        Self::new(
+            Code::DpopRequired,
+            format!(
+                "App '{}' ({}) requires DPoP-bound tokens ({why}), and this request carries no DPoP proof. Send a DPoP header with a proof for this request.",
+                sanitize(name, 60),
+                sanitize(client_id, 60)
+            ),
+        )
+    }
+
+    /// `bound`: what is bound ("the authorization code (dpop_jkt)", "the refresh token").
+    pub fn dpop_key_mismatch(bound: &str, expected: &str, found: &str) -> Self {
+        Self::new(
+            Code::DpopKeyMismatch,
+            format!(
+                "{bound} is bound to the DPoP key with thumbprint {}, but the proof is signed with the key {}. Sign the proof with the key the flow started with.",
+                sanitize(expected, 60),
+                sanitize(found, 60)
+            ),
+        )
+    }
+
+    pub fn dpop_bound_token_as_bearer() -> Self {
+        Self::new(
+            Code::DpopBoundTokenAsBearer,
+            "The access token is DPoP-bound (cnf.jkt) and was sent as a bearer token. Send it as Authorization: DPoP <token> with a DPoP proof signed by the token's key.",
+        )
+        .with_challenge(Challenge::DPoP)
+    }
+
+    pub fn dpop_key_not_token_key(expected: &str, found: &str) -> Self {
+        Self::new(
+            Code::DpopKeyNotTokenKey,
+            format!(
+                "The access token is bound to the DPoP key {} but the proof is signed with the key {}. Sign the proof with the token's key.",
+                sanitize(expected, 60),
+                sanitize(found, 60)
+            ),
+        )
+        .with_challenge(Challenge::DPoP)
+    }
+
+    pub fn dpop_jkt_invalid(sent: &str) -> Self {
+        Self::new(
+            Code::DpopJktInvalid,
+            format!(
+                "dpop_jkt '{}' is not a JWK SHA-256 thumbprint (43 base64url characters). Send the thumbprint of the DPoP public key, or leave dpop_jkt out.",
+                echo(sent, 60)
+            ),
+        )
+        .with_parameter("dpop_jkt")
+    }
+
+    // --- FAPI 2.0 Security Profile ---------------------------------------------
+
+    pub fn fapi2_pkce_s256(sent: Option<&str>) -> Self {
+        Self::new(
+            Code::Fapi2PkceS256,
+            format!(
+                "FAPI 2.0 profile rule 'PKCE S256': the app follows the fapi2 profile, and this request has {}. Send code_challenge with code_challenge_method=S256.",
+                match sent {
+                    None => "no code_challenge".to_string(),
+                    Some(m) => format!("code_challenge_method '{}'", echo(m, 20)),
+                }
+            ),
+        )
+        .with_parameter("code_challenge_method")
+    }
+
+    pub fn fapi2_client_auth(client_id: &str, used: &str) -> Self {
+        Self::new(
+            Code::Fapi2ClientAuth,
+            format!(
+                "FAPI 2.0 profile rule 'private_key_jwt only': app {} follows the fapi2 profile and authenticated with {used}. Authenticate with a client assertion signed by one of the app's registered keys (client_assertion_type=urn:ietf:params:oauth:client-assertion-type:jwt-bearer).",
+                sanitize(client_id, 60)
+            ),
+        )
+        .with_challenge(Challenge::Basic)
+    }
+
+    pub fn fapi2_grant_refused(what: &str) -> Self {
+        Self::new(
+            Code::Fapi2GrantRefused,
+            format!(
+                "FAPI 2.0 profile rule 'no implicit or password': the app follows the fapi2 profile, which refuses {what}. Use the authorization code flow with PAR, PKCE S256 and DPoP."
+            ),
+        )
+    }
+
+    pub fn fapi2_app_settings(why: &str) -> Self {
+        Self::new(Code::Fapi2AppSettings, format!("FAPI 2.0 profile: {why}."))
+            .with_parameter("profile")
     }
 
     // --- request transmission ----------------------------------------------------

@@ -221,6 +221,23 @@ impl Params {
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.pairs.iter().map(|(n, _)| n.as_str())
     }
+
+    /// Every parameter, in the order read.
+    pub fn pairs(&self) -> &[(String, String)] {
+        &self.pairs
+    }
+
+    /// Parameters read before and kept (a pushed authorization request):
+    /// the first of a repeated name wins, empty values are absent.
+    pub fn from_pairs(pairs: Vec<(String, String)>) -> Self {
+        let mut out = Self::default();
+        for (n, v) in pairs {
+            if !out.contains(&n) && !v.is_empty() {
+                out.pairs.push((n, v));
+            }
+        }
+        out
+    }
 }
 
 /// Reads a request body as the OAuth endpoints do, given its Content-Type:

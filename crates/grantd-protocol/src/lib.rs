@@ -5,6 +5,7 @@ pub mod authorize;
 pub mod catalog;
 pub mod client_auth;
 pub mod device;
+pub mod dpop;
 pub mod error;
 pub mod form;
 pub mod grant;

@@ -24,6 +24,9 @@ pub struct IssueParams {
     pub access_token_ttl: Option<u64>,
     pub refresh_token_ttl: Option<u64>,
     pub endpoint_id: Option<String>,
+    /// The thumbprint of the DPoP key the request proved (RFC 9449): the
+    /// tokens issued are bound to it. Set by grantd-core, never read from the form.
+    pub dpop_jkt: Option<String>,
 }
 
 impl TokenRequest {
@@ -55,6 +58,7 @@ impl TokenRequest {
                 access_token_ttl: params.number("access_token_ttl"),
                 refresh_token_ttl: params.number("refresh_token_ttl"),
                 endpoint_id,
+                dpop_jkt: None,
             },
         })
     }

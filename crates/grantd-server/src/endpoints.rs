@@ -227,6 +227,15 @@ pub const ENDPOINTS: &[Endpoint] = &[
         group: Some(Group::Auth),
     },
     Endpoint {
+        path: "/oauth/par",
+        ringcentral: Some("/restapi/oauth/par"),
+        allow: "POST",
+        metadata: Some("pushed_authorization_request_endpoint"),
+        router: || post(routes::token::par),
+        summary: "Pushed authorization requests (RFC 9126): the authorization request's parameters, client-authenticated; answers a request_uri",
+        group: Some(Group::Auth),
+    },
+    Endpoint {
         path: "/oauth/introspect",
         ringcentral: Some("/restapi/oauth/introspect"),
         allow: "POST",
@@ -419,6 +428,7 @@ pub fn oauth_endpoint(path: &str) -> Option<&'static str> {
         "device_authorization_endpoint",
         "userinfo_endpoint",
         "token_endpoint",
+        "pushed_authorization_request_endpoint",
         "introspection_endpoint",
         "revocation_endpoint",
     ];

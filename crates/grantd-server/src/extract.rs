@@ -248,8 +248,8 @@ impl<S: Send + Sync> FromRequestParts<S> for BearerToken {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| {
                 let (scheme, rest) = v.trim().split_once(' ')?;
-                scheme
-                    .eq_ignore_ascii_case("bearer")
+                // DPoP-bound tokens come with the DPoP scheme (RFC 9449 §7.1).
+                (scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("dpop"))
                     .then(|| rest.trim().to_string())
             })
             .filter(|t| !t.is_empty());
@@ -300,6 +300,64 @@ pub fn deprecate_query_token(h: &mut HeaderMap) {
             "<https://www.rfc-editor.org/rfc/rfc6750#section-2.3>; rel=\"deprecation\"",
         ),
     );
+}
+
+/// The request's DPoP proof (RFC 9449), if it sent a `DPoP` header, with
+/// the method and the URL it was sent to (the issuer's origin and the
+/// request's path), which the proof must name.
+pub struct DpopHeader(pub Option<grantd_core::dpop::Presented>);
+
+impl FromRequestParts<AppState> for DpopHeader {
+    type Rejection = Rejection;
+
+    async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self, Rejection> {
+        let proofs: Vec<String> = parts
+            .headers
+            .get_all(grantd_protocol::dpop::PROOF_HEADER)
+            .iter()
+            .map(|v| v.to_str().unwrap_or_default().to_string())
+            .collect();
+        if proofs.is_empty() {
+            return Ok(Self(None));
+        }
+        let origin = match s.issuer().find("://") {
+            Some(i) => {
+                let rest = &s.issuer()[i + 3..];
+                &s.issuer()[..i + 3 + rest.find('/').unwrap_or(rest.len())]
+            }
+            None => s.issuer(),
+        };
+        Ok(Self(Some(grantd_core::dpop::Presented {
+            proofs,
+            method: parts.method.as_str().to_string(),
+            url: format!("{origin}{}", parts.uri.path()),
+        })))
+    }
+}
+
+/// Whether the request's Authorization header uses the DPoP scheme.
+pub fn dpop_scheme(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().split_once(' '))
+        .is_some_and(|(scheme, _)| scheme.eq_ignore_ascii_case("dpop"))
+}
+
+/// How a request to one of grantd's resources presented its token: the
+/// scheme (Bearer or DPoP) and the DPoP proof.
+pub struct ResourceDpop(pub grantd_core::resource::ResourceProof);
+
+impl FromRequestParts<AppState> for ResourceDpop {
+    type Rejection = Rejection;
+
+    async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self, Rejection> {
+        let DpopHeader(presented) = DpopHeader::from_request_parts(parts, s).await?;
+        Ok(Self(grantd_core::resource::ResourceProof {
+            dpop_scheme: dpop_scheme(&parts.headers),
+            presented,
+        }))
+    }
 }
 
 #[cfg(test)]

@@ -163,6 +163,9 @@ pub fn document(issuer: &str) -> Value {
         "jwks_uri": {"type": ["string", "null"], "format": "uri", "maxLength": 2000,
             "description": "Where the app publishes its public keys (RFC 7591 jwks_uri) for private_key_jwt, instead of jwks: an https URL without a fragment (http only for 127.0.0.1, ::1 or localhost). grantd fetches the set (5 s timeout, at most 64 KiB), keeps it for its Cache-Control max-age (60 s to 24 h, 5 min without one) and fetches it again, at most every 30 s, when an assertion names a kid it lacks. Exclusive with jwks: send null for the other to switch. null removes it.",
             "examples": ["https://app.example.com/.well-known/jwks.json"]},
+        "require_par": {"type": "boolean", "description": "Authorization requests only through pushed authorization requests (RFC 9126, POST /oauth/par)"},
+        "require_dpop": {"type": "boolean", "description": "Tokens only with a DPoP proof (RFC 9449): sender-constrained access tokens"},
+        "profile": {"type": ["string", "null"], "enum": ["fapi2", null], "description": "A security profile: fapi2 (FAPI 2.0 Security Profile: PAR, PKCE S256, DPoP, private_key_jwt, short codes, no implicit or password). null removes it."},
         "rate_limits": {
             "type": "object",
             "description": "The app's own request quota per rate-limit group, replacing the server's: \"REQUESTS/SECONDS\" or \"off\". Replaces the whole set on update ({} clears it).",

@@ -207,6 +207,7 @@ mod tests {
             allowed_origins: Vec::new(),
             jwks: None,
             jwks_uri: None,
+            security: Default::default(),
             rate_limits: AppRateLimits::parse(limits.iter().copied()).unwrap(),
             secret_hash: None,
             created_at: 0,

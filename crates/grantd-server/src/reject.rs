@@ -84,6 +84,11 @@ pub fn error_response_for(issuer: &str, e: &OAuthError, request_id: Option<&str>
             "Bearer realm=\"grantd\", error=\"{}\"",
             e.entry().error
         )),
+        Some(Challenge::DPoP) => Some(format!(
+            "DPoP algs=\"{}\", error=\"{}\"",
+            grantd_protocol::dpop::SIGNING_ALGS.join(" "),
+            e.entry().error
+        )),
         None => None,
     };
     if let Some(c) = challenge.and_then(|c| HeaderValue::from_str(&c).ok()) {

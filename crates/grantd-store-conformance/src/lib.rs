@@ -51,6 +51,7 @@ pub mod consents;
 pub mod counters;
 pub mod credentials;
 pub mod devices;
+pub mod fapi;
 pub mod keys;
 pub mod purge;
 pub mod rejections;
@@ -108,6 +109,10 @@ macro_rules! tests {
             tokens::concurrent_token_inserts_fail_only_the_duplicate,
             tokens::assertion_jtis_are_used_once_per_app_until_they_expire,
             tokens::concurrent_identical_assertion_jtis_have_one_winner,
+
+            fapi::pushed_requests_are_used_once_and_purged_when_expired,
+            fapi::concurrent_uses_of_a_pushed_request_have_one_winner,
+            fapi::dpop_bindings_round_trip_replace_and_expire,
 
             users::users_round_trip_and_are_found_by_email_and_phone,
             users::user_conflicts_name_the_unique_key,

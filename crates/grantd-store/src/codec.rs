@@ -2,8 +2,8 @@
 //! as JSON arrays of strings, digests as 32 raw bytes, and sqlx errors as [`StoreError`].
 
 use grantd_core::model::{
-    AccessTokenFormat, Actor, DeviceStatus, Distribution, ExchangePolicy, JwkSet, Role, SigningAlg,
-    TokenKind, UserStatus,
+    AccessTokenFormat, Actor, AppSecurity, DeviceStatus, Distribution, ExchangePolicy, JwkSet,
+    Role, SigningAlg, TokenKind, UserStatus,
 };
 use grantd_core::rate_limits::AppRateLimits;
 use grantd_core::store::{CounterDelta, StoreError, StoreResult, UniqueKey};
@@ -136,6 +136,15 @@ pub(crate) fn jwks_to_json(jwks: Option<&JwkSet>) -> Option<String> {
 pub(crate) fn jwks_from_json(what: &str, json: Option<&str>) -> StoreResult<Option<JwkSet>> {
     json.map(|j| serde_json::from_str(j).map_err(|e| corrupt(what, "jwks", e)))
         .transpose()
+}
+
+/// An app's security settings (PAR, DPoP, profile) as JSON.
+pub(crate) fn security_to_json(security: &AppSecurity) -> String {
+    serde_json::to_string(security).unwrap_or_else(|_| "{}".into())
+}
+
+pub(crate) fn security_from_json(what: &str, json: &str) -> StoreResult<AppSecurity> {
+    serde_json::from_str(json).map_err(|e| corrupt(what, "security", e))
 }
 
 /// A token exchange's `act` claim as JSON (`NULL`: none).

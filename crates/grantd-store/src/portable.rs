@@ -10,7 +10,8 @@
 //! Request counters (`rate_counters`) are not copied: they last a minute or
 //! so, and a copied database starts with none. Nor are the jtis of used
 //! client assertions (`client_assertion_jtis`): an assertion lives ten
-//! minutes at most, so a copied database starts with none of them either.
+//! minutes at most, so a copied database starts with none of them either;
+//! pushed authorization requests (`pushed_requests`) live a minute.
 
 use crate::codec::db_error;
 use grantd_core::store::{StoreError, StoreResult};
@@ -79,6 +80,7 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("allowed_origins", Text),
             ("jwks", Text),
             ("jwks_uri", Text),
+            ("security", Text),
         ],
     ),
     (
@@ -141,6 +143,10 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("audience", Text),
             ("act", Text),
         ],
+    ),
+    (
+        "dpop_bindings",
+        &[("id", Text), ("jkt", Text), ("expires_at", Int)],
     ),
     (
         "revoked_jtis",

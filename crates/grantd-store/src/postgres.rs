@@ -6,13 +6,14 @@ use crate::rows::AuditRow;
 use crate::rows::{
     self, ACCOUNT_COLUMNS, APP_COLUMNS, AUTH_CODE_COLUMNS, BROWSER_SESSION_COLUMNS,
     CONSENT_COLUMNS, COUNTER_COLUMNS, DEVICE_CODE_COLUMNS, JWT_CREDENTIAL_COLUMNS, KEY_COLUMNS,
-    LOGIN_STATE_COLUMNS, REJECTION_COLUMNS, SESSION_COLUMNS, TOKEN_COLUMNS, USER_COLUMNS,
+    LOGIN_STATE_COLUMNS, PUSHED_COLUMNS, REJECTION_COLUMNS, SESSION_COLUMNS, TOKEN_COLUMNS,
+    USER_COLUMNS,
 };
 use async_trait::async_trait;
 use grantd_core::clock::UnixTime;
 use grantd_core::model::{
     Account, App, AuthCode, BrowserSession, CodeUse, Consent, DeviceCode, JwtCredential,
-    LoginState, Role, Session, StoredKey, TokenRecord, User, UserStatus,
+    LoginState, PushedRequest, PushedUse, Role, Session, StoredKey, TokenRecord, User, UserStatus,
 };
 use grantd_core::store::{
     Cas, Change, CounterDelta, CounterSync, DeviceDecision, LockoutPolicy, LoginAttempt,
@@ -368,7 +369,7 @@ type PgQuery<'q> = sqlx::query::Query<'q, Postgres, PgArguments>;
 
 /// Binds an app's fields as `$1..$22`, in [`APP_COLUMNS`] order (without
 /// `revision`: `rate_limits` is `$18`, `token_exchange` `$19`,
-/// `allowed_origins` `$20`, `jwks` `$21`, `jwks_uri` `$22`).
+/// `allowed_origins` `$20`, `jwks` `$21`, `jwks_uri` `$22`, `security` `$23`).
 fn bind_app<'q>(q: PgQuery<'q>, app: &'q App) -> StoreResult<PgQuery<'q>> {
     Ok(q.bind(&app.client_id)
         .bind(&app.account_id)
@@ -394,7 +395,8 @@ fn bind_app<'q>(q: PgQuery<'q>, app: &'q App) -> StoreResult<PgQuery<'q>> {
         .bind(codec::exchange_policy_to_json(app.token_exchange.as_ref()))
         .bind(codec::origins_to_json(&app.allowed_origins))
         .bind(codec::jwks_to_json(app.jwks.as_ref()))
-        .bind(app.jwks_uri.as_deref()))
+        .bind(app.jwks_uri.as_deref())
+        .bind(codec::security_to_json(&app.security)))
 }
 
 /// Inserts `tokens` in one statement.
@@ -697,7 +699,7 @@ impl Store for PgStore {
         let mut tx = self.begin(&what).await?;
         let sql = format!(
             "INSERT INTO apps ({APP_COLUMNS}) VALUES \
-             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 1, $18, $19, $20, $21, $22)"
+             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 1, $18, $19, $20, $21, $22, $23)"
         );
         bind_app(sqlx::query(&sql), app)?
             .execute(&mut *tx)
@@ -745,7 +747,8 @@ impl Store for PgStore {
                  access_token_ttl = $10, refresh_token_ttl = $11, access_token_format = $12, \
                  allow_plain_pkce = $13, resource_server = $14, updated_at = $17, \
                  rate_limits = $18, token_exchange = $19, allowed_origins = $20, \
-                 jwks = $21, jwks_uri = $22, revision = revision + 1 WHERE client_id = $1 AND revision = $23",
+                 jwks = $21, jwks_uri = $22, security = $23, revision = revision + 1 \
+                 WHERE client_id = $1 AND revision = $24",
             ),
             app,
         )?
@@ -942,6 +945,74 @@ impl Store for PgStore {
             .map_err(|e| db_error(e, &format!("revoked jti {jti}")))
     }
 
+    async fn insert_pushed_request(&self, request: &PushedRequest) -> StoreResult<()> {
+        sqlx::query(&format!(
+            "INSERT INTO pushed_requests ({PUSHED_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)"
+        ))
+        .bind(&request.hash[..])
+        .bind(&request.client_id)
+        .bind(&request.params)
+        .bind(request.created_at)
+        .bind(request.expires_at)
+        .bind(request.used_at)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| db_error(e, "pushed request"))?;
+        Ok(())
+    }
+
+    async fn use_pushed_request(&self, hash: &[u8; 32], now: UnixTime) -> StoreResult<PushedUse> {
+        let err = |e| db_error(e, "pushed request");
+        let mut tx = self.begin("pushed request").await?;
+        let fresh = sqlx::query(&format!(
+            "UPDATE pushed_requests SET used_at = $2 WHERE hash = $1 AND used_at IS NULL \
+             RETURNING {PUSHED_COLUMNS}"
+        ))
+        .bind(&hash[..])
+        .bind(now)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(err)?;
+        let found = match fresh {
+            Some(row) => PushedUse::Fresh(rows::pushed_request(&row)?),
+            None => match sqlx::query(&format!(
+                "SELECT {PUSHED_COLUMNS} FROM pushed_requests WHERE hash = $1"
+            ))
+            .bind(&hash[..])
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(err)?
+            {
+                Some(row) => PushedUse::Used(rows::pushed_request(&row)?),
+                None => PushedUse::Unknown,
+            },
+        };
+        tx.commit().await.map_err(err)?;
+        Ok(found)
+    }
+
+    async fn put_dpop_binding(&self, id: &str, jkt: &str, expires_at: UnixTime) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO dpop_bindings (id, jkt, expires_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (id) DO UPDATE SET jkt = excluded.jkt, expires_at = excluded.expires_at",
+        )
+        .bind(id)
+        .bind(jkt)
+        .bind(expires_at)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| db_error(e, "DPoP binding"))?;
+        Ok(())
+    }
+
+    async fn get_dpop_binding(&self, id: &str) -> StoreResult<Option<String>> {
+        sqlx::query_scalar("SELECT jkt FROM dpop_bindings WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| db_error(e, "DPoP binding"))
+    }
+
     async fn use_assertion_jti(
         &self,
         client_id: &str,
@@ -987,6 +1058,8 @@ impl Store for PgStore {
             ("tokens", "expires_at < $1"),
             ("revoked_jtis", "expires_at < $1"),
             ("client_assertion_jtis", "expires_at < $1"),
+            ("pushed_requests", "expires_at < $1"),
+            ("dpop_bindings", "expires_at < $1"),
             ("auth_codes", "expires_at < $1"),
             ("device_codes", "expires_at < $1"),
             ("browser_sessions", "expires_at < $1"),

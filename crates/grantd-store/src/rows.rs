@@ -4,7 +4,7 @@
 use crate::codec::{self, corrupt};
 use grantd_core::model::{
     Account, App, AuthCode, BrowserSession, Consent, DeviceCode, ExchangeClaims, JwtCredential,
-    LoginState, Session, StoredKey, TokenRecord, User,
+    LoginState, PushedRequest, Session, StoredKey, TokenRecord, User,
 };
 use grantd_core::store::{CounterTotal, StoreResult};
 use sqlx::postgres::PgRow;
@@ -30,6 +30,20 @@ impl<T> Value for T where
         + Type<Postgres>
         + rusqlite::types::FromSql
 {
+}
+
+pub(crate) const PUSHED_COLUMNS: &str = "hash, client_id, params, created_at, expires_at, used_at";
+
+pub(crate) fn pushed_request(row: &impl Cols) -> StoreResult<PushedRequest> {
+    let w = "pushed request";
+    Ok(PushedRequest {
+        hash: codec::digest(w, "hash", &row.col::<Vec<u8>>(w, "hash")?)?,
+        client_id: row.col(w, "client_id")?,
+        params: row.col(w, "params")?,
+        created_at: row.col(w, "created_at")?,
+        expires_at: row.col(w, "expires_at")?,
+        used_at: row.col(w, "used_at")?,
+    })
 }
 
 /// A row of any backend, read column by column.
@@ -73,7 +87,8 @@ pub(crate) fn account(row: &impl Cols) -> StoreResult<Account> {
 pub(crate) const APP_COLUMNS: &str = "client_id, account_id, name, platform_type, grants, \
      redirect_uris, scopes, distribution, issue_refresh_tokens, access_token_ttl, \
      refresh_token_ttl, access_token_format, allow_plain_pkce, resource_server, secret_hash, \
-     created_at, updated_at, revision, rate_limits, token_exchange, allowed_origins, jwks, jwks_uri";
+     created_at, updated_at, revision, rate_limits, token_exchange, allowed_origins, jwks, jwks_uri, \
+     security";
 
 pub(crate) fn app(row: &impl Cols) -> StoreResult<App> {
     let client_id: String = row.col("app", "client_id")?;
@@ -112,6 +127,7 @@ pub(crate) fn app(row: &impl Cols) -> StoreResult<App> {
         allowed_origins: codec::origins_from_json(w, &row.col::<String>(w, "allowed_origins")?)?,
         jwks: codec::jwks_from_json(w, row.col::<Option<String>>(w, "jwks")?.as_deref())?,
         jwks_uri: row.col(w, "jwks_uri")?,
+        security: codec::security_from_json(w, &row.col::<String>(w, "security")?)?,
         secret_hash: secret_hash
             .map(|h| codec::digest(w, "secret_hash", &h))
             .transpose()?,

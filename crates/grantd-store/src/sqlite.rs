@@ -13,15 +13,15 @@ use crate::rows::{
     key as key_from_row, login_state as login_state_from_row, rejection as rejection_from_row,
     session as session_from_row, token as token_from_row, user as user_from_row, APP_COLUMNS,
     AUTH_CODE_COLUMNS, BROWSER_SESSION_COLUMNS, CONSENT_COLUMNS, COUNTER_COLUMNS,
-    DEVICE_CODE_COLUMNS, JWT_CREDENTIAL_COLUMNS, REJECTION_COLUMNS, SESSION_COLUMNS, TOKEN_COLUMNS,
-    USER_COLUMNS,
+    DEVICE_CODE_COLUMNS, JWT_CREDENTIAL_COLUMNS, PUSHED_COLUMNS, REJECTION_COLUMNS,
+    SESSION_COLUMNS, TOKEN_COLUMNS, USER_COLUMNS,
 };
 use crate::writer::{self, Writer};
 use async_trait::async_trait;
 use grantd_core::clock::UnixTime;
 use grantd_core::model::{
     Account, App, AuthCode, BrowserSession, CodeUse, Consent, DeviceCode, JwtCredential,
-    LoginState, Role, Session, StoredKey, TokenRecord, User, UserStatus,
+    LoginState, PushedRequest, PushedUse, Role, Session, StoredKey, TokenRecord, User, UserStatus,
 };
 use grantd_core::store::{
     Cas, CounterDelta, CounterSync, DeviceDecision, LockoutPolicy, LoginAttempt, NewSession,
@@ -210,7 +210,7 @@ impl Drop for TempFile {
 
 type SqliteQuery<'q> = sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments<'q>>;
 
-/// Binds an app's fields in [`APP_COLUMNS`] order (as ?1..?23).
+/// Binds an app's fields in [`APP_COLUMNS`] order (as ?1..?24).
 fn bind_app<'q>(q: SqliteQuery<'q>, app: &'q App) -> StoreResult<SqliteQuery<'q>> {
     Ok(q.bind(&app.client_id)
         .bind(&app.account_id)
@@ -237,7 +237,8 @@ fn bind_app<'q>(q: SqliteQuery<'q>, app: &'q App) -> StoreResult<SqliteQuery<'q>
         .bind(codec::exchange_policy_to_json(app.token_exchange.as_ref()))
         .bind(codec::origins_to_json(&app.allowed_origins))
         .bind(codec::jwks_to_json(app.jwks.as_ref()))
-        .bind(app.jwks_uri.as_deref()))
+        .bind(app.jwks_uri.as_deref())
+        .bind(codec::security_to_json(&app.security)))
 }
 
 /// The writer thread's side of the hot operations: plain functions on its
@@ -595,7 +596,7 @@ impl Store for SqliteStore {
     async fn insert_app(&self, app: &App) -> StoreResult<()> {
         let sql = format!(
             "INSERT INTO apps ({APP_COLUMNS}) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, 1, ?19, ?20, ?21, ?22, ?23)"
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, 1, ?19, ?20, ?21, ?22, ?23, ?24)"
         );
         bind_app(sqlx::query(&sql), app)?
             .execute(&self.writer)
@@ -638,7 +639,9 @@ impl Store for SqliteStore {
                  redirect_uris = ?6, scopes = ?7, distribution = ?8, issue_refresh_tokens = ?9, \
                  access_token_ttl = ?10, refresh_token_ttl = ?11, access_token_format = ?12, \
                  allow_plain_pkce = ?13, resource_server = ?14, updated_at = ?17, \
-                 rate_limits = ?19, token_exchange = ?20, allowed_origins = ?21, jwks = ?22, jwks_uri = ?23, revision = revision + 1 \
+                 rate_limits = ?19, token_exchange = ?20, allowed_origins = ?21, jwks = ?22, \
+                 jwks_uri = ?23, security = ?24, \
+                 revision = revision + 1 \
                  WHERE client_id = ?1 AND revision = ?18",
             ),
             app,
@@ -828,6 +831,74 @@ impl Store for SqliteStore {
         Ok(found.is_some())
     }
 
+    async fn insert_pushed_request(&self, request: &PushedRequest) -> StoreResult<()> {
+        sqlx::query(&format!(
+            "INSERT INTO pushed_requests ({PUSHED_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+        ))
+        .bind(&request.hash[..])
+        .bind(&request.client_id)
+        .bind(&request.params)
+        .bind(request.created_at)
+        .bind(request.expires_at)
+        .bind(request.used_at)
+        .execute(&self.writer)
+        .await
+        .map_err(|e| db_error(e, "pushed request"))?;
+        Ok(())
+    }
+
+    async fn use_pushed_request(&self, hash: &[u8; 32], now: UnixTime) -> StoreResult<PushedUse> {
+        let err = |e| db_error(e, "pushed request");
+        let mut tx = self.write_tx().await.map_err(err)?;
+        let fresh = sqlx::query(&format!(
+            "UPDATE pushed_requests SET used_at = ?2 WHERE hash = ?1 AND used_at IS NULL \
+             RETURNING {PUSHED_COLUMNS}"
+        ))
+        .bind(&hash[..])
+        .bind(now)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(err)?;
+        let found = match fresh {
+            Some(row) => PushedUse::Fresh(rows::pushed_request(&row)?),
+            None => match sqlx::query(&format!(
+                "SELECT {PUSHED_COLUMNS} FROM pushed_requests WHERE hash = ?1"
+            ))
+            .bind(&hash[..])
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(err)?
+            {
+                Some(row) => PushedUse::Used(rows::pushed_request(&row)?),
+                None => PushedUse::Unknown,
+            },
+        };
+        tx.commit().await.map_err(err)?;
+        Ok(found)
+    }
+
+    async fn put_dpop_binding(&self, id: &str, jkt: &str, expires_at: UnixTime) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO dpop_bindings (id, jkt, expires_at) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (id) DO UPDATE SET jkt = excluded.jkt, expires_at = excluded.expires_at",
+        )
+        .bind(id)
+        .bind(jkt)
+        .bind(expires_at)
+        .execute(&self.writer)
+        .await
+        .map_err(|e| db_error(e, "DPoP binding"))?;
+        Ok(())
+    }
+
+    async fn get_dpop_binding(&self, id: &str) -> StoreResult<Option<String>> {
+        sqlx::query_scalar("SELECT jkt FROM dpop_bindings WHERE id = ?1")
+            .bind(id)
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(|e| db_error(e, "DPoP binding"))
+    }
+
     async fn use_assertion_jti(
         &self,
         client_id: &str,
@@ -866,6 +937,10 @@ impl Store for SqliteStore {
              (SELECT rowid FROM revoked_jtis WHERE expires_at < ?1 LIMIT ?2)",
             "DELETE FROM client_assertion_jtis WHERE rowid IN \
              (SELECT rowid FROM client_assertion_jtis WHERE expires_at < ?1 LIMIT ?2)",
+            "DELETE FROM pushed_requests WHERE rowid IN \
+             (SELECT rowid FROM pushed_requests WHERE expires_at < ?1 LIMIT ?2)",
+            "DELETE FROM dpop_bindings WHERE rowid IN \
+             (SELECT rowid FROM dpop_bindings WHERE expires_at < ?1 LIMIT ?2)",
             "DELETE FROM auth_codes WHERE rowid IN \
              (SELECT rowid FROM auth_codes WHERE expires_at < ?1 LIMIT ?2)",
             "DELETE FROM device_codes WHERE rowid IN \

@@ -50,6 +50,7 @@ fn app(client_id: &str, account_id: &str) -> App {
         allowed_origins: Vec::new(),
         jwks: None,
         jwks_uri: None,
+        security: Default::default(),
         secret_hash: Some([7; 32]),
         created_at: T,
         updated_at: T,

@@ -255,6 +255,15 @@ struct SpecArgs {
     /// Token exchange: the widest scope of an exchanged token, comma- or space-separated ('' for no limit beyond the subject token's).
     #[arg(long)]
     exchange_max_scope: Option<String>,
+    /// Authorization requests only through PAR (POST /oauth/par).
+    #[arg(long)]
+    require_par: Option<bool>,
+    /// Tokens only with a DPoP proof (sender-constrained, RFC 9449).
+    #[arg(long)]
+    require_dpop: Option<bool>,
+    /// A security profile: fapi2 (FAPI 2.0 Security Profile), or none to remove it.
+    #[arg(long)]
+    profile: Option<String>,
     /// Remove the app's token exchange policy (it may then exchange only its own tokens, for grantd's API).
     #[arg(long, conflicts_with_all = ["exchange_subject_apps", "exchange_audiences", "exchange_max_scope"])]
     no_exchange_policy: bool,
@@ -316,6 +325,9 @@ impl From<SpecArgs> for AppSpec {
             refresh_token_ttl: a.refresh_token_ttl,
             access_token_format: a.access_token_format,
             allow_plain_pkce: a.allow_plain_pkce,
+            require_par: a.require_par,
+            require_dpop: a.require_dpop,
+            profile: a.profile.map(|p| (p != "none").then_some(p)),
             resource_server: a.resource_server,
             allowed_origins: a
                 .allowed_origins

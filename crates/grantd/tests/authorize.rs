@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{App, Reply, Server};
+use common::{form_pairs, hidden_fields, location, query_of, App, Browser, Reply, Server};
 use oauth2::basic::BasicClient;
 use oauth2::{
     AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, PkceCodeChallenge,
@@ -12,144 +12,8 @@ use oauth2::{
 };
 use reqwest::Method;
 use serde_json::{json, Value};
-use std::collections::HashMap;
 
 const CB: &str = "http://127.0.0.1:8765/callback";
-
-fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-fn unescape(s: &str) -> String {
-    s.replace("&quot;", "\"")
-        .replace("&#x27;", "'")
-        .replace("&#39;", "'")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&")
-}
-
-/// The hidden fields of the page's form.
-fn hidden_fields(html: &str) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    for part in html.split("<input type=\"hidden\" name=\"").skip(1) {
-        let name = part.split('"').next().unwrap().to_string();
-        let value = part
-            .split("value=\"")
-            .nth(1)
-            .and_then(|v| v.split('"').next())
-            .unwrap_or("");
-        out.push((name, unescape(value)));
-    }
-    out
-}
-
-fn query_of(location: &str) -> HashMap<String, String> {
-    let q = location
-        .split_once(['?', '#'])
-        .map(|(_, q)| q)
-        .unwrap_or("");
-    form_pairs(q)
-}
-
-fn form_pairs(q: &str) -> HashMap<String, String> {
-    form_urlencoded::parse(q.as_bytes()).into_owned().collect()
-}
-
-fn location(r: &Reply) -> String {
-    r.header("location")
-        .unwrap_or_else(|| panic!("no redirect: {} {}", r.status, r.text))
-        .to_string()
-}
-
-struct Browser<'a> {
-    server: &'a Server,
-    http: reqwest::Client,
-}
-
-impl<'a> Browser<'a> {
-    fn new(server: &'a Server) -> Self {
-        Self {
-            server,
-            http: browser(),
-        }
-    }
-
-    async fn get(&self, url: &str) -> Reply {
-        Reply::from(
-            self.http
-                .get(url)
-                .header("accept", "text/html")
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await
-    }
-
-    async fn post(&self, path: &str, fields: &[(String, String)]) -> Reply {
-        let res = self
-            .http
-            .post(self.server.url(path))
-            .header("accept", "text/html")
-            .form(fields)
-            .send()
-            .await
-            .unwrap();
-        Reply::from(res).await
-    }
-
-    /// Signs in on the page `r`; returns the next response.
-    async fn sign_in(&self, page: &Reply, username: &str, password: &str) -> Reply {
-        assert_eq!(page.status, 200, "{}", page.text);
-        assert!(
-            page.text.contains("action=\"/oauth/authorize/login\""),
-            "not the sign-in page: {}",
-            page.text
-        );
-        let mut fields = hidden_fields(&page.text);
-        fields.push(("username".into(), username.into()));
-        fields.push(("password".into(), password.into()));
-        self.post("/oauth/authorize/login", &fields).await
-    }
-
-    async fn consent(&self, page: &Reply, decision: &str) -> Reply {
-        assert!(
-            page.text.contains("action=\"/oauth/authorize/consent\""),
-            "not the consent page: {} {}",
-            page.status,
-            page.text
-        );
-        // The consent form only (the page's second form signs out).
-        let form = page
-            .text
-            .split("action=\"/oauth/authorize/signout\"")
-            .next()
-            .unwrap_or("");
-        let mut fields = hidden_fields(form);
-        fields.push(("decision".into(), decision.into()));
-        self.post("/oauth/authorize/consent", &fields).await
-    }
-
-    /// The whole flow from an authorization URL to the app's redirect.
-    async fn authorize(&self, url: &str, username: &str, password: &str) -> String {
-        let mut page = self.get(url).await;
-        if page.text.contains("action=\"/oauth/authorize/login\"") {
-            page = self.sign_in(&page, username, password).await;
-        }
-        let done = if page.status == 200 {
-            self.consent(&page, "allow").await
-        } else {
-            page
-        };
-        assert_eq!(done.status, 303, "{}", done.text);
-        location(&done)
-    }
-}
 
 async fn setup(server: &Server) -> Value {
     server

@@ -521,9 +521,13 @@ pub async fn signout(State(s): State<AppState>, req: Request) -> Response {
 pub async fn userinfo(
     State(s): State<AppState>,
     metering: Metering,
+    crate::extract::ResourceDpop(proof): crate::extract::ResourceDpop,
     BearerToken(token): BearerToken,
 ) -> Result<Response, Rejection> {
-    let bearer = s.grantd.authenticate_bearer(token.as_deref()).await?;
+    let bearer = s
+        .grantd
+        .authenticate_bearer(token.as_deref(), &proof)
+        .await?;
     grantd_core::trace::client(&bearer.client_id);
     metering
         .check_client(&s, Some(&bearer.client_id), Some(&bearer.user.id))

@@ -60,6 +60,11 @@ pub fn metadata_document(s: &AppState) -> Value {
     );
     doc.insert("subject_types_supported".into(), json!(["public"]));
     doc.insert(
+        "dpop_signing_alg_values_supported".into(),
+        json!(grantd_protocol::dpop::SIGNING_ALGS),
+    );
+
+    doc.insert(
         "id_token_signing_alg_values_supported".into(),
         json!(s.grantd.keys.algs()),
     );

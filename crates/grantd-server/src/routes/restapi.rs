@@ -14,9 +14,13 @@ use serde_json::{json, Value};
 pub async fn current_extension(
     State(s): State<AppState>,
     metering: Metering,
+    crate::extract::ResourceDpop(proof): crate::extract::ResourceDpop,
     token: ApiToken,
 ) -> Result<Response, Rejection> {
-    let bearer = s.grantd.authenticate_bearer(token.token.as_deref()).await?;
+    let bearer = s
+        .grantd
+        .authenticate_bearer(token.token.as_deref(), &proof)
+        .await?;
     metering
         .check_client(&s, Some(&bearer.client_id), Some(&bearer.user.id))
         .await?;
@@ -51,9 +55,13 @@ pub async fn current_extension(
 pub async fn ws_token(
     State(s): State<AppState>,
     metering: Metering,
+    crate::extract::ResourceDpop(proof): crate::extract::ResourceDpop,
     BearerToken(token): BearerToken,
 ) -> Result<Json<Value>, Rejection> {
-    let bearer = s.grantd.authenticate_bearer(token.as_deref()).await?;
+    let bearer = s
+        .grantd
+        .authenticate_bearer(token.as_deref(), &proof)
+        .await?;
     metering
         .check_client(&s, Some(&bearer.client_id), Some(&bearer.user.id))
         .await?;
@@ -73,9 +81,13 @@ pub async fn ws_token(
 pub async fn client_info(
     State(s): State<AppState>,
     metering: Metering,
+    crate::extract::ResourceDpop(proof): crate::extract::ResourceDpop,
     token: ApiToken,
 ) -> Result<Response, Rejection> {
-    let bearer = s.grantd.authenticate_bearer(token.token.as_deref()).await?;
+    let bearer = s
+        .grantd
+        .authenticate_bearer(token.token.as_deref(), &proof)
+        .await?;
     metering
         .check_client(&s, Some(&bearer.client_id), Some(&bearer.user.id))
         .await?;
@@ -106,10 +118,14 @@ pub async fn client_info(
 pub async fn interop_generate_code(
     State(s): State<AppState>,
     metering: Metering,
+    crate::extract::ResourceDpop(proof): crate::extract::ResourceDpop,
     BearerToken(token): BearerToken,
     body: axum::body::Bytes,
 ) -> Result<Json<Value>, Rejection> {
-    let bearer = s.grantd.authenticate_bearer(token.as_deref()).await?;
+    let bearer = s
+        .grantd
+        .authenticate_bearer(token.as_deref(), &proof)
+        .await?;
     metering
         .check_client(&s, Some(&bearer.client_id), Some(&bearer.user.id))
         .await?;

@@ -1,7 +1,7 @@
 //! The token, introspection and revocation endpoints.
 
 use super::no_store_json;
-use crate::extract::{OAuthForm, RevokeRule, TokenParamRule, TokenRule};
+use crate::extract::{DpopHeader, OAuthForm, RevokeRule, TokenParamRule, TokenRule};
 use crate::quota::Metering;
 use crate::reject::Rejection;
 use crate::state::AppState;
@@ -16,12 +16,17 @@ use grantd_protocol::{Code, OAuthError};
 pub async fn token(
     State(s): State<AppState>,
     metering: Metering,
+    DpopHeader(dpop): DpopHeader,
     form: OAuthForm<TokenRule>,
 ) -> Result<Response, Rejection> {
     metering
         .check_client(&s, form.client.client_id(), None)
         .await?;
-    let issued = match s.grantd.token(&form.client, &form.params).await {
+    let issued = match s
+        .grantd
+        .token_with_dpop(&form.client, &form.params, dpop.as_ref())
+        .await
+    {
         Ok(issued) => issued,
         Err(e) => {
             let app = form
@@ -29,7 +34,7 @@ pub async fn token(
                 .client_id()
                 .filter(|id| s.grantd.is_known_app(id));
             crate::metrics::token_rejected(e.code.as_str(), app);
-            return Err(e.into());
+            return Ok(with_dpop_nonce(&s, dpop.is_some(), e));
         }
     };
     if let Some(id) = form.client.client_id() {
@@ -39,6 +44,60 @@ pub async fn token(
     let mut res = no_store_json(&issued.response);
     if let Some(d) = issued.deprecation {
         deprecation_headers(&mut res, s.issuer(), d);
+    }
+    if dpop.is_some() {
+        set_dpop_nonce(&s, &mut res);
+    }
+    Ok(res)
+}
+
+/// The server's current DPoP nonce (RFC 9449 §8), on every answer to a
+/// request that sent a proof, so clients keep theirs current.
+pub fn set_dpop_nonce(s: &AppState, res: &mut Response) {
+    if let Ok(v) = HeaderValue::from_str(&s.grantd.dpop_nonce()) {
+        res.headers_mut()
+            .insert(grantd_protocol::dpop::NONCE_HEADER, v);
+    }
+}
+
+/// A rejection of a request that sent a DPoP proof, with the nonce.
+pub fn with_dpop_nonce(s: &AppState, dpop: bool, e: OAuthError) -> Response {
+    let nonce = dpop || e.code == Code::DpopNonceRequired;
+    let mut res = Rejection(e).into_response();
+    if nonce {
+        set_dpop_nonce(s, &mut res);
+    }
+    res
+}
+
+/// `POST /oauth/par` (RFC 9126): the authorization request's parameters,
+/// client-authenticated; answers 201 with the request_uri.
+pub async fn par(
+    State(s): State<AppState>,
+    metering: Metering,
+    DpopHeader(dpop): DpopHeader,
+    form: OAuthForm<TokenRule>,
+) -> Result<Response, Rejection> {
+    metering
+        .check_client(&s, form.client.client_id(), None)
+        .await?;
+    let pushed = s
+        .grantd
+        .push_authorization_request(&form.client, &form.params, dpop.as_ref())
+        .await;
+    let mut res = match pushed {
+        Ok(p) => {
+            let mut res = no_store_json(&serde_json::json!({
+                "request_uri": p.request_uri,
+                "expires_in": p.expires_in,
+            }));
+            *res.status_mut() = axum::http::StatusCode::CREATED;
+            res
+        }
+        Err(e) => return Ok(with_dpop_nonce(&s, dpop.is_some(), e)),
+    };
+    if dpop.is_some() {
+        set_dpop_nonce(&s, &mut res);
     }
     Ok(res)
 }
