@@ -101,7 +101,10 @@ fuzz_target!(|data: &[u8]| {
             .await;
         assert!(!(forged && r.is_ok()), "forged assertion accepted: {token}");
         check(r);
-        let r = f.grantd.authenticate_bearer(Some(&token)).await;
+        let r = f
+            .grantd
+            .authenticate_bearer(Some(&token), &Default::default())
+            .await;
         assert!(!(forged && r.is_ok()), "forged bearer accepted: {token}");
         check(r);
         match f.grantd.introspect(&f.app, &token).await {
