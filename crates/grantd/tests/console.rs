@@ -106,13 +106,14 @@ async fn a_rejection_is_kept_with_its_cause_fix_and_trace_and_no_secret() {
         [
             "read_request",
             "authenticate_client",
+            "check_dpop_proof",
             "check_legacy_policy",
             "check_grant_enabled"
         ],
         "{steps:?}"
     );
-    assert!(steps[..3].iter().all(|s| s["passed"] == true));
-    let failed = &steps[3];
+    assert!(steps[..4].iter().all(|s| s["passed"] == true));
+    let failed = &steps[4];
     assert_eq!(failed["passed"], false);
     assert_eq!(failed["code"], "OAU-251");
     let values = failed["values"].to_string();
