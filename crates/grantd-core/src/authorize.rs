@@ -27,6 +27,9 @@ pub struct AuthorizeContext {
     pub redirect_uri: String,
     pub scopes: Scopes,
     pub pkce: Option<(String, PkceMethod)>,
+    /// The browser sign-in (OIDC `sid`) the request runs under, set by the
+    /// edge from the sign-in cookie; recorded on the code.
+    pub sid: Option<String>,
 }
 
 /// A rejection at the authorization endpoint.
@@ -327,6 +330,7 @@ impl Grantd {
             redirect_uri,
             scopes,
             pkce,
+            sid: None,
         })
     }
 
@@ -482,6 +486,7 @@ impl Grantd {
                         expires_at: now + CODE_TTL,
                         used_at: None,
                         session_id: None,
+                        sid: ctx.sid.clone(),
                     })
                     .await
                     .map_err(|e| AuthorizeError::Page(e.into()))?;

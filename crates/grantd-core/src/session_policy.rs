@@ -139,6 +139,7 @@ mod tests {
             end_reason: None,
             credential_id: None,
             endpoint_id: None,
+            sid: None,
         }
     }
 

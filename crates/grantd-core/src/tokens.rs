@@ -589,6 +589,7 @@ impl Grantd {
                     .clone()
                     .unwrap_or_else(|| crate::crypto::random_id(22)),
             ),
+            sid: grantee.oidc.as_ref().and_then(|o| o.sid.clone()),
         };
         let pair = self.new_pair(app, &session, &scope, params, now);
         let new = NewSession {
@@ -677,6 +678,7 @@ impl Grantd {
                     end_reason: None,
                     credential_id,
                     endpoint_id: params.endpoint_id.clone(),
+                    sid: None,
                 };
                 (Some(session.id.clone()), Some(session))
             }

@@ -85,6 +85,7 @@ impl TokenGrant for AuthorizationCode {
             oidc: Some(Oidc {
                 nonce: record.nonce.clone(),
                 auth_time: record.auth_time,
+                sid: record.sid.clone(),
             }),
             session: SessionPlan::Open {
                 credential_id: None,

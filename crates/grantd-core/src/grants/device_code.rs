@@ -75,6 +75,7 @@ impl TokenGrant for DeviceCode {
             oidc: Some(Oidc {
                 nonce: None,
                 auth_time: code.auth_time.unwrap_or(now),
+                sid: None,
             }),
             session: SessionPlan::Device { device_code: hash },
         }))

@@ -201,6 +201,7 @@ impl Grantee {
             oidc: Some(Oidc {
                 nonce: None,
                 auth_time: now,
+                sid: None,
             }),
             session: SessionPlan::Open {
                 credential_id: None,
@@ -244,6 +245,8 @@ pub enum ExchangeSession {
 pub struct Oidc {
     pub nonce: Option<String>,
     pub auth_time: UnixTime,
+    /// The browser sign-in the code was issued under (the ID token's `sid`).
+    pub sid: Option<String>,
 }
 
 /// Ends a session (and every token of it) on behalf of a grant.
