@@ -100,13 +100,10 @@ impl LogoutContext {
     /// Where the browser goes after the logout (with `state`), if anywhere.
     pub fn after(&self) -> Option<String> {
         let uri = self.redirect.as_deref()?;
-        let state: Vec<(&str, &str)> = self
-            .request
-            .state
-            .as_deref()
-            .map(|s| vec![("state", s)])
-            .unwrap_or_default();
-        Some(crate::authorize::redirect_with(uri, &state, false))
+        Some(match self.request.state.as_deref() {
+            Some(state) => crate::authorize::redirect_with(uri, &[("state", state)], false),
+            None => uri.to_string(),
+        })
     }
 
     /// Whether the hint names this browser's sign-in, so no confirmation is
@@ -207,6 +204,9 @@ impl Grantd {
                     VerifyError::UnknownKey => "it is not signed with a key of grantd's JWKS",
                     VerifyError::BadSignature => "its signature does not verify",
                     VerifyError::WrongIssuer => "its iss is not this issuer",
+                    VerifyError::Invalid(_) => {
+                        "its signature or claims cannot be read (altered or truncated?)"
+                    }
                     _ => "its claims are not an ID token's",
                 })
             })?;
