@@ -30,6 +30,8 @@ pub struct AuthorizeContext {
     /// The browser sign-in (OIDC `sid`) the request runs under, set by the
     /// edge from the sign-in cookie; recorded on the code.
     pub sid: Option<String>,
+    /// The resources (RFC 8707) the request named, checked against the app.
+    pub resources: Vec<String>,
 }
 
 /// A rejection at the authorization endpoint.
@@ -292,6 +294,9 @@ impl Grantd {
         }
         let asked = request.scopes().map_err(&fail)?;
         let scopes = check_scopes(&app, asked.as_ref(), true).map_err(&fail)?;
+        let resources = self
+            .check_resources(&app, &request.resources())
+            .map_err(&fail)?;
         if app.is_fapi2()
             && (request.code_challenge.is_none()
                 || request.code_challenge_method.as_deref() != Some("S256"))
@@ -331,6 +336,7 @@ impl Grantd {
             scopes,
             pkce,
             sid: None,
+            resources,
         })
     }
 
@@ -487,6 +493,7 @@ impl Grantd {
                         used_at: None,
                         session_id: None,
                         sid: ctx.sid.clone(),
+                        resources: ctx.resources.clone(),
                     })
                     .await
                     .map_err(|e| AuthorizeError::Page(e.into()))?;
@@ -508,6 +515,9 @@ impl Grantd {
                     refresh_token_ttl: Some(0),
                     endpoint_id: None,
                     dpop_jkt: None,
+                    audience: self
+                        .token_audience(&ctx.app, None, &ctx.resources)
+                        .map_err(AuthorizeError::Page)?,
                 };
                 let grantee = Grantee {
                     subject: user.id.clone(),
@@ -519,6 +529,7 @@ impl Grantd {
                         credential_id: None,
                         code: None,
                     },
+                    resources: ctx.resources.clone(),
                 };
                 let r = self
                     .issue(&self.grant_deps(), &ctx.app, &params, grantee)

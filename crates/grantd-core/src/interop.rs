@@ -73,6 +73,7 @@ impl Grantd {
                 used_at: None,
                 session_id: None,
                 sid: None,
+                resources: Vec::new(),
             })
             .await?;
         tracing::info!(from = %source.client_id, to = %app.client_id, user_id = %bearer.user.id, "interop code issued");

@@ -348,6 +348,16 @@ pub struct ExchangeClaims {
     pub act: Option<Actor>,
 }
 
+impl ExchangeClaims {
+    /// The claims of a token restricted to a resource (RFC 8707): its `aud`.
+    pub fn for_resource(audience: Option<&str>) -> Option<ExchangeClaims> {
+        audience.map(|a| ExchangeClaims {
+            audience: Some(a.to_string()),
+            act: None,
+        })
+    }
+}
+
 /// RFC 8693 §4.1 `act`: the party acting for a token's subject. A nested
 /// `act` names the one who acted before it; the least recent is innermost.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -517,6 +527,8 @@ pub struct Session {
     pub endpoint_id: Option<String>,
     /// The browser sign-in (OIDC `sid`) the session came from, if any.
     pub sid: Option<String>,
+    /// The resources (RFC 8707) its authorization granted; empty: none named.
+    pub resources: Vec<String>,
 }
 
 /// An authorization code (RFC 6749 §4.1.2), stored by the hash of its value
@@ -544,6 +556,8 @@ pub struct AuthCode {
     pub session_id: Option<String>,
     /// The browser sign-in (OIDC `sid`) the code was issued under.
     pub sid: Option<String>,
+    /// The resources (RFC 8707) the authorization request named.
+    pub resources: Vec<String>,
 }
 
 /// What [`crate::store::Store::consume_code`] found.

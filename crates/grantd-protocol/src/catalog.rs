@@ -965,6 +965,10 @@ catalog! {
         "resource was not granted to this refresh token",
         "A refresh request may narrow the resources of the original grant but not add to them (RFC 8707 §2.2): the resource named was not among those the authorization (or the first token request) asked for.",
         "Ask only for resources of the original grant, or send the user through the authorization endpoint again with the new resource.";
+    ResourceAmbiguous = "GRD-983", InvalidTarget, 400,
+        "Several resources were granted: name one",
+        "The authorization named several resources, and an access token is for one resource (its aud): the token request must say which with one resource parameter (RFC 8707 §2.2).",
+        "Send resource= with one of the granted resources; ask again with another for a token for it.";
 
     // --- Diagnoses only `grantd doctor` makes (of a request it reads, not one it answers)
     NoOAuthRequest = "GRD-800", InvalidRequest, 400,

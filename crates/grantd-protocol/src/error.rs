@@ -270,6 +270,21 @@ impl OAuthError {
         .with_parameter("resource")
     }
 
+    pub fn resource_ambiguous(granted: &[String]) -> Self {
+        Self::new(
+            Code::ResourceAmbiguous,
+            format!(
+                "The authorization granted several resources ({}) and an access token is for one: send resource= with one of them.",
+                granted
+                    .iter()
+                    .map(|u| format!("'{}'", sanitize(u, 200)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )
+        .with_parameter("resource")
+    }
+
     pub fn resource_widened(resource: &str, granted: &[String]) -> Self {
         Self::new(
             Code::ResourceWidened,

@@ -122,6 +122,7 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("credential_id", Text),
             ("endpoint_id", Text),
             ("sid", Text),
+            ("resources", Text),
         ],
     ),
     (
@@ -198,6 +199,7 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("session_id", Text),
             ("replayed_at", Int),
             ("sid", Text),
+            ("resources", Text),
         ],
     ),
     (

@@ -1339,7 +1339,7 @@ impl Store for PgStore {
         let evicted = cap.evicted(&others);
         end_locked(&mut tx, &evicted, "session_limit", now).await?;
         sqlx::query(&format!(
-            "INSERT INTO sessions ({SESSION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+            "INSERT INTO sessions ({SESSION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
         ))
         .bind(&session.id)
         .bind(&session.user_id)
@@ -1352,6 +1352,7 @@ impl Store for PgStore {
         .bind(&session.credential_id)
         .bind(&session.endpoint_id)
         .bind(&session.sid)
+        .bind(codec::resources_to_json(&session.resources))
         .execute(&mut *tx)
         .await
         .map_err(err)?;
@@ -1531,7 +1532,7 @@ impl Store for PgStore {
     async fn insert_code(&self, code: &AuthCode) -> StoreResult<()> {
         sqlx::query(&format!(
             "INSERT INTO auth_codes ({AUTH_CODE_COLUMNS}) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
         ))
         .bind(code.hash.as_slice())
         .bind(&code.client_id)
@@ -1549,6 +1550,7 @@ impl Store for PgStore {
         .bind(code.used_at)
         .bind(&code.session_id)
         .bind(&code.sid)
+        .bind(codec::resources_to_json(&code.resources))
         .execute(&self.pool)
         .await
         .map_err(|e| db_error(e, &format!("authorization code of app {}", code.client_id)))?;

@@ -237,7 +237,7 @@ pub(crate) fn jwt_credential(row: &impl Cols) -> StoreResult<JwtCredential> {
 }
 
 pub(crate) const SESSION_COLUMNS: &str = "id, user_id, client_id, account_id, scope, created_at, \
-     ended_at, end_reason, credential_id, endpoint_id, sid";
+     ended_at, end_reason, credential_id, endpoint_id, sid, resources";
 
 pub(crate) fn session(row: &impl Cols) -> StoreResult<Session> {
     let id: String = row.col("session", "id")?;
@@ -253,13 +253,14 @@ pub(crate) fn session(row: &impl Cols) -> StoreResult<Session> {
         credential_id: row.col(w, "credential_id")?,
         endpoint_id: row.col(w, "endpoint_id")?,
         sid: row.col(w, "sid")?,
+        resources: codec::resources_from_json(w, row.col::<Option<String>>(w, "resources")?)?,
         id,
     })
 }
 
 pub(crate) const AUTH_CODE_COLUMNS: &str = "hash, client_id, user_id, account_id, redirect_uri, \
      redirect_uri_sent, scope, nonce, code_challenge, code_challenge_method, auth_time, \
-     created_at, expires_at, used_at, session_id, sid";
+     created_at, expires_at, used_at, session_id, sid, resources";
 
 /// Names a code in errors by its app, never by its value or hash.
 pub(crate) fn auth_code(row: &impl Cols) -> StoreResult<AuthCode> {
@@ -281,6 +282,7 @@ pub(crate) fn auth_code(row: &impl Cols) -> StoreResult<AuthCode> {
         used_at: row.col(w, "used_at")?,
         session_id: row.col(w, "session_id")?,
         sid: row.col(w, "sid")?,
+        resources: codec::resources_from_json(w, row.col::<Option<String>>(w, "resources")?)?,
         client_id,
     })
 }

@@ -457,7 +457,7 @@ mod hot {
             end_session(conn, id, "session_limit", now)?;
         }
         conn.prepare_cached(&format!(
-            "INSERT INTO sessions ({SESSION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            "INSERT INTO sessions ({SESSION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         ))?
         .execute(params![
             session.id,
@@ -471,6 +471,7 @@ mod hot {
             session.credential_id,
             session.endpoint_id,
             session.sid,
+            codec::resources_to_json(&session.resources),
         ])?;
         for token in &new.tokens {
             insert_token(conn, token)?;
@@ -1449,7 +1450,7 @@ impl Store for SqliteStore {
     async fn insert_code(&self, code: &AuthCode) -> StoreResult<()> {
         sqlx::query(&format!(
             "INSERT INTO auth_codes ({AUTH_CODE_COLUMNS}) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         ))
         .bind(code.hash.as_slice())
         .bind(&code.client_id)
@@ -1467,6 +1468,7 @@ impl Store for SqliteStore {
         .bind(code.used_at)
         .bind(&code.session_id)
         .bind(&code.sid)
+        .bind(codec::resources_to_json(&code.resources))
         .execute(&self.writer)
         .await
         .map_err(|e| db_error(e, &format!("authorization code of app {}", code.client_id)))?;

@@ -91,6 +91,7 @@ impl TokenGrant for AuthorizationCode {
                 credential_id: None,
                 code: Some(hash),
             },
+            resources: record.resources.clone(),
         }))
     }
 }

@@ -78,6 +78,7 @@ impl TokenGrant for DeviceCode {
                 sid: None,
             }),
             session: SessionPlan::Device { device_code: hash },
+            resources: Vec::new(),
         }))
     }
 }

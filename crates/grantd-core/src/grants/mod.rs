@@ -160,6 +160,9 @@ pub struct Grantee {
     pub oidc: Option<Oidc>,
     /// Which session the tokens belong to.
     pub session: SessionPlan,
+    /// The resources (RFC 8707) the grant allows tokens for: the
+    /// authorization's, or the session's on a refresh; empty: any of the app's.
+    pub resources: Vec<String>,
 }
 
 /// The session a grant's tokens belong to.
@@ -207,6 +210,7 @@ impl Grantee {
                 credential_id: None,
                 code: None,
             },
+            resources: Vec::new(),
         }
     }
 }

@@ -7,6 +7,10 @@ ALTER TABLE apps ADD COLUMN links TEXT NOT NULL DEFAULT '{}';
 -- session its exchange opens, so a logout ends that sign-in's sessions.
 ALTER TABLE auth_codes ADD COLUMN sid TEXT;
 ALTER TABLE sessions ADD COLUMN sid TEXT;
+-- RFC 8707: the resources an authorization granted (a JSON array; NULL:
+-- none named), carried from the code to its session for refreshes to narrow.
+ALTER TABLE auth_codes ADD COLUMN resources TEXT;
+ALTER TABLE sessions ADD COLUMN resources TEXT;
 CREATE INDEX sessions_active_sid ON sessions (sid)
     WHERE sid IS NOT NULL AND ended_at IS NULL;
 
