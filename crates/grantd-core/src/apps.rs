@@ -316,8 +316,11 @@ fn apply(mut app: App, spec: AppSpec, creating: bool) -> Result<App, OAuthError>
         app.allowed_origins = parsed;
     }
     if let Some(uris) = &spec.post_logout_redirect_uris {
-        app.links.post_logout_redirect_uris =
-            uri_list("post_logout_redirect_uris", uris, grantd_protocol::links::post_logout_redirect_uri)?;
+        app.links.post_logout_redirect_uris = uri_list(
+            "post_logout_redirect_uris",
+            uris,
+            grantd_protocol::links::post_logout_redirect_uri,
+        )?;
     }
     if let Some(uri) = &spec.backchannel_logout_uri {
         app.links.backchannel_logout_uri = uri
@@ -772,6 +775,7 @@ mod tests {
             jwks: None,
             jwks_uri: None,
             security: Default::default(),
+            links: Default::default(),
             secret_hash: None,
             created_at: 0,
             updated_at: 0,

@@ -110,7 +110,10 @@ impl LogoutContext {
     /// asked (RP-Initiated Logout 1.0 §2: the hint proves the RP's request
     /// is about the user signed in here).
     pub fn hint_is_browser(&self, browser_sid: Option<&str>) -> bool {
-        match (self.hint.as_ref().and_then(|h| h.sid.as_deref()), browser_sid) {
+        match (
+            self.hint.as_ref().and_then(|h| h.sid.as_deref()),
+            browser_sid,
+        ) {
             (Some(h), Some(b)) => crate::crypto::constant_time_eq(h.as_bytes(), b.as_bytes()),
             _ => false,
         }
@@ -147,7 +150,10 @@ impl Grantd {
     /// expired one accepted), the app, and the post-logout redirect URI
     /// against the app's registration. Every refusal is a page, never a
     /// redirect.
-    pub async fn logout_context(&self, request: LogoutRequest) -> Result<LogoutContext, OAuthError> {
+    pub async fn logout_context(
+        &self,
+        request: LogoutRequest,
+    ) -> Result<LogoutContext, OAuthError> {
         let hint = match &request.id_token_hint {
             Some(token) => Some(self.read_hint(token)?),
             None => None,
@@ -333,7 +339,10 @@ impl Grantd {
     }
 
     /// An app's back-channel logout deliveries, newest first.
-    pub async fn logout_deliveries(&self, client_id: &str) -> Result<Vec<LogoutDelivery>, OAuthError> {
+    pub async fn logout_deliveries(
+        &self,
+        client_id: &str,
+    ) -> Result<Vec<LogoutDelivery>, OAuthError> {
         self.get_app(client_id).await?;
         Ok(self.store.list_logout_deliveries(client_id, 100).await?)
     }
@@ -341,7 +350,10 @@ impl Grantd {
 
 /// The delivery task: a round every second (pending rows left by a
 /// restart are picked up by the first), until the runtime stops.
-pub fn spawn_delivery(grantd: Arc<Grantd>, sender: Arc<dyn LogoutSender>) -> tokio::task::JoinHandle<()> {
+pub fn spawn_delivery(
+    grantd: Arc<Grantd>,
+    sender: Arc<dyn LogoutSender>,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -360,10 +372,7 @@ mod tests {
 
     #[test]
     fn backoff_doubles_from_one_second() {
-        assert_eq!(
-            (1..=4).map(backoff).collect::<Vec<_>>(),
-            vec![1, 2, 4, 8]
-        );
+        assert_eq!((1..=4).map(backoff).collect::<Vec<_>>(), vec![1, 2, 4, 8]);
     }
 
     #[test]

@@ -49,7 +49,11 @@ impl Grantd {
         if allowed.contains(&r) {
             Ok(r)
         } else {
-            Err(OAuthError::resource_not_allowed(&r, &app.client_id, &allowed))
+            Err(OAuthError::resource_not_allowed(
+                &r,
+                &app.client_id,
+                &allowed,
+            ))
         }
     }
 

@@ -140,6 +140,7 @@ mod tests {
             credential_id: None,
             endpoint_id: None,
             sid: None,
+            resources: Vec::new(),
         }
     }
 

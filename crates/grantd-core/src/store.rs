@@ -706,6 +706,8 @@ mod tests {
             end_reason: None,
             credential_id: None,
             endpoint_id: None,
+            sid: None,
+            resources: Vec::new(),
         }
     }
 

@@ -247,7 +247,14 @@ impl Grantd {
                 "check_resource",
                 &[
                     ("resource sent", requested.unwrap_or("(none)")),
-                    ("granted", if granted.is_empty() { "(any of the app's)" } else { &granted }),
+                    (
+                        "granted",
+                        if granted.is_empty() {
+                            "(any of the app's)"
+                        } else {
+                            &granted
+                        },
+                    ),
                 ],
                 self.token_audience(&app, requested, &grantee.resources),
             )?;

@@ -59,7 +59,14 @@ pub async fn logout_of_a_sign_in_ends_its_sessions_and_queues_deliveries(store: 
     let (user, sid, other_sid) = (format!("{p}-user"), format!("{p}-sid"), format!("{p}-sid2"));
     let a = open_with_sid(store, &format!("{p}-a"), &user, &listening, Some(&sid)).await;
     let b = open_with_sid(store, &format!("{p}-b"), &user, &quiet, Some(&sid)).await;
-    let c = open_with_sid(store, &format!("{p}-c"), &user, &listening, Some(&other_sid)).await;
+    let c = open_with_sid(
+        store,
+        &format!("{p}-c"),
+        &user,
+        &listening,
+        Some(&other_sid),
+    )
+    .await;
     let browser = browser_session(&format!("{p}-browser"), &user, T + 3600);
     store
         .insert_browser_session(&browser)
@@ -67,7 +74,10 @@ pub async fn logout_of_a_sign_in_ends_its_sessions_and_queues_deliveries(store: 
         .expect("insert_browser_session");
 
     let out = store
-        .logout(&logout(LogoutOf::Sid(sid.clone()), Some(browser.hash), &p), T + 5)
+        .logout(
+            &logout(LogoutOf::Sid(sid.clone()), Some(browser.hash), &p),
+            T + 5,
+        )
         .await
         .expect("logout");
     let ended: BTreeSet<&str> = out.ended.iter().map(|s| s.id.as_str()).collect();
@@ -83,7 +93,10 @@ pub async fn logout_of_a_sign_in_ends_its_sessions_and_queues_deliveries(store: 
             .find(|t| t.kind == TokenKind::Refresh)
             .expect("a refresh token");
         assert_eq!(
-            get_token(store, &refresh.hash).await.expect("the token").revoked_at,
+            get_token(store, &refresh.hash)
+                .await
+                .expect("the token")
+                .revoked_at,
             Some(T + 5)
         );
     }
@@ -154,7 +167,10 @@ pub async fn claimed_deliveries_are_leased_and_their_outcome_recorded(store: &dy
     let user = format!("{p}-user");
     open_with_sid(store, &format!("{p}-a"), &user, &listening, Some("s1")).await;
     let out = store
-        .logout(&logout(LogoutOf::Session(format!("{p}-a")), None, &p), T + 5)
+        .logout(
+            &logout(LogoutOf::Session(format!("{p}-a")), None, &p),
+            T + 5,
+        )
         .await
         .expect("logout");
     let id = out.deliveries[0].id.clone();
@@ -162,14 +178,37 @@ pub async fn claimed_deliveries_are_leased_and_their_outcome_recorded(store: &dy
         v.into_iter().filter(|d| d.id == id).collect()
     };
     // Not due yet.
-    assert!(mine(store.claim_logout_deliveries(T + 9, T + 39, 100).await.unwrap()).is_empty());
-    let claimed = mine(store.claim_logout_deliveries(T + 10, T + 40, 100).await.unwrap());
+    assert!(mine(
+        store
+            .claim_logout_deliveries(T + 9, T + 39, 100)
+            .await
+            .unwrap()
+    )
+    .is_empty());
+    let claimed = mine(
+        store
+            .claim_logout_deliveries(T + 10, T + 40, 100)
+            .await
+            .unwrap(),
+    );
     assert_eq!(claimed.len(), 1);
     assert_eq!(claimed[0].next_attempt_at, Some(T + 40));
     // Leased: not claimed again until the lease ends.
-    assert!(mine(store.claim_logout_deliveries(T + 20, T + 50, 100).await.unwrap()).is_empty());
+    assert!(mine(
+        store
+            .claim_logout_deliveries(T + 20, T + 50, 100)
+            .await
+            .unwrap()
+    )
+    .is_empty());
     assert_eq!(
-        mine(store.claim_logout_deliveries(T + 40, T + 70, 100).await.unwrap()).len(),
+        mine(
+            store
+                .claim_logout_deliveries(T + 40, T + 70, 100)
+                .await
+                .unwrap()
+        )
+        .len(),
         1
     );
     // A failed attempt, retried later; then delivered, never claimed again.
@@ -183,7 +222,12 @@ pub async fn claimed_deliveries_are_leased_and_their_outcome_recorded(store: &dy
     store.record_logout_attempt(&failed).await.expect("record");
     let listed = store.list_logout_deliveries(&listening, 10).await.unwrap();
     assert_eq!(listed, vec![failed.clone()]);
-    let again = mine(store.claim_logout_deliveries(T + 41, T + 71, 100).await.unwrap());
+    let again = mine(
+        store
+            .claim_logout_deliveries(T + 41, T + 71, 100)
+            .await
+            .unwrap(),
+    );
     assert_eq!(again.len(), 1);
     let delivered = LogoutDelivery {
         status: DeliveryStatus::Delivered,
@@ -193,8 +237,17 @@ pub async fn claimed_deliveries_are_leased_and_their_outcome_recorded(store: &dy
         updated_at: T + 41,
         ..failed
     };
-    store.record_logout_attempt(&delivered).await.expect("record");
-    assert!(mine(store.claim_logout_deliveries(T + 9999, T + 99999, 100).await.unwrap()).is_empty());
+    store
+        .record_logout_attempt(&delivered)
+        .await
+        .expect("record");
+    assert!(mine(
+        store
+            .claim_logout_deliveries(T + 9999, T + 99999, 100)
+            .await
+            .unwrap()
+    )
+    .is_empty());
     assert_eq!(
         store.list_logout_deliveries(&listening, 10).await.unwrap(),
         vec![delivered]
@@ -233,5 +286,9 @@ pub async fn concurrent_claims_take_each_delivery_once(store: &dyn Store) {
         );
     }
     let unique: BTreeSet<&String> = seen.iter().collect();
-    assert_eq!(unique.len(), seen.len(), "a delivery claimed twice: {seen:?}");
+    assert_eq!(
+        unique.len(),
+        seen.len(),
+        "a delivery claimed twice: {seen:?}"
+    );
 }

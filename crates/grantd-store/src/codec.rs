@@ -149,7 +149,8 @@ pub(crate) fn security_from_json(what: &str, json: &str) -> StoreResult<AppSecur
 
 /// RFC 8707 resources as a JSON array; none as NULL.
 pub(crate) fn resources_to_json(resources: &[String]) -> Option<String> {
-    (!resources.is_empty()).then(|| serde_json::to_string(resources).unwrap_or_else(|_| "[]".into()))
+    (!resources.is_empty())
+        .then(|| serde_json::to_string(resources).unwrap_or_else(|_| "[]".into()))
 }
 
 pub(crate) fn resources_from_json(what: &str, json: Option<String>) -> StoreResult<Vec<String>> {

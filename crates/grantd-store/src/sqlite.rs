@@ -15,21 +15,20 @@ use crate::rows::{
     session as session_from_row, token as token_from_row, user as user_from_row, APP_COLUMNS,
     AUTH_CODE_COLUMNS, BROWSER_SESSION_COLUMNS, CONSENT_COLUMNS, COUNTER_COLUMNS,
     DEVICE_CODE_COLUMNS, JWT_CREDENTIAL_COLUMNS, LOGOUT_DELIVERY_COLUMNS, PUSHED_COLUMNS,
-    REJECTION_COLUMNS,
-    SESSION_COLUMNS, TOKEN_COLUMNS, USER_COLUMNS,
+    REJECTION_COLUMNS, SESSION_COLUMNS, TOKEN_COLUMNS, USER_COLUMNS,
 };
 use crate::writer::{self, Writer};
 use async_trait::async_trait;
 use grantd_core::clock::UnixTime;
 use grantd_core::model::{
     Account, App, AuthCode, BrowserSession, CodeUse, Consent, DeliveryStatus, DeviceCode,
-    JwtCredential, LoginState, LogoutDelivery, PushedRequest, PushedUse, Role, Session, StoredKey, TokenRecord, User, UserStatus,
+    JwtCredential, LoginState, LogoutDelivery, PushedRequest, PushedUse, Role, Session, StoredKey,
+    TokenRecord, User, UserStatus,
 };
 use grantd_core::store::{
     Cas, CounterDelta, CounterSync, DeviceDecision, LockoutPolicy, LoggedOut, LoginAttempt, Logout,
-    LogoutOf, NewSession,
-    PollPace, Polled, RotateOutcome, Rotation, SessionCap, SessionOpened, SessionsOf, Store,
-    StoreError, StoreResult,
+    LogoutOf, NewSession, PollPace, Polled, RotateOutcome, Rotation, SessionCap, SessionOpened,
+    SessionsOf, Store, StoreError, StoreResult,
 };
 use rusqlite::{params, Connection, OptionalExtension};
 use sqlx::sqlite::{

@@ -348,9 +348,7 @@ impl From<SpecArgs> for AppSpec {
             post_logout_redirect_uris: a
                 .post_logout_redirect_uris
                 .map(|o| o.into_iter().filter(|o| o != "none").collect()),
-            backchannel_logout_uri: a
-                .backchannel_logout_uri
-                .map(|u| (u != "none").then_some(u)),
+            backchannel_logout_uri: a.backchannel_logout_uri.map(|u| (u != "none").then_some(u)),
             backchannel_logout_session_required: a.backchannel_logout_session_required,
             resource_uris: a
                 .resource_uris

@@ -105,7 +105,9 @@ impl Drop for Listener {
 
 async fn user(server: &Server) -> Value {
     server
-        .create_user(json!({"email": "alice@example.com", "name": "Alice Smith", "password": PASSWORD}))
+        .create_user(
+            json!({"email": "alice@example.com", "name": "Alice Smith", "password": PASSWORD}),
+        )
         .await
 }
 
@@ -307,14 +309,19 @@ async fn without_a_matching_hint_the_user_confirms_on_a_csrf_protected_page() {
         )))
         .await;
     assert_eq!(page.status, 200, "{}", page.text);
-    assert!(page.text.contains("action=\"/oauth/logout\""), "{}", page.text);
+    assert!(
+        page.text.contains("action=\"/oauth/logout\""),
+        "{}",
+        page.text
+    );
     assert!(page.text.contains("Acme Web") && page.text.contains("Alice Smith"));
     // The sign-in pages' security headers, the form may post to the app's origin.
     assert_eq!(page.header("x-frame-options"), Some("DENY"));
     assert_eq!(page.header("cache-control"), Some("no-store"));
     let csp = page.header("content-security-policy").unwrap();
     assert!(
-        csp.contains("form-action 'self' https://rp.example.com") && csp.contains("frame-ancestors 'none'"),
+        csp.contains("form-action 'self' https://rp.example.com")
+            && csp.contains("frame-ancestors 'none'"),
         "{csp}"
     );
     // Nothing ended yet.
@@ -355,10 +362,7 @@ async fn without_a_redirect_uri_the_user_sees_a_signed_out_page() {
     let b = Browser::new(&server);
     let signed = sign_in(&server, &b, &app).await;
     let r = b
-        .get(&server.url(&format!(
-            "/oauth/logout?id_token_hint={}",
-            signed.id_token
-        )))
+        .get(&server.url(&format!("/oauth/logout?id_token_hint={}", signed.id_token)))
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert!(r.text.contains("Signed out"), "{}", r.text);
@@ -411,7 +415,12 @@ async fn each_refusal_is_a_catalog_error_never_a_redirect() {
         ),
     )
     .await;
-    r.assert_error(400, "invalid_request", "GRD-974", &[evil, BYE, &app_a.client_id, "post_logout_redirect_uris"]);
+    r.assert_error(
+        400,
+        "invalid_request",
+        "GRD-974",
+        &[evil, BYE, &app_a.client_id, "post_logout_redirect_uris"],
+    );
     assert!(r.header("location").is_none());
     // Near misses are not matches either.
     let r = logout_json(
@@ -436,7 +445,12 @@ async fn each_refusal_is_a_catalog_error_never_a_redirect() {
         ),
     )
     .await;
-    r.assert_error(400, "invalid_request", "GRD-971", &[&app_b.client_id, &app_a.client_id]);
+    r.assert_error(
+        400,
+        "invalid_request",
+        "GRD-971",
+        &[&app_b.client_id, &app_a.client_id],
+    );
 
     // A malformed hint, and a JWT that is not grantd's ID token.
     let r = logout_json(&server, "id_token_hint=not-a-jwt").await;
@@ -458,7 +472,10 @@ async fn each_refusal_is_a_catalog_error_never_a_redirect() {
     // An unknown app.
     let r = logout_json(
         &server,
-        &format!("client_id=nobody&post_logout_redirect_uri={}", urlencode(BYE)),
+        &format!(
+            "client_id=nobody&post_logout_redirect_uri={}",
+            urlencode(BYE)
+        ),
     )
     .await;
     r.assert_error(400, "invalid_request", "GRD-972", &["client_id"]);
@@ -484,10 +501,26 @@ async fn each_refusal_is_a_catalog_error_never_a_redirect() {
 async fn logout_uris_are_checked_when_registered() {
     let server = Server::start();
     for (field, value, says) in [
-        ("post_logout_redirect_uris", json!(["/relative"]), "absolute"),
-        ("post_logout_redirect_uris", json!(["https://rp.example.com/#x"]), "fragment"),
-        ("backchannel_logout_uri", json!("http://rp.example.com/bc"), "loopback"),
-        ("backchannel_logout_uri", json!("ftp://rp.example.com/bc"), "https"),
+        (
+            "post_logout_redirect_uris",
+            json!(["/relative"]),
+            "absolute",
+        ),
+        (
+            "post_logout_redirect_uris",
+            json!(["https://rp.example.com/#x"]),
+            "fragment",
+        ),
+        (
+            "backchannel_logout_uri",
+            json!("http://rp.example.com/bc"),
+            "loopback",
+        ),
+        (
+            "backchannel_logout_uri",
+            json!("ftp://rp.example.com/bc"),
+            "https",
+        ),
     ] {
         let mut spec = json!({"name": "Bad", "platform_type": "server-web", "redirect_uris": [CB]});
         spec[field] = value;
@@ -506,7 +539,10 @@ async fn logout_uris_are_checked_when_registered() {
     )
     .await;
     assert_eq!(app.json["post_logout_redirect_uris"], json!([BYE]));
-    assert_eq!(app.json["backchannel_logout_uri"], "https://rp.example.com/bc");
+    assert_eq!(
+        app.json["backchannel_logout_uri"],
+        "https://rp.example.com/bc"
+    );
     assert_eq!(app.json["backchannel_logout_session_required"], true);
     let (status, body) = server
         .admin(
@@ -574,7 +610,11 @@ async fn back_channel_logout_token_reaches_the_app_and_verifies_with_the_jwks() 
     assert_eq!(listener.bodies().len(), 1);
     // Unknown app.
     let (status, _) = server
-        .admin(reqwest::Method::GET, "/admin/v1/apps/nobody/logout-deliveries", None)
+        .admin(
+            reqwest::Method::GET,
+            "/admin/v1/apps/nobody/logout-deliveries",
+            None,
+        )
         .await;
     assert_eq!(status, 404);
 }
@@ -593,10 +633,7 @@ async fn a_failing_listener_gets_retries_with_backoff_until_marked_failed() {
     let b = Browser::new(&server);
     let signed = sign_in(&server, &b, &app).await;
     let r = b
-        .get(&server.url(&format!(
-            "/oauth/logout?id_token_hint={}",
-            signed.id_token
-        )))
+        .get(&server.url(&format!("/oauth/logout?id_token_hint={}", signed.id_token)))
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
     listener.wait_for(1).await;
@@ -636,11 +673,8 @@ async fn pending_deliveries_survive_a_restart() {
     .await;
     let b = Browser::new(&server);
     let signed = sign_in(&server, &b, &app).await;
-    b.get(&server.url(&format!(
-        "/oauth/logout?id_token_hint={}",
-        signed.id_token
-    )))
-    .await;
+    b.get(&server.url(&format!("/oauth/logout?id_token_hint={}", signed.id_token)))
+        .await;
     listener.wait_for(1).await;
     let dir = server.dir.clone();
     let tmp = server.stop();

@@ -29,7 +29,9 @@ fn claims(jwt: &str) -> Value {
 
 async fn web_app(server: &Server) -> common::App {
     server
-        .create_user(json!({"email": "alice@example.com", "name": "Alice Smith", "password": PASSWORD}))
+        .create_user(
+            json!({"email": "alice@example.com", "name": "Alice Smith", "password": PASSWORD}),
+        )
         .await;
     common::App::from(
         server
@@ -55,7 +57,11 @@ fn authorize_url(server: &Server, app: &common::App, resources: &[&str]) -> Stri
 async fn code_for(server: &Server, app: &common::App, resources: &[&str]) -> String {
     let b = Browser::new(server);
     let loc = b
-        .authorize(&authorize_url(server, app, resources), "alice@example.com", PASSWORD)
+        .authorize(
+            &authorize_url(server, app, resources),
+            "alice@example.com",
+            PASSWORD,
+        )
         .await;
     query_of(&loc)["code"].clone()
 }
@@ -99,7 +105,10 @@ async fn a_resource_named_at_authorization_becomes_the_access_tokens_audience() 
     )
     .await;
     assert_eq!(r.status, 200, "{}", r.text);
-    assert_eq!(claims(r.json["access_token"].as_str().unwrap())["aud"], BILLING);
+    assert_eq!(
+        claims(r.json["access_token"].as_str().unwrap())["aud"],
+        BILLING
+    );
 }
 
 #[tokio::test]
@@ -113,7 +122,10 @@ async fn several_resources_need_one_named_and_a_refresh_narrows_but_never_widens
     let code = code_for(&server, &app, &[BILLING, REPORTS]).await;
     let r = token(&server, &app, &exchange(&code, Some(REPORTS))).await;
     assert_eq!(r.status, 200, "{}", r.text);
-    assert_eq!(claims(r.json["access_token"].as_str().unwrap())["aud"], REPORTS);
+    assert_eq!(
+        claims(r.json["access_token"].as_str().unwrap())["aud"],
+        REPORTS
+    );
     let refresh = r.json["refresh_token"].as_str().unwrap().to_string();
 
     // Narrowed to the other granted resource.
@@ -127,7 +139,10 @@ async fn several_resources_need_one_named_and_a_refresh_narrows_but_never_widens
     )
     .await;
     assert_eq!(r.status, 200, "{}", r.text);
-    assert_eq!(claims(r.json["access_token"].as_str().unwrap())["aud"], BILLING);
+    assert_eq!(
+        claims(r.json["access_token"].as_str().unwrap())["aud"],
+        BILLING
+    );
     let refresh = r.json["refresh_token"].as_str().unwrap().to_string();
 
     // grantd's own API was not granted: a refresh cannot add it.
@@ -140,7 +155,12 @@ async fn several_resources_need_one_named_and_a_refresh_narrows_but_never_widens
         ),
     )
     .await;
-    r.assert_error(400, "invalid_target", "GRD-982", &[&server.base, BILLING, REPORTS]);
+    r.assert_error(
+        400,
+        "invalid_target",
+        "GRD-982",
+        &[&server.base, BILLING, REPORTS],
+    );
 }
 
 #[tokio::test]
@@ -150,7 +170,10 @@ async fn without_resource_at_authorization_the_token_request_may_name_any_of_the
     let code = code_for(&server, &app, &[]).await;
     let r = token(&server, &app, &exchange(&code, Some(REPORTS))).await;
     assert_eq!(r.status, 200, "{}", r.text);
-    assert_eq!(claims(r.json["access_token"].as_str().unwrap())["aud"], REPORTS);
+    assert_eq!(
+        claims(r.json["access_token"].as_str().unwrap())["aud"],
+        REPORTS
+    );
     // None named anywhere: grantd's own API, as before.
     let code = code_for(&server, &app, &[]).await;
     let r = token(&server, &app, &exchange(&code, None)).await;
@@ -159,7 +182,10 @@ async fn without_resource_at_authorization_the_token_request_may_name_any_of_the
     // grantd's own API named explicitly is the same audience.
     let code = code_for(&server, &app, &[&server.base]).await;
     let r = token(&server, &app, &exchange(&code, None)).await;
-    assert_eq!(claims(r.json["access_token"].as_str().unwrap())["aud"], server.base);
+    assert_eq!(
+        claims(r.json["access_token"].as_str().unwrap())["aud"],
+        server.base
+    );
 }
 
 #[tokio::test]
@@ -176,14 +202,25 @@ async fn an_unregistered_resource_is_invalid_target_naming_it_and_the_setting() 
     assert_eq!(q["error"], "invalid_target");
     assert_eq!(q["state"], "s1");
     let d = &q["error_description"];
-    assert!(d.contains(other) && d.contains("resource_uris") && d.contains(BILLING), "{d}");
+    assert!(
+        d.contains(other) && d.contains("resource_uris") && d.contains(BILLING),
+        "{d}"
+    );
 
     // At the token endpoint.
     let code = code_for(&server, &app, &[]).await;
     let r = token(&server, &app, &exchange(&code, Some(other))).await;
-    r.assert_error(400, "invalid_target", "GRD-981", &[other, "resource_uris", &app.client_id]);
+    r.assert_error(
+        400,
+        "invalid_target",
+        "GRD-981",
+        &[other, "resource_uris", &app.client_id],
+    );
     // Not an absolute URI, or with a fragment.
-    for (bad, says) in [("/api", "absolute"), ("https://billing.example.com/api#x", "fragment")] {
+    for (bad, says) in [
+        ("/api", "absolute"),
+        ("https://billing.example.com/api#x", "fragment"),
+    ] {
         let code = code_for(&server, &app, &[]).await;
         let r = token(&server, &app, &exchange(&code, Some(bad))).await;
         r.assert_error(400, "invalid_target", "GRD-980", &[says]);
@@ -197,7 +234,10 @@ async fn an_unregistered_resource_is_invalid_target_naming_it_and_the_setting() 
         )
         .await;
     assert_eq!(status, 400, "{body}");
-    assert!(body["error_description"].as_str().unwrap().contains("resource_uris"));
+    assert!(body["error_description"]
+        .as_str()
+        .unwrap()
+        .contains("resource_uris"));
 }
 
 #[tokio::test]
@@ -207,7 +247,9 @@ async fn client_credentials_tokens_are_restricted_and_the_resource_server_intros
         .server_only_app(json!({"resource_uris": [BILLING], "access_token_format": "opaque"}))
         .await;
     let api = server
-        .server_only_app(json!({"name": "Billing API", "resource_server": true, "resource_uris": [BILLING]}))
+        .server_only_app(
+            json!({"name": "Billing API", "resource_server": true, "resource_uris": [BILLING]}),
+        )
         .await;
     let other_api = server
         .server_only_app(json!({"name": "Other API", "resource_server": true}))
@@ -215,7 +257,10 @@ async fn client_credentials_tokens_are_restricted_and_the_resource_server_intros
     let r = token(
         &server,
         &app,
-        &format!("grant_type=client_credentials&resource={}", urlencode(BILLING)),
+        &format!(
+            "grant_type=client_credentials&resource={}",
+            urlencode(BILLING)
+        ),
     )
     .await;
     assert_eq!(r.status, 200, "{}", r.text);
@@ -226,7 +271,11 @@ async fn client_credentials_tokens_are_restricted_and_the_resource_server_intros
         let server = &server;
         async move {
             server
-                .post_form("/oauth/introspect", Some((&id, &secret)), &format!("token={access}"))
+                .post_form(
+                    "/oauth/introspect",
+                    Some((&id, &secret)),
+                    &format!("token={access}"),
+                )
                 .await
         }
     };
@@ -266,7 +315,10 @@ async fn a_pushed_request_carries_its_resources() {
     let code = query_of(&loc)["code"].clone();
     let r = token(&server, &app, &exchange(&code, None)).await;
     assert_eq!(r.status, 200, "{}", r.text);
-    assert_eq!(claims(r.json["access_token"].as_str().unwrap())["aud"], REPORTS);
+    assert_eq!(
+        claims(r.json["access_token"].as_str().unwrap())["aud"],
+        REPORTS
+    );
 
     // An unregistered resource is refused at the push.
     let body = format!(
