@@ -457,8 +457,9 @@ pub trait Store: Send + Sync + 'static {
 
     /// Deletes at most `limit` rows of each kind: tokens, revocation records,
     /// codes, device codes, browser sessions and request counters that expired
-    /// before `before`, and sessions that ended before it. Returns how many rows went. Runs on one node at a
-    /// time (another node purging makes this return 0).
+    /// before `before`, sessions that ended before it, and back-channel logout
+    /// deliveries finished a day before it. Returns how many rows went. Runs
+    /// on one node at a time (another node purging makes this return 0).
     async fn purge_expired(&self, before: UnixTime, limit: u32) -> StoreResult<u64>;
 
     /// `Conflict(UserEmail)` if the email is taken, `Conflict(UserExtension)`

@@ -118,6 +118,7 @@ macro_rules! tests {
             logout::logout_of_a_user_queues_one_delivery_per_app_and_sign_in,
             logout::claimed_deliveries_are_leased_and_their_outcome_recorded,
             logout::concurrent_claims_take_each_delivery_once,
+            logout::finished_deliveries_are_purged_a_day_later,
 
             users::users_round_trip_and_are_found_by_email_and_phone,
             users::user_conflicts_name_the_unique_key,

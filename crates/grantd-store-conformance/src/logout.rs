@@ -292,3 +292,38 @@ pub async fn concurrent_claims_take_each_delivery_once(store: &dyn Store) {
         "a delivery claimed twice: {seen:?}"
     );
 }
+
+pub async fn finished_deliveries_are_purged_a_day_later(store: &dyn Store) {
+    let p = prefix();
+    let (listening, _) = apps(store, &p).await;
+    for n in 0..2 {
+        let user = format!("{p}-user{n}");
+        open_with_sid(store, &format!("{p}-s{n}"), &user, &listening, None).await;
+        store
+            .logout(&logout(LogoutOf::User(user), None, &format!("{p}-{n}")), T)
+            .await
+            .expect("logout");
+    }
+    let listed = store.list_logout_deliveries(&listening, 10).await.unwrap();
+    let done = LogoutDelivery {
+        status: DeliveryStatus::Delivered,
+        attempts: 1,
+        next_attempt_at: None,
+        updated_at: T + 1,
+        ..listed[0].clone()
+    };
+    store.record_logout_attempt(&done).await.expect("record");
+    store.purge_expired(T + 86_400, 1000).await.expect("purge");
+    assert_eq!(
+        store
+            .list_logout_deliveries(&listening, 10)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    store.purge_expired(T + 86_402, 1000).await.expect("purge");
+    let left = store.list_logout_deliveries(&listening, 10).await.unwrap();
+    assert_eq!(left.len(), 1, "the pending one stays: {left:?}");
+    assert_eq!(left[0].status, DeliveryStatus::Pending);
+}

@@ -1067,6 +1067,11 @@ impl Store for PgStore {
             ("device_codes", "expires_at < $1"),
             ("browser_sessions", "expires_at < $1"),
             ("rate_counters", "window_end < $1"),
+            // Finished back-channel deliveries stay listed a day.
+            (
+                "logout_deliveries",
+                "status <> 'pending' AND updated_at < $1 - 86400",
+            ),
         ] {
             purged += purge_table(&mut tx, table, condition, before, limit).await?;
         }

@@ -1045,6 +1045,10 @@ impl Store for SqliteStore {
              (SELECT rowid FROM sessions WHERE ended_at IS NOT NULL AND ended_at < ?1 LIMIT ?2)",
             "DELETE FROM rate_counters WHERE rowid IN \
              (SELECT rowid FROM rate_counters WHERE window_end < ?1 LIMIT ?2)",
+            // Finished back-channel deliveries stay listed a day.
+            "DELETE FROM logout_deliveries WHERE rowid IN \
+             (SELECT rowid FROM logout_deliveries \
+              WHERE status <> 'pending' AND updated_at < ?1 - 86400 LIMIT ?2)",
         ] {
             total += sqlx::query(sql)
                 .bind(before)
