@@ -1962,6 +1962,18 @@ impl Store for SqliteStore {
         lease_until: UnixTime,
         limit: u32,
     ) -> StoreResult<Vec<LogoutDelivery>> {
+        // Asked every second: a reader answers "none due" without the write lock.
+        let due: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM logout_deliveries \
+             WHERE status = 'pending' AND next_attempt_at <= ? LIMIT 1",
+        )
+        .bind(now)
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(|e| db_error(e, "logout deliveries"))?;
+        if due.is_none() {
+            return Ok(Vec::new());
+        }
         let mut tx = self
             .write_tx()
             .await

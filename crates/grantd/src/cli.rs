@@ -693,6 +693,26 @@ fn print_app(app: &App, secret: Option<&grantd_protocol::Secret>, json: bool) {
             .collect();
         println!("  rate limits:      {} (own)", limits.join(", "));
     }
+    if !app.links.post_logout_redirect_uris.is_empty() {
+        println!(
+            "  after logout:     {}",
+            app.links.post_logout_redirect_uris.join(", ")
+        );
+    }
+    if let Some(uri) = &app.links.backchannel_logout_uri {
+        let sid = if app.links.backchannel_logout_session_required {
+            ", sid required"
+        } else {
+            ""
+        };
+        println!("  back-channel:     {uri} (logout tokens{sid})");
+    }
+    if !app.links.resource_uris.is_empty() {
+        println!(
+            "  resources:        {} (RFC 8707)",
+            app.links.resource_uris.join(", ")
+        );
+    }
     if let Some(jwks) = &app.jwks {
         println!(
             "  client keys:      {} registered (private_key_jwt)",
