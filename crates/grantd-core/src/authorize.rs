@@ -597,11 +597,11 @@ impl Grantd {
             .map(|u| (u, s.auth_time)))
     }
 
+    /// Signs the browser out ("not you?", the console's and the device
+    /// page's sign-out): a logout of its sign-in, so the sessions opened
+    /// under it end and their apps hear of it (back-channel logout).
     pub async fn close_browser_session(&self, cookie: &str) -> Result<(), OAuthError> {
-        Ok(self
-            .store
-            .delete_browser_session(&sha256(cookie.as_bytes()))
-            .await?)
+        self.logout_browser(Some(cookie), None).await.map(|_| ())
     }
 }
 

@@ -2479,7 +2479,10 @@ async fn the_settings_form_edits_logout_uris_and_resources() {
     ] {
         assert!(html.contains(field), "{field}: {html}");
     }
-    assert!(html.contains("https://portal.example.com/bye"), "shown as saved");
+    assert!(
+        html.contains("https://portal.example.com/bye"),
+        "shown as saved"
+    );
     let csrf = csrf_of(&html);
     let form = |backchannel: &'static str| -> Vec<(String, String)> {
         [
@@ -2515,7 +2518,10 @@ async fn the_settings_form_edits_logout_uris_and_resources() {
     // A plain-http back-channel URI is refused beside its field, nothing saved.
     let (status, html) = post(form("http://portal.example.com/bc")).await;
     assert_eq!(status, 400, "{html}");
-    assert!(html.contains("backchannel_logout_uri") && html.contains("loopback"), "{html}");
+    assert!(
+        html.contains("backchannel_logout_uri") && html.contains("loopback"),
+        "{html}"
+    );
     assert!(html.contains("<span class=\"field-error\">"), "{html}");
     assert_eq!(
         admin_app(&server, &id).await["post_logout_redirect_uris"],
@@ -2526,8 +2532,17 @@ async fn the_settings_form_edits_logout_uris_and_resources() {
     let saved = admin_app(&server, &id).await;
     assert_eq!(
         saved["post_logout_redirect_uris"],
-        json!(["https://portal.example.com/bye", "https://portal.example.com/again"])
+        json!([
+            "https://portal.example.com/bye",
+            "https://portal.example.com/again"
+        ])
     );
-    assert_eq!(saved["backchannel_logout_uri"], "https://portal.example.com/bc");
-    assert_eq!(saved["resource_uris"], json!(["https://billing.example.com/api"]));
+    assert_eq!(
+        saved["backchannel_logout_uri"],
+        "https://portal.example.com/bc"
+    );
+    assert_eq!(
+        saved["resource_uris"],
+        json!(["https://billing.example.com/api"])
+    );
 }

@@ -732,3 +732,43 @@ async fn disabling_a_user_or_ending_sessions_sends_back_channel_logouts() {
     assert_eq!(claims["sub"], alice["id"]);
     assert_eq!(claims["sid"], unverified_claims(&signed.id_token)["sid"]);
 }
+
+#[tokio::test]
+async fn signing_the_browser_out_elsewhere_is_a_logout_of_its_sign_in() {
+    let server = Server::start();
+    user(&server).await;
+    let listener = Listener::start(200).await;
+    let app_a = app(
+        &server,
+        "Acme Web",
+        json!({"backchannel_logout_uri": listener.url}),
+    )
+    .await;
+    let app_b = app(&server, "Other Web", json!({})).await;
+    let b = Browser::new(&server);
+    let signed = sign_in(&server, &b, &app_a).await;
+    // "Not you?" on another app's consent page.
+    let consent = b
+        .get(&server.url(&format!(
+            "/oauth/authorize?response_type=code&client_id={}&redirect_uri={}&scope=ReadAccounts",
+            app_b.client_id,
+            urlencode(CB)
+        )))
+        .await;
+    let form = consent
+        .text
+        .split("action=\"/oauth/authorize/signout\"")
+        .nth(1)
+        .expect("the not-you form");
+    let r = b
+        .post("/oauth/authorize/signout", &common::hidden_fields(form))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(r.text.contains("action=\"/oauth/authorize/login\""));
+    let bodies = listener.wait_for(1).await;
+    let token = &common::form_pairs(&bodies[0])["logout_token"];
+    let (_, claims) = verify(&server, token, &app_a.client_id).await;
+    assert_eq!(claims["sid"], unverified_claims(&signed.id_token)["sid"]);
+    let r = refresh(&server, &app_a, &signed.refresh_token).await;
+    assert_eq!(r.json["error"], "invalid_grant", "{}", r.text);
+}
