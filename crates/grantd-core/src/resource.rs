@@ -85,6 +85,11 @@ impl Grantd {
         granted: &[String],
     ) -> Result<Option<String>, OAuthError> {
         let chosen = match requested {
+            // Repeats arrive joined with spaces, which URIs never hold.
+            Some(r) if r.contains(' ') => {
+                let sent: Vec<&str> = r.split(' ').filter(|x| !x.is_empty()).collect();
+                return Err(OAuthError::resource_one_per_token(&sent));
+            }
             Some(r) => {
                 let r = self.check_resource(app, r)?;
                 if !granted.is_empty() && !granted.contains(&r) {

@@ -969,6 +969,10 @@ catalog! {
         "Several resources were granted: name one",
         "The authorization named several resources, and an access token is for one resource (its aud): the token request must say which with one resource parameter (RFC 8707 §2.2).",
         "Send resource= with one of the granted resources; ask again with another for a token for it.";
+    ResourceOnePerToken = "GRD-984", InvalidTarget, 400,
+        "One resource per token request",
+        "The token request named several resources, and grantd issues an access token for one resource (its aud holds one value): RFC 8707 §2.2 lets the client ask for a token per resource.",
+        "Send one resource parameter per token request; repeat the request (with the same refresh token's successor, or at authorization) for each resource.";
 
     // --- Diagnoses only `grantd doctor` makes (of a request it reads, not one it answers)
     NoOAuthRequest = "GRD-800", InvalidRequest, 400,

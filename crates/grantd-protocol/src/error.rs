@@ -270,6 +270,21 @@ impl OAuthError {
         .with_parameter("resource")
     }
 
+    pub fn resource_one_per_token(sent: &[&str]) -> Self {
+        Self::new(
+            Code::ResourceOnePerToken,
+            format!(
+                "{} resources were sent ({}); an access token is for one: send one resource per token request.",
+                sent.len(),
+                sent.iter()
+                    .map(|u| format!("'{}'", echo(u, 200)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )
+        .with_parameter("resource")
+    }
+
     pub fn resource_ambiguous(granted: &[String]) -> Self {
         Self::new(
             Code::ResourceAmbiguous,

@@ -145,6 +145,19 @@ async fn several_resources_need_one_named_and_a_refresh_narrows_but_never_widens
     );
     let refresh = r.json["refresh_token"].as_str().unwrap().to_string();
 
+    // One resource per token request.
+    let r = token(
+        &server,
+        &app,
+        &format!(
+            "grant_type=refresh_token&refresh_token={refresh}&resource={}&resource={}",
+            urlencode(BILLING),
+            urlencode(REPORTS)
+        ),
+    )
+    .await;
+    r.assert_error(400, "invalid_target", "GRD-984", &[BILLING, REPORTS]);
+
     // grantd's own API was not granted: a refresh cannot add it.
     let r = token(
         &server,
@@ -292,10 +305,11 @@ async fn a_pushed_request_carries_its_resources() {
     let server = Server::start();
     let app = web_app(&server).await;
     let body = format!(
-        "response_type=code&client_id={}&redirect_uri={}&scope=ReadAccounts&state=s1&resource={}",
+        "response_type=code&client_id={}&redirect_uri={}&scope=ReadAccounts&state=s1&resource={}&resource={}",
         app.client_id,
         urlencode(CB),
-        urlencode(REPORTS)
+        urlencode(REPORTS),
+        urlencode(BILLING)
     );
     let pushed = token_like(&server, &app, "/oauth/par", &body).await;
     assert_eq!(pushed.status, 201, "{}", pushed.text);
@@ -313,7 +327,8 @@ async fn a_pushed_request_carries_its_resources() {
         )
         .await;
     let code = query_of(&loc)["code"].clone();
-    let r = token(&server, &app, &exchange(&code, None)).await;
+    // Both pushed resources were granted: the token request names one.
+    let r = token(&server, &app, &exchange(&code, Some(REPORTS))).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(
         claims(r.json["access_token"].as_str().unwrap())["aud"],
