@@ -61,8 +61,8 @@ impl AuthMethod {
 /// The grants a self-registered client may ask for.
 const OPEN_GRANTS: &[&str] = &["authorization_code", "refresh_token", "client_credentials"];
 
-/// Most redirect URIs and contacts a registration lists.
-const MAX_REDIRECT_URIS: usize = 20;
+/// Most redirect URIs (as for any app) and contacts a registration lists.
+const MAX_REDIRECT_URIS: usize = grantd_protocol::redirect_uri::MAX_REDIRECT_URIS;
 const MAX_CONTACTS: usize = 10;
 
 /// Metadata kept beside the app (the rest lives in the app itself).
