@@ -325,14 +325,16 @@ fn check(
     };
     let scopes = match string(meta, "scope")? {
         None => None,
-        Some(s) => Some(s.split(' ').filter(|s| !s.is_empty()).map(String::from).collect()),
+        Some(s) => Some(
+            s.split(' ')
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect(),
+        ),
     };
 
     let mut kept = Map::new();
-    kept.insert(
-        "token_endpoint_auth_method".into(),
-        json!(method.as_str()),
-    );
+    kept.insert("token_endpoint_auth_method".into(), json!(method.as_str()));
     if let Some(contacts) = strings(meta, "contacts")? {
         if contacts.len() > MAX_CONTACTS {
             return Err(OAuthError::registration_metadata(
@@ -356,7 +358,9 @@ fn check(
             kept.insert(field.into(), json!(v));
         }
     }
-    debug_assert!(kept.keys().all(|k| k == "token_endpoint_auth_method" || KEPT.contains(&k.as_str())));
+    debug_assert!(kept
+        .keys()
+        .all(|k| k == "token_endpoint_auth_method" || KEPT.contains(&k.as_str())));
 
     let spec = AppSpec {
         name: Some(name),
@@ -693,8 +697,7 @@ impl Grantd {
     ) -> Result<(RegistrationToken, Secret), OAuthError> {
         let label = spec.label.unwrap_or_else(|| "initial access token".into());
         let label = label.trim().to_string();
-        if label.is_empty() || label.chars().count() > 100 || label.chars().any(char::is_control)
-        {
+        if label.is_empty() || label.chars().count() > 100 || label.chars().any(char::is_control) {
             return Err(OAuthError::registration_token_request(
                 "label: give 1 to 100 printable characters",
             ));
@@ -733,11 +736,7 @@ impl Grantd {
     /// Revokes an initial access token: it registers no more clients (those
     /// it registered stay).
     pub async fn revoke_registration_token(&self, id: &str) -> Result<(), OAuthError> {
-        if !self
-            .store
-            .revoke_registration_token(id, self.now())
-            .await?
-        {
+        if !self.store.revoke_registration_token(id, self.now()).await? {
             return Err(OAuthError::registration_token_request(format!(
                 "no live initial access token has id '{}' (grantd registration-token list shows them)",
                 grantd_protocol::error::sanitize(id, 40)
@@ -776,9 +775,13 @@ mod tests {
     #[test]
     fn platform_follows_method_and_redirect_uris() {
         let c = |v: Value| check(&meta(v), false, None).unwrap();
-        let spa = c(json!({"token_endpoint_auth_method": "none", "redirect_uris": ["https://spa.example.com/cb"]}));
+        let spa = c(
+            json!({"token_endpoint_auth_method": "none", "redirect_uris": ["https://spa.example.com/cb"]}),
+        );
         assert_eq!(spa.spec.platform_type.as_deref(), Some("browser"));
-        let native = c(json!({"token_endpoint_auth_method": "none", "redirect_uris": ["http://127.0.0.1/cb"]}));
+        let native = c(
+            json!({"token_endpoint_auth_method": "none", "redirect_uris": ["http://127.0.0.1/cb"]}),
+        );
         assert_eq!(native.spec.platform_type.as_deref(), Some("desktop"));
         let web = c(json!({"redirect_uris": ["https://web.example.com/cb"]}));
         assert_eq!(web.spec.platform_type.as_deref(), Some("server-web"));

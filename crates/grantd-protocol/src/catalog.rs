@@ -969,7 +969,7 @@ catalog! {
     InitialTokenSpent = "GRD-966", InvalidToken, 401,
         "Initial access token expired or used up",
         "The initial access token is valid only until its expiry and for as many registrations as the operator allowed (max uses); this one is past its expiry or has registered its last client.",
-        "Ask the operator for a new initial access token (grantd registration-token create --max-uses N --expires-in SECONDS).";
+        "Ask the operator for a new initial access token (grantd registration-token create --max-uses N --expires 7d).";
     RegistrationAccessTokenInvalid = "GRD-967", InvalidToken, 401,
         "Registration access token missing or wrong",
         "The client configuration endpoint (RFC 7592) reads and changes a registration only with the registration access token answered when the client registered, sent as Authorization: Bearer <token>. None was sent, or the one sent is not this client's (or the client no longer exists). Tokens are compared by hash in constant time.",

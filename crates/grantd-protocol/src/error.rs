@@ -405,11 +405,7 @@ impl OAuthError {
 
     /// A grant, response type or authentication method a self-registered client may not have.
     pub fn registration_policy(field: &'static str, why: impl fmt::Display) -> Self {
-        Self::new(
-            Code::RegistrationPolicy,
-            format!("{field}: {why}."),
-        )
-        .with_parameter(field)
+        Self::new(Code::RegistrationPolicy, format!("{field}: {why}.")).with_parameter(field)
     }
 
     pub fn software_statement_unsupported() -> Self {

@@ -145,7 +145,12 @@ mod tests {
             "https://user@app.example.com/cb",
         ] {
             let e = redirect_uri(uri, true).unwrap_err();
-            assert_eq!(e.code, Code::RegistrationRedirectUri, "{uri}: {}", e.description);
+            assert_eq!(
+                e.code,
+                Code::RegistrationRedirectUri,
+                "{uri}: {}",
+                e.description
+            );
         }
     }
 

@@ -218,10 +218,7 @@ impl FromRequest<AppState> for RegistrationJson {
                     grantd_protocol::error::sanitize(&content_type, 60)
                 )
             };
-            return Err(OAuthError::registration_body(&format!(
-                "the request has {sent}"
-            ))
-            .into());
+            return Err(OAuthError::registration_body(&format!("the request has {sent}")).into());
         }
         match serde_json::from_slice::<serde_json::Value>(&bytes) {
             Ok(v @ serde_json::Value::Object(_)) => Ok(Self(v)),

@@ -13,7 +13,8 @@ use async_trait::async_trait;
 use grantd_core::clock::UnixTime;
 use grantd_core::model::{
     Account, App, AuthCode, BrowserSession, CodeUse, Consent, DeviceCode, JwtCredential,
-    LoginState, PushedRequest, PushedUse, Registration, RegistrationToken, Role, Session, StoredKey, TokenRecord, User, UserStatus,
+    LoginState, PushedRequest, PushedUse, Registration, RegistrationToken, Role, Session,
+    StoredKey, TokenRecord, User, UserStatus,
 };
 use grantd_core::store::{
     Cas, Change, CounterDelta, CounterSync, DeviceDecision, LockoutPolicy, LoginAttempt,

@@ -4,7 +4,8 @@
 use crate::codec::{self, corrupt};
 use grantd_core::model::{
     Account, App, AuthCode, BrowserSession, Consent, DeviceCode, ExchangeClaims, JwtCredential,
-    LoginState, PushedRequest, Registration, RegistrationToken, Session, StoredKey, TokenRecord, User,
+    LoginState, PushedRequest, Registration, RegistrationToken, Session, StoredKey, TokenRecord,
+    User,
 };
 use grantd_core::store::{CounterTotal, StoreResult};
 use sqlx::postgres::PgRow;

@@ -13,16 +13,16 @@ use crate::rows::{
     key as key_from_row, login_state as login_state_from_row, rejection as rejection_from_row,
     session as session_from_row, token as token_from_row, user as user_from_row, APP_COLUMNS,
     AUTH_CODE_COLUMNS, BROWSER_SESSION_COLUMNS, CONSENT_COLUMNS, COUNTER_COLUMNS,
-    DEVICE_CODE_COLUMNS, JWT_CREDENTIAL_COLUMNS, PUSHED_COLUMNS, REJECTION_COLUMNS,
-    REGISTRATION_COLUMNS, REGISTRATION_TOKEN_COLUMNS, SESSION_COLUMNS, TOKEN_COLUMNS, USER_COLUMNS,
+    DEVICE_CODE_COLUMNS, JWT_CREDENTIAL_COLUMNS, PUSHED_COLUMNS, REGISTRATION_COLUMNS,
+    REGISTRATION_TOKEN_COLUMNS, REJECTION_COLUMNS, SESSION_COLUMNS, TOKEN_COLUMNS, USER_COLUMNS,
 };
 use crate::writer::{self, Writer};
 use async_trait::async_trait;
 use grantd_core::clock::UnixTime;
 use grantd_core::model::{
     Account, App, AuthCode, BrowserSession, CodeUse, Consent, DeviceCode, JwtCredential,
-    LoginState, PushedRequest, PushedUse, Registration, RegistrationToken, Role, Session, StoredKey,
-    TokenRecord, User, UserStatus,
+    LoginState, PushedRequest, PushedUse, Registration, RegistrationToken, Role, Session,
+    StoredKey, TokenRecord, User, UserStatus,
 };
 use grantd_core::store::{
     Cas, CounterDelta, CounterSync, DeviceDecision, LockoutPolicy, LoginAttempt, NewSession,

@@ -26,10 +26,7 @@ pub async fn register(
     RegistrationJson(body): RegistrationJson,
 ) -> Result<Response, Rejection> {
     identify(&ext, Identity::Anonymous)?;
-    let info = s
-        .grantd
-        .register_client(&body, initial.as_deref())
-        .await?;
+    let info = s.grantd.register_client(&body, initial.as_deref()).await?;
     let mut res = no_store_json(&info.to_json(&registration_endpoint(&s)));
     *res.status_mut() = StatusCode::CREATED;
     Ok(res)
