@@ -890,3 +890,80 @@ async fn the_cli_issues_lists_and_revokes_initial_access_tokens() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[tokio::test]
+async fn the_console_shows_a_self_registered_app_and_its_initial_access_token() {
+    let server = Server::start();
+    server
+        .create_user(json!({"email": "dev@example.com", "name": "Dana Dev", "role": "developer", "password": "developer password 1"}))
+        .await;
+    let (_, token) = initial_token(&server, json!({"label": "partner <onboarding>"})).await;
+    let r = register(
+        &server,
+        Some(&token),
+        &json!({"client_name": "Partner app", "redirect_uris": ["https://partner.example.com/cb"]}),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let client_id = r.json["client_id"].as_str().unwrap();
+    let operator_app = server
+        .create_app(
+            json!({"name": "Operator's", "platform_type": "browser", "redirect_uris": [CB]}),
+        )
+        .await;
+
+    let b = common::browser();
+    let html = b
+        .get(server.url("/console"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let at = html.find("name=\"csrf\" value=\"").expect("a csrf field") + 19;
+    let csrf = html[at..].split('"').next().unwrap().to_string();
+    let r = b
+        .post(server.url("/console/login"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("username", "dev@example.com"),
+            ("password", "developer password 1"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success() || r.status().is_redirection());
+    let page = b
+        .get(server.url(&format!("/console/apps/{client_id}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("registered dynamically (RFC 7591) with the initial access token")
+            && page.contains("partner &#60;onboarding&#62;"),
+        "the label, escaped: {page}"
+    );
+    let page = b
+        .get(server.url(&format!(
+            "/console/apps/{}",
+            operator_app["client_id"].as_str().unwrap()
+        )))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains(operator_app["client_id"].as_str().unwrap()),
+        "{page}"
+    );
+    assert!(
+        !page.contains("registered dynamically"),
+        "an app the operator registered says nothing of registration"
+    );
+}
