@@ -323,15 +323,18 @@ fn check(
             .map(|a| a.name.clone())
             .unwrap_or_else(|| "Registered client".into()),
     };
-    let scopes = match string(meta, "scope")? {
-        None => None,
-        Some(s) => Some(
-            s.split(' ')
+    let scopes = string(meta, "scope")?
+        .map(|s| {
+            let names: Vec<String> = s
+                .split(' ')
                 .filter(|s| !s.is_empty())
                 .map(String::from)
-                .collect(),
-        ),
-    };
+                .collect();
+            grantd_protocol::Scopes::from_names(names.iter().map(String::as_str))
+                .map(|_| names)
+                .map_err(|why| OAuthError::registration_metadata("scope", why))
+        })
+        .transpose()?;
 
     let mut kept = Map::new();
     kept.insert("token_endpoint_auth_method".into(), json!(method.as_str()));

@@ -504,6 +504,12 @@ async fn every_policy_refusal_names_the_field_and_the_fix() {
             &["client_name"],
         ),
         (
+            json!({"redirect_uris": ["https://a.example.com/cb"], "scope": "openid bad\\scope"}),
+            "invalid_client_metadata",
+            "GRD-961",
+            &["'scope'"],
+        ),
+        (
             json!({"redirect_uris": ["https://a.example.com/cb"], "software_statement": "eyJhbGciOiJSUzI1NiJ9.e30.c2ln"}),
             "invalid_software_statement",
             "GRD-963",
