@@ -495,13 +495,14 @@ impl Grantd {
             )
             .await?;
         if !stored {
-            // The token was used up, expired or revoked since it was read.
+            // The token was used up, expired or revoked since it was read:
+            // read it again to say which.
             let t = initial_token.unwrap_or_default();
-            self.live_initial_token(t, now).await?;
+            let again = self.live_initial_token(t, now).await?;
             return Err(OAuthError::initial_token_spent(
-                &token.map(|t| t.label).unwrap_or_default(),
+                &again.label,
                 None,
-                0,
+                again.max_uses.unwrap_or(again.uses),
             ));
         }
         self.origins.set(&app);
@@ -560,18 +561,27 @@ impl Grantd {
         client_id: &str,
         token: Option<&str>,
     ) -> Result<Registration, OAuthError> {
+        let found = self.store.get_registration(client_id).await?;
         let Some(token) = token else {
+            let shown = match &found {
+                Some(_) => client_id.to_string(),
+                None => grantd_protocol::hint::redacted(client_id),
+            };
             return Err(OAuthError::registration_access_token_invalid(
-                client_id,
+                &shown,
                 "no bearer token was sent",
             ));
         };
-        let found = self.store.get_registration(client_id).await?;
         let hash = sha256(token.as_bytes());
         match found {
             Some(r) if constant_time_eq(&hash, &r.token_hash) => Ok(r),
-            _ => Err(OAuthError::registration_access_token_invalid(
+            Some(_) => Err(OAuthError::registration_access_token_invalid(
                 client_id,
+                "the token sent is not this client's registration access token",
+            )),
+            // A client id no registration has is not quoted in full.
+            None => Err(OAuthError::registration_access_token_invalid(
+                &grantd_protocol::hint::redacted(client_id),
                 "the token sent is not this client's registration access token",
             )),
         }
@@ -729,6 +739,14 @@ impl Grantd {
         };
         self.store.insert_registration_token(&token).await?;
         tracing::info!(id = %token.id, "initial access token created");
+        self.audit(
+            crate::audit::kind::REGISTRATION_TOKEN_CREATED,
+            "admin",
+            &token.id,
+            "",
+            json!({"label": token.label, "expires_at": token.expires_at, "max_uses": token.max_uses}),
+        )
+        .await;
         Ok((token, secret))
     }
 
@@ -746,6 +764,14 @@ impl Grantd {
             )));
         }
         tracing::info!(id, "initial access token revoked");
+        self.audit(
+            crate::audit::kind::REGISTRATION_TOKEN_REVOKED,
+            "admin",
+            id,
+            "",
+            json!({}),
+        )
+        .await;
         Ok(())
     }
 }

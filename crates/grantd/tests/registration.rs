@@ -258,6 +258,25 @@ async fn closed_registration_takes_only_live_initial_access_tokens() {
         (400, &json!("GRD-969"))
     );
 
+    // The audit log records the tokens and who registered.
+    let (_, audit) = server
+        .admin(Method::GET, "/admin/v1/audit?limit=1000", None)
+        .await;
+    let entries = audit["entries"].as_array().unwrap();
+    let kinds: Vec<&str> = entries.iter().filter_map(|e| e["kind"].as_str()).collect();
+    assert!(
+        kinds.contains(&"registration_token_created")
+            && kinds.contains(&"registration_token_revoked"),
+        "{audit}"
+    );
+    assert!(entries
+        .iter()
+        .any(|e| e["kind"] == "app_created" && e["actor"] == "registration"));
+    assert!(
+        !audit.to_string().contains(&token),
+        "no token in the audit log"
+    );
+
     // The operator's request itself is checked.
     for bad in [
         json!({"max_uses": 0}),
@@ -684,6 +703,18 @@ async fn rfc7592_reads_replaces_and_deletes_with_the_registration_access_token()
     )
     .await;
     r.assert_error(401, "invalid_token", "GRD-967", &[]);
+
+    // A client id no registration has is not quoted in full.
+    let r = configure(
+        &server,
+        Method::GET,
+        &format!("{}/oauth/register/UnknownClientId0123456789", server.base),
+        Some(&token),
+        None,
+    )
+    .await;
+    r.assert_error(401, "invalid_token", "GRD-967", &[]);
+    assert!(!r.text.contains("UnknownClientId0123456789"), "{}", r.text);
 
     // Replace, under the same policy.
     let put = configure(
