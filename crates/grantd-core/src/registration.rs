@@ -407,9 +407,11 @@ impl ClientInformation {
             "grant_types": app.grants.iter().map(|g| g.as_str()).collect::<Vec<_>>(),
             "response_types": if code { vec!["code"] } else { Vec::new() },
             "token_endpoint_auth_method": method,
-            "scope": app.scopes.to_string(),
             "registration_client_uri": format!("{registration_endpoint}/{}", app.client_id),
         });
+        if !app.scopes.as_slice().is_empty() {
+            out["scope"] = json!(app.scopes.to_string());
+        }
         for (k, v) in kept {
             out[k] = v;
         }
