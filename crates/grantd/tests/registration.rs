@@ -125,6 +125,35 @@ async fn discovery_lists_the_registration_endpoint_and_resource_metadata_names_g
             .unwrap()
             .contains(&json!("ES256")));
     }
+    // A page of any origin may read the metadata and register (an MCP
+    // client in a browser has no app yet to allow its origin).
+    let origin = "https://inspector.example.net";
+    let r = Reply::from(
+        server
+            .http
+            .get(server.url("/.well-known/oauth-protected-resource"))
+            .header("origin", origin)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.header("access-control-allow-origin"), Some(origin));
+    let r = Reply::from(
+        server
+            .http
+            .request(Method::OPTIONS, server.url("/oauth/register"))
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "content-type")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, 204, "{}", r.text);
+    assert_eq!(r.header("access-control-allow-origin"), Some(origin));
+
     // A resource's 401 says where its metadata is (RFC 9728 §5.1).
     let r = Reply::from(
         server
