@@ -9,7 +9,7 @@
 // private_key_jwt client authentication, the code exchange with DPoP (the
 // library answers grantd's use_dpop_nonce itself), the ID token's checks, a
 // DPoP-bound call to grantd's API and to userinfo, refresh, introspection
-// and revocation. Sign-in and consent are grantd's own pages, walked with
+// and revocation; and a signed request object (JAR) pushed through PAR. Sign-in and consent are grantd's own pages, walked with
 // fetch and a cookie jar like a browser would. The refusals a FAPI 2.0 client
 // meets (no PAR, a client secret, no DPoP proof, a token without its proof)
 // are asserted as the library surfaces them.
@@ -299,6 +299,33 @@ test('PAR + PKCE S256 + DPoP + private_key_jwt: the code flow completes, tokens 
   eq(claims.aud === ctx.clientId || (Array.isArray(claims.aud) && claims.aud.includes(ctx.clientId)), true, 'the ID token is for the app');
   const payload = JSON.parse(Buffer.from(tokens.access_token.split('.')[1], 'base64url').toString());
   eq(payload.cnf?.jkt, await thumbprint(dpopKeys.publicKey), 'cnf.jkt of the access token = the DPoP key thumbprint');
+});
+
+test('JAR inside PAR: a request object signed with the client key, pushed with DPoP, completes the flow', async (g, ctx) => {
+  const dpopKeys = await client.randomDPoPKeyPair('ES256');
+  const dpop = client.getDPoPHandle(ctx.config, dpopKeys);
+  const verifier = client.randomPKCECodeVerifier();
+  const state = client.randomState();
+  const { searchParams } = await client.buildAuthorizationUrlWithJAR(
+    ctx.config,
+    {
+      redirect_uri: CALLBACK,
+      scope: 'openid ReadAccounts',
+      code_challenge: await client.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
+      state,
+    },
+    { key: ctx.clientKeys.privateKey, kid: 'client-1' },
+  );
+  eq([...searchParams.keys()].sort().join(' '), 'client_id request', 'what the library pushes');
+  const url = await client.buildAuthorizationUrlWithPAR(ctx.config, searchParams, { DPoP: dpop });
+  const callback = await new Browser(g.base).authorize(url.href);
+  eq(callback.searchParams.get('state'), state, "the object's state");
+  const tokens = await client.authorizationCodeGrant(
+    ctx.config, callback, { pkceCodeVerifier: verifier, expectedState: state }, undefined, { DPoP: dpop },
+  );
+  eq(tokens.token_type.toLowerCase(), 'dpop', 'token_type');
+  eq(tokens.scope, 'openid ReadAccounts', "the object's scope");
 });
 
 test("grantd's API and userinfo accept the bound token with the client's DPoP proof", async (g, ctx) => {

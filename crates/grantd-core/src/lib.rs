@@ -24,6 +24,7 @@ pub mod own_token;
 pub mod par;
 pub mod rate_limits;
 pub mod rejections;
+pub mod request_object;
 pub mod resource;
 pub mod session_policy;
 pub mod sessions;
