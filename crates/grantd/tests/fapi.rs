@@ -269,6 +269,46 @@ async fn fapi2_app_completes_par_pkce_dpop_and_calls_the_api_with_a_bound_token(
     assert_eq!(intro.json["active"], true, "{}", intro.text);
     assert_eq!(intro.json["cnf"]["jkt"], json!(dpop.jkt()));
     assert_eq!(intro.json["token_type"], "DPoP");
+
+    // Refresh (FAPI 2.0 §5.3.2.1): a client that lost the answer retries
+    // with the previous token and gets the same pair, past the grace
+    // window, until it uses the new refresh token.
+    let refresh = |rt: &str| {
+        form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", rt),
+            ("client_assertion_type", ASSERTION_TYPE),
+            ("client_assertion", &assertion(&server, &app, &client_key)),
+        ])
+    };
+    let mut nonce = intro.header("dpop-nonce").unwrap_or(&nonce).to_string();
+    let mut send = async |rt: &str| {
+        let proof = dpop.proof("POST", &token_url, |c| c["nonce"] = json!(nonce));
+        let r = post(&server, "/oauth/token", &refresh(rt), Some(&proof)).await;
+        if let Some(n) = r.header("dpop-nonce") {
+            nonce = n.to_string();
+        }
+        r
+    };
+    let first = tokens.json["refresh_token"].as_str().unwrap().to_string();
+    let refreshed = send(&first).await;
+    assert_eq!(refreshed.status, 200, "{}", refreshed.text);
+    server.advance(30); // past the 10-second grace window
+    let retried = send(&first).await;
+    assert_eq!(retried.status, 200, "the retry succeeds: {}", retried.text);
+    assert_eq!(retried.json["access_token"], refreshed.json["access_token"]);
+    assert_eq!(
+        retried.json["refresh_token"],
+        refreshed.json["refresh_token"]
+    );
+    let second = refreshed.json["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(send(&second).await.status, 200);
+    let stale = send(&first).await;
+    assert_eq!(stale.status, 400, "{}", stale.text);
+    assert_eq!(stale.json["error"], "invalid_grant");
 }
 
 #[tokio::test(flavor = "multi_thread")]
