@@ -58,6 +58,8 @@ pub struct AppSpec {
     pub require_par: Option<bool>,
     /// Tokens only with a DPoP proof (RFC 9449).
     pub require_dpop: Option<bool>,
+    /// Authorization requests only as signed request objects (RFC 9101).
+    pub require_signed_request_object: Option<bool>,
     /// A security profile (`fapi2`); `null` removes it.
     #[serde(default, deserialize_with = "present")]
     pub profile: Option<Option<String>>,
@@ -342,6 +344,9 @@ pub(crate) fn apply(mut app: App, spec: AppSpec, creating: bool) -> Result<App, 
     }
     if let Some(r) = spec.require_dpop {
         app.security.require_dpop = r;
+    }
+    if let Some(r) = spec.require_signed_request_object {
+        app.security.require_signed_request_object = r;
     }
     match spec.profile {
         None => {}

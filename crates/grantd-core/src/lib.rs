@@ -25,6 +25,7 @@ pub mod par;
 pub mod rate_limits;
 pub mod registration;
 pub mod rejections;
+pub mod request_object;
 pub mod resource;
 pub mod session_policy;
 pub mod sessions;

@@ -135,6 +135,10 @@ pub struct AppSecurity {
     /// Tokens only with a DPoP proof (sender-constrained).
     #[serde(default)]
     pub require_dpop: bool,
+    /// Authorization requests only as request objects signed by the app's
+    /// key (RFC 9101), at the authorization endpoint or through PAR.
+    #[serde(default)]
+    pub require_signed_request_object: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub profile: Option<Profile>,
 }
@@ -211,6 +215,11 @@ impl App {
     /// Authorization requests must come through PAR (its own setting or the profile's).
     pub fn requires_par(&self) -> bool {
         self.security.require_par || self.is_fapi2()
+    }
+
+    /// Authorization requests must be signed request objects (RFC 9101).
+    pub fn requires_signed_request_object(&self) -> bool {
+        self.security.require_signed_request_object
     }
 
     /// Tokens must be DPoP-bound (its own setting or the profile's).

@@ -853,6 +853,40 @@ catalog! {
         "The app requires pushed authorization requests (its require_par setting, or its fapi2 profile): its authorization requests must be pushed to /oauth/par by the authenticated client, and the authorization endpoint then takes only client_id and the request_uri answered.",
         "Push the request to the pushed_authorization_request_endpoint of the discovery document, then send the browser to /oauth/authorize?client_id=…&request_uri=…; or turn off require_par for the app.";
 
+    // --- JAR: signed request objects (RFC 9101)
+    RequestObjectMalformed = "GRD-990", InvalidRequestObject, 400,
+        "Request object is not a readable JWT",
+        "The request parameter holds one signed JWT (RFC 9101 §4): three base64url parts, the header and the claims JSON objects, the claims being the authorization request's parameters (strings; max_age a number; claims an object; resource a string or an array of strings), typ oauth-authz-req+jwt or none, and no request or request_uri inside. The description says what could not be read.",
+        "Sign the authorization request's parameters as a JWT with your OAuth library's request-object support (e.g. openid-client's buildAuthorizationUrlWithJAR) and send it unchanged as request.";
+    RequestObjectAlg = "GRD-991", InvalidRequestObject, 400,
+        "Request object unsigned or signed with an algorithm grantd does not take",
+        "grantd takes only request objects signed with an asymmetric key the app registered, with an algorithm of request_object_signing_alg_values_supported (discovery): unsigned (alg none) and HMAC-signed objects are refused, since whoever reads the URL could make or replay them. The algorithm must also fit the key (an EC key signs ES256 or ES384).",
+        "Sign the request object with the private key whose public half is in the app's jwks or jwks_uri, with ES256, PS256 or another listed algorithm.";
+    RequestObjectNoKeys = "GRD-992", InvalidRequestObject, 400,
+        "The app has no keys to verify its request object",
+        "A request object is verified with the app's registered public keys (jwks or jwks_uri), and this app has none.",
+        "Register the app's public key set (the console's key set field, or jwks / jwks_uri through the admin API), then sign request objects with its private key.";
+    RequestObjectSignature = "GRD-993", InvalidRequestObject, 400,
+        "Request object's signature does not verify",
+        "The request object's signature does not verify with the app's key the description names, or its header names a kid the app did not register: it was signed with another key, or changed after signing.",
+        "Sign with the private key of a registered key (its kid in the header), and send the JWT unchanged.";
+    RequestObjectClaims = "GRD-994", InvalidRequestObject, 400,
+        "Request object's client_id, iss or aud is wrong",
+        "A request object names the client that signed it and the server it is for (RFC 9101 §4, §5, §6.3): its client_id must equal the client_id sent beside it, iss (when present) the client_id, and aud must be grantd's issuer. The description names the claim, the value sent and the value expected.",
+        "Set client_id and iss to your client id and aud to the issuer of grantd's discovery document, and send the same client_id beside request.";
+    RequestObjectLifetime = "GRD-995", InvalidRequestObject, 400,
+        "Request object expired, not yet valid, or without exp",
+        "A request object carries exp and is taken until then; nbf, when present, must have passed; and it may live at most 60 minutes from nbf (or from now) to exp (FAPI 2.0 Message Signing §5.3.1). The description gives the times.",
+        "Sign a fresh request object for each authorization request, with exp a few minutes ahead, and keep the signer's clock in sync.";
+    RequestObjectRequired = "GRD-996", InvalidRequest, 400,
+        "This app sends authorization requests only as signed request objects",
+        "The app requires signed request objects (its require_signed_request_object setting): the parameters of its authorization requests must come in a JWT signed by its key, as request at the authorization endpoint or at /oauth/par.",
+        "Sign the parameters as a request object and send it as request (with client_id); or turn off require_signed_request_object for the app.";
+    RequestWithRequestUri = "GRD-997", InvalidRequest, 400,
+        "Both request and request_uri sent",
+        "An authorization request carries its request object by value (request) or its pushed request by reference (request_uri), not both (RFC 9101 §5).",
+        "Send one: the signed request object as request, or the request_uri answered by /oauth/par.";
+
     // --- DPoP (RFC 9449)
     DpopProofMalformed = "GRD-930", InvalidDpopProof, 400,
         "DPoP proof is not a readable JWT",

@@ -171,6 +171,104 @@ impl OAuthError {
         .with_parameter("request_uri")
     }
 
+    // --- JAR (RFC 9101) -----------------------------------------------------------
+
+    /// `what`: what could not be read, in grantd's words.
+    pub fn request_object_malformed(what: &str) -> Self {
+        Self::new(
+            Code::RequestObjectMalformed,
+            format!("The request object cannot be read: {what}. Send one JWT signed by the app's key, its claims the authorization request's parameters."),
+        )
+        .with_parameter("request")
+    }
+
+    /// `alg`: the header's; `key`: the key family it does not fit, if that is the fault.
+    pub fn request_object_alg(alg: &str, key: Option<&str>) -> Self {
+        let why = match key {
+            Some(k) => format!("it does not fit the app's key, {k}"),
+            None if alg.is_empty() || alg.eq_ignore_ascii_case("none") => {
+                "an unsigned request object could be made by anyone".into()
+            }
+            None if alg.starts_with("HS") => {
+                "an HMAC is not a signature by the app's registered key".into()
+            }
+            None => "grantd does not take it".into(),
+        };
+        Self::new(
+            Code::RequestObjectAlg,
+            format!(
+                "The request object is signed with alg '{}': {why}. Sign it with the app's private key using one of request_object_signing_alg_values_supported (ES256, PS256, RS256, EdDSA, ...).",
+                echo(alg, 20)
+            ),
+        )
+        .with_parameter("request")
+    }
+
+    pub fn request_object_no_keys(client_id: &str, name: &str) -> Self {
+        Self::new(
+            Code::RequestObjectNoKeys,
+            format!(
+                "App '{}' ({}) sent a signed request object but registered no public keys to verify it: set the app's jwks or jwks_uri (admin API, CLI `grantd app update --jwks`, or the console's key set field).",
+                sanitize(name, 60),
+                sanitize(client_id, 60)
+            ),
+        )
+        .with_parameter("request")
+    }
+
+    /// `kid`: the key tried; `registered`: the app's kids, when the header named another.
+    pub fn request_object_signature(kid: &str, registered: Option<&[String]>) -> Self {
+        let text = match registered {
+            Some(kids) => format!(
+                "The request object's header names kid '{}', which is not one of the app's keys ({}). Sign with a registered key and name its kid.",
+                sanitize(kid, 60),
+                if kids.is_empty() { "none have a kid".to_string() } else { kids.iter().map(|k| sanitize(k, 60)).collect::<Vec<_>>().join(", ") }
+            ),
+            None => format!(
+                "The request object's signature does not verify with the app's registered key '{}': it was signed with another private key or changed after signing.",
+                sanitize(kid, 60)
+            ),
+        };
+        Self::new(Code::RequestObjectSignature, text).with_parameter("request")
+    }
+
+    /// `claim` sent `sent` (None: absent) where `expected` was due.
+    pub fn request_object_claims(claim: &str, sent: Option<&str>, expected: &str) -> Self {
+        let sent = match sent {
+            Some(s) => format!("'{}'", echo(s, 80)),
+            None => "nothing".into(),
+        };
+        Self::new(
+            Code::RequestObjectClaims,
+            format!("The request object's {claim} is {sent}; grantd expects '{}'. Set it so, and sign again.", sanitize(expected, 120)),
+        )
+        .with_parameter("request")
+    }
+
+    pub fn request_object_lifetime(what: String) -> Self {
+        Self::new(Code::RequestObjectLifetime, what).with_parameter("request")
+    }
+
+    pub fn request_object_required(name: &str, client_id: &str) -> Self {
+        Self::new(
+            Code::RequestObjectRequired,
+            format!(
+                "App '{}' ({}) takes authorization requests only as signed request objects (its require_signed_request_object setting): send the parameters in a JWT signed by the app's key as request, with client_id beside it, at /oauth/authorize or /oauth/par.",
+                sanitize(name, 60),
+                sanitize(client_id, 60)
+            ),
+        )
+        .with_parameter("request")
+    }
+
+    pub fn request_with_request_uri() -> Self {
+        Self::new(
+            Code::RequestWithRequestUri,
+            "The authorization request carries both request and request_uri: send the signed request object as request, or the request_uri /oauth/par answered, not both.",
+        )
+        .with_parameter("request_uri")
+    }
+
     // --- DPoP (RFC 9449) ---------------------------------------------------------
 
     pub fn dpop_proof_malformed(why: &str) -> Self {

@@ -264,6 +264,9 @@ struct SpecArgs {
     /// Tokens only with a DPoP proof (sender-constrained, RFC 9449).
     #[arg(long)]
     require_dpop: Option<bool>,
+    /// Authorization requests only as request objects signed by the app's key (RFC 9101).
+    #[arg(long)]
+    require_signed_request_object: Option<bool>,
     /// A security profile: fapi2 (FAPI 2.0 Security Profile), or none to remove it.
     #[arg(long)]
     profile: Option<String>,
@@ -330,6 +333,7 @@ impl From<SpecArgs> for AppSpec {
             allow_plain_pkce: a.allow_plain_pkce,
             require_par: a.require_par,
             require_dpop: a.require_dpop,
+            require_signed_request_object: a.require_signed_request_object,
             profile: a.profile.map(|p| (p != "none").then_some(p)),
             resource_server: a.resource_server,
             allowed_origins: a
