@@ -635,3 +635,37 @@ pub struct BrowserSession {
     pub created_at: UnixTime,
     pub expires_at: UnixTime,
 }
+
+/// An initial access token (RFC 7591 §3) an operator issued so that a client
+/// may register itself: stored by its SHA-256, with an optional expiry and
+/// an optional number of registrations it allows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegistrationToken {
+    pub id: String,
+    pub label: String,
+    pub hash: [u8; 32],
+    pub created_at: UnixTime,
+    pub expires_at: Option<UnixTime>,
+    pub max_uses: Option<i64>,
+    /// Registrations made with it so far.
+    pub uses: i64,
+    pub revoked_at: Option<UnixTime>,
+}
+
+/// A dynamically registered app's registration (RFC 7591, RFC 7592): the
+/// hash of its registration access token and the client metadata grantd
+/// keeps beside the app (contacts, logo_uri, client_uri, software_id, …).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Registration {
+    pub client_id: String,
+    /// SHA-256 of the registration access token.
+    pub token_hash: [u8; 32],
+    /// The metadata as a JSON object.
+    pub metadata: String,
+    /// The initial access token it was registered with (none: open registration).
+    pub initial_token_id: Option<String>,
+    /// That token's label, kept so the console can name it after it is revoked.
+    pub initial_token_label: Option<String>,
+    pub created_at: UnixTime,
+    pub updated_at: UnixTime,
+}

@@ -35,6 +35,12 @@ pub enum RfcError {
     InvalidRequestUri,
     /// RFC 9101 §6.2.
     InvalidRequestObject,
+    /// RFC 7591 §3.2.2.
+    InvalidRedirectUri,
+    /// RFC 7591 §3.2.2.
+    InvalidClientMetadata,
+    /// RFC 7591 §3.2.2.
+    InvalidSoftwareStatement,
 }
 
 impl RfcError {
@@ -63,6 +69,9 @@ impl RfcError {
             RfcError::UseDpopNonce => "use_dpop_nonce",
             RfcError::InvalidRequestUri => "invalid_request_uri",
             RfcError::InvalidRequestObject => "invalid_request_object",
+            RfcError::InvalidRedirectUri => "invalid_redirect_uri",
+            RfcError::InvalidClientMetadata => "invalid_client_metadata",
+            RfcError::InvalidSoftwareStatement => "invalid_software_statement",
         }
     }
 }
@@ -965,6 +974,48 @@ catalog! {
         "FAPI 2.0: the app's settings break the profile",
         "An app with profile fapi2 must be confidential (server-web or server-only platform) and must not be enabled for the implicit or password grants; the description names the setting.",
         "Change the setting named in the description, or register the app without profile fapi2.";
+
+    // --- Dynamic client registration (RFC 7591, RFC 7592)
+    RegistrationRedirectUri = "GRD-960", InvalidRedirectUri, 400,
+        "Redirect URI not allowed for a self-registered client",
+        "A client that registers itself (RFC 7591) may register redirect URIs of three kinds only: https URIs; for a public (native) client, http on a loopback host (127.0.0.1, [::1] or localhost, any port, RFC 8252 §7.3) and a private-use scheme in reverse domain order (com.example.app:/callback, RFC 8252 §7.1). No wildcard, no fragment, no user information; each URI is matched exactly. The description names the URI and the rule it breaks.",
+        "Register the exact https URI your app receives the code at; a native app registers a loopback URI (http://127.0.0.1/callback, the port may change at each sign-in) or a private-use scheme named after a domain you own.";
+    RegistrationMetadata = "GRD-961", InvalidClientMetadata, 400,
+        "Client metadata value invalid",
+        "A field of the registration request (RFC 7591 §2) has a value grantd cannot take: the wrong JSON type, an unknown value, too long, or a URL that is not https. The description names the field, what was sent and what is accepted.",
+        "Correct the field named in the description and register again.";
+    RegistrationPolicy = "GRD-962", InvalidClientMetadata, 400,
+        "Grant, response type or authentication method not allowed for a self-registered client",
+        "A client that registers itself gets the authorization_code and refresh_token grants (response type code); client_credentials only with an initial access token from the operator, and only for a confidential client that does not also use the code flow (grantd keeps such clients apart as server-only apps). token_endpoint_auth_method is none (a public client, which proves itself with PKCE), client_secret_basic, client_secret_post or private_key_jwt (with jwks or jwks_uri). The description names the value refused and what would be accepted.",
+        "Ask for the grants and method named in the description, or ask the operator to register the app (admin API or console) if it needs more.";
+    SoftwareStatementUnsupported = "GRD-963", InvalidSoftwareStatement, 400,
+        "Software statements are not accepted",
+        "The registration request carries a software_statement (RFC 7591 §2.3). grantd does not trust any software statement issuer, so it cannot take the statement's claims.",
+        "Send the client metadata as plain fields of the JSON body and leave software_statement out; operators vouch for clients with initial access tokens instead.";
+    RegistrationClosed = "GRD-964", InvalidToken, 401,
+        "Registration needs an initial access token",
+        "This grantd does not take open registration (registration.open is off, the default): a client may register itself only with an initial access token the operator issued (RFC 7591 §3), sent as Authorization: Bearer <token>.",
+        "Ask the operator for an initial access token (grantd registration-token create, or POST /admin/v1/registration-tokens) and send it as a bearer token; operators who want anyone to register set registration.open = true.";
+    InitialTokenInvalid = "GRD-965", InvalidToken, 401,
+        "Initial access token unknown or revoked",
+        "The bearer token sent to the registration endpoint is not an initial access token of this grantd, or the operator revoked it.",
+        "Ask the operator for a current initial access token (grantd registration-token list shows which are live).";
+    InitialTokenSpent = "GRD-966", InvalidToken, 401,
+        "Initial access token expired or used up",
+        "The initial access token is valid only until its expiry and for as many registrations as the operator allowed (max uses); this one is past its expiry or has registered its last client.",
+        "Ask the operator for a new initial access token (grantd registration-token create --max-uses N --expires 7d).";
+    RegistrationAccessTokenInvalid = "GRD-967", InvalidToken, 401,
+        "Registration access token missing or wrong",
+        "The client configuration endpoint (RFC 7592) reads and changes a registration only with the registration access token answered when the client registered, sent as Authorization: Bearer <token>. None was sent, or the one sent is not this client's (or the client no longer exists). Tokens are compared by hash in constant time.",
+        "Send the registration_access_token from the registration response as a bearer token to the registration_client_uri it came with. A lost token cannot be shown again: the operator can delete the app, and the client registers anew.";
+    RegistrationBody = "GRD-968", InvalidClientMetadata, 400,
+        "Registration body is not a JSON object",
+        "A registration request (RFC 7591 §3.1) and an update (RFC 7592 §2.2) carry the client metadata as one JSON object with Content-Type: application/json. This body is not one (the wrong content type, broken JSON, or JSON of another shape).",
+        "POST the metadata as a JSON object, e.g. {\"redirect_uris\": [\"https://app.example.com/cb\"], \"client_name\": \"My app\"}, with Content-Type: application/json.";
+    RegistrationTokenRequest = "GRD-969", InvalidRequest, 400,
+        "Initial access token request invalid",
+        "The operator's request to issue or revoke an initial access token (admin API /admin/v1/registration-tokens or grantd registration-token) has a field grantd cannot take, or names a token that does not exist or is already revoked.",
+        "Give a label of 1 to 100 printable characters, expires_in in seconds (at least 60) and max_uses of at least 1, or name a live token's id (grantd registration-token list).";
 
     // --- Diagnoses only `grantd doctor` makes (of a request it reads, not one it answers)
     NoOAuthRequest = "GRD-800", InvalidRequest, 400,

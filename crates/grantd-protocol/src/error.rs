@@ -478,6 +478,105 @@ impl OAuthError {
             .with_parameter("profile")
     }
 
+    // --- dynamic client registration (RFC 7591, RFC 7592) ---------------------------
+
+    /// A redirect URI a self-registered client may not have; `why` names the rule.
+    pub fn registration_redirect_uri(sent: &str, why: &str) -> Self {
+        Self::new(
+            Code::RegistrationRedirectUri,
+            format!(
+                "redirect_uris holds '{}', which a self-registered client may not use: {why}.",
+                echo(sent, 120)
+            ),
+        )
+        .with_parameter("redirect_uris")
+    }
+
+    /// A client metadata field with a value grantd cannot take.
+    pub fn registration_metadata(field: &'static str, why: impl fmt::Display) -> Self {
+        Self::new(
+            Code::RegistrationMetadata,
+            format!("The client metadata field '{field}' is invalid: {why}."),
+        )
+        .with_parameter(field)
+    }
+
+    /// A grant, response type or authentication method a self-registered client may not have.
+    pub fn registration_policy(field: &'static str, why: impl fmt::Display) -> Self {
+        Self::new(Code::RegistrationPolicy, format!("{field}: {why}.")).with_parameter(field)
+    }
+
+    pub fn software_statement_unsupported() -> Self {
+        Self::new(
+            Code::SoftwareStatementUnsupported,
+            "The request carries a software_statement; grantd trusts no software statement issuer. Send the metadata as plain JSON fields and leave software_statement out.",
+        )
+        .with_parameter("software_statement")
+    }
+
+    pub fn registration_closed() -> Self {
+        Self::new(
+            Code::RegistrationClosed,
+            "No initial access token was sent, and this server takes registrations only with one (registration.open is off). Send Authorization: Bearer <initial access token> from the operator (grantd registration-token create).",
+        )
+        .with_challenge(Challenge::Bearer)
+    }
+
+    pub fn initial_token_invalid(revoked: bool) -> Self {
+        let what = if revoked {
+            "was revoked by the operator"
+        } else {
+            "is not an initial access token of this server"
+        };
+        Self::new(
+            Code::InitialTokenInvalid,
+            format!("The bearer token sent to the registration endpoint {what}. Ask the operator for a current one (grantd registration-token list)."),
+        )
+        .with_challenge(Challenge::Bearer)
+    }
+
+    /// `expired_at`: RFC 3339 time it expired; else `max_uses` were made.
+    pub fn initial_token_spent(label: &str, expired_at: Option<&str>, max_uses: i64) -> Self {
+        let why = match expired_at {
+            Some(at) => format!("expired at {at}"),
+            None => format!("has registered its {max_uses} client(s), its max uses"),
+        };
+        Self::new(
+            Code::InitialTokenSpent,
+            format!(
+                "The initial access token '{}' {why}. Ask the operator for a new one (grantd registration-token create).",
+                sanitize(label, 100)
+            ),
+        )
+        .with_challenge(Challenge::Bearer)
+    }
+
+    /// `why`: what was wrong (none sent, not this client's).
+    pub fn registration_access_token_invalid(client_id: &str, why: &str) -> Self {
+        Self::new(
+            Code::RegistrationAccessTokenInvalid,
+            format!(
+                "The client configuration endpoint of '{}' needs its registration access token as Authorization: Bearer <token>: {why}. Send the registration_access_token answered when the client registered.",
+                sanitize(client_id, 60)
+            ),
+        )
+        .with_challenge(Challenge::Bearer)
+    }
+
+    pub fn registration_body(why: &str) -> Self {
+        Self::new(
+            Code::RegistrationBody,
+            format!("The registration body is not a JSON object of client metadata: {why}. POST the metadata as one JSON object with Content-Type: application/json."),
+        )
+    }
+
+    pub fn registration_token_request(why: impl fmt::Display) -> Self {
+        Self::new(
+            Code::RegistrationTokenRequest,
+            format!("The initial access token request is invalid: {why}."),
+        )
+    }
+
     // --- request transmission ----------------------------------------------------
 
     pub fn method_not_allowed(method: &str, path: &str, allow: &'static str) -> Self {

@@ -12,6 +12,7 @@ pub mod grant;
 pub mod hint;
 pub mod jwks_uri;
 pub mod redirect_uri;
+pub mod registration;
 pub mod requests;
 pub mod scope;
 pub mod secret;

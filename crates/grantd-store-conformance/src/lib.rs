@@ -54,6 +54,7 @@ pub mod devices;
 pub mod fapi;
 pub mod keys;
 pub mod purge;
+pub mod registrations;
 pub mod rejections;
 pub mod sessions;
 pub mod settings;
@@ -113,6 +114,11 @@ macro_rules! tests {
             fapi::pushed_requests_are_used_once_and_purged_when_expired,
             fapi::concurrent_uses_of_a_pushed_request_have_one_winner,
             fapi::dpop_bindings_round_trip_replace_and_expire,
+
+            registrations::registration_tokens_round_trip_and_revoke_once,
+            registrations::register_app_uses_the_initial_token_within_its_limits,
+            registrations::concurrent_registrations_never_exceed_max_uses,
+            registrations::update_registration_is_a_compare_and_set_and_goes_with_the_app,
 
             users::users_round_trip_and_are_found_by_email_and_phone,
             users::user_conflicts_name_the_unique_key,

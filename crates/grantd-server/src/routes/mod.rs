@@ -7,6 +7,7 @@ pub mod console_snippets;
 pub mod device;
 pub mod docs;
 pub mod meta;
+pub mod register;
 pub mod restapi;
 pub mod token;
 
