@@ -43,7 +43,7 @@
 #   SCENARIOS (all of the above)
 #   POOL (256)     sessions in the refresh scenario's pool
 #   CODES (20000)  authorization codes minted for each round of the code scenario
-#   REVOKE_POOL (40000)  access tokens issued for each round of the revoke scenario
+#   REVOKE_POOL (120000)  access tokens issued for each round of the revoke scenario
 #   PEERS          passed to compare.sh (its default "ceiling oidc-provider"; empty = grantd only)
 #   SHARED_BENCH   the shared benchmark (default: ../shared/bench from the repo root)
 #   NO_SHARED=1    ignore the shared benchmark, measure grantd alone
@@ -422,8 +422,8 @@ prepare_pool() { # scenario round
       mint_pool "$tmp/code-pool" "${CODES:-20000}" codes "$code_cid" "$redirect" "$challenge" \
         signin@example.com "bench password 0123456789" ;;
     revoke)
-      say "revoke: issuing ${REVOKE_POOL:-40000} opaque access tokens to revoke"
-      mint_pool "$tmp/revoke-pool" "${REVOKE_POOL:-40000}" tokens "$basic" "$BENCH_BODY" access_token ;;
+      say "revoke: issuing ${REVOKE_POOL:-120000} opaque access tokens to revoke"
+      mint_pool "$tmp/revoke-pool" "${REVOKE_POOL:-120000}" tokens "$basic" "$BENCH_BODY" access_token ;;
   esac
 }
 # The load of a pool scenario; prints "grantd rps p50_ms p99_ms errors -".

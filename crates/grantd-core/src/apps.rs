@@ -58,6 +58,8 @@ pub struct AppSpec {
     pub require_par: Option<bool>,
     /// Tokens only with a DPoP proof (RFC 9449).
     pub require_dpop: Option<bool>,
+    /// Authorization requests only as signed request objects (RFC 9101).
+    pub require_signed_request_object: Option<bool>,
     /// A security profile (`fapi2`); `null` removes it.
     #[serde(default, deserialize_with = "present")]
     pub profile: Option<Option<String>>,
@@ -205,7 +207,7 @@ fn check_ttl(field: &'static str, value: u64, (lo, hi): (u64, u64)) -> Result<u6
 
 /// Applies `spec` on top of `app`, checking every rule. `app` is a fresh
 /// default for create.
-fn apply(mut app: App, spec: AppSpec, creating: bool) -> Result<App, OAuthError> {
+pub(crate) fn apply(mut app: App, spec: AppSpec, creating: bool) -> Result<App, OAuthError> {
     if let Some(name) = spec.name {
         let name = name.trim().to_string();
         if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
@@ -406,6 +408,9 @@ fn apply(mut app: App, spec: AppSpec, creating: bool) -> Result<App, OAuthError>
     if let Some(r) = spec.require_dpop {
         app.security.require_dpop = r;
     }
+    if let Some(r) = spec.require_signed_request_object {
+        app.security.require_signed_request_object = r;
+    }
     match spec.profile {
         None => {}
         Some(None) => app.security.profile = None,
@@ -499,8 +504,39 @@ fn client_ids(field: &str, ids: Vec<String>) -> Result<Vec<String>, OAuthError> 
     Ok(out)
 }
 
+/// A new app's record before its settings are applied: a fresh client id.
+pub(crate) fn blank_app(account_id: String, now: crate::clock::UnixTime) -> App {
+    App {
+        client_id: random_id(22),
+        account_id,
+        name: String::new(),
+        platform_type: PlatformType::ServerOnly,
+        grants: Vec::new(),
+        redirect_uris: Vec::new(),
+        scopes: Scopes::default(),
+        distribution: Distribution::Private,
+        issue_refresh_tokens: false,
+        access_token_ttl: DEFAULT_ACCESS_TTL,
+        refresh_token_ttl: DEFAULT_REFRESH_TTL,
+        access_token_format: AccessTokenFormat::Jwt,
+        allow_plain_pkce: false,
+        resource_server: false,
+        rate_limits: Default::default(),
+        token_exchange: None,
+        allowed_origins: Vec::new(),
+        jwks: None,
+        jwks_uri: None,
+        security: Default::default(),
+        links: Default::default(),
+        secret_hash: None,
+        created_at: now,
+        updated_at: now,
+        revision: 1,
+    }
+}
+
 /// How often an update is retried when a concurrent change got there first.
-const UPDATE_ATTEMPTS: usize = 8;
+pub(crate) const UPDATE_ATTEMPTS: usize = 8;
 
 impl Grantd {
     /// Whether an app with this client id was read recently (the app cache):
@@ -514,33 +550,7 @@ impl Grantd {
     pub async fn create_app(&self, spec: AppSpec) -> Result<CreatedApp, OAuthError> {
         let now = self.now();
         let account_id = self.account_or_default(spec.account_id.clone()).await?;
-        let blank = App {
-            client_id: random_id(22),
-            account_id,
-            name: String::new(),
-            platform_type: PlatformType::ServerOnly,
-            grants: Vec::new(),
-            redirect_uris: Vec::new(),
-            scopes: Scopes::default(),
-            distribution: Distribution::Private,
-            issue_refresh_tokens: false,
-            access_token_ttl: DEFAULT_ACCESS_TTL,
-            refresh_token_ttl: DEFAULT_REFRESH_TTL,
-            access_token_format: AccessTokenFormat::Jwt,
-            allow_plain_pkce: false,
-            resource_server: false,
-            rate_limits: Default::default(),
-            token_exchange: None,
-            allowed_origins: Vec::new(),
-            jwks: None,
-            jwks_uri: None,
-            security: Default::default(),
-            links: Default::default(),
-            secret_hash: None,
-            created_at: now,
-            updated_at: now,
-            revision: 1,
-        };
+        let blank = blank_app(account_id, now);
         let policy_given = spec.token_exchange.is_some();
         let mut app = apply(blank, spec, true)?;
         if policy_given {

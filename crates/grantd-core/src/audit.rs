@@ -29,6 +29,8 @@ pub mod kind {
     pub const USER_ENABLED: &str = "user_enabled";
     pub const PASSWORD_RESET: &str = "password_reset";
     pub const ROLE_CHANGED: &str = "role_changed";
+    pub const REGISTRATION_TOKEN_CREATED: &str = "registration_token_created";
+    pub const REGISTRATION_TOKEN_REVOKED: &str = "registration_token_revoked";
 }
 
 /// Who did what an entry records: `id` is `admin` for the admin token (its

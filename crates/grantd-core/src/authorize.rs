@@ -115,21 +115,22 @@ impl Grantd {
         &self,
         params: &Params,
     ) -> Result<AuthorizeContext, AuthorizeError> {
-        let (params, pushed) = self.resolve_pushed(params).await?;
-        let mut ctx = self.authorize_checked(&params, pushed).await?;
-        if pushed {
-            ctx.request.pushed = Some(self.seal_pushed(&ctx.request));
+        let (params, origin) = self.resolve_pushed(params).await?;
+        let mut ctx = self.authorize_checked(&params, origin).await?;
+        if origin.pushed || origin.signed {
+            ctx.request.pushed = Some(self.seal_pushed(&ctx.request, origin));
         }
         Ok(ctx)
     }
 
     /// The checks of an authorization request whose parameters are known;
-    /// `pushed`: they came through PAR.
+    /// `origin`: whether they came through PAR, from a signed request object.
     pub(crate) async fn authorize_checked(
         &self,
         params: &Params,
-        pushed: bool,
+        origin: crate::request_object::Origin,
     ) -> Result<AuthorizeContext, AuthorizeError> {
+        let pushed = origin.pushed;
         let request = AuthorizeRequest {
             pushed: None,
             ..AuthorizeRequest::read(params, &self.token_endpoint())?
@@ -194,6 +195,22 @@ impl Grantd {
             "check_pushed_request",
             &[("pushed", if pushed { "yes" } else { "no" })],
             par,
+        )?;
+        let signed = if app.requires_signed_request_object() && !origin.signed {
+            Err(OAuthError::request_object_required(
+                &app.name,
+                &app.client_id,
+            ))
+        } else {
+            Ok(())
+        };
+        trace::check(
+            "check_request_object",
+            &[(
+                "signed request object",
+                if origin.signed { "yes" } else { "no" },
+            )],
+            signed,
         )?;
         let registered: Vec<String> = app.redirect_uris.iter().map(|u| u.to_string()).collect();
         let sent_uri = request.redirect_uri.as_deref().unwrap_or("(none)");

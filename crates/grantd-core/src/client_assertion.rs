@@ -229,14 +229,14 @@ impl Grantd {
     }
 }
 
-fn decode_part(part: &str) -> Option<Value> {
+pub(crate) fn decode_part(part: &str) -> Option<Value> {
     URL_SAFE_NO_PAD
         .decode(part.trim_end_matches('='))
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
 }
 
-fn kids(jwks: &JwkSet) -> Vec<String> {
+pub(crate) fn kids(jwks: &JwkSet) -> Vec<String> {
     jwks.keys
         .iter()
         .filter_map(|k| k.common.key_id.clone())
@@ -253,7 +253,7 @@ fn find_key<'a>(jwks: &'a JwkSet, kid: Option<&str>) -> Result<&'a Jwk, OAuthErr
     found.ok_or_else(|| OAuthError::client_assertion_unknown_key(kid, &kids(jwks)))
 }
 
-fn key_family(key: &Jwk) -> &'static str {
+pub(crate) fn key_family(key: &Jwk) -> &'static str {
     match key.algorithm {
         AlgorithmParameters::RSA(_) => "an RSA key (RS256, RS384, RS512, PS256, PS384, PS512)",
         AlgorithmParameters::EllipticCurve(_) => "an EC key (ES256, ES384)",

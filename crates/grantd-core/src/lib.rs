@@ -24,7 +24,9 @@ pub mod origins;
 pub mod own_token;
 pub mod par;
 pub mod rate_limits;
+pub mod registration;
 pub mod rejections;
+pub mod request_object;
 pub mod resource;
 pub mod session_policy;
 pub mod sessions;
@@ -83,6 +85,9 @@ pub struct Policy {
     pub lockout_threshold: u32,
     pub lockout_window: i64,
     pub lockout_duration: i64,
+    /// Clients may register themselves without an initial access token
+    /// (RFC 7591 open registration).
+    pub registration_open: bool,
 }
 
 /// What a refresh token presented again after its grace window does
@@ -138,6 +143,7 @@ impl Default for Policy {
             lockout_threshold: 5,
             lockout_window: 900,
             lockout_duration: 900,
+            registration_open: false,
         }
     }
 }

@@ -140,6 +140,10 @@ pub struct AppSecurity {
     /// Tokens only with a DPoP proof (sender-constrained).
     #[serde(default)]
     pub require_dpop: bool,
+    /// Authorization requests only as request objects signed by the app's
+    /// key (RFC 9101), at the authorization endpoint or through PAR.
+    #[serde(default)]
+    pub require_signed_request_object: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub profile: Option<Profile>,
 }
@@ -237,6 +241,11 @@ impl App {
     /// Authorization requests must come through PAR (its own setting or the profile's).
     pub fn requires_par(&self) -> bool {
         self.security.require_par || self.is_fapi2()
+    }
+
+    /// Authorization requests must be signed request objects (RFC 9101).
+    pub fn requires_signed_request_object(&self) -> bool {
+        self.security.require_signed_request_object
     }
 
     /// Tokens must be DPoP-bound (its own setting or the profile's).
@@ -718,6 +727,40 @@ pub struct LogoutDelivery {
     pub last_error: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_attempt_at: Option<UnixTime>,
+    pub created_at: UnixTime,
+    pub updated_at: UnixTime,
+}
+
+/// An initial access token (RFC 7591 §3) an operator issued so that a client
+/// may register itself: stored by its SHA-256, with an optional expiry and
+/// an optional number of registrations it allows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegistrationToken {
+    pub id: String,
+    pub label: String,
+    pub hash: [u8; 32],
+    pub created_at: UnixTime,
+    pub expires_at: Option<UnixTime>,
+    pub max_uses: Option<i64>,
+    /// Registrations made with it so far.
+    pub uses: i64,
+    pub revoked_at: Option<UnixTime>,
+}
+
+/// A dynamically registered app's registration (RFC 7591, RFC 7592): the
+/// hash of its registration access token and the client metadata grantd
+/// keeps beside the app (contacts, logo_uri, client_uri, software_id, …).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Registration {
+    pub client_id: String,
+    /// SHA-256 of the registration access token.
+    pub token_hash: [u8; 32],
+    /// The metadata as a JSON object.
+    pub metadata: String,
+    /// The initial access token it was registered with (none: open registration).
+    pub initial_token_id: Option<String>,
+    /// That token's label, kept so the console can name it after it is revoked.
+    pub initial_token_label: Option<String>,
     pub created_at: UnixTime,
     pub updated_at: UnixTime,
 }

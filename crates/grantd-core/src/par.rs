@@ -14,6 +14,7 @@ use crate::authorize::AuthorizeError;
 use crate::crypto::{b64url, constant_time_eq, random_token, sha256};
 use crate::dpop::Presented;
 use crate::model::{PushedRequest, PushedUse};
+use crate::request_object::{Origin, SIGNED_MARK};
 use crate::Grantd;
 use grantd_protocol::authorize::AuthorizeRequest;
 use grantd_protocol::dpop::is_thumbprint;
@@ -55,6 +56,16 @@ impl Grantd {
                 return Err(OAuthError::par_client_mismatch(sent, &app.client_id));
             }
         }
+        // A request object's claims replace every other parameter (RFC 9101 §6.3).
+        let signed = params.get("request").is_some();
+        let opened;
+        let params = match params.get("request") {
+            Some(jwt) => {
+                opened = self.open_request_object(&app, jwt).await?;
+                &opened
+            }
+            None => params,
+        };
         // A proof at PAR binds the code to its key (RFC 9449 §10.1), as dpop_jkt does.
         let jkt = match dpop {
             Some(p) => Some(self.verify_dpop(p, None, app.requires_dpop()).await?.jkt),
@@ -72,7 +83,12 @@ impl Grantd {
         let mut pairs: Vec<(String, String)> = params
             .pairs()
             .iter()
-            .filter(|(n, _)| !NOT_KEPT.contains(&n.as_str()) && n != "client_id" && n != "pushed")
+            .filter(|(n, _)| {
+                !NOT_KEPT.contains(&n.as_str())
+                    && n != "client_id"
+                    && n != "pushed"
+                    && n != SIGNED_MARK
+            })
             .cloned()
             .collect();
         pairs.push(("client_id".into(), app.client_id.clone()));
@@ -81,12 +97,22 @@ impl Grantd {
                 pairs.push(("dpop_jkt".into(), jkt.clone()));
             }
         }
-        let kept = Params::from_pairs(pairs);
+        let origin = Origin {
+            pushed: true,
+            signed,
+        };
         // The authorization endpoint's rules, with the request counted as pushed.
-        match self.authorize_checked(&kept, true).await {
+        match self
+            .authorize_checked(&Params::from_pairs(pairs.clone()), origin)
+            .await
+        {
             Ok(_) => {}
             Err(AuthorizeError::Page(e) | AuthorizeError::Redirect(_, e)) => return Err(e),
         }
+        if signed {
+            pairs.push((SIGNED_MARK.into(), "1".into()));
+        }
+        let kept = Params::from_pairs(pairs);
         let reference = random_token();
         let request_uri = format!("{REQUEST_URI_PREFIX}{reference}");
         let now = self.now();
@@ -108,13 +134,36 @@ impl Grantd {
         })
     }
 
-    /// The parameters of an authorization request, and whether they came
-    /// from a pushed request: the pushed ones for a `request_uri` (used up
-    /// here), the forms' own with a valid seal, or the query's as sent.
+    /// The parameters of an authorization request, and where they came
+    /// from: the pushed ones for a `request_uri` (used up here), a request
+    /// object's (verified here), the forms' own with a valid seal, or the
+    /// query's as sent.
     pub(crate) async fn resolve_pushed(
         &self,
         params: &Params,
-    ) -> Result<(Params, bool), OAuthError> {
+    ) -> Result<(Params, Origin), OAuthError> {
+        if let Some(jwt) = params.get("request") {
+            if params.contains("request_uri") {
+                return Err(OAuthError::request_with_request_uri());
+            }
+            let client_id = params.get("client_id").ok_or_else(|| {
+                OAuthError::missing_query_parameter(
+                    "client_id",
+                    "beside request at the authorization endpoint (RFC 9101 §5)",
+                )
+            })?;
+            let Some(app) = self.find_app(client_id).await? else {
+                return Err(OAuthError::client_unknown(client_id, None));
+            };
+            let opened = self.open_request_object(&app, jwt).await?;
+            return Ok((
+                opened,
+                Origin {
+                    pushed: false,
+                    signed: true,
+                },
+            ));
+        }
         if let Some(uri) = params.get("request_uri") {
             let Some(reference) = uri.strip_prefix(REQUEST_URI_PREFIX) else {
                 return Err(OAuthError::request_uri_malformed(uri));
@@ -152,26 +201,34 @@ impl Grantd {
                     PAR_TTL,
                 ));
             }
-            let pairs: Vec<(String, String)> =
+            let mut pairs: Vec<(String, String)> =
                 serde_json::from_str(&pushed.params).map_err(|_| OAuthError::server_error())?;
-            return Ok((Params::from_pairs(pairs), true));
+            let signed = pairs.iter().any(|(n, _)| n == SIGNED_MARK);
+            pairs.retain(|(n, _)| n != SIGNED_MARK);
+            return Ok((
+                Params::from_pairs(pairs),
+                Origin {
+                    pushed: true,
+                    signed,
+                },
+            ));
         }
-        let sealed = match params.get("pushed") {
+        let origin = match params.get("pushed") {
             Some(seal) => {
                 let request = AuthorizeRequest::read(params, &self.token_endpoint())?;
-                self.seal_holds(&request, seal)
+                self.seal_holds(&request, seal).unwrap_or_default()
             }
-            None => false,
+            None => Origin::default(),
         };
-        Ok((params.clone(), sealed))
+        Ok((params.clone(), origin))
     }
 
-    fn seal_mac(&self, request: &AuthorizeRequest, expires: i64) -> String {
+    fn seal_mac(&self, request: &AuthorizeRequest, expires: i64, flags: &str) -> String {
         let unsealed = AuthorizeRequest {
             pushed: None,
             ..request.clone()
         };
-        let mut text = expires.to_string();
+        let mut text = format!("{expires}.{flags}");
         for (k, v) in unsealed.to_pairs() {
             text.push('\n');
             text.push_str(k);
@@ -181,21 +238,34 @@ impl Grantd {
         b64url(&self.keyed_hash("par-seal").digest(&[text.as_bytes()]))
     }
 
-    /// The seal the forms carry for a request that came from PAR.
-    pub(crate) fn seal_pushed(&self, request: &AuthorizeRequest) -> String {
+    /// The seal the forms carry for a request that came from PAR or a
+    /// request object: `expires.flags.mac`, flags `p` (pushed) and `s` (signed).
+    pub(crate) fn seal_pushed(&self, request: &AuthorizeRequest, origin: Origin) -> String {
         let expires = self.now() + SEAL_TTL;
-        format!("{expires}.{}", self.seal_mac(request, expires))
+        let flags = format!(
+            "{}{}",
+            if origin.pushed { "p" } else { "" },
+            if origin.signed { "s" } else { "" }
+        );
+        let mac = self.seal_mac(request, expires, &flags);
+        format!("{expires}.{flags}.{mac}")
     }
 
-    fn seal_holds(&self, request: &AuthorizeRequest, seal: &str) -> bool {
-        let Some((expires, mac)) = seal.split_once('.') else {
-            return false;
-        };
-        let Ok(expires) = expires.parse::<i64>() else {
-            return false;
-        };
-        expires > self.now()
-            && constant_time_eq(self.seal_mac(request, expires).as_bytes(), mac.as_bytes())
+    /// Where the sealed parameters came from, if the seal holds.
+    fn seal_holds(&self, request: &AuthorizeRequest, seal: &str) -> Option<Origin> {
+        let mut parts = seal.splitn(3, '.');
+        let expires = parts.next()?.parse::<i64>().ok()?;
+        let flags = parts.next()?;
+        let mac = parts.next()?;
+        let holds = expires > self.now()
+            && constant_time_eq(
+                self.seal_mac(request, expires, flags).as_bytes(),
+                mac.as_bytes(),
+            );
+        holds.then(|| Origin {
+            pushed: flags.contains('p'),
+            signed: flags.contains('s'),
+        })
     }
 }
 

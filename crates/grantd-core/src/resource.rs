@@ -29,11 +29,27 @@ pub struct Bearer {
 
 impl Grantd {
     /// The resources an app may ask tokens for: grantd's own API (its
-    /// audience) and the app's `resource_uris`.
+    /// audience, and the issuer's URLs its protected resource metadata
+    /// names) and the app's `resource_uris`.
     pub fn allowed_resources(&self, app: &crate::model::App) -> Vec<String> {
         let mut out = vec![self.config.audience.clone()];
+        if self.config.issuer != self.config.audience {
+            out.push(self.config.issuer.clone());
+        }
         out.extend(app.links.resource_uris.iter().cloned());
         out
+    }
+
+    /// Whether a resource is grantd's own API: its audience, the issuer, or
+    /// a URL under the issuer (`{issuer}/restapi`, as RFC 9728 metadata
+    /// names it). Tokens for it carry grantd's audience.
+    fn is_own_resource(&self, resource: &str) -> bool {
+        let issuer = self.config.issuer.trim_end_matches('/');
+        resource == self.config.audience
+            || resource.trim_end_matches('/') == issuer
+            || resource
+                .strip_prefix(issuer)
+                .is_some_and(|rest| rest.starts_with('/'))
     }
 
     /// One `resource` value: an absolute URI without a fragment (GRD-980),
@@ -46,7 +62,7 @@ impl Grantd {
         let r = grantd_protocol::links::resource(resource)
             .map_err(|why| OAuthError::resource_invalid(resource, &why))?;
         let allowed = self.allowed_resources(app);
-        if allowed.contains(&r) {
+        if allowed.contains(&r) || self.is_own_resource(&r) {
             Ok(r)
         } else {
             Err(OAuthError::resource_not_allowed(
@@ -103,7 +119,7 @@ impl Grantd {
                 _ => return Err(OAuthError::resource_ambiguous(granted)),
             },
         };
-        Ok((chosen != self.config.audience).then_some(chosen))
+        Ok((!self.is_own_resource(&chosen)).then_some(chosen))
     }
 
     /// Checks an access token sent as `Authorization: Bearer`, for an API

@@ -16,8 +16,8 @@
 use crate::clock::UnixTime;
 use crate::model::{
     Account, App, AuthCode, BrowserSession, CodeUse, Consent, DeviceCode, DeviceStatus,
-    JwtCredential, LoginState, PushedRequest, PushedUse, Role, Session, StoredKey, TokenRecord,
-    User, UserStatus,
+    JwtCredential, LoginState, PushedRequest, PushedUse, Registration, RegistrationToken, Role,
+    Session, StoredKey, TokenRecord, User, UserStatus,
 };
 use async_trait::async_trait;
 
@@ -406,7 +406,7 @@ pub trait Store: Send + Sync + 'static {
         now: UnixTime,
     ) -> StoreResult<bool>;
     /// Deletes the app with its tokens, codes, device codes, consents,
-    /// rejection log and usage counts, and
+    /// rejection log, usage counts and registration (RFC 7591), and
     /// ends its sessions (reason `app deleted`, at `now`); false if it did not exist.
     /// Notifies [`Change::App`].
     async fn delete_app(&self, client_id: &str, now: UnixTime) -> StoreResult<bool>;
@@ -454,6 +454,43 @@ pub trait Store: Send + Sync + 'static {
         expires_at: UnixTime,
         now: UnixTime,
     ) -> StoreResult<bool>;
+
+    /// Keeps an initial access token (RFC 7591 §3), by its hash.
+    async fn insert_registration_token(&self, token: &RegistrationToken) -> StoreResult<()>;
+    /// Every initial access token, oldest first.
+    async fn list_registration_tokens(&self) -> StoreResult<Vec<RegistrationToken>>;
+    /// The initial access token with this hash, if any.
+    async fn find_registration_token(
+        &self,
+        hash: &[u8; 32],
+    ) -> StoreResult<Option<RegistrationToken>>;
+    /// Marks the token `id` revoked at `at`; false if there is no such token
+    /// or it was revoked before.
+    async fn revoke_registration_token(&self, id: &str, at: UnixTime) -> StoreResult<bool>;
+    /// One registration (RFC 7591): uses the initial access token
+    /// `initial_token` once (when given), then stores the app and its
+    /// registration. The use is a compare-and-set: the token must still be
+    /// unrevoked, unexpired at `now` and below its `max_uses`, else nothing
+    /// is written and the answer is false (of concurrent registrations with
+    /// a token of one use left, one is stored).
+    async fn register_app(
+        &self,
+        app: &App,
+        registration: &Registration,
+        initial_token: Option<&str>,
+        now: UnixTime,
+    ) -> StoreResult<bool>;
+    /// The registration of the app `client_id`, if it registered itself.
+    async fn get_registration(&self, client_id: &str) -> StoreResult<Option<Registration>>;
+    /// RFC 7592 update: the app (a compare-and-set on its revision, as
+    /// [`Store::update_app`]) and the registration's metadata, in one unit
+    /// of work; nothing is written unless the app's update is `Done`.
+    async fn update_registration(
+        &self,
+        app: &App,
+        metadata: &str,
+        now: UnixTime,
+    ) -> StoreResult<Cas>;
 
     /// Deletes at most `limit` rows of each kind: tokens, revocation records,
     /// codes, device codes, browser sessions and request counters that expired

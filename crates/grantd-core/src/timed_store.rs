@@ -8,7 +8,7 @@ use crate::model::{
     Account, App, AuthCode, BrowserSession, CodeUse, Consent, DeviceCode, JwtCredential,
     LoginState, Role, Session, StoredKey, TokenRecord, User, UserStatus,
 };
-use crate::model::{PushedRequest, PushedUse};
+use crate::model::{PushedRequest, PushedUse, Registration, RegistrationToken};
 use crate::store::*;
 use async_trait::async_trait;
 use std::future::Future;
@@ -500,6 +500,73 @@ impl Store for TimedStore {
         timed(
             "use_pushed_request",
             self.inner.use_pushed_request(hash, now),
+        )
+        .await
+    }
+
+    async fn insert_registration_token(&self, token: &RegistrationToken) -> StoreResult<()> {
+        timed(
+            "insert_registration_token",
+            self.inner.insert_registration_token(token),
+        )
+        .await
+    }
+
+    async fn list_registration_tokens(&self) -> StoreResult<Vec<RegistrationToken>> {
+        timed(
+            "list_registration_tokens",
+            self.inner.list_registration_tokens(),
+        )
+        .await
+    }
+
+    async fn find_registration_token(
+        &self,
+        hash: &[u8; 32],
+    ) -> StoreResult<Option<RegistrationToken>> {
+        timed(
+            "find_registration_token",
+            self.inner.find_registration_token(hash),
+        )
+        .await
+    }
+
+    async fn revoke_registration_token(&self, id: &str, at: UnixTime) -> StoreResult<bool> {
+        timed(
+            "revoke_registration_token",
+            self.inner.revoke_registration_token(id, at),
+        )
+        .await
+    }
+
+    async fn register_app(
+        &self,
+        app: &App,
+        registration: &Registration,
+        initial_token: Option<&str>,
+        now: UnixTime,
+    ) -> StoreResult<bool> {
+        timed(
+            "register_app",
+            self.inner
+                .register_app(app, registration, initial_token, now),
+        )
+        .await
+    }
+
+    async fn get_registration(&self, client_id: &str) -> StoreResult<Option<Registration>> {
+        timed("get_registration", self.inner.get_registration(client_id)).await
+    }
+
+    async fn update_registration(
+        &self,
+        app: &App,
+        metadata: &str,
+        now: UnixTime,
+    ) -> StoreResult<Cas> {
+        timed(
+            "update_registration",
+            self.inner.update_registration(app, metadata, now),
         )
         .await
     }

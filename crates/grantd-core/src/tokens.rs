@@ -828,6 +828,7 @@ impl Grantd {
                     &session,
                     &presented,
                     app.is_confidential(),
+                    app.is_fapi2(),
                 )
                 .await
             }

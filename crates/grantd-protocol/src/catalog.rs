@@ -35,6 +35,12 @@ pub enum RfcError {
     InvalidRequestUri,
     /// RFC 9101 §6.2.
     InvalidRequestObject,
+    /// RFC 7591 §3.2.2.
+    InvalidRedirectUri,
+    /// RFC 7591 §3.2.2.
+    InvalidClientMetadata,
+    /// RFC 7591 §3.2.2.
+    InvalidSoftwareStatement,
 }
 
 impl RfcError {
@@ -63,6 +69,9 @@ impl RfcError {
             RfcError::UseDpopNonce => "use_dpop_nonce",
             RfcError::InvalidRequestUri => "invalid_request_uri",
             RfcError::InvalidRequestObject => "invalid_request_object",
+            RfcError::InvalidRedirectUri => "invalid_redirect_uri",
+            RfcError::InvalidClientMetadata => "invalid_client_metadata",
+            RfcError::InvalidSoftwareStatement => "invalid_software_statement",
         }
     }
 }
@@ -844,6 +853,40 @@ catalog! {
         "The app requires pushed authorization requests (its require_par setting, or its fapi2 profile): its authorization requests must be pushed to /oauth/par by the authenticated client, and the authorization endpoint then takes only client_id and the request_uri answered.",
         "Push the request to the pushed_authorization_request_endpoint of the discovery document, then send the browser to /oauth/authorize?client_id=…&request_uri=…; or turn off require_par for the app.";
 
+    // --- JAR: signed request objects (RFC 9101)
+    RequestObjectMalformed = "GRD-990", InvalidRequestObject, 400,
+        "Request object is not a readable JWT",
+        "The request parameter holds one signed JWT (RFC 9101 §4): three base64url parts, the header and the claims JSON objects, the claims being the authorization request's parameters (strings; max_age a number; claims an object; resource a string or an array of strings), typ oauth-authz-req+jwt or none, and no request or request_uri inside. The description says what could not be read.",
+        "Sign the authorization request's parameters as a JWT with your OAuth library's request-object support (e.g. openid-client's buildAuthorizationUrlWithJAR) and send it unchanged as request.";
+    RequestObjectAlg = "GRD-991", InvalidRequestObject, 400,
+        "Request object unsigned or signed with an algorithm grantd does not take",
+        "grantd takes only request objects signed with an asymmetric key the app registered, with an algorithm of request_object_signing_alg_values_supported (discovery): unsigned (alg none) and HMAC-signed objects are refused, since whoever reads the URL could make or replay them. The algorithm must also fit the key (an EC key signs ES256 or ES384).",
+        "Sign the request object with the private key whose public half is in the app's jwks or jwks_uri, with ES256, PS256 or another listed algorithm.";
+    RequestObjectNoKeys = "GRD-992", InvalidRequestObject, 400,
+        "The app has no keys to verify its request object",
+        "A request object is verified with the app's registered public keys (jwks or jwks_uri), and this app has none.",
+        "Register the app's public key set (the console's key set field, or jwks / jwks_uri through the admin API), then sign request objects with its private key.";
+    RequestObjectSignature = "GRD-993", InvalidRequestObject, 400,
+        "Request object's signature does not verify",
+        "The request object's signature does not verify with the app's key the description names, or its header names a kid the app did not register: it was signed with another key, or changed after signing.",
+        "Sign with the private key of a registered key (its kid in the header), and send the JWT unchanged.";
+    RequestObjectClaims = "GRD-994", InvalidRequestObject, 400,
+        "Request object's client_id, iss or aud is wrong",
+        "A request object names the client that signed it and the server it is for (RFC 9101 §4, §5, §6.3): its client_id must equal the client_id sent beside it, iss (when present) the client_id, and aud must be grantd's issuer. The description names the claim, the value sent and the value expected.",
+        "Set client_id and iss to your client id and aud to the issuer of grantd's discovery document, and send the same client_id beside request.";
+    RequestObjectLifetime = "GRD-995", InvalidRequestObject, 400,
+        "Request object expired, not yet valid, or without exp",
+        "A request object carries exp and is taken until then; nbf, when present, must have passed; and it may live at most 60 minutes from nbf (or from now) to exp (FAPI 2.0 Message Signing §5.3.1). The description gives the times.",
+        "Sign a fresh request object for each authorization request, with exp a few minutes ahead, and keep the signer's clock in sync.";
+    RequestObjectRequired = "GRD-996", InvalidRequest, 400,
+        "This app sends authorization requests only as signed request objects",
+        "The app requires signed request objects (its require_signed_request_object setting): the parameters of its authorization requests must come in a JWT signed by its key, as request at the authorization endpoint or at /oauth/par.",
+        "Sign the parameters as a request object and send it as request (with client_id); or turn off require_signed_request_object for the app.";
+    RequestWithRequestUri = "GRD-997", InvalidRequest, 400,
+        "Both request and request_uri sent",
+        "An authorization request carries its request object by value (request) or its pushed request by reference (request_uri), not both (RFC 9101 §5).",
+        "Send one: the signed request object as request, or the request_uri answered by /oauth/par.";
+
     // --- DPoP (RFC 9449)
     DpopProofMalformed = "GRD-930", InvalidDpopProof, 400,
         "DPoP proof is not a readable JWT",
@@ -973,6 +1016,47 @@ catalog! {
         "One resource per token request",
         "The token request named several resources, and grantd issues an access token for one resource (its aud holds one value): RFC 8707 §2.2 lets the client ask for a token per resource.",
         "Send one resource parameter per token request; repeat the request (with the same refresh token's successor, or at authorization) for each resource.";
+    // --- Dynamic client registration (RFC 7591, RFC 7592)
+    RegistrationRedirectUri = "GRD-960", InvalidRedirectUri, 400,
+        "Redirect URI not allowed for a self-registered client",
+        "A client that registers itself (RFC 7591) may register redirect URIs of three kinds only: https URIs; for a public (native) client, http on a loopback host (127.0.0.1, [::1] or localhost, any port, RFC 8252 §7.3) and a private-use scheme in reverse domain order (com.example.app:/callback, RFC 8252 §7.1). No wildcard, no fragment, no user information; each URI is matched exactly. The description names the URI and the rule it breaks.",
+        "Register the exact https URI your app receives the code at; a native app registers a loopback URI (http://127.0.0.1/callback, the port may change at each sign-in) or a private-use scheme named after a domain you own.";
+    RegistrationMetadata = "GRD-961", InvalidClientMetadata, 400,
+        "Client metadata value invalid",
+        "A field of the registration request (RFC 7591 §2) has a value grantd cannot take: the wrong JSON type, an unknown value, too long, or a URL that is not https. The description names the field, what was sent and what is accepted.",
+        "Correct the field named in the description and register again.";
+    RegistrationPolicy = "GRD-962", InvalidClientMetadata, 400,
+        "Grant, response type or authentication method not allowed for a self-registered client",
+        "A client that registers itself gets the authorization_code and refresh_token grants (response type code); client_credentials only with an initial access token from the operator, and only for a confidential client that does not also use the code flow (grantd keeps such clients apart as server-only apps). token_endpoint_auth_method is none (a public client, which proves itself with PKCE), client_secret_basic, client_secret_post or private_key_jwt (with jwks or jwks_uri). The description names the value refused and what would be accepted.",
+        "Ask for the grants and method named in the description, or ask the operator to register the app (admin API or console) if it needs more.";
+    SoftwareStatementUnsupported = "GRD-963", InvalidSoftwareStatement, 400,
+        "Software statements are not accepted",
+        "The registration request carries a software_statement (RFC 7591 §2.3). grantd does not trust any software statement issuer, so it cannot take the statement's claims.",
+        "Send the client metadata as plain fields of the JSON body and leave software_statement out; operators vouch for clients with initial access tokens instead.";
+    RegistrationClosed = "GRD-964", InvalidToken, 401,
+        "Registration needs an initial access token",
+        "This grantd does not take open registration (registration.open is off, the default): a client may register itself only with an initial access token the operator issued (RFC 7591 §3), sent as Authorization: Bearer <token>.",
+        "Ask the operator for an initial access token (grantd registration-token create, or POST /admin/v1/registration-tokens) and send it as a bearer token; operators who want anyone to register set registration.open = true.";
+    InitialTokenInvalid = "GRD-965", InvalidToken, 401,
+        "Initial access token unknown or revoked",
+        "The bearer token sent to the registration endpoint is not an initial access token of this grantd, or the operator revoked it.",
+        "Ask the operator for a current initial access token (grantd registration-token list shows which are live).";
+    InitialTokenSpent = "GRD-966", InvalidToken, 401,
+        "Initial access token expired or used up",
+        "The initial access token is valid only until its expiry and for as many registrations as the operator allowed (max uses); this one is past its expiry or has registered its last client.",
+        "Ask the operator for a new initial access token (grantd registration-token create --max-uses N --expires 7d).";
+    RegistrationAccessTokenInvalid = "GRD-967", InvalidToken, 401,
+        "Registration access token missing or wrong",
+        "The client configuration endpoint (RFC 7592) reads and changes a registration only with the registration access token answered when the client registered, sent as Authorization: Bearer <token>. None was sent, or the one sent is not this client's (or the client no longer exists). Tokens are compared by hash in constant time.",
+        "Send the registration_access_token from the registration response as a bearer token to the registration_client_uri it came with. A lost token cannot be shown again: the operator can delete the app, and the client registers anew.";
+    RegistrationBody = "GRD-968", InvalidClientMetadata, 400,
+        "Registration body is not a JSON object",
+        "A registration request (RFC 7591 §3.1) and an update (RFC 7592 §2.2) carry the client metadata as one JSON object with Content-Type: application/json. This body is not one (the wrong content type, broken JSON, or JSON of another shape).",
+        "POST the metadata as a JSON object, e.g. {\"redirect_uris\": [\"https://app.example.com/cb\"], \"client_name\": \"My app\"}, with Content-Type: application/json.";
+    RegistrationTokenRequest = "GRD-969", InvalidRequest, 400,
+        "Initial access token request invalid",
+        "The operator's request to issue or revoke an initial access token (admin API /admin/v1/registration-tokens or grantd registration-token) has a field grantd cannot take, or names a token that does not exist or is already revoked.",
+        "Give a label of 1 to 100 printable characters, expires_in in seconds (at least 60) and max_uses of at least 1, or name a live token's id (grantd registration-token list).";
 
     // --- Diagnoses only `grantd doctor` makes (of a request it reads, not one it answers)
     NoOAuthRequest = "GRD-800", InvalidRequest, 400,

@@ -320,6 +320,104 @@ impl OAuthError {
         .with_parameter("resource")
     }
 
+    // --- JAR (RFC 9101) -----------------------------------------------------------
+
+    /// `what`: what could not be read, in grantd's words.
+    pub fn request_object_malformed(what: &str) -> Self {
+        Self::new(
+            Code::RequestObjectMalformed,
+            format!("The request object cannot be read: {what}. Send one JWT signed by the app's key, its claims the authorization request's parameters."),
+        )
+        .with_parameter("request")
+    }
+
+    /// `alg`: the header's; `key`: the key family it does not fit, if that is the fault.
+    pub fn request_object_alg(alg: &str, key: Option<&str>) -> Self {
+        let why = match key {
+            Some(k) => format!("it does not fit the app's key, {k}"),
+            None if alg.is_empty() || alg.eq_ignore_ascii_case("none") => {
+                "an unsigned request object could be made by anyone".into()
+            }
+            None if alg.starts_with("HS") => {
+                "an HMAC is not a signature by the app's registered key".into()
+            }
+            None => "grantd does not take it".into(),
+        };
+        Self::new(
+            Code::RequestObjectAlg,
+            format!(
+                "The request object is signed with alg '{}': {why}. Sign it with the app's private key using one of request_object_signing_alg_values_supported (ES256, PS256, RS256, EdDSA, ...).",
+                echo(alg, 20)
+            ),
+        )
+        .with_parameter("request")
+    }
+
+    pub fn request_object_no_keys(client_id: &str, name: &str) -> Self {
+        Self::new(
+            Code::RequestObjectNoKeys,
+            format!(
+                "App '{}' ({}) sent a signed request object but registered no public keys to verify it: set the app's jwks or jwks_uri (admin API, CLI `grantd app update --jwks`, or the console's key set field).",
+                sanitize(name, 60),
+                sanitize(client_id, 60)
+            ),
+        )
+        .with_parameter("request")
+    }
+
+    /// `kid`: the key tried; `registered`: the app's kids, when the header named another.
+    pub fn request_object_signature(kid: &str, registered: Option<&[String]>) -> Self {
+        let text = match registered {
+            Some(kids) => format!(
+                "The request object's header names kid '{}', which is not one of the app's keys ({}). Sign with a registered key and name its kid.",
+                sanitize(kid, 60),
+                if kids.is_empty() { "none have a kid".to_string() } else { kids.iter().map(|k| sanitize(k, 60)).collect::<Vec<_>>().join(", ") }
+            ),
+            None => format!(
+                "The request object's signature does not verify with the app's registered key '{}': it was signed with another private key or changed after signing.",
+                sanitize(kid, 60)
+            ),
+        };
+        Self::new(Code::RequestObjectSignature, text).with_parameter("request")
+    }
+
+    /// `claim` sent `sent` (None: absent) where `expected` was due.
+    pub fn request_object_claims(claim: &str, sent: Option<&str>, expected: &str) -> Self {
+        let sent = match sent {
+            Some(s) => format!("'{}'", echo(s, 80)),
+            None => "nothing".into(),
+        };
+        Self::new(
+            Code::RequestObjectClaims,
+            format!("The request object's {claim} is {sent}; grantd expects '{}'. Set it so, and sign again.", sanitize(expected, 120)),
+        )
+        .with_parameter("request")
+    }
+
+    pub fn request_object_lifetime(what: String) -> Self {
+        Self::new(Code::RequestObjectLifetime, what).with_parameter("request")
+    }
+
+    pub fn request_object_required(name: &str, client_id: &str) -> Self {
+        Self::new(
+            Code::RequestObjectRequired,
+            format!(
+                "App '{}' ({}) takes authorization requests only as signed request objects (its require_signed_request_object setting): send the parameters in a JWT signed by the app's key as request, with client_id beside it, at /oauth/authorize or /oauth/par.",
+                sanitize(name, 60),
+                sanitize(client_id, 60)
+            ),
+        )
+        .with_parameter("request")
+    }
+
+    pub fn request_with_request_uri() -> Self {
+        Self::new(
+            Code::RequestWithRequestUri,
+            "The authorization request carries both request and request_uri: send the signed request object as request, or the request_uri /oauth/par answered, not both.",
+        )
+        .with_parameter("request_uri")
+    }
+
     // --- DPoP (RFC 9449) ---------------------------------------------------------
 
     pub fn dpop_proof_malformed(why: &str) -> Self {
@@ -527,6 +625,105 @@ impl OAuthError {
     pub fn fapi2_app_settings(why: &str) -> Self {
         Self::new(Code::Fapi2AppSettings, format!("FAPI 2.0 profile: {why}."))
             .with_parameter("profile")
+    }
+
+    // --- dynamic client registration (RFC 7591, RFC 7592) ---------------------------
+
+    /// A redirect URI a self-registered client may not have; `why` names the rule.
+    pub fn registration_redirect_uri(sent: &str, why: &str) -> Self {
+        Self::new(
+            Code::RegistrationRedirectUri,
+            format!(
+                "redirect_uris holds '{}', which a self-registered client may not use: {why}.",
+                echo(sent, 120)
+            ),
+        )
+        .with_parameter("redirect_uris")
+    }
+
+    /// A client metadata field with a value grantd cannot take.
+    pub fn registration_metadata(field: &'static str, why: impl fmt::Display) -> Self {
+        Self::new(
+            Code::RegistrationMetadata,
+            format!("The client metadata field '{field}' is invalid: {why}."),
+        )
+        .with_parameter(field)
+    }
+
+    /// A grant, response type or authentication method a self-registered client may not have.
+    pub fn registration_policy(field: &'static str, why: impl fmt::Display) -> Self {
+        Self::new(Code::RegistrationPolicy, format!("{field}: {why}.")).with_parameter(field)
+    }
+
+    pub fn software_statement_unsupported() -> Self {
+        Self::new(
+            Code::SoftwareStatementUnsupported,
+            "The request carries a software_statement; grantd trusts no software statement issuer. Send the metadata as plain JSON fields and leave software_statement out.",
+        )
+        .with_parameter("software_statement")
+    }
+
+    pub fn registration_closed() -> Self {
+        Self::new(
+            Code::RegistrationClosed,
+            "No initial access token was sent, and this server takes registrations only with one (registration.open is off). Send Authorization: Bearer <initial access token> from the operator (grantd registration-token create).",
+        )
+        .with_challenge(Challenge::Bearer)
+    }
+
+    pub fn initial_token_invalid(revoked: bool) -> Self {
+        let what = if revoked {
+            "was revoked by the operator"
+        } else {
+            "is not an initial access token of this server"
+        };
+        Self::new(
+            Code::InitialTokenInvalid,
+            format!("The bearer token sent to the registration endpoint {what}. Ask the operator for a current one (grantd registration-token list)."),
+        )
+        .with_challenge(Challenge::Bearer)
+    }
+
+    /// `expired_at`: RFC 3339 time it expired; else `max_uses` were made.
+    pub fn initial_token_spent(label: &str, expired_at: Option<&str>, max_uses: i64) -> Self {
+        let why = match expired_at {
+            Some(at) => format!("expired at {at}"),
+            None => format!("has registered its {max_uses} client(s), its max uses"),
+        };
+        Self::new(
+            Code::InitialTokenSpent,
+            format!(
+                "The initial access token '{}' {why}. Ask the operator for a new one (grantd registration-token create).",
+                sanitize(label, 100)
+            ),
+        )
+        .with_challenge(Challenge::Bearer)
+    }
+
+    /// `why`: what was wrong (none sent, not this client's).
+    pub fn registration_access_token_invalid(client_id: &str, why: &str) -> Self {
+        Self::new(
+            Code::RegistrationAccessTokenInvalid,
+            format!(
+                "The client configuration endpoint of '{}' needs its registration access token as Authorization: Bearer <token>: {why}. Send the registration_access_token answered when the client registered.",
+                sanitize(client_id, 60)
+            ),
+        )
+        .with_challenge(Challenge::Bearer)
+    }
+
+    pub fn registration_body(why: &str) -> Self {
+        Self::new(
+            Code::RegistrationBody,
+            format!("The registration body is not a JSON object of client metadata: {why}. POST the metadata as one JSON object with Content-Type: application/json."),
+        )
+    }
+
+    pub fn registration_token_request(why: impl fmt::Display) -> Self {
+        Self::new(
+            Code::RegistrationTokenRequest,
+            format!("The initial access token request is invalid: {why}."),
+        )
     }
 
     // --- request transmission ----------------------------------------------------

@@ -13,6 +13,7 @@ pub mod hint;
 pub mod jwks_uri;
 pub mod links;
 pub mod redirect_uri;
+pub mod registration;
 pub mod requests;
 pub mod scope;
 pub mod secret;

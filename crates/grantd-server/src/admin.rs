@@ -148,6 +148,24 @@ pub const ADMIN_ENDPOINTS: &[Endpoint] = &[
         group: None,
     },
     Endpoint {
+        path: "/admin/v1/registration-tokens",
+        ringcentral: None,
+        allow: "GET, POST",
+        metadata: None,
+        router: || get(list_registration_tokens).post(create_registration_token),
+        summary: "List or issue initial access tokens for dynamic client registration (RFC 7591 §3; the token is shown once)",
+        group: None,
+    },
+    Endpoint {
+        path: "/admin/v1/registration-tokens/{id}",
+        ringcentral: None,
+        allow: "DELETE",
+        metadata: None,
+        router: || axum::routing::delete(revoke_registration_token),
+        summary: "Revoke an initial access token (the clients it registered stay)",
+        group: None,
+    },
+    Endpoint {
         path: "/admin/v1/apps/{client_id}/secret",
         ringcentral: None,
         allow: "POST",
@@ -523,6 +541,37 @@ async fn revoke_credential(
     PathParams(id): PathParams<String>,
 ) -> Result<Response, Rejection> {
     s.grantd.revoke_credential(&id).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn create_registration_token(
+    State(s): State<AppState>,
+    AdminJson(spec): AdminJson<grantd_core::registration::RegistrationTokenSpec>,
+) -> Result<Response, Rejection> {
+    let (token, secret) = s.grantd.create_registration_token(spec).await?;
+    let mut body = grantd_core::registration::registration_token_json(&token);
+    body["token"] = json!(secret.expose());
+    let mut res = crate::routes::no_store_json(&body);
+    *res.status_mut() = StatusCode::CREATED;
+    Ok(res)
+}
+
+async fn list_registration_tokens(State(s): State<AppState>) -> Result<Response, Rejection> {
+    let tokens: Vec<Value> = s
+        .grantd
+        .list_registration_tokens()
+        .await?
+        .iter()
+        .map(grantd_core::registration::registration_token_json)
+        .collect();
+    Ok(Json(json!({"registration_tokens": tokens})).into_response())
+}
+
+async fn revoke_registration_token(
+    State(s): State<AppState>,
+    PathParams(id): PathParams<String>,
+) -> Result<Response, Rejection> {
+    s.grantd.revoke_registration_token(&id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

@@ -43,7 +43,11 @@ pub fn applies(path: &str) -> bool {
     ) || is_public_document(path)
 }
 
-/// Documents anyone may read (keys and metadata): every origin is allowed.
+/// What every origin may call: the documents anyone may read (keys and
+/// metadata, the protected resource metadata of RFC 9728), and the
+/// registration endpoint (RFC 7591), which a client not yet registered
+/// (an MCP client in a page) calls before any app could allow its origin;
+/// it reads no cookie, and an initial access token is in the request itself.
 fn is_public_document(path: &str) -> bool {
     matches!(
         path,
@@ -51,6 +55,10 @@ fn is_public_document(path: &str) -> bool {
             | "/restapi/oauth/jwks"
             | "/.well-known/openid-configuration"
             | "/.well-known/oauth-authorization-server"
+            | "/.well-known/oauth-protected-resource"
+            | "/.well-known/oauth-protected-resource/restapi"
+            | "/oauth/register"
+            | "/restapi/oauth/register"
     )
 }
 
@@ -173,6 +181,8 @@ mod tests {
             "/restapi/v1.0/client-info",
             "/oauth/jwks",
             "/.well-known/openid-configuration",
+            "/.well-known/oauth-protected-resource",
+            "/oauth/register",
         ] {
             assert!(applies(p), "{p}");
         }

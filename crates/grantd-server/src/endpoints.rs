@@ -245,6 +245,28 @@ pub const ENDPOINTS: &[Endpoint] = &[
         group: Some(Group::Auth),
     },
     Endpoint {
+        path: "/oauth/register",
+        ringcentral: Some("/restapi/oauth/register"),
+        allow: "POST",
+        metadata: Some("registration_endpoint"),
+        router: || post(routes::register::register),
+        summary: "Dynamic client registration (RFC 7591): a client registers itself with an initial access token, or without one when registration is open",
+        group: None,
+    },
+    Endpoint {
+        path: "/oauth/register/{client_id}",
+        ringcentral: Some("/restapi/oauth/register/{client_id}"),
+        allow: "GET, HEAD, PUT, DELETE",
+        metadata: None,
+        router: || {
+            get(routes::register::read)
+                .put(routes::register::update)
+                .delete(routes::register::delete)
+        },
+        summary: "Client configuration endpoint (RFC 7592): read, replace or delete a registration with its registration access token",
+        group: None,
+    },
+    Endpoint {
         path: "/oauth/introspect",
         ringcentral: Some("/restapi/oauth/introspect"),
         allow: "POST",
@@ -315,6 +337,24 @@ pub const ENDPOINTS: &[Endpoint] = &[
         metadata: None,
         router: || get(routes::meta::metadata),
         summary: "Authorization server metadata (RFC 8414)",
+        group: None,
+    },
+    Endpoint {
+        path: "/.well-known/oauth-protected-resource",
+        ringcentral: None,
+        allow: "GET, HEAD",
+        metadata: None,
+        router: || get(routes::register::resource_metadata),
+        summary: "Protected resource metadata (RFC 9728) of grantd's own API (userinfo)",
+        group: None,
+    },
+    Endpoint {
+        path: "/.well-known/oauth-protected-resource/restapi",
+        ringcentral: None,
+        allow: "GET, HEAD",
+        metadata: None,
+        router: || get(routes::register::restapi_resource_metadata),
+        summary: "Protected resource metadata (RFC 9728) of the RingCentral-style API under /restapi",
         group: None,
     },
     Endpoint {

@@ -192,6 +192,50 @@ impl<T: DeserializeOwned> FromRequest<AppState> for AdminJson<T> {
     }
 }
 
+/// The JSON object of a client registration request (RFC 7591 §3.1) or
+/// update (RFC 7592 §2.2): `application/json`, at most [`JSON_LIMIT`].
+pub struct RegistrationJson(pub serde_json::Value);
+
+impl FromRequest<AppState> for RegistrationJson {
+    type Rejection = Rejection;
+
+    async fn from_request(req: Request, s: &AppState) -> Result<Self, Rejection> {
+        let content_type = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let bytes = read_body(req.into_body(), JSON_LIMIT, s.body_read_timeout).await?;
+        let essence = content_type
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        if essence != "application/json" {
+            let sent = if content_type.is_empty() {
+                "no Content-Type".to_string()
+            } else {
+                format!(
+                    "Content-Type '{}'",
+                    grantd_protocol::error::sanitize(&content_type, 60)
+                )
+            };
+            return Err(OAuthError::registration_body(&format!("the request has {sent}")).into());
+        }
+        match serde_json::from_slice::<serde_json::Value>(&bytes) {
+            Ok(v @ serde_json::Value::Object(_)) => Ok(Self(v)),
+            Ok(_) => Err(OAuthError::registration_body("the JSON is not an object").into()),
+            Err(e) => Err(OAuthError::registration_body(&format!(
+                "it is not valid JSON ({})",
+                describe_json_error(&e)
+            ))
+            .into()),
+        }
+    }
+}
+
 /// serde's message without any quoted input value (it could be a password).
 fn describe_json_error(e: &serde_json::Error) -> String {
     let msg = e.to_string();

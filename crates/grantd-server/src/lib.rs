@@ -74,6 +74,30 @@ fn quota_headers(res: &mut Response, r: Report) {
     h.insert("x-rate-limit-window", HeaderValue::from(r.quota.seconds));
 }
 
+/// RFC 9728 §5.1: a 401 of one of grantd's own resources names the
+/// resource's metadata in its challenge, so a client learns from it where
+/// to get a token.
+fn resource_challenge(issuer: &str, path: &str, res: &mut Response) {
+    let resource = path.starts_with("/restapi/v1.0/")
+        || path == "/oauth/userinfo"
+        || path == "/restapi/oauth/userinfo"
+        || path == "/restapi/oauth/wstoken";
+    if !resource {
+        return;
+    }
+    let Some(challenge) = res
+        .headers()
+        .get(header::WWW_AUTHENTICATE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return;
+    };
+    let url = routes::register::resource_metadata_url(issuer, path);
+    if let Ok(v) = HeaderValue::from_str(&format!("{challenge}, resource_metadata=\"{url}\"")) {
+        res.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+    }
+}
+
 async fn unknown_endpoint(req: Request) -> Rejection {
     let path = req.uri().path();
     Rejection(OAuthError::unknown_endpoint(
@@ -239,6 +263,9 @@ async fn edge(State(s): State<AppState>, mut req: Request, next: Next) -> Respon
         }
         res
     };
+    if res.status() == StatusCode::UNAUTHORIZED {
+        resource_challenge(s.issuer(), &metered_path, &mut res);
+    }
     let failed = res.status() == StatusCode::UNAUTHORIZED
         || matches!(
             res.headers().get("x-error-code").map(|v| v.as_bytes()),

@@ -193,6 +193,7 @@ pub fn document(issuer: &str) -> Value {
             "examples": [["https://api.example.com/"]]},
         "require_par": {"type": "boolean", "description": "Authorization requests only through pushed authorization requests (RFC 9126, POST /oauth/par)"},
         "require_dpop": {"type": "boolean", "description": "Tokens only with a DPoP proof (RFC 9449): sender-constrained access tokens"},
+        "require_signed_request_object": {"type": "boolean", "description": "Authorization requests only as request objects signed by a key of the app's jwks or jwks_uri (RFC 9101), at the authorization endpoint or through PAR"},
         "profile": {"type": ["string", "null"], "enum": ["fapi2", null], "description": "A security profile: fapi2 (FAPI 2.0 Security Profile: PAR, PKCE S256, DPoP, private_key_jwt, short codes, no implicit or password). null removes it."},
         "rate_limits": {
             "type": "object",

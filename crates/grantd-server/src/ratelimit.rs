@@ -35,7 +35,10 @@ pub const AUTH_PATHS: &[&str] = &[
 /// Whether failed authentications on `path` count: the authentication
 /// endpoints and the admin API (wrong admin tokens).
 pub fn counts_failures(path: &str) -> bool {
-    AUTH_PATHS.contains(&path) || path.starts_with("/admin/")
+    AUTH_PATHS.contains(&path)
+        || path.starts_with("/admin/")
+        || path.starts_with("/oauth/register")
+        || path.starts_with("/restapi/oauth/register")
 }
 
 /// The per-address ceiling as a multiple of the per-identity limit.

@@ -96,6 +96,7 @@ pub(crate) fn full_app(client_id: &str, account_id: &str) -> App {
         security: grantd_core::model::AppSecurity {
             require_par: true,
             require_dpop: false,
+            require_signed_request_object: true,
             profile: Some(grantd_core::model::Profile::Fapi2),
         },
         links: grantd_core::model::AppLinks {

@@ -55,6 +55,7 @@ pub mod fapi;
 pub mod keys;
 pub mod logout;
 pub mod purge;
+pub mod registrations;
 pub mod rejections;
 pub mod sessions;
 pub mod settings;
@@ -119,6 +120,11 @@ macro_rules! tests {
             logout::claimed_deliveries_are_leased_and_their_outcome_recorded,
             logout::concurrent_claims_take_each_delivery_once,
             logout::finished_deliveries_are_purged_a_day_later,
+
+            registrations::registration_tokens_round_trip_and_revoke_once,
+            registrations::register_app_uses_the_initial_token_within_its_limits,
+            registrations::concurrent_registrations_never_exceed_max_uses,
+            registrations::update_registration_is_a_compare_and_set_and_goes_with_the_app,
 
             users::users_round_trip_and_are_found_by_email_and_phone,
             users::user_conflicts_name_the_unique_key,

@@ -246,6 +246,31 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
         ],
     ),
     (
+        "registration_tokens",
+        &[
+            ("id", Text),
+            ("label", Text),
+            ("hash", Bytes),
+            ("created_at", Int),
+            ("expires_at", Int),
+            ("max_uses", Int),
+            ("uses", Int),
+            ("revoked_at", Int),
+        ],
+    ),
+    (
+        "client_registrations",
+        &[
+            ("client_id", Text),
+            ("token_hash", Bytes),
+            ("metadata", Text),
+            ("initial_token_id", Text),
+            ("initial_token_label", Text),
+            ("created_at", Int),
+            ("updated_at", Int),
+        ],
+    ),
+    (
         "token_usage",
         &[("client_id", Text), ("day", Int), ("count", Int)],
     ),

@@ -6,15 +6,15 @@ use crate::rows::AuditRow;
 use crate::rows::{
     self, ACCOUNT_COLUMNS, APP_COLUMNS, AUTH_CODE_COLUMNS, BROWSER_SESSION_COLUMNS,
     CONSENT_COLUMNS, COUNTER_COLUMNS, DEVICE_CODE_COLUMNS, JWT_CREDENTIAL_COLUMNS, KEY_COLUMNS,
-    LOGIN_STATE_COLUMNS, LOGOUT_DELIVERY_COLUMNS, PUSHED_COLUMNS, REJECTION_COLUMNS,
-    SESSION_COLUMNS, TOKEN_COLUMNS, USER_COLUMNS,
+    LOGIN_STATE_COLUMNS, LOGOUT_DELIVERY_COLUMNS, PUSHED_COLUMNS, REGISTRATION_COLUMNS,
+    REGISTRATION_TOKEN_COLUMNS, REJECTION_COLUMNS, SESSION_COLUMNS, TOKEN_COLUMNS, USER_COLUMNS,
 };
 use async_trait::async_trait;
 use grantd_core::clock::UnixTime;
 use grantd_core::model::{
     Account, App, AuthCode, BrowserSession, CodeUse, Consent, DeliveryStatus, DeviceCode,
-    JwtCredential, LoginState, LogoutDelivery, PushedRequest, PushedUse, Role, Session, StoredKey,
-    TokenRecord, User, UserStatus,
+    JwtCredential, LoginState, LogoutDelivery, PushedRequest, PushedUse, Registration,
+    RegistrationToken, Role, Session, StoredKey, TokenRecord, User, UserStatus,
 };
 use grantd_core::store::{
     Cas, Change, CounterDelta, CounterSync, DeviceDecision, LockoutPolicy, LoggedOut, LoginAttempt,
@@ -370,7 +370,45 @@ type PgQuery<'q> = sqlx::query::Query<'q, Postgres, PgArguments>;
 
 /// Binds an app's fields as `$1..$22`, in [`APP_COLUMNS`] order (without
 /// `revision`: `rate_limits` is `$18`, `token_exchange` `$19`,
-/// `allowed_origins` `$20`, `jwks` `$21`, `jwks_uri` `$22`, `security` `$23`, `links` `$24`).
+/// `allowed_origins` `$20`, `jwks` `$21`, `jwks_uri` `$22`, `security` `$23`).
+/// The app's settings written as a compare-and-set on its revision, inside
+/// `tx` (update_app and update_registration); no notification.
+async fn update_app_in(tx: &mut Transaction<'static, Postgres>, app: &App) -> StoreResult<Cas> {
+    let what = format!("app {}", app.client_id);
+    let err = |e| db_error(e, &what);
+    // One binder serves insert and update: the secret hash ($15) and
+    // created_at ($16) are bound but not written (sqlx declares every
+    // parameter's type, so unused ones are fine).
+    let updated = bind_app(
+        sqlx::query(
+            "UPDATE apps SET account_id = $2, name = $3, platform_type = $4, grants = $5, \
+             redirect_uris = $6, scopes = $7, distribution = $8, issue_refresh_tokens = $9, \
+             access_token_ttl = $10, refresh_token_ttl = $11, access_token_format = $12, \
+             allow_plain_pkce = $13, resource_server = $14, updated_at = $17, \
+             rate_limits = $18, token_exchange = $19, allowed_origins = $20, \
+             jwks = $21, jwks_uri = $22, security = $23, links = $24, \
+             revision = revision + 1 \
+             WHERE client_id = $1 AND revision = $25",
+        ),
+        app,
+    )?
+    .bind(app.revision)
+    .execute(&mut **tx)
+    .await
+    .map_err(err)?
+    .rows_affected();
+    if updated > 0 {
+        return Ok(Cas::Done);
+    }
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM apps WHERE client_id = $1)")
+            .bind(&app.client_id)
+            .fetch_one(&mut **tx)
+            .await
+            .map_err(err)?;
+    Ok(if exists { Cas::Stale } else { Cas::Missing })
+}
+
 fn bind_app<'q>(q: PgQuery<'q>, app: &'q App) -> StoreResult<PgQuery<'q>> {
     Ok(q.bind(&app.client_id)
         .bind(&app.account_id)
@@ -739,36 +777,10 @@ impl Store for PgStore {
         let what = format!("app {}", app.client_id);
         let err = |e| db_error(e, &what);
         let mut tx = self.begin(&what).await?;
-        // One binder serves insert and update: the secret hash ($15) and
-        // created_at ($16) are bound but not written (sqlx declares every
-        // parameter's type, so unused ones are fine).
-        let updated = bind_app(
-            sqlx::query(
-                "UPDATE apps SET account_id = $2, name = $3, platform_type = $4, grants = $5, \
-                 redirect_uris = $6, scopes = $7, distribution = $8, issue_refresh_tokens = $9, \
-                 access_token_ttl = $10, refresh_token_ttl = $11, access_token_format = $12, \
-                 allow_plain_pkce = $13, resource_server = $14, updated_at = $17, \
-                 rate_limits = $18, token_exchange = $19, allowed_origins = $20, \
-                 jwks = $21, jwks_uri = $22, security = $23, links = $24, \
-                 revision = revision + 1 \
-                 WHERE client_id = $1 AND revision = $25",
-            ),
-            app,
-        )?
-        .bind(app.revision)
-        .execute(&mut *tx)
-        .await
-        .map_err(err)?
-        .rows_affected();
-        if updated == 0 {
-            let exists: bool =
-                sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM apps WHERE client_id = $1)")
-                    .bind(&app.client_id)
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err(err)?;
+        let outcome = update_app_in(&mut tx, app).await?;
+        if outcome != Cas::Done {
             tx.rollback().await.map_err(err)?;
-            return Ok(if exists { Cas::Stale } else { Cas::Missing });
+            return Ok(outcome);
         }
         notify(&mut tx, &app_payload(&app.client_id)).await?;
         tx.commit().await.map_err(err)?;
@@ -836,6 +848,7 @@ impl Store for PgStore {
             "DELETE FROM consents WHERE client_id = $1",
             "DELETE FROM rejections WHERE client_id = $1",
             "DELETE FROM token_usage WHERE client_id = $1",
+            "DELETE FROM client_registrations WHERE client_id = $1",
         ] {
             sqlx::query(sql)
                 .bind(client_id)
@@ -992,6 +1005,163 @@ impl Store for PgStore {
         };
         tx.commit().await.map_err(err)?;
         Ok(found)
+    }
+
+    async fn insert_registration_token(&self, token: &RegistrationToken) -> StoreResult<()> {
+        sqlx::query(&format!(
+            "INSERT INTO registration_tokens ({REGISTRATION_TOKEN_COLUMNS}) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+        ))
+        .bind(&token.id)
+        .bind(&token.label)
+        .bind(&token.hash[..])
+        .bind(token.created_at)
+        .bind(token.expires_at)
+        .bind(token.max_uses)
+        .bind(token.uses)
+        .bind(token.revoked_at)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| db_error(e, &format!("registration token {}", token.id)))?;
+        Ok(())
+    }
+
+    async fn list_registration_tokens(&self) -> StoreResult<Vec<RegistrationToken>> {
+        sqlx::query(&format!(
+            "SELECT {REGISTRATION_TOKEN_COLUMNS} FROM registration_tokens \
+             ORDER BY created_at, id COLLATE \"C\""
+        ))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| db_error(e, "registration tokens"))?
+        .iter()
+        .map(rows::registration_token)
+        .collect()
+    }
+
+    async fn find_registration_token(
+        &self,
+        hash: &[u8; 32],
+    ) -> StoreResult<Option<RegistrationToken>> {
+        sqlx::query(&format!(
+            "SELECT {REGISTRATION_TOKEN_COLUMNS} FROM registration_tokens WHERE hash = $1"
+        ))
+        .bind(&hash[..])
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|e| db_error(e, "registration token"))?
+        .map(|row| rows::registration_token(&row))
+        .transpose()
+    }
+
+    async fn revoke_registration_token(&self, id: &str, at: UnixTime) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE registration_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
+        )
+        .bind(id)
+        .bind(at)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| db_error(e, &format!("registration token {id}")))?
+        .rows_affected();
+        Ok(done > 0)
+    }
+
+    async fn register_app(
+        &self,
+        app: &App,
+        registration: &Registration,
+        initial_token: Option<&str>,
+        now: UnixTime,
+    ) -> StoreResult<bool> {
+        let what = format!("app {}", app.client_id);
+        let err = |e| db_error(e, &what);
+        let mut tx = self.begin(&what).await?;
+        if let Some(id) = initial_token {
+            // The UPDATE locks the token's row: concurrent uses queue and
+            // each sees the count the one before it left.
+            let used = sqlx::query(
+                "UPDATE registration_tokens SET uses = uses + 1 \
+                 WHERE id = $1 AND revoked_at IS NULL \
+                 AND (expires_at IS NULL OR expires_at > $2) \
+                 AND (max_uses IS NULL OR uses < max_uses)",
+            )
+            .bind(id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(err)?
+            .rows_affected();
+            if used == 0 {
+                tx.rollback().await.map_err(err)?;
+                return Ok(false);
+            }
+        }
+        let sql = format!(
+            "INSERT INTO apps ({APP_COLUMNS}) VALUES \
+             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 1, $18, $19, $20, $21, $22, $23)"
+        );
+        bind_app(sqlx::query(&sql), app)?
+            .execute(&mut *tx)
+            .await
+            .map_err(err)?;
+        sqlx::query(&format!(
+            "INSERT INTO client_registrations ({REGISTRATION_COLUMNS}) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)"
+        ))
+        .bind(&registration.client_id)
+        .bind(&registration.token_hash[..])
+        .bind(&registration.metadata)
+        .bind(&registration.initial_token_id)
+        .bind(&registration.initial_token_label)
+        .bind(registration.created_at)
+        .bind(registration.updated_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(err)?;
+        notify(&mut tx, &app_payload(&app.client_id)).await?;
+        tx.commit().await.map_err(err)?;
+        Ok(true)
+    }
+
+    async fn get_registration(&self, client_id: &str) -> StoreResult<Option<Registration>> {
+        sqlx::query(&format!(
+            "SELECT {REGISTRATION_COLUMNS} FROM client_registrations WHERE client_id = $1"
+        ))
+        .bind(client_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|e| db_error(e, &format!("registration of {client_id}")))?
+        .map(|row| rows::registration(&row))
+        .transpose()
+    }
+
+    async fn update_registration(
+        &self,
+        app: &App,
+        metadata: &str,
+        now: UnixTime,
+    ) -> StoreResult<Cas> {
+        let what = format!("registration of {}", app.client_id);
+        let err = |e| db_error(e, &what);
+        let mut tx = self.begin(&what).await?;
+        let outcome = update_app_in(&mut tx, app).await?;
+        if outcome != Cas::Done {
+            tx.rollback().await.map_err(err)?;
+            return Ok(outcome);
+        }
+        sqlx::query(
+            "UPDATE client_registrations SET metadata = $2, updated_at = $3 WHERE client_id = $1",
+        )
+        .bind(&app.client_id)
+        .bind(metadata)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(err)?;
+        notify(&mut tx, &app_payload(&app.client_id)).await?;
+        tx.commit().await.map_err(err)?;
+        Ok(Cas::Done)
     }
 
     async fn put_dpop_binding(&self, id: &str, jkt: &str, expires_at: UnixTime) -> StoreResult<()> {

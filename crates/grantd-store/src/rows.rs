@@ -4,7 +4,8 @@
 use crate::codec::{self, corrupt};
 use grantd_core::model::{
     Account, App, AuthCode, BrowserSession, Consent, DeviceCode, ExchangeClaims, JwtCredential,
-    LoginState, PushedRequest, Session, StoredKey, TokenRecord, User,
+    LoginState, PushedRequest, Registration, RegistrationToken, Session, StoredKey, TokenRecord,
+    User,
 };
 use grantd_core::store::{CounterTotal, StoreResult};
 use sqlx::postgres::PgRow;
@@ -43,6 +44,39 @@ pub(crate) fn pushed_request(row: &impl Cols) -> StoreResult<PushedRequest> {
         created_at: row.col(w, "created_at")?,
         expires_at: row.col(w, "expires_at")?,
         used_at: row.col(w, "used_at")?,
+    })
+}
+
+pub(crate) const REGISTRATION_TOKEN_COLUMNS: &str =
+    "id, label, hash, created_at, expires_at, max_uses, uses, revoked_at";
+
+pub(crate) fn registration_token(row: &impl Cols) -> StoreResult<RegistrationToken> {
+    let w = "registration token";
+    Ok(RegistrationToken {
+        id: row.col(w, "id")?,
+        label: row.col(w, "label")?,
+        hash: codec::digest(w, "hash", &row.col::<Vec<u8>>(w, "hash")?)?,
+        created_at: row.col(w, "created_at")?,
+        expires_at: row.col(w, "expires_at")?,
+        max_uses: row.col(w, "max_uses")?,
+        uses: row.col(w, "uses")?,
+        revoked_at: row.col(w, "revoked_at")?,
+    })
+}
+
+pub(crate) const REGISTRATION_COLUMNS: &str = "client_id, token_hash, metadata, initial_token_id, \
+     initial_token_label, created_at, updated_at";
+
+pub(crate) fn registration(row: &impl Cols) -> StoreResult<Registration> {
+    let w = "client registration";
+    Ok(Registration {
+        client_id: row.col(w, "client_id")?,
+        token_hash: codec::digest(w, "token_hash", &row.col::<Vec<u8>>(w, "token_hash")?)?,
+        metadata: row.col(w, "metadata")?,
+        initial_token_id: row.col(w, "initial_token_id")?,
+        initial_token_label: row.col(w, "initial_token_label")?,
+        created_at: row.col(w, "created_at")?,
+        updated_at: row.col(w, "updated_at")?,
     })
 }
 

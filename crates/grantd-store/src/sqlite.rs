@@ -15,15 +15,16 @@ use crate::rows::{
     session as session_from_row, token as token_from_row, user as user_from_row, APP_COLUMNS,
     AUTH_CODE_COLUMNS, BROWSER_SESSION_COLUMNS, CONSENT_COLUMNS, COUNTER_COLUMNS,
     DEVICE_CODE_COLUMNS, JWT_CREDENTIAL_COLUMNS, LOGOUT_DELIVERY_COLUMNS, PUSHED_COLUMNS,
-    REJECTION_COLUMNS, SESSION_COLUMNS, TOKEN_COLUMNS, USER_COLUMNS,
+    REGISTRATION_COLUMNS, REGISTRATION_TOKEN_COLUMNS, REJECTION_COLUMNS, SESSION_COLUMNS,
+    TOKEN_COLUMNS, USER_COLUMNS,
 };
 use crate::writer::{self, Writer};
 use async_trait::async_trait;
 use grantd_core::clock::UnixTime;
 use grantd_core::model::{
     Account, App, AuthCode, BrowserSession, CodeUse, Consent, DeliveryStatus, DeviceCode,
-    JwtCredential, LoginState, LogoutDelivery, PushedRequest, PushedUse, Role, Session, StoredKey,
-    TokenRecord, User, UserStatus,
+    JwtCredential, LoginState, LogoutDelivery, PushedRequest, PushedUse, Registration,
+    RegistrationToken, Role, Session, StoredKey, TokenRecord, User, UserStatus,
 };
 use grantd_core::store::{
     Cas, CounterDelta, CounterSync, DeviceDecision, LockoutPolicy, LoggedOut, LoginAttempt, Logout,
@@ -213,6 +214,46 @@ impl Drop for TempFile {
 type SqliteQuery<'q> = sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments<'q>>;
 
 /// Binds an app's fields in [`APP_COLUMNS`] order (as ?1..?25).
+/// The app's settings written as a compare-and-set on its revision, inside
+/// `tx` (update_app and update_registration).
+async fn update_app_in(tx: &mut Transaction<'static, Sqlite>, app: &App) -> StoreResult<Cas> {
+    // Numbered parameters in APP_COLUMNS order, so one binder serves
+    // insert and update; the secret (?15) and created_at (?16) are not
+    // written here.
+    let what = format!("app {}", app.client_id);
+    let err = |e| db_error(e, &what);
+    let done = bind_app(
+        sqlx::query(
+            "UPDATE apps SET account_id = ?2, name = ?3, platform_type = ?4, grants = ?5, \
+             redirect_uris = ?6, scopes = ?7, distribution = ?8, issue_refresh_tokens = ?9, \
+             access_token_ttl = ?10, refresh_token_ttl = ?11, access_token_format = ?12, \
+             allow_plain_pkce = ?13, resource_server = ?14, updated_at = ?17, \
+             rate_limits = ?19, token_exchange = ?20, allowed_origins = ?21, jwks = ?22, \
+             jwks_uri = ?23, security = ?24, links = ?25, \
+             revision = revision + 1 \
+             WHERE client_id = ?1 AND revision = ?18",
+        ),
+        app,
+    )?
+    .execute(&mut **tx)
+    .await
+    .map_err(err)?
+    .rows_affected();
+    if done > 0 {
+        return Ok(Cas::Done);
+    }
+    let exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM apps WHERE client_id = ?")
+        .bind(&app.client_id)
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(err)?;
+    Ok(if exists.is_some() {
+        Cas::Stale
+    } else {
+        Cas::Missing
+    })
+}
+
 fn bind_app<'q>(q: SqliteQuery<'q>, app: &'q App) -> StoreResult<SqliteQuery<'q>> {
     Ok(q.bind(&app.client_id)
         .bind(&app.account_id)
@@ -721,43 +762,10 @@ impl Store for SqliteStore {
     }
 
     async fn update_app(&self, app: &App) -> StoreResult<Cas> {
-        // Numbered parameters in APP_COLUMNS order, so one binder serves
-        // insert and update; the secret (?15) and created_at (?16) are not
-        // written here.
         let what = format!("app {}", app.client_id);
         let err = |e| db_error(e, &what);
         let mut tx = self.write_tx().await.map_err(err)?;
-        let done = bind_app(
-            sqlx::query(
-                "UPDATE apps SET account_id = ?2, name = ?3, platform_type = ?4, grants = ?5, \
-                 redirect_uris = ?6, scopes = ?7, distribution = ?8, issue_refresh_tokens = ?9, \
-                 access_token_ttl = ?10, refresh_token_ttl = ?11, access_token_format = ?12, \
-                 allow_plain_pkce = ?13, resource_server = ?14, updated_at = ?17, \
-                 rate_limits = ?19, token_exchange = ?20, allowed_origins = ?21, jwks = ?22, \
-                 jwks_uri = ?23, security = ?24, links = ?25, \
-                 revision = revision + 1 \
-                 WHERE client_id = ?1 AND revision = ?18",
-            ),
-            app,
-        )?
-        .execute(&mut *tx)
-        .await
-        .map_err(err)?
-        .rows_affected();
-        let outcome = if done > 0 {
-            Cas::Done
-        } else {
-            let exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM apps WHERE client_id = ?")
-                .bind(&app.client_id)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(err)?;
-            if exists.is_some() {
-                Cas::Stale
-            } else {
-                Cas::Missing
-            }
-        };
+        let outcome = update_app_in(&mut tx, app).await?;
         tx.commit().await.map_err(err)?;
         Ok(outcome)
     }
@@ -803,6 +811,7 @@ impl Store for SqliteStore {
             "DELETE FROM consents WHERE client_id = ?",
             "DELETE FROM rejections WHERE client_id = ?",
             "DELETE FROM token_usage WHERE client_id = ?",
+            "DELETE FROM client_registrations WHERE client_id = ?",
         ] {
             sqlx::query(sql)
                 .bind(client_id)
@@ -969,6 +978,158 @@ impl Store for SqliteStore {
         };
         tx.commit().await.map_err(err)?;
         Ok(found)
+    }
+
+    async fn insert_registration_token(&self, token: &RegistrationToken) -> StoreResult<()> {
+        sqlx::query(&format!(
+            "INSERT INTO registration_tokens ({REGISTRATION_TOKEN_COLUMNS}) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+        ))
+        .bind(&token.id)
+        .bind(&token.label)
+        .bind(&token.hash[..])
+        .bind(token.created_at)
+        .bind(token.expires_at)
+        .bind(token.max_uses)
+        .bind(token.uses)
+        .bind(token.revoked_at)
+        .execute(&self.writer)
+        .await
+        .map_err(|e| db_error(e, &format!("registration token {}", token.id)))?;
+        Ok(())
+    }
+
+    async fn list_registration_tokens(&self) -> StoreResult<Vec<RegistrationToken>> {
+        sqlx::query(&format!(
+            "SELECT {REGISTRATION_TOKEN_COLUMNS} FROM registration_tokens ORDER BY created_at, id"
+        ))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(|e| db_error(e, "registration tokens"))?
+        .iter()
+        .map(rows::registration_token)
+        .collect()
+    }
+
+    async fn find_registration_token(
+        &self,
+        hash: &[u8; 32],
+    ) -> StoreResult<Option<RegistrationToken>> {
+        sqlx::query(&format!(
+            "SELECT {REGISTRATION_TOKEN_COLUMNS} FROM registration_tokens WHERE hash = ?1"
+        ))
+        .bind(&hash[..])
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(|e| db_error(e, "registration token"))?
+        .map(|row| rows::registration_token(&row))
+        .transpose()
+    }
+
+    async fn revoke_registration_token(&self, id: &str, at: UnixTime) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE registration_tokens SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
+        )
+        .bind(id)
+        .bind(at)
+        .execute(&self.writer)
+        .await
+        .map_err(|e| db_error(e, &format!("registration token {id}")))?
+        .rows_affected();
+        Ok(done > 0)
+    }
+
+    async fn register_app(
+        &self,
+        app: &App,
+        registration: &Registration,
+        initial_token: Option<&str>,
+        now: UnixTime,
+    ) -> StoreResult<bool> {
+        let what = format!("app {}", app.client_id);
+        let err = |e| db_error(e, &what);
+        let mut tx = self.write_tx().await.map_err(err)?;
+        if let Some(id) = initial_token {
+            let used = sqlx::query(
+                "UPDATE registration_tokens SET uses = uses + 1 \
+                 WHERE id = ?1 AND revoked_at IS NULL \
+                 AND (expires_at IS NULL OR expires_at > ?2) \
+                 AND (max_uses IS NULL OR uses < max_uses)",
+            )
+            .bind(id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(err)?
+            .rows_affected();
+            if used == 0 {
+                tx.rollback().await.map_err(err)?;
+                return Ok(false);
+            }
+        }
+        let sql = format!(
+            "INSERT INTO apps ({APP_COLUMNS}) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, 1, ?19, ?20, ?21, ?22, ?23, ?24)"
+        );
+        bind_app(sqlx::query(&sql), app)?
+            .execute(&mut *tx)
+            .await
+            .map_err(err)?;
+        sqlx::query(&format!(
+            "INSERT INTO client_registrations ({REGISTRATION_COLUMNS}) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+        ))
+        .bind(&registration.client_id)
+        .bind(&registration.token_hash[..])
+        .bind(&registration.metadata)
+        .bind(&registration.initial_token_id)
+        .bind(&registration.initial_token_label)
+        .bind(registration.created_at)
+        .bind(registration.updated_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(err)?;
+        tx.commit().await.map_err(err)?;
+        Ok(true)
+    }
+
+    async fn get_registration(&self, client_id: &str) -> StoreResult<Option<Registration>> {
+        sqlx::query(&format!(
+            "SELECT {REGISTRATION_COLUMNS} FROM client_registrations WHERE client_id = ?1"
+        ))
+        .bind(client_id)
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(|e| db_error(e, &format!("registration of {client_id}")))?
+        .map(|row| rows::registration(&row))
+        .transpose()
+    }
+
+    async fn update_registration(
+        &self,
+        app: &App,
+        metadata: &str,
+        now: UnixTime,
+    ) -> StoreResult<Cas> {
+        let what = format!("registration of {}", app.client_id);
+        let err = |e| db_error(e, &what);
+        let mut tx = self.write_tx().await.map_err(err)?;
+        let outcome = update_app_in(&mut tx, app).await?;
+        if outcome != Cas::Done {
+            tx.rollback().await.map_err(err)?;
+            return Ok(outcome);
+        }
+        sqlx::query(
+            "UPDATE client_registrations SET metadata = ?2, updated_at = ?3 WHERE client_id = ?1",
+        )
+        .bind(&app.client_id)
+        .bind(metadata)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(err)?;
+        tx.commit().await.map_err(err)?;
+        Ok(Cas::Done)
     }
 
     async fn put_dpop_binding(&self, id: &str, jkt: &str, expires_at: UnixTime) -> StoreResult<()> {

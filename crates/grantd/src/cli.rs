@@ -48,6 +48,9 @@ enum Command {
     /// Manage signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Initial access tokens for dynamic client registration (RFC 7591 §3).
+    #[command(subcommand)]
+    RegistrationToken(RegistrationTokenCommand),
     /// Bring the database's schema up to date, then exit (serve also does this at start).
     Migrate,
     /// Move the store between databases.
@@ -261,6 +264,9 @@ struct SpecArgs {
     /// Tokens only with a DPoP proof (sender-constrained, RFC 9449).
     #[arg(long)]
     require_dpop: Option<bool>,
+    /// Authorization requests only as request objects signed by the app's key (RFC 9101).
+    #[arg(long)]
+    require_signed_request_object: Option<bool>,
     /// A security profile: fapi2 (FAPI 2.0 Security Profile), or none to remove it.
     #[arg(long)]
     profile: Option<String>,
@@ -343,6 +349,7 @@ impl From<SpecArgs> for AppSpec {
             allow_plain_pkce: a.allow_plain_pkce,
             require_par: a.require_par,
             require_dpop: a.require_dpop,
+            require_signed_request_object: a.require_signed_request_object,
             profile: a.profile.map(|p| (p != "none").then_some(p)),
             resource_server: a.resource_server,
             post_logout_redirect_uris: a
@@ -479,6 +486,31 @@ enum JwtCommand {
     },
 }
 
+#[derive(Subcommand)]
+enum RegistrationTokenCommand {
+    /// Issue an initial access token; prints the token once. A client sends
+    /// it as Authorization: Bearer to /oauth/register.
+    Create {
+        #[arg(long)]
+        label: Option<String>,
+        /// Lifetime such as 3600, 90m, 12h, 30d (default: no expiry).
+        #[arg(long)]
+        expires: Option<String>,
+        /// Registrations it allows (default: no limit).
+        #[arg(long)]
+        max_uses: Option<i64>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the initial access tokens (never the tokens themselves).
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke one: it registers no more clients (those it registered stay).
+    Revoke { id: String },
+}
+
 /// `3600`, `90m`, `12h`, `30d` → seconds.
 fn parse_duration(s: &str) -> anyhow::Result<u64> {
     let s = s.trim();
@@ -571,6 +603,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Audit(cmd) => {
             let grantd = open(&cli.store).await?;
             audit(&grantd, cmd).await
+        }
+        Command::RegistrationToken(cmd) => {
+            let grantd = open(&cli.store).await?;
+            registration_token(&grantd, cmd).await
         }
         Command::User(cmd) => {
             let grantd = open(&cli.store).await?;
@@ -965,6 +1001,79 @@ async fn jwt(grantd: &Grantd, cmd: JwtCommand) -> anyhow::Result<ExitCode> {
         },
         JwtCommand::Revoke { id } => grantd
             .revoke_credential(&id)
+            .await
+            .map(|_| println!("revoked {id}")),
+    };
+    Ok(result.map(|_| ExitCode::SUCCESS).unwrap_or_else(fail))
+}
+
+async fn registration_token(
+    grantd: &Grantd,
+    cmd: RegistrationTokenCommand,
+) -> anyhow::Result<ExitCode> {
+    use grantd_core::registration::{registration_token_json, RegistrationTokenSpec};
+    let result = match cmd {
+        RegistrationTokenCommand::Create {
+            label,
+            expires,
+            max_uses,
+            json,
+        } => {
+            let expires_in = expires
+                .as_deref()
+                .map(parse_duration)
+                .transpose()?
+                .map(|e| i64::try_from(e).unwrap_or(i64::MAX));
+            let spec = RegistrationTokenSpec {
+                label,
+                expires_in,
+                max_uses,
+            };
+            grantd
+                .create_registration_token(spec)
+                .await
+                .map(|(token, secret)| {
+                    if json {
+                        let mut body = registration_token_json(&token);
+                        body["token"] = serde_json::json!(secret.expose());
+                        println!("{body}");
+                    } else {
+                        println!("{}", secret.expose());
+                        eprintln!(
+                            "initial access token {} '{}' (shown once; grantd keeps only its hash)",
+                            token.id, token.label
+                        );
+                    }
+                })
+        }
+        RegistrationTokenCommand::List { json } => {
+            grantd.list_registration_tokens().await.map(|list| {
+                if json {
+                    let list: Vec<_> = list.iter().map(registration_token_json).collect();
+                    println!("{}", serde_json::json!({ "registration_tokens": list }));
+                    return;
+                }
+                let now = grantd.now();
+                for t in list {
+                    let state = if t.revoked_at.is_some() {
+                        "revoked"
+                    } else if t.expires_at.is_some_and(|e| e <= now) {
+                        "expired"
+                    } else if t.max_uses.is_some_and(|m| t.uses >= m) {
+                        "used up"
+                    } else {
+                        "live"
+                    };
+                    let uses = match t.max_uses {
+                        Some(m) => format!("{}/{m}", t.uses),
+                        None => t.uses.to_string(),
+                    };
+                    println!("{}  {:<7} uses {:<7} {}", t.id, state, uses, t.label);
+                }
+            })
+        }
+        RegistrationTokenCommand::Revoke { id } => grantd
+            .revoke_registration_token(&id)
             .await
             .map(|_| println!("revoked {id}")),
     };

@@ -154,6 +154,11 @@ pub struct PolicyArgs {
     /// Seconds a locked user stays locked (default 900).
     #[arg(long, env = "GRANTD_LOCKOUT_DURATION")]
     pub lockout_duration: Option<i64>,
+    /// Let clients register themselves at /oauth/register without an
+    /// initial access token (RFC 7591 open registration; default false:
+    /// only with a token from `grantd registration-token create`).
+    #[arg(long, env = "GRANTD_REGISTRATION_OPEN")]
+    pub registration_open: Option<bool>,
 }
 
 impl PolicyArgs {
@@ -168,6 +173,7 @@ impl PolicyArgs {
             lockout_threshold: self.lockout_threshold.or(file.lockout_threshold),
             lockout_window: self.lockout_window.or(file.lockout_window),
             lockout_duration: self.lockout_duration.or(file.lockout_duration),
+            registration_open: self.registration_open.or(file.registration_open),
         }
     }
 
@@ -212,6 +218,7 @@ impl PolicyArgs {
             lockout_threshold: self.lockout_threshold.unwrap_or(d.lockout_threshold).max(1),
             lockout_window: self.lockout_window.unwrap_or(d.lockout_window).max(1),
             lockout_duration: self.lockout_duration.unwrap_or(d.lockout_duration).max(0),
+            registration_open: self.registration_open.unwrap_or(d.registration_open),
         })
     }
 }
@@ -268,6 +275,16 @@ pub struct FileConfig {
     pub refresh: RefreshFile,
     #[serde(default)]
     pub ws: WsFile,
+    #[serde(default)]
+    pub registration: RegistrationFile,
+}
+
+/// `[registration]`: `open = true` lets clients register without an
+/// initial access token (also `[policy] registration_open`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegistrationFile {
+    pub open: Option<bool>,
 }
 
 /// `[ws]`: `uri = "wss://ws.example.com/ws"`, the WebSocket gateway.
@@ -424,6 +441,7 @@ impl Settings {
             .or(file.legacy.password_sunset);
         file_policy.implicit_sunset = file_policy.implicit_sunset.or(file.legacy.implicit_sunset);
         file_policy.refresh_reuse = file_policy.refresh_reuse.or(file.refresh.reuse);
+        file_policy.registration_open = file_policy.registration_open.or(file.registration.open);
         let policy = serve.policy.clone().or(file_policy).resolve()?;
         let trusted_proxies = TrustedProxies::parse(
             &serve

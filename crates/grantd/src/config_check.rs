@@ -356,6 +356,14 @@ fn rows(store: &StoreArgs, serve: &ServeArgs, file: &toml::Value) -> Vec<Row> {
             secret: false,
         },
         Row {
+            key: "registration.open",
+            env: "GRANTD_REGISTRATION_OPEN",
+            flag: p.registration_open.map(|x| x.to_string()),
+            file: f(&["registration", "open"]).or_else(|| f(&["policy", "registration_open"])),
+            default: "false".into(),
+            secret: false,
+        },
+        Row {
             key: "tls_cert",
             env: "GRANTD_TLS_CERT",
             flag: serve.tls_cert.as_ref().map(|p| p.display().to_string()),

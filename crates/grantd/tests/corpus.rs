@@ -288,6 +288,10 @@ const CASES: &[Case] = &[
     case("admin: a plain-http redirect URI", "POST", "/admin/v1/apps", Auth::Admin, "{\"name\":\"X\",\"platform_type\":\"server-web\",\"redirect_uris\":[\"http://app.example.com/cb\"]}", e(400, "invalid_request", "GRD-412"), &["'http://app.example.com/cb'"], ""),
 
     // --- the docs and unknown paths ----------------------------------------------------------------
+    case("registration without an initial access token", "POST", "{oauth}/register", Auth::None, "{\"redirect_uris\":[\"https://a.example.com/cb\"]}", e(401, "invalid_token", "GRD-964"), &["No initial access token was sent", "registration.open"], "grantd registration-token create"),
+    case("registration with a made-up initial access token", "POST", "{oauth}/register", Auth::Bearer("not-an-initial-token"), "{\"redirect_uris\":[\"https://a.example.com/cb\"]}", e(401, "invalid_token", "GRD-965"), &["is not an initial access token of this server"], "grantd registration-token list"),
+    case("registration metadata as a form", "POST", "{oauth}/register", Auth::None, "client_name=x", e(400, "invalid_client_metadata", "GRD-968"), &["Content-Type 'application/x-www-form-urlencoded'"], "Content-Type: application/json"),
+    case("client configuration without its token", "GET", "{oauth}/register/{web}", Auth::None, "", e(401, "invalid_token", "GRD-967"), &["no bearer token was sent"], "registration_access_token"),
     case("an error page that does not decode", "GET", "/docs/errors/%ff%fe", Auth::None, "", e(404, "not_found", "GRD-109"), &["/docs/errors/%ff%fe"], "/.well-known/oauth-authorization-server"),
     case("an unknown error code page", "GET", "/docs/errors/NOPE-1", Auth::None, "", e(404, "not_found", "GRD-109"), &["Did you mean /docs/errors?"], ""),
     case("a near-miss endpoint", "GET", "{oauth}/tokens", Auth::None, "", e(404, "not_found", "GRD-109"), &["Did you mean"], "/.well-known/oauth-authorization-server"),

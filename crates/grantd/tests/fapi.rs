@@ -4,85 +4,18 @@
 
 mod common;
 
-use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use common::keys::{form, now, unique, Key};
 use common::{query_of, App, Browser, Reply, Server};
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use jsonwebtoken::{Algorithm, Header};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 const CB: &str = "http://127.0.0.1:8765/callback";
 const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
-
-/// An EC P-256 key made here: it signs client assertions or DPoP proofs.
-struct Key {
-    pkcs8: Vec<u8>,
-    jwk: Value,
-}
-
-impl Key {
-    fn new() -> Self {
-        let rng = SystemRandom::new();
-        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
-            .expect("generate a key");
-        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref())
-            .expect("read the key");
-        let p = pair.public_key().as_ref();
-        let jwk = json!({"kty": "EC", "crv": "P-256",
-                         "x": URL_SAFE_NO_PAD.encode(&p[1..33]), "y": URL_SAFE_NO_PAD.encode(&p[33..65])});
-        Self {
-            pkcs8: pkcs8.as_ref().to_vec(),
-            jwk,
-        }
-    }
-
-    fn sign(&self, header: Header, claims: &Value) -> String {
-        jsonwebtoken::encode(&header, claims, &EncodingKey::from_ec_der(&self.pkcs8)).expect("sign")
-    }
-
-    /// RFC 7638 thumbprint.
-    fn jkt(&self) -> String {
-        let canonical =
-            json!({"crv": "P-256", "kty": "EC", "x": self.jwk["x"], "y": self.jwk["y"]});
-        URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.to_string().as_bytes()))
-    }
-
-    /// A DPoP proof; `edit` changes its claims before signing.
-    fn proof(&self, method: &str, url: &str, edit: impl FnOnce(&mut Value)) -> String {
-        let mut claims = json!({"htm": method, "htu": url, "iat": now(), "jti": unique()});
-        edit(&mut claims);
-        let header = Header {
-            typ: Some("dpop+jwt".into()),
-            jwk: Some(serde_json::from_value(self.jwk.clone()).expect("jwk")),
-            ..Header::new(Algorithm::ES256)
-        };
-        self.sign(header, &claims)
-    }
-}
-
-fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
-
-fn unique() -> String {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static N: AtomicU64 = AtomicU64::new(0);
-    format!("{}-{}", now(), N.fetch_add(1, Ordering::Relaxed))
-}
-
-fn form(pairs: &[(&str, &str)]) -> String {
-    form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(pairs)
-        .finish()
-}
 
 fn ath(token: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes()))
@@ -336,6 +269,46 @@ async fn fapi2_app_completes_par_pkce_dpop_and_calls_the_api_with_a_bound_token(
     assert_eq!(intro.json["active"], true, "{}", intro.text);
     assert_eq!(intro.json["cnf"]["jkt"], json!(dpop.jkt()));
     assert_eq!(intro.json["token_type"], "DPoP");
+
+    // Refresh (FAPI 2.0 §5.3.2.1): a client that lost the answer retries
+    // with the previous token and gets the same pair, past the grace
+    // window, until it uses the new refresh token.
+    let refresh = |rt: &str| {
+        form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", rt),
+            ("client_assertion_type", ASSERTION_TYPE),
+            ("client_assertion", &assertion(&server, &app, &client_key)),
+        ])
+    };
+    let mut nonce = intro.header("dpop-nonce").unwrap_or(&nonce).to_string();
+    let mut send = async |rt: &str| {
+        let proof = dpop.proof("POST", &token_url, |c| c["nonce"] = json!(nonce));
+        let r = post(&server, "/oauth/token", &refresh(rt), Some(&proof)).await;
+        if let Some(n) = r.header("dpop-nonce") {
+            nonce = n.to_string();
+        }
+        r
+    };
+    let first = tokens.json["refresh_token"].as_str().unwrap().to_string();
+    let refreshed = send(&first).await;
+    assert_eq!(refreshed.status, 200, "{}", refreshed.text);
+    server.advance(30); // past the 10-second grace window
+    let retried = send(&first).await;
+    assert_eq!(retried.status, 200, "the retry succeeds: {}", retried.text);
+    assert_eq!(retried.json["access_token"], refreshed.json["access_token"]);
+    assert_eq!(
+        retried.json["refresh_token"],
+        refreshed.json["refresh_token"]
+    );
+    let second = refreshed.json["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(send(&second).await.status, 200);
+    let stale = send(&first).await;
+    assert_eq!(stale.status, 400, "{}", stale.text);
+    assert_eq!(stale.json["error"], "invalid_grant");
 }
 
 #[tokio::test(flavor = "multi_thread")]

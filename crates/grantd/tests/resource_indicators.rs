@@ -192,13 +192,18 @@ async fn without_resource_at_authorization_the_token_request_may_name_any_of_the
     let r = token(&server, &app, &exchange(&code, None)).await;
     let access = r.json["access_token"].as_str().unwrap();
     assert_eq!(claims(access)["aud"], server.base);
-    // grantd's own API named explicitly is the same audience.
-    let code = code_for(&server, &app, &[&server.base]).await;
-    let r = token(&server, &app, &exchange(&code, None)).await;
-    assert_eq!(
-        claims(r.json["access_token"].as_str().unwrap())["aud"],
-        server.base
-    );
+    // grantd's own API named explicitly (its audience, or a resource its
+    // protected resource metadata names, as MCP clients send) is the same audience.
+    for own in [server.base.clone(), server.url("/restapi")] {
+        let code = code_for(&server, &app, &[&own]).await;
+        let r = token(&server, &app, &exchange(&code, None)).await;
+        let access = r.json["access_token"].as_str().expect("a token");
+        assert_eq!(claims(access)["aud"], server.base, "{own}");
+        let api = server
+            .get_bearer("/restapi/v1.0/account/~/extension/~", access)
+            .await;
+        assert_eq!(api.status, 200, "{own}: {}", api.text);
+    }
 }
 
 #[tokio::test]

@@ -53,6 +53,7 @@ impl TokenGrant for RefreshToken {
                 &session,
                 &request.refresh_token,
                 app.is_confidential(),
+                app.is_fapi2(),
             )
             .await?;
             return Ok(Issue::Replay(Box::new(answer)));
@@ -166,6 +167,7 @@ pub(crate) async fn replay_or_reuse(
     session: &Session,
     presented: &Secret,
     confidential: bool,
+    retry_until_used: bool,
 ) -> Result<TokenResponse, OAuthError> {
     let now = deps.now;
     let rotated_at = record.rotated_at.unwrap_or(now);
@@ -184,9 +186,18 @@ pub(crate) async fn replay_or_reuse(
         None => true,
     };
     let grace_end = rotated_at.saturating_add(deps.policy.refresh_grace);
+    // FAPI 2.0 (§5.3.2.1): a client that lost the answer to a refresh can
+    // retry with the previous token and succeed, until it has used the new
+    // one, as long as the access token of that answer lives.
+    let retry_end = match &replay {
+        Some(r) if retry_until_used => {
+            grace_end.max(rotated_at.saturating_add(r.expires_in as i64))
+        }
+        _ => grace_end,
+    };
     match replay {
-        Some(response) if successor_current && now <= grace_end => {
-            tracing::info!(session_id = %session.id, "refresh retried inside the grace window: same pair returned");
+        Some(response) if successor_current && now <= retry_end => {
+            tracing::info!(session_id = %session.id, "refresh retried before the new pair was used: same pair returned");
             Ok(response)
         }
         _ if !deps.policy.refresh_reuse.ends_session(confidential) => {

@@ -81,6 +81,8 @@ struct AppPage<'a> {
     client_id: &'a str,
     platform: &'static str,
     client_type: &'static str,
+    /// How a self-registered app registered (RFC 7591); none for the others.
+    registered: Option<String>,
     grants: String,
     scopes: String,
     redirect_uris: Vec<String>,
@@ -561,9 +563,19 @@ async fn app_page(
         Ok(d) => d,
         Err(e) => return Rejection(e).into_response(),
     };
+    let registered = match s.grantd.registration_of(client_id).await {
+        Ok(r) => r.map(|r| match r.initial_token_label {
+            Some(label) => {
+                format!("registered dynamically (RFC 7591) with the initial access token '{label}'")
+            }
+            None => "registered dynamically (RFC 7591), by open registration".to_string(),
+        }),
+        Err(e) => return Rejection(e).into_response(),
+    };
     let csrf = csrf_for(s, &r.headers);
     let settings_error = outcome.error;
     let html = AppPage {
+        registered,
         snippets: super::console_snippets::snippets(s.issuer(), app),
         days,
         csrf: &csrf,

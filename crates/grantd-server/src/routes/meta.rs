@@ -63,6 +63,15 @@ pub fn metadata_document(s: &AppState) -> Value {
         "dpop_signing_alg_values_supported".into(),
         json!(grantd_protocol::dpop::SIGNING_ALGS),
     );
+    // RFC 9101: request objects by value, signed by the app's key; by
+    // reference only as PAR's request_uri (grantd fetches no URLs).
+    doc.insert("request_parameter_supported".into(), json!(true));
+    doc.insert("request_uri_parameter_supported".into(), json!(false));
+    doc.insert(
+        "request_object_signing_alg_values_supported".into(),
+        signing_algs.clone(),
+    );
+    doc.insert("require_signed_request_object".into(), json!(false));
 
     doc.insert(
         "id_token_signing_alg_values_supported".into(),

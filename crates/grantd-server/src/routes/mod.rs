@@ -8,6 +8,7 @@ pub mod device;
 pub mod docs;
 pub mod logout;
 pub mod meta;
+pub mod register;
 pub mod restapi;
 pub mod token;
 

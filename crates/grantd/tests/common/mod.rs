@@ -2,6 +2,8 @@
 //! data directory, and speaks HTTP to it.
 #![allow(dead_code)]
 
+pub mod keys;
+
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use serde_json::{json, Value};
