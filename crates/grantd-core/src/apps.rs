@@ -63,6 +63,17 @@ pub struct AppSpec {
     /// A security profile (`fapi2`); `null` removes it.
     #[serde(default, deserialize_with = "present")]
     pub profile: Option<Option<String>>,
+    /// Where `/oauth/logout` may send the browser afterwards; replaces the list.
+    pub post_logout_redirect_uris: Option<Vec<String>>,
+    /// Where logout tokens are POSTed (https, http for loopback hosts).
+    /// Absent: unchanged; `null`: removed.
+    #[serde(default, deserialize_with = "present")]
+    pub backchannel_logout_uri: Option<Option<String>>,
+    /// The app needs `sid` in its logout tokens.
+    pub backchannel_logout_session_required: Option<bool>,
+    /// Resources (absolute URIs) its access tokens may be restricted to
+    /// with `resource` (RFC 8707); replaces the list.
+    pub resource_uris: Option<Vec<String>>,
 }
 
 /// Changes to an app's token exchange policy (absent fields unchanged).
@@ -83,6 +94,35 @@ where
     D: serde::Deserializer<'de>,
 {
     Option::<T>::deserialize(d).map(Some)
+}
+
+/// A list of URIs for an app setting: each checked by `parse`, at most
+/// [`grantd_protocol::links::MAX_URIS`], duplicates dropped.
+fn uri_list(
+    field: &'static str,
+    uris: &[String],
+    parse: fn(&str) -> Result<String, String>,
+) -> Result<Vec<String>, OAuthError> {
+    let max = grantd_protocol::links::MAX_URIS;
+    if uris.len() > max {
+        return Err(OAuthError::invalid_app_field(
+            field,
+            format!("{} URIs given; an app may list at most {max}", uris.len()),
+        ));
+    }
+    let mut out = Vec::with_capacity(uris.len());
+    for u in uris {
+        let parsed = parse(u.trim()).map_err(|why| {
+            OAuthError::invalid_app_field(
+                field,
+                format!("'{}': {why}", grantd_protocol::error::sanitize(u, 200)),
+            )
+        })?;
+        if !out.contains(&parsed) {
+            out.push(parsed);
+        }
+    }
+    Ok(out)
 }
 
 /// Most origins an app lists in `allowed_origins`.
@@ -277,6 +317,29 @@ pub(crate) fn apply(mut app: App, spec: AppSpec, creating: bool) -> Result<App, 
         parsed.dedup();
         app.allowed_origins = parsed;
     }
+    if let Some(uris) = &spec.post_logout_redirect_uris {
+        app.links.post_logout_redirect_uris = uri_list(
+            "post_logout_redirect_uris",
+            uris,
+            grantd_protocol::links::post_logout_redirect_uri,
+        )?;
+    }
+    if let Some(uri) = &spec.backchannel_logout_uri {
+        app.links.backchannel_logout_uri = uri
+            .as_deref()
+            .map(|u| {
+                grantd_protocol::links::backchannel_logout_uri(u.trim())
+                    .map_err(|why| OAuthError::invalid_app_field("backchannel_logout_uri", why))
+            })
+            .transpose()?;
+    }
+    if let Some(required) = spec.backchannel_logout_session_required {
+        app.links.backchannel_logout_session_required = required;
+    }
+    if let Some(uris) = &spec.resource_uris {
+        app.links.resource_uris =
+            uri_list("resource_uris", uris, grantd_protocol::links::resource)?;
+    }
     let jwks_sent = matches!(spec.jwks, Some(Some(_)));
     let uri_sent = matches!(spec.jwks_uri, Some(Some(_)));
     if let Some(jwks) = spec.jwks {
@@ -464,6 +527,7 @@ pub(crate) fn blank_app(account_id: String, now: crate::clock::UnixTime) -> App 
         jwks: None,
         jwks_uri: None,
         security: Default::default(),
+        links: Default::default(),
         secret_hash: None,
         created_at: now,
         updated_at: now,
@@ -721,6 +785,7 @@ mod tests {
             jwks: None,
             jwks_uri: None,
             security: Default::default(),
+            links: Default::default(),
             secret_hash: None,
             created_at: 0,
             updated_at: 0,

@@ -27,6 +27,11 @@ pub struct AuthorizeContext {
     pub redirect_uri: String,
     pub scopes: Scopes,
     pub pkce: Option<(String, PkceMethod)>,
+    /// The browser sign-in (OIDC `sid`) the request runs under, set by the
+    /// edge from the sign-in cookie; recorded on the code.
+    pub sid: Option<String>,
+    /// The resources (RFC 8707) the request named, checked against the app.
+    pub resources: Vec<String>,
 }
 
 /// A rejection at the authorization endpoint.
@@ -306,6 +311,9 @@ impl Grantd {
         }
         let asked = request.scopes().map_err(&fail)?;
         let scopes = check_scopes(&app, asked.as_ref(), true).map_err(&fail)?;
+        let resources = self
+            .check_resources(&app, &request.resources())
+            .map_err(&fail)?;
         if app.is_fapi2()
             && (request.code_challenge.is_none()
                 || request.code_challenge_method.as_deref() != Some("S256"))
@@ -344,6 +352,8 @@ impl Grantd {
             redirect_uri,
             scopes,
             pkce,
+            sid: None,
+            resources,
         })
     }
 
@@ -499,6 +509,8 @@ impl Grantd {
                         expires_at: now + CODE_TTL,
                         used_at: None,
                         session_id: None,
+                        sid: ctx.sid.clone(),
+                        resources: ctx.resources.clone(),
                     })
                     .await
                     .map_err(|e| AuthorizeError::Page(e.into()))?;
@@ -520,6 +532,9 @@ impl Grantd {
                     refresh_token_ttl: Some(0),
                     endpoint_id: None,
                     dpop_jkt: None,
+                    audience: self
+                        .token_audience(&ctx.app, None, &ctx.resources)
+                        .map_err(AuthorizeError::Page)?,
                 };
                 let grantee = Grantee {
                     subject: user.id.clone(),
@@ -531,6 +546,7 @@ impl Grantd {
                         credential_id: None,
                         code: None,
                     },
+                    resources: ctx.resources.clone(),
                 };
                 let r = self
                     .issue(&self.grant_deps(), &ctx.app, &params, grantee)
@@ -598,11 +614,11 @@ impl Grantd {
             .map(|u| (u, s.auth_time)))
     }
 
+    /// Signs the browser out ("not you?", the console's and the device
+    /// page's sign-out): a logout of its sign-in, so the sessions opened
+    /// under it end and their apps hear of it (back-channel logout).
     pub async fn close_browser_session(&self, cookie: &str) -> Result<(), OAuthError> {
-        Ok(self
-            .store
-            .delete_browser_session(&sha256(cookie.as_bytes()))
-            .await?)
+        self.logout_browser(Some(cookie), None).await.map(|_| ())
     }
 }
 

@@ -107,6 +107,7 @@ pub(crate) mod tests_support {
             jwks: None,
             jwks_uri: None,
             security: Default::default(),
+            links: Default::default(),
             secret_hash: None,
             created_at: 0,
             updated_at: 0,

@@ -227,6 +227,12 @@ pub struct AppForm {
     /// Where the app publishes that key set instead (`jwks_uri`); empty for
     /// none (on edit: removes it).
     pub jwks_uri: String,
+    /// One per line: where `/oauth/logout` may send the browser afterwards.
+    pub post_logout_redirect_uris: String,
+    /// Where back-channel logout tokens go; empty for none.
+    pub backchannel_logout_uri: String,
+    /// One per line: resources (RFC 8707) the app's tokens may be for.
+    pub resource_uris: String,
     /// The app's revision when the settings form was loaded; empty on register.
     pub revision: String,
 }
@@ -330,6 +336,11 @@ impl AppForm {
                 Some(uri) => Some(Some(uri)),
                 None => (!creating).then_some(None),
             },
+            // The register form has none of these: edited on the app's page.
+            post_logout_redirect_uris: (!creating)
+                .then(|| form_list(&self.post_logout_redirect_uris, &['\n', '\r', ' '])),
+            backchannel_logout_uri: (!creating).then(|| text(&self.backchannel_logout_uri)),
+            resource_uris: (!creating).then(|| form_list(&self.resource_uris, &['\n', '\r', ' '])),
             ..Default::default()
         })
     }

@@ -72,6 +72,8 @@ impl Grantd {
                 expires_at: now + CODE_TTL,
                 used_at: None,
                 session_id: None,
+                sid: None,
+                resources: Vec::new(),
             })
             .await?;
         tracing::info!(from = %source.client_id, to = %app.client_id, user_id = %bearer.user.id, "interop code issued");

@@ -17,6 +17,7 @@ pub mod grants;
 pub mod interop;
 pub mod key_sets;
 pub mod keys;
+pub mod logout;
 pub mod model;
 pub mod oidc;
 pub mod origins;

@@ -115,6 +115,11 @@ pub struct App {
     /// PAR, DPoP and the FAPI 2.0 profile (`require_par`, `require_dpop`, `profile`).
     #[serde(default, flatten)]
     pub security: AppSecurity,
+    /// Logout and resource links (`post_logout_redirect_uris`,
+    /// `backchannel_logout_uri`, `backchannel_logout_session_required`,
+    /// `resource_uris`).
+    #[serde(default, flatten)]
+    pub links: AppLinks,
     /// SHA-256 of the client secret; `None` for public apps.
     #[serde(skip)]
     pub secret_hash: Option<[u8; 32]>,
@@ -141,6 +146,27 @@ pub struct AppSecurity {
     pub require_signed_request_object: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub profile: Option<Profile>,
+}
+
+/// Where an app is told of, and sends users after, a logout (OpenID Connect
+/// RP-Initiated and Back-Channel Logout 1.0), and the resources its tokens
+/// may be for (RFC 8707).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppLinks {
+    /// Where `/oauth/logout` may send the browser afterwards (exact match).
+    #[serde(default)]
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Where grantd POSTs a logout token when a sign-in with the app ends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backchannel_logout_uri: Option<String>,
+    /// The app needs `sid` in its logout tokens (grantd sends it whenever
+    /// the session came from a browser sign-in).
+    #[serde(default)]
+    pub backchannel_logout_session_required: bool,
+    /// Resource servers (absolute URIs) the app's access tokens may be
+    /// restricted to with `resource` (RFC 8707), besides grantd's own API.
+    #[serde(default)]
+    pub resource_uris: Vec<String>,
 }
 
 /// A security profile an app follows; each adds its rules to the app's own settings.
@@ -331,6 +357,16 @@ pub struct ExchangeClaims {
     pub act: Option<Actor>,
 }
 
+impl ExchangeClaims {
+    /// The claims of a token restricted to a resource (RFC 8707): its `aud`.
+    pub fn for_resource(audience: Option<&str>) -> Option<ExchangeClaims> {
+        audience.map(|a| ExchangeClaims {
+            audience: Some(a.to_string()),
+            act: None,
+        })
+    }
+}
+
 /// RFC 8693 §4.1 `act`: the party acting for a token's subject. A nested
 /// `act` names the one who acted before it; the least recent is innermost.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -498,6 +534,10 @@ pub struct Session {
     /// opened, or one made then; every refresh answers the same (web phones
     /// use it as their identity). `None` only for sessions stored before it.
     pub endpoint_id: Option<String>,
+    /// The browser sign-in (OIDC `sid`) the session came from, if any.
+    pub sid: Option<String>,
+    /// The resources (RFC 8707) its authorization granted; empty: none named.
+    pub resources: Vec<String>,
 }
 
 /// An authorization code (RFC 6749 §4.1.2), stored by the hash of its value
@@ -523,6 +563,10 @@ pub struct AuthCode {
     pub used_at: Option<UnixTime>,
     /// The session the first exchange opened; a replay ends it.
     pub session_id: Option<String>,
+    /// The browser sign-in (OIDC `sid`) the code was issued under.
+    pub sid: Option<String>,
+    /// The resources (RFC 8707) the authorization request named.
+    pub resources: Vec<String>,
 }
 
 /// What [`crate::store::Store::consume_code`] found.
@@ -634,6 +678,57 @@ pub struct BrowserSession {
     pub auth_time: UnixTime,
     pub created_at: UnixTime,
     pub expires_at: UnixTime,
+}
+
+/// Where a back-channel logout delivery stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeliveryStatus {
+    /// Not yet accepted by the app; tried again at `next_attempt_at`.
+    Pending,
+    /// The app answered 2xx.
+    Delivered,
+    /// Given up after the last attempt.
+    Failed,
+}
+
+impl DeliveryStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatus::Pending => "pending",
+            DeliveryStatus::Delivered => "delivered",
+            DeliveryStatus::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "pending" => Some(DeliveryStatus::Pending),
+            "delivered" => Some(DeliveryStatus::Delivered),
+            "failed" => Some(DeliveryStatus::Failed),
+            _ => None,
+        }
+    }
+}
+
+/// One back-channel logout token to deliver to one app (OIDC Back-Channel
+/// Logout 1.0): for the user `user_id` and, when the sessions came from a
+/// browser sign-in, its `sid`. The token itself is signed at each attempt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogoutDelivery {
+    pub id: String,
+    pub client_id: String,
+    pub user_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+    pub status: DeliveryStatus,
+    pub attempts: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_attempt_at: Option<UnixTime>,
+    pub created_at: UnixTime,
+    pub updated_at: UnixTime,
 }
 
 /// An initial access token (RFC 7591 §3) an operator issued so that a client

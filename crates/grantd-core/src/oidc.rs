@@ -62,6 +62,9 @@ impl Grantd {
         if let Some(n) = &oidc.nonce {
             claims.insert("nonce".into(), json!(n));
         }
+        if let Some(sid) = &oidc.sid {
+            claims.insert("sid".into(), json!(sid));
+        }
         claims.insert("at_hash".into(), json!(self.at_hash(access_token)));
         self.keys.sign(ID_TOKEN_TYP, &Value::Object(claims))
     }

@@ -1,5 +1,8 @@
 //! Bearer tokens presented to grantd's own APIs (the RingCentral extension
-//! endpoint, userinfo): checked, with each failure named.
+//! endpoint, userinfo): checked, with each failure named; and the other
+//! side of the same `aud` rule, resource indicators (RFC 8707): which
+//! resources an app may restrict its access tokens to, and which `aud` a
+//! token request gets.
 
 use crate::crypto::rfc3339;
 use crate::model::User;
@@ -25,6 +28,100 @@ pub struct Bearer {
 }
 
 impl Grantd {
+    /// The resources an app may ask tokens for: grantd's own API (its
+    /// audience, and the issuer's URLs its protected resource metadata
+    /// names) and the app's `resource_uris`.
+    pub fn allowed_resources(&self, app: &crate::model::App) -> Vec<String> {
+        let mut out = vec![self.config.audience.clone()];
+        if self.config.issuer != self.config.audience {
+            out.push(self.config.issuer.clone());
+        }
+        out.extend(app.links.resource_uris.iter().cloned());
+        out
+    }
+
+    /// Whether a resource is grantd's own API: its audience, the issuer, or
+    /// a URL under the issuer (`{issuer}/restapi`, as RFC 9728 metadata
+    /// names it). Tokens for it carry grantd's audience.
+    fn is_own_resource(&self, resource: &str) -> bool {
+        let issuer = self.config.issuer.trim_end_matches('/');
+        resource == self.config.audience
+            || resource.trim_end_matches('/') == issuer
+            || resource
+                .strip_prefix(issuer)
+                .is_some_and(|rest| rest.starts_with('/'))
+    }
+
+    /// One `resource` value: an absolute URI without a fragment (GRD-980),
+    /// one the app may ask for (GRD-981).
+    pub fn check_resource(
+        &self,
+        app: &crate::model::App,
+        resource: &str,
+    ) -> Result<String, OAuthError> {
+        let r = grantd_protocol::links::resource(resource)
+            .map_err(|why| OAuthError::resource_invalid(resource, &why))?;
+        let allowed = self.allowed_resources(app);
+        if allowed.contains(&r) || self.is_own_resource(&r) {
+            Ok(r)
+        } else {
+            Err(OAuthError::resource_not_allowed(
+                &r,
+                &app.client_id,
+                &allowed,
+            ))
+        }
+    }
+
+    /// The resources of an authorization request, each checked; duplicates dropped.
+    pub fn check_resources(
+        &self,
+        app: &crate::model::App,
+        asked: &[&str],
+    ) -> Result<Vec<String>, OAuthError> {
+        let mut out: Vec<String> = Vec::new();
+        for r in asked {
+            let r = self.check_resource(app, r)?;
+            if !out.contains(&r) {
+                out.push(r);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The `aud` of an access token (`None`: grantd's own API) for the
+    /// `resource` a token request names, within what its grant allows
+    /// (`granted`: the resources the authorization named; none: any of the
+    /// app's). A refresh may narrow to one of them, never add one (GRD-982);
+    /// with several granted, the request must name one (GRD-983).
+    pub fn token_audience(
+        &self,
+        app: &crate::model::App,
+        requested: Option<&str>,
+        granted: &[String],
+    ) -> Result<Option<String>, OAuthError> {
+        let chosen = match requested {
+            // Repeats arrive joined with spaces, which URIs never hold.
+            Some(r) if r.contains(' ') => {
+                let sent: Vec<&str> = r.split(' ').filter(|x| !x.is_empty()).collect();
+                return Err(OAuthError::resource_one_per_token(&sent));
+            }
+            Some(r) => {
+                let r = self.check_resource(app, r)?;
+                if !granted.is_empty() && !granted.contains(&r) {
+                    return Err(OAuthError::resource_widened(&r, granted));
+                }
+                r
+            }
+            None => match granted {
+                [] => return Ok(None),
+                [one] => one.clone(),
+                _ => return Err(OAuthError::resource_ambiguous(granted)),
+            },
+        };
+        Ok((!self.is_own_resource(&chosen)).then_some(chosen))
+    }
+
     /// Checks an access token sent as `Authorization: Bearer`, for an API
     /// that answers about the token's user.
     pub async fn authenticate_bearer(

@@ -139,6 +139,8 @@ mod tests {
             end_reason: None,
             credential_id: None,
             endpoint_id: None,
+            sid: None,
+            resources: Vec::new(),
         }
     }
 

@@ -82,6 +82,7 @@ impl Grantd {
         params: &IssueParams,
         now: UnixTime,
     ) -> Pair {
+        let resource = crate::model::ExchangeClaims::for_resource(params.audience.as_deref());
         let access = self.new_access_token(
             app,
             AccessSpec {
@@ -91,7 +92,7 @@ impl Grantd {
                 session_id: Some(&session.id),
                 ttl: access_ttl(app, params.access_token_ttl),
                 format: app.access_token_format,
-                exchange: None,
+                exchange: resource.as_ref(),
                 cnf_jkt: params.dpop_jkt.as_deref(),
             },
             now,

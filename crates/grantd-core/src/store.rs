@@ -272,6 +272,44 @@ pub enum SessionsOf<'a> {
     },
 }
 
+/// Whose sessions a logout ends (back-channel logout deliveries follow).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogoutOf {
+    /// Those opened under one browser sign-in (OIDC `sid`).
+    Sid(String),
+    /// Every session of a user (disabled, or signed out everywhere).
+    User(String),
+    /// One session.
+    Session(String),
+    /// Every session of an app.
+    App(String),
+}
+
+/// A logout as one unit of work: the browser session deleted (if any), the
+/// sessions ended with their tokens, and one back-channel delivery queued
+/// per (app, `sid`) of the ended sessions whose app has a
+/// `backchannel_logout_uri`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Logout {
+    pub of: LogoutOf,
+    /// The signed-in browser's session (its cookie's hash), deleted too.
+    pub browser_session: Option<[u8; 32]>,
+    pub reason: String,
+    /// The deliveries' ids are `{delivery_prefix}.{n}` (unique per logout).
+    pub delivery_prefix: String,
+    /// When the first delivery attempt is due.
+    pub first_attempt_at: UnixTime,
+}
+
+/// What a [`Logout`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoggedOut {
+    /// The sessions it ended (as they were before).
+    pub ended: Vec<Session>,
+    /// The deliveries it queued.
+    pub deliveries: Vec<crate::model::LogoutDelivery>,
+}
+
 /// A change another node must see at once (cached apps, the key ring).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {
@@ -456,8 +494,9 @@ pub trait Store: Send + Sync + 'static {
 
     /// Deletes at most `limit` rows of each kind: tokens, revocation records,
     /// codes, device codes, browser sessions and request counters that expired
-    /// before `before`, and sessions that ended before it. Returns how many rows went. Runs on one node at a
-    /// time (another node purging makes this return 0).
+    /// before `before`, sessions that ended before it, and back-channel logout
+    /// deliveries finished a day before it. Returns how many rows went. Runs
+    /// on one node at a time (another node purging makes this return 0).
     async fn purge_expired(&self, before: UnixTime, limit: u32) -> StoreResult<u64>;
 
     /// `Conflict(UserEmail)` if the email is taken, `Conflict(UserExtension)`
@@ -629,6 +668,34 @@ pub trait Store: Send + Sync + 'static {
     }
     async fn get_browser_session(&self, hash: &[u8; 32]) -> StoreResult<Option<BrowserSession>>;
     async fn delete_browser_session(&self, hash: &[u8; 32]) -> StoreResult<()>;
+
+    /// In one unit of work: deletes `logout.browser_session`, ends every
+    /// active session `logout.of` names (revoking their tokens, reason
+    /// `logout.reason`), and queues a pending delivery (due at
+    /// `first_attempt_at`) for each distinct (client id, sid) among them whose
+    /// app has a `backchannel_logout_uri`.
+    async fn logout(&self, logout: &Logout, now: UnixTime) -> StoreResult<LoggedOut>;
+    /// Claims up to `limit` pending deliveries due at `now` (oldest due
+    /// first) by moving their `next_attempt_at` to `lease_until`, so another
+    /// node (or this one, after a crash) tries them only once that passes.
+    async fn claim_logout_deliveries(
+        &self,
+        now: UnixTime,
+        lease_until: UnixTime,
+        limit: u32,
+    ) -> StoreResult<Vec<crate::model::LogoutDelivery>>;
+    /// Stores an attempt's outcome: `status`, `attempts`, `last_error`,
+    /// `next_attempt_at` and `updated_at` of the delivery `id`.
+    async fn record_logout_attempt(
+        &self,
+        delivery: &crate::model::LogoutDelivery,
+    ) -> StoreResult<()>;
+    /// An app's deliveries, newest first.
+    async fn list_logout_deliveries(
+        &self,
+        client_id: &str,
+        limit: u32,
+    ) -> StoreResult<Vec<crate::model::LogoutDelivery>>;
     /// Appends rejections (their `seq` is ignored: each gets the next of its
     /// app's log) of apps that exist (others are skipped), and trims each
     /// app's log to its newest `keep`; one unit of work.
@@ -677,6 +744,8 @@ mod tests {
             end_reason: None,
             credential_id: None,
             endpoint_id: None,
+            sid: None,
+            resources: Vec::new(),
         }
     }
 

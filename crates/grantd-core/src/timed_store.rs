@@ -401,6 +401,46 @@ impl Store for TimedStore {
         .await
     }
 
+    async fn logout(&self, logout: &Logout, now: UnixTime) -> StoreResult<LoggedOut> {
+        timed("logout", self.inner.logout(logout, now)).await
+    }
+
+    async fn claim_logout_deliveries(
+        &self,
+        now: UnixTime,
+        lease_until: UnixTime,
+        limit: u32,
+    ) -> StoreResult<Vec<crate::model::LogoutDelivery>> {
+        timed(
+            "claim_logout_deliveries",
+            self.inner.claim_logout_deliveries(now, lease_until, limit),
+        )
+        .await
+    }
+
+    async fn record_logout_attempt(
+        &self,
+        delivery: &crate::model::LogoutDelivery,
+    ) -> StoreResult<()> {
+        timed(
+            "record_logout_attempt",
+            self.inner.record_logout_attempt(delivery),
+        )
+        .await
+    }
+
+    async fn list_logout_deliveries(
+        &self,
+        client_id: &str,
+        limit: u32,
+    ) -> StoreResult<Vec<crate::model::LogoutDelivery>> {
+        timed(
+            "list_logout_deliveries",
+            self.inner.list_logout_deliveries(client_id, limit),
+        )
+        .await
+    }
+
     async fn record_rejections(
         &self,
         batch: &[crate::rejections::Rejection],

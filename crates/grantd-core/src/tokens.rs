@@ -239,6 +239,25 @@ impl Grantd {
                 self.check_grant_binding(&grantee.session, request.issue.dpop_jkt.as_deref())
                     .await,
             )?;
+            // RFC 8707: the access token's aud (a token exchange reads
+            // `resource` itself, as a resource server's client id).
+            let requested = params.get("resource");
+            let granted = grantee.resources.join(" ");
+            request.issue.audience = trace::check(
+                "check_resource",
+                &[
+                    ("resource sent", requested.unwrap_or("(none)")),
+                    (
+                        "granted",
+                        if granted.is_empty() {
+                            "(any of the app's)"
+                        } else {
+                            &granted
+                        },
+                    ),
+                ],
+                self.token_audience(&app, requested, &grantee.resources),
+            )?;
         }
         let issued = match issue {
             Issue::Tokens(grantee) => self.issue(&deps, &app, &request.issue, grantee).await,
@@ -526,6 +545,7 @@ impl Grantd {
         let now = deps.now;
         let scope = grantee.scopes.to_string();
         let Some(user) = grantee.user else {
+            let resource = ExchangeClaims::for_resource(params.audience.as_deref());
             let access = self.new_access_token(
                 app,
                 AccessSpec {
@@ -535,7 +555,7 @@ impl Grantd {
                     session_id: None,
                     ttl: access_ttl(app, params.access_token_ttl),
                     format: app.access_token_format,
-                    exchange: None,
+                    exchange: resource.as_ref(),
                     cnf_jkt: params.dpop_jkt.as_deref(),
                 },
                 now,
@@ -589,6 +609,8 @@ impl Grantd {
                     .clone()
                     .unwrap_or_else(|| crate::crypto::random_id(22)),
             ),
+            sid: grantee.oidc.as_ref().and_then(|o| o.sid.clone()),
+            resources: grantee.resources.clone(),
         };
         let pair = self.new_pair(app, &session, &scope, params, now);
         let new = NewSession {
@@ -677,6 +699,8 @@ impl Grantd {
                     end_reason: None,
                     credential_id,
                     endpoint_id: params.endpoint_id.clone(),
+                    sid: None,
+                    resources: Vec::new(),
                 };
                 (Some(session.id.clone()), Some(session))
             }
@@ -841,8 +865,12 @@ impl Grantd {
         let Some(client_id) = t.client_id else {
             return Ok(Introspection::default());
         };
-        // A token exchanged for one resource server is that one's to see.
-        let for_caller = t.audience == self.config.audience || t.audience == caller.client_id;
+        // A token exchanged for one resource server is that one's to see;
+        // one restricted to a resource (RFC 8707), the resource server's
+        // that lists it in its resource_uris.
+        let for_caller = t.audience == self.config.audience
+            || t.audience == caller.client_id
+            || caller.links.resource_uris.contains(&t.audience);
         if client_id != caller.client_id && !(caller.resource_server && for_caller) {
             return Ok(Introspection::default());
         }

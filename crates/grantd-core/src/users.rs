@@ -3,7 +3,7 @@
 
 use crate::crypto::{random_numeric_id, rfc3339, sha256};
 use crate::model::{Role, User, UserStatus};
-use crate::store::{LoginAttempt, SessionsOf, StoreError, UniqueKey};
+use crate::store::{LoginAttempt, StoreError, UniqueKey};
 use crate::Grantd;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
@@ -276,13 +276,17 @@ impl Grantd {
             return Err(OAuthError::user_not_found(id));
         }
         if status == UserStatus::Disabled {
-            let ended = self
-                .store
-                .end_sessions(SessionsOf::User(id), "user disabled", self.now())
+            // Back-channel logouts go to the apps of the ended sessions.
+            let out = self
+                .logout(
+                    crate::store::LogoutOf::User(id.to_string()),
+                    None,
+                    "user disabled",
+                )
                 .await?;
             tracing::info!(
                 user_id = id,
-                sessions = ended,
+                sessions = out.ended.len(),
                 "user disabled: sessions ended"
             );
         }

@@ -10,6 +10,8 @@ use crate::scope::Scopes;
 /// (their values join into one list). Every parameter OAuth or OpenID
 /// Connect defines is still refused when repeated (RFC 6749 §3.1).
 pub const REPEATABLE_UI_PARAMETERS: &[&str] = &[
+    // RFC 8707 §2: one per resource (joined with spaces, which URIs never hold).
+    "resource",
     "ui_options",
     "ui_locales",
     "localeId",
@@ -88,6 +90,8 @@ pub struct AuthorizeRequest {
     pub request_uri: Option<String>,
     /// RFC 9449 §10: the thumbprint of the DPoP key the code is bound to.
     pub dpop_jkt: Option<String>,
+    /// RFC 8707: the resources the tokens are for, space-separated.
+    pub resource: Option<String>,
     /// grantd's seal over the other parameters, carried through the sign-in
     /// and consent forms: they came from a pushed request.
     pub pushed: Option<String>,
@@ -144,6 +148,7 @@ impl AuthorizeRequest {
             ui_locales: get("ui_locales"),
             request_uri: get("request_uri"),
             dpop_jkt: get("dpop_jkt"),
+            resource: get("resource"),
             pushed: get("pushed"),
             max_age: match params.get("max_age") {
                 None => None,
@@ -159,6 +164,14 @@ impl AuthorizeRequest {
     }
 
     /// The parameters again, to carry through the sign-in and consent forms.
+    /// The `resource` values (RFC 8707), in the order sent.
+    pub fn resources(&self) -> Vec<&str> {
+        self.resource
+            .as_deref()
+            .map(|r| r.split(' ').filter(|x| !x.is_empty()).collect())
+            .unwrap_or_default()
+    }
+
     pub fn to_pairs(&self) -> Vec<(&'static str, String)> {
         let mut v: Vec<(&'static str, String)> = Vec::new();
         let mut push = |k: &'static str, val: &Option<String>| {
@@ -178,6 +191,7 @@ impl AuthorizeRequest {
         push("ui_locales", &self.ui_locales);
         push("max_age", &self.max_age.map(|m| m.to_string()));
         push("dpop_jkt", &self.dpop_jkt);
+        push("resource", &self.resource);
         let mut prompts = Vec::new();
         if self.prompt.consent {
             prompts.push("consent");

@@ -975,6 +975,47 @@ catalog! {
         "An app with profile fapi2 must be confidential (server-web or server-only platform) and must not be enabled for the implicit or password grants; the description names the setting.",
         "Change the setting named in the description, or register the app without profile fapi2.";
 
+    // --- OpenID Connect logout (RP-Initiated, Back-Channel) and resource indicators (RFC 8707)
+    LogoutHintInvalid = "GRD-970", InvalidRequest, 400,
+        "The logout request's id_token_hint is not an ID token grantd issued",
+        "The id_token_hint of a logout request (OpenID Connect RP-Initiated Logout 1.0 §2) must be an ID token this grantd signed: a JWT whose signature verifies with a key of /oauth/jwks, whose iss is this issuer, and which carries the sign-in claims of an ID token. An expired ID token is accepted here; a malformed one, one signed by another server, an access token or a JWT credential is not.",
+        "Send the ID token grantd issued to the app at sign-in (the id_token of the token response), unchanged, or leave id_token_hint out and send client_id.";
+    LogoutHintOtherClient = "GRD-971", InvalidRequest, 400,
+        "The id_token_hint was issued to another app than client_id",
+        "The logout request names an app in client_id, but its id_token_hint was issued to a different app (the ID token's aud). grantd refuses it rather than guess which app asks, since the post-logout redirect is checked against that app's registration.",
+        "Send the ID token issued to the app named in client_id, or send only one of them.";
+    LogoutClientUnknown = "GRD-972", InvalidRequest, 400,
+        "The logout request's client_id names no app",
+        "The client_id of the logout request is not the client id of a registered app, so neither its post_logout_redirect_uri nor anything else of the request can be checked.",
+        "Send the app's client id as registered (the console's app page, or GET /admin/v1/apps).";
+    LogoutRedirectWithoutClient = "GRD-973", InvalidRequest, 400,
+        "post_logout_redirect_uri without client_id or id_token_hint",
+        "A post_logout_redirect_uri is only followed when it is registered for the app the request comes from (OpenID Connect RP-Initiated Logout 1.0 §3), and the request named no app: neither client_id nor an id_token_hint.",
+        "Send client_id (or the ID token in id_token_hint) with the post_logout_redirect_uri.";
+    LogoutRedirectUnregistered = "GRD-974", InvalidRequest, 400,
+        "post_logout_redirect_uri is not registered for the app",
+        "The post_logout_redirect_uri must equal one of the app's post_logout_redirect_uris exactly (OpenID Connect RP-Initiated Logout 1.0 §3): grantd never redirects after a logout to a URI it has not been told of, so a logout link cannot become an open redirector.",
+        "Register the URI in the app's post_logout_redirect_uris (console app settings, PATCH /admin/v1/apps/{client_id}, or grantd app update --post-logout-redirect-uri), or send one that is registered.";
+    ResourceInvalid = "GRD-980", InvalidTarget, 400,
+        "resource is not an absolute URI without a fragment",
+        "Each resource parameter (RFC 8707 §2) must be an absolute URI (a scheme and, for http and https, a host) and must not contain a fragment. It names the protected resource the access token is for.",
+        "Send the resource server's URI, e.g. resource=https://api.example.com/, once per resource.";
+    ResourceNotAllowed = "GRD-981", InvalidTarget, 400,
+        "resource is not one of the app's resources",
+        "An access token can be restricted only to grantd's own API or to a resource the app lists in its resource_uris setting (RFC 8707 §2: invalid_target). The description names the resource and the app's allowed ones.",
+        "Add the resource to the app's resource_uris (console app settings, PATCH /admin/v1/apps/{client_id}, or grantd app update --resource-uri), or ask for one that is listed.";
+    ResourceWidened = "GRD-982", InvalidTarget, 400,
+        "resource was not granted to this refresh token",
+        "A refresh request may narrow the resources of the original grant but not add to them (RFC 8707 §2.2): the resource named was not among those the authorization (or the first token request) asked for.",
+        "Ask only for resources of the original grant, or send the user through the authorization endpoint again with the new resource.";
+    ResourceAmbiguous = "GRD-983", InvalidTarget, 400,
+        "Several resources were granted: name one",
+        "The authorization named several resources, and an access token is for one resource (its aud): the token request must say which with one resource parameter (RFC 8707 §2.2).",
+        "Send resource= with one of the granted resources; ask again with another for a token for it.";
+    ResourceOnePerToken = "GRD-984", InvalidTarget, 400,
+        "One resource per token request",
+        "The token request named several resources, and grantd issues an access token for one resource (its aud holds one value): RFC 8707 §2.2 lets the client ask for a token per resource.",
+        "Send one resource parameter per token request; repeat the request (with the same refresh token's successor, or at authorization) for each resource.";
     // --- Dynamic client registration (RFC 7591, RFC 7592)
     RegistrationRedirectUri = "GRD-960", InvalidRedirectUri, 400,
         "Redirect URI not allowed for a self-registered client",

@@ -171,6 +171,155 @@ impl OAuthError {
         .with_parameter("request_uri")
     }
 
+    // --- Logout (OpenID Connect RP-Initiated Logout 1.0) ---------------------------
+
+    /// `why`: what is wrong with the hint (never the hint itself).
+    pub fn logout_hint_invalid(why: &str) -> Self {
+        Self::new(
+            Code::LogoutHintInvalid,
+            format!(
+                "The id_token_hint is not an ID token this grantd issued: {why}. Send the id_token of the app's token response unchanged (an expired one is fine), or leave id_token_hint out and send client_id."
+            ),
+        )
+        .with_parameter("id_token_hint")
+    }
+
+    pub fn logout_hint_other_client(client_id: &str, hint_aud: &str) -> Self {
+        Self::new(
+            Code::LogoutHintOtherClient,
+            format!(
+                "client_id is '{}' but the id_token_hint was issued to app '{}'. Send the ID token issued to '{}', or only one of client_id and id_token_hint.",
+                sanitize(client_id, 64),
+                sanitize(hint_aud, 64),
+                sanitize(client_id, 64)
+            ),
+        )
+        .with_parameter("client_id")
+    }
+
+    pub fn logout_client_unknown(client_id: &str) -> Self {
+        Self::new(
+            Code::LogoutClientUnknown,
+            format!(
+                "client_id '{}' names no registered app, so the logout request cannot be checked. Send the app's client id as registered.",
+                crate::hint::redacted(client_id)
+            ),
+        )
+        .with_parameter("client_id")
+    }
+
+    pub fn logout_redirect_without_client(uri: &str) -> Self {
+        Self::new(
+            Code::LogoutRedirectWithoutClient,
+            format!(
+                "post_logout_redirect_uri '{}' was sent without client_id or id_token_hint, so it cannot be checked against an app's registration. Send client_id (or id_token_hint) with it.",
+                echo(uri, 200)
+            ),
+        )
+        .with_parameter("post_logout_redirect_uri")
+    }
+
+    pub fn logout_redirect_unregistered(uri: &str, client_id: &str, registered: &[String]) -> Self {
+        let listed = if registered.is_empty() {
+            "none".to_string()
+        } else {
+            registered
+                .iter()
+                .map(|u| format!("'{}'", sanitize(u, 200)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        Self::new(
+            Code::LogoutRedirectUnregistered,
+            format!(
+                "post_logout_redirect_uri '{}' is not registered for app '{}' (its post_logout_redirect_uris: {listed}); it must match one exactly. Register it in the app's post_logout_redirect_uris, or send a registered one.",
+                echo(uri, 200),
+                sanitize(client_id, 64)
+            ),
+        )
+        .with_parameter("post_logout_redirect_uri")
+    }
+
+    // --- Resource indicators (RFC 8707) ---------------------------------------------
+
+    pub fn resource_invalid(resource: &str, why: &str) -> Self {
+        Self::new(
+            Code::ResourceInvalid,
+            format!(
+                "resource '{}' {why}: each resource must be an absolute URI without a fragment (RFC 8707 §2), e.g. https://api.example.com/.",
+                echo(resource, 200)
+            ),
+        )
+        .with_parameter("resource")
+    }
+
+    pub fn resource_not_allowed(resource: &str, client_id: &str, allowed: &[String]) -> Self {
+        Self::new(
+            Code::ResourceNotAllowed,
+            format!(
+                "resource '{}' is not one of app '{}''s resources (grantd's own API and its resource_uris setting: {}). Add it to the app's resource_uris, or ask for a listed one.",
+                echo(resource, 200),
+                sanitize(client_id, 64),
+                allowed
+                    .iter()
+                    .map(|u| format!("'{}'", sanitize(u, 200)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )
+        .with_parameter("resource")
+    }
+
+    pub fn resource_one_per_token(sent: &[&str]) -> Self {
+        Self::new(
+            Code::ResourceOnePerToken,
+            format!(
+                "{} resources were sent ({}); an access token is for one: send one resource per token request.",
+                sent.len(),
+                sent.iter()
+                    .map(|u| format!("'{}'", echo(u, 200)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )
+        .with_parameter("resource")
+    }
+
+    pub fn resource_ambiguous(granted: &[String]) -> Self {
+        Self::new(
+            Code::ResourceAmbiguous,
+            format!(
+                "The authorization granted several resources ({}) and an access token is for one: send resource= with one of them.",
+                granted
+                    .iter()
+                    .map(|u| format!("'{}'", sanitize(u, 200)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )
+        .with_parameter("resource")
+    }
+
+    pub fn resource_widened(resource: &str, granted: &[String]) -> Self {
+        Self::new(
+            Code::ResourceWidened,
+            format!(
+                "resource '{}' was not part of the original grant (its resources: {}); a refresh may narrow the resources, never add one. Ask for granted resources only, or authorize again.",
+                echo(resource, 200),
+                if granted.is_empty() {
+                    "grantd's own API only".to_string()
+                } else {
+                    granted
+                        .iter()
+                        .map(|u| format!("'{}'", sanitize(u, 200)))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                }
+            ),
+        )
+        .with_parameter("resource")
+    }
+
     // --- JAR (RFC 9101) -----------------------------------------------------------
 
     /// `what`: what could not be read, in grantd's words.

@@ -11,6 +11,7 @@ pub mod form;
 pub mod grant;
 pub mod hint;
 pub mod jwks_uri;
+pub mod links;
 pub mod redirect_uri;
 pub mod registration;
 pub mod requests;

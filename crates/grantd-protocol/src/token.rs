@@ -27,6 +27,9 @@ pub struct IssueParams {
     /// The thumbprint of the DPoP key the request proved (RFC 9449): the
     /// tokens issued are bound to it. Set by grantd-core, never read from the form.
     pub dpop_jkt: Option<String>,
+    /// The resource the access token is for (its `aud`, RFC 8707), when
+    /// not grantd's own API. Set by grantd-core, never read from the form.
+    pub audience: Option<String>,
 }
 
 impl TokenRequest {
@@ -59,6 +62,7 @@ impl TokenRequest {
                 refresh_token_ttl: params.number("refresh_token_ttl"),
                 endpoint_id,
                 dpop_jkt: None,
+                audience: None,
             },
         })
     }

@@ -14,7 +14,7 @@ use axum::Json;
 use grantd_core::apps::AppSpec;
 use grantd_core::credentials::CredentialSpec;
 use grantd_core::model::{App, UserStatus};
-use grantd_core::store::SessionsOf;
+use grantd_core::store::LogoutOf;
 use grantd_core::users::UserSpec;
 use grantd_protocol::OAuthError;
 use serde::Deserialize;
@@ -181,6 +181,15 @@ pub const ADMIN_ENDPOINTS: &[Endpoint] = &[
         metadata: None,
         router: || get(list_rejections),
         summary: "An app's rejected requests at the OAuth endpoints, newest first (the last 1,000): cause, fix, client address, user agent, request id and decision trace; filter with code, endpoint and limit",
+        group: None,
+    },
+    Endpoint {
+        path: "/admin/v1/apps/{client_id}/logout-deliveries",
+        ringcentral: None,
+        allow: "GET",
+        metadata: None,
+        router: || get(logout_deliveries),
+        summary: "An app's back-channel logout deliveries, newest first (the last 100): status (pending, delivered, failed), attempts, last error and next attempt",
         group: None,
     },
     Endpoint {
@@ -508,11 +517,11 @@ async fn end_user_sessions(
     PathParams(id): PathParams<String>,
 ) -> Result<Response, Rejection> {
     s.grantd.get_user(&id).await?;
-    let ended = s
+    let out = s
         .grantd
-        .end_sessions(SessionsOf::User(&id), "ended by an administrator")
+        .logout(LogoutOf::User(id), None, "ended by an administrator")
         .await?;
-    Ok(Json(json!({"ended": ended})).into_response())
+    Ok(Json(json!({"ended": out.ended.len()})).into_response())
 }
 
 async fn end_app_sessions(
@@ -520,11 +529,11 @@ async fn end_app_sessions(
     PathParams(client_id): PathParams<String>,
 ) -> Result<Response, Rejection> {
     s.grantd.get_app(&client_id).await?;
-    let ended = s
+    let out = s
         .grantd
-        .end_sessions(SessionsOf::App(&client_id), "ended by an administrator")
+        .logout(LogoutOf::App(client_id), None, "ended by an administrator")
         .await?;
-    Ok(Json(json!({"ended": ended})).into_response())
+    Ok(Json(json!({"ended": out.ended.len()})).into_response())
 }
 
 async fn revoke_credential(
@@ -609,6 +618,14 @@ async fn show_rejection(
 ) -> Result<Response, Rejection> {
     let r = s.grantd.rejection(&id).await?;
     Ok(Json(rejection_json(s.issuer(), &r)).into_response())
+}
+
+async fn logout_deliveries(
+    State(s): State<AppState>,
+    PathParams(id): PathParams<String>,
+) -> Result<Response, Rejection> {
+    let deliveries = s.grantd.logout_deliveries(&id).await?;
+    Ok(Json(json!({"client_id": id, "deliveries": deliveries})).into_response())
 }
 
 async fn app_usage(

@@ -65,6 +65,15 @@ pub const ENDPOINTS: &[Endpoint] = &[
         group: None,
     },
     Endpoint {
+        path: "/oauth/logout",
+        ringcentral: None,
+        allow: "GET, HEAD, POST",
+        metadata: Some("end_session_endpoint"),
+        router: || get(routes::logout::logout).post(routes::logout::logout),
+        summary: "End-session endpoint (OpenID Connect RP-Initiated Logout 1.0): ends the browser's sign-in and its apps' sessions, then back to the app's registered post_logout_redirect_uri",
+        group: None,
+    },
+    Endpoint {
         path: "/oauth/device_authorization",
         ringcentral: None,
         allow: "POST",

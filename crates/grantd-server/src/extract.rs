@@ -60,7 +60,11 @@ impl<R: QueryRule> FromRequest<AppState> for OAuthForm<R> {
             let credentials = refused.iter().any(|n| carries_credential(n));
             return Err(OAuthError::credentials_in_query(&refused, credentials).into());
         }
-        let mut params = read_form(&parts.headers, body, s.body_read_timeout).await?;
+        // RFC 8707 §2: resource may repeat (PAR; the token endpoint says
+        // which one it takes).
+        let mut params =
+            read_form_allowing_repeats(&parts.headers, body, s.body_read_timeout, &["resource"])
+                .await?;
         if token_in_query {
             let query = Params::parse_query(parts.uri.query())?;
             if let Some(token) = query.get("token") {

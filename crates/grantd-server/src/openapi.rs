@@ -87,6 +87,24 @@ fn operation(method: &str, path: &str, summary: &str) -> Value {
                 }}}
             }}),
         ),
+        ("get", p) if p.ends_with("/logout-deliveries") => (
+            "200",
+            json!({"type": "object", "properties": {
+                "client_id": {"type": "string"},
+                "deliveries": {"type": "array", "description": "Back-channel logout deliveries, newest first (the last 100)", "items": {"type": "object", "properties": {
+                    "id": {"type": "string"},
+                    "client_id": {"type": "string"},
+                    "user_id": {"type": "string", "description": "The logout token's sub"},
+                    "sid": {"type": "string", "description": "The logout token's sid: the browser sign-in, when the sessions came from one"},
+                    "status": {"type": "string", "enum": ["pending", "delivered", "failed"]},
+                    "attempts": {"type": "integer", "description": "POSTs made so far (at most 5; retried after 1, 2, 4 and 8 s)"},
+                    "last_error": {"type": "string", "description": "Why the last attempt failed, in words (never the token)"},
+                    "next_attempt_at": {"type": "integer", "description": "Unix time of the next attempt, while pending"},
+                    "created_at": {"type": "integer"},
+                    "updated_at": {"type": "integer"}
+                }}}
+            }}),
+        ),
         ("delete", _) => ("204", Value::Null),
         _ => ("200", json!({"$ref": "#/components/schemas/App"})),
     };
@@ -163,6 +181,16 @@ pub fn document(issuer: &str) -> Value {
         "jwks_uri": {"type": ["string", "null"], "format": "uri", "maxLength": 2000,
             "description": "Where the app publishes its public keys (RFC 7591 jwks_uri) for private_key_jwt, instead of jwks: an https URL without a fragment (http only for 127.0.0.1, ::1 or localhost). grantd fetches the set (5 s timeout, at most 64 KiB), keeps it for its Cache-Control max-age (60 s to 24 h, 5 min without one) and fetches it again, at most every 30 s, when an assertion names a kid it lacks. Exclusive with jwks: send null for the other to switch. null removes it.",
             "examples": ["https://app.example.com/.well-known/jwks.json"]},
+        "post_logout_redirect_uris": {"type": "array", "maxItems": 20, "items": {"type": "string", "format": "uri", "maxLength": 2000},
+            "description": "Where /oauth/logout (OpenID Connect RP-Initiated Logout 1.0) may send the browser after the logout: absolute URIs without a fragment or user info, matched exactly. Replaces the list.",
+            "examples": [["https://app.example.com/signed-out"]]},
+        "backchannel_logout_uri": {"type": ["string", "null"], "format": "uri", "maxLength": 2000,
+            "description": "Where grantd POSTs a logout token (OpenID Connect Back-Channel Logout 1.0, form field logout_token) when a sign-in with the app ends: https (http only for 127.0.0.1, ::1 or localhost), no fragment. Delivered in the background, 5 s timeout, no redirects followed, up to 5 attempts. null removes it.",
+            "examples": ["https://app.example.com/backchannel-logout"]},
+        "backchannel_logout_session_required": {"type": "boolean", "description": "The app needs sid in its logout tokens (grantd sends sid whenever the sessions came from a browser sign-in)."},
+        "resource_uris": {"type": "array", "maxItems": 20, "items": {"type": "string", "format": "uri", "maxLength": 2000},
+            "description": "Resources (RFC 8707: absolute URIs without a fragment) the app's access tokens may be restricted to with the resource parameter, besides grantd's own API; a resource server app lists its own URI here to introspect tokens restricted to it. Replaces the list.",
+            "examples": [["https://api.example.com/"]]},
         "require_par": {"type": "boolean", "description": "Authorization requests only through pushed authorization requests (RFC 9126, POST /oauth/par)"},
         "require_dpop": {"type": "boolean", "description": "Tokens only with a DPoP proof (RFC 9449): sender-constrained access tokens"},
         "require_signed_request_object": {"type": "boolean", "description": "Authorization requests only as request objects signed by a key of the app's jwks or jwks_uri (RFC 9101), at the authorization endpoint or through PAR"},

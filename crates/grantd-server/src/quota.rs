@@ -208,6 +208,7 @@ mod tests {
             jwks: None,
             jwks_uri: None,
             security: Default::default(),
+            links: Default::default(),
             rate_limits: AppRateLimits::parse(limits.iter().copied()).unwrap(),
             secret_hash: None,
             created_at: 0,

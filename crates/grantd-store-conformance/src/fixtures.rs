@@ -99,6 +99,12 @@ pub(crate) fn full_app(client_id: &str, account_id: &str) -> App {
             require_signed_request_object: true,
             profile: Some(grantd_core::model::Profile::Fapi2),
         },
+        links: grantd_core::model::AppLinks {
+            post_logout_redirect_uris: vec!["https://app.example.com/bye?x='1'".into()],
+            backchannel_logout_uri: Some("https://app.example.com/backchannel".into()),
+            backchannel_logout_session_required: true,
+            resource_uris: vec!["https://api.example.com/".into(), "urn:example:api".into()],
+        },
         secret_hash: Some(hash(client_id)),
         created_at: T,
         updated_at: T + 1,
@@ -138,6 +144,7 @@ pub(crate) fn bare_app(client_id: &str, account_id: &str) -> App {
         jwks: None,
         jwks_uri: None,
         security: Default::default(),
+        links: Default::default(),
         secret_hash: None,
         created_at: T + 2,
         updated_at: T + 2,
@@ -224,6 +231,8 @@ pub(crate) fn session(id: &str, user_id: &str, client_id: &str, created_at: Unix
         end_reason: None,
         credential_id: None,
         endpoint_id: Some(format!("endpoint-{id}")),
+        sid: None,
+        resources: vec![],
     }
 }
 
@@ -303,6 +312,8 @@ pub(crate) fn auth_code(name: &str, client_id: &str, expires_at: UnixTime) -> Au
         expires_at,
         used_at: None,
         session_id: None,
+        sid: Some(format!("sid-{name}")),
+        resources: vec!["https://api.example.com/".into(), "urn:example:api".into()],
     }
 }
 

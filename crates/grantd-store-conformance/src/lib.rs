@@ -53,6 +53,7 @@ pub mod credentials;
 pub mod devices;
 pub mod fapi;
 pub mod keys;
+pub mod logout;
 pub mod purge;
 pub mod registrations;
 pub mod rejections;
@@ -114,6 +115,11 @@ macro_rules! tests {
             fapi::pushed_requests_are_used_once_and_purged_when_expired,
             fapi::concurrent_uses_of_a_pushed_request_have_one_winner,
             fapi::dpop_bindings_round_trip_replace_and_expire,
+            logout::logout_of_a_sign_in_ends_its_sessions_and_queues_deliveries,
+            logout::logout_of_a_user_queues_one_delivery_per_app_and_sign_in,
+            logout::claimed_deliveries_are_leased_and_their_outcome_recorded,
+            logout::concurrent_claims_take_each_delivery_once,
+            logout::finished_deliveries_are_purged_a_day_later,
 
             registrations::registration_tokens_round_trip_and_revoke_once,
             registrations::register_app_uses_the_initial_token_within_its_limits,

@@ -147,6 +147,27 @@ pub(crate) fn security_from_json(what: &str, json: &str) -> StoreResult<AppSecur
     serde_json::from_str(json).map_err(|e| corrupt(what, "security", e))
 }
 
+/// RFC 8707 resources as a JSON array; none as NULL.
+pub(crate) fn resources_to_json(resources: &[String]) -> Option<String> {
+    (!resources.is_empty())
+        .then(|| serde_json::to_string(resources).unwrap_or_else(|_| "[]".into()))
+}
+
+pub(crate) fn resources_from_json(what: &str, json: Option<String>) -> StoreResult<Vec<String>> {
+    json.map(|j| serde_json::from_str(&j).map_err(|e| corrupt(what, "resources", e)))
+        .transpose()
+        .map(Option::unwrap_or_default)
+}
+
+/// An app's logout and resource links as JSON.
+pub(crate) fn links_to_json(links: &grantd_core::model::AppLinks) -> String {
+    serde_json::to_string(links).unwrap_or_else(|_| "{}".into())
+}
+
+pub(crate) fn links_from_json(what: &str, json: &str) -> StoreResult<grantd_core::model::AppLinks> {
+    serde_json::from_str(json).map_err(|e| corrupt(what, "links", e))
+}
+
 /// A token exchange's `act` claim as JSON (`NULL`: none).
 pub(crate) fn actor_to_json(act: Option<&Actor>) -> Option<String> {
     act.and_then(|a| serde_json::to_string(a).ok())

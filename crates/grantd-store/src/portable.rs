@@ -81,6 +81,7 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("jwks", Text),
             ("jwks_uri", Text),
             ("security", Text),
+            ("links", Text),
         ],
     ),
     (
@@ -120,6 +121,23 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("end_reason", Text),
             ("credential_id", Text),
             ("endpoint_id", Text),
+            ("sid", Text),
+            ("resources", Text),
+        ],
+    ),
+    (
+        "logout_deliveries",
+        &[
+            ("id", Text),
+            ("client_id", Text),
+            ("user_id", Text),
+            ("sid", Text),
+            ("status", Text),
+            ("attempts", Int),
+            ("last_error", Text),
+            ("next_attempt_at", Int),
+            ("created_at", Int),
+            ("updated_at", Int),
         ],
     ),
     (
@@ -180,6 +198,8 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("used_at", Int),
             ("session_id", Text),
             ("replayed_at", Int),
+            ("sid", Text),
+            ("resources", Text),
         ],
     ),
     (

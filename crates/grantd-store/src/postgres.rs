@@ -6,20 +6,20 @@ use crate::rows::AuditRow;
 use crate::rows::{
     self, ACCOUNT_COLUMNS, APP_COLUMNS, AUTH_CODE_COLUMNS, BROWSER_SESSION_COLUMNS,
     CONSENT_COLUMNS, COUNTER_COLUMNS, DEVICE_CODE_COLUMNS, JWT_CREDENTIAL_COLUMNS, KEY_COLUMNS,
-    LOGIN_STATE_COLUMNS, PUSHED_COLUMNS, REGISTRATION_COLUMNS, REGISTRATION_TOKEN_COLUMNS,
-    REJECTION_COLUMNS, SESSION_COLUMNS, TOKEN_COLUMNS, USER_COLUMNS,
+    LOGIN_STATE_COLUMNS, LOGOUT_DELIVERY_COLUMNS, PUSHED_COLUMNS, REGISTRATION_COLUMNS,
+    REGISTRATION_TOKEN_COLUMNS, REJECTION_COLUMNS, SESSION_COLUMNS, TOKEN_COLUMNS, USER_COLUMNS,
 };
 use async_trait::async_trait;
 use grantd_core::clock::UnixTime;
 use grantd_core::model::{
-    Account, App, AuthCode, BrowserSession, CodeUse, Consent, DeviceCode, JwtCredential,
-    LoginState, PushedRequest, PushedUse, Registration, RegistrationToken, Role, Session,
-    StoredKey, TokenRecord, User, UserStatus,
+    Account, App, AuthCode, BrowserSession, CodeUse, Consent, DeliveryStatus, DeviceCode,
+    JwtCredential, LoginState, LogoutDelivery, PushedRequest, PushedUse, Registration,
+    RegistrationToken, Role, Session, StoredKey, TokenRecord, User, UserStatus,
 };
 use grantd_core::store::{
-    Cas, Change, CounterDelta, CounterSync, DeviceDecision, LockoutPolicy, LoginAttempt,
-    NewSession, PollPace, Polled, RotateOutcome, Rotation, SessionCap, SessionOpened, SessionsOf,
-    Store, StoreError, StoreResult,
+    Cas, Change, CounterDelta, CounterSync, DeviceDecision, LockoutPolicy, LoggedOut, LoginAttempt,
+    Logout, LogoutOf, NewSession, PollPace, Polled, RotateOutcome, Rotation, SessionCap,
+    SessionOpened, SessionsOf, Store, StoreError, StoreResult,
 };
 use sqlx::migrate::MigrateError;
 use sqlx::postgres::{
@@ -386,8 +386,9 @@ async fn update_app_in(tx: &mut Transaction<'static, Postgres>, app: &App) -> St
              access_token_ttl = $10, refresh_token_ttl = $11, access_token_format = $12, \
              allow_plain_pkce = $13, resource_server = $14, updated_at = $17, \
              rate_limits = $18, token_exchange = $19, allowed_origins = $20, \
-             jwks = $21, jwks_uri = $22, security = $23, revision = revision + 1 \
-             WHERE client_id = $1 AND revision = $24",
+             jwks = $21, jwks_uri = $22, security = $23, links = $24, \
+             revision = revision + 1 \
+             WHERE client_id = $1 AND revision = $25",
         ),
         app,
     )?
@@ -434,7 +435,8 @@ fn bind_app<'q>(q: PgQuery<'q>, app: &'q App) -> StoreResult<PgQuery<'q>> {
         .bind(codec::origins_to_json(&app.allowed_origins))
         .bind(codec::jwks_to_json(app.jwks.as_ref()))
         .bind(app.jwks_uri.as_deref())
-        .bind(codec::security_to_json(&app.security)))
+        .bind(codec::security_to_json(&app.security))
+        .bind(codec::links_to_json(&app.links)))
 }
 
 /// Inserts `tokens` in one statement.
@@ -737,7 +739,7 @@ impl Store for PgStore {
         let mut tx = self.begin(&what).await?;
         let sql = format!(
             "INSERT INTO apps ({APP_COLUMNS}) VALUES \
-             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 1, $18, $19, $20, $21, $22, $23)"
+             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 1, $18, $19, $20, $21, $22, $23, $24)"
         );
         bind_app(sqlx::query(&sql), app)?
             .execute(&mut *tx)
@@ -1097,7 +1099,7 @@ impl Store for PgStore {
         }
         let sql = format!(
             "INSERT INTO apps ({APP_COLUMNS}) VALUES \
-             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 1, $18, $19, $20, $21, $22, $23)"
+             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 1, $18, $19, $20, $21, $22, $23, $24)"
         );
         bind_app(sqlx::query(&sql), app)?
             .execute(&mut *tx)
@@ -1235,6 +1237,11 @@ impl Store for PgStore {
             ("device_codes", "expires_at < $1"),
             ("browser_sessions", "expires_at < $1"),
             ("rate_counters", "window_end < $1"),
+            // Finished back-channel deliveries stay listed a day.
+            (
+                "logout_deliveries",
+                "status <> 'pending' AND updated_at < $1 - 86400",
+            ),
         ] {
             purged += purge_table(&mut tx, table, condition, before, limit).await?;
         }
@@ -1508,7 +1515,7 @@ impl Store for PgStore {
         let evicted = cap.evicted(&others);
         end_locked(&mut tx, &evicted, "session_limit", now).await?;
         sqlx::query(&format!(
-            "INSERT INTO sessions ({SESSION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+            "INSERT INTO sessions ({SESSION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
         ))
         .bind(&session.id)
         .bind(&session.user_id)
@@ -1520,6 +1527,8 @@ impl Store for PgStore {
         .bind(&session.end_reason)
         .bind(&session.credential_id)
         .bind(&session.endpoint_id)
+        .bind(&session.sid)
+        .bind(codec::resources_to_json(&session.resources))
         .execute(&mut *tx)
         .await
         .map_err(err)?;
@@ -1699,7 +1708,7 @@ impl Store for PgStore {
     async fn insert_code(&self, code: &AuthCode) -> StoreResult<()> {
         sqlx::query(&format!(
             "INSERT INTO auth_codes ({AUTH_CODE_COLUMNS}) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
         ))
         .bind(code.hash.as_slice())
         .bind(&code.client_id)
@@ -1716,6 +1725,8 @@ impl Store for PgStore {
         .bind(code.expires_at)
         .bind(code.used_at)
         .bind(&code.session_id)
+        .bind(&code.sid)
+        .bind(codec::resources_to_json(&code.resources))
         .execute(&self.pool)
         .await
         .map_err(|e| db_error(e, &format!("authorization code of app {}", code.client_id)))?;
@@ -2121,6 +2132,154 @@ impl Store for PgStore {
             .await
             .map_err(|e| db_error(e, "browser session"))?;
         Ok(())
+    }
+
+    async fn logout(&self, logout: &Logout, now: UnixTime) -> StoreResult<LoggedOut> {
+        let err = |e| db_error(e, "logout");
+        let mut tx = self.begin("logout").await?;
+        if let Some(hash) = &logout.browser_session {
+            sqlx::query("DELETE FROM browser_sessions WHERE hash = $1")
+                .bind(hash.as_slice())
+                .execute(&mut *tx)
+                .await
+                .map_err(err)?;
+        }
+        let (filter, key) = match &logout.of {
+            LogoutOf::Sid(sid) => ("sid = $1", sid.as_str()),
+            LogoutOf::User(id) => ("user_id = $1", id.as_str()),
+            LogoutOf::Session(id) => ("id = $1", id.as_str()),
+            LogoutOf::App(id) => ("client_id = $1", id.as_str()),
+        };
+        // The sessions' rows locked first (in id order), as ending them does.
+        let ids = lock_active_sessions(&mut tx, filter, &[key]).await?;
+        let sessions = sqlx::query(&format!(
+            "SELECT {SESSION_COLUMNS} FROM sessions WHERE id = ANY($1) ORDER BY created_at, id"
+        ))
+        .bind(&ids)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(err)?
+        .iter()
+        .map(rows::session)
+        .collect::<StoreResult<Vec<Session>>>()?;
+        end_locked(&mut tx, &ids, &logout.reason, now).await?;
+        let mut out = LoggedOut {
+            ended: sessions,
+            deliveries: Vec::new(),
+        };
+        let mut targets: Vec<(String, String, Option<String>)> = out
+            .ended
+            .iter()
+            .map(|s| (s.client_id.clone(), s.user_id.clone(), s.sid.clone()))
+            .collect();
+        targets.sort();
+        targets.dedup();
+        for (client_id, user_id, sid) in targets {
+            let listens: Option<bool> = sqlx::query_scalar(
+                "SELECT (links::jsonb ->> 'backchannel_logout_uri') IS NOT NULL \
+                 FROM apps WHERE client_id = $1",
+            )
+            .bind(&client_id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(err)?;
+            if listens != Some(true) {
+                continue;
+            }
+            let d = LogoutDelivery {
+                id: format!("{}.{}", logout.delivery_prefix, out.deliveries.len()),
+                client_id,
+                user_id,
+                sid,
+                status: DeliveryStatus::Pending,
+                attempts: 0,
+                last_error: None,
+                next_attempt_at: Some(logout.first_attempt_at),
+                created_at: now,
+                updated_at: now,
+            };
+            sqlx::query(&format!(
+                "INSERT INTO logout_deliveries ({LOGOUT_DELIVERY_COLUMNS}) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+            ))
+            .bind(&d.id)
+            .bind(&d.client_id)
+            .bind(&d.user_id)
+            .bind(&d.sid)
+            .bind(d.status.as_str())
+            .bind(i64::from(d.attempts))
+            .bind(&d.last_error)
+            .bind(d.next_attempt_at)
+            .bind(d.created_at)
+            .bind(d.updated_at)
+            .execute(&mut *tx)
+            .await
+            .map_err(err)?;
+            out.deliveries.push(d);
+        }
+        tx.commit().await.map_err(err)?;
+        Ok(out)
+    }
+
+    async fn claim_logout_deliveries(
+        &self,
+        now: UnixTime,
+        lease_until: UnixTime,
+        limit: u32,
+    ) -> StoreResult<Vec<LogoutDelivery>> {
+        // SKIP LOCKED: nodes claiming at once take different rows.
+        sqlx::query(&format!(
+            "UPDATE logout_deliveries SET next_attempt_at = $2 WHERE id IN ( \
+                 SELECT id FROM logout_deliveries \
+                 WHERE status = 'pending' AND next_attempt_at <= $1 \
+                 ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED) \
+             RETURNING {LOGOUT_DELIVERY_COLUMNS}"
+        ))
+        .bind(now)
+        .bind(lease_until)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| db_error(e, "logout deliveries"))?
+        .iter()
+        .map(rows::logout_delivery)
+        .collect()
+    }
+
+    async fn record_logout_attempt(&self, d: &LogoutDelivery) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE logout_deliveries SET status = $1, attempts = $2, last_error = $3, \
+             next_attempt_at = $4, updated_at = $5 WHERE id = $6",
+        )
+        .bind(d.status.as_str())
+        .bind(i64::from(d.attempts))
+        .bind(&d.last_error)
+        .bind(d.next_attempt_at)
+        .bind(d.updated_at)
+        .bind(&d.id)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| db_error(e, &format!("logout delivery {}", d.id)))?;
+        Ok(())
+    }
+
+    async fn list_logout_deliveries(
+        &self,
+        client_id: &str,
+        limit: u32,
+    ) -> StoreResult<Vec<LogoutDelivery>> {
+        sqlx::query(&format!(
+            "SELECT {LOGOUT_DELIVERY_COLUMNS} FROM logout_deliveries WHERE client_id = $1 \
+             ORDER BY created_at DESC, id DESC LIMIT $2"
+        ))
+        .bind(client_id)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| db_error(e, &format!("logout deliveries of app {client_id}")))?
+        .iter()
+        .map(rows::logout_delivery)
+        .collect()
     }
 
     fn counters_are_shared(&self) -> bool {

@@ -122,7 +122,7 @@ pub(crate) const APP_COLUMNS: &str = "client_id, account_id, name, platform_type
      redirect_uris, scopes, distribution, issue_refresh_tokens, access_token_ttl, \
      refresh_token_ttl, access_token_format, allow_plain_pkce, resource_server, secret_hash, \
      created_at, updated_at, revision, rate_limits, token_exchange, allowed_origins, jwks, jwks_uri, \
-     security";
+     security, links";
 
 pub(crate) fn app(row: &impl Cols) -> StoreResult<App> {
     let client_id: String = row.col("app", "client_id")?;
@@ -162,6 +162,7 @@ pub(crate) fn app(row: &impl Cols) -> StoreResult<App> {
         jwks: codec::jwks_from_json(w, row.col::<Option<String>>(w, "jwks")?.as_deref())?,
         jwks_uri: row.col(w, "jwks_uri")?,
         security: codec::security_from_json(w, &row.col::<String>(w, "security")?)?,
+        links: codec::links_from_json(w, &row.col::<String>(w, "links")?)?,
         secret_hash: secret_hash
             .map(|h| codec::digest(w, "secret_hash", &h))
             .transpose()?,
@@ -270,7 +271,7 @@ pub(crate) fn jwt_credential(row: &impl Cols) -> StoreResult<JwtCredential> {
 }
 
 pub(crate) const SESSION_COLUMNS: &str = "id, user_id, client_id, account_id, scope, created_at, \
-     ended_at, end_reason, credential_id, endpoint_id";
+     ended_at, end_reason, credential_id, endpoint_id, sid, resources";
 
 pub(crate) fn session(row: &impl Cols) -> StoreResult<Session> {
     let id: String = row.col("session", "id")?;
@@ -285,13 +286,15 @@ pub(crate) fn session(row: &impl Cols) -> StoreResult<Session> {
         end_reason: row.col(w, "end_reason")?,
         credential_id: row.col(w, "credential_id")?,
         endpoint_id: row.col(w, "endpoint_id")?,
+        sid: row.col(w, "sid")?,
+        resources: codec::resources_from_json(w, row.col::<Option<String>>(w, "resources")?)?,
         id,
     })
 }
 
 pub(crate) const AUTH_CODE_COLUMNS: &str = "hash, client_id, user_id, account_id, redirect_uri, \
      redirect_uri_sent, scope, nonce, code_challenge, code_challenge_method, auth_time, \
-     created_at, expires_at, used_at, session_id";
+     created_at, expires_at, used_at, session_id, sid, resources";
 
 /// Names a code in errors by its app, never by its value or hash.
 pub(crate) fn auth_code(row: &impl Cols) -> StoreResult<AuthCode> {
@@ -312,6 +315,8 @@ pub(crate) fn auth_code(row: &impl Cols) -> StoreResult<AuthCode> {
         expires_at: row.col(w, "expires_at")?,
         used_at: row.col(w, "used_at")?,
         session_id: row.col(w, "session_id")?,
+        sid: row.col(w, "sid")?,
+        resources: codec::resources_from_json(w, row.col::<Option<String>>(w, "resources")?)?,
         client_id,
     })
 }
@@ -436,4 +441,29 @@ pub fn audit_entry(r: AuditRow) -> grantd_core::store::AuditEntry {
         prev_hash: r.7,
         hash: r.8,
     }
+}
+
+/// A back-channel logout delivery's columns.
+pub(crate) const LOGOUT_DELIVERY_COLUMNS: &str = "id, client_id, user_id, sid, status, attempts, \
+     last_error, next_attempt_at, created_at, updated_at";
+
+pub(crate) fn logout_delivery(row: &impl Cols) -> StoreResult<grantd_core::model::LogoutDelivery> {
+    let id: String = row.col("logout delivery", "id")?;
+    let w = &format!("logout delivery {id}");
+    let status: String = row.col(w, "status")?;
+    let attempts: i64 = row.col(w, "attempts")?;
+    Ok(grantd_core::model::LogoutDelivery {
+        client_id: row.col(w, "client_id")?,
+        user_id: row.col(w, "user_id")?,
+        sid: row.col(w, "sid")?,
+        status: grantd_core::model::DeliveryStatus::parse(&status).ok_or_else(|| {
+            codec::corrupt(w, "status", format!("'{status}' is not a delivery status"))
+        })?,
+        attempts: u32::try_from(attempts).unwrap_or(0),
+        last_error: row.col(w, "last_error")?,
+        next_attempt_at: row.col(w, "next_attempt_at")?,
+        created_at: row.col(w, "created_at")?,
+        updated_at: row.col(w, "updated_at")?,
+        id,
+    })
 }

@@ -10,24 +10,26 @@ use crate::rows::{
     self, account as account_from_row, app as app_from_row, auth_code as auth_code_from_row,
     browser_session as browser_session_from_row, consent as consent_from_row,
     device_code as device_code_from_row, jwt_credential as jwt_credential_from_row,
-    key as key_from_row, login_state as login_state_from_row, rejection as rejection_from_row,
+    key as key_from_row, login_state as login_state_from_row,
+    logout_delivery as logout_delivery_from_row, rejection as rejection_from_row,
     session as session_from_row, token as token_from_row, user as user_from_row, APP_COLUMNS,
     AUTH_CODE_COLUMNS, BROWSER_SESSION_COLUMNS, CONSENT_COLUMNS, COUNTER_COLUMNS,
-    DEVICE_CODE_COLUMNS, JWT_CREDENTIAL_COLUMNS, PUSHED_COLUMNS, REGISTRATION_COLUMNS,
-    REGISTRATION_TOKEN_COLUMNS, REJECTION_COLUMNS, SESSION_COLUMNS, TOKEN_COLUMNS, USER_COLUMNS,
+    DEVICE_CODE_COLUMNS, JWT_CREDENTIAL_COLUMNS, LOGOUT_DELIVERY_COLUMNS, PUSHED_COLUMNS,
+    REGISTRATION_COLUMNS, REGISTRATION_TOKEN_COLUMNS, REJECTION_COLUMNS, SESSION_COLUMNS,
+    TOKEN_COLUMNS, USER_COLUMNS,
 };
 use crate::writer::{self, Writer};
 use async_trait::async_trait;
 use grantd_core::clock::UnixTime;
 use grantd_core::model::{
-    Account, App, AuthCode, BrowserSession, CodeUse, Consent, DeviceCode, JwtCredential,
-    LoginState, PushedRequest, PushedUse, Registration, RegistrationToken, Role, Session,
-    StoredKey, TokenRecord, User, UserStatus,
+    Account, App, AuthCode, BrowserSession, CodeUse, Consent, DeliveryStatus, DeviceCode,
+    JwtCredential, LoginState, LogoutDelivery, PushedRequest, PushedUse, Registration,
+    RegistrationToken, Role, Session, StoredKey, TokenRecord, User, UserStatus,
 };
 use grantd_core::store::{
-    Cas, CounterDelta, CounterSync, DeviceDecision, LockoutPolicy, LoginAttempt, NewSession,
-    PollPace, Polled, RotateOutcome, Rotation, SessionCap, SessionOpened, SessionsOf, Store,
-    StoreError, StoreResult,
+    Cas, CounterDelta, CounterSync, DeviceDecision, LockoutPolicy, LoggedOut, LoginAttempt, Logout,
+    LogoutOf, NewSession, PollPace, Polled, RotateOutcome, Rotation, SessionCap, SessionOpened,
+    SessionsOf, Store, StoreError, StoreResult,
 };
 use rusqlite::{params, Connection, OptionalExtension};
 use sqlx::sqlite::{
@@ -211,7 +213,7 @@ impl Drop for TempFile {
 
 type SqliteQuery<'q> = sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments<'q>>;
 
-/// Binds an app's fields in [`APP_COLUMNS`] order (as ?1..?24).
+/// Binds an app's fields in [`APP_COLUMNS`] order (as ?1..?25).
 /// The app's settings written as a compare-and-set on its revision, inside
 /// `tx` (update_app and update_registration).
 async fn update_app_in(tx: &mut Transaction<'static, Sqlite>, app: &App) -> StoreResult<Cas> {
@@ -227,7 +229,7 @@ async fn update_app_in(tx: &mut Transaction<'static, Sqlite>, app: &App) -> Stor
              access_token_ttl = ?10, refresh_token_ttl = ?11, access_token_format = ?12, \
              allow_plain_pkce = ?13, resource_server = ?14, updated_at = ?17, \
              rate_limits = ?19, token_exchange = ?20, allowed_origins = ?21, jwks = ?22, \
-             jwks_uri = ?23, security = ?24, \
+             jwks_uri = ?23, security = ?24, links = ?25, \
              revision = revision + 1 \
              WHERE client_id = ?1 AND revision = ?18",
         ),
@@ -279,7 +281,8 @@ fn bind_app<'q>(q: SqliteQuery<'q>, app: &'q App) -> StoreResult<SqliteQuery<'q>
         .bind(codec::origins_to_json(&app.allowed_origins))
         .bind(codec::jwks_to_json(app.jwks.as_ref()))
         .bind(app.jwks_uri.as_deref())
-        .bind(codec::security_to_json(&app.security)))
+        .bind(codec::security_to_json(&app.security))
+        .bind(codec::links_to_json(&app.links)))
 }
 
 /// The writer thread's side of the hot operations: plain functions on its
@@ -353,6 +356,95 @@ mod hot {
         Ok(ended > 0)
     }
 
+    /// [`Store::logout`] on the writer's connection.
+    pub fn logout(
+        conn: &Connection,
+        logout: &Logout,
+        now: UnixTime,
+    ) -> rusqlite::Result<LoggedOut> {
+        if let Some(hash) = &logout.browser_session {
+            conn.prepare_cached("DELETE FROM browser_sessions WHERE hash = ?")?
+                .execute(params![hash.as_slice()])?;
+        }
+        let (filter, key) = match &logout.of {
+            LogoutOf::Sid(sid) => ("sid = ?", sid),
+            LogoutOf::User(id) => ("user_id = ?", id),
+            LogoutOf::Session(id) => ("id = ?", id),
+            LogoutOf::App(id) => ("client_id = ?", id),
+        };
+        let sessions = conn
+            .prepare_cached(&format!(
+                "SELECT {SESSION_COLUMNS} FROM sessions WHERE {filter} AND ended_at IS NULL \
+                 ORDER BY created_at, id"
+            ))?
+            .query_map(params![key], |row| {
+                session_from_row(row).map_err(|e| {
+                    rusqlite::Error::FromSqlConversionFailure(
+                        0,
+                        rusqlite::types::Type::Text,
+                        Box::new(e),
+                    )
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<Session>>>()?;
+        let mut out = LoggedOut::default();
+        for s in sessions {
+            if end_session(conn, &s.id, &logout.reason, now)? {
+                out.ended.push(s);
+            }
+        }
+        let mut targets: Vec<(String, String, Option<String>)> = out
+            .ended
+            .iter()
+            .map(|s| (s.client_id.clone(), s.user_id.clone(), s.sid.clone()))
+            .collect();
+        targets.sort();
+        targets.dedup();
+        for (client_id, user_id, sid) in targets {
+            let listens: bool = conn
+                .prepare_cached(
+                    "SELECT json_extract(links, '$.backchannel_logout_uri') IS NOT NULL \
+                     FROM apps WHERE client_id = ?",
+                )?
+                .query_row(params![client_id], |row| row.get(0))
+                .optional()?
+                .unwrap_or(false);
+            if !listens {
+                continue;
+            }
+            let d = LogoutDelivery {
+                id: format!("{}.{}", logout.delivery_prefix, out.deliveries.len()),
+                client_id,
+                user_id,
+                sid,
+                status: DeliveryStatus::Pending,
+                attempts: 0,
+                last_error: None,
+                next_attempt_at: Some(logout.first_attempt_at),
+                created_at: now,
+                updated_at: now,
+            };
+            conn.prepare_cached(&format!(
+                "INSERT INTO logout_deliveries ({LOGOUT_DELIVERY_COLUMNS}) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            ))?
+            .execute(params![
+                d.id,
+                d.client_id,
+                d.user_id,
+                d.sid,
+                d.status.as_str(),
+                d.attempts,
+                d.last_error,
+                d.next_attempt_at,
+                d.created_at,
+                d.updated_at,
+            ])?;
+            out.deliveries.push(d);
+        }
+        Ok(out)
+    }
+
     pub fn open_session(
         conn: &Connection,
         new: &NewSession,
@@ -405,7 +497,7 @@ mod hot {
             end_session(conn, id, "session_limit", now)?;
         }
         conn.prepare_cached(&format!(
-            "INSERT INTO sessions ({SESSION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            "INSERT INTO sessions ({SESSION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         ))?
         .execute(params![
             session.id,
@@ -418,6 +510,8 @@ mod hot {
             session.end_reason,
             session.credential_id,
             session.endpoint_id,
+            session.sid,
+            codec::resources_to_json(&session.resources),
         ])?;
         for token in &new.tokens {
             insert_token(conn, token)?;
@@ -637,7 +731,7 @@ impl Store for SqliteStore {
     async fn insert_app(&self, app: &App) -> StoreResult<()> {
         let sql = format!(
             "INSERT INTO apps ({APP_COLUMNS}) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, 1, ?19, ?20, ?21, ?22, ?23, ?24)"
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, 1, ?19, ?20, ?21, ?22, ?23, ?24, ?25)"
         );
         bind_app(sqlx::query(&sql), app)?
             .execute(&self.writer)
@@ -975,7 +1069,7 @@ impl Store for SqliteStore {
         }
         let sql = format!(
             "INSERT INTO apps ({APP_COLUMNS}) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, 1, ?19, ?20, ?21, ?22, ?23, ?24)"
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, 1, ?19, ?20, ?21, ?22, ?23, ?24, ?25)"
         );
         bind_app(sqlx::query(&sql), app)?
             .execute(&mut *tx)
@@ -1112,6 +1206,10 @@ impl Store for SqliteStore {
              (SELECT rowid FROM sessions WHERE ended_at IS NOT NULL AND ended_at < ?1 LIMIT ?2)",
             "DELETE FROM rate_counters WHERE rowid IN \
              (SELECT rowid FROM rate_counters WHERE window_end < ?1 LIMIT ?2)",
+            // Finished back-channel deliveries stay listed a day.
+            "DELETE FROM logout_deliveries WHERE rowid IN \
+             (SELECT rowid FROM logout_deliveries \
+              WHERE status <> 'pending' AND updated_at < ?1 - 86400 LIMIT ?2)",
         ] {
             total += sqlx::query(sql)
                 .bind(before)
@@ -1516,7 +1614,7 @@ impl Store for SqliteStore {
     async fn insert_code(&self, code: &AuthCode) -> StoreResult<()> {
         sqlx::query(&format!(
             "INSERT INTO auth_codes ({AUTH_CODE_COLUMNS}) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         ))
         .bind(code.hash.as_slice())
         .bind(&code.client_id)
@@ -1533,6 +1631,8 @@ impl Store for SqliteStore {
         .bind(code.expires_at)
         .bind(code.used_at)
         .bind(&code.session_id)
+        .bind(&code.sid)
+        .bind(codec::resources_to_json(&code.resources))
         .execute(&self.writer)
         .await
         .map_err(|e| db_error(e, &format!("authorization code of app {}", code.client_id)))?;
@@ -2006,5 +2106,105 @@ impl Store for SqliteStore {
             .await
             .map_err(|e| db_error(e, "browser session"))?;
         Ok(())
+    }
+
+    async fn logout(&self, logout: &Logout, now: UnixTime) -> StoreResult<LoggedOut> {
+        let logout = logout.clone();
+        self.hot
+            .run(move |conn| {
+                hot::logout(conn, &logout, now).map_err(|e| writer::db_error(&e, "logout"))
+            })
+            .await
+    }
+
+    async fn claim_logout_deliveries(
+        &self,
+        now: UnixTime,
+        lease_until: UnixTime,
+        limit: u32,
+    ) -> StoreResult<Vec<LogoutDelivery>> {
+        // Asked every second: a reader answers "none due" without the write lock.
+        let due: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM logout_deliveries \
+             WHERE status = 'pending' AND next_attempt_at <= ? LIMIT 1",
+        )
+        .bind(now)
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(|e| db_error(e, "logout deliveries"))?;
+        if due.is_none() {
+            return Ok(Vec::new());
+        }
+        let mut tx = self
+            .write_tx()
+            .await
+            .map_err(|e| db_error(e, "logout deliveries"))?;
+        let due: Vec<LogoutDelivery> = sqlx::query(&format!(
+            "SELECT {LOGOUT_DELIVERY_COLUMNS} FROM logout_deliveries \
+             WHERE status = 'pending' AND next_attempt_at <= ? \
+             ORDER BY next_attempt_at, id LIMIT ?"
+        ))
+        .bind(now)
+        .bind(i64::from(limit))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(|e| db_error(e, "logout deliveries"))?
+        .iter()
+        .map(logout_delivery_from_row)
+        .collect::<StoreResult<_>>()?;
+        for d in &due {
+            sqlx::query("UPDATE logout_deliveries SET next_attempt_at = ? WHERE id = ?")
+                .bind(lease_until)
+                .bind(&d.id)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| db_error(e, &format!("logout delivery {}", d.id)))?;
+        }
+        tx.commit()
+            .await
+            .map_err(|e| db_error(e, "logout deliveries"))?;
+        Ok(due
+            .into_iter()
+            .map(|d| LogoutDelivery {
+                next_attempt_at: Some(lease_until),
+                ..d
+            })
+            .collect())
+    }
+
+    async fn record_logout_attempt(&self, d: &LogoutDelivery) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE logout_deliveries SET status = ?, attempts = ?, last_error = ?, \
+             next_attempt_at = ?, updated_at = ? WHERE id = ?",
+        )
+        .bind(d.status.as_str())
+        .bind(i64::from(d.attempts))
+        .bind(&d.last_error)
+        .bind(d.next_attempt_at)
+        .bind(d.updated_at)
+        .bind(&d.id)
+        .execute(&self.writer)
+        .await
+        .map_err(|e| db_error(e, &format!("logout delivery {}", d.id)))?;
+        Ok(())
+    }
+
+    async fn list_logout_deliveries(
+        &self,
+        client_id: &str,
+        limit: u32,
+    ) -> StoreResult<Vec<LogoutDelivery>> {
+        sqlx::query(&format!(
+            "SELECT {LOGOUT_DELIVERY_COLUMNS} FROM logout_deliveries WHERE client_id = ? \
+             ORDER BY created_at DESC, id DESC LIMIT ?"
+        ))
+        .bind(client_id)
+        .bind(i64::from(limit))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(|e| db_error(e, &format!("logout deliveries of app {client_id}")))?
+        .iter()
+        .map(logout_delivery_from_row)
+        .collect()
     }
 }

@@ -51,6 +51,7 @@ fn app(client_id: &str, account_id: &str) -> App {
         jwks: None,
         jwks_uri: None,
         security: Default::default(),
+        links: Default::default(),
         secret_hash: Some([7; 32]),
         created_at: T,
         updated_at: T,
@@ -70,6 +71,8 @@ fn session(id: &str, created_at: i64) -> Session {
         end_reason: None,
         credential_id: None,
         endpoint_id: None,
+        sid: None,
+        resources: vec![],
     }
 }
 

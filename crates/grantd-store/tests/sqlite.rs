@@ -142,6 +142,7 @@ fn app(client_id: &str, account_id: &str) -> App {
         jwks: None,
         jwks_uri: None,
         security: Default::default(),
+        links: Default::default(),
         secret_hash: None,
         created_at: 1,
         updated_at: 1,
@@ -448,6 +449,8 @@ async fn spawned_rotations_never_fork_a_session() {
         end_reason: None,
         credential_id: None,
         endpoint_id: None,
+        sid: None,
+        resources: vec![],
     };
     let new = NewSession {
         session,
@@ -537,6 +540,7 @@ async fn a_0002_database_is_upgraded() {
         jwks: None,
         jwks_uri: None,
         security: Default::default(),
+        links: Default::default(),
         secret_hash: None,
         created_at: 1,
         updated_at: 2,
@@ -578,6 +582,8 @@ async fn a_0002_database_is_upgraded() {
         expires_at: 100,
         used_at: None,
         session_id: None,
+        sid: None,
+        resources: vec![],
     };
     store.insert_code(&code).await.unwrap();
     assert!(matches!(
@@ -623,6 +629,8 @@ async fn a_0005_database_is_upgraded() {
             end_reason: None,
             credential_id: None,
             endpoint_id: None,
+            sid: None,
+            resources: vec![],
         })
     );
 }
@@ -707,6 +715,8 @@ async fn spawned_code_exchanges_use_a_code_once() {
         expires_at: 10_000,
         used_at: None,
         session_id: None,
+        sid: None,
+        resources: vec![],
     };
     store.insert_code(&code).await.unwrap();
     let mut tasks = tokio::task::JoinSet::new();

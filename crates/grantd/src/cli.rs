@@ -270,6 +270,22 @@ struct SpecArgs {
     /// A security profile: fapi2 (FAPI 2.0 Security Profile), or none to remove it.
     #[arg(long)]
     profile: Option<String>,
+    /// Where /oauth/logout may send the browser afterwards (exact match);
+    /// repeat for several (replaces the list on update; none clears it).
+    #[arg(long = "post-logout-redirect-uri", value_name = "URI")]
+    post_logout_redirect_uris: Option<Vec<String>>,
+    /// Where grantd POSTs back-channel logout tokens (https; http only for
+    /// 127.0.0.1, ::1 or localhost); none removes it.
+    #[arg(long, value_name = "URL")]
+    backchannel_logout_uri: Option<String>,
+    /// The app needs sid in its logout tokens.
+    #[arg(long)]
+    backchannel_logout_session_required: Option<bool>,
+    /// A resource (absolute URI) the app's access tokens may be restricted
+    /// to with resource= (RFC 8707); repeat for several (replaces the list
+    /// on update; none clears it).
+    #[arg(long = "resource-uri", value_name = "URI")]
+    resource_uris: Option<Vec<String>>,
     /// Remove the app's token exchange policy (it may then exchange only its own tokens, for grantd's API).
     #[arg(long, conflicts_with_all = ["exchange_subject_apps", "exchange_audiences", "exchange_max_scope"])]
     no_exchange_policy: bool,
@@ -336,6 +352,14 @@ impl From<SpecArgs> for AppSpec {
             require_signed_request_object: a.require_signed_request_object,
             profile: a.profile.map(|p| (p != "none").then_some(p)),
             resource_server: a.resource_server,
+            post_logout_redirect_uris: a
+                .post_logout_redirect_uris
+                .map(|o| o.into_iter().filter(|o| o != "none").collect()),
+            backchannel_logout_uri: a.backchannel_logout_uri.map(|u| (u != "none").then_some(u)),
+            backchannel_logout_session_required: a.backchannel_logout_session_required,
+            resource_uris: a
+                .resource_uris
+                .map(|o| o.into_iter().filter(|o| o != "none").collect()),
             allowed_origins: a
                 .allowed_origins
                 .map(|o| o.into_iter().filter(|o| o != "none").collect()),
@@ -704,6 +728,26 @@ fn print_app(app: &App, secret: Option<&grantd_protocol::Secret>, json: bool) {
             .map(|(group, limit)| format!("{}={limit}", group.key()))
             .collect();
         println!("  rate limits:      {} (own)", limits.join(", "));
+    }
+    if !app.links.post_logout_redirect_uris.is_empty() {
+        println!(
+            "  after logout:     {}",
+            app.links.post_logout_redirect_uris.join(", ")
+        );
+    }
+    if let Some(uri) = &app.links.backchannel_logout_uri {
+        let sid = if app.links.backchannel_logout_session_required {
+            ", sid required"
+        } else {
+            ""
+        };
+        println!("  back-channel:     {uri} (logout tokens{sid})");
+    }
+    if !app.links.resource_uris.is_empty() {
+        println!(
+            "  resources:        {} (RFC 8707)",
+            app.links.resource_uris.join(", ")
+        );
     }
     if let Some(jwks) = &app.jwks {
         println!(

@@ -5,6 +5,7 @@ mod config;
 mod config_check;
 mod doctor;
 mod key_fetch;
+mod logout_send;
 mod serve;
 mod telemetry;
 

@@ -254,6 +254,15 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     print_first_start(&first);
     spawn_housekeeping(grantd.clone());
     tokio::spawn(grantd.clone().follow_changes());
+    // Back-channel logouts: pending deliveries (a restart's too) are sent
+    // and retried in the background, never on a user's request.
+    grantd_core::logout::spawn_delivery(
+        grantd.clone(),
+        Arc::new(
+            crate::logout_send::HttpLogoutSender::new()
+                .context("cannot make the back-channel logout client")?,
+        ),
+    );
     let state = grantd_server::AppState::new(
         grantd.clone(),
         grantd_server::EdgeSettings {

@@ -2454,3 +2454,95 @@ async fn save_jwks(
     )
     .await
 }
+
+#[tokio::test]
+async fn the_settings_form_edits_logout_uris_and_resources() {
+    let server = Server::start();
+    let app = server
+        .create_app(json!({"name": "Web Portal", "platform_type": "server-web",
+                           "redirect_uris": ["https://portal.example.com/cb"],
+                           "post_logout_redirect_uris": ["https://portal.example.com/bye"]}))
+        .await;
+    let id = app["client_id"].as_str().unwrap().to_string();
+    server
+        .create_user(json!({"email": "dev@example.com", "name": "Dana Dev", "role": "developer", "password": "developer password 1"}))
+        .await;
+    let b = browser();
+    let (status, _) = sign_in(&b, &server, "dev@example.com", "developer password 1").await;
+    assert_eq!(status, 303);
+    let path = format!("/console/apps/{id}");
+    let (_, html) = page(&b, &server, &path).await;
+    for field in [
+        "name=\"post_logout_redirect_uris\"",
+        "name=\"backchannel_logout_uri\"",
+        "name=\"resource_uris\"",
+    ] {
+        assert!(html.contains(field), "{field}: {html}");
+    }
+    assert!(
+        html.contains("https://portal.example.com/bye"),
+        "shown as saved"
+    );
+    let csrf = csrf_of(&html);
+    let form = |backchannel: &'static str| -> Vec<(String, String)> {
+        [
+            ("csrf", csrf.as_str()),
+            ("name", "Web Portal"),
+            ("grant.authorization_code", "yes"),
+            ("redirect_uris", "https://portal.example.com/cb"),
+            ("scopes", ""),
+            ("allowed_origins", ""),
+            ("issue_refresh_tokens", "no"),
+            ("access_token_ttl", "3600"),
+            ("refresh_token_ttl", "604800"),
+            ("access_token_format", "jwt"),
+            (
+                "post_logout_redirect_uris",
+                "https://portal.example.com/bye\nhttps://portal.example.com/again",
+            ),
+            ("backchannel_logout_uri", backchannel),
+            ("resource_uris", "https://billing.example.com/api"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+    };
+    let post = |fields: Vec<(String, String)>| {
+        let b = b.clone();
+        let url = server.url(&path);
+        async move {
+            let r = b.post(url).form(&fields).send().await.unwrap();
+            (r.status().as_u16(), unescape(&r.text().await.unwrap()))
+        }
+    };
+    // A plain-http back-channel URI is refused beside its field, nothing saved.
+    let (status, html) = post(form("http://portal.example.com/bc")).await;
+    assert_eq!(status, 400, "{html}");
+    assert!(
+        html.contains("backchannel_logout_uri") && html.contains("loopback"),
+        "{html}"
+    );
+    assert!(html.contains("<span class=\"field-error\">"), "{html}");
+    assert_eq!(
+        admin_app(&server, &id).await["post_logout_redirect_uris"],
+        json!(["https://portal.example.com/bye"])
+    );
+    let (status, html) = post(form("https://portal.example.com/bc")).await;
+    assert!(status == 200 || status == 303, "{status} {html}");
+    let saved = admin_app(&server, &id).await;
+    assert_eq!(
+        saved["post_logout_redirect_uris"],
+        json!([
+            "https://portal.example.com/bye",
+            "https://portal.example.com/again"
+        ])
+    );
+    assert_eq!(
+        saved["backchannel_logout_uri"],
+        "https://portal.example.com/bc"
+    );
+    assert_eq!(
+        saved["resource_uris"],
+        json!(["https://billing.example.com/api"])
+    );
+}

@@ -85,11 +85,13 @@ impl TokenGrant for AuthorizationCode {
             oidc: Some(Oidc {
                 nonce: record.nonce.clone(),
                 auth_time: record.auth_time,
+                sid: record.sid.clone(),
             }),
             session: SessionPlan::Open {
                 credential_id: None,
                 code: Some(hash),
             },
+            resources: record.resources.clone(),
         }))
     }
 }

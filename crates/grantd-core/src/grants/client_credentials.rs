@@ -26,6 +26,7 @@ impl TokenGrant for ClientCredentials {
             user: None,
             oidc: None,
             session: SessionPlan::None,
+            resources: Vec::new(),
         }))
     }
 }

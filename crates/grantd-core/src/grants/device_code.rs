@@ -75,8 +75,10 @@ impl TokenGrant for DeviceCode {
             oidc: Some(Oidc {
                 nonce: None,
                 auth_time: code.auth_time.unwrap_or(now),
+                sid: None,
             }),
             session: SessionPlan::Device { device_code: hash },
+            resources: Vec::new(),
         }))
     }
 }

@@ -160,6 +160,9 @@ pub struct Grantee {
     pub oidc: Option<Oidc>,
     /// Which session the tokens belong to.
     pub session: SessionPlan,
+    /// The resources (RFC 8707) the grant allows tokens for: the
+    /// authorization's, or the session's on a refresh; empty: any of the app's.
+    pub resources: Vec<String>,
 }
 
 /// The session a grant's tokens belong to.
@@ -201,11 +204,13 @@ impl Grantee {
             oidc: Some(Oidc {
                 nonce: None,
                 auth_time: now,
+                sid: None,
             }),
             session: SessionPlan::Open {
                 credential_id: None,
                 code: None,
             },
+            resources: Vec::new(),
         }
     }
 }
@@ -244,6 +249,8 @@ pub enum ExchangeSession {
 pub struct Oidc {
     pub nonce: Option<String>,
     pub auth_time: UnixTime,
+    /// The browser sign-in the code was issued under (the ID token's `sid`).
+    pub sid: Option<String>,
 }
 
 /// Ends a session (and every token of it) on behalf of a grant.

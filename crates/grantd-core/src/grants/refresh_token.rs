@@ -119,6 +119,8 @@ impl TokenGrant for RefreshToken {
             user: Some(user),
             // A refresh issues no new ID token.
             oidc: None::<Oidc>,
+            // A refresh may narrow to one of these (RFC 8707 §2.2), never add.
+            resources: session.resources.clone(),
             session: SessionPlan::Continue(Box::new(Continuation {
                 session,
                 old: record,

@@ -427,6 +427,7 @@ mod tests {
             jwks: None,
             jwks_uri: None,
             security: Default::default(),
+            links: Default::default(),
             secret_hash: None,
             created_at: 0,
             updated_at: 0,

@@ -183,7 +183,7 @@ fn wants_html(headers: &HeaderMap) -> bool {
 }
 
 /// An error that must not be redirected: a page for browsers, JSON otherwise.
-fn error_page(s: &AppState, headers: &HeaderMap, e: &OAuthError) -> Response {
+pub(super) fn error_page(s: &AppState, headers: &HeaderMap, e: &OAuthError) -> Response {
     tracing::info!(code = e.entry().code, "authorization request rejected");
     grantd_core::trace::rejected("authorize_request", e);
     if !wants_html(headers) {
@@ -222,7 +222,7 @@ fn rejected(s: &AppState, headers: &HeaderMap, e: AuthorizeError) -> Response {
 }
 
 /// The request's authorization parameters: the query for GET, the form for POST.
-async fn read_params(
+pub(super) async fn read_params(
     s: &AppState,
     req: Request,
 ) -> Result<(HeaderMap, Params), (HeaderMap, OAuthError)> {
@@ -240,6 +240,11 @@ async fn read_params(
         Ok(p) => Ok((headers, p)),
         Err(e) => Err((headers, e)),
     }
+}
+
+/// The OIDC `sid` of the browser's sign-in (from its session cookie).
+fn browser_sid(s: &AppState, headers: &HeaderMap) -> Option<String> {
+    cookie(headers, names(s).session).map(grantd_core::logout::sid_of_cookie)
 }
 
 pub(super) fn csrf_for(s: &AppState, headers: &HeaderMap) -> String {
@@ -386,10 +391,11 @@ pub async fn authorize(State(s): State<AppState>, metering: Metering, req: Reque
     }
     let Step {
         headers,
-        ctx,
+        mut ctx,
         implicit,
         ..
     } = step;
+    ctx.sid = browser_sid(&s, &headers);
     match s.grantd.authorize_next(ctx, signed_in, false).await {
         Ok(next) => implicit_deprecation(&s, implicit, render_next(&s, &headers, next)),
         Err(e) => rejected(&s, &headers, e),
@@ -402,7 +408,7 @@ pub async fn login(State(s): State<AppState>, req: Request) -> Response {
     let Step {
         headers,
         params,
-        ctx,
+        mut ctx,
         implicit,
     } = match Step::begin(&s, req).await {
         Ok(step) => step,
@@ -439,6 +445,7 @@ pub async fn login(State(s): State<AppState>, req: Request) -> Response {
         Err(e) => return error_page(&s, &headers, &e),
     };
     tracing::info!(user_id = %user.id, "signed in");
+    ctx.sid = Some(grantd_core::logout::sid_of_cookie(&cookie_value));
     let now = s.grantd.now();
     let mut res = match s.grantd.authorize_next(ctx, Some((user, now)), true).await {
         Ok(next) => implicit_deprecation(&s, implicit, render_next(&s, &headers, next)),
@@ -468,9 +475,10 @@ pub async fn consent(State(s): State<AppState>, req: Request) -> Response {
     let Step {
         headers,
         params,
-        ctx,
+        mut ctx,
         implicit,
     } = step;
+    ctx.sid = browser_sid(&s, &headers);
     let Some((user, auth_time)) = signed_in else {
         return sign_in_page(&s, &headers, &ctx, StatusCode::OK, None, None);
     };

@@ -120,6 +120,9 @@ struct SettingsView {
     access_token_format: String,
     jwks: String,
     jwks_uri: String,
+    post_logout_redirect_uris: String,
+    backchannel_logout_uri: String,
+    resource_uris: String,
     /// The app's revision as loaded: a refused form keeps the one it was
     /// loaded at, so saving it again is refused too once the app changed.
     revision: String,
@@ -153,6 +156,9 @@ impl SettingsView {
                 access_token_format: f.access_token_format.clone(),
                 jwks: f.jwks.clone(),
                 jwks_uri: f.jwks_uri.clone(),
+                post_logout_redirect_uris: f.post_logout_redirect_uris.clone(),
+                backchannel_logout_uri: f.backchannel_logout_uri.clone(),
+                resource_uris: f.resource_uris.clone(),
                 revision: f.revision.clone(),
             },
             None => SettingsView {
@@ -181,6 +187,13 @@ impl SettingsView {
                     .and_then(|k| serde_json::to_string_pretty(k).ok())
                     .unwrap_or_default(),
                 jwks_uri: app.jwks_uri.clone().unwrap_or_default(),
+                post_logout_redirect_uris: app.links.post_logout_redirect_uris.join("\n"),
+                backchannel_logout_uri: app
+                    .links
+                    .backchannel_logout_uri
+                    .clone()
+                    .unwrap_or_default(),
+                resource_uris: app.links.resource_uris.join("\n"),
                 revision: app.revision.to_string(),
             },
         }
@@ -208,6 +221,9 @@ fn app_form(params: &Params) -> grantd_core::console::AppForm {
         allowed_origins: get("allowed_origins"),
         jwks: get("jwks"),
         jwks_uri: get("jwks_uri"),
+        post_logout_redirect_uris: get("post_logout_redirect_uris"),
+        backchannel_logout_uri: get("backchannel_logout_uri"),
+        resource_uris: get("resource_uris"),
         revision: get("revision"),
     }
 }

@@ -93,6 +93,7 @@ pub fn metadata_document(s: &AppState) -> Value {
             "nonce",
             "at_hash",
             "azp",
+            "sid",
             "name",
             "given_name",
             "family_name",
@@ -104,6 +105,9 @@ pub fn metadata_document(s: &AppState) -> Value {
         "authorization_response_iss_parameter_supported".into(),
         json!(true),
     );
+    // OpenID Connect Back-Channel Logout 1.0 §2.1: logout tokens carry sid.
+    doc.insert("backchannel_logout_supported".into(), json!(true));
+    doc.insert("backchannel_logout_session_supported".into(), json!(true));
     Value::Object(doc)
 }
 

@@ -6,6 +6,7 @@ pub mod console_admin;
 pub mod console_snippets;
 pub mod device;
 pub mod docs;
+pub mod logout;
 pub mod meta;
 pub mod register;
 pub mod restapi;
