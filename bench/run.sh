@@ -40,6 +40,7 @@
 #
 # Environment:
 #   DURATION (8s)  CONNS (32)  THREADS (2)        wrk load, per target
+#   POOL_DURATION (3s)  the load of code and revoke, whose pools each request uses up
 #   SCENARIOS (all of the above)
 #   POOL (256)     sessions in the refresh scenario's pool
 #   CODES (20000)  authorization codes minted for each round of the code scenario
@@ -69,6 +70,7 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 here=$root/bench
 DURATION=${DURATION:-8s}
+POOL_DURATION=${POOL_DURATION:-3s}
 CONNS=${CONNS:-32}
 THREADS=${THREADS:-2}
 SCENARIOS=${SCENARIOS:-"cc-jwt cc-opaque jwt-bearer refresh introspect-jwt introspect-opaque code userinfo revoke"}
@@ -433,9 +435,11 @@ run_pool() { # scenario
   case $1 in
     refresh) load_pool "$tmp/refresh-pool" POST /oauth/token "Basic $basic" \
       "grant_type=refresh_token&refresh_token={}" '"refresh_token":"([^"]+)"' 0 ;;
-    code) load_pool "$tmp/code-pool" POST /oauth/token "Basic $basic" \
+    # Their pools are used up at the load's rate: a shorter load keeps each
+    # request a real one (codes live 60 s, so their pool cannot grow much).
+    code) DURATION=$POOL_DURATION load_pool "$tmp/code-pool" POST /oauth/token "Basic $basic" \
       "grant_type=authorization_code&code={}&redirect_uri=$enc&code_verifier=$verifier" "" 0 ;;
-    revoke) load_pool "$tmp/revoke-pool" POST /oauth/revoke "Basic $basic" "token={}" "" 0 ;;
+    revoke) DURATION=$POOL_DURATION load_pool "$tmp/revoke-pool" POST /oauth/revoke "Basic $basic" "token={}" "" 0 ;;
     userinfo) load_pool "$tmp/userinfo-pool" GET /oauth/userinfo "Bearer {}" "" "" 1 ;;
   esac
 }
@@ -595,7 +599,8 @@ run_rounds() { # round-prefix
     c1=$(cpu_ticks)
     # grantd is idle while compare.sh loads the peers, so its CPU time is the load's.
     g_rps=$(printf '%s\n' "${rows[@]}" | awk -v s="$scenario" -v n="$round" '$1 == s && $2 == n && $3 == "grantd" { print $4 }')
-    cpu=$(awk -v t=$((c1 - c0)) -v hz="$hz" -v r="$g_rps" -v d="$secs" 'BEGIN { printf "%.0f", (r > 0 ? t / hz * 1e6 / (r * d) : 0) }')
+    case $scenario in code | revoke) d=$(seconds_of "$POOL_DURATION") ;; *) d=$secs ;; esac
+    cpu=$(awk -v t=$((c1 - c0)) -v hz="$hz" -v r="$g_rps" -v d="$d" 'BEGIN { printf "%.0f", (r > 0 ? t / hz * 1e6 / (r * d) : 0) }')
     runs+=("$scenario $round $idle $cpu")
   done
   hwm_after+=("round-$round $(proc_kb VmHWM)")

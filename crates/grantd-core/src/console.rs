@@ -233,8 +233,20 @@ pub struct AppForm {
     pub backchannel_logout_uri: String,
     /// One per line: resources (RFC 8707) the app's tokens may be for.
     pub resource_uris: String,
+    /// The settings form's security fields, when it carried them (edit only).
+    pub security: Option<SecurityForm>,
     /// The app's revision when the settings form was loaded; empty on register.
     pub revision: String,
+}
+
+/// The security settings as the settings form sends them: a profile
+/// (`none` or `fapi2`) and three checkboxes (present when ticked).
+#[derive(Debug, Default, Clone)]
+pub struct SecurityForm {
+    pub profile: String,
+    pub require_par: bool,
+    pub require_dpop: bool,
+    pub require_signed_request_object: bool,
 }
 
 fn form_list(s: &str, seps: &[char]) -> Vec<String> {
@@ -341,6 +353,16 @@ impl AppForm {
                 .then(|| form_list(&self.post_logout_redirect_uris, &['\n', '\r', ' '])),
             backchannel_logout_uri: (!creating).then(|| text(&self.backchannel_logout_uri)),
             resource_uris: (!creating).then(|| form_list(&self.resource_uris, &['\n', '\r', ' '])),
+            require_par: self.security.as_ref().map(|s| s.require_par),
+            require_dpop: self.security.as_ref().map(|s| s.require_dpop),
+            require_signed_request_object: self
+                .security
+                .as_ref()
+                .map(|s| s.require_signed_request_object),
+            profile: self
+                .security
+                .as_ref()
+                .map(|s| (s.profile != "none" && !s.profile.is_empty()).then(|| s.profile.clone())),
             ..Default::default()
         })
     }

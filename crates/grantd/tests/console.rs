@@ -2546,3 +2546,121 @@ async fn the_settings_form_edits_logout_uris_and_resources() {
         json!(["https://billing.example.com/api"])
     );
 }
+
+#[tokio::test]
+async fn the_settings_form_edits_the_security_profile_and_requirements() {
+    let server = Server::start();
+    let jwk = json!({"kty": "EC", "crv": "P-256", "kid": "k1",
+                     "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+                     "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"});
+    let app = server
+        .create_app(json!({"name": "Bank Portal", "platform_type": "server-web",
+                           "redirect_uris": ["https://bank.example.com/cb"],
+                           "jwks": {"keys": [jwk]}}))
+        .await;
+    let id = app["client_id"].as_str().unwrap().to_string();
+    server
+        .create_user(json!({"email": "dev@example.com", "name": "Dana Dev", "role": "developer", "password": "developer password 1"}))
+        .await;
+    let b = browser();
+    let (status, _) = sign_in(&b, &server, "dev@example.com", "developer password 1").await;
+    assert_eq!(status, 303);
+    let path = format!("/console/apps/{id}");
+    let (_, html) = page(&b, &server, &path).await;
+    for field in [
+        "name=\"profile\"",
+        "name=\"require_par\"",
+        "name=\"require_dpop\"",
+        "name=\"require_signed_request_object\"",
+    ] {
+        assert!(html.contains(field), "{field}: {html}");
+    }
+    let csrf = csrf_of(&html);
+    let form = |extra: &[(&str, &str)]| -> Vec<(String, String)> {
+        let mut v: Vec<(String, String)> = [
+            ("csrf", csrf.as_str()),
+            ("name", "Bank Portal"),
+            ("grant.authorization_code", "yes"),
+            ("redirect_uris", "https://bank.example.com/cb"),
+            ("issue_refresh_tokens", "no"),
+            ("access_token_format", "jwt"),
+            ("jwks", &jwk_set(&jwk)),
+            ("security", "1"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        v.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        v
+    };
+    let post = |fields: Vec<(String, String)>| {
+        let b = b.clone();
+        let url = server.url(&path);
+        async move {
+            let r = b.post(url).form(&fields).send().await.unwrap();
+            (r.status().as_u16(), unescape(&r.text().await.unwrap()))
+        }
+    };
+    // The requirements, ticked, are saved.
+    let (status, html) = post(form(&[
+        ("profile", "none"),
+        ("require_par", "yes"),
+        ("require_signed_request_object", "yes"),
+    ]))
+    .await;
+    assert!(status == 200 || status == 303, "{status} {html}");
+    let saved = admin_app(&server, &id).await;
+    assert_eq!(saved["require_par"], true, "{saved}");
+    assert_eq!(saved["require_dpop"], false);
+    assert_eq!(saved["require_signed_request_object"], true);
+    // The page shows them ticked.
+    let (_, html) = page(&b, &server, &path).await;
+    assert!(
+        html.contains("name=\"require_par\" value=\"yes\" checked"),
+        "{html}"
+    );
+    // Unticked boxes clear the requirements; fapi2 is taken.
+    let (status, html) = post(form(&[("profile", "fapi2")])).await;
+    assert!(status == 200 || status == 303, "{status} {html}");
+    let saved = admin_app(&server, &id).await;
+    assert_eq!(saved["profile"], "fapi2", "{saved}");
+    assert_eq!(saved["require_par"], false);
+    assert_eq!(saved["require_signed_request_object"], false);
+
+    // fapi2 on a public (desktop) app: refused beside the field, nothing saved.
+    let desktop = server
+        .create_app(json!({"name": "Desk", "platform_type": "desktop",
+                           "redirect_uris": ["http://127.0.0.1:9000/cb"]}))
+        .await;
+    let desk_id = desktop["client_id"].as_str().unwrap().to_string();
+    let desk_path = format!("/console/apps/{desk_id}");
+    let fields: Vec<(String, String)> = [
+        ("csrf", csrf.as_str()),
+        ("name", "Desk"),
+        ("grant.authorization_code", "yes"),
+        ("redirect_uris", "http://127.0.0.1:9000/cb"),
+        ("issue_refresh_tokens", "no"),
+        ("access_token_format", "jwt"),
+        ("security", "1"),
+        ("profile", "fapi2"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let r = b
+        .post(server.url(&desk_path))
+        .form(&fields)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let html = unescape(&r.text().await.unwrap());
+    assert_eq!(status, 400, "{html}");
+    assert!(html.contains("GRD-953"), "{html}");
+    assert!(html.contains("<span class=\"field-error\">"), "{html}");
+    assert!(admin_app(&server, &desk_id).await["profile"].is_null());
+}
+
+fn jwk_set(jwk: &Value) -> String {
+    json!({"keys": [jwk]}).to_string()
+}

@@ -123,6 +123,11 @@ struct SettingsView {
     post_logout_redirect_uris: String,
     backchannel_logout_uri: String,
     resource_uris: String,
+    /// `none` or `fapi2`.
+    profile: String,
+    require_par: bool,
+    require_dpop: bool,
+    require_signed_request_object: bool,
     /// The app's revision as loaded: a refused form keeps the one it was
     /// loaded at, so saving it again is refused too once the app changed.
     revision: String,
@@ -159,6 +164,17 @@ impl SettingsView {
                 post_logout_redirect_uris: f.post_logout_redirect_uris.clone(),
                 backchannel_logout_uri: f.backchannel_logout_uri.clone(),
                 resource_uris: f.resource_uris.clone(),
+                profile: f
+                    .security
+                    .as_ref()
+                    .map(|s| s.profile.clone())
+                    .unwrap_or_default(),
+                require_par: f.security.as_ref().is_some_and(|s| s.require_par),
+                require_dpop: f.security.as_ref().is_some_and(|s| s.require_dpop),
+                require_signed_request_object: f
+                    .security
+                    .as_ref()
+                    .is_some_and(|s| s.require_signed_request_object),
                 revision: f.revision.clone(),
             },
             None => SettingsView {
@@ -194,6 +210,15 @@ impl SettingsView {
                     .clone()
                     .unwrap_or_default(),
                 resource_uris: app.links.resource_uris.join("\n"),
+                profile: app
+                    .security
+                    .profile
+                    .map(|p| p.as_str())
+                    .unwrap_or("none")
+                    .into(),
+                require_par: app.security.require_par,
+                require_dpop: app.security.require_dpop,
+                require_signed_request_object: app.security.require_signed_request_object,
                 revision: app.revision.to_string(),
             },
         }
@@ -224,6 +249,16 @@ fn app_form(params: &Params) -> grantd_core::console::AppForm {
         post_logout_redirect_uris: get("post_logout_redirect_uris"),
         backchannel_logout_uri: get("backchannel_logout_uri"),
         resource_uris: get("resource_uris"),
+        // The settings form says it carries the security fields, since an
+        // unticked checkbox sends nothing.
+        security: params
+            .contains("security")
+            .then(|| grantd_core::console::SecurityForm {
+                profile: get("profile"),
+                require_par: params.contains("require_par"),
+                require_dpop: params.contains("require_dpop"),
+                require_signed_request_object: params.contains("require_signed_request_object"),
+            }),
         revision: get("revision"),
     }
 }
