@@ -31,7 +31,19 @@ pub fn check_error(e: &OAuthError) {
 /// The catalog's own placeholders are the only markup-like text allowed.
 pub fn check_description(d: &str) {
     let mut rest = d.to_string();
-    for placeholder in ["<access_token>", "<the credential>", "<admin token>"] {
+    for placeholder in [
+        "<access_token>",
+        "<the credential>",
+        "<admin token>",
+        "<the JWT>",
+        "<the signed JWT>",
+        "<it>",
+        "<token>",
+        "<initial access token>",
+        "<jkt>",
+        "<request-id>",
+        "<server host>",
+    ] {
         rest = rest.replace(placeholder, "");
     }
     assert!(
