@@ -569,7 +569,8 @@ run_rounds() { # round-prefix
     idle=$(wait_quiet)
     c0=$(cpu_ticks)
     if ! through_compare "$scenario"; then
-      say "$scenario (round $round/$ROUNDS): grantd alone with bench/pool.lua ($DURATION, $CONNS connections; machine ${idle}% idle)"
+      case $scenario in code | revoke) d=$POOL_DURATION ;; *) d=$DURATION ;; esac
+      say "$scenario (round $round/$ROUNDS): grantd alone with bench/pool.lua ($d, $CONNS connections; machine ${idle}% idle)"
       r=$(run_pool "$scenario")
       [ -n "$r" ] || die "$scenario: no result from wrk"
       # The peers have no such request in the shared script; the ratio is to

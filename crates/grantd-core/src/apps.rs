@@ -766,30 +766,7 @@ mod tests {
     fn blank() -> App {
         App {
             client_id: "c".into(),
-            account_id: "a".into(),
-            name: String::new(),
-            platform_type: PlatformType::ServerOnly,
-            grants: vec![],
-            redirect_uris: vec![],
-            scopes: Scopes::default(),
-            distribution: Distribution::Private,
-            issue_refresh_tokens: false,
-            access_token_ttl: DEFAULT_ACCESS_TTL,
-            refresh_token_ttl: DEFAULT_REFRESH_TTL,
-            access_token_format: AccessTokenFormat::Jwt,
-            allow_plain_pkce: false,
-            resource_server: false,
-            rate_limits: Default::default(),
-            token_exchange: None,
-            allowed_origins: Vec::new(),
-            jwks: None,
-            jwks_uri: None,
-            security: Default::default(),
-            links: Default::default(),
-            secret_hash: None,
-            created_at: 0,
-            updated_at: 0,
-            revision: 1,
+            ..blank_app("a".into(), 0)
         }
     }
 
