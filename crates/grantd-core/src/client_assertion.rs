@@ -66,6 +66,32 @@ pub fn check_jwks(jwks: &JwkSet) -> Result<(), String> {
     Ok(())
 }
 
+/// The errors of a JWT signed by an app's registered key, each in the words
+/// of what the JWT is: [`Grantd::verify_signed_by_app`] reports through them.
+pub(crate) struct SignedByAppFaults {
+    /// The header names a kid the app lacks (or none, with several keys).
+    pub unknown_key: fn(Option<&str>, &[String]) -> OAuthError,
+    pub no_keys: fn(&str, &str) -> OAuthError,
+    /// The algorithm, and the key family it does not fit, if that is the fault.
+    pub alg: fn(&str, Option<&str>) -> OAuthError,
+    /// The algorithm, and the one the key is registered for.
+    pub key_alg: fn(&str, &str) -> OAuthError,
+    /// The kid of the key the signature does not verify with.
+    pub bad_signature: fn(&str) -> OAuthError,
+    pub unreadable_claims: fn() -> OAuthError,
+}
+
+const ASSERTION_FAULTS: SignedByAppFaults = SignedByAppFaults {
+    unknown_key: OAuthError::client_assertion_unknown_key,
+    no_keys: OAuthError::client_assertion_no_keys,
+    alg: OAuthError::client_assertion_algorithm,
+    key_alg: |alg, key_alg| OAuthError::client_assertion_algorithm(alg, Some(key_alg)),
+    bad_signature: OAuthError::client_assertion_bad_signature,
+    unreadable_claims: || {
+        OAuthError::client_assertion_malformed("its payload is not a JSON object grantd can read")
+    },
+};
+
 impl Grantd {
     /// Authenticates `app` by its client assertion: signature by a
     /// registered key, then the claims, then the jti recorded as used.
@@ -93,21 +119,39 @@ impl Grantd {
         if !SIGNING_ALGS.contains(&alg) {
             return Err(OAuthError::client_assertion_algorithm(alg, None));
         }
-        let kid = header["kid"].as_str();
+        let claims = self
+            .verify_signed_by_app(app, jwt, alg, header["kid"].as_str(), &ASSERTION_FAULTS)
+            .await?;
+        self.check_assertion_claims(app, &claims).await
+    }
+
+    /// Verifies the signature of `jwt`, a JWT `app` signed with one of its
+    /// registered keys (inline, or fetched from its `jwks_uri`) with `alg`
+    /// (already one of [`SIGNING_ALGS`]), and answers its claims. Each fault
+    /// is told in the words of what the JWT is (`faults`).
+    pub(crate) async fn verify_signed_by_app(
+        &self,
+        app: &App,
+        jwt: &str,
+        alg: &str,
+        kid: Option<&str>,
+        faults: &SignedByAppFaults,
+    ) -> Result<Value, OAuthError> {
         let key = match (&app.jwks, &app.jwks_uri) {
-            (Some(jwks), _) => find_key(jwks, kid)?.clone(),
-            (None, Some(uri)) => self.key_sets.key(uri, kid).await?,
-            (None, None) => {
-                return Err(OAuthError::client_assertion_no_keys(
-                    &app.client_id,
-                    &app.name,
-                ))
+            (Some(jwks), _) => {
+                let found = match kid {
+                    Some(kid) => jwks.find(kid),
+                    None if jwks.keys.len() == 1 => jwks.keys.first(),
+                    None => None,
+                };
+                found
+                    .cloned()
+                    .ok_or_else(|| (faults.unknown_key)(kid, &kids(jwks)))?
             }
+            (None, Some(uri)) => self.key_sets.key(uri, kid).await?,
+            (None, None) => return Err((faults.no_keys)(&app.client_id, &app.name)),
         };
-        let key = &key;
-        let algorithm: Algorithm = alg
-            .parse()
-            .map_err(|_| OAuthError::client_assertion_algorithm(alg, None))?;
+        let algorithm: Algorithm = alg.parse().map_err(|_| (faults.alg)(alg, None))?;
         let key_name = key
             .common
             .key_id
@@ -115,40 +159,30 @@ impl Grantd {
             .unwrap_or_else(|| "(no kid)".into());
         if let Some(key_alg) = key.common.key_algorithm {
             if key_alg.to_string() != alg {
-                return Err(OAuthError::client_assertion_algorithm(
-                    alg,
-                    Some(&key_alg.to_string()),
-                ));
+                return Err((faults.key_alg)(alg, &key_alg.to_string()));
             }
         }
         // Every registered or fetched key passed check_jwks, so this holds.
-        let decoding = DecodingKey::from_jwk(key)
-            .map_err(|_| OAuthError::client_assertion_algorithm(alg, Some(key_family(key))))?;
+        let decoding =
+            DecodingKey::from_jwk(&key).map_err(|_| (faults.alg)(alg, Some(key_family(&key))))?;
         let mut validation = Validation::new(algorithm);
         validation.validate_exp = false;
         validation.validate_nbf = false;
         validation.validate_aud = false;
         validation.required_spec_claims.clear();
-        let claims: Value = match jsonwebtoken::decode::<Value>(jwt, &decoding, &validation) {
-            Ok(data) => data.claims,
+        match jsonwebtoken::decode::<Value>(jwt, &decoding, &validation) {
+            Ok(data) => Ok(data.claims),
             Err(e) => {
                 use jsonwebtoken::errors::ErrorKind;
-                return Err(match e.kind() {
-                    ErrorKind::InvalidSignature => {
-                        OAuthError::client_assertion_bad_signature(&key_name)
-                    }
+                Err(match e.kind() {
+                    ErrorKind::InvalidSignature => (faults.bad_signature)(&key_name),
                     ErrorKind::InvalidAlgorithm
                     | ErrorKind::InvalidKeyFormat
-                    | ErrorKind::InvalidAlgorithmName => {
-                        OAuthError::client_assertion_algorithm(alg, Some(key_family(key)))
-                    }
-                    _ => OAuthError::client_assertion_malformed(
-                        "its payload is not a JSON object grantd can read",
-                    ),
-                });
+                    | ErrorKind::InvalidAlgorithmName => (faults.alg)(alg, Some(key_family(&key))),
+                    _ => (faults.unreadable_claims)(),
+                })
             }
-        };
-        self.check_assertion_claims(app, &claims).await
+        }
     }
 
     async fn check_assertion_claims(&self, app: &App, claims: &Value) -> Result<(), OAuthError> {
@@ -236,24 +270,14 @@ pub(crate) fn decode_part(part: &str) -> Option<Value> {
         .and_then(|b| serde_json::from_slice(&b).ok())
 }
 
-pub(crate) fn kids(jwks: &JwkSet) -> Vec<String> {
+fn kids(jwks: &JwkSet) -> Vec<String> {
     jwks.keys
         .iter()
         .filter_map(|k| k.common.key_id.clone())
         .collect()
 }
 
-/// The key `kid` names, or the only key when the header names none.
-fn find_key<'a>(jwks: &'a JwkSet, kid: Option<&str>) -> Result<&'a Jwk, OAuthError> {
-    let found = match kid {
-        Some(kid) => jwks.find(kid),
-        None if jwks.keys.len() == 1 => jwks.keys.first(),
-        None => None,
-    };
-    found.ok_or_else(|| OAuthError::client_assertion_unknown_key(kid, &kids(jwks)))
-}
-
-pub(crate) fn key_family(key: &Jwk) -> &'static str {
+fn key_family(key: &Jwk) -> &'static str {
     match key.algorithm {
         AlgorithmParameters::RSA(_) => "an RSA key (RS256, RS384, RS512, PS256, PS384, PS512)",
         AlgorithmParameters::EllipticCurve(_) => "an EC key (ES256, ES384)",

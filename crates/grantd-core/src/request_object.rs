@@ -10,12 +10,11 @@
 //! same seal as a pushed request's (`par.rs`), so an app that requires
 //! signed request objects cannot be served an unsigned request midway.
 
-use crate::client_assertion::{decode_part, key_family, kids, SIGNING_ALGS};
+use crate::client_assertion::{decode_part, SignedByAppFaults, SIGNING_ALGS};
 use crate::crypto::rfc3339;
 use crate::model::App;
 use crate::Grantd;
 use grantd_protocol::{OAuthError, Params};
-use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::Value;
 
 /// How long a request object may live, from `nbf` (or now) to `exp`
@@ -31,6 +30,24 @@ const JWT_CLAIMS: &[&str] = &["iss", "aud", "exp", "nbf", "iat", "jti", "sub"];
 /// In a pushed request's stored parameters: they came from a verified
 /// request object. Never read from a request, only from the store.
 pub(crate) const SIGNED_MARK: &str = "grantd:request_object";
+
+const REQUEST_OBJECT_FAULTS: SignedByAppFaults = SignedByAppFaults {
+    unknown_key: |kid, kids| {
+        OAuthError::request_object_signature(
+            kid.unwrap_or("(no kid, and the app has several keys)"),
+            Some(kids),
+        )
+    },
+    no_keys: OAuthError::request_object_no_keys,
+    alg: OAuthError::request_object_alg,
+    key_alg: |alg, key_alg| {
+        OAuthError::request_object_alg(alg, Some(&format!("registered for {key_alg}")))
+    },
+    bad_signature: |kid| OAuthError::request_object_signature(kid, None),
+    unreadable_claims: || {
+        OAuthError::request_object_malformed("its claims are not a JSON object grantd can read")
+    },
+};
 
 /// Where an authorization request's parameters came from.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -78,67 +95,15 @@ impl Grantd {
         if !SIGNING_ALGS.contains(&alg) {
             return Err(OAuthError::request_object_alg(alg, None));
         }
-        let kid = header["kid"].as_str();
-        let key = match (&app.jwks, &app.jwks_uri) {
-            (Some(jwks), _) => {
-                let found = match kid {
-                    Some(kid) => jwks.find(kid),
-                    None if jwks.keys.len() == 1 => jwks.keys.first(),
-                    None => None,
-                };
-                found.cloned().ok_or_else(|| {
-                    OAuthError::request_object_signature(
-                        kid.unwrap_or("(no kid, and the app has several keys)"),
-                        Some(&kids(jwks)),
-                    )
-                })?
-            }
-            (None, Some(uri)) => self.key_sets.key(uri, kid).await?,
-            (None, None) => {
-                return Err(OAuthError::request_object_no_keys(
-                    &app.client_id,
-                    &app.name,
-                ))
-            }
-        };
-        if let Some(key_alg) = key.common.key_algorithm {
-            if key_alg.to_string() != alg {
-                return Err(OAuthError::request_object_alg(
-                    alg,
-                    Some(&format!("registered for {key_alg}")),
-                ));
-            }
-        }
-        let algorithm: Algorithm = alg
-            .parse()
-            .map_err(|_| OAuthError::request_object_alg(alg, None))?;
-        let decoding = DecodingKey::from_jwk(&key)
-            .map_err(|_| OAuthError::request_object_alg(alg, Some(key_family(&key))))?;
-        let mut validation = Validation::new(algorithm);
-        validation.validate_exp = false;
-        validation.validate_nbf = false;
-        validation.validate_aud = false;
-        validation.required_spec_claims.clear();
-        let key_name = key.common.key_id.as_deref().unwrap_or("(no kid)");
-        let claims = match jsonwebtoken::decode::<Value>(jwt, &decoding, &validation) {
-            Ok(data) => data.claims,
-            Err(e) => {
-                use jsonwebtoken::errors::ErrorKind;
-                return Err(match e.kind() {
-                    ErrorKind::InvalidSignature => {
-                        OAuthError::request_object_signature(key_name, None)
-                    }
-                    ErrorKind::InvalidAlgorithm
-                    | ErrorKind::InvalidKeyFormat
-                    | ErrorKind::InvalidAlgorithmName => {
-                        OAuthError::request_object_alg(alg, Some(key_family(&key)))
-                    }
-                    _ => OAuthError::request_object_malformed(
-                        "its claims are not a JSON object grantd can read",
-                    ),
-                });
-            }
-        };
+        let claims = self
+            .verify_signed_by_app(
+                app,
+                jwt,
+                alg,
+                header["kid"].as_str(),
+                &REQUEST_OBJECT_FAULTS,
+            )
+            .await?;
         let Value::Object(claims) = claims else {
             return Err(OAuthError::request_object_malformed(
                 "its claims are not a JSON object",
