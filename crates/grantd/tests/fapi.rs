@@ -7,7 +7,7 @@ mod common;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use common::keys::{form, now, unique, Key};
-use common::{query_of, App, Browser, Reply, Server};
+use common::{get_json, query_of, App, Browser, Reply, Server};
 use jsonwebtoken::{Algorithm, Header};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -47,15 +47,6 @@ async fn api(server: &Server, scheme: &str, token: &str, dpop: Option<&str>) -> 
         req = req.header("DPoP", p);
     }
     Reply::from(req.send().await.expect("request")).await
-}
-
-/// A GET that asks for JSON (an authorization error then comes as JSON, not a page).
-async fn get_json(url: &str) -> Reply {
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    Reply::from(client.get(url).send().await.expect("request")).await
 }
 
 async fn fapi2_app(server: &Server, key: &Key) -> App {

@@ -9,7 +9,7 @@ mod common;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use common::keys::{form, now, Key};
-use common::{hidden_fields, query_of, App, Browser, Reply, Server};
+use common::{get_json, hidden_fields, query_of, App, Browser, Reply, Server};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{json, Value};
 
@@ -64,15 +64,6 @@ fn signed(key: &Key, claims: &Value) -> String {
 
 fn authorize_url(server: &Server, pairs: &[(&str, &str)]) -> String {
     format!("{}?{}", server.url("/oauth/authorize"), form(pairs))
-}
-
-/// A GET that asks for JSON: an authorization error comes as JSON.
-async fn get_json(url: &str) -> Reply {
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    Reply::from(client.get(url).send().await.expect("request")).await
 }
 
 async fn exchange(server: &Server, app: &App, code: &str) -> Reply {

@@ -504,6 +504,16 @@ pub fn form_pairs(q: &str) -> std::collections::HashMap<String, String> {
     form_urlencoded::parse(q.as_bytes()).into_owned().collect()
 }
 
+/// A GET without following redirects (an authorization error then comes as
+/// JSON, not a page).
+pub async fn get_json(url: &str) -> Reply {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    Reply::from(client.get(url).send().await.expect("request")).await
+}
+
 pub fn location(r: &Reply) -> String {
     r.header("location")
         .unwrap_or_else(|| panic!("no redirect: {} {}", r.status, r.text))
