@@ -101,18 +101,17 @@ impl Grantd {
             pushed: true,
             signed,
         };
-        // The authorization endpoint's rules, with the request counted as pushed.
-        match self
-            .authorize_checked(&Params::from_pairs(pairs.clone()), origin)
-            .await
-        {
-            Ok(_) => {}
-            Err(AuthorizeError::Page(e) | AuthorizeError::Redirect(_, e)) => return Err(e),
-        }
+        // Kept with the request, so its one use knows it was signed; the
+        // authorization checks read no such parameter.
         if signed {
             pairs.push((SIGNED_MARK.into(), "1".into()));
         }
         let kept = Params::from_pairs(pairs);
+        // The authorization endpoint's rules, with the request counted as pushed.
+        match self.authorize_checked(&kept, origin).await {
+            Ok(_) => {}
+            Err(AuthorizeError::Page(e) | AuthorizeError::Redirect(_, e)) => return Err(e),
+        }
         let reference = random_token();
         let request_uri = format!("{REQUEST_URI_PREFIX}{reference}");
         let now = self.now();
