@@ -2576,37 +2576,32 @@ async fn the_settings_form_edits_the_security_profile_and_requirements() {
         assert!(html.contains(field), "{field}: {html}");
     }
     let csrf = csrf_of(&html);
-    let form = |extra: &[(&str, &str)]| -> Vec<(String, String)> {
-        let mut v: Vec<(String, String)> = [
+    let keys = jwk_set(&jwk);
+    let form = |extra: &[(&'static str, &'static str)]| -> Vec<(&str, &str)> {
+        let mut v = vec![
             ("csrf", csrf.as_str()),
             ("name", "Bank Portal"),
             ("grant.authorization_code", "yes"),
             ("redirect_uris", "https://bank.example.com/cb"),
             ("issue_refresh_tokens", "no"),
             ("access_token_format", "jwt"),
-            ("jwks", &jwk_set(&jwk)),
+            ("jwks", keys.as_str()),
             ("security", "1"),
-        ]
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-        v.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        ];
+        v.extend_from_slice(extra);
         v
     };
-    let post = |fields: Vec<(String, String)>| {
-        let b = b.clone();
-        let url = server.url(&path);
-        async move {
-            let r = b.post(url).form(&fields).send().await.unwrap();
-            (r.status().as_u16(), unescape(&r.text().await.unwrap()))
-        }
-    };
     // The requirements, ticked, are saved.
-    let (status, html) = post(form(&[
-        ("profile", "none"),
-        ("require_par", "yes"),
-        ("require_signed_request_object", "yes"),
-    ]))
+    let (status, html) = post_page(
+        &b,
+        &server,
+        &path,
+        &form(&[
+            ("profile", "none"),
+            ("require_par", "yes"),
+            ("require_signed_request_object", "yes"),
+        ]),
+    )
     .await;
     assert!(status == 200 || status == 303, "{status} {html}");
     let saved = admin_app(&server, &id).await;
@@ -2620,7 +2615,7 @@ async fn the_settings_form_edits_the_security_profile_and_requirements() {
         "{html}"
     );
     // Unticked boxes clear the requirements; fapi2 is taken.
-    let (status, html) = post(form(&[("profile", "fapi2")])).await;
+    let (status, html) = post_page(&b, &server, &path, &form(&[("profile", "fapi2")])).await;
     assert!(status == 200 || status == 303, "{status} {html}");
     let saved = admin_app(&server, &id).await;
     assert_eq!(saved["profile"], "fapi2", "{saved}");
@@ -2633,28 +2628,22 @@ async fn the_settings_form_edits_the_security_profile_and_requirements() {
                            "redirect_uris": ["http://127.0.0.1:9000/cb"]}))
         .await;
     let desk_id = desktop["client_id"].as_str().unwrap().to_string();
-    let desk_path = format!("/console/apps/{desk_id}");
-    let fields: Vec<(String, String)> = [
-        ("csrf", csrf.as_str()),
-        ("name", "Desk"),
-        ("grant.authorization_code", "yes"),
-        ("redirect_uris", "http://127.0.0.1:9000/cb"),
-        ("issue_refresh_tokens", "no"),
-        ("access_token_format", "jwt"),
-        ("security", "1"),
-        ("profile", "fapi2"),
-    ]
-    .iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
-    let r = b
-        .post(server.url(&desk_path))
-        .form(&fields)
-        .send()
-        .await
-        .unwrap();
-    let status = r.status().as_u16();
-    let html = unescape(&r.text().await.unwrap());
+    let (status, html) = post_page(
+        &b,
+        &server,
+        &format!("/console/apps/{desk_id}"),
+        &[
+            ("csrf", csrf.as_str()),
+            ("name", "Desk"),
+            ("grant.authorization_code", "yes"),
+            ("redirect_uris", "http://127.0.0.1:9000/cb"),
+            ("issue_refresh_tokens", "no"),
+            ("access_token_format", "jwt"),
+            ("security", "1"),
+            ("profile", "fapi2"),
+        ],
+    )
+    .await;
     assert_eq!(status, 400, "{html}");
     assert!(html.contains("GRD-953"), "{html}");
     assert!(html.contains("<span class=\"field-error\">"), "{html}");
