@@ -71,6 +71,10 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 here=$root/bench
 DURATION=${DURATION:-8s}
 POOL_DURATION=${POOL_DURATION:-3s}
+# How long a scenario's load lasts: code and revoke use their pools up at the
+# load's rate, so a shorter load keeps each request a real one (codes live
+# 60 s, so their pool cannot grow much).
+duration_of() { case $1 in code | revoke) echo "$POOL_DURATION" ;; *) echo "$DURATION" ;; esac; }
 CONNS=${CONNS:-32}
 THREADS=${THREADS:-2}
 SCENARIOS=${SCENARIOS:-"cc-jwt cc-opaque jwt-bearer refresh introspect-jwt introspect-opaque code userinfo revoke"}
@@ -435,11 +439,9 @@ run_pool() { # scenario
   case $1 in
     refresh) load_pool "$tmp/refresh-pool" POST /oauth/token "Basic $basic" \
       "grant_type=refresh_token&refresh_token={}" '"refresh_token":"([^"]+)"' 0 ;;
-    # Their pools are used up at the load's rate: a shorter load keeps each
-    # request a real one (codes live 60 s, so their pool cannot grow much).
-    code) DURATION=$POOL_DURATION load_pool "$tmp/code-pool" POST /oauth/token "Basic $basic" \
+    code) DURATION=$(duration_of code) load_pool "$tmp/code-pool" POST /oauth/token "Basic $basic" \
       "grant_type=authorization_code&code={}&redirect_uri=$enc&code_verifier=$verifier" "" 0 ;;
-    revoke) DURATION=$POOL_DURATION load_pool "$tmp/revoke-pool" POST /oauth/revoke "Basic $basic" "token={}" "" 0 ;;
+    revoke) DURATION=$(duration_of revoke) load_pool "$tmp/revoke-pool" POST /oauth/revoke "Basic $basic" "token={}" "" 0 ;;
     userinfo) load_pool "$tmp/userinfo-pool" GET /oauth/userinfo "Bearer {}" "" "" 1 ;;
   esac
 }
@@ -555,7 +557,6 @@ rows=()          # "scenario round target rps p50 p99 non2xx ratio"
 runs=()          # "scenario round idle% cpu-µs-per-request"
 hwm_after=()     # "scenario kB"
 status=0
-secs=$(seconds_of "$DURATION")
 hz=$(getconf CLK_TCK)
 # Every scenario, ROUNDS times (interleaved). Rounds are named 1, 2, … on the
 # store as the bench made it, and seeded-1, … after SEED grew it.
@@ -569,8 +570,7 @@ run_rounds() { # round-prefix
     idle=$(wait_quiet)
     c0=$(cpu_ticks)
     if ! through_compare "$scenario"; then
-      case $scenario in code | revoke) d=$POOL_DURATION ;; *) d=$DURATION ;; esac
-      say "$scenario (round $round/$ROUNDS): grantd alone with bench/pool.lua ($d, $CONNS connections; machine ${idle}% idle)"
+      say "$scenario (round $round/$ROUNDS): grantd alone with bench/pool.lua ($(duration_of "$scenario"), $CONNS connections; machine ${idle}% idle)"
       r=$(run_pool "$scenario")
       [ -n "$r" ] || die "$scenario: no result from wrk"
       # The peers have no such request in the shared script; the ratio is to
@@ -600,7 +600,7 @@ run_rounds() { # round-prefix
     c1=$(cpu_ticks)
     # grantd is idle while compare.sh loads the peers, so its CPU time is the load's.
     g_rps=$(printf '%s\n' "${rows[@]}" | awk -v s="$scenario" -v n="$round" '$1 == s && $2 == n && $3 == "grantd" { print $4 }')
-    case $scenario in code | revoke) d=$(seconds_of "$POOL_DURATION") ;; *) d=$secs ;; esac
+    d=$(seconds_of "$(duration_of "$scenario")")
     cpu=$(awk -v t=$((c1 - c0)) -v hz="$hz" -v r="$g_rps" -v d="$d" 'BEGIN { printf "%.0f", (r > 0 ? t / hz * 1e6 / (r * d) : 0) }')
     runs+=("$scenario $round $idle $cpu")
   done
